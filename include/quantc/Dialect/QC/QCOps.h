@@ -1,0 +1,16 @@
+//===- QCOps.h - qc ops -----------------------------------------*- C++ -*-===//
+#ifndef QUANTC_DIALECT_QC_QCOPS_H
+#define QUANTC_DIALECT_QC_QCOPS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Dialect/Traits.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "quantc/Dialect/QC/QCDialect.h"
+
+#define GET_OP_CLASSES
+#include "quantc/Dialect/QC/QCOps.h.inc"
+
+#endif

@@ -1,0 +1,285 @@
+//===- GraphImporter.cpp - ONNX GraphProto to func.func -------------------===//
+#include "GraphImporter.h"
+#include "quantc/Dialect/QC/QCOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <deque>
+
+using namespace mlir;
+
+namespace quantc::onnx_import {
+
+GraphImporter::GraphImporter(MLIRContext &context, std::string displayName,
+                             TensorImporter &tensors,
+                             const ONNXImportOptions &options)
+    : context(context), displayName(std::move(displayName)), tensors(tensors),
+      options(options) {
+  registerElementwiseOps(registry);
+  registerNNOps(registry);
+  registerShapeOps(registry);
+  registerQuantOps(registry);
+}
+
+Type GraphImporter::convertType(const onnx::TypeProto &type, Type fallbackElem,
+                                std::string *why) {
+  if (!type.has_tensor_type()) {
+    if (why)
+      *why = "only tensor types are supported (sequence, map and optional "
+             "values are not)";
+    return {};
+  }
+  const auto &tt = type.tensor_type();
+  Type elem = fallbackElem;
+  if (tt.elem_type() != 0) {
+    elem = elementTypeFromONNX(&context, tt.elem_type());
+    if (!elem) {
+      if (why)
+        *why = "element type " + onnxDataTypeName(tt.elem_type()) +
+               " is not supported";
+      return {};
+    }
+  }
+  if (!elem) {
+    if (why)
+      *why = "the element type is unknown";
+    return {};
+  }
+  if (!tt.has_shape())
+    return UnrankedTensorType::get(elem);
+  SmallVector<int64_t> dims;
+  for (const auto &d : tt.shape().dim())
+    dims.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value()
+                                                           : ShapedType::kDynamic);
+  return RankedTensorType::get(dims, elem);
+}
+
+LogicalResult GraphImporter::checkTopology(const onnx::GraphProto &graph,
+                                           std::vector<int> &order) {
+  auto fail = [&](const Twine &msg) {
+    emitError(UnknownLoc::get(&context)) << displayName << ": " << msg;
+    return failure();
+  };
+  auto nodeName = [&](int i) {
+    const auto &n = graph.node(i);
+    return (n.name().empty() ? "#" + std::to_string(i) : "'" + n.name() + "'") +
+           " (" + n.op_type() + ")";
+  };
+  llvm::StringSet<> available;
+  for (const auto &in : graph.input())
+    available.insert(in.name());
+  for (const auto &init : graph.initializer())
+    available.insert(init.name());
+  llvm::StringMap<int> producer;
+  for (int i = 0; i < graph.node_size(); ++i)
+    for (const std::string &out : graph.node(i).output()) {
+      if (out.empty())
+        continue;
+      if (available.count(out) || producer.count(out))
+        return fail("node " + nodeName(i) + ": output '" + out +
+                    "' is defined more than once");
+      producer[out] = i;
+    }
+  std::vector<int> pending(graph.node_size(), 0);
+  std::vector<std::vector<int>> users(graph.node_size());
+  for (int i = 0; i < graph.node_size(); ++i) {
+    for (const std::string &in : graph.node(i).input()) {
+      if (in.empty() || available.count(in))
+        continue;
+      auto it = producer.find(in);
+      if (it == producer.end())
+        return fail("node " + nodeName(i) + ": input '" + in +
+                    "' is not a graph input, an initializer or the output of "
+                    "any node (missing initializer?)");
+      ++pending[i];
+      users[it->second].push_back(i);
+    }
+  }
+  // Kahn's algorithm, keeping the file's order among ready nodes.
+  std::deque<int> ready;
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (pending[i] == 0)
+      ready.push_back(i);
+  while (!ready.empty()) {
+    int n = ready.front();
+    ready.pop_front();
+    order.push_back(n);
+    for (int u : users[n])
+      if (--pending[u] == 0)
+        ready.push_back(u);
+  }
+  if (static_cast<int>(order.size()) != graph.node_size()) {
+    std::string stuck;
+    int shown = 0;
+    for (int i = 0; i < graph.node_size() && shown < 4; ++i)
+      if (pending[i] > 0) {
+        stuck += (shown++ ? ", " : "") + nodeName(i);
+      }
+    return fail("the graph has a cycle; these nodes wait on each other: " +
+                stuck);
+  }
+  for (const auto &out : graph.output())
+    if (!available.count(out.name()) && !producer.count(out.name()))
+      return fail("graph output '" + out.name() + "' is never produced");
+  return success();
+}
+
+LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
+                                         func::FuncOp &func) {
+  std::vector<int> order;
+  if (failed(checkTopology(graph, order)))
+    return failure();
+
+  for (const auto &vi : graph.value_info())
+    knownTypes[vi.name()] = &vi.type();
+  for (const auto &vi : graph.output())
+    knownTypes[vi.name()] = &vi.type();
+
+  llvm::StringSet<> initNames;
+  for (const auto &init : graph.initializer())
+    initNames.insert(init.name());
+
+  // Arguments: graph inputs that are not initializers.
+  SmallVector<Type> argTypes;
+  SmallVector<const onnx::ValueInfoProto *> argInfos;
+  for (const auto &in : graph.input()) {
+    if (initNames.count(in.name()))
+      continue;
+    std::string why;
+    Type t = convertType(in.type(), {}, &why);
+    if (!t) {
+      emitError(UnknownLoc::get(&context))
+          << displayName << ": graph input '" << in.name() << "': " << why;
+      return failure();
+    }
+    argTypes.push_back(t);
+    argInfos.push_back(&in);
+  }
+
+  OpBuilder builder(&context);
+  auto fileLoc = FileLineColLoc::get(&context, displayName, 0, 0);
+  func = func::FuncOp::create(fileLoc, options.functionName,
+                              builder.getFunctionType(argTypes, {}));
+  entryBlock = func.addEntryBlock();
+  builder.setInsertionPointToStart(entryBlock);
+  for (auto [i, info] : llvm::enumerate(argInfos)) {
+    values[info->name()] = entryBlock->getArgument(i);
+    func.setArgAttr(i, "qc.name", builder.getStringAttr(info->name()));
+    const auto &tt = info->type().tensor_type();
+    if (tt.has_shape()) {
+      bool symbolic = false;
+      SmallVector<Attribute> dimNames;
+      for (const auto &d : tt.shape().dim()) {
+        symbolic |= d.has_dim_param();
+        dimNames.push_back(builder.getStringAttr(d.has_dim_param() ? d.dim_param() : ""));
+      }
+      if (symbolic)
+        func.setArgAttr(i, "qc.dim_params", builder.getArrayAttr(dimNames));
+    }
+  }
+  noneValue = qc::NoneOp::create(builder, fileLoc, builder.getNoneType());
+
+  // Initializers that some node or output uses.
+  llvm::StringSet<> used;
+  for (const auto &n : graph.node())
+    for (const auto &in : n.input())
+      used.insert(in);
+  for (const auto &out : graph.output())
+    used.insert(out.name());
+  for (auto &init : *graph.mutable_initializer()) {
+    if (!used.count(init.name()))
+      continue;
+    std::string why;
+    ElementsAttr value = tensors.import(init, why);
+    if (!value) {
+      emitError(UnknownLoc::get(&context))
+          << displayName << ": initializer '" << init.name() << "': " << why;
+      return failure();
+    }
+    auto loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
+    values[init.name()] =
+        qc::ConstantOp::create(builder, loc, cast<TensorType>(value.getType()), value);
+  }
+
+  for (int i : order) {
+    const onnx::NodeProto &node = graph.node(i);
+    std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(i)
+                                           : node.name();
+    auto loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+    NodeContext ctx(*this, node, opset, i, builder, loc);
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (!defaultDomain)
+      return ctx.error("op '" + node.op_type() + "' of domain '" + node.domain() +
+                       "' is not supported");
+    if (node.op_type() == "If" || node.op_type() == "Loop" ||
+        node.op_type() == "Scan")
+      return ctx.error("control flow op '" + node.op_type() +
+                       "' is not supported yet (its subgraphs are not imported)");
+    const ImportFn *fn = registry.lookup(node.op_type());
+    if (!fn)
+      return ctx.error("op type '" + node.op_type() + "' is not supported");
+    // Pre-opset-6 bookkeeping attribute without inference semantics.
+    ctx.take("consumed_inputs");
+    if (failed((*fn)(ctx)))
+      return failure();
+    for (const std::string &out : node.output())
+      if (!out.empty() && !values.count(out))
+        return ctx.error("output '" + out + "' is not supported");
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const auto &out : graph.output()) {
+    Value v = values.lookup(out.name());
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+  }
+  builder.setInsertionPointToEnd(entryBlock);
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
+  for (auto [i, out] : llvm::enumerate(graph.output()))
+    func.setResultAttr(i, "qc.name", builder.getStringAttr(out.name()));
+  return success();
+}
+
+OwningOpRef<ModuleOp> GraphImporter::importModel(onnx::ModelProto &model) {
+  opset = 0;
+  bool hasDefault = false;
+  for (const auto &o : model.opset_import())
+    if (o.domain().empty() || o.domain() == "ai.onnx") {
+      opset = o.version();
+      hasDefault = true;
+    }
+  if (!hasDefault) {
+    emitError(UnknownLoc::get(&context))
+        << displayName << ": the model imports no opset of the default ONNX domain";
+    return {};
+  }
+  if (opset < kMinONNXOpset || opset > kMaxONNXOpset) {
+    emitError(UnknownLoc::get(&context))
+        << displayName << ": opset " << opset << " is not supported (quantc "
+        << "imports opsets " << kMinONNXOpset << " to " << kMaxONNXOpset << ")";
+    return {};
+  }
+  OpBuilder builder(&context);
+  OwningOpRef<ModuleOp> module =
+      ModuleOp::create(FileLineColLoc::get(&context, displayName, 0, 0));
+  module->getOperation()->setAttr("qc.opset", builder.getI64IntegerAttr(opset));
+  if (!model.producer_name().empty())
+    module->getOperation()->setAttr("qc.producer",
+                                    builder.getStringAttr(model.producer_name()));
+  func::FuncOp func;
+  if (failed(importGraph(*model.mutable_graph(), func))) {
+    if (func)
+      func.erase();
+    return {};
+  }
+  module->push_back(func);
+  if (failed(mlir::verify(*module)))
+    return {};
+  return module;
+}
+
+} // namespace quantc::onnx_import
