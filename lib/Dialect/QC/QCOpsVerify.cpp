@@ -317,7 +317,8 @@ LogicalResult ResizeOp::verify() {
   StringRef ctm = getCoordinateTransformationMode();
   if (ctm != "half_pixel" && ctm != "half_pixel_symmetric" &&
       ctm != "pytorch_half_pixel" && ctm != "align_corners" &&
-      ctm != "asymmetric" && ctm != "tf_crop_and_resize")
+      ctm != "asymmetric" && ctm != "tf_crop_and_resize" &&
+      ctm != "tf_half_pixel_for_nn")
     return emitOpError() << "unknown coordinate_transformation_mode '" << ctm
                          << "'";
   StringRef nm = getNearestMode();

@@ -92,7 +92,7 @@ void registerElementwiseOps(OpRegistry &r) {
   // Binary arithmetic with (legacy) broadcasting.
   static const std::pair<const char *, const char *> arith[] = {
       {"Add", "qc.add"}, {"Sub", "qc.sub"}, {"Mul", "qc.mul"},
-      {"Div", "qc.div"}, {"Pow", "qc.pow"}, {"PRelu", "qc.prelu"},
+      {"Div", "qc.div"}, {"Pow", "qc.pow"},
       {"Mod", "qc.mod"}, {"BitShift", "qc.bit_shift"},
       {"And", "qc.and"}, {"Or", "qc.or"}, {"Xor", "qc.xor"}};
   for (auto [onnx, qc] : arith) {
@@ -120,6 +120,26 @@ void registerElementwiseOps(OpRegistry &r) {
   for (auto [onnx, qc] : variadic)
     r.generic(onnx, qc, -1, {sameAs(0)});
 
+  // PRelu before opset 7 applied a 1-D slope along the channel axis (1);
+  // later opsets broadcast numpy-style, so the slope gets trailing 1s.
+  r.add("PRelu", [](NodeContext &c) {
+    auto rx = c.rank(c.input(0));
+    auto slopeType = dyn_cast<RankedTensorType>(c.input(1).getType());
+    if (c.opset < 7 && rx && *rx > 2 && slopeType && slopeType.getRank() == 1 &&
+        slopeType.getDimSize(0) != 1) {
+      SmallVector<int64_t> axes, dims{slopeType.getDimSize(0)};
+      for (int64_t i = 1; i < *rx - 1; ++i) {
+        axes.push_back(i);
+        dims.push_back(1);
+      }
+      auto un = c.buildInternal("qc.unsqueeze", {c.input(1), c.constI64(axes)},
+                                {RankedTensorType::get(dims, slopeType.getElementType())});
+      if (failed(un))
+        return failure();
+      c.inputs[1] = (*un)->getResult(0);
+    }
+    return c.buildGeneric("qc.prelu", 2, {sameAs(0)});
+  });
   r.generic("Where", "qc.where", 3, {sameAs(1)});
   r.generic("CumSum", "qc.cum_sum", 2, {sameAs(0)});
 

@@ -6,7 +6,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
 
-#include <deque>
+#include <queue>
 
 using namespace mlir;
 
@@ -97,18 +97,19 @@ LogicalResult GraphImporter::checkTopology(const onnx::GraphProto &graph,
       users[it->second].push_back(i);
     }
   }
-  // Kahn's algorithm, keeping the file's order among ready nodes.
-  std::deque<int> ready;
+  // Kahn's algorithm taking the earliest ready node first, so that a graph
+  // that is already sorted keeps the file's order.
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (int i = 0; i < graph.node_size(); ++i)
     if (pending[i] == 0)
-      ready.push_back(i);
+      ready.push(i);
   while (!ready.empty()) {
-    int n = ready.front();
-    ready.pop_front();
+    int n = ready.top();
+    ready.pop();
     order.push_back(n);
     for (int u : users[n])
       if (--pending[u] == 0)
-        ready.push_back(u);
+        ready.push(u);
   }
   if (static_cast<int>(order.size()) != graph.node_size()) {
     std::string stuck;
@@ -210,6 +211,8 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
     auto loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
     NodeContext ctx(*this, node, opset, i, builder, loc);
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (defaultDomain && opset == 0)
+      return ctx.error("the model imports no opset of the default ONNX domain");
     if (!defaultDomain)
       return ctx.error("op '" + node.op_type() + "' of domain '" + node.domain() +
                        "' is not supported");
@@ -237,6 +240,8 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
     resultTypes.push_back(v.getType());
   }
   builder.setInsertionPointToEnd(entryBlock);
+  if (noneValue.use_empty())
+    noneValue.getDefiningOp()->erase();
   func::ReturnOp::create(builder, fileLoc, results);
   func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(graph.output()))
@@ -252,12 +257,9 @@ OwningOpRef<ModuleOp> GraphImporter::importModel(onnx::ModelProto &model) {
       opset = o.version();
       hasDefault = true;
     }
-  if (!hasDefault) {
-    emitError(UnknownLoc::get(&context))
-        << displayName << ": the model imports no opset of the default ONNX domain";
-    return {};
-  }
-  if (opset < kMinONNXOpset || opset > kMaxONNXOpset) {
+  // Without a default-domain opset only nodes of other domains can appear;
+  // those are rejected one by one with their names.
+  if (hasDefault && (opset < kMinONNXOpset || opset > kMaxONNXOpset)) {
     emitError(UnknownLoc::get(&context))
         << displayName << ": opset " << opset << " is not supported (quantc "
         << "imports opsets " << kMinONNXOpset << " to " << kMaxONNXOpset << ")";

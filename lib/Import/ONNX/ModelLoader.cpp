@@ -30,7 +30,8 @@ bool looksLikeText(llvm::StringRef bytes) {
   for (char c : bytes.take_front(4096))
     if (c == 0 || (static_cast<unsigned char>(c) < 0x09))
       return false;
-  return head.front() == '<' || isalpha(static_cast<unsigned char>(head.front()));
+  return head.front() == '<' || head.front() == '#' ||
+         isalpha(static_cast<unsigned char>(head.front()));
 }
 
 bool parseBinary(llvm::StringRef bytes, onnx::ModelProto &model) {
@@ -64,8 +65,11 @@ OwningOpRef<ModuleOp> importONNXBuffer(MLIRContext &context, llvm::StringRef byt
     } catch (const std::exception &e) {
       return fail(llvm::Twine("invalid ONNX text: ") + e.what());
     }
-    if (!status.IsOK())
-      return fail("invalid ONNX text: " + status.ErrorMessage());
+    if (!status.IsOK()) {
+      model.Clear();
+      if (!parseBinary(bytes, model))
+        return fail("invalid ONNX text: " + status.ErrorMessage());
+    }
   } else if (!parseBinary(bytes, model)) {
     return fail("not a valid ONNX model: the protobuf cannot be parsed "
                 "(truncated or corrupt file?)");
