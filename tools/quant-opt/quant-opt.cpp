@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Dialect/QC/QCDialect.h"
+#include "quantc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/InitAllDialects.h"
@@ -14,6 +15,7 @@
 
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
+  quantc::registerQuantCPasses();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
