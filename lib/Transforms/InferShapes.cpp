@@ -131,6 +131,14 @@ std::optional<Dims> windowShape(Value x, int64_t channels, ArrayRef<int64_t> ker
   return out;
 }
 
+template <typename PoolOp> std::optional<Dims> inferPool(PoolOp p) {
+  auto x = shapeOf(p.getX());
+  if (!x || x->size() < 2)
+    return std::nullopt;
+  return windowShape(p.getX(), (*x)[1], p.getKernelShape(), p.getStrides(),
+                     p.getDilations(), p.getPads(), p.getAutoPad(), p.getCeilMode() != 0);
+}
+
 std::optional<Dims> reduceShape(Value data, std::optional<Dims> axes, bool keepdims,
                                 bool noopWithEmpty) {
   auto s = shapeOf(data);
@@ -283,20 +291,10 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
     }
     return out;
   }
-  if (auto p = dyn_cast<MaxPoolOp>(op)) {
-    auto x = shapeOf(p.getX());
-    if (!x || x->size() < 2)
-      return std::nullopt;
-    return windowShape(p.getX(), (*x)[1], p.getKernelShape(), p.getStrides(),
-                       p.getDilations(), p.getPads(), p.getAutoPad(), p.getCeilMode() != 0);
-  }
-  if (auto p = dyn_cast<AveragePoolOp>(op)) {
-    auto x = shapeOf(p.getX());
-    if (!x || x->size() < 2)
-      return std::nullopt;
-    return windowShape(p.getX(), (*x)[1], p.getKernelShape(), p.getStrides(),
-                       p.getDilations(), p.getPads(), p.getAutoPad(), p.getCeilMode() != 0);
-  }
+  if (auto p = dyn_cast<MaxPoolOp>(op))
+    return inferPool(p);
+  if (auto p = dyn_cast<AveragePoolOp>(op))
+    return inferPool(p);
   if (isa<GlobalAveragePoolOp, GlobalMaxPoolOp>(op)) {
     auto x = shapeOf(op->getOperand(0));
     if (!x || x->size() < 2)

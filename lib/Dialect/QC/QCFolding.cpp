@@ -15,6 +15,18 @@
 using namespace mlir;
 using namespace quantc::qc;
 
+std::optional<SmallVector<int64_t>> quantc::qc::getIntValues(Attribute a) {
+  auto d = dyn_cast_or_null<DenseIntElementsAttr>(a);
+  if (!d)
+    return std::nullopt;
+  bool isUnsigned = d.getElementType().isUnsignedInteger();
+  SmallVector<int64_t> out;
+  for (const APInt &v : d.getValues<APInt>())
+    out.push_back(isUnsigned ? static_cast<int64_t>(v.getZExtValue())
+                             : v.getSExtValue());
+  return out;
+}
+
 namespace {
 /// A statically shaped result type, or null.
 RankedTensorType staticResultType(Value v) {
@@ -26,18 +38,8 @@ DenseElementsAttr denseOrNull(Attribute a) {
   return dyn_cast_or_null<DenseElementsAttr>(a);
 }
 
-/// Integer values of a dense integer constant (sign-extended unless the
-/// element type is unsigned).
 std::optional<SmallVector<int64_t>> intValues(Attribute a) {
-  auto d = dyn_cast_or_null<DenseIntElementsAttr>(a);
-  if (!d)
-    return std::nullopt;
-  bool isUnsigned = d.getElementType().isUnsignedInteger();
-  SmallVector<int64_t> out;
-  for (const APInt &v : d.getValues<APInt>())
-    out.push_back(isUnsigned ? static_cast<int64_t>(v.getZExtValue())
-                             : v.getSExtValue());
-  return out;
+  return quantc::qc::getIntValues(a);
 }
 
 DenseElementsAttr makeInts(RankedTensorType type, ArrayRef<int64_t> values) {

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "NodeImporter.h"
+#include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 
@@ -26,14 +27,7 @@ std::optional<SmallVector<double>> floatsOf(ElementsAttr a) {
   return out;
 }
 std::optional<SmallVector<int64_t>> intsOf(ElementsAttr a) {
-  auto d = dyn_cast_or_null<DenseIntElementsAttr>(a);
-  if (!d)
-    return std::nullopt;
-  bool isUnsigned = d.getElementType().isUnsignedInteger();
-  SmallVector<int64_t> out;
-  for (const APInt &v : d.getValues<APInt>())
-    out.push_back(isUnsigned ? static_cast<int64_t>(v.getZExtValue()) : v.getSExtValue());
-  return out;
+  return qc::getIntValues(a);
 }
 
 /// The !quant.uniform type for constant scale/zero point, or null.

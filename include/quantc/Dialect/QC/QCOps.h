@@ -13,4 +13,10 @@
 #define GET_OP_CLASSES
 #include "quantc/Dialect/QC/QCOps.h.inc"
 
+namespace quantc::qc {
+/// The values of a dense integer constant as int64 (zero-extended for
+/// unsigned element types), or nullopt for anything else.
+std::optional<llvm::SmallVector<int64_t>> getIntValues(mlir::Attribute attr);
+} // namespace quantc::qc
+
 #endif
