@@ -5,6 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Dialect/QC/QCDialect.h"
+#include "quantc/Conversion/Passes.h"
+#include "quantc/Target/CPU/CPUPipeline.h"
 #include "quantc/Transforms/Passes.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -16,6 +18,8 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   quantc::registerQuantCPasses();
+  quantc::registerQuantCConversionPasses();
+  quantc::cpu::registerCPUPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);

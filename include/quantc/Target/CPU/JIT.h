@@ -1,0 +1,72 @@
+//===- JIT.h - compile and run a qc model on the host -----------*- C++ -*-===//
+//
+// A JITModel is a qc module specialized to concrete input shapes, lowered
+// through the CPU pipeline and compiled in memory by MLIR's ExecutionEngine.
+// Calibration and `quantc run` use it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_TARGET_CPU_JIT_H
+#define QUANTC_TARGET_CPU_JIT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+}
+
+namespace quantc::cpu {
+
+enum class DType { F32, F64, F16, I64, I32, I16, I8, U8, Bool };
+
+size_t dtypeSize(DType t);
+const char *dtypeName(DType t);
+/// Element type of a tensor type as a DType (error for unsupported ones).
+llvm::Expected<DType> dtypeOf(mlir::Type elementType);
+
+struct HostTensor {
+  std::string name;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+  std::vector<char> data;
+  int64_t numElements() const;
+};
+
+struct TensorSpec {
+  std::string name;
+  DType dtype;
+  /// -1 for a dynamic dimension.
+  std::vector<int64_t> shape;
+};
+
+class JITModel {
+public:
+  ~JITModel();
+  /// Specializes `module` (a qc function @main) to `inputShapes`, lowers and
+  /// compiles it. The module is cloned, not modified.
+  static llvm::Expected<std::unique_ptr<JITModel>>
+  compile(mlir::ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes);
+
+  /// Declared inputs and outputs of a qc module.
+  static std::vector<TensorSpec> inputsOf(mlir::ModuleOp module);
+  static std::vector<TensorSpec> outputsOf(mlir::ModuleOp module);
+
+  /// Runs on `inputs` (in order); fills `outputs`.
+  llvm::Error run(const std::vector<HostTensor> &inputs, std::vector<HostTensor> &outputs);
+
+  const std::vector<TensorSpec> &inputs() const { return inputSpecs; }
+  const std::vector<TensorSpec> &outputs() const { return outputSpecs; }
+
+private:
+  JITModel() = default;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::vector<TensorSpec> inputSpecs, outputSpecs;
+};
+
+} // namespace quantc::cpu
+
+#endif

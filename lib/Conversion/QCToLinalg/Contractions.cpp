@@ -1,0 +1,447 @@
+//===- Contractions.cpp - MatMul, Gemm, Conv and pooling to linalg --------===//
+#include "LoweringUtils.h"
+
+using namespace mlir;
+using namespace quantc::qc;
+
+namespace quantc::lowering {
+namespace {
+
+bool isF(Type t) { return isa<FloatType>(t); }
+
+Value mulAdd(OpBuilder &b, Location l, Value acc, Value x, Value y) {
+  Type t = acc.getType();
+  if (x.getType() != t)
+    x = isF(t) ? Value(arith::ExtFOp::create(b, l, t, x)) : Value(arith::ExtSIOp::create(b, l, t, x));
+  if (y.getType() != t)
+    y = isF(t) ? Value(arith::ExtFOp::create(b, l, t, y)) : Value(arith::ExtSIOp::create(b, l, t, y));
+  if (isF(t))
+    return arith::AddFOp::create(b, l, acc, arith::MulFOp::create(b, l, x, y));
+  return arith::AddIOp::create(b, l, acc, arith::MulIOp::create(b, l, x, y));
+}
+
+Value zeroFilled(OpBuilder &b, Location l, RankedTensorType t) {
+  return buildFilled(b, l, t, cast<TypedAttr>(b.getZeroAttr(t.getElementType())));
+}
+
+/// numpy matmul as one contraction linalg.generic.
+Value buildMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorType rt) {
+  MLIRContext *ctx = b.getContext();
+  auto at = cast<RankedTensorType>(A.getType()), bt = cast<RankedTensorType>(B.getType());
+  bool aVec = at.getRank() == 1, bVec = bt.getRank() == 1;
+  int64_t nb = rt.getRank() - (aVec ? 0 : 1) - (bVec ? 0 : 1);
+  // Loops: batch..., [m], [n], k.
+  int64_t m = nb, n = nb + (aVec ? 0 : 1), k = n + (bVec ? 0 : 1);
+  int64_t nLoops = k + 1;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  auto batchExprs = [&](RankedTensorType t, int64_t matDims) {
+    SmallVector<AffineExpr> e;
+    int64_t tb = t.getRank() - matDims;
+    for (int64_t i = 0; i < tb; ++i) {
+      int64_t loop = nb - tb + i;
+      e.push_back(t.getDimSize(i) == 1 && rt.getDimSize(loop) != 1
+                      ? getAffineConstantExpr(0, ctx) : d(loop));
+    }
+    return e;
+  };
+  SmallVector<AffineExpr> aE = aVec ? SmallVector<AffineExpr>{} : batchExprs(at, 2);
+  if (!aVec)
+    aE.push_back(d(m));
+  aE.push_back(d(k));
+  SmallVector<AffineExpr> bE = bVec ? SmallVector<AffineExpr>{} : batchExprs(bt, 2);
+  bE.push_back(d(k));
+  if (!bVec)
+    bE.push_back(d(n));
+  SmallVector<AffineExpr> oE;
+  for (int64_t i = 0; i < nb; ++i)
+    oE.push_back(d(i));
+  if (!aVec)
+    oE.push_back(d(m));
+  if (!bVec)
+    oE.push_back(d(n));
+  SmallVector<AffineMap> maps{AffineMap::get(nLoops, 0, aE, ctx),
+                              AffineMap::get(nLoops, 0, bE, ctx),
+                              AffineMap::get(nLoops, 0, oE, ctx)};
+  SmallVector<utils::IteratorType> iters(nLoops, utils::IteratorType::parallel);
+  iters.back() = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, l, TypeRange{rt}, ValueRange{A, B}, ValueRange{zeroFilled(b, l, rt)}, maps,
+             iters,
+             [&](OpBuilder &nb2, Location nl, ValueRange args) {
+               linalg::YieldOp::create(nb2, nl, mulAdd(nb2, nl, args[2], args[0], args[1]));
+             })
+      .getResult(0);
+}
+
+struct MatMulLowering : OpConversionPattern<MatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = requireStatic(op, op.getY(), "the result");
+    if (!rt || !requireStatic(op, a.getA(), "A") || !requireStatic(op, a.getB(), "B"))
+      return failure();
+    rw.replaceOp(op, buildMatMul(rw, op.getLoc(), a.getA(), a.getB(), rt));
+    return success();
+  }
+};
+
+struct GemmLowering : OpConversionPattern<GemmOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(GemmOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = requireStatic(op, op.getY(), "the result");
+    if (!rt || !requireStatic(op, a.getA(), "A") || !requireStatic(op, a.getB(), "B"))
+      return failure();
+    MLIRContext *ctx = rw.getContext();
+    Location l = op.getLoc();
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    AffineMap am = AffineMap::get(3, 0, op.getTransA() ? ArrayRef<AffineExpr>{d(2), d(0)}
+                                                       : ArrayRef<AffineExpr>{d(0), d(2)}, ctx);
+    AffineMap bm = AffineMap::get(3, 0, op.getTransB() ? ArrayRef<AffineExpr>{d(1), d(2)}
+                                                       : ArrayRef<AffineExpr>{d(2), d(1)}, ctx);
+    AffineMap om = AffineMap::get(3, 0, {d(0), d(1)}, ctx);
+    Value acc = linalg::GenericOp::create(
+                    rw, l, TypeRange{rt}, ValueRange{a.getA(), a.getB()},
+                    ValueRange{zeroFilled(rw, l, rt)}, ArrayRef<AffineMap>{am, bm, om},
+                    ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                                  utils::IteratorType::parallel,
+                                                  utils::IteratorType::reduction},
+                    [&](OpBuilder &b, Location nl, ValueRange args) {
+                      linalg::YieldOp::create(b, nl, mulAdd(b, nl, args[2], args[0], args[1]));
+                    })
+                    .getResult(0);
+    float alpha = op.getAlpha().convertToFloat(), beta = op.getBeta().convertToFloat();
+    bool hasC = !isNoneValue(a.getC()) && beta != 0.0f;
+    if (hasC && !requireStatic(op, a.getC(), "C"))
+      return failure();
+    if (alpha != 1.0f || hasC) {
+      SmallVector<Value> ins{acc};
+      if (hasC)
+        ins.push_back(a.getC());
+      acc = buildElementwise(rw, l, rt, ins, [&](OpBuilder &b, Location nl, ValueRange v, Type t) {
+        Value r = v[0];
+        if (alpha != 1.0f)
+          r = arith::MulFOp::create(b, nl, r, scalarConst(b, nl, t, alpha));
+        if (hasC) {
+          Value c = v[1];
+          if (beta != 1.0f)
+            c = arith::MulFOp::create(b, nl, c, scalarConst(b, nl, t, beta));
+          r = arith::AddFOp::create(b, nl, r, c);
+        }
+        return r;
+      });
+    }
+    rw.replaceOp(op, acc);
+    return success();
+  }
+};
+
+/// Explicit begin/end padding of the spatial dims (auto_pad resolved), with
+/// extra end padding so that every output window fits (ceil_mode).
+struct Window {
+  SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
+};
+
+LogicalResult resolveWindow(Operation *op, RankedTensorType xt, RankedTensorType yt,
+                            ArrayRef<int64_t> kernel,
+                            std::optional<ArrayRef<int64_t>> strides,
+                            std::optional<ArrayRef<int64_t>> dilations,
+                            std::optional<ArrayRef<int64_t>> pads, StringRef autoPad,
+                            Window &w) {
+  int64_t n = xt.getRank() - 2;
+  if (static_cast<int64_t>(kernel.size()) != n)
+    return op->emitError("cannot lower: kernel rank does not match the input");
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t k = kernel[i], s = strides ? (*strides)[i] : 1, d = dilations ? (*dilations)[i] : 1;
+    int64_t in = xt.getDimSize(i + 2), out = yt.getDimSize(i + 2);
+    int64_t pb = 0, pe = 0;
+    int64_t span = (k - 1) * d + 1;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t total = std::max<int64_t>(0, (out - 1) * s + span - in);
+      pb = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+      pe = total - pb;
+    } else if (autoPad != "VALID" && pads) {
+      pb = (*pads)[i];
+      pe = (*pads)[i + n];
+    }
+    // Room for the last window (ceil_mode may need more than the pads).
+    pe = std::max(pe, (out - 1) * s + span - in - pb);
+    w.kernel.push_back(k);
+    w.strides.push_back(s);
+    w.dilations.push_back(d);
+    w.padBegin.push_back(pb);
+    w.padEnd.push_back(pe);
+  }
+  return success();
+}
+
+Value padSpatial(OpBuilder &b, Location l, Value x, ArrayRef<int64_t> pb,
+                 ArrayRef<int64_t> pe, TypedAttr value) {
+  bool any = llvm::any_of(pb, [](int64_t v) { return v != 0; }) ||
+             llvm::any_of(pe, [](int64_t v) { return v != 0; });
+  if (!any)
+    return x;
+  auto xt = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> lo{0, 0}, hi{0, 0}, shape{xt.getDimSize(0), xt.getDimSize(1)};
+  lo.append(pb.begin(), pb.end());
+  hi.append(pe.begin(), pe.end());
+  for (size_t i = 0; i < pb.size(); ++i)
+    shape.push_back(xt.getDimSize(i + 2) + pb[i] + pe[i]);
+  auto pt = RankedTensorType::get(shape, xt.getElementType());
+  Value pad = arith::ConstantOp::create(b, l, value);
+  return buildPad(b, l, pt, x, lo, hi, pad);
+}
+
+/// The spatial index expressions o*s + k*d for loops starting at `oBase`
+/// (outputs) and `kBase` (window).
+SmallVector<AffineExpr> windowExprs(MLIRContext *ctx, const Window &w, int64_t oBase,
+                                   int64_t kBase) {
+  SmallVector<AffineExpr> e;
+  for (size_t i = 0; i < w.kernel.size(); ++i)
+    e.push_back(getAffineDimExpr(oBase + i, ctx) * w.strides[i] +
+                getAffineDimExpr(kBase + i, ctx) * w.dilations[i]);
+  return e;
+}
+
+struct ConvLowering : OpConversionPattern<ConvOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConvOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto yt = requireStatic(op, op.getY(), "the result");
+    auto xt = requireStatic(op, a.getX(), "X");
+    auto wt = requireStatic(op, a.getW(), "W");
+    if (!yt || !xt || !wt)
+      return failure();
+    MLIRContext *ctx = rw.getContext();
+    Location l = op.getLoc();
+    SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
+    Window w;
+    if (failed(resolveWindow(op, xt, yt, kernel, op.getStrides(), op.getDilations(),
+                             op.getPads(), op.getAutoPad(), w)))
+      return failure();
+    Value xp = padSpatial(rw, l, a.getX(), w.padBegin, w.padEnd,
+                          cast<TypedAttr>(rw.getZeroAttr(xt.getElementType())));
+    int64_t n = kernel.size();
+    int64_t group = op.getGroup();
+    int64_t M = wt.getDimSize(0), Cg = wt.getDimSize(1), Mg = M / group;
+    // Loops: n, f, o1..on, c, k1..kn.
+    int64_t nLoops = 2 + n + 1 + n;
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    int64_t cLoop = 2 + n, kBase = 3 + n;
+    SmallVector<AffineExpr> xE{d(0), d(1).floorDiv(Mg) * Cg + d(cLoop)};
+    xE.append(windowExprs(ctx, w, 2, kBase));
+    SmallVector<AffineExpr> wE{d(1), d(cLoop)};
+    SmallVector<AffineExpr> oE{d(0), d(1)};
+    for (int64_t i = 0; i < n; ++i) {
+      wE.push_back(d(kBase + i));
+      oE.push_back(d(2 + i));
+    }
+    SmallVector<utils::IteratorType> iters(nLoops, utils::IteratorType::reduction);
+    for (int64_t i = 0; i < 2 + n; ++i)
+      iters[i] = utils::IteratorType::parallel;
+    Value init;
+    if (!isNoneValue(a.getB())) {
+      if (!requireStatic(op, a.getB(), "B"))
+        return failure();
+      AffineMap ch = AffineMap::get(yt.getRank(), 0, {getAffineDimExpr(1, ctx)}, ctx);
+      init = buildElementwiseWithMaps(rw, l, yt, {a.getB()}, {ch},
+                                      [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
+    } else {
+      init = zeroFilled(rw, l, yt);
+    }
+    Value r = linalg::GenericOp::create(
+                  rw, l, TypeRange{yt}, ValueRange{xp, a.getW()}, ValueRange{init},
+                  ArrayRef<AffineMap>{AffineMap::get(nLoops, 0, xE, ctx),
+                                      AffineMap::get(nLoops, 0, wE, ctx),
+                                      AffineMap::get(nLoops, 0, oE, ctx)},
+                  iters,
+                  [&](OpBuilder &b, Location nl, ValueRange args) {
+                    linalg::YieldOp::create(b, nl, mulAdd(b, nl, args[2], args[0], args[1]));
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+/// Sliding-window reduction of a padded input: out[n, c, o..] =
+/// combine over k.. of xp[n, c, o * s + k * d].
+Value windowReduce(OpBuilder &b, Location l, Value xp, RankedTensorType outType,
+                   const Window &w, Value init,
+                   function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  MLIRContext *ctx = b.getContext();
+  int64_t n = w.kernel.size();
+  int64_t nLoops = 2 + 2 * n;
+  auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> xE{d(0), d(1)};
+  xE.append(windowExprs(ctx, w, 2, 2 + n));
+  SmallVector<AffineExpr> kE, oE{d(0), d(1)};
+  for (int64_t i = 0; i < n; ++i) {
+    kE.push_back(d(2 + n + i));
+    oE.push_back(d(2 + i));
+  }
+  Value window = tensor::EmptyOp::create(b, l, w.kernel, outType.getElementType());
+  SmallVector<utils::IteratorType> iters(nLoops, utils::IteratorType::parallel);
+  for (int64_t i = 0; i < n; ++i)
+    iters[2 + n + i] = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, l, TypeRange{outType}, ValueRange{xp, window}, ValueRange{init},
+             ArrayRef<AffineMap>{AffineMap::get(nLoops, 0, xE, ctx),
+                                 AffineMap::get(nLoops, 0, kE, ctx),
+                                 AffineMap::get(nLoops, 0, oE, ctx)},
+             iters,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(nb, nl, combine(nb, nl, args[2], args[0]));
+             })
+      .getResult(0);
+}
+
+struct MaxPoolLowering : OpConversionPattern<MaxPoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MaxPoolOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    if (!op.getIndices().use_empty())
+      return op.emitError("cannot lower: the Indices output of MaxPool is not lowered yet");
+    auto yt = requireStatic(op, op.getY(), "the result");
+    auto xt = requireStatic(op, a.getX(), "X");
+    if (!yt || !xt)
+      return failure();
+    Window w;
+    if (failed(resolveWindow(op, xt, yt, op.getKernelShape(), op.getStrides(),
+                             op.getDilations(), op.getPads(), op.getAutoPad(), w)))
+      return failure();
+    Location l = op.getLoc();
+    TypedAttr lowest = lowestValue(xt.getElementType());
+    Value xp = padSpatial(rw, l, a.getX(), w.padBegin, w.padEnd, lowest);
+    Value r = windowReduce(rw, l, xp, yt, w, buildFilled(rw, l, yt, lowest),
+                           [](OpBuilder &b, Location nl, Value acc, Value x) -> Value {
+                             return isF(x.getType()) ? Value(arith::MaximumFOp::create(b, nl, acc, x))
+                                                     : Value(arith::MaxSIOp::create(b, nl, acc, x));
+                           });
+    auto it = RankedTensorType::get(yt.getShape(), rw.getI64Type());
+    Value indices = tensor::EmptyOp::create(rw, l, it.getShape(), it.getElementType());
+    if (indices.getType() != op.getIndices().getType())
+      indices = tensor::CastOp::create(rw, l, op.getIndices().getType(), indices);
+    rw.replaceOp(op, {r, indices});
+    return success();
+  }
+};
+
+struct AveragePoolLowering : OpConversionPattern<AveragePoolOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(AveragePoolOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto yt = requireStatic(op, op.getY(), "the result");
+    auto xt = requireStatic(op, a.getX(), "X");
+    if (!yt || !xt)
+      return failure();
+    Window w;
+    if (failed(resolveWindow(op, xt, yt, op.getKernelShape(), op.getStrides(),
+                             op.getDilations(), op.getPads(), op.getAutoPad(), w)))
+      return failure();
+    Location l = op.getLoc();
+    Type et = xt.getElementType();
+    TypedAttr zero = cast<TypedAttr>(rw.getZeroAttr(et));
+    auto sum = [](OpBuilder &b, Location nl, Value acc, Value x) -> Value {
+      return arith::AddFOp::create(b, nl, acc, x);
+    };
+    Value xp = padSpatial(rw, l, a.getX(), w.padBegin, w.padEnd, zero);
+    Value total = windowReduce(rw, l, xp, yt, w, buildFilled(rw, l, yt, zero), sum);
+    // The divisor: how many elements of each window count, found by pooling
+    // ones (the declared pads count with count_include_pad, the extra
+    // ceil_mode room never does).
+    auto onesType = RankedTensorType::get(
+        SmallVector<int64_t>{1, 1}, et);
+    SmallVector<int64_t> onesShape{1, 1};
+    for (int64_t i = 2; i < xt.getRank(); ++i)
+      onesShape.push_back(xt.getDimSize(i));
+    onesType = RankedTensorType::get(onesShape, et);
+    Value ones = buildFilled(rw, l, onesType, rw.getFloatAttr(et, 1.0));
+    int64_t n = w.kernel.size();
+    SmallVector<int64_t> declBegin(n, 0), declEnd(n, 0), extraEnd(n, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t pb = 0, pe = 0;
+      if (op.getAutoPad() == "NOTSET" && op.getPads()) {
+        pb = (*op.getPads())[i];
+        pe = (*op.getPads())[i + n];
+      } else if (op.getAutoPad() != "NOTSET" && op.getAutoPad() != "VALID") {
+        pb = w.padBegin[i];
+        pe = w.padEnd[i];
+      }
+      declBegin[i] = pb;
+      declEnd[i] = std::min(pe, w.padEnd[i]);
+      extraEnd[i] = w.padEnd[i] - declEnd[i];
+    }
+    Value onesPadded;
+    if (op.getCountIncludePad()) {
+      onesPadded = padSpatial(rw, l, ones, declBegin, declEnd, rw.getFloatAttr(et, 1.0));
+      onesPadded = padSpatial(rw, l, onesPadded, SmallVector<int64_t>(n, 0), extraEnd, zero);
+    } else {
+      onesPadded = padSpatial(rw, l, ones, w.padBegin, w.padEnd, zero);
+    }
+    SmallVector<int64_t> countShape{1, 1};
+    countShape.append(yt.getShape().begin() + 2, yt.getShape().end());
+    auto countType = RankedTensorType::get(countShape, et);
+    Value count = windowReduce(rw, l, onesPadded, countType, w,
+                               buildFilled(rw, l, countType, zero), sum);
+    Value r = buildElementwise(rw, l, yt, {total, count},
+                               [](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
+                                 return arith::DivFOp::create(b, nl, v[0], v[1]);
+                               });
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+/// Global pools reduce all spatial dims into size-1 dims.
+template <typename OpTy, bool IsMax> struct GlobalPoolLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto yt = requireStatic(op, op.getY(), "the result");
+    auto xt = requireStatic(op, a.getX(), "X");
+    if (!yt || !xt)
+      return failure();
+    MLIRContext *ctx = rw.getContext();
+    Location l = op.getLoc();
+    int64_t rank = xt.getRank();
+    SmallVector<AffineExpr> oE{getAffineDimExpr(0, ctx), getAffineDimExpr(1, ctx)};
+    oE.append(rank - 2, getAffineConstantExpr(0, ctx));
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::reduction);
+    iters[0] = iters[1] = utils::IteratorType::parallel;
+    Type et = xt.getElementType();
+    TypedAttr initV = IsMax ? lowestValue(et) : cast<TypedAttr>(rw.getZeroAttr(et));
+    Value r = linalg::GenericOp::create(
+                  rw, l, TypeRange{yt}, ValueRange{a.getX()},
+                  ValueRange{buildFilled(rw, l, yt, initV)},
+                  ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
+                                      AffineMap::get(rank, 0, oE, ctx)},
+                  iters,
+                  [&](OpBuilder &b, Location nl, ValueRange args) {
+                    Value v = IsMax ? Value(arith::MaximumFOp::create(b, nl, args[1], args[0]))
+                                    : Value(arith::AddFOp::create(b, nl, args[1], args[0]));
+                    linalg::YieldOp::create(b, nl, v);
+                  })
+                  .getResult(0);
+    if (!IsMax) {
+      int64_t count = 1;
+      for (int64_t i = 2; i < rank; ++i)
+        count *= xt.getDimSize(i);
+      r = buildElementwise(rw, l, yt, {r}, [&](OpBuilder &b, Location nl, ValueRange v, Type t) -> Value {
+        return arith::DivFOp::create(b, nl, v[0], scalarConst(b, nl, t, count));
+      });
+    }
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
+} // namespace
+
+void populateContractionPatterns(RewritePatternSet &p) {
+  p.add<MatMulLowering, GemmLowering, ConvLowering, MaxPoolLowering, AveragePoolLowering,
+        GlobalPoolLowering<GlobalAveragePoolOp, false>,
+        GlobalPoolLowering<GlobalMaxPoolOp, true>>(p.getContext());
+}
+
+} // namespace quantc::lowering

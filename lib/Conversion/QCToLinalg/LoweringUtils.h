@@ -1,0 +1,74 @@
+//===- LoweringUtils.h - shared pieces of qc-to-linalg ----------*- C++ -*-===//
+#ifndef QUANTC_LIB_CONVERSION_QCTOLINALG_LOWERINGUTILS_H
+#define QUANTC_LIB_CONVERSION_QCTOLINALG_LOWERINGUTILS_H
+
+#include "quantc/Dialect/QC/QCOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+#include <functional>
+
+namespace quantc::lowering {
+
+/// The static ranked type of `v`, or null after reporting on `op` why the
+/// lowering needs one.
+mlir::RankedTensorType requireStatic(mlir::Operation *op, mlir::Value v,
+                                     llvm::StringRef what);
+
+bool isNoneValue(mlir::Value v);
+
+/// Indexing map reading an operand of `operandType` at the result's index
+/// under numpy broadcasting (right-aligned; size-1 dims read index 0).
+mlir::AffineMap broadcastMap(mlir::RankedTensorType operandType,
+                             mlir::ArrayRef<int64_t> resultShape,
+                             mlir::MLIRContext *ctx);
+
+/// Computes one result element from the operands' elements.
+using ScalarFn = std::function<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                           mlir::ValueRange, mlir::Type)>;
+
+/// A parallel linalg.generic over `resultType` reading `inputs` with
+/// broadcasting, computing each element with `fn`.
+mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::RankedTensorType resultType,
+                             mlir::ValueRange inputs, const ScalarFn &fn);
+/// The same with explicit indexing maps for the inputs.
+mlir::Value buildElementwiseWithMaps(mlir::OpBuilder &b, mlir::Location loc,
+                                     mlir::RankedTensorType resultType,
+                                     mlir::ValueRange inputs,
+                                     mlir::ArrayRef<mlir::AffineMap> inputMaps,
+                                     const ScalarFn &fn);
+
+/// tensor.pad with static low/high pads and a scalar padding value.
+mlir::Value buildPad(mlir::OpBuilder &b, mlir::Location loc,
+                     mlir::RankedTensorType resultType, mlir::Value source,
+                     mlir::ArrayRef<int64_t> low, mlir::ArrayRef<int64_t> high,
+                     mlir::Value padValue);
+
+/// A tensor filled with `value`.
+mlir::Value buildFilled(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type, mlir::TypedAttr value);
+
+/// Scalar constants of an element type.
+mlir::Value scalarConst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,
+                        double value);
+
+/// The values of a constant operand (through arith.constant or qc.constant).
+std::optional<llvm::SmallVector<int64_t>> constIntOperand(mlir::Value v);
+
+/// The most negative finite value (or -inf) of a float type; the minimum of
+/// an integer type.
+mlir::TypedAttr lowestValue(mlir::Type type);
+
+void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
+void populateContractionPatterns(mlir::RewritePatternSet &patterns);
+void populateReductionPatterns(mlir::RewritePatternSet &patterns);
+void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace quantc::lowering
+
+#endif

@@ -1,0 +1,37 @@
+//===- QCToLinalgPass.cpp - the qc-to-linalg pass -------------------------===//
+#include "LoweringUtils.h"
+#include "quantc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_QCTOLINALG
+#include "quantc/Conversion/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+
+namespace {
+struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
+                           math::MathDialect, affine::AffineDialect, func::FuncDialect>();
+    target.addIllegalDialect<quantc::qc::QCDialect>();
+    target.addLegalOp<quantc::qc::NoneOp>();
+    RewritePatternSet patterns(ctx);
+    quantc::lowering::populateElementwisePatterns(patterns);
+    quantc::lowering::populateContractionPatterns(patterns);
+    quantc::lowering::populateReductionPatterns(patterns);
+    quantc::lowering::populateDataMovementPatterns(patterns);
+    if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
+      return signalPassFailure();
+    getOperation().walk([](quantc::qc::NoneOp op) {
+      if (op->use_empty())
+        op->erase();
+    });
+  }
+};
+} // namespace

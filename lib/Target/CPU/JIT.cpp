@@ -1,0 +1,287 @@
+//===- JIT.cpp - compile and run a qc model on the host -------------------===//
+#include "quantc/Target/CPU/JIT.h"
+#include "quantc/Conversion/Passes.h"
+#include "quantc/Target/CPU/CPUPipeline.h"
+#include "quantc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <deque>
+#include <mutex>
+
+using namespace mlir;
+
+namespace quantc::cpu {
+
+size_t dtypeSize(DType t) {
+  switch (t) {
+  case DType::F64: case DType::I64: return 8;
+  case DType::F32: case DType::I32: return 4;
+  case DType::F16: case DType::I16: return 2;
+  case DType::I8: case DType::U8: case DType::Bool: return 1;
+  }
+  return 0;
+}
+
+const char *dtypeName(DType t) {
+  switch (t) {
+  case DType::F32: return "float32";
+  case DType::F64: return "float64";
+  case DType::F16: return "float16";
+  case DType::I64: return "int64";
+  case DType::I32: return "int32";
+  case DType::I16: return "int16";
+  case DType::I8: return "int8";
+  case DType::U8: return "uint8";
+  case DType::Bool: return "bool";
+  }
+  return "?";
+}
+
+llvm::Expected<DType> dtypeOf(Type t) {
+  if (t.isF32()) return DType::F32;
+  if (t.isF64()) return DType::F64;
+  if (t.isF16()) return DType::F16;
+  if (t.isInteger(1)) return DType::Bool;
+  if (t.isUnsignedInteger(8)) return DType::U8;
+  if (t.isSignlessInteger(8)) return DType::I8;
+  if (t.isSignlessInteger(16)) return DType::I16;
+  if (t.isSignlessInteger(32)) return DType::I32;
+  if (t.isSignlessInteger(64)) return DType::I64;
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << t;
+  return llvm::createStringError("element type " + s + " is not supported by the runtime");
+}
+
+int64_t HostTensor::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+JITModel::~JITModel() = default;
+
+namespace {
+std::string attrName(DictionaryAttr attrs, unsigned i, const char *prefix) {
+  if (attrs)
+    if (auto n = attrs.getAs<StringAttr>("qc.name"))
+      return n.str();
+  return prefix + std::to_string(i);
+}
+
+TensorSpec specOf(Type t, std::string name) {
+  TensorSpec s;
+  s.name = std::move(name);
+  auto tt = cast<TensorType>(t);
+  auto dt = dtypeOf(tt.getElementType());
+  if (dt)
+    s.dtype = *dt;
+  else
+    llvm::consumeError(dt.takeError());
+  if (auto rt = dyn_cast<RankedTensorType>(tt))
+    for (int64_t d : rt.getShape())
+      s.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  return s;
+}
+
+void registerOnce() {
+  static std::once_flag flag;
+  std::call_once(flag, [] {
+    mlir::registerAllPasses();
+    quantc::registerQuantCPasses();
+    quantc::registerQuantCConversionPasses();
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+/// Runs `pm` on `module`, collecting diagnostics into an llvm::Error.
+llvm::Error runPasses(PassManager &pm, ModuleOp module, const char *stage) {
+  std::string diags;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+    if (d.getSeverity() != DiagnosticSeverity::Error)
+      return success();
+    std::string loc;
+    llvm::raw_string_ostream os(loc);
+    if (auto nl = dyn_cast<NameLoc>(d.getLocation()))
+      os << "node '" << nl.getName().str() << "': ";
+    diags += "\n  " + loc + d.str();
+    return success();
+  });
+  if (failed(pm.run(module)))
+    return llvm::createStringError(std::string(stage) + " failed:" + diags);
+  return llvm::Error::success();
+}
+} // namespace
+
+std::vector<TensorSpec> JITModel::inputsOf(ModuleOp module) {
+  std::vector<TensorSpec> out;
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return out;
+  for (unsigned i = 0; i < main.getNumArguments(); ++i)
+    out.push_back(specOf(main.getArgument(i).getType(),
+                         attrName(main.getArgAttrDict(i), i, "input")));
+  return out;
+}
+
+std::vector<TensorSpec> JITModel::outputsOf(ModuleOp module) {
+  std::vector<TensorSpec> out;
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return out;
+  for (unsigned i = 0; i < main.getNumResults(); ++i)
+    out.push_back(specOf(main.getResultTypes()[i],
+                         attrName(main.getResultAttrDict(i), i, "output")));
+  return out;
+}
+
+llvm::Expected<std::unique_ptr<JITModel>>
+JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes) {
+  registerOnce();
+  MLIRContext *ctx = module.getContext();
+  {
+    // Bufferization and LLVM conversion work through interfaces that the
+    // dialects get from their extensions.
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    ctx->appendDialectRegistry(registry);
+  }
+  OwningOpRef<ModuleOp> clone = module.clone();
+  auto main = clone->lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return llvm::createStringError("the module has no function @main");
+  std::unique_ptr<JITModel> model(new JITModel());
+  model->inputSpecs = inputsOf(*clone);
+  if (inputShapes.size() != main.getNumArguments())
+    return llvm::createStringError("the model has " + std::to_string(main.getNumArguments()) +
+                                   " inputs but " + std::to_string(inputShapes.size()) +
+                                   " were given");
+  // Specialize the inputs to the given shapes.
+  SmallVector<Type> argTypes;
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+    auto declared = cast<TensorType>(main.getArgument(i).getType());
+    const auto &shape = inputShapes[i];
+    if (auto rt = dyn_cast<RankedTensorType>(declared)) {
+      bool ok = rt.getRank() == static_cast<int64_t>(shape.size());
+      for (size_t d = 0; ok && d < shape.size(); ++d)
+        ok = rt.isDynamicDim(d) || rt.getDimSize(d) == shape[d];
+      if (!ok) {
+        std::string want;
+        llvm::raw_string_ostream os(want);
+        os << rt;
+        std::string got;
+        for (int64_t d : shape)
+          got += (got.empty() ? "" : "x") + std::to_string(d);
+        return llvm::createStringError("input '" + model->inputSpecs[i].name + "' has shape [" +
+                                       got + "] but the model expects " + want);
+      }
+    }
+    auto t = RankedTensorType::get(shape, declared.getElementType());
+    main.getArgument(i).setType(t);
+    argTypes.push_back(t);
+    model->inputSpecs[i].shape.assign(shape.begin(), shape.end());
+  }
+  main.setFunctionType(FunctionType::get(ctx, argTypes, main.getResultTypes()));
+
+  PassManager shapes(ctx);
+  if (failed(parsePassPipeline("builtin.module(func.func(qc-infer-shapes,canonicalize,"
+                               "qc-infer-shapes,canonicalize,qc-infer-shapes))",
+                               shapes)))
+    return llvm::createStringError("internal: shape pipeline does not parse");
+  if (auto err = runPasses(shapes, *clone, "shape specialization"))
+    return std::move(err);
+  model->outputSpecs = outputsOf(*clone);
+  for (const TensorSpec &o : model->outputSpecs)
+    if (llvm::is_contained(o.shape, -1) || (o.shape.empty() && !isa<RankedTensorType>(
+                                                                    main.getResultTypes()[0])))
+      return llvm::createStringError("output '" + o.name +
+                                     "' has no static shape after specialization");
+
+  PassManager lower(ctx);
+  buildCPULoweringPipeline(lower);
+  if (auto err = runPasses(lower, *clone, "lowering"))
+    return std::move(err);
+
+  registerBuiltinDialectTranslation(*ctx);
+  registerLLVMDialectTranslation(*ctx);
+  ExecutionEngineOptions options;
+  options.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, nullptr);
+  auto engine = ExecutionEngine::create(*clone, options);
+  if (!engine)
+    return engine.takeError();
+  model->engine = std::move(*engine);
+  return std::move(model);
+}
+
+llvm::Error JITModel::run(const std::vector<HostTensor> &inputs, std::vector<HostTensor> &outputs) {
+  if (inputs.size() != inputSpecs.size())
+    return llvm::createStringError("expected " + std::to_string(inputSpecs.size()) +
+                                   " inputs, got " + std::to_string(inputs.size()));
+  outputs.clear();
+  for (const TensorSpec &s : outputSpecs) {
+    HostTensor t;
+    t.name = s.name;
+    t.dtype = s.dtype;
+    t.shape = s.shape;
+    t.data.assign(t.numElements() * dtypeSize(t.dtype), 0);
+    outputs.push_back(std::move(t));
+  }
+  // Each memref argument expands to (allocated, aligned, offset, sizes...,
+  // strides...); packed arguments point at those fields.
+  std::deque<int64_t> fields;
+  std::deque<void *> pointers;
+  SmallVector<void *> packed;
+  auto addMemref = [&](const void *data, const std::vector<int64_t> &shape) {
+    pointers.push_back(const_cast<void *>(data));
+    packed.push_back(&pointers.back());
+    pointers.push_back(const_cast<void *>(data));
+    packed.push_back(&pointers.back());
+    fields.push_back(0);
+    packed.push_back(&fields.back());
+    for (int64_t d : shape) {
+      fields.push_back(d);
+      packed.push_back(&fields.back());
+    }
+    int64_t stride = 1;
+    std::vector<int64_t> strides(shape.size());
+    for (int64_t i = static_cast<int64_t>(shape.size()) - 1; i >= 0; --i) {
+      strides[i] = stride;
+      stride *= shape[i];
+    }
+    for (int64_t s : strides) {
+      fields.push_back(s);
+      packed.push_back(&fields.back());
+    }
+  };
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const TensorSpec &s = inputSpecs[i];
+    const HostTensor &t = inputs[i];
+    if (t.dtype != s.dtype)
+      return llvm::createStringError("input '" + s.name + "' must be " + dtypeName(s.dtype) +
+                                     ", got " + dtypeName(t.dtype));
+    if (t.shape != s.shape)
+      return llvm::createStringError("input '" + s.name + "' has another shape than compiled for");
+    addMemref(t.data.data(), t.shape);
+  }
+  for (HostTensor &o : outputs)
+    addMemref(o.data.data(), o.shape);
+  if (auto err = engine->invokePacked("main", packed))
+    return err;
+  return llvm::Error::success();
+}
+
+} // namespace quantc::cpu

@@ -1,0 +1,16 @@
+//===- NpyFile.h - read and write numpy .npy files --------------*- C++ -*-===//
+#ifndef QUANTC_TOOLS_QUANTC_NPYFILE_H
+#define QUANTC_TOOLS_QUANTC_NPYFILE_H
+
+#include "quantc/Target/CPU/JIT.h"
+
+#include "llvm/Support/Error.h"
+
+namespace quantc {
+/// Reads a C-ordered little-endian .npy file (format 1.0-3.0).
+llvm::Expected<cpu::HostTensor> readNpy(const std::string &path);
+/// Writes `t` as a .npy file (format 1.0).
+llvm::Error writeNpy(const std::string &path, const cpu::HostTensor &t);
+} // namespace quantc
+
+#endif
