@@ -264,6 +264,118 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
   }
 };
 
+/// ConvTranspose as a stride-1 convolution: the input is dilated by the
+/// strides (zeros in between), padded by (k - 1) * d - pad on each side
+/// (output_padding extra at the end; negative amounts crop), and convolved
+/// with the spatially flipped kernel, W'[f, c, k] = W[g * Cg + c, f mod Mg,
+/// K - 1 - k].
+struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConvTransposeOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto yt = requireStatic(op, op.getY(), "the result");
+    auto xt = requireStatic(op, a.getX(), "X");
+    auto wt = requireStatic(op, a.getW(), "W");
+    if (!yt || !xt || !wt)
+      return failure();
+    if (op.getAutoPad() != "NOTSET" && op.getAutoPad() != "VALID")
+      return op.emitError("cannot lower: ConvTranspose with SAME auto_pad is not lowered yet");
+    MLIRContext *ctx = rw.getContext();
+    Location l = op.getLoc();
+    Type et = xt.getElementType();
+    int64_t n = xt.getRank() - 2;
+    int64_t group = op.getGroup();
+    int64_t Cg = wt.getDimSize(0) / group, Mg = wt.getDimSize(1);
+    SmallVector<int64_t> k(wt.getShape().drop_front(2)), s(n, 1), d(n, 1), pb(n, 0), pe(n, 0), opad(n, 0);
+    for (int64_t i = 0; i < n; ++i) {
+      if (op.getStrides()) s[i] = (*op.getStrides())[i];
+      if (op.getDilations()) d[i] = (*op.getDilations())[i];
+      if (op.getPads() && op.getAutoPad() == "NOTSET") {
+        pb[i] = (*op.getPads())[i];
+        pe[i] = (*op.getPads())[i + n];
+      }
+      if (op.getOutputPadding()) opad[i] = (*op.getOutputPadding())[i];
+    }
+    if (op.getOutputShape())
+      return op.emitError("cannot lower: ConvTranspose output_shape is not lowered yet");
+    // Dilate: insert the input with strides s into zeros.
+    SmallVector<int64_t> dilShape{xt.getDimSize(0), xt.getDimSize(1)};
+    for (int64_t i = 0; i < n; ++i)
+      dilShape.push_back((xt.getDimSize(i + 2) - 1) * s[i] + 1);
+    auto dilType = RankedTensorType::get(dilShape, et);
+    Value zero = arith::ConstantOp::create(rw, l, cast<TypedAttr>(rw.getZeroAttr(et)));
+    Value dil = a.getX();
+    if (llvm::any_of(s, [](int64_t v) { return v != 1; })) {
+      Value z = buildFilled(rw, l, dilType, cast<TypedAttr>(rw.getZeroAttr(et)));
+      SmallVector<int64_t> offs(n + 2, 0), strides{1, 1};
+      strides.append(s.begin(), s.end());
+      dil = tensor::InsertSliceOp::create(rw, l, a.getX(), z, ValueRange{}, ValueRange{}, ValueRange{},
+                                          offs, xt.getShape(), strides);
+    }
+    // Pad (or crop) to (k - 1) * d - pads.
+    SmallVector<int64_t> lo{0, 0}, hi{0, 0}, cropLo(n + 2, 0), padShape{dilShape[0], dilShape[1]};
+    bool crop = false;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t span = (k[i] - 1) * d[i];
+      int64_t l0 = span - pb[i], h0 = span - pe[i] + opad[i];
+      lo.push_back(std::max<int64_t>(l0, 0));
+      hi.push_back(std::max<int64_t>(h0, 0));
+      crop |= l0 < 0 || h0 < 0;
+      padShape.push_back(dilShape[i + 2] + lo.back() + hi.back());
+    }
+    Value padded = buildPad(rw, l, RankedTensorType::get(padShape, et), dil, lo, hi, zero);
+    if (crop) {
+      SmallVector<int64_t> offs{0, 0}, sizes{padShape[0], padShape[1]}, ones(n + 2, 1);
+      for (int64_t i = 0; i < n; ++i) {
+        int64_t span = (k[i] - 1) * d[i];
+        int64_t l0 = span - pb[i], h0 = span - pe[i] + opad[i];
+        offs.push_back(l0 < 0 ? -l0 : 0);
+        sizes.push_back(padShape[i + 2] - (l0 < 0 ? -l0 : 0) - (h0 < 0 ? -h0 : 0));
+      }
+      padded = tensor::ExtractSliceOp::create(rw, l, RankedTensorType::get(sizes, et), padded,
+                                              ValueRange{}, ValueRange{}, ValueRange{}, offs,
+                                              sizes, ones);
+    }
+    // Loops: n, f, o.., c, k..
+    int64_t nLoops = 2 + n + 1 + n;
+    auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    int64_t cLoop = 2 + n, kBase = 3 + n;
+    SmallVector<AffineExpr> xE{dim(0), dim(1).floorDiv(Mg) * Cg + dim(cLoop)};
+    SmallVector<AffineExpr> wE{dim(1).floorDiv(Mg) * Cg + dim(cLoop), dim(1) % Mg};
+    SmallVector<AffineExpr> oE{dim(0), dim(1)};
+    for (int64_t i = 0; i < n; ++i) {
+      xE.push_back(dim(2 + i) + dim(kBase + i) * d[i]);
+      wE.push_back(getAffineConstantExpr(k[i] - 1, ctx) - dim(kBase + i));
+      oE.push_back(dim(2 + i));
+    }
+    SmallVector<utils::IteratorType> iters(nLoops, utils::IteratorType::reduction);
+    for (int64_t i = 0; i < 2 + n; ++i)
+      iters[i] = utils::IteratorType::parallel;
+    Value init;
+    if (!isNoneValue(a.getB())) {
+      if (!requireStatic(op, a.getB(), "B"))
+        return failure();
+      AffineMap ch = AffineMap::get(yt.getRank(), 0, {getAffineDimExpr(1, ctx)}, ctx);
+      init = buildElementwiseWithMaps(rw, l, yt, {a.getB()}, {ch},
+                                      [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
+    } else {
+      init = zeroFilled(rw, l, yt);
+    }
+    Value r = linalg::GenericOp::create(
+                  rw, l, TypeRange{yt}, ValueRange{padded, a.getW()}, ValueRange{init},
+                  ArrayRef<AffineMap>{AffineMap::get(nLoops, 0, xE, ctx),
+                                      AffineMap::get(nLoops, 0, wE, ctx),
+                                      AffineMap::get(nLoops, 0, oE, ctx)},
+                  iters,
+                  [&](OpBuilder &b, Location nl, ValueRange args) {
+                    linalg::YieldOp::create(b, nl, mulAdd(b, nl, args[2], args[0], args[1]));
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
 /// Sliding-window reduction of a padded input: out[n, c, o..] =
 /// combine over k.. of xp[n, c, o * s + k * d].
 Value windowReduce(OpBuilder &b, Location l, Value xp, RankedTensorType outType,
@@ -439,7 +551,7 @@ template <typename OpTy, bool IsMax> struct GlobalPoolLowering : OpConversionPat
 } // namespace
 
 void populateContractionPatterns(RewritePatternSet &p) {
-  p.add<MatMulLowering, GemmLowering, ConvLowering, MaxPoolLowering, AveragePoolLowering,
+  p.add<MatMulLowering, GemmLowering, ConvLowering, ConvTransposeLowering, MaxPoolLowering, AveragePoolLowering,
         GlobalPoolLowering<GlobalAveragePoolOp, false>,
         GlobalPoolLowering<GlobalMaxPoolOp, true>>(p.getContext());
 }

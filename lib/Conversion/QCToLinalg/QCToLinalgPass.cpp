@@ -26,6 +26,7 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
     quantc::lowering::populateContractionPatterns(patterns);
     quantc::lowering::populateReductionPatterns(patterns);
     quantc::lowering::populateDataMovementPatterns(patterns);
+    quantc::lowering::populateResizePatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     getOperation().walk([](quantc::qc::NoneOp op) {

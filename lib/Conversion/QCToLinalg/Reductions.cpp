@@ -280,6 +280,62 @@ struct LayerNormLowering : OpConversionPattern<LayerNormalizationOp> {
   }
 };
 
+/// ArgMax / ArgMin: a two-output reduction keeping the best value and its
+/// index along `axis`; ties keep the first index unless select_last_index.
+template <typename OpTy, bool IsMax> struct ArgLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto xt = requireStatic(op, a.getData(), "the input");
+    auto rt = requireStatic(op, op.getReduced(), "the result");
+    if (!xt || !rt)
+      return failure();
+    MLIRContext *ctx = rw.getContext();
+    Location l = op.getLoc();
+    int64_t rank = xt.getRank();
+    int64_t axis = op.getAxis();
+    if (axis < 0)
+      axis += rank;
+    bool keep = op.getKeepdims() != 0, last = op.getSelectLastIndex() != 0;
+    Type et = xt.getElementType();
+    SmallVector<AffineExpr> oE;
+    SmallVector<utils::IteratorType> iters;
+    for (int64_t i = 0; i < rank; ++i) {
+      iters.push_back(i == axis ? utils::IteratorType::reduction : utils::IteratorType::parallel);
+      if (i != axis)
+        oE.push_back(getAffineDimExpr(i, ctx));
+      else if (keep)
+        oE.push_back(getAffineConstantExpr(0, ctx));
+    }
+    auto vt = RankedTensorType::get(rt.getShape(), et);
+    TypedAttr init = IsMax ? lowestValue(et)
+                           : (isF(et) ? TypedAttr(FloatAttr::get(et, APFloat::getInf(cast<FloatType>(et).getFloatSemantics())))
+                                      : TypedAttr(IntegerAttr::get(et, APInt::getSignedMaxValue(et.getIntOrFloatBitWidth()))));
+    Value vals = buildFilled(rw, l, vt, init);
+    Value idxs = buildFilled(rw, l, rt, rw.getI64IntegerAttr(0));
+    AffineMap om = AffineMap::get(rank, 0, oE, ctx);
+    auto generic = linalg::GenericOp::create(
+        rw, l, TypeRange{vt, rt}, ValueRange{a.getData()}, ValueRange{vals, idxs},
+        ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx), om, om}, iters,
+        [&](OpBuilder &b, Location nl, ValueRange args) {
+          Value x = args[0], best = args[1], bestIdx = args[2];
+          Value i = arith::IndexCastOp::create(b, nl, b.getI64Type(),
+                                               linalg::IndexOp::create(b, nl, axis));
+          Value better;
+          if (isF(et))
+            better = arith::CmpFOp::create(b, nl, IsMax ? (last ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OGT)
+                                                        : (last ? arith::CmpFPredicate::OLE : arith::CmpFPredicate::OLT), x, best);
+          else
+            better = arith::CmpIOp::create(b, nl, IsMax ? (last ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sgt)
+                                                        : (last ? arith::CmpIPredicate::sle : arith::CmpIPredicate::slt), x, best);
+          linalg::YieldOp::create(b, nl, ValueRange{arith::SelectOp::create(b, nl, better, x, best),
+                                                    arith::SelectOp::create(b, nl, better, i, bestIdx)});
+        });
+    rw.replaceOp(op, generic.getResult(1));
+    return success();
+  }
+};
+
 } // namespace
 
 void populateReductionPatterns(RewritePatternSet &p) {
@@ -289,7 +345,8 @@ void populateReductionPatterns(RewritePatternSet &p) {
         ReduceLowering<ReduceL2Op, Kind::L2>, ReduceLowering<ReduceLogSumOp, Kind::LogSum>,
         ReduceLowering<ReduceLogSumExpOp, Kind::LogSumExp>,
         ReduceLowering<ReduceSumSquareOp, Kind::SumSquare>, SoftmaxLowering<SoftmaxOp, false>,
-        SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering>(p.getContext());
+        SoftmaxLowering<LogSoftmaxOp, true>, LayerNormLowering, ArgLowering<ArgMaxOp, true>,
+        ArgLowering<ArgMinOp, false>>(p.getContext());
 }
 
 } // namespace quantc::lowering

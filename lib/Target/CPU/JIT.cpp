@@ -166,6 +166,19 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
     return llvm::createStringError("the module has no function @main");
   std::unique_ptr<JITModel> model(new JITModel());
   model->inputSpecs = inputsOf(*clone);
+  auto checkTypes = [&](TypeRange types, const char *what) -> llvm::Error {
+    for (Type t : types) {
+      auto dt = dtypeOf(cast<TensorType>(t).getElementType());
+      if (!dt)
+        return llvm::createStringError(std::string("an ") + what + ": " +
+                                       llvm::toString(dt.takeError()));
+    }
+    return llvm::Error::success();
+  };
+  if (auto err = checkTypes(main.getArgumentTypes(), "input"))
+    return std::move(err);
+  if (auto err = checkTypes(main.getResultTypes(), "output"))
+    return std::move(err);
   if (inputShapes.size() != main.getNumArguments())
     return llvm::createStringError("the model has " + std::to_string(main.getNumArguments()) +
                                    " inputs but " + std::to_string(inputShapes.size()) +
