@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Matchers.h"
+#include "mlir/Transforms/FoldUtils.h"
 
 namespace quantc {
 #define GEN_PASS_DEF_QCINFERSHAPES
@@ -636,6 +637,10 @@ struct QCInferShapesPass : quantc::impl::QCInferShapesBase<QCInferShapesPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     bool failedAny = false;
+    // Shape arithmetic is folded as the walk goes, so that a shape computed
+    // from a refined type (Shape -> Slice -> Concat -> Reshape) reaches its
+    // consumer in the same sweep.
+    OperationFolder folder(func.getContext());
     func.walk([&](Operation *op) {
       if (!isa<QCDialect>(op->getDialect()))
         return;
@@ -670,6 +675,12 @@ struct QCInferShapesPass : quantc::impl::QCInferShapesBase<QCInferShapesPass> {
         auto refined = RankedTensorType::get(merged, current.getElementType());
         if (refined != current)
           result.setType(refined);
+      }
+      if (op->getNumResults() == 1 && !op->hasTrait<OpTrait::ConstantLike>()) {
+        auto rt = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+        if (rt && rt.hasStaticShape() && isa<IntegerType>(rt.getElementType()) &&
+            rt.getNumElements() <= 64)
+          (void)folder.tryToFold(op);
       }
     });
     if (failedAny)

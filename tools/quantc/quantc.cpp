@@ -11,6 +11,7 @@
 #include "ModelSummary.h"
 #include "NpyFile.h"
 #include "quantc/Target/CPU/JIT.h"
+#include "quantc/Runtime/Profile.h"
 #include "quantc/Dialect/QC/QCDialect.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
 
@@ -25,7 +26,15 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+
+#include <algorithm>
+#include <map>
+#include <chrono>
 #include <string>
+#include <sys/resource.h>
 #include <vector>
 
 using namespace mlir;
@@ -41,7 +50,15 @@ int usage(llvm::raw_ostream &os, int code) {
         "      Import and print inputs, outputs, op counts and parameter totals.\n"
         "  quantc run MODEL.{onnx,mlir} [--input NAME=FILE.npy | FILE.npy]... [--output-dir DIR]\n"
         "      JIT-compile the model for the given input shapes and run it; each\n"
-        "      output is written to DIR/<name>.npy (default: the current directory).\n";
+        "      output is written to DIR/<name>.npy (default: the current directory).\n"
+        "      --shape NAME=1x3x48x320 feeds a deterministic pseudo-random input instead\n"
+        "      of a file; --threads N sets the kernels' thread count (default: all).\n"
+        "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
+        "               [--threads N] [--compare-ort]\n"
+        "      Compile once, then report the median latency of N runs after warm-up,\n"
+        "      the compile time and peak memory. --compare-ort also runs ONNX Runtime\n"
+        "      (Python onnxruntime: $QUANTC_PYTHON, else python3) on the same inputs\n"
+        "      and thread count and prints both latencies and their ratio.\n";
   return code;
 }
 
@@ -122,40 +139,63 @@ std::string fileNameFor(const std::string &name) {
   return out.empty() ? "output" : out;
 }
 
-int runModel(std::vector<std::string> args) {
-  std::string model, outDir = ".";
+/// Options shared by `run` and `bench`: the model and its inputs.
+struct InputArgs {
+  std::string model;
   std::vector<std::pair<std::string, std::string>> named;
   std::vector<std::string> positional;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "--input" && i + 1 < args.size()) {
-      std::string v = args[++i];
-      size_t eq = v.find('=');
-      if (eq == std::string::npos)
-        positional.push_back(v);
-      else
-        named.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-    } else if (a == "--output-dir" && i + 1 < args.size()) {
-      outDir = args[++i];
-    } else if (!a.empty() && a[0] == '-') {
-      llvm::errs() << "quantc: error: unknown option '" << a << "'\n";
-      return 2;
-    } else if (model.empty()) {
-      model = a;
-    } else {
-      positional.push_back(a);
-    }
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+};
+
+/// Consumes --input/--shape and the model path; returns false (with a
+/// message) on an option it does not know and cannot leave to the caller.
+bool parseInputArg(const std::vector<std::string> &args, size_t &i, InputArgs &in) {
+  const std::string &a = args[i];
+  if (a == "--input" && i + 1 < args.size()) {
+    std::string v = args[++i];
+    size_t eq = v.find('=');
+    if (eq == std::string::npos)
+      in.positional.push_back(v);
+    else
+      in.named.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    return true;
   }
-  if (model.empty())
-    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
-  MLIRContext context;
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  auto module = loadModel(context, model);
-  if (!module)
-    return 1;
-  auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  std::vector<quantc::cpu::HostTensor> inputs(specs.size());
+  if (a == "--shape" && i + 1 < args.size()) {
+    std::string v = args[++i];
+    size_t eq = v.rfind('=');
+    std::string name = eq == std::string::npos ? "" : v.substr(0, eq);
+    std::string dims = eq == std::string::npos ? v : v.substr(eq + 1);
+    std::vector<int64_t> shape;
+    for (llvm::StringRef rest = dims; !rest.empty();) {
+      auto [d, tail] = rest.split('x');
+      int64_t n;
+      if (d.getAsInteger(10, n) || n < 0) {
+        llvm::errs() << "quantc: error: --shape '" << v << "': '" << d
+                     << "' is not a dimension (write NAME=1x3x224x224)\n";
+        return false;
+      }
+      shape.push_back(n);
+      rest = tail;
+    }
+    in.shapes.emplace_back(name, shape);
+    return true;
+  }
+  if (!a.empty() && a[0] == '-') {
+    llvm::errs() << "quantc: error: unknown option '" << a << "'\n";
+    return false;
+  }
+  if (in.model.empty())
+    in.model = a;
+  else
+    in.positional.push_back(a);
+  return true;
+}
+
+/// Loads the input files, or fills inputs named by --shape with
+/// deterministic pseudo-random data (floats in [0, 1), integers 0).
+bool gatherInputs(const InputArgs &in, const std::vector<quantc::cpu::TensorSpec> &specs,
+                  std::vector<quantc::cpu::HostTensor> &inputs) {
+  inputs.assign(specs.size(), {});
   std::vector<bool> given(specs.size(), false);
   auto load = [&](size_t i, const std::string &file) -> bool {
     auto t = quantc::readNpy(file);
@@ -168,40 +208,98 @@ int runModel(std::vector<std::string> args) {
     given[i] = true;
     return true;
   };
-  size_t next = 0;
-  for (const auto &file : positional) {
-    while (next < specs.size() && given[next])
-      ++next;
-    if (next >= specs.size()) {
-      llvm::errs() << "quantc: error: more inputs given than the model has (" << specs.size() << ")\n";
-      return 1;
-    }
-    if (!load(next, file))
-      return 1;
-  }
-  for (const auto &[name, file] : named) {
+  auto find = [&](const std::string &name) -> int64_t {
     auto it = std::find_if(specs.begin(), specs.end(), [&](auto &s) { return s.name == name; });
     if (it == specs.end()) {
       llvm::errs() << "quantc: error: the model has no input named '" << name << "'\n";
-      return 1;
+      return -1;
     }
-    if (!load(it - specs.begin(), file))
-      return 1;
+    return it - specs.begin();
+  };
+  size_t next = 0;
+  for (const auto &file : in.positional) {
+    while (next < specs.size() && given[next])
+      ++next;
+    if (next >= specs.size()) {
+      llvm::errs() << "quantc: error: more inputs given than the model has (" << specs.size()
+                   << ")\n";
+      return false;
+    }
+    if (!load(next, file))
+      return false;
   }
-  std::vector<std::vector<int64_t>> shapes;
+  for (const auto &[name, file] : in.named) {
+    int64_t i = find(name);
+    if (i < 0 || !load(i, file))
+      return false;
+  }
+  uint64_t seed = 0x9E3779B97F4A7C15ull;
+  for (const auto &[name, shape] : in.shapes) {
+    int64_t i = name.empty() ? 0 : find(name);
+    if (i < 0)
+      return false;
+    if (name.empty() && specs.size() != 1) {
+      llvm::errs() << "quantc: error: the model has " << specs.size()
+                   << " inputs: write --shape NAME=DIMS\n";
+      return false;
+    }
+    quantc::cpu::HostTensor &t = inputs[i];
+    t.name = specs[i].name;
+    t.dtype = specs[i].dtype;
+    t.shape = shape;
+    t.data.assign(t.numElements() * quantc::cpu::dtypeSize(t.dtype), 0);
+    if (t.dtype == quantc::cpu::DType::F32) {
+      float *f = reinterpret_cast<float *>(t.data.data());
+      for (int64_t k = 0; k < t.numElements(); ++k) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        f[k] = static_cast<float>(seed >> 40) / static_cast<float>(1ull << 24);
+      }
+    }
+    given[i] = true;
+  }
   for (size_t i = 0; i < specs.size(); ++i) {
     if (!given[i]) {
-      llvm::errs() << "quantc: error: input '" << specs[i].name << "' was not given\n";
-      return 1;
+      llvm::errs() << "quantc: error: input '" << specs[i].name
+                   << "' was not given (--input NAME=FILE.npy or --shape NAME=DIMS)\n";
+      return false;
     }
     if (inputs[i].dtype != specs[i].dtype) {
       llvm::errs() << "quantc: error: input '" << specs[i].name << "' must be "
                    << quantc::cpu::dtypeName(specs[i].dtype) << ", the file holds "
                    << quantc::cpu::dtypeName(inputs[i].dtype) << "\n";
-      return 1;
+      return false;
     }
-    shapes.push_back(inputs[i].shape);
   }
+  return true;
+}
+
+int runModel(std::vector<std::string> args) {
+  std::string outDir = ".";
+  InputArgs in;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--output-dir" && i + 1 < args.size())
+      outDir = args[++i];
+    else if (args[i] == "--threads" && i + 1 < args.size())
+      quantc::cpu::setNumThreads(std::atoi(args[++i].c_str()));
+    else if (!parseInputArg(args, i, in))
+      return 2;
+  }
+  const std::string &model = in.model;
+  if (model.empty())
+    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
+  MLIRContext context;
+  quantc::registerONNXImportDialects(context);
+  context.printOpOnDiagnostic(false);
+  auto module = loadModel(context, model);
+  if (!module)
+    return 1;
+  auto specs = quantc::cpu::JITModel::inputsOf(*module);
+  std::vector<quantc::cpu::HostTensor> inputs;
+  if (!gatherInputs(in, specs, inputs))
+    return 1;
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto &t : inputs)
+    shapes.push_back(t.shape);
   auto jit = quantc::cpu::JITModel::compile(*module, shapes);
   if (!jit) {
     llvm::errs() << "quantc: error: " << model << ": " << llvm::toString(jit.takeError()) << "\n";
@@ -229,6 +327,215 @@ int runModel(std::vector<std::string> args) {
 }
 } // namespace
 
+/// ONNX Runtime's latency on the same inputs: a child Python process
+/// (onnxruntime is a Python package here) reading the inputs from .npy files.
+const char *kOrtBench = R"PY(
+import sys, time, numpy as np, onnxruntime as ort
+model, threads, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+feeds = {}
+for a in sys.argv[5:]:
+    name, path = a.split("=", 1)
+    feeds[name] = np.load(path)
+so = ort.SessionOptions()
+so.intra_op_num_threads = threads
+so.inter_op_num_threads = 1
+so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+t0 = time.perf_counter()
+s = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
+load = time.perf_counter() - t0
+for _ in range(warmup):
+    s.run(None, feeds)
+ts = []
+for _ in range(runs):
+    t = time.perf_counter(); s.run(None, feeds); ts.append(time.perf_counter() - t)
+print("ort_median_ms=%.4f ort_min_ms=%.4f ort_load_s=%.3f ort_version=%s" % (
+    1e3 * float(np.median(ts)), 1e3 * min(ts), load, ort.__version__))
+)PY";
+
+double medianOf(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// Per op type, then the costliest nodes: milliseconds per run.
+void printProfile(const std::vector<quantc::cpu::ProfiledOp> &ops,
+                  const std::vector<double> &seconds, int runs) {
+  std::map<std::string, std::pair<double, int>> byType;
+  double total = 0;
+  for (size_t i = 0; i < ops.size() && i < seconds.size(); ++i) {
+    byType[ops[i].opName].first += seconds[i];
+    byType[ops[i].opName].second += 1;
+    total += seconds[i];
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> rows(byType.begin(), byType.end());
+  std::sort(rows.begin(), rows.end(),
+            [](auto &a, auto &b) { return a.second.first > b.second.first; });
+  llvm::outs() << "profile (ms per run; marks between ops, --runs runs):\n";
+  for (auto &[name, v] : rows)
+    llvm::outs() << llvm::format("  %-28s %5d ops %9.3f ms %5.1f%%\n", name.c_str(), v.second,
+                                 1e3 * v.first / runs, total > 0 ? 100 * v.first / total : 0.0);
+  std::vector<size_t> order(std::min(ops.size(), seconds.size()));
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return seconds[a] > seconds[b]; });
+  llvm::outs() << "  costliest nodes:\n";
+  for (size_t i = 0; i < order.size() && i < (getenv("QUANTC_PROFILE_TOP") ? size_t(atoi(getenv("QUANTC_PROFILE_TOP"))) : 12); ++i)
+    llvm::outs() << llvm::format("    %-40s %-24s %8.3f ms\n", ops[order[i]].nodeName.c_str(),
+                                 ops[order[i]].opName.c_str(), 1e3 * seconds[order[i]] / runs);
+}
+
+int runBench(std::vector<std::string> args) {
+  InputArgs in;
+  int runs = 20, warmup = 3, threads = 0;
+  bool compareOrt = false, profile = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "--runs" && i + 1 < args.size())
+      runs = std::max(1, std::atoi(args[++i].c_str()));
+    else if (a == "--warmup" && i + 1 < args.size())
+      warmup = std::max(0, std::atoi(args[++i].c_str()));
+    else if (a == "--threads" && i + 1 < args.size())
+      threads = std::max(0, std::atoi(args[++i].c_str()));
+    else if (a == "--compare-ort")
+      compareOrt = true;
+    else if (a == "--profile")
+      profile = true;
+    else if (!parseInputArg(args, i, in))
+      return 2;
+  }
+  if (in.model.empty())
+    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
+  quantc::cpu::setNumThreads(threads);
+  threads = quantc::cpu::getNumThreads();
+  MLIRContext context;
+  quantc::registerONNXImportDialects(context);
+  context.printOpOnDiagnostic(false);
+  auto t0 = std::chrono::steady_clock::now();
+  auto module = loadModel(context, in.model);
+  if (!module)
+    return 1;
+  auto specs = quantc::cpu::JITModel::inputsOf(*module);
+  std::vector<quantc::cpu::HostTensor> inputs;
+  if (!gatherInputs(in, specs, inputs))
+    return 1;
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto &t : inputs)
+    shapes.push_back(t.shape);
+  quantc::cpu::CompileOptions copts;
+  copts.profile = profile;
+  auto jit = quantc::cpu::JITModel::compile(*module, shapes, copts);
+  if (!jit) {
+    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(jit.takeError())
+                 << "\n";
+    return 1;
+  }
+  std::vector<quantc::cpu::HostTensor> outputs;
+  // The first run also resolves the JIT's lazily materialized code.
+  if (auto err = (*jit)->run(inputs, outputs)) {
+    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  double compileS =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (int i = 0; i < warmup; ++i)
+    (void)(*jit)->run(inputs, outputs);
+  std::vector<double> times;
+  for (int i = 0; i < runs; ++i) {
+    auto t = std::chrono::steady_clock::now();
+    if (auto err = (*jit)->run(inputs, outputs)) {
+      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
+      return 1;
+    }
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+  }
+  if (profile)
+    quantc::rt::profileReset((*jit)->profiledOps().size());
+  if (profile)
+    for (int i = 0; i < runs; ++i)
+      (void)(*jit)->run(inputs, outputs);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double median = medianOf(times);
+  llvm::outs() << "model:        " << in.model << "\n";
+  for (const auto &t : inputs) {
+    llvm::outs() << "input:        " << t.name << " " << quantc::cpu::dtypeName(t.dtype) << "[";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      llvm::outs() << (i ? "," : "") << t.shape[i];
+    llvm::outs() << "]\n";
+  }
+  llvm::outs() << "threads:      " << threads << "\n";
+  llvm::outs() << llvm::format("compile:      %.2f s (import, lower, JIT, first run)\n", compileS);
+  llvm::outs() << llvm::format("peak memory:  %.1f MiB (quantc process, max RSS)\n",
+                               ru.ru_maxrss / 1024.0);
+  llvm::outs() << llvm::format("quantc:       median %.3f ms, min %.3f ms over %d runs\n", median,
+                               *std::min_element(times.begin(), times.end()), runs);
+  if (profile)
+    printProfile((*jit)->profiledOps(), quantc::rt::profileTimes(), runs);
+  if (!compareOrt)
+    return 0;
+  if (!llvm::StringRef(in.model).ends_with(".onnx")) {
+    llvm::errs() << "quantc: error: --compare-ort needs an .onnx model\n";
+    return 1;
+  }
+  llvm::SmallString<128> dir;
+  if (auto ec = llvm::sys::fs::createUniqueDirectory("quantc-bench", dir)) {
+    llvm::errs() << "quantc: error: cannot create a temporary directory: " << ec.message() << "\n";
+    return 1;
+  }
+  std::vector<std::string> argvS;
+  const char *py = getenv("QUANTC_PYTHON");
+  std::string python = py && *py ? py : "python3";
+  auto found = llvm::sys::findProgramByName(python);
+  if (!found) {
+    llvm::errs() << "quantc: error: cannot find the Python interpreter '" << python
+                 << "' for --compare-ort (set QUANTC_PYTHON)\n";
+    return 1;
+  }
+  argvS = {python, "-c", kOrtBench, in.model, std::to_string(threads), std::to_string(runs),
+           std::to_string(warmup)};
+  for (const auto &t : inputs) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, fileNameFor(t.name) + ".npy");
+    if (auto err = quantc::writeNpy(std::string(path), t)) {
+      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
+      return 1;
+    }
+    argvS.push_back(t.name + "=" + std::string(path));
+  }
+  llvm::SmallString<256> outFile(dir);
+  llvm::sys::path::append(outFile, "ort.txt");
+  std::vector<llvm::StringRef> argvRefs(argvS.begin(), argvS.end());
+  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(outFile),
+                                                std::nullopt};
+  std::string errMsg;
+  int rc = llvm::sys::ExecuteAndWait(*found, argvRefs, std::nullopt, redirects, 0, 0, &errMsg);
+  auto text = llvm::MemoryBuffer::getFile(outFile);
+  llvm::sys::fs::remove_directories(dir);
+  if (rc != 0 || !text) {
+    llvm::errs() << "quantc: error: ONNX Runtime failed (exit " << rc << ") " << errMsg << "\n";
+    return 1;
+  }
+  llvm::StringRef out = (*text)->getBuffer().trim();
+  double ortMedian = 0;
+  llvm::SmallVector<llvm::StringRef> fields;
+  out.split(fields, ' ');
+  std::string version;
+  for (llvm::StringRef f : fields) {
+    auto [k, v] = f.split('=');
+    if (k == "ort_median_ms")
+      v.getAsDouble(ortMedian);
+    if (k == "ort_version")
+      version = v.str();
+  }
+  llvm::outs() << llvm::format("onnxruntime:  median %.3f ms (onnxruntime %s, %d threads)\n",
+                               ortMedian, version.c_str(), threads);
+  llvm::outs() << llvm::format("ratio:        quantc / onnxruntime = %.2f\n",
+                               ortMedian > 0 ? median / ortMedian : 0.0);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (argc < 2)
@@ -241,6 +548,8 @@ int main(int argc, char **argv) {
     return runImport(args, true);
   if (cmd == "run")
     return runModel(args);
+  if (cmd == "bench")
+    return runBench(args);
   if (cmd == "-h" || cmd == "--help" || cmd == "help")
     return usage(llvm::outs(), 0);
   llvm::errs() << "quantc: error: unknown command '" << cmd << "'\n";

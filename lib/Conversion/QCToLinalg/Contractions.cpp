@@ -73,6 +73,84 @@ Value buildMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorType r
       .getResult(0);
 }
 
+/// Collapses dims [0, n) of a static tensor into one (n >= 1).
+Value collapseLeading(OpBuilder &b, Location l, Value v, int64_t n) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (n == 1)
+    return v;
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices first;
+  for (int64_t i = 0; i < n; ++i)
+    first.push_back(i);
+  groups.push_back(first);
+  for (int64_t i = n; i < t.getRank(); ++i)
+    groups.push_back({i});
+  return tensor::CollapseShapeOp::create(b, l, v, groups);
+}
+
+/// numpy matmul as linalg.matmul / linalg.batch_matmul when no operand is
+/// a vector and the batch dims need no broadcasting: [..., M, K] x [K, N]
+/// folds the batch into M; equal batch dims fold into one. These named ops
+/// reach the runtime's GEMM (quantc-cpu-kernel-calls). Null otherwise.
+Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorType rt) {
+  auto at = cast<RankedTensorType>(A.getType()), bt = cast<RankedTensorType>(B.getType());
+  if (at.getRank() < 2 || bt.getRank() < 2 || !rt.getElementType().isF32() ||
+      !at.getElementType().isF32() || !bt.getElementType().isF32())
+    return {};
+  int64_t M = at.getDimSize(at.getRank() - 2), K = at.getDimSize(at.getRank() - 1);
+  int64_t N = bt.getDimSize(bt.getRank() - 1);
+  Type f32 = rt.getElementType();
+  if (bt.getRank() == 2) {
+    int64_t rows = at.getNumElements() / K;
+    Value a2 = collapseLeading(b, l, A, at.getRank() - 1);
+    auto mt = RankedTensorType::get({rows, N}, f32);
+    Value r = linalg::MatmulOp::create(b, l, TypeRange{mt}, ValueRange{a2, B},
+                                       ValueRange{zeroFilled(b, l, mt)})
+                  .getResult(0);
+    if (rt.getRank() == 2)
+      return r;
+    SmallVector<ReassociationIndices> groups;
+    ReassociationIndices first;
+    for (int64_t i = 0; i + 1 < rt.getRank(); ++i)
+      first.push_back(i);
+    groups.push_back(first);
+    groups.push_back({rt.getRank() - 1});
+    return tensor::ExpandShapeOp::create(b, l, rt, r, groups);
+  }
+  if (at.getRank() != bt.getRank() || at.getShape().drop_back(2) != bt.getShape().drop_back(2))
+    return {};
+  int64_t nb = at.getRank() - 2;
+  int64_t batch = 1;
+  for (int64_t i = 0; i < nb; ++i)
+    batch *= at.getDimSize(i);
+  auto to3 = [&](Value v) -> Value {
+    if (nb == 1)
+      return v;
+    if (nb == 0)
+      return tensor::ExpandShapeOp::create(
+          b, l, RankedTensorType::get({1, cast<RankedTensorType>(v.getType()).getDimSize(0),
+                                       cast<RankedTensorType>(v.getType()).getDimSize(1)}, f32),
+          v, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+    return collapseLeading(b, l, v, nb);
+  };
+  if (nb == 0)
+    return {};
+  auto bt3 = RankedTensorType::get({batch, M, N}, f32);
+  Value r = linalg::BatchMatmulOp::create(b, l, TypeRange{bt3}, ValueRange{to3(A), to3(B)},
+                                          ValueRange{zeroFilled(b, l, bt3)})
+                .getResult(0);
+  if (nb == 1)
+    return r;
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices first;
+  for (int64_t i = 0; i < nb; ++i)
+    first.push_back(i);
+  groups.push_back(first);
+  groups.push_back({nb});
+  groups.push_back({nb + 1});
+  return tensor::ExpandShapeOp::create(b, l, rt, r, groups);
+}
+
 struct MatMulLowering : OpConversionPattern<MatMulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor a,
@@ -80,6 +158,10 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
     auto rt = requireStatic(op, op.getY(), "the result");
     if (!rt || !requireStatic(op, a.getA(), "A") || !requireStatic(op, a.getB(), "B"))
       return failure();
+    if (Value named = buildNamedMatMul(rw, op.getLoc(), a.getA(), a.getB(), rt)) {
+      rw.replaceOp(op, named);
+      return success();
+    }
     rw.replaceOp(op, buildMatMul(rw, op.getLoc(), a.getA(), a.getB(), rt));
     return success();
   }
@@ -224,6 +306,39 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     int64_t n = kernel.size();
     int64_t group = op.getGroup();
     int64_t M = wt.getDimSize(0), Cg = wt.getDimSize(1), Mg = M / group;
+    Value init;
+    if (!isNoneValue(a.getB())) {
+      if (!requireStatic(op, a.getB(), "B"))
+        return failure();
+      AffineMap ch = AffineMap::get(yt.getRank(), 0, {getAffineDimExpr(1, ctx)}, ctx);
+      init = buildElementwiseWithMaps(rw, l, yt, {a.getB()}, {ch},
+                                      [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
+    } else {
+      init = zeroFilled(rw, l, yt);
+    }
+    // 2-D f32 convolutions with one group, and depthwise ones, become the
+    // named linalg ops that the CPU pipeline hands to the runtime's kernels.
+    bool f32 = xt.getElementType().isF32() && wt.getElementType().isF32() &&
+               yt.getElementType().isF32();
+    if (n == 2 && f32 && (group == 1 || (Cg == 1 && M == group &&
+                                         xt.getDimSize(1) == group))) {
+      auto strides = rw.getI64TensorAttr(w.strides);
+      auto dilations = rw.getI64TensorAttr(w.dilations);
+      Value r;
+      if (group == 1) {
+        r = linalg::Conv2DNchwFchwOp::create(rw, l, TypeRange{yt}, ValueRange{xp, a.getW()},
+                                             ValueRange{init}, strides, dilations)
+                .getResult(0);
+      } else {
+        Value w3 = tensor::CollapseShapeOp::create(
+            rw, l, a.getW(), ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+        r = linalg::DepthwiseConv2DNchwChwOp::create(rw, l, TypeRange{yt}, ValueRange{xp, w3},
+                                                     ValueRange{init}, strides, dilations)
+                .getResult(0);
+      }
+      rw.replaceOp(op, r);
+      return success();
+    }
     // Loops: n, f, o1..on, c, k1..kn.
     int64_t nLoops = 2 + n + 1 + n;
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
@@ -239,16 +354,6 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     SmallVector<utils::IteratorType> iters(nLoops, utils::IteratorType::reduction);
     for (int64_t i = 0; i < 2 + n; ++i)
       iters[i] = utils::IteratorType::parallel;
-    Value init;
-    if (!isNoneValue(a.getB())) {
-      if (!requireStatic(op, a.getB(), "B"))
-        return failure();
-      AffineMap ch = AffineMap::get(yt.getRank(), 0, {getAffineDimExpr(1, ctx)}, ctx);
-      init = buildElementwiseWithMaps(rw, l, yt, {a.getB()}, {ch},
-                                      [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
-    } else {
-      init = zeroFilled(rw, l, yt);
-    }
     Value r = linalg::GenericOp::create(
                   rw, l, TypeRange{yt}, ValueRange{xp, a.getW()}, ValueRange{init},
                   ArrayRef<AffineMap>{AffineMap::get(nLoops, 0, xE, ctx),
@@ -271,6 +376,88 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
 /// K - 1 - k].
 struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
   using OpConversionPattern::OpConversionPattern;
+  /// Stride equal to the kernel (dilation 1, one group): the windows do
+  /// not overlap, so the op is one GEMM and a permutation:
+  /// R[n, i, j, m, u, v] = sum_c X[n, c, i, j] W[c, m, u, v], then
+  /// Y[n, m, i*s0+u, j*s1+v] = R[n, i, j, m, u, v], cropped by the pads.
+  LogicalResult lowerNonOverlapping(ConvTransposeOp op, OpAdaptor a,
+                                    ConversionPatternRewriter &rw, RankedTensorType xt,
+                                    RankedTensorType wt, RankedTensorType yt,
+                                    ArrayRef<int64_t> k, ArrayRef<int64_t> pb,
+                                    ArrayRef<int64_t> pe, ArrayRef<int64_t> opad) const {
+    Location l = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    Type f32 = xt.getElementType();
+    int64_t N = xt.getDimSize(0), C = xt.getDimSize(1), H = xt.getDimSize(2),
+            W = xt.getDimSize(3), M = wt.getDimSize(1);
+    int64_t MK = M * k[0] * k[1];
+    // X^T: [N, H, W, C] -> [N*H*W, C].
+    auto xtT = RankedTensorType::get({N, H, W, C}, f32);
+    Value xT = linalg::TransposeOp::create(rw, l, a.getX(),
+                                           tensor::EmptyOp::create(rw, l, xtT.getShape(), f32),
+                                           ArrayRef<int64_t>{0, 2, 3, 1})
+                   .getResult()[0];
+    Value x2 = tensor::CollapseShapeOp::create(
+        rw, l, xT, ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
+    Value w2 = tensor::CollapseShapeOp::create(
+        rw, l, a.getW(), ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}});
+    auto rt = RankedTensorType::get({N * H * W, MK}, f32);
+    Value r = linalg::MatmulOp::create(rw, l, TypeRange{rt}, ValueRange{x2, w2},
+                                       ValueRange{zeroFilled(rw, l, rt)})
+                  .getResult(0);
+    auto r6t = RankedTensorType::get({N, H, W, M, k[0], k[1]}, f32);
+    Value r6 = tensor::ExpandShapeOp::create(
+        rw, l, r6t, r, ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
+    // [N, M, H, k0, W, k1] <- [N, H, W, M, k0, k1], plus the bias.
+    auto full6 = RankedTensorType::get({N, M, H, k[0], W, k[1]}, f32);
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<Value> ins{r6};
+    SmallVector<AffineMap> maps{AffineMap::get(6, 0, {d(0), d(2), d(4), d(1), d(3), d(5)}, ctx)};
+    bool bias = !isNoneValue(a.getB());
+    if (bias) {
+      if (!requireStatic(op, a.getB(), "B"))
+        return failure();
+      ins.push_back(a.getB());
+      maps.push_back(AffineMap::get(6, 0, {d(1)}, ctx));
+    }
+    Value y6 = buildElementwiseWithMaps(
+        rw, l, full6, ins, maps, [&](OpBuilder &b, Location nl, ValueRange v, Type) {
+          return bias ? Value(arith::AddFOp::create(b, nl, v[0], v[1])) : v[0];
+        });
+    auto fullT = RankedTensorType::get({N, M, H * k[0], W * k[1]}, f32);
+    Value y = tensor::CollapseShapeOp::create(
+        rw, l, fullT, y6, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
+    // Pads crop the full output; output_padding extends it with zeros (or
+    // the bias) at the end.
+    int64_t outH = yt.getDimSize(2), outW = yt.getDimSize(3);
+    if (fullT.getShape() != yt.getShape()) {
+      int64_t cropH = std::min(outH, H * k[0] - pb[0]), cropW = std::min(outW, W * k[1] - pb[1]);
+      auto ct = RankedTensorType::get({N, M, cropH, cropW}, f32);
+      Value c = tensor::ExtractSliceOp::create(rw, l, ct, y, ValueRange{}, ValueRange{},
+                                               ValueRange{}, ArrayRef<int64_t>{0, 0, pb[0], pb[1]},
+                                               ct.getShape(), ArrayRef<int64_t>{1, 1, 1, 1});
+      if (cropH != outH || cropW != outW) {
+        Value init;
+        if (bias) {
+          AffineMap ch = AffineMap::get(4, 0, {d(1)}, ctx);
+          init = buildElementwiseWithMaps(
+              rw, l, yt, {a.getB()}, {ch},
+              [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
+        } else {
+          init = zeroFilled(rw, l, yt);
+        }
+        c = tensor::InsertSliceOp::create(rw, l, c, init, ValueRange{}, ValueRange{},
+                                          ValueRange{}, ArrayRef<int64_t>{0, 0, 0, 0},
+                                          ct.getShape(), ArrayRef<int64_t>{1, 1, 1, 1});
+      }
+      y = c;
+    }
+    (void)pe;
+    (void)opad;
+    rw.replaceOp(op, y);
+    return success();
+  }
+
   LogicalResult matchAndRewrite(ConvTransposeOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
     auto yt = requireStatic(op, op.getY(), "the result");
@@ -298,6 +485,9 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
     }
     if (op.getOutputShape())
       return op.emitError("cannot lower: ConvTranspose output_shape is not lowered yet");
+    if (n == 2 && group == 1 && et.isF32() && yt.getElementType().isF32() &&
+        k[0] == s[0] && k[1] == s[1] && d[0] == 1 && d[1] == 1)
+      return lowerNonOverlapping(op, a, rw, xt, wt, yt, k, pb, pe, opad);
     // Dilate: insert the input with strides s into zeros.
     SmallVector<int64_t> dilShape{xt.getDimSize(0), xt.getDimSize(1)};
     for (int64_t i = 0; i < n; ++i)
@@ -336,21 +526,21 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
                                               ValueRange{}, ValueRange{}, ValueRange{}, offs,
                                               sizes, ones);
     }
-    // Loops: n, f, o.., c, k..
-    int64_t nLoops = 2 + n + 1 + n;
+    // The flipped, regrouped kernel Wf[f, c, k..] = W[(f / Mg) * Cg + c,
+    // f % Mg, K-1-k..] turns the transposed convolution into an ordinary
+    // one (stride 1, dilation d) over the dilated, padded input.
     auto dim = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
-    int64_t cLoop = 2 + n, kBase = 3 + n;
-    SmallVector<AffineExpr> xE{dim(0), dim(1).floorDiv(Mg) * Cg + dim(cLoop)};
-    SmallVector<AffineExpr> wE{dim(1).floorDiv(Mg) * Cg + dim(cLoop), dim(1) % Mg};
-    SmallVector<AffineExpr> oE{dim(0), dim(1)};
-    for (int64_t i = 0; i < n; ++i) {
-      xE.push_back(dim(2 + i) + dim(kBase + i) * d[i]);
-      wE.push_back(getAffineConstantExpr(k[i] - 1, ctx) - dim(kBase + i));
-      oE.push_back(dim(2 + i));
-    }
-    SmallVector<utils::IteratorType> iters(nLoops, utils::IteratorType::reduction);
-    for (int64_t i = 0; i < 2 + n; ++i)
-      iters[i] = utils::IteratorType::parallel;
+    int64_t M = Mg * group;
+    SmallVector<int64_t> wfShape{M, Cg};
+    wfShape.append(k.begin(), k.end());
+    auto wfType = RankedTensorType::get(wfShape, wt.getElementType());
+    SmallVector<AffineExpr> wSrc{group == 1 ? dim(1) : dim(0).floorDiv(Mg) * Cg + dim(1),
+                                 group == 1 ? dim(0) : dim(0) % Mg};
+    for (int64_t i = 0; i < n; ++i)
+      wSrc.push_back(getAffineConstantExpr(k[i] - 1, ctx) - dim(2 + i));
+    Value wf = buildElementwiseWithMaps(
+        rw, l, wfType, {a.getW()}, {AffineMap::get(2 + n, 0, wSrc, ctx)},
+        [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
     Value init;
     if (!isNoneValue(a.getB())) {
       if (!requireStatic(op, a.getB(), "B"))
@@ -361,16 +551,39 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
     } else {
       init = zeroFilled(rw, l, yt);
     }
-    Value r = linalg::GenericOp::create(
-                  rw, l, TypeRange{yt}, ValueRange{padded, a.getW()}, ValueRange{init},
-                  ArrayRef<AffineMap>{AffineMap::get(nLoops, 0, xE, ctx),
-                                      AffineMap::get(nLoops, 0, wE, ctx),
-                                      AffineMap::get(nLoops, 0, oE, ctx)},
-                  iters,
-                  [&](OpBuilder &b, Location nl, ValueRange args) {
-                    linalg::YieldOp::create(b, nl, mulAdd(b, nl, args[2], args[0], args[1]));
-                  })
-                  .getResult(0);
+    Value r;
+    if (n == 2 && group == 1 && et.isF32() && yt.getElementType().isF32()) {
+      r = linalg::Conv2DNchwFchwOp::create(rw, l, TypeRange{yt}, ValueRange{padded, wf},
+                                           ValueRange{init}, rw.getI64TensorAttr({1, 1}),
+                                           rw.getI64TensorAttr(d))
+              .getResult(0);
+    } else {
+      // Loops: n, f, o.., c, k..
+      int64_t nLoops = 2 + n + 1 + n;
+      int64_t cLoop = 2 + n, kBase = 3 + n;
+      SmallVector<AffineExpr> xE{dim(0), group == 1 ? dim(cLoop)
+                                                    : dim(1).floorDiv(Mg) * Cg + dim(cLoop)};
+      SmallVector<AffineExpr> wE{dim(1), dim(cLoop)};
+      SmallVector<AffineExpr> oE{dim(0), dim(1)};
+      for (int64_t i = 0; i < n; ++i) {
+        xE.push_back(dim(2 + i) + dim(kBase + i) * d[i]);
+        wE.push_back(dim(kBase + i));
+        oE.push_back(dim(2 + i));
+      }
+      SmallVector<utils::IteratorType> iters(nLoops, utils::IteratorType::reduction);
+      for (int64_t i = 0; i < 2 + n; ++i)
+        iters[i] = utils::IteratorType::parallel;
+      r = linalg::GenericOp::create(
+              rw, l, TypeRange{yt}, ValueRange{padded, wf}, ValueRange{init},
+              ArrayRef<AffineMap>{AffineMap::get(nLoops, 0, xE, ctx),
+                                  AffineMap::get(nLoops, 0, wE, ctx),
+                                  AffineMap::get(nLoops, 0, oE, ctx)},
+              iters,
+              [&](OpBuilder &b, Location nl, ValueRange args) {
+                linalg::YieldOp::create(b, nl, mulAdd(b, nl, args[2], args[0], args[1]));
+              })
+              .getResult(0);
+    }
     rw.replaceOp(op, r);
     return success();
   }

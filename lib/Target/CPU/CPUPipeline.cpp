@@ -2,6 +2,7 @@
 #include "quantc/Target/CPU/CPUPipeline.h"
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Transforms/Passes.h"
+#include "quantc/Target/CPU/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 
@@ -9,23 +10,28 @@ using namespace mlir;
 
 namespace quantc::cpu {
 
-// The lowering after qc-to-linalg is upstream's: one-shot bufferization
-// with identity layouts at function boundaries, results turned into
-// out-parameters, deallocation, naive loops (tiling and vectorization come
-// later), then the standard conversions to the LLVM dialect. math ops
-// without an LLVM intrinsic (erf, tanh, ...) become libm calls.
+// After qc-to-linalg, elementwise generics are fused; then one-shot
+// bufferization with identity layouts at function boundaries, results
+// turned into out-parameters, and deallocation. f32 matmuls and
+// convolutions become calls to the runtime's blocked, vectorized,
+// multithreaded kernels (quantc-cpu-kernel-calls); the rest becomes loops
+// that LLVM's optimizer vectorizes, then the standard conversions to the
+// LLVM dialect. math ops without an LLVM intrinsic (erf, tanh, ...) become
+// libm calls.
 static const char *kLowering =
+    "quantc-cpu-outline-ops{ops-per-function=16},"
     "func.func(qc-to-linalg,canonicalize,cse),"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
     "buffer-deallocation-pipeline,"
+    "quantc-cpu-kernel-calls,"
     "func.func(convert-linalg-to-loops),"
     "convert-bufferization-to-memref,"
     "lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
-    "finalize-memref-to-llvm,convert-math-to-llvm,convert-math-to-libm,"
+    "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,convert-math-to-libm,"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
-    "convert-cf-to-llvm,reconcile-unrealized-casts";
+    "convert-cf-to-llvm,reconcile-unrealized-casts,quantc-cpu-noalias-args";
 
 void buildCPULoweringPipeline(OpPassManager &pm) {
   if (failed(parsePassPipeline(kLowering, pm)))
@@ -33,6 +39,7 @@ void buildCPULoweringPipeline(OpPassManager &pm) {
 }
 
 void registerCPUPipelines() {
+  registerQuantCCPUPasses();
   PassPipelineRegistration<>("quantc-cpu-lower",
                              "Lower a statically shaped qc module to the LLVM dialect",
                              [](OpPassManager &pm) { buildCPULoweringPipeline(pm); });

@@ -3,6 +3,9 @@
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Target/CPU/CPUPipeline.h"
 #include "quantc/Transforms/Passes.h"
+#include "quantc/Target/CPU/Passes.h"
+#include "quantc/Runtime/Kernels.h"
+#include "quantc/Runtime/ThreadPool.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -15,6 +18,9 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <deque>
 #include <mutex>
@@ -22,6 +28,9 @@
 using namespace mlir;
 
 namespace quantc::cpu {
+
+void setNumThreads(int n) { quantc::rt::setNumThreads(n); }
+int getNumThreads() { return quantc::rt::getNumThreads(); }
 
 size_t dtypeSize(DType t) {
   switch (t) {
@@ -102,6 +111,7 @@ void registerOnce() {
     mlir::registerAllPasses();
     quantc::registerQuantCPasses();
     quantc::registerQuantCConversionPasses();
+    quantc::cpu::registerQuantCCPUPasses();
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
@@ -149,7 +159,8 @@ std::vector<TensorSpec> JITModel::outputsOf(ModuleOp module) {
 }
 
 llvm::Expected<std::unique_ptr<JITModel>>
-JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes) {
+JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
+                  const CompileOptions &compileOptions) {
   registerOnce();
   MLIRContext *ctx = module.getContext();
   {
@@ -211,12 +222,14 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
   main.setFunctionType(FunctionType::get(ctx, argTypes, main.getResultTypes()));
 
   PassManager shapes(ctx);
-  if (failed(parsePassPipeline("builtin.module(func.func(qc-infer-shapes,canonicalize,"
-                               "qc-infer-shapes,canonicalize,qc-infer-shapes))",
+  if (failed(parsePassPipeline("func.func(qc-infer-shapes,canonicalize,"
+                               "qc-infer-shapes,canonicalize,qc-infer-shapes)",
                                shapes)))
     return llvm::createStringError("internal: shape pipeline does not parse");
   if (auto err = runPasses(shapes, *clone, "shape specialization"))
     return std::move(err);
+  if (getenv("QUANTC_DUMP_SPECIALIZED"))
+    clone->print(llvm::errs());
   model->outputSpecs = outputsOf(*clone);
   for (const TensorSpec &o : model->outputSpecs)
     if (llvm::is_contained(o.shape, -1) || (o.shape.empty() && !isa<RankedTensorType>(
@@ -225,18 +238,56 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
                                      "' has no static shape after specialization");
 
   PassManager lower(ctx);
+  if (compileOptions.profile) {
+    for (Operation &op : main.getBody().front()) {
+      if (!isProfiledOp(&op))
+        continue;
+      std::string node;
+      if (auto nl = dyn_cast<NameLoc>(op.getLoc()))
+        node = nl.getName().str();
+      model->profiled.push_back({op.getName().getStringRef().str(), node});
+    }
+    lower.addNestedPass<func::FuncOp>(createCPUProfileOps());
+  }
   buildCPULoweringPipeline(lower);
   if (auto err = runPasses(lower, *clone, "lowering"))
     return std::move(err);
 
   registerBuiltinDialectTranslation(*ctx);
   registerLLVMDialectTranslation(*ctx);
+  // The optimizer needs the target's description: without it the
+  // vectorizer's cost model sees no vector registers and keeps loops scalar.
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder)
+    return tmBuilder.takeError();
+  if (!compileOptions.cpu.empty())
+    tmBuilder->setCPU(compileOptions.cpu);
+  if (!compileOptions.features.empty()) {
+    llvm::SubtargetFeatures features(compileOptions.features);
+    tmBuilder->getFeatures() = features;
+  }
+  tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  model->targetMachine = std::move(*tm);
   ExecutionEngineOptions options;
-  options.transformer = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, nullptr);
+  // options.transformer is a function_ref: the function must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, model->targetMachine.get());
+  options.transformer = optimize;
+  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   auto engine = ExecutionEngine::create(*clone, options);
   if (!engine)
     return engine.takeError();
   model->engine = std::move(*engine);
+  model->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    for (auto [name, address] : quantc::rt::kernelSymbols())
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+    return map;
+  });
   return std::move(model);
 }
 

@@ -18,10 +18,17 @@
 namespace mlir {
 class ExecutionEngine;
 }
+namespace llvm {
+class TargetMachine;
+}
 
 namespace quantc::cpu {
 
 enum class DType { F32, F64, F16, I64, I32, I16, I8, U8, Bool };
+
+/// Threads the compiled kernels use (0: all hardware threads).
+void setNumThreads(int n);
+int getNumThreads();
 
 size_t dtypeSize(DType t);
 const char *dtypeName(DType t);
@@ -43,13 +50,29 @@ struct TensorSpec {
   std::vector<int64_t> shape;
 };
 
+struct CompileOptions {
+  /// Insert timing marks between ops (quantc-cpu-profile-ops).
+  bool profile = false;
+  /// Target CPU and LLVM feature string ("+avx2,-avx512f"); empty: the host.
+  std::string cpu, features;
+};
+
+/// An op timed by a profiled model: its qc op name and ONNX node name.
+struct ProfiledOp {
+  std::string opName, nodeName;
+};
+
 class JITModel {
 public:
   ~JITModel();
   /// Specializes `module` (a qc function @main) to `inputShapes`, lowers and
   /// compiles it. The module is cloned, not modified.
   static llvm::Expected<std::unique_ptr<JITModel>>
-  compile(mlir::ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes);
+  compile(mlir::ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
+          const CompileOptions &options = {});
+
+  /// With CompileOptions::profile, the ops that are timed, in mark order.
+  const std::vector<ProfiledOp> &profiledOps() const { return profiled; }
 
   /// Declared inputs and outputs of a qc module.
   static std::vector<TensorSpec> inputsOf(mlir::ModuleOp module);
@@ -63,8 +86,10 @@ public:
 
 private:
   JITModel() = default;
+  std::unique_ptr<llvm::TargetMachine> targetMachine;
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
+  std::vector<ProfiledOp> profiled;
 };
 
 } // namespace quantc::cpu

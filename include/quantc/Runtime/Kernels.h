@@ -1,0 +1,82 @@
+//===- Kernels.h - compute kernels called by compiled models ----*- C++ -*-===//
+//
+// Compiled models call these for the contractions (matmul, convolution);
+// the code around them (elementwise ops, reshapes, reductions) is
+// generated. The entry points use MLIR's C interface: each memref argument
+// is a pointer to a strided memref descriptor, so views with any strides
+// can be passed. Every kernel accumulates into its output (C += A * B), the
+// output holding the bias or zeros beforehand, like the linalg op it
+// replaces.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_RUNTIME_KERNELS_H
+#define QUANTC_RUNTIME_KERNELS_H
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace quantc::rt {
+
+template <int Rank> struct MemRefF32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[Rank];
+  int64_t strides[Rank];
+  float *data() const { return aligned + offset; }
+};
+
+/// Dense matrix operand: element (i, j) at ptr[i * rs + j * cs].
+struct Matrix {
+  const float *ptr;
+  int64_t rs, cs;
+};
+
+/// C[M x N] (+)= A[M x K] * B[K x N]; C's columns are unit-stride, its rows
+/// `ldc` apart. Spreads over the runtime's threads.
+void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc);
+
+/// 2-D convolution geometry (NCHW input, MCKhKw weights, one image).
+struct Conv2DShape {
+  int64_t C, H, W;           // input channels and size
+  int64_t M, KH, KW;         // output channels and kernel size
+  int64_t OH, OW;            // output size
+  int64_t sh, sw, dh, dw;    // strides and dilations
+  int64_t padT, padL;        // implicit zero padding before the first row/col
+  int64_t xsC, xsH, xsW;     // input strides
+};
+
+/// out[m, oy, ox] += sum_{c,ky,kx} w[m, c, ky, kx] * x[c, oy*sh + ky*dh - padT, ...]
+/// for one image; `w` is contiguous M x (C*KH*KW); out rows are OW apart and
+/// channels OH*OW apart.
+void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
+
+/// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image.
+void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
+
+/// The symbols compiled models call, for the JIT's symbol table.
+std::vector<std::pair<const char *, void *>> kernelSymbols();
+
+} // namespace quantc::rt
+
+extern "C" {
+// C[M,N] += A[M,K] * B[K,N]
+void _mlir_ciface_qc_rt_matmul_f32(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefF32<2> *B,
+                                   quantc::rt::MemRefF32<2> *C);
+// C[b,M,N] += A[b,M,K] * B[b,K,N]
+void _mlir_ciface_qc_rt_batch_matmul_f32(quantc::rt::MemRefF32<3> *A,
+                                         quantc::rt::MemRefF32<3> *B,
+                                         quantc::rt::MemRefF32<3> *C);
+// linalg.conv_2d_nchw_fchw semantics (input already padded).
+void _mlir_ciface_qc_rt_conv2d_nchw_f32(quantc::rt::MemRefF32<4> *X, quantc::rt::MemRefF32<4> *W,
+                                        quantc::rt::MemRefF32<4> *Y, int64_t sh, int64_t sw,
+                                        int64_t dh, int64_t dw);
+// linalg.depthwise_conv_2d_nchw_chw semantics (input already padded).
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(quantc::rt::MemRefF32<4> *X,
+                                                  quantc::rt::MemRefF32<3> *W,
+                                                  quantc::rt::MemRefF32<4> *Y, int64_t sh,
+                                                  int64_t sw, int64_t dh, int64_t dw);
+}
+
+#endif

@@ -1,0 +1,86 @@
+//===- Passes.td - CPU code generation passes -------------*- tablegen -*-===//
+#ifndef QUANTC_TARGET_CPU_PASSES_TD
+#define QUANTC_TARGET_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
+  let summary = "Replace f32 contractions on buffers with calls to the runtime's kernels";
+  let description = [{
+    Runs after bufferization. Each linalg op below, on f32 memrefs with its
+    default indexing maps, becomes a call to a kernel of the quantc runtime
+    (lib/Runtime) with the same semantics, out += contraction:
+
+    * linalg.matmul        C[m,n] += sum_k A[m,k] B[k,n]    -> qc_rt_matmul_f32
+    * linalg.batch_matmul  C[b,m,n] += sum_k A[b,m,k] B[b,k,n]
+                                                          -> qc_rt_batch_matmul_f32
+    * linalg.conv_2d_nchw_fchw
+        Y[n,f,y,x] += sum_{c,i,j} X[n,c,y*sh+i*dh,x*sw+j*dw] W[f,c,i,j]
+                                                          -> qc_rt_conv2d_nchw_f32
+    * linalg.depthwise_conv_2d_nchw_chw
+        Y[n,c,y,x] += sum_{i,j} X[n,c,y*sh+i*dh,x*sw+j*dw] W[c,i,j]
+                                                          -> qc_rt_depthwise_conv2d_nchw_f32
+
+    The kernels are blocked, packed and vectorized (AVX-512 where the CPU
+    has it) and spread over the runtime's threads. Operands are passed as
+    strided memref descriptors (llvm.emit_c_interface), so views need no
+    copies. Ops on other element types are left to the generic lowering.
+
+    memref.copy ops of ranked buffers become linalg.copy, so that strided
+    copies are lowered to loops that LLVM vectorizes rather than calls to
+    the element-by-element memrefCopy.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect"];
+}
+
+def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
+  let summary = "Split @main into private functions of a bounded number of ops";
+  let description = [{
+    Runs of consecutive qc ops of @main (at most `ops-per-function` each;
+    constants do not count and are cloned into every function that uses
+    them) become calls to new private functions `@ops_<i>_<first op>`. The
+    values a run uses from outside are its arguments, the values used
+    after it its results.
+
+    LLVM's optimizer is superlinear in function size (dominator-tree and
+    SCEV updates over hundreds of loop nests), so bounded functions keep
+    compile time proportional to the model, while ops within a run still
+    share buffers. The functions are marked noinline so that the optimizer
+    does not merge them back, and their arguments read-only.
+  }];
+  let options = [
+    Option<"opsPerFunction", "ops-per-function", "int64_t", /*default=*/"16",
+           "The most qc ops a function gets">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def CPUNoAliasArgs : Pass<"quantc-cpu-noalias-args", "::mlir::ModuleOp"> {
+  let summary = "Mark the pointer arguments of outlined op functions noalias";
+  let description = [{
+    Runs after the conversion to the LLVM dialect, on the functions
+    quantc-cpu-outline-ops created (those carrying the `qc.outlined`
+    attribute). Their operands are read-only (bufferization.writable =
+    false) and their results are fresh buffers the caller allocates, so no
+    write through one pointer argument can be observed through another.
+    Telling LLVM so lets the loop vectorizer drop runtime alias checks and
+    vectorize loop nests it would otherwise leave scalar.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def CPUProfileOps : Pass<"quantc-cpu-profile-ops", "::mlir::func::FuncOp"> {
+  let summary = "Time each qc op: a call to the runtime's profiler before every op";
+  let description = [{
+    Before the i-th qc op of the function (constants excluded, in order) a
+    call `qc_rt_prof_mark(i)` is inserted, and `qc_rt_prof_mark(-1)` before
+    the return. The runtime charges the time between two marks to the op of
+    the first one, so after lowering the loops and kernel calls of each op
+    are timed without perturbing the code in between. Used by
+    `quantc bench --profile`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+}
+
+#endif

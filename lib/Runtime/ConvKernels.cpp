@@ -1,0 +1,128 @@
+//===- ConvKernels.cpp - 2-D convolutions ---------------------------------===//
+//
+// A grouped-by-one convolution is a GEMM: out[M x OH*OW] = W[M x C*KH*KW] *
+// col[C*KH*KW x OH*OW]. The col matrix (im2col) is never built: its panels
+// are packed straight from the image, out-of-image taps reading zero.
+// Depthwise convolutions run per channel, vectorized along output rows.
+//
+//===----------------------------------------------------------------------===//
+#include "GemmDriver.h"
+#include "quantc/Runtime/ThreadPool.h"
+
+#include <algorithm>
+
+namespace quantc::rt {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+void depthwiseChannelAVX512(const Conv2DShape &s, const float *plane, const float *wc, float *o);
+#endif
+namespace {
+
+class Im2ColPacker : public BPacker {
+public:
+  Im2ColPacker(const Conv2DShape &s, const float *x) : s(s), x(x) {}
+
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const override {
+    const int64_t khw = s.KH * s.KW;
+    for (int64_t p = 0; p < nc; p += kNR) {
+      int64_t cols = std::min(kNR, nc - p);
+      float *d = dst + p * kc;
+      for (int64_t k = 0; k < kc; ++k) {
+        int64_t kk = k0 + k;
+        int64_t c = kk / khw, ky = (kk % khw) / s.KW, kx = kk % s.KW;
+        const float *plane = x + c * s.xsC;
+        float *row = d + k * kNR;
+        int64_t n = n0 + p;
+        int64_t oy = n / s.OW, ox = n % s.OW;
+        for (int64_t j = 0; j < cols; ++j) {
+          int64_t iy = oy * s.sh + ky * s.dh - s.padT;
+          int64_t ix = ox * s.sw + kx * s.dw - s.padL;
+          row[j] = (iy >= 0 && iy < s.H && ix >= 0 && ix < s.W)
+                       ? plane[iy * s.xsH + ix * s.xsW]
+                       : 0.0f;
+          if (++ox == s.OW) {
+            ox = 0;
+            ++oy;
+          }
+        }
+        for (int64_t j = cols; j < kNR; ++j)
+          row[j] = 0.0f;
+      }
+    }
+  }
+
+private:
+  Conv2DShape s;
+  const float *x;
+};
+
+} // namespace
+
+void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
+  int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW;
+  Matrix A{w, K, 1};
+  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.padT == 0 &&
+                   s.padL == 0 && s.OH == s.H && s.OW == s.W && s.xsW == 1 &&
+                   s.xsH == s.W;
+  if (pointwise) {
+    // 1x1: the image itself is the col matrix.
+    gemmWithPacker(s.M, N, K, A, DenseBPacker(Matrix{x, s.xsC, 1}), out, N);
+    return;
+  }
+  gemmWithPacker(s.M, N, K, A, Im2ColPacker(s, x), out, N);
+}
+
+namespace {
+/// One channel; cloned for AVX-512 and AVX2 so the row loops vectorize.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void
+depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, float *o) {
+    for (int64_t oy = 0; oy < s.OH; ++oy) {
+      float *orow = o + oy * s.OW;
+      for (int64_t ky = 0; ky < s.KH; ++ky) {
+        int64_t iy = oy * s.sh + ky * s.dh - s.padT;
+        if (iy < 0 || iy >= s.H)
+          continue;
+        const float *irow = plane + iy * s.xsH;
+        for (int64_t kx = 0; kx < s.KW; ++kx) {
+          float wv = wc[ky * s.KW + kx];
+          // Output columns whose tap lands inside the row.
+          int64_t off = kx * s.dw - s.padL;
+          int64_t lo = off >= 0 ? 0 : (-off + s.sw - 1) / s.sw;
+          int64_t hi = s.W - 1 - off < 0 ? 0 : std::min(s.OW, (s.W - 1 - off) / s.sw + 1);
+          if (s.sw == 1 && s.xsW == 1) {
+            const float *src = irow + off;
+            for (int64_t ox = lo; ox < hi; ++ox)
+              orow[ox] += wv * src[ox];
+          } else {
+            for (int64_t ox = lo; ox < hi; ++ox)
+              orow[ox] += wv * irow[(ox * s.sw + off) * s.xsW];
+          }
+        }
+      }
+    }
+}
+} // namespace
+
+void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
+  bool fast = false;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  static const bool avx512 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  // Every tap in bounds: no implicit padding and the output fits the input.
+  fast = avx512 && s.padT == 0 && s.padL == 0 &&
+         (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
+         (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
+#endif
+  parallelFor(s.C, [&](int64_t c) {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+    if (fast) {
+      depthwiseChannelAVX512(s, x + c * s.xsC, w + c * s.KH * s.KW, out + c * s.OH * s.OW);
+      return;
+    }
+#endif
+    depthwiseChannel(s, x + c * s.xsC, w + c * s.KH * s.KW, out + c * s.OH * s.OW);
+  });
+}
+
+} // namespace quantc::rt

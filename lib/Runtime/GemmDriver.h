@@ -1,0 +1,51 @@
+//===- GemmDriver.h - blocked, packed single-precision GEMM -----*- C++ -*-===//
+//
+// C += A * B, blocked BLIS-style: A is packed into MR-row panels and B into
+// NR-column panels per KC-deep slice, and a register-tiled micro-kernel
+// multiplies one panel pair. B comes from a packer so that convolutions
+// can pack their im2col matrix straight from the image, never building it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_LIB_RUNTIME_GEMMDRIVER_H
+#define QUANTC_LIB_RUNTIME_GEMMDRIVER_H
+
+#include "quantc/Runtime/Kernels.h"
+
+namespace quantc::rt {
+
+constexpr int64_t kMR = 8, kNR = 32;
+
+/// Writes B[k0 .. k0+kc, n0 .. n0+nc] as NR-column panels: element (k, n)
+/// of panel p at dst[p*kc*NR + k*NR + (n - p*NR)], columns past nc zero.
+class BPacker {
+public:
+  virtual ~BPacker() = default;
+  virtual void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const = 0;
+};
+
+/// B given as a strided matrix.
+class DenseBPacker : public BPacker {
+public:
+  explicit DenseBPacker(Matrix b) : b(b) {}
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const override;
+
+private:
+  Matrix b;
+};
+
+void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
+                    int64_t ldc);
+
+/// C[mr x nr] += Ap (kc x MR, packed) * Bp (kc x NR, packed).
+using MicroKernel = void (*)(int64_t kc, const float *Ap, const float *Bp, float *C,
+                             int64_t ldc, int64_t mr, int64_t nr);
+void microKernelGeneric(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
+                        int64_t mr, int64_t nr);
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
+                       int64_t mr, int64_t nr);
+#endif
+
+} // namespace quantc::rt
+
+#endif

@@ -1,0 +1,165 @@
+//===- KernelEntryPoints.cpp - C-interface wrappers for compiled code -----===//
+//
+// Compiled models call these with strided memref descriptors. Operands
+// whose innermost dimension is not unit-stride are gathered into a
+// contiguous copy first; outputs are always fresh contiguous buffers from
+// bufferization, which the caller guarantees (see the kernel-calls pass).
+//
+//===----------------------------------------------------------------------===//
+#include "quantc/Runtime/Kernels.h"
+#include "quantc/Runtime/ThreadPool.h"
+#include "quantc/Runtime/Profile.h"
+
+#include <vector>
+
+using namespace quantc::rt;
+
+namespace {
+Matrix matrixOf(const float *p, int64_t rs, int64_t cs) { return Matrix{p, rs, cs}; }
+
+void matmulInto(const float *a, int64_t ars, int64_t acs, const float *b, int64_t brs,
+                int64_t bcs, float *c, int64_t crs, int64_t ccs, int64_t M, int64_t N,
+                int64_t K) {
+  if (ccs == 1) {
+    sgemm(M, N, K, matrixOf(a, ars, acs), matrixOf(b, brs, bcs), c, crs);
+    return;
+  }
+  std::vector<float> tmp(M * N, 0.0f);
+  sgemm(M, N, K, matrixOf(a, ars, acs), matrixOf(b, brs, bcs), tmp.data(), N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      c[i * crs + j * ccs] += tmp[i * N + j];
+}
+
+Conv2DShape shapeOf(const MemRefF32<4> &x, int64_t M, int64_t KH, int64_t KW,
+                    const MemRefF32<4> &y, int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+  Conv2DShape s{};
+  s.C = x.sizes[1];
+  s.H = x.sizes[2];
+  s.W = x.sizes[3];
+  s.M = M;
+  s.KH = KH;
+  s.KW = KW;
+  s.OH = y.sizes[2];
+  s.OW = y.sizes[3];
+  s.sh = sh;
+  s.sw = sw;
+  s.dh = dh;
+  s.dw = dw;
+  s.xsC = x.strides[1];
+  s.xsH = x.strides[2];
+  s.xsW = x.strides[3];
+  return s;
+}
+
+bool contiguous(const int64_t *sizes, const int64_t *strides, int rank) {
+  int64_t expect = 1;
+  for (int i = rank - 1; i >= 0; --i) {
+    if (sizes[i] != 1 && strides[i] != expect)
+      return false;
+    expect *= sizes[i];
+  }
+  return true;
+}
+
+/// Weights as a contiguous buffer (they usually are: constants).
+const float *contiguousWeights(const float *p, const int64_t *sizes, const int64_t *strides,
+                               int rank, std::vector<float> &copy) {
+  if (contiguous(sizes, strides, rank))
+    return p;
+  int64_t n = 1;
+  for (int i = 0; i < rank; ++i)
+    n *= sizes[i];
+  copy.resize(n);
+  for (int64_t flat = 0; flat < n; ++flat) {
+    int64_t rem = flat, off = 0;
+    for (int i = rank - 1; i >= 0; --i) {
+      off += (rem % sizes[i]) * strides[i];
+      rem /= sizes[i];
+    }
+    copy[flat] = p[off];
+  }
+  return copy.data();
+}
+
+/// Runs `body` on a contiguous output, copying back when Y is a strided view.
+template <typename Body> void withContiguousOutput(MemRefF32<4> *Y, Body body) {
+  if (contiguous(Y->sizes, Y->strides, 4)) {
+    body(Y->data());
+    return;
+  }
+  std::vector<float> copy;
+  const float *src = contiguousWeights(Y->data(), Y->sizes, Y->strides, 4, copy);
+  std::vector<float> out(src, src + Y->sizes[0] * Y->sizes[1] * Y->sizes[2] * Y->sizes[3]);
+  body(out.data());
+  int64_t flat = 0;
+  for (int64_t a = 0; a < Y->sizes[0]; ++a)
+    for (int64_t b = 0; b < Y->sizes[1]; ++b)
+      for (int64_t c = 0; c < Y->sizes[2]; ++c)
+        for (int64_t d = 0; d < Y->sizes[3]; ++d)
+          Y->data()[a * Y->strides[0] + b * Y->strides[1] + c * Y->strides[2] +
+                    d * Y->strides[3]] = out[flat++];
+}
+} // namespace
+
+extern "C" {
+void *_mlir_memref_to_llvm_alloc(size_t size);
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
+void _mlir_memref_to_llvm_free(void *ptr);
+
+void _mlir_ciface_qc_rt_matmul_f32(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C) {
+  matmulInto(A->data(), A->strides[0], A->strides[1], B->data(), B->strides[0], B->strides[1],
+             C->data(), C->strides[0], C->strides[1], C->sizes[0], C->sizes[1], A->sizes[1]);
+}
+
+void _mlir_ciface_qc_rt_batch_matmul_f32(MemRefF32<3> *A, MemRefF32<3> *B, MemRefF32<3> *C) {
+  int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2], K = A->sizes[2];
+  // Small products: one batch element per task, each single-threaded.
+  parallelFor(batch, [&](int64_t i) {
+    matmulInto(A->data() + i * A->strides[0], A->strides[1], A->strides[2],
+               B->data() + i * B->strides[0], B->strides[1], B->strides[2],
+               C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K);
+  });
+}
+
+void _mlir_ciface_qc_rt_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<4> *W, MemRefF32<4> *Y,
+                                        int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+  std::vector<float> wcopy;
+  const float *w = contiguousWeights(W->data(), W->sizes, W->strides, 4, wcopy);
+  Conv2DShape s = shapeOf(*X, W->sizes[0], W->sizes[2], W->sizes[3], *Y, sh, sw, dh, dw);
+  withContiguousOutput(Y, [&](float *y) {
+    for (int64_t n = 0; n < X->sizes[0]; ++n)
+      conv2d(s, X->data() + n * X->strides[0], w, y + n * s.M * s.OH * s.OW);
+  });
+}
+
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> *W,
+                                                  MemRefF32<4> *Y, int64_t sh, int64_t sw,
+                                                  int64_t dh, int64_t dw) {
+  std::vector<float> wcopy;
+  const float *w = contiguousWeights(W->data(), W->sizes, W->strides, 3, wcopy);
+  Conv2DShape s = shapeOf(*X, X->sizes[1], W->sizes[1], W->sizes[2], *Y, sh, sw, dh, dw);
+  withContiguousOutput(Y, [&](float *y) {
+    for (int64_t n = 0; n < X->sizes[0]; ++n)
+      depthwiseConv2d(s, X->data() + n * X->strides[0], w, y + n * s.C * s.OH * s.OW);
+  });
+}
+
+} // extern "C"
+
+std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
+  return {
+      {"_mlir_ciface_qc_rt_matmul_f32", reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32)},
+      {"_mlir_ciface_qc_rt_batch_matmul_f32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_f32)},
+      {"_mlir_ciface_qc_rt_conv2d_nchw_f32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32)},
+      {"qc_rt_prof_mark", reinterpret_cast<void *>(&qc_rt_prof_mark)},
+      {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
+      {"_mlir_memref_to_llvm_aligned_alloc",
+       reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},
+      {"_mlir_memref_to_llvm_free", reinterpret_cast<void *>(&_mlir_memref_to_llvm_free)},
+  };
+}

@@ -1,0 +1,108 @@
+//===- SGemm.cpp - blocked, packed single-precision GEMM ------------------===//
+#include "GemmDriver.h"
+#include "quantc/Runtime/ThreadPool.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace quantc::rt {
+namespace {
+
+constexpr int64_t kKC = 256, kNC = 256, kMC = 128;
+
+MicroKernel selectMicroKernel() {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f"))
+    return microKernelAVX512;
+#endif
+  return microKernelGeneric;
+}
+
+/// A[m0 .. m0+mc, k0 .. k0+kc] as MR-row panels, rows past mc zero.
+void packA(Matrix a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *dst) {
+  for (int64_t p = 0; p < mc; p += kMR) {
+    int64_t rows = std::min(kMR, mc - p);
+    float *d = dst + p * kc;
+    for (int64_t k = 0; k < kc; ++k) {
+      const float *src = a.ptr + (m0 + p) * a.rs + (k0 + k) * a.cs;
+      int64_t r = 0;
+      for (; r < rows; ++r)
+        d[k * kMR + r] = src[r * a.rs];
+      for (; r < kMR; ++r)
+        d[k * kMR + r] = 0.0f;
+    }
+  }
+}
+
+struct Scratch {
+  std::vector<float> a, b;
+};
+thread_local Scratch scratch;
+} // namespace
+
+void DenseBPacker::pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const {
+  for (int64_t p = 0; p < nc; p += kNR) {
+    int64_t cols = std::min(kNR, nc - p);
+    float *d = dst + p * kc;
+    for (int64_t k = 0; k < kc; ++k) {
+      const float *src = b.ptr + (k0 + k) * b.rs + (n0 + p) * b.cs;
+      float *row = d + k * kNR;
+      if (b.cs == 1) {
+        std::memcpy(row, src, cols * sizeof(float));
+      } else {
+        for (int64_t c = 0; c < cols; ++c)
+          row[c] = src[c * b.cs];
+      }
+      for (int64_t c = cols; c < kNR; ++c)
+        row[c] = 0.0f;
+    }
+  }
+}
+
+void microKernelGeneric(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
+                        int64_t mr, int64_t nr) {
+  float acc[kMR][kNR] = {};
+  for (int64_t k = 0; k < kc; ++k)
+    for (int64_t r = 0; r < kMR; ++r) {
+      float a = Ap[k * kMR + r];
+      for (int64_t c = 0; c < kNR; ++c)
+        acc[r][c] += a * Bp[k * kNR + c];
+    }
+  for (int64_t r = 0; r < mr; ++r)
+    for (int64_t c = 0; c < nr; ++c)
+      C[r * ldc + c] += acc[r][c];
+}
+
+void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
+                    int64_t ldc) {
+  if (M <= 0 || N <= 0 || K <= 0)
+    return;
+  static const MicroKernel kernel = selectMicroKernel();
+  int64_t mBlocks = (M + kMC - 1) / kMC, nBlocks = (N + kNC - 1) / kNC;
+  parallelFor(mBlocks * nBlocks, [&](int64_t task) {
+    int64_t m0 = (task % mBlocks) * kMC, n0 = (task / mBlocks) * kNC;
+    int64_t mc = std::min(kMC, M - m0), nc = std::min(kNC, N - n0);
+    int64_t mPanels = (mc + kMR - 1) / kMR, nPanels = (nc + kNR - 1) / kNR;
+    Scratch &s = scratch;
+    for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+      int64_t kc = std::min(kKC, K - k0);
+      s.a.resize(mPanels * kMR * kc);
+      s.b.resize(nPanels * kNR * kc);
+      packA(A, m0, mc, k0, kc, s.a.data());
+      B.pack(k0, kc, n0, nc, s.b.data());
+      for (int64_t j = 0; j < nPanels; ++j)
+        for (int64_t i = 0; i < mPanels; ++i)
+          kernel(kc, s.a.data() + i * kMR * kc, s.b.data() + j * kNR * kc,
+                 C + (m0 + i * kMR) * ldc + n0 + j * kNR, ldc,
+                 std::min(kMR, mc - i * kMR), std::min(kNR, nc - j * kNR));
+    }
+  });
+}
+
+void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
+  gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc);
+}
+
+} // namespace quantc::rt

@@ -1,0 +1,66 @@
+//===- SGemmAVX512.cpp - the 8x32 AVX-512 micro-kernel --------------------===//
+//
+// Built with -mavx512f; called only when the CPU reports AVX-512F. 16 zmm
+// accumulators hold the 8x32 tile of C; per k step two vectors of B are
+// loaded and each of the 8 values of A is broadcast.
+//
+//===----------------------------------------------------------------------===//
+#include "GemmDriver.h"
+
+#include <immintrin.h>
+
+namespace quantc::rt {
+
+void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
+                       int64_t mr, int64_t nr) {
+  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
+  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
+  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
+  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
+  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
+  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
+  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
+  __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    __m512 b0 = _mm512_loadu_ps(Bp + k * kNR);
+    __m512 b1 = _mm512_loadu_ps(Bp + k * kNR + 16);
+    const float *a = Ap + k * kMR;
+    __m512 a0 = _mm512_set1_ps(a[0]);
+    c00 = _mm512_fmadd_ps(a0, b0, c00);
+    c01 = _mm512_fmadd_ps(a0, b1, c01);
+    __m512 a1 = _mm512_set1_ps(a[1]);
+    c10 = _mm512_fmadd_ps(a1, b0, c10);
+    c11 = _mm512_fmadd_ps(a1, b1, c11);
+    __m512 a2 = _mm512_set1_ps(a[2]);
+    c20 = _mm512_fmadd_ps(a2, b0, c20);
+    c21 = _mm512_fmadd_ps(a2, b1, c21);
+    __m512 a3 = _mm512_set1_ps(a[3]);
+    c30 = _mm512_fmadd_ps(a3, b0, c30);
+    c31 = _mm512_fmadd_ps(a3, b1, c31);
+    __m512 a4 = _mm512_set1_ps(a[4]);
+    c40 = _mm512_fmadd_ps(a4, b0, c40);
+    c41 = _mm512_fmadd_ps(a4, b1, c41);
+    __m512 a5 = _mm512_set1_ps(a[5]);
+    c50 = _mm512_fmadd_ps(a5, b0, c50);
+    c51 = _mm512_fmadd_ps(a5, b1, c51);
+    __m512 a6 = _mm512_set1_ps(a[6]);
+    c60 = _mm512_fmadd_ps(a6, b0, c60);
+    c61 = _mm512_fmadd_ps(a6, b1, c61);
+    __m512 a7 = _mm512_set1_ps(a[7]);
+    c70 = _mm512_fmadd_ps(a7, b0, c70);
+    c71 = _mm512_fmadd_ps(a7, b1, c71);
+  }
+  __mmask16 m0 = nr >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << nr) - 1);
+  __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? static_cast<__mmask16>((1u << (nr - 16)) - 1) : 0;
+  __m512 rows[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                       {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+  for (int64_t r = 0; r < mr; ++r) {
+    float *row = C + r * ldc;
+    _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), rows[r][0]));
+    if (m1)
+      _mm512_mask_storeu_ps(row + 16, m1,
+                            _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), rows[r][1]));
+  }
+}
+
+} // namespace quantc::rt

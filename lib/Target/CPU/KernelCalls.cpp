@@ -1,0 +1,114 @@
+//===- KernelCalls.cpp - contractions on buffers to runtime kernels -------===//
+#include "quantc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace quantc::cpu {
+#define GEN_PASS_DEF_CPUKERNELCALLS
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc::cpu
+
+using namespace mlir;
+
+namespace {
+
+/// memref<?x..xf32, strided<[?, ..], offset: ?>>: what the kernels take.
+MemRefType fullyDynamic(MemRefType t) {
+  SmallVector<int64_t> shape(t.getRank(), ShapedType::kDynamic);
+  SmallVector<int64_t> strides(t.getRank(), ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(t.getContext(), ShapedType::kDynamic, strides);
+  return MemRefType::get(shape, t.getElementType(), layout, t.getMemorySpace());
+}
+
+bool isF32Memref(Value v) {
+  auto t = dyn_cast<MemRefType>(v.getType());
+  return t && t.getElementType().isF32() && t.isStrided();
+}
+
+struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::LinalgOp> targets;
+    module.walk([&](linalg::LinalgOp op) {
+      if (!op.hasPureBufferSemantics() ||
+          !llvm::all_of(op->getOperands(), isF32Memref))
+        return;
+      if (auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
+        if (!mm.hasUserDefinedMaps())
+          targets.push_back(op);
+      } else if (auto bm = dyn_cast<linalg::BatchMatmulOp>(op.getOperation())) {
+        if (!bm.hasUserDefinedMaps())
+          targets.push_back(op);
+      } else if (isa<linalg::Conv2DNchwFchwOp, linalg::DepthwiseConv2DNchwChwOp>(
+                     op.getOperation())) {
+        targets.push_back(op);
+      }
+    });
+    for (linalg::LinalgOp op : targets)
+      replace(module, op);
+    // Strided copies (tensor.pad, concat, slices) become loops that LLVM
+    // vectorizes instead of calls to the element-wise memrefCopy.
+    SmallVector<memref::CopyOp> copies;
+    module.walk([&](memref::CopyOp c) {
+      auto st = dyn_cast<MemRefType>(c.getSource().getType());
+      auto tt = dyn_cast<MemRefType>(c.getTarget().getType());
+      if (st && tt && st.getRank() > 0)
+        copies.push_back(c);
+    });
+    for (memref::CopyOp c : copies) {
+      OpBuilder b(c);
+      linalg::CopyOp::create(b, c.getLoc(), c.getSource(), c.getTarget());
+      c.erase();
+    }
+  }
+
+  func::FuncOp declare(ModuleOp module, StringRef name, TypeRange argTypes) {
+    if (auto f = module.lookupSymbol<func::FuncOp>(name))
+      return f;
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                  b.getFunctionType(argTypes, {}));
+    f.setPrivate();
+    f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    return f;
+  }
+
+  void replace(ModuleOp module, linalg::LinalgOp op) {
+    OpBuilder b(op);
+    Location l = op.getLoc();
+    SmallVector<Value> args;
+    SmallVector<Type> types;
+    for (Value v : op->getOperands()) {
+      auto t = fullyDynamic(cast<MemRefType>(v.getType()));
+      args.push_back(v.getType() == t ? v : memref::CastOp::create(b, l, t, v).getResult());
+      types.push_back(t);
+    }
+    StringRef name;
+    auto addWindow = [&](DenseIntElementsAttr strides, DenseIntElementsAttr dilations) {
+      auto s = llvm::to_vector(strides.getValues<int64_t>());
+      auto d = llvm::to_vector(dilations.getValues<int64_t>());
+      for (int64_t v : {s[0], s[1], d[0], d[1]}) {
+        args.push_back(arith::ConstantIntOp::create(b, l, v, 64));
+        types.push_back(b.getI64Type());
+      }
+    };
+    if (isa<linalg::MatmulOp>(op.getOperation())) {
+      name = "qc_rt_matmul_f32";
+    } else if (isa<linalg::BatchMatmulOp>(op.getOperation())) {
+      name = "qc_rt_batch_matmul_f32";
+    } else if (auto c = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
+      name = "qc_rt_conv2d_nchw_f32";
+      addWindow(c.getStrides(), c.getDilations());
+    } else if (auto c = dyn_cast<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
+      name = "qc_rt_depthwise_conv2d_nchw_f32";
+      addWindow(c.getStrides(), c.getDilations());
+    }
+    func::FuncOp callee = declare(module, name, types);
+    func::CallOp::create(b, l, callee, args);
+    op->erase();
+  }
+};
+
+} // namespace

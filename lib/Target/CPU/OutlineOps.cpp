@@ -1,0 +1,133 @@
+//===- OutlineOps.cpp - one function per compute op -----------------------===//
+#include "quantc/Dialect/QC/QCOps.h"
+#include "quantc/Target/CPU/Passes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
+namespace quantc::cpu {
+#define GEN_PASS_DEF_CPUOUTLINEOPS
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc::cpu
+
+using namespace mlir;
+using namespace quantc;
+
+namespace {
+
+bool staysInline(Operation *op) {
+  return !isa<qc::QCDialect>(op->getDialect()) || op->hasTrait<OpTrait::ConstantLike>() ||
+         isa<qc::NoneOp>(op) || op->getNumRegions() != 0;
+}
+
+bool isConstantOperand(Value v) {
+  Operation *def = v.getDefiningOp();
+  return def && (def->hasTrait<OpTrait::ConstantLike>() || isa<qc::NoneOp>(def));
+}
+
+struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    if (!main || main.isExternal())
+      return;
+    // Runs of consecutive compute ops, at most `opsPerFunction` each; a
+    // profiling mark or other non-qc op ends a run.
+    SmallVector<SmallVector<Operation *>> groups(1);
+    for (Operation &op : main.getBody().front()) {
+      if (op.hasTrait<OpTrait::IsTerminator>())
+        break;
+      if (op.hasTrait<OpTrait::ConstantLike>() || isa<qc::NoneOp>(op))
+        continue;
+      if (staysInline(&op) || groups.back().size() >= static_cast<size_t>(opsPerFunction)) {
+        if (!groups.back().empty())
+          groups.emplace_back();
+        if (staysInline(&op))
+          continue;
+      }
+      groups.back().push_back(&op);
+    }
+    int64_t index = 0;
+    for (auto &group : groups)
+      if (!group.empty())
+        outline(main, group, index++);
+  }
+
+  void outline(func::FuncOp main, ArrayRef<Operation *> group, int64_t index) {
+    OpBuilder b(main.getContext());
+    llvm::SmallPtrSet<Operation *, 32> inGroup(group.begin(), group.end());
+    SmallVector<Value> args, results;
+    for (Operation *op : group)
+      for (Value v : op->getOperands())
+        if (!isConstantOperand(v) && (!v.getDefiningOp() || !inGroup.contains(v.getDefiningOp())) &&
+            !llvm::is_contained(args, v))
+          args.push_back(v);
+    for (Operation *op : group)
+      for (Value r : op->getResults())
+        if (llvm::any_of(r.getUsers(), [&](Operation *u) { return !inGroup.contains(u); }))
+          results.push_back(r);
+    std::string name = "ops_" + std::to_string(index) + "_" +
+                       group.front()->getName().stripDialect().str();
+    b.setInsertionPoint(main);
+    auto f = func::FuncOp::create(b, group.front()->getLoc(), name,
+                                  b.getFunctionType(ValueRange(args).getTypes(),
+                                                    ValueRange(results).getTypes()));
+    f.setPrivate();
+    f->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+    // The ops never write their operands, so the arguments' buffers are
+    // read-only here and every result gets a buffer of its own: no
+    // argument aliases an output (see quantc-cpu-noalias-args).
+    for (unsigned i = 0; i < args.size(); ++i)
+      f.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+    f->setAttr("qc.outlined", b.getUnitAttr());
+    Block *body = f.addEntryBlock();
+    IRMapping map;
+    for (auto [v, a] : llvm::zip(args, body->getArguments()))
+      map.map(v, a);
+    b.setInsertionPointToStart(body);
+    for (Operation *op : group) {
+      for (Value v : op->getOperands())
+        if (!map.contains(v))
+          map.map(v, b.clone(*v.getDefiningOp())->getResult(0));
+      b.clone(*op, map);
+    }
+    SmallVector<Value> mapped;
+    for (Value r : results)
+      mapped.push_back(map.lookup(r));
+    func::ReturnOp::create(b, group.back()->getLoc(), mapped);
+    b.setInsertionPoint(group.back());
+    auto call = func::CallOp::create(b, group.front()->getLoc(), f, args);
+    for (auto [r, c] : llvm::zip(results, call.getResults()))
+      r.replaceAllUsesWith(c);
+    // Move the call after the last op so that every value it uses is
+    // defined, then erase the group (users are now the call's results).
+    call->moveAfter(group.back());
+    for (Operation *op : llvm::reverse(group))
+      op->erase();
+  }
+};
+} // namespace
+
+namespace quantc::cpu {
+#define GEN_PASS_DEF_CPUNOALIASARGS
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc::cpu
+
+namespace {
+struct NoAliasArgsPass : quantc::cpu::impl::CPUNoAliasArgsBase<NoAliasArgsPass> {
+  void runOnOperation() override {
+    getOperation().walk([](LLVM::LLVMFuncOp f) {
+      if (!f->hasAttr("qc.outlined") || f.isExternal())
+        return;
+      auto ptr = LLVM::LLVMPointerType::get(f.getContext());
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        if (f.getArgument(i).getType() == ptr)
+          f.setArgAttr(i, LLVM::LLVMDialect::getNoAliasAttrName(),
+                       UnitAttr::get(f.getContext()));
+    });
+  }
+};
+} // namespace
