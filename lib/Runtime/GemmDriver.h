@@ -41,6 +41,10 @@ using MicroKernel = void (*)(int64_t kc, const float *Ap, const float *Bp, float
                              int64_t ldc, int64_t mr, int64_t nr);
 void microKernelGeneric(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
                         int64_t mr, int64_t nr);
+#ifdef QUANTC_HAVE_X86_KERNELS
+void microKernelAVX2(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
+                     int64_t mr, int64_t nr);
+#endif
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
                        int64_t mr, int64_t nr);

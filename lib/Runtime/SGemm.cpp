@@ -3,6 +3,8 @@
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <cstring>
 #include <vector>
 
@@ -11,11 +13,24 @@ namespace {
 
 constexpr int64_t kKC = 256, kNC = 256, kMC = 128;
 
+/// The best micro-kernel the CPU runs. QUANTC_CPU_KERNELS=generic|avx2
+/// caps the choice (for tests and benchmarks of the other paths).
 MicroKernel selectMicroKernel() {
-#ifdef QUANTC_HAVE_AVX512_KERNELS
+  const char *cap = getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+  (void)limit;
+#ifdef QUANTC_HAVE_X86_KERNELS
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f"))
+  if (limit == "generic")
+    return microKernelGeneric;
+#endif
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (limit != "avx2" && __builtin_cpu_supports("avx512f"))
     return microKernelAVX512;
+#endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return microKernelAVX2;
 #endif
   return microKernelGeneric;
 }

@@ -20,7 +20,8 @@ namespace quantc::cpu {
 // libm calls.
 static const char *kLowering =
     "quantc-cpu-outline-ops{ops-per-function=16},"
-    "func.func(qc-to-linalg,canonicalize,cse),"
+    "func.func(qc-to-linalg,quantc-cpu-fuse-elementwise,canonicalize,cse),"
+    "quantc-cpu-forward-results,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"

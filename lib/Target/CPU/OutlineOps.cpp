@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/BitVector.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 namespace quantc::cpu {
@@ -107,6 +108,60 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
     call->moveAfter(group.back());
     for (Operation *op : llvm::reverse(group))
       op->erase();
+  }
+};
+} // namespace
+
+namespace quantc::cpu {
+#define GEN_PASS_DEF_CPUFORWARDRESULTS
+#include "quantc/Target/CPU/Passes.h.inc"
+} // namespace quantc::cpu
+
+namespace {
+struct ForwardResultsPass : quantc::cpu::impl::CPUForwardResultsBase<ForwardResultsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::CallOp> calls;
+    module.walk([&](func::CallOp c) { calls.push_back(c); });
+    for (func::CallOp call : calls) {
+      auto f = module.lookupSymbol<func::FuncOp>(call.getCallee());
+      if (!f || f.isExternal() || !f->hasAttr("qc.outlined") || !f.getBody().hasOneBlock())
+        continue;
+      auto ret = cast<func::ReturnOp>(f.getBody().front().getTerminator());
+      llvm::BitVector drop(ret.getNumOperands());
+      for (unsigned i = 0; i < ret.getNumOperands(); ++i) {
+        Value v = ret.getOperand(i);
+        if (auto arg = dyn_cast<BlockArgument>(v)) {
+          call.getResult(i).replaceAllUsesWith(call.getOperand(arg.getArgNumber()));
+          drop.set(i);
+          continue;
+        }
+        for (unsigned j = 0; j < i; ++j)
+          if (!drop.test(j) && ret.getOperand(j) == v) {
+            call.getResult(i).replaceAllUsesWith(call.getResult(j));
+            drop.set(i);
+            break;
+          }
+      }
+      if (drop.none())
+        continue;
+      SmallVector<Value> kept;
+      for (unsigned i = 0; i < ret.getNumOperands(); ++i)
+        if (!drop.test(i))
+          kept.push_back(ret.getOperand(i));
+      OpBuilder b(ret);
+      func::ReturnOp::create(b, ret.getLoc(), kept);
+      ret.erase();
+      if (failed(f.eraseResults(drop)))
+        return signalPassFailure();
+      b.setInsertionPoint(call);
+      auto newCall = func::CallOp::create(b, call.getLoc(), f, call.getOperands());
+      unsigned k = 0;
+      for (unsigned i = 0; i < call.getNumResults(); ++i)
+        if (!drop.test(i))
+          call.getResult(i).replaceAllUsesWith(newCall.getResult(k++));
+      call.erase();
+    }
   }
 };
 } // namespace

@@ -56,6 +56,21 @@ def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def CPUForwardResults : Pass<"quantc-cpu-forward-results", "::mlir::ModuleOp"> {
+  let summary = "Drop results of outlined functions that repeat a result or an argument";
+  let description = [{
+    Runs after the lowering to linalg and its folding, before
+    bufferization. Folding can make two results of a function created by
+    quantc-cpu-outline-ops the same value (x * 1 folds to x, so `return %x,
+    %y` becomes `return %x, %x`) or make a result one of its arguments.
+    Such a result is removed and its uses at the call take the repeated
+    result or the call's operand instead, so that every result of an
+    outlined function is a buffer of its own, as
+    buffer-results-to-out-params requires.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
 def CPUNoAliasArgs : Pass<"quantc-cpu-noalias-args", "::mlir::ModuleOp"> {
   let summary = "Mark the pointer arguments of outlined op functions noalias";
   let description = [{
@@ -81,6 +96,23 @@ def CPUProfileOps : Pass<"quantc-cpu-profile-ops", "::mlir::func::FuncOp"> {
     `quantc bench --profile`.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::arith::ArithDialect"];
+}
+
+def CPUFuseElementwise : Pass<"quantc-cpu-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "Fuse chains of elementwise linalg.generic ops into one loop nest";
+  let description = [{
+    A producer linalg.generic whose iterators are all parallel is fused into
+    the elementwise generic that consumes it, when the consumer is its only
+    user: out = f(g(x)) is computed in one pass over memory instead of two,
+    and no intermediate buffer is written. A producer with other users is
+    left alone (fusing it would compute it twice).
+
+    Unlike upstream's linalg-fuse-elementwise-ops this does not propagate
+    tensor.expand_shape/collapse_shape through the ops, which would turn the
+    named contractions (linalg.matmul, ...) that quantc-cpu-kernel-calls
+    hands to the runtime into generic ops.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect"];
 }
 
 #endif
