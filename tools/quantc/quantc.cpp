@@ -11,6 +11,7 @@
 #include "ModelSummary.h"
 #include "NpyFile.h"
 #include "quantc/Target/CPU/JIT.h"
+#include "quantc/Target/CPU/AOT.h"
 #include "quantc/Runtime/Profile.h"
 #include "quantc/Dialect/QC/QCDialect.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
@@ -53,6 +54,12 @@ int usage(llvm::raw_ostream &os, int code) {
         "      output is written to DIR/<name>.npy (default: the current directory).\n"
         "      --shape NAME=1x3x48x320 feeds a deterministic pseudo-random input instead\n"
         "      of a file; --threads N sets the kernels' thread count (default: all).\n"
+        "  quantc compile MODEL -o OUT.so [--shape NAME=DIMS]... [--cpu CPU] [--features F]\n"
+        "                 [--keep-object]\n"
+        "      Compile ahead of time into a self-contained shared library (weights\n"
+        "      embedded) with the C API of include/quantc/Runtime.h. Inputs with\n"
+        "      symbolic dimensions need --shape; --cpu/--features target another\n"
+        "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
         "               [--threads N] [--compare-ort]\n"
         "      Compile once, then report the median latency of N runs after warm-up,\n"
@@ -536,6 +543,85 @@ int runBench(std::vector<std::string> args) {
   return 0;
 }
 
+/// `quantc compile`: the model ahead of time into a shared library.
+int runCompile(std::vector<std::string> args) {
+  InputArgs in;
+  std::string output;
+  quantc::cpu::AOTOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "-o" && i + 1 < args.size())
+      output = args[++i];
+    else if (a == "--cpu" && i + 1 < args.size())
+      options.compile.cpu = args[++i];
+    else if (a == "--features" && i + 1 < args.size())
+      options.compile.features = args[++i];
+    else if (a == "--keep-object")
+      options.keepObject = true;
+    else if (!parseInputArg(args, i, in))
+      return 2;
+  }
+  if (in.model.empty())
+    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
+  if (output.empty())
+    return (llvm::errs() << "quantc: error: no output given (-o OUT.so)\n", 2);
+  if (!in.positional.empty() || !in.named.empty())
+    return (llvm::errs() << "quantc: error: compile takes shapes (--shape NAME=DIMS), not input "
+                            "files\n", 2);
+  MLIRContext context;
+  quantc::registerONNXImportDialects(context);
+  context.printOpOnDiagnostic(false);
+  auto module = loadModel(context, in.model);
+  if (!module)
+    return 1;
+  auto specs = quantc::cpu::JITModel::inputsOf(*module);
+  std::vector<std::vector<int64_t>> shapes(specs.size());
+  std::vector<bool> given(specs.size(), false);
+  for (const auto &entry : in.shapes) {
+    const std::string &name = entry.first;
+    const std::vector<int64_t> &shape = entry.second;
+    auto it = std::find_if(specs.begin(), specs.end(), [&](auto &s) {
+      return name.empty() ? specs.size() == 1 : s.name == name;
+    });
+    if (it == specs.end()) {
+      llvm::errs() << "quantc: error: " << in.model << ": the model has no input named '" << name
+                   << "'" << (name.empty() ? " (write --shape NAME=DIMS)" : "") << "\n";
+      return 1;
+    }
+    shapes[it - specs.begin()] = shape;
+    given[it - specs.begin()] = true;
+  }
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (given[i])
+      continue;
+    if (specs[i].shape.empty() && !llvm::isa<RankedTensorType>(
+                                      module->lookupSymbol<func::FuncOp>("main").getArgumentTypes()[i])) {
+      llvm::errs() << "quantc: error: " << in.model << ": input '" << specs[i].name
+                   << "' has no known rank: give --shape " << specs[i].name << "=DIMS\n";
+      return 1;
+    }
+    if (llvm::is_contained(specs[i].shape, -1)) {
+      llvm::errs() << "quantc: error: " << in.model << ": input '" << specs[i].name
+                   << "' has symbolic dimensions: give --shape " << specs[i].name << "=DIMS\n";
+      return 1;
+    }
+    shapes[i] = specs[i].shape;
+  }
+  options.runtimeDir = quantc::cpu::defaultRuntimeDir();
+  auto t0 = std::chrono::steady_clock::now();
+  if (auto err = quantc::cpu::compileSharedLibrary(*module, shapes, output, options)) {
+    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
+                 << "\n";
+    return 1;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  uint64_t size = 0;
+  llvm::sys::fs::file_size(output, size);
+  llvm::outs() << llvm::format("%s: %.1f MiB, compiled in %.2f s\n", output.c_str(),
+                               size / 1048576.0, seconds);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (argc < 2)
@@ -550,6 +636,8 @@ int main(int argc, char **argv) {
     return runModel(args);
   if (cmd == "bench")
     return runBench(args);
+  if (cmd == "compile")
+    return runCompile(args);
   if (cmd == "-h" || cmd == "--help" || cmd == "help")
     return usage(llvm::outs(), 0);
   llvm::errs() << "quantc: error: unknown command '" << cmd << "'\n";

@@ -158,25 +158,30 @@ std::vector<TensorSpec> JITModel::outputsOf(ModuleOp module) {
   return out;
 }
 
-llvm::Expected<std::unique_ptr<JITModel>>
-JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
-                  const CompileOptions &compileOptions) {
+void initializeCPUCompilation(MLIRContext &context) {
   registerOnce();
+  // Bufferization and LLVM conversion work through interfaces that the
+  // dialects get from their extensions.
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  context.appendDialectRegistry(registry);
+  registerBuiltinDialectTranslation(context);
+  registerLLVMDialectTranslation(context);
+}
+
+llvm::Expected<LoweredModel>
+lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
+                   const CompileOptions &compileOptions) {
   MLIRContext *ctx = module.getContext();
-  {
-    // Bufferization and LLVM conversion work through interfaces that the
-    // dialects get from their extensions.
-    DialectRegistry registry;
-    registerAllDialects(registry);
-    registerAllExtensions(registry);
-    ctx->appendDialectRegistry(registry);
-  }
-  OwningOpRef<ModuleOp> clone = module.clone();
-  auto main = clone->lookupSymbol<func::FuncOp>("main");
+  initializeCPUCompilation(*ctx);
+  LoweredModel model;
+  model.module = module.clone();
+  ModuleOp clone = *model.module;
+  auto main = clone.lookupSymbol<func::FuncOp>("main");
   if (!main)
     return llvm::createStringError("the module has no function @main");
-  std::unique_ptr<JITModel> model(new JITModel());
-  model->inputSpecs = inputsOf(*clone);
+  model.inputs = JITModel::inputsOf(clone);
   auto checkTypes = [&](TypeRange types, const char *what) -> llvm::Error {
     for (Type t : types) {
       auto dt = dtypeOf(cast<TensorType>(t).getElementType());
@@ -210,14 +215,14 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
         std::string got;
         for (int64_t d : shape)
           got += (got.empty() ? "" : "x") + std::to_string(d);
-        return llvm::createStringError("input '" + model->inputSpecs[i].name + "' has shape [" +
+        return llvm::createStringError("input '" + model.inputs[i].name + "' has shape [" +
                                        got + "] but the model expects " + want);
       }
     }
     auto t = RankedTensorType::get(shape, declared.getElementType());
     main.getArgument(i).setType(t);
     argTypes.push_back(t);
-    model->inputSpecs[i].shape.assign(shape.begin(), shape.end());
+    model.inputs[i].shape.assign(shape.begin(), shape.end());
   }
   main.setFunctionType(FunctionType::get(ctx, argTypes, main.getResultTypes()));
 
@@ -226,12 +231,12 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
                                "qc-infer-shapes,canonicalize,qc-infer-shapes)",
                                shapes)))
     return llvm::createStringError("internal: shape pipeline does not parse");
-  if (auto err = runPasses(shapes, *clone, "shape specialization"))
+  if (auto err = runPasses(shapes, clone, "shape specialization"))
     return std::move(err);
   if (getenv("QUANTC_DUMP_SPECIALIZED"))
     clone->print(llvm::errs());
-  model->outputSpecs = outputsOf(*clone);
-  for (const TensorSpec &o : model->outputSpecs)
+  model.outputs = JITModel::outputsOf(clone);
+  for (const TensorSpec &o : model.outputs)
     if (llvm::is_contained(o.shape, -1) || (o.shape.empty() && !isa<RankedTensorType>(
                                                                     main.getResultTypes()[0])))
       return llvm::createStringError("output '" + o.name +
@@ -245,16 +250,21 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
       std::string node;
       if (auto nl = dyn_cast<NameLoc>(op.getLoc()))
         node = nl.getName().str();
-      model->profiled.push_back({op.getName().getStringRef().str(), node});
+      model.profiled.push_back({op.getName().getStringRef().str(), node});
     }
     lower.addNestedPass<func::FuncOp>(createCPUProfileOps());
   }
+  // The C interface (_mlir_ciface_main) is what shared libraries call.
+  main->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   buildCPULoweringPipeline(lower);
-  if (auto err = runPasses(lower, *clone, "lowering"))
+  if (auto err = runPasses(lower, clone, "lowering"))
     return std::move(err);
+  return std::move(model);
+}
 
-  registerBuiltinDialectTranslation(*ctx);
-  registerLLVMDialectTranslation(*ctx);
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const CompileOptions &compileOptions, bool pic) {
+  registerOnce();
   // The optimizer needs the target's description: without it the
   // vectorizer's cost model sees no vector registers and keeps loops scalar.
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
@@ -267,7 +277,25 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
     tmBuilder->getFeatures() = features;
   }
   tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  if (pic)
+    tmBuilder->setRelocationModel(llvm::Reloc::PIC_);
   auto tm = tmBuilder->createTargetMachine();
+  if (!tm)
+    return tm.takeError();
+  return std::move(*tm);
+}
+
+llvm::Expected<std::unique_ptr<JITModel>>
+JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
+                  const CompileOptions &compileOptions) {
+  auto lowered = lowerToLLVMDialect(module, inputShapes, compileOptions);
+  if (!lowered)
+    return lowered.takeError();
+  std::unique_ptr<JITModel> model(new JITModel());
+  model->inputSpecs = lowered->inputs;
+  model->outputSpecs = lowered->outputs;
+  model->profiled = lowered->profiled;
+  auto tm = createTargetMachine(compileOptions, /*pic=*/false);
   if (!tm)
     return tm.takeError();
   model->targetMachine = std::move(*tm);
@@ -277,7 +305,7 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
       makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, model->targetMachine.get());
   options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  auto engine = ExecutionEngine::create(*clone, options);
+  auto engine = ExecutionEngine::create(*lowered->module, options);
   if (!engine)
     return engine.takeError();
   model->engine = std::move(*engine);

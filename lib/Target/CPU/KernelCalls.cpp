@@ -54,12 +54,19 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     module.walk([&](memref::CopyOp c) {
       auto st = dyn_cast<MemRefType>(c.getSource().getType());
       auto tt = dyn_cast<MemRefType>(c.getTarget().getType());
-      if (st && tt && st.getRank() > 0)
+      if (st && tt)
         copies.push_back(c);
     });
     for (memref::CopyOp c : copies) {
       OpBuilder b(c);
-      linalg::CopyOp::create(b, c.getLoc(), c.getSource(), c.getTarget());
+      if (cast<MemRefType>(c.getSource().getType()).getRank() == 0) {
+        // A scalar: one load and store (no call into MLIR's runner utils,
+        // which shared libraries do not link).
+        Value v = memref::LoadOp::create(b, c.getLoc(), c.getSource(), ValueRange{});
+        memref::StoreOp::create(b, c.getLoc(), v, c.getTarget(), ValueRange{});
+      } else {
+        linalg::CopyOp::create(b, c.getLoc(), c.getSource(), c.getTarget());
+      }
       c.erase();
     }
   }

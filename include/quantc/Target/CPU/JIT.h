@@ -9,6 +9,7 @@
 #define QUANTC_TARGET_CPU_JIT_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
 #include <memory>
@@ -61,6 +62,30 @@ struct CompileOptions {
 struct ProfiledOp {
   std::string opName, nodeName;
 };
+
+/// A qc module specialized to input shapes and lowered to the LLVM
+/// dialect: @main takes its inputs, then its outputs, as memrefs, and has
+/// a C interface (_mlir_ciface_main taking memref descriptors).
+struct LoweredModel {
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  std::vector<TensorSpec> inputs, outputs;
+  std::vector<ProfiledOp> profiled;
+};
+
+/// Specializes a clone of `module` to `inputShapes` and runs the CPU
+/// lowering pipeline on it. Errors name the input or stage that failed.
+llvm::Expected<LoweredModel> lowerToLLVMDialect(mlir::ModuleOp module,
+                                                const std::vector<std::vector<int64_t>> &inputShapes,
+                                                const CompileOptions &options);
+
+/// The target machine for `options` (the host unless cpu/features are
+/// given); position-independent code when `pic`.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const CompileOptions &options, bool pic);
+
+/// Registers the passes, dialect extensions and LLVM targets the CPU
+/// compilation uses (idempotent).
+void initializeCPUCompilation(mlir::MLIRContext &context);
 
 class JITModel {
 public:

@@ -28,7 +28,8 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
 
     memref.copy ops of ranked buffers become linalg.copy, so that strided
     copies are lowered to loops that LLVM vectorizes rather than calls to
-    the element-by-element memrefCopy.
+    the element-by-element memrefCopy; rank-0 copies become a load and a
+    store. Compiled code then needs nothing from MLIR's runner utils.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect"];

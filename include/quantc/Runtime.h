@@ -1,0 +1,86 @@
+/*===- Runtime.h - the C API of models compiled by `quantc compile` -------===*
+ *
+ * `quantc compile model.onnx -o model.so` writes a self-contained shared
+ * library: the compiled code, the weights, the kernels and this API. Link
+ * against it or dlopen it; every function below is exported by it.
+ *
+ *   qc_model *m = qc_open();
+ *   for (int i = 0; i < qc_num_inputs(m); ++i)
+ *     printf("%s %s rank %d\n", qc_input_name(m, i),
+ *            qc_dtype_name(qc_input_dtype(m, i)), qc_input_rank(m, i));
+ *   if (qc_run(m, inputs, outputs) != 0)
+ *     fprintf(stderr, "%s\n", qc_last_error());
+ *   qc_close(m);
+ *
+ * Buffers are dense, row-major, of the dtype and shape the model reports
+ * (shapes are fixed when the library is compiled: `--shape` gives them for
+ * inputs with symbolic dimensions). The caller owns every buffer; qc_run
+ * writes the outputs in place. A qc_model may be run from one thread at a
+ * time; the kernels themselves use qc_set_num_threads() threads.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef QUANTC_RUNTIME_H
+#define QUANTC_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QC_API_VERSION 1
+
+typedef struct qc_model qc_model;
+
+typedef enum qc_dtype {
+  QC_FLOAT32 = 1,
+  QC_FLOAT64 = 2,
+  QC_FLOAT16 = 3,
+  QC_INT64 = 4,
+  QC_INT32 = 5,
+  QC_INT16 = 6,
+  QC_INT8 = 7,
+  QC_UINT8 = 8,
+  QC_BOOL = 9
+} qc_dtype;
+
+/* The API version the library implements (QC_API_VERSION). */
+int qc_api_version(void);
+
+/* Opens the model compiled into this library; NULL on failure (see
+ * qc_last_error). */
+qc_model *qc_open(void);
+void qc_close(qc_model *model);
+
+int qc_num_inputs(const qc_model *model);
+int qc_num_outputs(const qc_model *model);
+/* Name, dtype, rank and shape (rank entries) of input/output i; NULL or -1
+ * when i is out of range. */
+const char *qc_input_name(const qc_model *model, int i);
+qc_dtype qc_input_dtype(const qc_model *model, int i);
+int qc_input_rank(const qc_model *model, int i);
+const int64_t *qc_input_shape(const qc_model *model, int i);
+const char *qc_output_name(const qc_model *model, int i);
+qc_dtype qc_output_dtype(const qc_model *model, int i);
+int qc_output_rank(const qc_model *model, int i);
+const int64_t *qc_output_shape(const qc_model *model, int i);
+/* Size in bytes of one element of `dtype`; 0 if unknown. */
+int64_t qc_dtype_size(qc_dtype dtype);
+const char *qc_dtype_name(qc_dtype dtype);
+
+/* Runs the model: inputs[i] and outputs[i] point at dense buffers of the
+ * reported shapes. Returns 0, or -1 with qc_last_error() set. */
+int qc_run(qc_model *model, const void *const *inputs, void *const *outputs);
+
+/* Threads the kernels use (0: all hardware threads); process-wide. */
+void qc_set_num_threads(int n);
+int qc_get_num_threads(void);
+
+/* The last error of this thread, or "" if none. */
+const char *qc_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QUANTC_RUNTIME_H */

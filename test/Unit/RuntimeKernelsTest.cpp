@@ -1,0 +1,150 @@
+//===- RuntimeKernelsTest.cpp - the runtime's kernels against naive loops -===//
+//
+// sgemm, conv2d and depthwiseConv2d against straightforward double-precision
+// loops, over shapes that are not multiples of the blocking (MR, NR, KC,
+// MC, NC), strided operands, padding, strides and dilations. CTest runs the
+// suite once with the best micro-kernel of this CPU and once with
+// QUANTC_CPU_KERNELS=generic.
+//
+//===----------------------------------------------------------------------===//
+#include "quantc/Runtime/Kernels.h"
+#include "quantc/Runtime/ThreadPool.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace quantc::rt;
+
+namespace {
+std::vector<float> randomVector(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
+
+void expectClose(const std::vector<float> &got, const std::vector<double> &want, double sumAbs) {
+  ASSERT_EQ(got.size(), want.size());
+  // float accumulation over K terms: error grows with the magnitude summed.
+  double tol = 1e-5 * std::max(1.0, sumAbs);
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_NEAR(got[i], want[i], tol) << "at flat index " << i;
+}
+
+struct GemmCase {
+  int64_t M, N, K;
+  bool transA, transB;
+};
+
+class SGemm : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(SGemm, MatchesNaiveLoops) {
+  auto [M, N, K, transA, transB] = GetParam();
+  auto a = randomVector(M * K, 1), b = randomVector(K * N, 2), c0 = randomVector(M * N, 3);
+  // A stored K x M when transposed: element (i, k) at a[k * M + i].
+  Matrix A = transA ? Matrix{a.data(), 1, M} : Matrix{a.data(), K, 1};
+  Matrix B = transB ? Matrix{b.data(), 1, K} : Matrix{b.data(), N, 1};
+  std::vector<double> want(M * N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double acc = c0[i * N + j];
+      for (int64_t k = 0; k < K; ++k)
+        acc += double(A.ptr[i * A.rs + k * A.cs]) * B.ptr[k * B.rs + j * B.cs];
+      want[i * N + j] = acc;
+    }
+  for (int threads : {1, 2}) {
+    setNumThreads(threads);
+    std::vector<float> c = c0;
+    sgemm(M, N, K, A, B, c.data(), N);
+    expectClose(c, want, double(K));
+  }
+  setNumThreads(0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SGemm,
+    ::testing::Values(GemmCase{1, 1, 1, false, false}, GemmCase{8, 32, 16, false, false},
+                      GemmCase{7, 33, 5, false, false}, GemmCase{13, 70, 300, false, false},
+                      GemmCase{130, 260, 257, false, false}, GemmCase{40, 360, 120, false, true},
+                      GemmCase{24, 100, 864, true, false}, GemmCase{3, 5, 700, true, true},
+                      GemmCase{129, 31, 9, false, true}));
+
+struct ConvCase {
+  int64_t C, H, W, M, KH, KW, sh, sw, dh, dw, padT, padL;
+};
+
+class Conv2D : public ::testing::TestWithParam<ConvCase> {};
+
+/// Output size of a convolution with padding `pad` on both sides.
+int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad) {
+  return (in + 2 * pad - d * (k - 1) - 1) / s + 1;
+}
+
+TEST_P(Conv2D, DenseAndDepthwiseMatchNaiveLoops) {
+  ConvCase p = GetParam();
+  Conv2DShape s{};
+  s.C = p.C; s.H = p.H; s.W = p.W; s.M = p.M; s.KH = p.KH; s.KW = p.KW;
+  s.sh = p.sh; s.sw = p.sw; s.dh = p.dh; s.dw = p.dw; s.padT = p.padT; s.padL = p.padL;
+  s.OH = outSize(p.H, p.KH, p.sh, p.dh, p.padT);
+  s.OW = outSize(p.W, p.KW, p.sw, p.dw, p.padL);
+  s.xsC = p.H * p.W; s.xsH = p.W; s.xsW = 1;
+  auto x = randomVector(p.C * p.H * p.W, 4);
+  auto tap = [&](int64_t c, int64_t oy, int64_t ox, int64_t ky, int64_t kx) -> double {
+    int64_t iy = oy * s.sh + ky * s.dh - s.padT, ix = ox * s.sw + kx * s.dw - s.padL;
+    return iy < 0 || iy >= s.H || ix < 0 || ix >= s.W ? 0.0 : x[c * s.xsC + iy * s.W + ix];
+  };
+  {
+    auto w = randomVector(p.M * p.C * p.KH * p.KW, 5);
+    std::vector<double> want(p.M * s.OH * s.OW, 0.0);
+    for (int64_t m = 0; m < p.M; ++m)
+      for (int64_t oy = 0; oy < s.OH; ++oy)
+        for (int64_t ox = 0; ox < s.OW; ++ox) {
+          double acc = 0;
+          for (int64_t c = 0; c < p.C; ++c)
+            for (int64_t ky = 0; ky < p.KH; ++ky)
+              for (int64_t kx = 0; kx < p.KW; ++kx)
+                acc += w[((m * p.C + c) * p.KH + ky) * p.KW + kx] * tap(c, oy, ox, ky, kx);
+          want[(m * s.OH + oy) * s.OW + ox] = acc;
+        }
+    std::vector<float> out(want.size(), 0.0f);
+    conv2d(s, x.data(), w.data(), out.data());
+    expectClose(out, want, double(p.C * p.KH * p.KW));
+  }
+  {
+    auto w = randomVector(p.C * p.KH * p.KW, 6);
+    Conv2DShape d = s;
+    d.M = p.C;
+    std::vector<double> want(p.C * s.OH * s.OW, 0.0);
+    for (int64_t c = 0; c < p.C; ++c)
+      for (int64_t oy = 0; oy < s.OH; ++oy)
+        for (int64_t ox = 0; ox < s.OW; ++ox) {
+          double acc = 0;
+          for (int64_t ky = 0; ky < p.KH; ++ky)
+            for (int64_t kx = 0; kx < p.KW; ++kx)
+              acc += w[(c * p.KH + ky) * p.KW + kx] * tap(c, oy, ox, ky, kx);
+          want[(c * s.OH + oy) * s.OW + ox] = acc;
+        }
+    std::vector<float> out(want.size(), 0.0f);
+    depthwiseConv2d(d, x.data(), w.data(), out.data());
+    expectClose(out, want, double(p.KH * p.KW));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2D,
+    ::testing::Values(
+        // C  H   W   M  KH KW sh sw dh dw padT padL
+        ConvCase{3, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1},   // same padding
+        ConvCase{3, 17, 19, 16, 3, 3, 2, 2, 1, 1, 1, 1},  // stride 2, odd sizes
+        ConvCase{5, 12, 40, 7, 1, 3, 1, 1, 1, 1, 0, 1},   // 1x3, row padding only
+        ConvCase{16, 9, 9, 33, 1, 1, 1, 1, 1, 1, 0, 0},   // pointwise
+        ConvCase{4, 20, 20, 6, 3, 3, 1, 1, 2, 2, 2, 2},   // dilation 2
+        ConvCase{6, 15, 15, 5, 5, 5, 3, 2, 1, 1, 2, 2},   // 5x5, strides 3 and 2
+        ConvCase{2, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0})); // no padding, wide rows
+
+} // namespace
