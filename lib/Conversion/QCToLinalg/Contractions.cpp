@@ -430,7 +430,8 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
     // Pads crop the full output; output_padding extends it with zeros (or
     // the bias) at the end.
     int64_t outH = yt.getDimSize(2), outW = yt.getDimSize(3);
-    if (fullT.getShape() != yt.getShape()) {
+    // (A leading crop with output padding can keep the size unchanged.)
+    if (fullT.getShape() != yt.getShape() || pb[0] != 0 || pb[1] != 0) {
       int64_t cropH = std::min(outH, H * k[0] - pb[0]), cropW = std::min(outW, W * k[1] - pb[1]);
       auto ct = RankedTensorType::get({N, M, cropH, cropW}, f32);
       Value c = tensor::ExtractSliceOp::create(rw, l, ct, y, ValueRange{}, ValueRange{},
