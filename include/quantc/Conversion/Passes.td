@@ -30,7 +30,7 @@ def QCToLinalg : Pass<"qc-to-linalg", "::mlir::func::FuncOp"> {
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
-    "::mlir::affine::AffineDialect"
+    "::mlir::affine::AffineDialect", "::mlir::scf::SCFDialect"
   ];
 }
 

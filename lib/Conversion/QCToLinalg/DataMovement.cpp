@@ -296,14 +296,70 @@ struct TileLowering : OpConversionPattern<TileOp> {
 
 struct PadLowering : OpConversionPattern<PadOp> {
   using OpConversionPattern::OpConversionPattern;
+  /// reflect/edge/wrap: each output element reads the input at a source
+  /// index computed per axis from i = o - pad_begin (n = input size):
+  ///   reflect  i < 0: -i,   i >= n: 2(n-1) - i   (pads must be < n)
+  ///   edge     clamp(i, 0, n-1)
+  ///   wrap     ((i mod n) + n) mod n
+  LogicalResult lowerIndexed(PadOp op, OpAdaptor a, ConversionPatternRewriter &rw,
+                             RankedTensorType rt, RankedTensorType it,
+                             ArrayRef<int64_t> pads) const {
+    StringRef mode = op.getMode();
+    int64_t rank = it.getRank();
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t n = it.getDimSize(d);
+      if (n == 0 && (pads[d] || pads[d + rank]))
+        return op.emitError("cannot lower: Pad of an empty axis in mode '") << mode << "'";
+      if (mode == "reflect" && (pads[d] >= n || pads[d + rank] >= n) && (pads[d] || pads[d + rank]))
+        return op.emitError("cannot lower: reflect pads must be smaller than the axis (axis ")
+               << d << " has " << n << ")";
+    }
+    Location l = op.getLoc();
+    Value data = a.getData();
+    auto empty = tensor::EmptyOp::create(rw, l, rt.getShape(), rt.getElementType());
+    SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        rw, l, TypeRange{rt}, ValueRange{}, ValueRange{empty}, maps, iters,
+        [&](OpBuilder &b, Location nl, ValueRange) {
+          SmallVector<Value> idx;
+          for (int64_t d = 0; d < rank; ++d) {
+            int64_t n = it.getDimSize(d);
+            auto c = [&](int64_t v) { return arith::ConstantIndexOp::create(b, nl, v).getResult(); };
+            Value i = arith::SubIOp::create(b, nl, linalg::IndexOp::create(b, nl, d), c(pads[d]));
+            if (mode == "edge") {
+              i = arith::MaxSIOp::create(b, nl, i, c(0));
+              i = arith::MinSIOp::create(b, nl, i, c(n - 1));
+            } else if (mode == "wrap") {
+              i = arith::RemSIOp::create(b, nl, i, c(n));
+              i = arith::AddIOp::create(b, nl, i, c(n));
+              i = arith::RemSIOp::create(b, nl, i, c(n));
+            } else { // reflect
+              Value neg = arith::SubIOp::create(b, nl, c(0), i);
+              Value below = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::slt, i, c(0));
+              i = arith::SelectOp::create(b, nl, below, neg, i);
+              Value back = arith::SubIOp::create(b, nl, c(2 * (n - 1)), i);
+              Value above = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::sge, i, c(n));
+              i = arith::SelectOp::create(b, nl, above, back, i);
+            }
+            idx.push_back(i);
+          }
+          Value v = tensor::ExtractOp::create(b, nl, data, idx);
+          linalg::YieldOp::create(b, nl, v);
+        });
+    rw.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+
   LogicalResult matchAndRewrite(PadOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
     auto rt = requireStatic(op, op.getOutput(), "the result");
     auto it = requireStatic(op, a.getData(), "the input");
     if (!rt || !it)
       return failure();
-    if (op.getMode() != "constant")
-      return op.emitError() << "cannot lower: Pad mode '" << op.getMode() << "' is not lowered yet";
+    StringRef mode = op.getMode();
+    if (mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap")
+      return op.emitError() << "cannot lower: Pad mode '" << mode << "' is not lowered yet";
     auto pads = constIntOperand(a.getPads());
     int64_t rank = it.getRank();
     if (!pads || !isNoneValue(a.getAxes()) || static_cast<int64_t>(pads->size()) != 2 * rank)
@@ -311,6 +367,8 @@ struct PadLowering : OpConversionPattern<PadOp> {
     if (llvm::any_of(*pads, [](int64_t p) { return p < 0; }))
       return op.emitError("cannot lower: negative pads are not lowered yet");
     Location l = op.getLoc();
+    if (mode != "constant")
+      return lowerIndexed(op, a, rw, rt, it, *pads);
     Value value;
     if (!isNoneValue(a.getConstantValue()))
       value = tensor::ExtractOp::create(rw, l, a.getConstantValue(), ValueRange{});

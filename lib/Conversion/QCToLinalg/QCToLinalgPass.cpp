@@ -4,6 +4,7 @@
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace quantc {
 #define GEN_PASS_DEF_QCTOLINALG
@@ -18,7 +19,8 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
-                           math::MathDialect, affine::AffineDialect, func::FuncDialect>();
+                           math::MathDialect, affine::AffineDialect, func::FuncDialect,
+                           scf::SCFDialect>();
     target.addIllegalDialect<quantc::qc::QCDialect>();
     target.addLegalOp<quantc::qc::NoneOp>();
     RewritePatternSet patterns(ctx);
@@ -27,6 +29,7 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
     quantc::lowering::populateReductionPatterns(patterns);
     quantc::lowering::populateDataMovementPatterns(patterns);
     quantc::lowering::populateResizePatterns(patterns);
+    quantc::lowering::populateControlFlowPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     getOperation().walk([](quantc::qc::NoneOp op) {

@@ -8,6 +8,7 @@
 #include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/SmallBitVector.h"
 
 using namespace mlir;
@@ -356,4 +357,28 @@ LogicalResult DequantizeLinearOp::verify() {
   return verifyQuantScale(*this, getX(), getXScale(), getXZeroPoint(),
                           static_cast<int64_t>(getAxis()),
                           static_cast<int64_t>(getBlockSize()));
+}
+
+LogicalResult IfOp::verify() {
+  if (auto t = dyn_cast<RankedTensorType>(getCond().getType())) {
+    if (!t.getElementType().isInteger(1))
+      return emitOpError("cond must be a tensor of booleans, got ") << t;
+    if (t.hasStaticShape() && t.getNumElements() != 1)
+      return emitOpError("cond must hold one element, got ") << t;
+  }
+  for (Region *r : {&getThenBranch(), &getElseBranch()}) {
+    auto yield = dyn_cast<YieldOp>(r->front().getTerminator());
+    if (!yield)
+      return emitOpError("a branch must end in qc.yield");
+    if (yield.getNumOperands() != getNumResults())
+      return emitOpError("a branch yields ")
+             << yield.getNumOperands() << " values for " << getNumResults() << " results";
+    for (auto [v, res] : llvm::zip(yield.getOperands(), getResults())) {
+      auto vt = cast<TensorType>(v.getType()), rt = cast<TensorType>(res.getType());
+      if (vt.getElementType() != rt.getElementType() ||
+          failed(verifyCompatibleShape(vt, rt)))
+        return emitOpError("a branch yields ") << vt << " for a result of type " << rt;
+    }
+  }
+  return success();
 }

@@ -6,6 +6,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <functional>
 #include <queue>
 
 using namespace mlir;
@@ -57,7 +58,7 @@ Type GraphImporter::convertType(const onnx::TypeProto &type, Type fallbackElem,
 }
 
 LogicalResult GraphImporter::checkTopology(const onnx::GraphProto &graph,
-                                           std::vector<int> &order) {
+                                           std::vector<int> &order, bool subgraph) {
   auto fail = [&](const Twine &msg) {
     emitError(UnknownLoc::get(&context)) << displayName << ": " << msg;
     return failure();
@@ -68,6 +69,10 @@ LogicalResult GraphImporter::checkTopology(const onnx::GraphProto &graph,
            " (" + n.op_type() + ")";
   };
   llvm::StringSet<> available;
+  // A subgraph uses the values of the scopes around it by name.
+  if (subgraph)
+    for (const auto &entry : values)
+      available.insert(entry.getKey());
   for (const auto &in : graph.input())
     available.insert(in.name());
   for (const auto &init : graph.initializer())
@@ -183,10 +188,23 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
   noneValue = qc::NoneOp::create(builder, fileLoc, builder.getNoneType());
 
   // Initializers that some node or output uses.
+  // (Subgraphs use the outer initializers by name too.)
   llvm::StringSet<> used;
-  for (const auto &n : graph.node())
-    for (const auto &in : n.input())
-      used.insert(in);
+  std::function<void(const onnx::GraphProto &)> collect = [&](const onnx::GraphProto &g) {
+    for (const auto &n : g.node()) {
+      for (const auto &in : n.input())
+        used.insert(in);
+      for (const auto &attr : n.attribute()) {
+        if (attr.has_g())
+          collect(attr.g());
+        for (const auto &sub : attr.graphs())
+          collect(sub);
+      }
+      for (const auto &out : g.output())
+        used.insert(out.name());
+    }
+  };
+  collect(graph);
   for (const auto &out : graph.output())
     used.insert(out.name());
   for (auto &init : *graph.mutable_initializer()) {
@@ -204,33 +222,8 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
         qc::ConstantOp::create(builder, loc, cast<TensorType>(value.getType()), value);
   }
 
-  for (int i : order) {
-    const onnx::NodeProto &node = graph.node(i);
-    std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(i)
-                                           : node.name();
-    auto loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
-    NodeContext ctx(*this, node, opset, i, builder, loc);
-    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-    if (defaultDomain && opset == 0)
-      return ctx.error("the model imports no opset of the default ONNX domain");
-    if (!defaultDomain)
-      return ctx.error("op '" + node.op_type() + "' of domain '" + node.domain() +
-                       "' is not supported");
-    if (node.op_type() == "If" || node.op_type() == "Loop" ||
-        node.op_type() == "Scan")
-      return ctx.error("control flow op '" + node.op_type() +
-                       "' is not supported yet (its subgraphs are not imported)");
-    const ImportFn *fn = registry.lookup(node.op_type());
-    if (!fn)
-      return ctx.error("op type '" + node.op_type() + "' is not supported");
-    // Pre-opset-6 bookkeeping attribute without inference semantics.
-    ctx.take("consumed_inputs");
-    if (failed((*fn)(ctx)))
-      return failure();
-    for (const std::string &out : node.output())
-      if (!out.empty() && !values.count(out))
-        return ctx.error("output '" + out + "' is not supported");
-  }
+  if (failed(importNodes(graph, order, builder, fileLoc)))
+    return failure();
 
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
@@ -246,6 +239,142 @@ LogicalResult GraphImporter::importGraph(onnx::GraphProto &graph,
   func.setFunctionType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, out] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "qc.name", builder.getStringAttr(out.name()));
+  return success();
+}
+
+LogicalResult GraphImporter::importNodes(onnx::GraphProto &graph, const std::vector<int> &order,
+                                         OpBuilder &builder, Location fileLoc) {
+  for (int i : order) {
+    onnx::NodeProto &node = *graph.mutable_node(i);
+    std::string name = node.name().empty() ? node.op_type() + "_" + std::to_string(i)
+                                           : node.name();
+    auto loc = NameLoc::get(builder.getStringAttr(name), fileLoc);
+    NodeContext ctx(*this, node, opset, i, builder, loc);
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    if (defaultDomain && opset == 0)
+      return ctx.error("the model imports no opset of the default ONNX domain");
+    if (!defaultDomain)
+      return ctx.error("op '" + node.op_type() + "' of domain '" + node.domain() +
+                       "' is not supported");
+    if (node.op_type() == "If") {
+      if (failed(importIf(ctx, node, builder, fileLoc)))
+        return failure();
+      continue;
+    }
+    if (node.op_type() == "Loop" || node.op_type() == "Scan")
+      return ctx.error("control flow op '" + node.op_type() +
+                       "' is not supported yet (its subgraphs are not imported)");
+    const ImportFn *fn = registry.lookup(node.op_type());
+    if (!fn)
+      return ctx.error("op type '" + node.op_type() + "' is not supported");
+    // Pre-opset-6 bookkeeping attribute without inference semantics.
+    ctx.take("consumed_inputs");
+    if (failed((*fn)(ctx)))
+      return failure();
+    for (const std::string &out : node.output())
+      if (!out.empty() && !values.count(out))
+        return ctx.error("output '" + out + "' is not supported");
+  }
+  return success();
+}
+
+LogicalResult GraphImporter::importBranch(NodeContext &ctx, onnx::GraphProto &graph,
+                                          Block &block, Location fileLoc,
+                                          SmallVectorImpl<Value> &yielded) {
+  std::vector<int> order;
+  if (failed(checkTopology(graph, order, /*subgraph=*/true)))
+    return ctx.error("subgraph '" + graph.name() + "' is malformed (see above)");
+  if (graph.input_size() != 0)
+    return ctx.error("subgraph '" + graph.name() + "' of an If must have no inputs");
+  OpBuilder builder(&context); // the block is detached: no context through it
+  builder.setInsertionPointToEnd(&block);
+  for (const auto &vi : graph.value_info())
+    knownTypes[vi.name()] = &vi.type();
+  for (const auto &vi : graph.output())
+    knownTypes[vi.name()] = &vi.type();
+  for (auto &init : *graph.mutable_initializer()) {
+    std::string why;
+    ElementsAttr value = tensors.import(init, why);
+    if (!value)
+      return ctx.error("subgraph '" + graph.name() + "': initializer '" + init.name() + "': " +
+                       why);
+    auto loc = NameLoc::get(builder.getStringAttr(init.name()), fileLoc);
+    values[init.name()] =
+        qc::ConstantOp::create(builder, loc, cast<TensorType>(value.getType()), value);
+  }
+  if (failed(importNodes(graph, order, builder, fileLoc)))
+    return failure();
+  for (const auto &out : graph.output()) {
+    Value v = values.lookup(out.name());
+    if (!v)
+      return ctx.error("subgraph '" + graph.name() + "': output '" + out.name() +
+                       "' is not defined");
+    yielded.push_back(v);
+  }
+  qc::YieldOp::create(builder, fileLoc, yielded);
+  return success();
+}
+
+/// The type both branches agree on: equal types stay; ranked types of one
+/// rank get dynamic dimensions where they differ; otherwise unranked.
+static Type joinTypes(Type a, Type b) {
+  if (a == b)
+    return a;
+  auto ta = cast<TensorType>(a), tb = cast<TensorType>(b);
+  auto ra = dyn_cast<RankedTensorType>(ta), rb = dyn_cast<RankedTensorType>(tb);
+  if (ra && rb && ra.getRank() == rb.getRank()) {
+    SmallVector<int64_t> dims;
+    for (auto [x, y] : llvm::zip(ra.getShape(), rb.getShape()))
+      dims.push_back(x == y ? x : ShapedType::kDynamic);
+    return RankedTensorType::get(dims, ta.getElementType());
+  }
+  return UnrankedTensorType::get(ta.getElementType());
+}
+
+LogicalResult GraphImporter::importIf(NodeContext &ctx, onnx::NodeProto &node,
+                                      OpBuilder &builder, Location fileLoc) {
+  onnx::GraphProto *thenGraph = nullptr, *elseGraph = nullptr;
+  for (auto &attr : *node.mutable_attribute()) {
+    if (attr.name() == "then_branch" && attr.has_g())
+      thenGraph = attr.mutable_g();
+    else if (attr.name() == "else_branch" && attr.has_g())
+      elseGraph = attr.mutable_g();
+    else
+      return ctx.error("attribute '" + attr.name() + "' is not supported");
+  }
+  if (!thenGraph || !elseGraph)
+    return ctx.error("If needs both then_branch and else_branch subgraphs");
+  if (node.input_size() != 1 || !values.count(node.input(0)))
+    return ctx.error("If takes one input, the condition");
+  Value cond = values.lookup(node.input(0));
+  auto condType = dyn_cast<TensorType>(cond.getType());
+  if (!condType || !condType.getElementType().isInteger(1))
+    return ctx.error("the condition must be a bool tensor");
+  // The branches are built in detached blocks first: the op's result types
+  // come from what they yield.
+  auto thenBlock = std::make_unique<Block>(), elseBlock = std::make_unique<Block>();
+  SmallVector<Value> thenValues, elseValues;
+  if (failed(importBranch(ctx, *thenGraph, *thenBlock, fileLoc, thenValues)) ||
+      failed(importBranch(ctx, *elseGraph, *elseBlock, fileLoc, elseValues)))
+    return failure();
+  if (thenValues.size() != elseValues.size() ||
+      thenValues.size() != static_cast<size_t>(node.output_size()))
+    return ctx.error("the branches yield " + std::to_string(thenValues.size()) + " and " +
+                     std::to_string(elseValues.size()) + " values for " +
+                     std::to_string(node.output_size()) + " outputs");
+  SmallVector<Type> types;
+  for (auto [t, e] : llvm::zip(thenValues, elseValues)) {
+    if (cast<TensorType>(t.getType()).getElementType() !=
+        cast<TensorType>(e.getType()).getElementType())
+      return ctx.error("the branches yield different element types");
+    types.push_back(joinTypes(t.getType(), e.getType()));
+  }
+  auto op = qc::IfOp::create(builder, ctx.loc, types, cond);
+  op.getThenBranch().push_back(thenBlock.release());
+  op.getElseBranch().push_back(elseBlock.release());
+  for (auto [i, out] : llvm::enumerate(node.output()))
+    if (!out.empty())
+      values[out] = op.getResult(i);
   return success();
 }
 

@@ -44,7 +44,16 @@ private:
   mlir::LogicalResult importGraph(onnx::GraphProto &graph,
                                   mlir::func::FuncOp &func);
   mlir::LogicalResult checkTopology(const onnx::GraphProto &graph,
-                                    std::vector<int> &order);
+                                    std::vector<int> &order, bool subgraph = false);
+  /// The nodes of `graph` in `order`, at the builder's insertion point.
+  mlir::LogicalResult importNodes(onnx::GraphProto &graph, const std::vector<int> &order,
+                                  mlir::OpBuilder &builder, mlir::Location fileLoc);
+  /// If -> qc.if with one region per subgraph.
+  mlir::LogicalResult importIf(NodeContext &ctx, onnx::NodeProto &node, mlir::OpBuilder &builder,
+                               mlir::Location fileLoc);
+  mlir::LogicalResult importBranch(NodeContext &ctx, onnx::GraphProto &graph, mlir::Block &block,
+                                   mlir::Location fileLoc,
+                                   llvm::SmallVectorImpl<mlir::Value> &yielded);
   OpRegistry registry;
   int64_t opset = 0;
 };

@@ -734,4 +734,33 @@ def QC_DynamicQuantizeLinearOp : QC_Op<"dynamic_quantize_linear"> {
   let results = (outs AnyTensor:$y, AnyTensor:$y_scale, AnyTensor:$y_zero_point);
 }
 
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+def QC_IfOp : Op<QC_Dialect, "if", [RecursiveMemoryEffects, NoRegionArguments]> {
+  let summary = "ONNX If: the outputs of one of two subgraphs";
+  let description = [{
+    `cond` holds one boolean. The `then_branch` region runs when it is
+    true, `else_branch` otherwise; each ends in `qc.yield` with one value
+    per result. As in ONNX, the branches use values defined outside them
+    directly. A result's type is the branches' common type (dimensions on
+    which the branches differ are dynamic).
+  }];
+  let arguments = (ins AnyTensor:$cond);
+  let results = (outs Variadic<AnyTensor>:$outputs);
+  let regions = (region SizedRegion<1>:$then_branch, SizedRegion<1>:$else_branch);
+  let assemblyFormat = [{
+    $cond `:` type($cond) (`->` `(` type($outputs)^ `)`)? `then` $then_branch
+    `else` $else_branch attr-dict
+  }];
+  let hasVerifier = 1;
+}
+
+def QC_YieldOp : Op<QC_Dialect, "yield", [Pure, Terminator, HasParent<"IfOp">]> {
+  let summary = "the outputs of a qc.if branch";
+  let arguments = (ins Variadic<AnyTensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+}
+
 #endif
