@@ -12,9 +12,12 @@
  *     fprintf(stderr, "%s\n", qc_last_error());
  *   qc_close(m);
  *
- * Buffers are dense, row-major, of the dtype and shape the model reports
- * (shapes are fixed when the library is compiled: `--shape` gives them for
- * inputs with symbolic dimensions). The caller owns every buffer; qc_run
+ * Buffers are dense, row-major, of the dtype and shape the model reports.
+ * Shapes are fixed when the library is compiled: `--shape` gives them for
+ * inputs with symbolic dimensions, and repeating `--shape` for an input
+ * compiles one variant per shape (batch 1 and 8, say); qc_set_input_shapes
+ * picks the variant, after which the shape queries describe it. The
+ * caller owns every buffer; qc_run
  * writes the outputs in place. A qc_model may be run from one thread at a
  * time; the kernels themselves use qc_set_num_threads() threads.
  *
@@ -28,7 +31,7 @@
 extern "C" {
 #endif
 
-#define QC_API_VERSION 1
+#define QC_API_VERSION 2
 
 typedef struct qc_model qc_model;
 
@@ -64,6 +67,13 @@ const char *qc_output_name(const qc_model *model, int i);
 qc_dtype qc_output_dtype(const qc_model *model, int i);
 int qc_output_rank(const qc_model *model, int i);
 const int64_t *qc_output_shape(const qc_model *model, int i);
+/* Shape variants the library holds (>= 1); the first is selected at open. */
+int qc_num_variants(const qc_model *model);
+/* Selects the variant compiled for these input shapes (shapes[i] points at
+ * qc_input_rank(model, i) dims). Returns 0, or -1 naming the shapes the
+ * library was compiled for. */
+int qc_set_input_shapes(qc_model *model, const int64_t *const *shapes);
+
 /* Size in bytes of one element of `dtype`; 0 if unknown. */
 int64_t qc_dtype_size(qc_dtype dtype);
 const char *qc_dtype_name(qc_dtype dtype);

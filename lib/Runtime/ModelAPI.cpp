@@ -3,11 +3,13 @@
 // Linked into every library `quantc compile` writes, next to the model's
 // object file, which defines:
 //
-//   quantc_model_signature   text, a line per input then output:
-//                            "in|out <TAB> dtype <TAB> d0,d1,.. <TAB> name"
-//   quantc_model_run_packed  void(void **): descriptor pointers of the
-//                            inputs then the outputs, passed on to the
-//                            model's _mlir_ciface_main
+//   quantc_model_signature   text: per shape variant a line
+//                            "variant <TAB> k", then a line per input and
+//                            output: "in|out <TAB> dtype <TAB> d0,d1,..
+//                            <TAB> name"
+//   quantc_model_run_packed  void(int64 k, void **): descriptor pointers
+//                            of the inputs then the outputs, passed on to
+//                            variant k's entry point
 //
 // A memref descriptor of rank r is {allocated, aligned, offset, sizes[r],
 // strides[r]}: two pointers and 1 + 2r int64s, all 8-byte fields.
@@ -23,7 +25,7 @@
 
 extern "C" {
 extern const char quantc_model_signature[];
-void quantc_model_run_packed(void **descriptors);
+void quantc_model_run_packed(int64_t variant, void **descriptors);
 }
 
 namespace {
@@ -40,7 +42,11 @@ int fail(const std::string &message) {
   return -1;
 }
 
-bool parseSignature(const char *text, std::vector<Tensor> &in, std::vector<Tensor> &out) {
+struct Variant {
+  std::vector<Tensor> inputs, outputs;
+};
+
+bool parseSignature(const char *text, std::vector<Variant> &variants) {
   std::string all(text);
   size_t pos = 0;
   while (pos < all.size()) {
@@ -49,6 +55,12 @@ bool parseSignature(const char *text, std::vector<Tensor> &in, std::vector<Tenso
       eol = all.size();
     std::string line = all.substr(pos, eol - pos);
     pos = eol + 1;
+    if (line.rfind("variant\t", 0) == 0) {
+      variants.emplace_back();
+      continue;
+    }
+    if (variants.empty())
+      return false;
     size_t t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
     if (t1 == std::string::npos || t2 == std::string::npos || t3 == std::string::npos)
       return false;
@@ -65,18 +77,28 @@ bool parseSignature(const char *text, std::vector<Tensor> &in, std::vector<Tenso
     t.name = line.substr(t3 + 1);
     std::string kind = line.substr(0, t1);
     if (kind == "in")
-      in.push_back(std::move(t));
+      variants.back().inputs.push_back(std::move(t));
     else if (kind == "out")
-      out.push_back(std::move(t));
+      variants.back().outputs.push_back(std::move(t));
     else
       return false;
   }
-  return true;
+  return !variants.empty();
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
 }
 } // namespace
 
 struct qc_model {
-  std::vector<Tensor> inputs, outputs;
+  std::vector<Variant> variants;
+  size_t current = 0;
+  const std::vector<Tensor> &inputs() const { return variants[current].inputs; }
+  const std::vector<Tensor> &outputs() const { return variants[current].outputs; }
 };
 
 extern "C" {
@@ -89,7 +111,7 @@ qc_model *qc_open(void) {
     fail("out of memory");
     return nullptr;
   }
-  if (!parseSignature(quantc_model_signature, m->inputs, m->outputs)) {
+  if (!parseSignature(quantc_model_signature, m->variants)) {
     delete m;
     fail("the library's model signature is malformed");
     return nullptr;
@@ -100,8 +122,43 @@ qc_model *qc_open(void) {
 
 void qc_close(qc_model *model) { delete model; }
 
-int qc_num_inputs(const qc_model *m) { return m ? static_cast<int>(m->inputs.size()) : -1; }
-int qc_num_outputs(const qc_model *m) { return m ? static_cast<int>(m->outputs.size()) : -1; }
+int qc_num_inputs(const qc_model *m) { return m ? static_cast<int>(m->inputs().size()) : -1; }
+int qc_num_outputs(const qc_model *m) { return m ? static_cast<int>(m->outputs().size()) : -1; }
+int qc_num_variants(const qc_model *m) { return m ? static_cast<int>(m->variants.size()) : -1; }
+
+int qc_set_input_shapes(qc_model *m, const int64_t *const *shapes) {
+  if (!m || !shapes)
+    return fail("qc_set_input_shapes: the model or the shape array is NULL");
+  for (size_t v = 0; v < m->variants.size(); ++v) {
+    bool match = true;
+    const auto &ins = m->variants[v].inputs;
+    for (size_t i = 0; match && i < ins.size(); ++i) {
+      if (!shapes[i])
+        return fail("qc_set_input_shapes: the shape of input '" + ins[i].name + "' is NULL");
+      for (size_t d = 0; match && d < ins[i].shape.size(); ++d)
+        match = shapes[i][d] == ins[i].shape[d];
+    }
+    if (match) {
+      m->current = v;
+      lastError.clear();
+      return 0;
+    }
+  }
+  std::string msg = "qc_set_input_shapes: the library was not compiled for these shapes (";
+  const auto &ins0 = m->variants[0].inputs;
+  for (size_t i = 0; i < ins0.size(); ++i) {
+    std::vector<int64_t> given(shapes[i], shapes[i] + ins0[i].shape.size());
+    msg += (i ? ", " : "") + ins0[i].name + " " + shapeText(given);
+  }
+  msg += "); it was compiled for:";
+  for (const Variant &v : m->variants) {
+    msg += " (";
+    for (size_t i = 0; i < v.inputs.size(); ++i)
+      msg += (i ? ", " : "") + v.inputs[i].name + " " + shapeText(v.inputs[i].shape);
+    msg += ")";
+  }
+  return fail(msg + " -- compile with one --shape per variant");
+}
 
 static const Tensor *at(const std::vector<Tensor> *v, int i) {
   return v && i >= 0 && static_cast<size_t>(i) < v->size() ? &(*v)[i] : nullptr;
@@ -109,19 +166,19 @@ static const Tensor *at(const std::vector<Tensor> *v, int i) {
 
 #define QC_ACCESSORS(kind, list)                                                              \
   const char *qc_##kind##_name(const qc_model *m, int i) {                                    \
-    const Tensor *t = at(m ? &m->list : nullptr, i);                                           \
+    const Tensor *t = at(m ? &m->list() : nullptr, i);                                           \
     return t ? t->name.c_str() : nullptr;                                                      \
   }                                                                                            \
   qc_dtype qc_##kind##_dtype(const qc_model *m, int i) {                                      \
-    const Tensor *t = at(m ? &m->list : nullptr, i);                                           \
+    const Tensor *t = at(m ? &m->list() : nullptr, i);                                           \
     return t ? t->dtype : static_cast<qc_dtype>(-1);                                           \
   }                                                                                            \
   int qc_##kind##_rank(const qc_model *m, int i) {                                            \
-    const Tensor *t = at(m ? &m->list : nullptr, i);                                           \
+    const Tensor *t = at(m ? &m->list() : nullptr, i);                                           \
     return t ? static_cast<int>(t->shape.size()) : -1;                                         \
   }                                                                                            \
   const int64_t *qc_##kind##_shape(const qc_model *m, int i) {                                \
-    const Tensor *t = at(m ? &m->list : nullptr, i);                                           \
+    const Tensor *t = at(m ? &m->list() : nullptr, i);                                           \
     return t ? t->shape.data() : nullptr;                                                      \
   }
 QC_ACCESSORS(input, inputs)
@@ -156,16 +213,18 @@ const char *qc_dtype_name(qc_dtype d) {
 int qc_run(qc_model *m, const void *const *inputs, void *const *outputs) {
   if (!m)
     return fail("qc_run: the model is NULL");
-  size_t n = m->inputs.size() + m->outputs.size();
-  if ((!inputs && !m->inputs.empty()) || (!outputs && !m->outputs.empty()))
+  const auto &ins = m->inputs();
+  const auto &outs = m->outputs();
+  size_t n = ins.size() + outs.size();
+  if ((!inputs && !ins.empty()) || (!outputs && !outs.empty()))
     return fail("qc_run: the input or output array is NULL");
   // One int64 block per descriptor: [allocated, aligned, offset, sizes, strides].
   std::vector<std::vector<int64_t>> blocks(n);
   std::vector<void *> descriptors(n);
   for (size_t k = 0; k < n; ++k) {
-    bool isInput = k < m->inputs.size();
-    const Tensor &t = isInput ? m->inputs[k] : m->outputs[k - m->inputs.size()];
-    const void *data = isInput ? inputs[k] : outputs[k - m->inputs.size()];
+    bool isInput = k < ins.size();
+    const Tensor &t = isInput ? ins[k] : outs[k - ins.size()];
+    const void *data = isInput ? inputs[k] : outputs[k - ins.size()];
     if (!data)
       return fail(std::string("qc_run: the buffer of ") + (isInput ? "input" : "output") +
                   " '" + t.name + "' is NULL");
@@ -182,7 +241,7 @@ int qc_run(qc_model *m, const void *const *inputs, void *const *outputs) {
     }
     descriptors[k] = b.data();
   }
-  quantc_model_run_packed(descriptors.data());
+  quantc_model_run_packed(static_cast<int64_t>(m->current), descriptors.data());
   lastError.clear();
   return 0;
 }

@@ -118,6 +118,73 @@ def check_case(args, tmp, rel, shapes, make, failures):
         failures.append("%s: max relative error %.3e against ONNX Runtime" % (rel, worst))
 
 
+def section_bytes(so, names):
+    out = subprocess.run(["size", "-A", so], capture_output=True, text=True, check=True).stdout
+    total = 0
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in names:
+            total += int(parts[1])
+    return total
+
+
+def check_variants(args, tmp, failures):
+    """One library, two shape variants of PP-OCR cls (batch 1 x width 192,
+    batch 3 x width 320): each selected by qc_set_input_shapes and compared
+    with ONNX Runtime; the weights are stored once."""
+    rel = CASES[0][0]
+    path = os.path.join(args.models, rel)
+    one = os.path.join(tmp, "cls_one.so")
+    two = os.path.join(tmp, "cls_two.so")
+    for so, shapes in ((one, ["x=1x3x48x192"]), (two, ["x=1x3x48x192", "x=3x3x48x320"])):
+        p = subprocess.run([args.quantc, "compile", path, "-o", so] +
+                           sum((["--shape", s] for s in shapes), []), capture_output=True, text=True)
+        if p.returncode != 0:
+            failures.append("variants: quantc compile failed: %s" % p.stderr.strip()[:800])
+            return
+    weights = (".rodata", ".lrodata")
+    w1, w2 = section_bytes(one, weights), section_bytes(two, weights)
+    if not w2 < 1.2 * w1:
+        failures.append("variants: read-only data grew from %d to %d bytes: weights duplicated?" % (w1, w2))
+    lib = load(two)
+    lib.qc_set_input_shapes.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.qc_num_variants.argtypes = [ctypes.c_void_p]
+    m = lib.qc_open()
+    if lib.qc_num_variants(m) != 2:
+        failures.append("variants: qc_num_variants = %d" % lib.qc_num_variants(m))
+        return
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    worst = 0.0
+    for shape in ((3, 3, 48, 320), (1, 3, 48, 192)):
+        dims = (ctypes.c_int64 * 4)(*shape)
+        arr = (ctypes.POINTER(ctypes.c_int64) * 1)(dims)
+        if lib.qc_set_input_shapes(m, arr) != 0:
+            failures.append("variants: qc_set_input_shapes%s failed: %s" % (shape, lib.qc_last_error().decode()))
+            return
+        _, dt, oshape = describe(lib, m, "output")[0]
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        y = np.zeros(oshape, dt)
+        ins = (ctypes.c_void_p * 1)(x.ctypes.data)
+        outs = (ctypes.c_void_p * 1)(y.ctypes.data)
+        if lib.qc_run(m, ins, outs) != 0:
+            failures.append("variants: qc_run%s failed: %s" % (shape, lib.qc_last_error().decode()))
+            return
+        ref = sess.run(None, {"x": x})[0]
+        if y.shape != ref.shape:
+            failures.append("variants: output shape %s, ONNX Runtime %s" % (y.shape, ref.shape))
+            return
+        worst = max(worst, float(np.max(np.abs(y - ref))) / float(np.max(np.abs(ref))))
+    dims = (ctypes.c_int64 * 4)(2, 3, 48, 192)
+    arr = (ctypes.POINTER(ctypes.c_int64) * 1)(dims)
+    if lib.qc_set_input_shapes(m, arr) != -1 or b"compiled for" not in lib.qc_last_error():
+        failures.append("variants: an uncompiled shape was not refused: %s" % lib.qc_last_error())
+    lib.qc_close(m)
+    print("%-60s 2 variants, read-only data %d vs %d bytes for 1, max rel err %.2e" %
+          (rel, w2, w1, worst))
+    if not worst <= 1e-4:
+        failures.append("variants: max relative error %.3e against ONNX Runtime" % worst)
+
+
 def check_errors(args, tmp, failures):
     cls = os.path.join(args.models, CASES[0][0])
     bad = [
@@ -128,6 +195,9 @@ def check_errors(args, tmp, failures):
          "input 'x' has shape [1x4x48x192]"),
         ([cls, "-o", os.path.join(tmp, "nodir", "x.so"), "--shape", "x=1x3x48x192"],
          "nodir' does not exist"),
+        # an unknown input name
+        ([cls, "-o", os.path.join(tmp, "noinput.so"), "--shape", "y=1x3x48x192"],
+         "the model has no input named 'y'"),
     ]
     for argv, expect in bad:
         p = subprocess.run([args.quantc, "compile"] + argv, capture_output=True, text=True)
@@ -152,6 +222,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for rel, shapes, make in CASES:
             check_case(args, tmp, rel, shapes, make, failures)
+        check_variants(args, tmp, failures)
         check_errors(args, tmp, failures)
     for f in failures:
         print("FAIL:", f)

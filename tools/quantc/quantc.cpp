@@ -58,7 +58,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "                 [--keep-object]\n"
         "      Compile ahead of time into a self-contained shared library (weights\n"
         "      embedded) with the C API of include/quantc/Runtime.h. Inputs with\n"
-        "      symbolic dimensions need --shape; --cpu/--features target another\n"
+        "      symbolic dimensions need --shape; repeating --shape for an input\n"
+        "      compiles one variant per shape, chosen at run time by the shapes\n"
+        "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
         "               [--threads N] [--compare-ort]\n"
@@ -574,12 +576,12 @@ int runCompile(std::vector<std::string> args) {
   auto module = loadModel(context, in.model);
   if (!module)
     return 1;
+  // Shapes per input; an input given several shapes makes one variant per
+  // shape (inputs with one shape keep it in every variant).
   auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  std::vector<std::vector<int64_t>> shapes(specs.size());
-  std::vector<bool> given(specs.size(), false);
+  std::vector<std::vector<std::vector<int64_t>>> perInput(specs.size());
   for (const auto &entry : in.shapes) {
     const std::string &name = entry.first;
-    const std::vector<int64_t> &shape = entry.second;
     auto it = std::find_if(specs.begin(), specs.end(), [&](auto &s) {
       return name.empty() ? specs.size() == 1 : s.name == name;
     });
@@ -588,11 +590,19 @@ int runCompile(std::vector<std::string> args) {
                    << "'" << (name.empty() ? " (write --shape NAME=DIMS)" : "") << "\n";
       return 1;
     }
-    shapes[it - specs.begin()] = shape;
-    given[it - specs.begin()] = true;
+    perInput[it - specs.begin()].push_back(entry.second);
   }
+  size_t numVariants = 1;
   for (size_t i = 0; i < specs.size(); ++i) {
-    if (given[i])
+    size_t n = perInput[i].size();
+    if (n > 1 && numVariants > 1 && n != numVariants) {
+      llvm::errs() << "quantc: error: " << in.model << ": input '" << specs[i].name << "' has "
+                   << n << " shapes but another input has " << numVariants
+                   << " (give each input one shape, or the same number of shapes)\n";
+      return 1;
+    }
+    numVariants = std::max(numVariants, n);
+    if (n > 0)
       continue;
     if (specs[i].shape.empty() && !llvm::isa<RankedTensorType>(
                                       module->lookupSymbol<func::FuncOp>("main").getArgumentTypes()[i])) {
@@ -605,11 +615,15 @@ int runCompile(std::vector<std::string> args) {
                    << "' has symbolic dimensions: give --shape " << specs[i].name << "=DIMS\n";
       return 1;
     }
-    shapes[i] = specs[i].shape;
+    perInput[i].push_back(specs[i].shape);
   }
+  std::vector<quantc::cpu::ShapeVariant> variants(numVariants);
+  for (size_t v = 0; v < numVariants; ++v)
+    for (size_t i = 0; i < specs.size(); ++i)
+      variants[v].push_back(perInput[i].size() == 1 ? perInput[i][0] : perInput[i][v]);
   options.runtimeDir = quantc::cpu::defaultRuntimeDir();
   auto t0 = std::chrono::steady_clock::now();
-  if (auto err = quantc::cpu::compileSharedLibrary(*module, shapes, output, options)) {
+  if (auto err = quantc::cpu::compileSharedLibrary(*module, variants, output, options)) {
     llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
                  << "\n";
     return 1;
@@ -617,8 +631,9 @@ int runCompile(std::vector<std::string> args) {
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   uint64_t size = 0;
   llvm::sys::fs::file_size(output, size);
-  llvm::outs() << llvm::format("%s: %.1f MiB, compiled in %.2f s\n", output.c_str(),
-                               size / 1048576.0, seconds);
+  llvm::outs() << llvm::format("%s: %.1f MiB, %zu shape variant%s, compiled in %.2f s\n",
+                               output.c_str(), size / 1048576.0, numVariants,
+                               numVariants == 1 ? "" : "s", seconds);
   return 0;
 }
 

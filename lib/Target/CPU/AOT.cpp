@@ -9,6 +9,11 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/IR/PassManager.h"
+#include "llvm/Linker/Linker.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Transforms/IPO/ConstantMerge.h"
+#include "llvm/Transforms/IPO/GlobalDCE.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -36,8 +41,9 @@ int apiDType(DType t) {
   return 0;
 }
 
-std::string signatureText(const LoweredModel &m) {
-  std::string s;
+/// One block per variant: "variant <k>" then its inputs and outputs.
+std::string signatureText(const LoweredModel &m, size_t variant) {
+  std::string s = "variant\t" + std::to_string(variant) + "\n";
   auto add = [&](const char *kind, const TensorSpec &t) {
     s += kind;
     s += "\t" + std::to_string(apiDType(t.dtype)) + "\t";
@@ -56,24 +62,38 @@ std::string signatureText(const LoweredModel &m) {
   return s;
 }
 
-/// quantc_model_run_packed(void **d): _mlir_ciface_main(d[0], d[1], ...).
-llvm::Error addPackedEntry(llvm::Module &module, size_t numArgs) {
-  llvm::Function *main = module.getFunction("_mlir_ciface_main");
-  if (!main || main->arg_size() != numArgs)
-    return llvm::createStringError("internal: the lowered model has no _mlir_ciface_main with " +
-                                   std::to_string(numArgs) + " arguments");
+/// quantc_model_run_packed(int64 v, void **d): variant v's entry point
+/// (_mlir_ciface_main of that variant, renamed quantc_variant_<v>) called
+/// with d[0], d[1], ...
+llvm::Error addPackedEntry(llvm::Module &module, const std::vector<size_t> &numArgs) {
   llvm::LLVMContext &ctx = module.getContext();
   auto *ptr = llvm::PointerType::get(ctx, 0);
-  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {ptr}, false);
+  auto *i64 = llvm::Type::getInt64Ty(ctx);
+  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(ctx), {i64, ptr}, false);
   auto *entry = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
                                        "quantc_model_run_packed", module);
-  llvm::IRBuilder<> b(llvm::BasicBlock::Create(ctx, "entry", entry));
-  llvm::SmallVector<llvm::Value *> args;
-  for (size_t i = 0; i < numArgs; ++i) {
-    llvm::Value *slot = b.CreateConstGEP1_64(ptr, entry->getArg(0), i);
-    args.push_back(b.CreateLoad(ptr, slot));
+  auto *start = llvm::BasicBlock::Create(ctx, "entry", entry);
+  auto *done = llvm::BasicBlock::Create(ctx, "done", entry);
+  llvm::IRBuilder<> b(start);
+  auto *dispatch = b.CreateSwitch(entry->getArg(0), done, numArgs.size());
+  for (size_t v = 0; v < numArgs.size(); ++v) {
+    llvm::Function *main = module.getFunction("quantc_variant_" + std::to_string(v));
+    if (!main || main->arg_size() != numArgs[v])
+      return llvm::createStringError("internal: variant " + std::to_string(v) +
+                                     " has no entry point with " + std::to_string(numArgs[v]) +
+                                     " arguments");
+    auto *bb = llvm::BasicBlock::Create(ctx, "variant" + std::to_string(v), entry, done);
+    dispatch->addCase(llvm::ConstantInt::get(i64, v), bb);
+    b.SetInsertPoint(bb);
+    llvm::SmallVector<llvm::Value *> args;
+    for (size_t i = 0; i < numArgs[v]; ++i) {
+      llvm::Value *slot = b.CreateConstGEP1_64(ptr, entry->getArg(1), i);
+      args.push_back(b.CreateLoad(ptr, slot));
+    }
+    b.CreateCall(main, args);
+    b.CreateBr(done);
   }
-  b.CreateCall(main, args);
+  b.SetInsertPoint(done);
   b.CreateRetVoid();
   return llvm::Error::success();
 }
@@ -102,8 +122,7 @@ std::string defaultRuntimeDir() {
   return std::string(dir);
 }
 
-llvm::Error compileSharedLibrary(ModuleOp module,
-                                 const std::vector<std::vector<int64_t>> &inputShapes,
+llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant> &variants,
                                  const std::string &outputPath, const AOTOptions &options) {
   llvm::SmallString<256> apiLib(options.runtimeDir), rtLib(options.runtimeDir);
   llvm::sys::path::append(apiLib, "libquantc_model_api.a");
@@ -120,28 +139,83 @@ llvm::Error compileSharedLibrary(ModuleOp module,
   if (!linker)
     return linker.takeError();
 
-  auto lowered = lowerToLLVMDialect(module, inputShapes, options.compile);
-  if (!lowered)
-    return lowered.takeError();
+  if (variants.empty())
+    return llvm::createStringError("internal: no input shapes to compile for");
   auto tm = createTargetMachine(options.compile, /*pic=*/true);
   if (!tm)
     return tm.takeError();
 
+  // Each variant is lowered and translated on its own, its entry points
+  // renamed, and linked into one module. Their private symbols (outlined
+  // functions, weights) are internal: the linker renames clashes, and the
+  // weights, identical constants in every variant, are merged below.
   llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*lowered->module, llvmContext, "quantc_model");
-  if (!llvmModule)
-    return llvm::createStringError("translation to LLVM IR failed");
+  std::unique_ptr<llvm::Module> llvmModule;
+  std::string signature;
+  std::vector<size_t> numArgs;
+  for (size_t v = 0; v < variants.size(); ++v) {
+    auto lowered = lowerToLLVMDialect(module, variants[v], options.compile);
+    if (!lowered) {
+      if (variants.size() == 1)
+        return lowered.takeError();
+      return llvm::createStringError("shape variant " + std::to_string(v) + ": " +
+                                     llvm::toString(lowered.takeError()));
+    }
+    std::unique_ptr<llvm::Module> part =
+        translateModuleToLLVMIR(*lowered->module, llvmContext, "quantc_model");
+    if (!part)
+      return llvm::createStringError("translation to LLVM IR failed");
+    llvm::Function *ciface = part->getFunction("_mlir_ciface_main");
+    if (!ciface)
+      return llvm::createStringError("internal: the lowered model has no _mlir_ciface_main");
+    ciface->setName("quantc_variant_" + std::to_string(v));
+    // Everything else the variant defines is its own: internal, so that
+    // the variants' outlined functions and constants cannot clash.
+    for (llvm::Function &f : *part)
+      if (!f.isDeclaration() && &f != ciface)
+        f.setLinkage(llvm::GlobalValue::InternalLinkage);
+    for (llvm::GlobalVariable &g : part->globals())
+      if (!g.isDeclaration())
+        g.setLinkage(llvm::GlobalValue::InternalLinkage);
+    for (llvm::GlobalVariable &g : part->globals())
+      if (g.isConstant() && g.hasLocalLinkage())
+        g.setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
+    numArgs.push_back(lowered->inputs.size() + lowered->outputs.size());
+    signature += signatureText(*lowered, v);
+    if (!llvmModule) {
+      llvmModule = std::move(part);
+    } else if (llvm::Linker::linkModules(*llvmModule, std::move(part))) {
+      return llvm::createStringError("internal: linking shape variant " + std::to_string(v) +
+                                     " failed");
+    }
+  }
   llvmModule->setDataLayout((*tm)->createDataLayout());
   llvmModule->setTargetTriple((*tm)->getTargetTriple());
-  if (auto err = addPackedEntry(*llvmModule, lowered->inputs.size() + lowered->outputs.size()))
+  if (auto err = addPackedEntry(*llvmModule, numArgs))
     return err;
-  auto *sigInit = llvm::ConstantDataArray::getString(llvmContext, signatureText(*lowered));
+  auto *sigInit = llvm::ConstantDataArray::getString(llvmContext, signature);
   new llvm::GlobalVariable(*llvmModule, sigInit->getType(), /*isConstant=*/true,
                            llvm::GlobalValue::ExternalLinkage, sigInit, "quantc_model_signature");
   auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, tm->get());
   if (auto err = optimize(llvmModule.get()))
     return err;
+  if (variants.size() > 1) {
+    // One copy of each weight: identical unnamed_addr constants merge.
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(tm->get());
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::ModulePassManager mpm;
+    mpm.addPass(llvm::ConstantMergePass());
+    mpm.addPass(llvm::GlobalDCEPass());
+    mpm.run(*llvmModule, mam);
+  }
 
   // The object, then the library, in temporary files beside the output.
   llvm::SmallString<256> objPath, soPath;

@@ -24,10 +24,15 @@ struct AOTOptions {
   bool keepObject = false;
 };
 
+/// Input shapes of one specialization: one shape per input.
+using ShapeVariant = std::vector<std::vector<int64_t>>;
+
 /// Writes the shared library to `outputPath` (through a temporary file
-/// renamed at the end: nothing is left behind on failure).
-llvm::Error compileSharedLibrary(mlir::ModuleOp module,
-                                 const std::vector<std::vector<int64_t>> &inputShapes,
+/// renamed at the end: nothing is left behind on failure). The library
+/// holds one compiled specialization per entry of `variants` (at least
+/// one); the caller picks one at run time by its input shapes
+/// (qc_set_input_shapes). Weights are stored once.
+llvm::Error compileSharedLibrary(mlir::ModuleOp module, const std::vector<ShapeVariant> &variants,
                                  const std::string &outputPath, const AOTOptions &options);
 
 /// The runtime archives next to the running executable (../lib), or
