@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""The number formats (lib/Quant) and calibration statistics
+(lib/Calibration) against independent references: numpy for integer
+rounding, saturation and int4 packing, ml_dtypes for fp8 rounding, ONNX
+Runtime's quantization utilities for scales and zero points, numpy for
+min/max, percentiles, KL-divergence and MSE clip searches. Run through
+test/Numerics/numerics-driver on .npy files."""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import ml_dtypes
+import numpy as np
+from onnx import TensorProto
+from onnxruntime.quantization import quant_utils
+
+rng = np.random.default_rng(11)
+failures = []
+checks = 0
+
+
+def check(cond, msg):
+    global checks
+    checks += 1
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg)
+
+
+class Driver:
+    def __init__(self, exe, tmp):
+        self.exe, self.tmp, self.n = exe, tmp, 0
+
+    def path(self):
+        self.n += 1
+        return os.path.join(self.tmp, "a%d.npy" % self.n)
+
+    def save(self, a):
+        p = self.path()
+        np.save(p, a)
+        return p
+
+    def run(self, *args, ok=True):
+        p = subprocess.run([self.exe] + [str(a) for a in args], capture_output=True, text=True)
+        if ok and p.returncode != 0:
+            raise RuntimeError("numerics-driver %s: %s" % (args, p.stderr))
+        return p
+
+    def quantize(self, x, fmt, scale, zp, saturate=True):
+        out = self.path()
+        self.run("quantize", fmt, repr(float(scale)), zp, int(saturate), self.save(x.astype(np.float32)), out)
+        return np.load(out)
+
+    def dequantize(self, q, fmt, scale, zp, n):
+        out = self.path()
+        self.run("dequantize", fmt, repr(float(scale)), zp, n, self.save(q.astype(np.uint8)), out)
+        return np.load(out)
+
+
+INT_FORMATS = {"int8": (-128, 127), "uint8": (0, 255), "int4": (-8, 7), "uint4": (0, 15)}
+
+
+def ref_int_quantize(x, scale, zp, lo, hi):
+    q = np.round(x.astype(np.float32) / np.float32(scale)) + zp  # half to even
+    return np.clip(q, lo, hi).astype(np.int64)
+
+
+def pack4(q):
+    nib = (q & 0xF).astype(np.uint8)
+    if len(nib) % 2:
+        nib = np.append(nib, 0)
+    return (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8)
+
+
+def test_integer_formats(d):
+    scale = np.float32(0.05)
+    for fmt, (lo, hi) in INT_FORMATS.items():
+        for zp in sorted({0, lo + (hi - lo) // 2 + 1, hi - 1} & set(range(lo, hi + 1))):
+            ties = (np.arange(-20, 20) + 0.5) * scale            # exact halves
+            wide = np.array([-1e6, 1e6, -3.3, 3.3, 0.0, -0.0], np.float32)  # saturation
+            x = np.concatenate([ties, wide, rng.normal(0, 0.3, 101)]).astype(np.float32)
+            want = ref_int_quantize(x, scale, zp, lo, hi)
+            got = d.quantize(x, fmt, scale, zp)
+            if fmt in ("int4", "uint4"):
+                check(got.size == (x.size + 1) // 2, "%s: %d bytes for %d values" % (fmt, got.size, x.size))
+                check(np.array_equal(got, pack4(want)), "%s zp %d: packed nibbles differ" % (fmt, zp))
+            else:
+                check(np.array_equal(got, (want & 0xFF).astype(np.uint8)),
+                      "%s zp %d: %d of %d values differ" % (fmt, zp, int(np.sum(got != (want & 0xFF))), x.size))
+            back = d.dequantize(got, fmt, scale, zp, x.size)
+            check(np.array_equal(back, ((want - zp) * scale).astype(np.float32)),
+                  "%s zp %d: dequantize differs from (q - zp) * scale" % (fmt, zp))
+    # NaN quantizes to the zero point (a defined value, not UB).
+    got = d.quantize(np.array([np.nan], np.float32), "uint8", 0.1, 7)
+    check(got[0] == 7, "NaN -> %d, expected the zero point 7" % got[0])
+
+
+def test_fp8(d):
+    for fmt, dt in (("float8e4m3fn", ml_dtypes.float8_e4m3fn), ("float8e5m2", ml_dtypes.float8_e5m2)):
+        info = ml_dtypes.finfo(dt)
+        fmax, tiny = float(info.max), float(info.smallest_subnormal)
+        specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, fmax, -fmax, fmax * 1.03, fmax * 1.2,
+                             -fmax * 1.2, tiny, tiny / 2, tiny * 1.5, 1e-30], np.float32)
+        # All representable values and the midpoints between neighbours (ties).
+        codes = np.arange(256, dtype=np.uint8).view(dt).astype(np.float32)
+        codes = np.sort(codes[np.isfinite(codes)])
+        mids = ((codes[1:].astype(np.float64) + codes[:-1]) / 2).astype(np.float32)
+        x = np.concatenate([specials, codes, mids, rng.normal(0, 50, 500).astype(np.float32)])
+        for saturate in (False, True):
+            src = np.clip(x, -fmax, fmax) if saturate else x  # NaN stays NaN
+            want = src.astype(dt).view(np.uint8)
+            got = d.quantize(x, fmt, 1.0, 0, saturate)
+            nan_w = np.isnan(src.astype(dt).astype(np.float32))
+            nan_g = np.isnan(got.view(dt).astype(np.float32))
+            check(np.array_equal(nan_w, nan_g), "%s saturate=%s: NaN positions differ" % (fmt, saturate))
+            same = np.array_equal(got[~nan_w], want[~nan_w])
+            if not same:
+                bad = np.nonzero(got[~nan_w] != want[~nan_w])[0][:5]
+                print("  e.g.", x[~nan_w][bad], got[~nan_w][bad], want[~nan_w][bad])
+            check(same, "%s saturate=%s: bit patterns differ from ml_dtypes" % (fmt, saturate))
+        q = np.arange(256, dtype=np.uint8)
+        back = d.dequantize(q, fmt, 0.5, 0, 256)
+        ref = q.view(dt).astype(np.float32) * np.float32(0.5)
+        check(np.array_equal(np.isnan(back), np.isnan(ref)) and
+              np.array_equal(back[~np.isnan(ref)], ref[~np.isnan(ref)]),
+              "%s: dequantize differs from ml_dtypes" % fmt)
+
+
+def test_params(d):
+    types = {"int8": TensorProto.INT8, "uint8": TensorProto.UINT8, "int4": TensorProto.INT4,
+             "uint4": TensorProto.UINT4}
+    ranges = [(-1.0, 3.0), (0.5, 2.0), (-7.25, -0.5), (-0.001, 1000.0), (-2.0, 2.0), (0.0, 0.0)]
+    for fmt, qt in types.items():
+        for sym in (False, True):
+            qmin, qmax = quant_utils.get_qmin_qmax_for_qType(qt, symmetric=sym)
+            for lo, hi in ranges:
+                zp, scale = quant_utils.compute_scale_zp(np.array(lo, np.float32), np.array(hi, np.float32),
+                                                         qmin, qmax, symmetric=sym)
+                out = d.run("params", fmt, int(sym), repr(lo), repr(hi)).stdout.split()
+                got_scale, got_zp = np.float32(float(out[0])), int(out[1])
+                check(got_scale == np.float32(scale) and got_zp == int(zp),
+                      "params %s sym=%s [%g, %g]: got scale %r zp %d, ONNX Runtime %r %d" %
+                      (fmt, sym, lo, hi, got_scale, got_zp, np.float32(scale), int(zp)))
+    check(d.run("params", "int8", 0, "nan", "1", ok=False).returncode != 0, "params accepted a NaN bound")
+    out = d.run("params", "float8e4m3fn", 1, "-3", "896").stdout.split()
+    check(float(out[0]) == 2.0 and out[1] == "0", "fp8 params: %s" % out)
+
+
+def test_minmax(d):
+    batches = [rng.normal(i, 1 + i, (2, 3, 4, 5)).astype(np.float32) for i in range(4)]
+    batches[1][0, 1, 2, 3] = np.nan
+    batches[2][1, 2, 0, 0] = np.inf
+    batches[3][0, 0, 0, 0] = -np.inf
+    files = [d.save(b) for b in batches]
+    finite = [np.where(np.isfinite(b), b, np.nan) for b in batches]
+    # per tensor, running
+    out = d.run("minmax", 0, 0, 1.0, *files).stdout.split("\n")
+    mins, maxs, nonfinite = float(out[0]), float(out[1]), int(out[2])
+    check(np.isclose(mins, np.nanmin(finite)) and np.isclose(maxs, np.nanmax(finite)) and nonfinite == 3,
+          "minmax per tensor: %s" % out[:3])
+    # per channel along axis 1, and along axis 3
+    for axis in (1, 3):
+        out = d.run("minmax", batches[0].shape[axis], axis, 1.0, *files).stdout.split("\n")
+        others = tuple(i for i in range(4) if i != axis)
+        want_min = np.nanmin([np.nanmin(b, axis=others) for b in finite], axis=0)
+        want_max = np.nanmax([np.nanmax(b, axis=others) for b in finite], axis=0)
+        check(np.allclose(np.array(out[0].split(), float), want_min) and
+              np.allclose(np.array(out[1].split(), float), want_max), "minmax axis %d" % axis)
+    # moving average: m <- m + c (batch_m - m) from the first batch's value
+    c = 0.25
+    out = d.run("minmax", 0, 0, c, *files).stdout.split("\n")
+    m, M = np.nanmin(finite[0]), np.nanmax(finite[0])
+    for b in finite[1:]:
+        m, M = m + c * (np.nanmin(b) - m), M + c * (np.nanmax(b) - M)
+    check(np.isclose(float(out[0]), m) and np.isclose(float(out[1]), M), "minmax moving average")
+
+
+def ref_histogram(batches, bins, width):
+    a = np.abs(np.concatenate([b.ravel() for b in batches]).astype(np.float64))
+    a = a[np.isfinite(a)]
+    idx = np.minimum((a / width).astype(np.int64), bins - 1)
+    return np.bincount(idx, minlength=bins).astype(np.float64), a
+
+
+def ref_entropy(hist, levels):
+    best, best_i = np.inf, len(hist)
+    for i in range(levels, len(hist) + 1):
+        p = hist[:i].copy()
+        p[i - 1] += hist[i:].sum()
+        q = np.zeros(i)
+        for g in range(levels):
+            s, e = g * i // levels, (g + 1) * i // levels
+            seg = hist[s:e]
+            nz = seg != 0
+            if nz.any():
+                q[s:e][nz] = seg.sum() / nz.sum()
+        pn, qn = p / p.sum(), q / q.sum()
+        mask = pn > 0
+        if np.any(qn[mask] == 0):
+            continue
+        kl = np.sum(pn[mask] * np.log(pn[mask] / qn[mask]))
+        if kl < best:
+            best, best_i = kl, i
+    return best_i
+
+
+def fake_quant_mse(a, t, bits):
+    qmax = 2 ** (bits - 1) - 1
+    s = t / qmax
+    q = np.minimum(np.round(a / s), qmax) * s
+    return float(np.mean((a - q) ** 2))
+
+
+def test_clip(d):
+    bins = 512
+    # heavy-tailed activations over batches of growing range (the histogram doubles)
+    batches = [(rng.standard_t(3, 4000) * (1 + i)).astype(np.float32) for i in range(3)]
+    batches[1][7] = np.nan
+    files = [d.save(b) for b in batches]
+    for pct in (99.0, 99.99):
+        t, width, _, nonfinite = map(float, d.run("clip", "percentile:%g" % pct, bins, 8, *files).stdout.split())
+        hist, a = ref_histogram(batches, bins, width)
+        # The smallest sample with P(|x| <= s) >= p; the threshold is the
+        # upper edge of the bin holding it.
+        want = np.percentile(a, pct, method="inverted_cdf")
+        check(want <= t * 1.000001 and t - want <= width * 1.0001 and nonfinite == 1,
+              "percentile %g: %g vs numpy %g (bin %g)" % (pct, t, want, width))
+    t, width, _, _ = map(float, d.run("clip", "entropy", bins, 8, *files).stdout.split())
+    hist, a = ref_histogram(batches, bins, width)
+    want = ref_entropy(hist, 128) * width
+    check(abs(t - want) <= width * 1.0001, "entropy: %g vs numpy reference %g" % (t, want))
+    t, width, _, _ = map(float, d.run("clip", "mse", bins, 8, *files).stdout.split())
+    hist, a = ref_histogram(batches, bins, width)
+    grid = np.linspace(a.max() / 100, a.max(), 400)
+    best = min(fake_quant_mse(a, g, 8) for g in grid)
+    ours = fake_quant_mse(a, t, 8)
+    check(ours <= best * 1.05, "mse clip %g: raw-data MSE %g vs best on a grid %g" % (t, ours, best))
+    t4, width4, _, _ = map(float, d.run("clip", "mse", bins, 4, *files).stdout.split())
+    best4 = min(fake_quant_mse(a, g, 4) for g in grid)
+    check(fake_quant_mse(a, t4, 4) <= best4 * 1.05, "mse clip at 4 bits: %g vs %g" %
+          (fake_quant_mse(a, t4, 4), best4))
+    # With 15 levels the heavy tail is not worth covering.
+    check(t4 < a.max() * 0.5, "4-bit mse clip %g does not clip the heavy tail (max %g)" % (t4, a.max()))
+    # Edge cases: no data, all zeros, only non-finite values.
+    p = d.run("clip", "mse", bins, 8, ok=False)
+    check(p.returncode != 0 and "empty histogram" in p.stderr, "an empty calibration set must be an error")
+    zeros = d.save(np.zeros(100, np.float32))
+    out = d.run("clip", "percentile:99.9", bins, 8, zeros).stdout.split()
+    check(float(out[0]) == 0.0, "all-zero data: clip %s" % out[0])
+    out = d.run("params", "int8", 1, "0", out[0]).stdout.split()
+    check(out == ["1", "0"], "all-zero range: params %s, expected scale 1 zero point 0" % out)
+    bad = d.save(np.array([np.nan, np.inf, -np.inf], np.float32))
+    p = d.run("clip", "entropy", bins, 8, bad, ok=False)
+    check(p.returncode != 0, "only non-finite values must leave the histogram empty")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--driver", required=True)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Driver(args.driver, tmp)
+        for t in (test_integer_formats, test_fp8, test_params, test_minmax, test_clip):
+            before = len(failures)
+            t(d)
+            print("%-22s %s" % (t.__name__, "ok" if len(failures) == before else "FAILED"))
+    print("%d checks, %d failures" % (checks, len(failures)))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,136 @@
+//===- numerics-driver.cpp - the numeric library on .npy files ------------===//
+//
+// Test driver: runs lib/Quant and lib/Calibration on numpy files so that
+// test/Numerics/check_numerics.py can compare them with numpy, ml_dtypes
+// and ONNX Runtime's quantization utilities.
+//
+//   quantize FORMAT SCALE ZP SATURATE IN.npy OUT.npy     (OUT: uint8 storage)
+//   dequantize FORMAT SCALE ZP N IN.npy OUT.npy
+//   params FORMAT SYMMETRIC MIN MAX                      -> "scale zp"
+//   minmax CHANNELS AXIS MOMENTUM IN.npy...              -> mins / maxs / nonfinite
+//   clip METHOD BINS BITS IN.npy...                      -> threshold width mse
+//        METHOD: percentile:P | entropy | mse
+//
+//===----------------------------------------------------------------------===//
+#include "NpyFile.h"
+#include "quantc/Calibration/Statistics.h"
+#include "quantc/Quant/Formats.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+using namespace quantc;
+
+namespace {
+int fail(const std::string &m) {
+  std::fprintf(stderr, "numerics-driver: %s\n", m.c_str());
+  return 1;
+}
+
+bool load(const std::string &path, cpu::HostTensor &t) {
+  auto r = readNpy(path);
+  if (!r) {
+    std::fprintf(stderr, "numerics-driver: %s\n", llvm::toString(r.takeError()).c_str());
+    return false;
+  }
+  t = std::move(*r);
+  return true;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc < 2)
+    return fail("no command");
+  std::string cmd = argv[1];
+  if (cmd == "quantize" && argc == 8) {
+    auto f = quant::parseFormat(argv[2]);
+    cpu::HostTensor in;
+    if (!f || !load(argv[6], in) || in.dtype != cpu::DType::F32)
+      return fail("bad format or input (float32 .npy expected)");
+    quant::Params p{static_cast<float>(std::atof(argv[3])), std::atoi(argv[4])};
+    int64_t n = in.numElements();
+    cpu::HostTensor out;
+    out.dtype = cpu::DType::U8;
+    out.shape = {quant::storageBytes(*f, n)};
+    out.data.resize(out.shape[0]);
+    quant::quantize(reinterpret_cast<const float *>(in.data.data()), n, p, *f,
+                    reinterpret_cast<uint8_t *>(out.data.data()), std::atoi(argv[5]) != 0);
+    if (auto err = writeNpy(argv[7], out))
+      return fail(llvm::toString(std::move(err)));
+    return 0;
+  }
+  if (cmd == "dequantize" && argc == 8) {
+    auto f = quant::parseFormat(argv[2]);
+    cpu::HostTensor in;
+    if (!f || !load(argv[6], in) || in.dtype != cpu::DType::U8)
+      return fail("bad format or input (uint8 .npy expected)");
+    quant::Params p{static_cast<float>(std::atof(argv[3])), std::atoi(argv[4])};
+    int64_t n = std::atoll(argv[5]);
+    if (quant::storageBytes(*f, n) > in.numElements())
+      return fail("too few bytes for N elements");
+    cpu::HostTensor out;
+    out.dtype = cpu::DType::F32;
+    out.shape = {n};
+    out.data.resize(n * 4);
+    quant::dequantize(reinterpret_cast<const uint8_t *>(in.data.data()), n, p, *f,
+                      reinterpret_cast<float *>(out.data.data()));
+    if (auto err = writeNpy(argv[7], out))
+      return fail(llvm::toString(std::move(err)));
+    return 0;
+  }
+  if (cmd == "params" && argc == 6) {
+    auto f = quant::parseFormat(argv[2]);
+    if (!f)
+      return fail("bad format");
+    auto p = quant::chooseParams(std::strtod(argv[4], nullptr), std::strtod(argv[5], nullptr), *f,
+                                 std::atoi(argv[3]) != 0);
+    if (!p)
+      return fail("no parameters for this range");
+    std::printf("%.9g %d\n", p->scale, p->zeroPoint);
+    return 0;
+  }
+  if (cmd == "minmax" && argc >= 6) {
+    calib::MinMax mm(std::atoll(argv[2]), std::atof(argv[4]));
+    for (int i = 5; i < argc; ++i) {
+      cpu::HostTensor in;
+      if (!load(argv[i], in) || in.dtype != cpu::DType::F32)
+        return fail("float32 .npy expected");
+      mm.add(reinterpret_cast<const float *>(in.data.data()), in.shape, std::atoll(argv[3]));
+    }
+    for (double v : mm.min())
+      std::printf("%.9g ", v);
+    std::printf("\n");
+    for (double v : mm.max())
+      std::printf("%.9g ", v);
+    std::printf("\n%lld\n", static_cast<long long>(mm.nonFinite()));
+    return 0;
+  }
+  if (cmd == "clip" && argc >= 5) {
+    std::string method = argv[2];
+    int bits = std::atoi(argv[4]);
+    calib::Histogram h(std::atoll(argv[3]));
+    for (int i = 5; i < argc; ++i) {
+      cpu::HostTensor in;
+      if (!load(argv[i], in) || in.dtype != cpu::DType::F32)
+        return fail("float32 .npy expected");
+      h.add(reinterpret_cast<const float *>(in.data.data()), in.numElements());
+    }
+    std::optional<double> t;
+    if (method.rfind("percentile:", 0) == 0)
+      t = calib::percentileClip(h, std::atof(method.c_str() + 11));
+    else if (method == "entropy")
+      t = calib::entropyClip(h, bits);
+    else if (method == "mse")
+      t = calib::mseClip(h, bits);
+    else
+      return fail("unknown method " + method);
+    if (!t)
+      return fail("empty histogram: no data was seen");
+    std::printf("%.9g %.9g %.9g %lld\n", *t, h.binWidth(), calib::quantizationMSE(h, *t, bits),
+                static_cast<long long>(h.nonFinite()));
+    return 0;
+  }
+  return fail("unknown command or wrong arguments: " + cmd);
+}
