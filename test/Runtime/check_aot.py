@@ -195,6 +195,9 @@ def check_errors(args, tmp, failures):
          "input 'x' has shape [1x4x48x192]"),
         ([cls, "-o", os.path.join(tmp, "nodir", "x.so"), "--shape", "x=1x3x48x192"],
          "nodir' does not exist"),
+        # a CPU LLVM does not know
+        ([cls, "-o", os.path.join(tmp, "badcpu.so"), "--shape", "x=1x3x48x192", "--cpu", "nonsense"],
+         "--cpu 'nonsense' is not a CPU LLVM knows"),
         # an unknown input name
         ([cls, "-o", os.path.join(tmp, "noinput.so"), "--shape", "y=1x3x48x192"],
          "the model has no input named 'y'"),

@@ -53,7 +53,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "      JIT-compile the model for the given input shapes and run it; each\n"
         "      output is written to DIR/<name>.npy (default: the current directory).\n"
         "      --shape NAME=1x3x48x320 feeds a deterministic pseudo-random input instead\n"
-        "      of a file; --threads N sets the kernels' thread count (default: all).\n"
+        "      of a file; --threads N sets the kernels' thread count (default: all);\n"
+        "      --cpu NAME / --features +f,-g generate code for another CPU than this\n"
+        "      one (LLVM names: x86-64-v3, znver3, +avx2,-avx512f).\n"
         "  quantc compile MODEL -o OUT.so [--shape NAME=DIMS]... [--cpu CPU] [--features F]\n"
         "                 [--keep-object]\n"
         "      Compile ahead of time into a self-contained shared library (weights\n"
@@ -63,7 +65,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
-        "               [--threads N] [--compare-ort]\n"
+        "               [--threads N] [--compare-ort] [--profile] [--cpu C] [--features F]\n"
         "      Compile once, then report the median latency of N runs after warm-up,\n"
         "      the compile time and peak memory. --compare-ort also runs ONNX Runtime\n"
         "      (Python onnxruntime: $QUANTC_PYTHON, else python3) on the same inputs\n"
@@ -284,12 +286,17 @@ bool gatherInputs(const InputArgs &in, const std::vector<quantc::cpu::TensorSpec
 
 int runModel(std::vector<std::string> args) {
   std::string outDir = ".";
+  quantc::cpu::CompileOptions runOpts;
   InputArgs in;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--output-dir" && i + 1 < args.size())
       outDir = args[++i];
     else if (args[i] == "--threads" && i + 1 < args.size())
       quantc::cpu::setNumThreads(std::atoi(args[++i].c_str()));
+    else if (args[i] == "--cpu" && i + 1 < args.size())
+      runOpts.cpu = args[++i];
+    else if (args[i] == "--features" && i + 1 < args.size())
+      runOpts.features = args[++i];
     else if (!parseInputArg(args, i, in))
       return 2;
   }
@@ -309,7 +316,7 @@ int runModel(std::vector<std::string> args) {
   std::vector<std::vector<int64_t>> shapes;
   for (const auto &t : inputs)
     shapes.push_back(t.shape);
-  auto jit = quantc::cpu::JITModel::compile(*module, shapes);
+  auto jit = quantc::cpu::JITModel::compile(*module, shapes, runOpts);
   if (!jit) {
     llvm::errs() << "quantc: error: " << model << ": " << llvm::toString(jit.takeError()) << "\n";
     return 1;
@@ -396,6 +403,7 @@ void printProfile(const std::vector<quantc::cpu::ProfiledOp> &ops,
 
 int runBench(std::vector<std::string> args) {
   InputArgs in;
+  quantc::cpu::CompileOptions copts;
   int runs = 20, warmup = 3, threads = 0;
   bool compareOrt = false, profile = false;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -406,6 +414,10 @@ int runBench(std::vector<std::string> args) {
       warmup = std::max(0, std::atoi(args[++i].c_str()));
     else if (a == "--threads" && i + 1 < args.size())
       threads = std::max(0, std::atoi(args[++i].c_str()));
+    else if (a == "--cpu" && i + 1 < args.size())
+      copts.cpu = args[++i];
+    else if (a == "--features" && i + 1 < args.size())
+      copts.features = args[++i];
     else if (a == "--compare-ort")
       compareOrt = true;
     else if (a == "--profile")
@@ -431,7 +443,6 @@ int runBench(std::vector<std::string> args) {
   std::vector<std::vector<int64_t>> shapes;
   for (const auto &t : inputs)
     shapes.push_back(t.shape);
-  quantc::cpu::CompileOptions copts;
   copts.profile = profile;
   auto jit = quantc::cpu::JITModel::compile(*module, shapes, copts);
   if (!jit) {

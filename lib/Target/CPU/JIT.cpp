@@ -20,6 +20,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Target/TargetMachine.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/TargetParser/SubtargetFeature.h"
 
 #include <deque>
@@ -282,6 +283,12 @@ createTargetMachine(const CompileOptions &compileOptions, bool pic) {
   auto tm = tmBuilder->createTargetMachine();
   if (!tm)
     return tm.takeError();
+  if (!compileOptions.cpu.empty() &&
+      !(*tm)->getMCSubtargetInfo()->isCPUStringValid(compileOptions.cpu))
+    return llvm::createStringError("--cpu '" + compileOptions.cpu +
+                                   "' is not a CPU LLVM knows for " +
+                                   (*tm)->getTargetTriple().str() +
+                                   " (e.g. x86-64-v3, znver3, skylake-avx512)");
   return std::move(*tm);
 }
 
