@@ -256,16 +256,53 @@ def test_clip(d):
     check(p.returncode != 0, "only non-finite values must leave the histogram empty")
 
 
+def test_compiled_qdq(d, quantc):
+    """QuantizeLinear -> DequantizeLinear to int8, per tensor and per
+    channel, compiled by quantc and run by ONNX Runtime: bit-identical."""
+    from onnx import helper
+    import onnxruntime as ort
+    x = np.concatenate([(np.arange(-30, 30) + 0.5) * 0.02, rng.normal(0, 1, 58), [40.0, -40.0]])
+    x = x.astype(np.float32).reshape(2, 3, 4, 5)
+    cases = [("per_tensor", np.array(0.02, np.float32), np.array(3, np.int8), 1),
+             ("per_channel", np.array([0.02, 0.05, 0.1], np.float32), np.array([0, -4, 9], np.int8), 1)]
+    for name, scale, zp, axis in cases:
+        nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=axis),
+                 helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=axis)]
+        g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, x.shape),
+                               helper.make_tensor_value_info("q", TensorProto.INT8, x.shape)],
+                              [helper.make_tensor("s", TensorProto.FLOAT, scale.shape, scale.ravel()),
+                               helper.make_tensor("z", TensorProto.INT8, zp.shape, zp.ravel())])
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+        m.ir_version = 8
+        path = os.path.join(d.tmp, name + ".onnx")
+        with open(path, "wb") as f:
+            f.write(m.SerializeToString())
+        want_y, want_q = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+        out = os.path.join(d.tmp, name + "_out")
+        p = subprocess.run([quantc, "run", path, "--input", "x=" + d.save(x), "--output-dir", out],
+                           capture_output=True, text=True)
+        check(p.returncode == 0, "%s: quantc run failed: %s" % (name, p.stderr[:500]))
+        if p.returncode == 0:
+            got_q, got_y = np.load(os.path.join(out, "q.npy")), np.load(os.path.join(out, "y.npy"))
+            check(np.array_equal(got_q, want_q), "%s: %d int8 values differ from ONNX Runtime" %
+                  (name, int(np.sum(got_q != want_q))))
+            check(np.array_equal(got_y, want_y), "%s: dequantized values differ" % name)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--driver", required=True)
+    ap.add_argument("--quantc", required=True)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Driver(args.driver, tmp)
-        for t in (test_integer_formats, test_fp8, test_params, test_minmax, test_clip):
+        for t in (test_integer_formats, test_fp8, test_params, test_minmax, test_clip,
+                  lambda d: test_compiled_qdq(d, args.quantc)):
             before = len(failures)
             t(d)
-            print("%-22s %s" % (t.__name__, "ok" if len(failures) == before else "FAILED"))
+            name = t.__name__ if t.__name__ != "<lambda>" else "test_compiled_qdq"
+            print("%-22s %s" % (name, "ok" if len(failures) == before else "FAILED"))
     print("%d checks, %d failures" % (checks, len(failures)))
     return 1 if failures else 0
 

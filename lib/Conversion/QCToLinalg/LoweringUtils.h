@@ -70,6 +70,7 @@ void populateReductionPatterns(mlir::RewritePatternSet &patterns);
 void populateDataMovementPatterns(mlir::RewritePatternSet &patterns);
 void populateResizePatterns(mlir::RewritePatternSet &patterns);
 void populateControlFlowPatterns(mlir::RewritePatternSet &patterns);
+void populateQuantizePatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace quantc::lowering
 

@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
 
 namespace quantc {
 #define GEN_PASS_DEF_QCTOLINALG
@@ -20,7 +21,7 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
     ConversionTarget target(*ctx);
     target.addLegalDialect<linalg::LinalgDialect, tensor::TensorDialect, arith::ArithDialect,
                            math::MathDialect, affine::AffineDialect, func::FuncDialect,
-                           scf::SCFDialect>();
+                           scf::SCFDialect, quant::QuantDialect>();
     target.addIllegalDialect<quantc::qc::QCDialect>();
     target.addLegalOp<quantc::qc::NoneOp>();
     RewritePatternSet patterns(ctx);
@@ -30,6 +31,7 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
     quantc::lowering::populateDataMovementPatterns(patterns);
     quantc::lowering::populateResizePatterns(patterns);
     quantc::lowering::populateControlFlowPatterns(patterns);
+    quantc::lowering::populateQuantizePatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     getOperation().walk([](quantc::qc::NoneOp op) {

@@ -8,6 +8,8 @@
 #include "quantc/Runtime/ThreadPool.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -59,6 +61,12 @@ const char *dtypeName(DType t) {
 }
 
 llvm::Expected<DType> dtypeOf(Type t) {
+  // Quantized tensors cross the boundary as their storage integers.
+  if (auto q = dyn_cast<quant::QuantizedType>(t)) {
+    if (q.getStorageTypeIntegralWidth() == 8)
+      return q.isSigned() ? DType::I8 : DType::U8;
+    t = q.getStorageType();
+  }
   if (t.isF32()) return DType::F32;
   if (t.isF64()) return DType::F64;
   if (t.isF16()) return DType::F16;
@@ -242,6 +250,35 @@ lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inp
                                                                     main.getResultTypes()[0])))
       return llvm::createStringError("output '" + o.name +
                                      "' has no static shape after specialization");
+
+  // Quantized inputs and outputs cross the boundary as their storage
+  // integers: quant.scast at the edges.
+  {
+    OpBuilder b(ctx);
+    Block &entry = main.getBody().front();
+    b.setInsertionPointToStart(&entry);
+    SmallVector<Type> ins, outs;
+    for (BlockArgument arg : entry.getArguments()) {
+      auto t = cast<RankedTensorType>(arg.getType());
+      if (auto q = dyn_cast<quant::QuantizedType>(t.getElementType())) {
+        auto storage = t.clone(q.getStorageType());
+        arg.setType(storage);
+        auto cast = quant::StorageCastOp::create(b, main.getLoc(), t, arg);
+        arg.replaceAllUsesExcept(cast, cast);
+      }
+      ins.push_back(arg.getType());
+    }
+    auto ret = cast<func::ReturnOp>(entry.getTerminator());
+    b.setInsertionPoint(ret);
+    for (OpOperand &o : ret->getOpOperands()) {
+      auto t = dyn_cast<RankedTensorType>(o.get().getType());
+      if (t)
+        if (auto q = dyn_cast<quant::QuantizedType>(t.getElementType()))
+          o.set(quant::StorageCastOp::create(b, main.getLoc(), t.clone(q.getStorageType()), o.get()));
+      outs.push_back(o.get().getType());
+    }
+    main.setFunctionType(FunctionType::get(ctx, ins, outs));
+  }
 
   PassManager lower(ctx);
   if (compileOptions.profile) {

@@ -6,6 +6,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/BitVector.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 
 namespace quantc::cpu {
 #define GEN_PASS_DEF_CPUOUTLINEOPS
@@ -72,10 +74,24 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
           results.push_back(r);
     std::string name = "ops_" + std::to_string(index) + "_" +
                        group.front()->getName().stripDialect().str();
+    // Quantized tensors cross the call as their storage integers (the
+    // buffers of a !quant.uniform tensor do not bufferize): quant.scast on
+    // both sides, which fold away once the ops are lowered.
+    auto storageOf = [](Type t) -> Type {
+      auto rt = dyn_cast<RankedTensorType>(t);
+      if (rt)
+        if (auto q = dyn_cast<quant::QuantizedType>(rt.getElementType()))
+          return rt.clone(q.getStorageType());
+      return t;
+    };
+    SmallVector<Type> argTypes, resultTypes;
+    for (Value v : args)
+      argTypes.push_back(storageOf(v.getType()));
+    for (Value v : results)
+      resultTypes.push_back(storageOf(v.getType()));
     b.setInsertionPoint(main);
     auto f = func::FuncOp::create(b, group.front()->getLoc(), name,
-                                  b.getFunctionType(ValueRange(args).getTypes(),
-                                                    ValueRange(results).getTypes()));
+                                  b.getFunctionType(argTypes, resultTypes));
     f.setPrivate();
     f->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
     // The ops never write their operands, so the arguments' buffers are
@@ -86,9 +102,11 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
     f->setAttr("qc.outlined", b.getUnitAttr());
     Block *body = f.addEntryBlock();
     IRMapping map;
-    for (auto [v, a] : llvm::zip(args, body->getArguments()))
-      map.map(v, a);
     b.setInsertionPointToStart(body);
+    for (auto [v, a] : llvm::zip(args, body->getArguments()))
+      map.map(v, a.getType() == v.getType()
+                     ? Value(a)
+                     : Value(quant::StorageCastOp::create(b, a.getLoc(), v.getType(), a)));
     for (Operation *op : group) {
       for (Value v : op->getOperands())
         if (!map.contains(v))
@@ -96,16 +114,38 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
       b.clone(*op, map);
     }
     SmallVector<Value> mapped;
-    for (Value r : results)
-      mapped.push_back(map.lookup(r));
+    for (auto [r, t] : llvm::zip(results, resultTypes)) {
+      Value m = map.lookup(r);
+      mapped.push_back(m.getType() == t ? m
+                                        : Value(quant::StorageCastOp::create(b, m.getLoc(), t, m)));
+    }
     func::ReturnOp::create(b, group.back()->getLoc(), mapped);
     b.setInsertionPoint(group.back());
-    auto call = func::CallOp::create(b, group.front()->getLoc(), f, args);
-    for (auto [r, c] : llvm::zip(results, call.getResults()))
-      r.replaceAllUsesWith(c);
+    SmallVector<Value> callArgs;
+    for (auto [v, t] : llvm::zip(args, argTypes))
+      callArgs.push_back(v.getType() == t
+                             ? v
+                             : Value(quant::StorageCastOp::create(b, v.getLoc(), t, v)));
+    auto call = func::CallOp::create(b, group.front()->getLoc(), f, callArgs);
+    SmallVector<Operation *> after;
+    for (auto [r, c] : llvm::zip(results, call.getResults())) {
+      Value v = c;
+      if (c.getType() != r.getType()) {
+        b.setInsertionPointAfter(call);
+        auto back = quant::StorageCastOp::create(b, c.getLoc(), r.getType(), c);
+        after.push_back(back);
+        v = back;
+      }
+      r.replaceAllUsesWith(v);
+    }
     // Move the call after the last op so that every value it uses is
     // defined, then erase the group (users are now the call's results).
     call->moveAfter(group.back());
+    Operation *last = call;
+    for (Operation *op : after) {
+      op->moveAfter(last);
+      last = op;
+    }
     for (Operation *op : llvm::reverse(group))
       op->erase();
   }

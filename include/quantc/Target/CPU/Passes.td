@@ -54,7 +54,7 @@ def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
     Option<"opsPerFunction", "ops-per-function", "int64_t", /*default=*/"16",
            "The most qc ops a function gets">,
   ];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::quant::QuantDialect"];
 }
 
 def CPUForwardResults : Pass<"quantc-cpu-forward-results", "::mlir::ModuleOp"> {
