@@ -257,22 +257,28 @@ def test_clip(d):
 
 
 def test_compiled_qdq(d, quantc):
-    """QuantizeLinear -> DequantizeLinear to int8, per tensor and per
-    channel, compiled by quantc and run by ONNX Runtime: bit-identical."""
+    """QuantizeLinear -> DequantizeLinear to int8 and uint8 (constant scales
+    and zero points, as ONNX Runtime's QDQ models have them), per tensor
+    and per channel, compiled by quantc and run by ONNX Runtime:
+    bit-identical."""
     from onnx import helper
     import onnxruntime as ort
     x = np.concatenate([(np.arange(-30, 30) + 0.5) * 0.02, rng.normal(0, 1, 58), [40.0, -40.0]])
     x = x.astype(np.float32).reshape(2, 3, 4, 5)
     cases = [("per_tensor", np.array(0.02, np.float32), np.array(3, np.int8), 1),
-             ("per_channel", np.array([0.02, 0.05, 0.1], np.float32), np.array([0, -4, 9], np.int8), 1)]
+             ("per_channel", np.array([0.02, 0.05, 0.1], np.float32), np.array([0, -4, 9], np.int8), 1),
+             ("uint8_per_channel", np.array([0.02, 0.01, 0.05], np.float32),
+              np.array([128, 3, 250], np.uint8), 1),
+             ("uint8_per_tensor", np.array(0.03, np.float32), np.array(77, np.uint8), 1)]
     for name, scale, zp, axis in cases:
+        qtype = TensorProto.UINT8 if zp.dtype == np.uint8 else TensorProto.INT8
         nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=axis),
                  helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=axis)]
         g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, x.shape),
-                               helper.make_tensor_value_info("q", TensorProto.INT8, x.shape)],
+                               helper.make_tensor_value_info("q", qtype, x.shape)],
                               [helper.make_tensor("s", TensorProto.FLOAT, scale.shape, scale.ravel()),
-                               helper.make_tensor("z", TensorProto.INT8, zp.shape, zp.ravel())])
+                               helper.make_tensor("z", qtype, zp.shape, zp.ravel())])
         m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
         m.ir_version = 8
         path = os.path.join(d.tmp, name + ".onnx")
@@ -285,7 +291,8 @@ def test_compiled_qdq(d, quantc):
         check(p.returncode == 0, "%s: quantc run failed: %s" % (name, p.stderr[:500]))
         if p.returncode == 0:
             got_q, got_y = np.load(os.path.join(out, "q.npy")), np.load(os.path.join(out, "y.npy"))
-            check(np.array_equal(got_q, want_q), "%s: %d int8 values differ from ONNX Runtime" %
+            check(got_q.dtype == want_q.dtype and np.array_equal(got_q, want_q),
+                  "%s: %d quantized values differ from ONNX Runtime" %
                   (name, int(np.sum(got_q != want_q))))
             check(np.array_equal(got_y, want_y), "%s: dequantized values differ" % name)
 

@@ -11,6 +11,16 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConstantOp op, OpAdaptor,
                                 ConversionPatternRewriter &rw) const override {
+    // An unsigned constant (a uint8 zero point, say) becomes its signless
+    // bit pattern; the ops that read it know the signedness from their
+    // own operand types.
+    auto t = dyn_cast<RankedTensorType>(op.getOutput().getType());
+    auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
+    if (t && t.hasStaticShape() && dense && t.getElementType().isUnsignedInteger()) {
+      auto signless = t.clone(rw.getIntegerType(t.getElementType().getIntOrFloatBitWidth()));
+      rw.replaceOpWithNewOp<arith::ConstantOp>(op, dense.bitcast(signless.getElementType()));
+      return success();
+    }
     if (!requireStatic(op, op.getOutput(), "the constant"))
       return failure();
     rw.replaceOpWithNewOp<arith::ConstantOp>(op, cast<TypedAttr>(op.getValue()));

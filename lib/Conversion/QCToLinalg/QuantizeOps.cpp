@@ -5,9 +5,9 @@
 //
 // with one scale (per tensor) or one per index of `axis` (per channel),
 // as ONNX defines them and lib/Quant computes them. Quantized values are
-// signless integer tensors; a `!quant.uniform` element type is converted
-// to and from its storage type with quant.scast. Unsigned storage, blocked
-// scales and fp8 are not lowered yet.
+// signless integer tensors (unsigned ones read with uitofp/fptoui); a
+// `!quant.uniform` element type is converted to and from its storage
+// type with quant.scast. Blocked scales and fp8 are not lowered yet.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
@@ -21,13 +21,37 @@ using namespace quantc::lowering;
 
 namespace {
 
-/// The signless storage type of a quantized or integer element type
-/// (null for unsigned and anything else).
-IntegerType storageOf(Type elem) {
-  if (auto q = dyn_cast<quant::QuantizedType>(elem))
-    return q.isSigned() ? dyn_cast<IntegerType>(q.getStorageType()) : IntegerType();
-  auto i = dyn_cast<IntegerType>(elem);
-  return i && i.isSignless() ? i : IntegerType();
+/// The signless storage type of a quantized or integer element type, and
+/// whether its values are unsigned (null for anything else).
+IntegerType storageOf(Type elem, bool *isUnsigned = nullptr) {
+  bool u = false;
+  IntegerType st;
+  if (auto q = dyn_cast<quant::QuantizedType>(elem)) {
+    st = dyn_cast<IntegerType>(q.getStorageType());
+    u = !q.isSigned();
+  } else if (auto i = dyn_cast<IntegerType>(elem)) {
+    st = i;
+    u = i.isUnsigned();
+  }
+  if (!st)
+    return {};
+  if (isUnsigned)
+    *isUnsigned = u;
+  return IntegerType::get(elem.getContext(), st.getWidth());
+}
+
+/// `v` (the converted operand of an op whose original operand had type
+/// `original`) as a signless integer tensor.
+Value asSignless(ConversionPatternRewriter &rw, Location l, Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  // Unsigned tensors other than constants (graph inputs and outputs of
+  // type uint8) have no signless form at this level yet.
+  if (!t || t.getElementType().isUnsignedInteger())
+    return {};
+  if (auto q = dyn_cast<quant::QuantizedType>(t.getElementType()))
+    return quant::StorageCastOp::create(
+        rw, l, t.clone(IntegerType::get(t.getContext(), q.getStorageTypeIntegralWidth())), v);
+  return v;
 }
 
 /// Maps of a scale or zero-point operand: scalar (or one element) for
@@ -61,12 +85,21 @@ struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
     if (!xt)
       return failure();
     auto rt = cast<RankedTensorType>(op.getY().getType());
-    IntegerType storage = storageOf(rt.getElementType());
+    bool isUnsigned = false;
+    IntegerType storage = storageOf(rt.getElementType(), &isUnsigned);
     if (!storage || !isa<FloatType>(xt.getElementType()))
       return op.emitError("cannot lower: QuantizeLinear to ")
-             << rt.getElementType() << " (only signed integer storage is lowered yet)";
+             << rt.getElementType() << " (only integer storage is lowered yet)";
     if (op.getBlockSize() != 0)
       return op.emitError("cannot lower: blocked QuantizeLinear is not lowered yet");
+    // A plain unsigned result (not a !quant.uniform type) is lowered to its
+    // signless bits, which only DequantizeLinear knows to read unsigned.
+    if (rt.getElementType().isUnsignedInteger())
+      for (Operation *user : op->getUsers())
+        if (!isa<DequantizeLinearOp>(user))
+          return op.emitError("cannot lower: QuantizeLinear to ")
+                 << rt.getElementType() << " used by '" << user->getName()
+                 << "' (unsigned tensors are only lowered into DequantizeLinear yet)";
     int64_t axis = op.getAxis();
     SmallVector<Value> ins{a.getX(), a.getYScale()};
     SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
@@ -77,10 +110,10 @@ struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
     bool hasZp = !isNoneValue(a.getYZeroPoint());
     Value zp = a.getYZeroPoint();
     if (hasZp) {
-      if (auto qt = dyn_cast<quant::QuantizedType>(
-              cast<TensorType>(zp.getType()).getElementType()))
-        zp = quant::StorageCastOp::create(
-            rw, op.getLoc(), cast<TensorType>(zp.getType()).clone(qt.getStorageType()), zp);
+      zp = asSignless(rw, op.getLoc(), zp);
+      if (!zp)
+        return op.emitError("cannot lower: a zero point of unsigned type that is not a constant "
+                            "is not lowered yet");
       auto zm = paramMap(op, zp, xt, axis, "the zero point");
       if (failed(zm))
         return failure();
@@ -88,24 +121,30 @@ struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
       maps.push_back(*zm);
     }
     unsigned bits = storage.getWidth();
-    double qmin = -std::ldexp(1.0, bits - 1), qmax = std::ldexp(1.0, bits - 1) - 1;
+    double qmin = isUnsigned ? 0 : -std::ldexp(1.0, bits - 1);
+    double qmax = isUnsigned ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
     auto storageTensor = RankedTensorType::get(rt.getShape(), storage);
     Type f = xt.getElementType();
     Value q = buildElementwiseWithMaps(
         rw, op.getLoc(), storageTensor, ins, maps,
         [&](OpBuilder &b, Location l, ValueRange v, Type) -> Value {
           Value r = math::RoundEvenOp::create(b, l, arith::DivFOp::create(b, l, v[0], v[1]));
-          Value zpf = hasZp ? Value(arith::SIToFPOp::create(b, l, f, v[2]))
-                            : Value(arith::ConstantOp::create(b, l, b.getFloatAttr(f, 0.0)));
+          Value zpf = !hasZp ? Value(arith::ConstantOp::create(b, l, b.getFloatAttr(f, 0.0)))
+                      : isUnsigned ? Value(arith::UIToFPOp::create(b, l, f, v[2]))
+                                   : Value(arith::SIToFPOp::create(b, l, f, v[2]));
           Value s = arith::AddFOp::create(b, l, r, zpf);
           s = arith::MaximumFOp::create(b, l, s, arith::ConstantOp::create(b, l, b.getFloatAttr(f, qmin)));
           s = arith::MinimumFOp::create(b, l, s, arith::ConstantOp::create(b, l, b.getFloatAttr(f, qmax)));
           // NaN (which fptosi would make poison) goes to the zero point.
           Value nan = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, s, s);
           s = arith::SelectOp::create(b, l, nan, zpf, s);
+          if (isUnsigned)
+            return arith::FPToUIOp::create(b, l, storage, s);
           return arith::FPToSIOp::create(b, l, storage, s);
         });
-    if (rt.getElementType() != storage)
+    // A quantized result type wraps the storage; an unsigned one (ui8)
+    // stays signless here: its users read the bits as unsigned.
+    if (isa<quant::QuantizedType>(rt.getElementType()))
       q = quant::StorageCastOp::create(rw, op.getLoc(), rt, q);
     rw.replaceOp(op, q);
     return success();
@@ -117,18 +156,21 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
   LogicalResult matchAndRewrite(DequantizeLinearOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
     auto rt = requireStatic(op, op.getY(), "the result");
-    auto xt = dyn_cast<RankedTensorType>(a.getX().getType());
+    auto xt = dyn_cast<RankedTensorType>(op.getX().getType());
     if (!rt || !xt || !xt.hasStaticShape())
       return failure();
-    IntegerType storage = storageOf(xt.getElementType());
+    bool isUnsigned = false;
+    IntegerType storage =
+        storageOf(cast<TensorType>(op.getX().getType()).getElementType(), &isUnsigned);
     if (!storage)
       return op.emitError("cannot lower: DequantizeLinear of ")
-             << xt.getElementType() << " (only signed integer storage is lowered yet)";
+             << xt.getElementType() << " (only integer storage is lowered yet)";
     if (op.getBlockSize() != 0)
       return op.emitError("cannot lower: blocked DequantizeLinear is not lowered yet");
-    Value x = a.getX();
-    if (xt.getElementType() != storage)
-      x = quant::StorageCastOp::create(rw, op.getLoc(), xt.clone(storage), x);
+    Value x = asSignless(rw, op.getLoc(), a.getX());
+    if (!x)
+      return op.emitError("cannot lower: DequantizeLinear of an unsigned tensor that is not a "
+                          "quantized type or a constant is not lowered yet");
     int64_t axis = op.getAxis();
     SmallVector<Value> ins{x, a.getXScale()};
     SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
@@ -138,13 +180,10 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
     maps.push_back(*sm);
     bool hasZp = !isNoneValue(a.getXZeroPoint());
     if (hasZp) {
-      Value zp = a.getXZeroPoint();
-      if (auto qt = dyn_cast<quant::QuantizedType>(
-              cast<TensorType>(zp.getType()).getElementType()))
-        zp = quant::StorageCastOp::create(
-            rw, op.getLoc(), cast<TensorType>(zp.getType()).clone(qt.getStorageType()), zp);
-      if (!storageOf(cast<TensorType>(zp.getType()).getElementType()))
-        return op.emitError("cannot lower: an unsigned zero point is not lowered yet");
+      Value zp = asSignless(rw, op.getLoc(), a.getXZeroPoint());
+      if (!zp)
+        return op.emitError("cannot lower: a zero point of unsigned type that is not a constant "
+                            "is not lowered yet");
       auto zm = paramMap(op, zp, xt, axis, "the zero point");
       if (failed(zm))
         return failure();
@@ -154,9 +193,14 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
     Type f = rt.getElementType();
     Value y = buildElementwiseWithMaps(
         rw, op.getLoc(), rt, ins, maps, [&](OpBuilder &b, Location l, ValueRange v, Type) -> Value {
-          Value q = arith::SIToFPOp::create(b, l, f, v[0]);
+          auto toFloat = [&](Value i) -> Value {
+            if (isUnsigned)
+              return arith::UIToFPOp::create(b, l, f, i);
+            return arith::SIToFPOp::create(b, l, f, i);
+          };
+          Value q = toFloat(v[0]);
           if (hasZp)
-            q = arith::SubFOp::create(b, l, q, arith::SIToFPOp::create(b, l, f, v[2]));
+            q = arith::SubFOp::create(b, l, q, toFloat(v[2]));
           Value s = v[1];
           if (s.getType() != f)
             s = arith::ExtFOp::create(b, l, f, s);

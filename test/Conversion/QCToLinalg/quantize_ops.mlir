@@ -38,10 +38,11 @@ func.func @dequantize_per_tensor(%q: tensor<4xi8>) -> tensor<4xf32> {
 
 // -----
 
+// An unsigned tensor reaching anything but DequantizeLinear is refused.
 func.func @uint8_not_yet(%x: tensor<4xf32>) -> tensor<4xui8> {
   %s = qc.constant dense<0.5> : tensor<f32>
   %n = qc.none
-  // expected-error @+2 {{cannot lower: QuantizeLinear to 'ui8' (only signed integer storage is lowered yet)}}
+  // expected-error @+2 {{cannot lower: QuantizeLinear to 'ui8' used by 'func.return' (unsigned tensors are only lowered into DequantizeLinear yet)}}
   // expected-error @+1 {{failed to legalize operation 'qc.quantize_linear'}}
   %q = qc.quantize_linear %x, %s, %n : (tensor<4xf32>, tensor<f32>, none) -> tensor<4xui8>
   return %q : tensor<4xui8>
