@@ -143,10 +143,13 @@ LogicalResult verifyQuantScale(Operation *op, Value x, Value scale,
   if (blockSize > 0 && xRank && sRank && *xRank != *sRank)
     return op->emitOpError() << "blocked scale must have the rank of the input ("
                              << *xRank << "), got " << *sRank;
-  if ((blockSize > 0 || (sRank && *sRank == 1)) &&
+  auto st = dyn_cast<RankedTensorType>(scale.getType());
+  // A one-element 1-D scale is per tensor, as ONNX Runtime treats it (its
+  // quantizer writes axis = 1 on rank-1 biases): the axis is not checked.
+  bool oneElement = st && st.hasStaticShape() && st.getNumElements() == 1;
+  if ((blockSize > 0 || (sRank && *sRank == 1 && !oneElement)) &&
       failed(checkAxis(op, "axis", axis, xRank)))
     return failure();
-  auto st = dyn_cast<RankedTensorType>(scale.getType());
   auto xt = dyn_cast<RankedTensorType>(x.getType());
   if (st && xt && blockSize == 0 && st.getRank() == 1 && !st.isDynamicDim(0) &&
       st.getDimSize(0) != 1) {
@@ -159,7 +162,9 @@ LogicalResult verifyQuantScale(Operation *op, Value x, Value scale,
   }
   if (!isNone(zeroPoint)) {
     auto zt = dyn_cast<RankedTensorType>(zeroPoint.getType());
-    if (zt && st && zt.getShape() != st.getShape())
+    bool bothOne = zt && st && zt.hasStaticShape() && st.hasStaticShape() &&
+                   zt.getNumElements() == 1 && st.getNumElements() == 1;
+    if (zt && st && zt.getShape() != st.getShape() && !bothOne)
       return op->emitOpError() << "zero point shape differs from scale shape";
   }
   return success();
