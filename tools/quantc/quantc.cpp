@@ -12,6 +12,7 @@
 #include "NpyFile.h"
 #include "quantc/Target/CPU/JIT.h"
 #include "quantc/Target/CPU/AOT.h"
+#include "quantc/Calibration/Quantize.h"
 #include "quantc/Runtime/Profile.h"
 #include "quantc/Dialect/QC/QCDialect.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
@@ -64,6 +65,13 @@ int usage(llvm::raw_ostream &os, int code) {
         "      compiles one variant per shape, chosen at run time by the shapes\n"
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
+        "  quantc quantize MODEL --calib DIR -o OUT.{mlir,so} [--recipe w8a8]\n"
+        "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
+        "                  [--report FILE.json]\n"
+        "      Calibrate on the samples in DIR (one .npy per sample, or one directory\n"
+        "      per sample with <input>.npy files) and quantize: uint8 activations\n"
+        "      per tensor, int8 weights per channel, in QDQ form; prints a table per\n"
+        "      layer (and writes it as JSON with --report).\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
         "               [--threads N] [--compare-ort] [--profile] [--cpu C] [--features F]\n"
         "      Compile once, then report the median latency of N runs after warm-up,\n"
@@ -648,6 +656,196 @@ int runCompile(std::vector<std::string> args) {
   return 0;
 }
 
+/// Calibration samples from a directory: each `*.npy` file is one sample of
+/// a single-input model; each subdirectory one sample with `<input>.npy`
+/// per input (names sanitized as `quantc run` writes them). Sorted by name.
+llvm::Expected<std::vector<quantc::calib::Sample>>
+loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &specs) {
+  std::vector<std::string> entries;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+    entries.push_back(it->path());
+  if (ec)
+    return llvm::createStringError("cannot read the calibration directory '" + dir +
+                                   "': " + ec.message());
+  std::sort(entries.begin(), entries.end());
+  std::vector<quantc::calib::Sample> samples;
+  for (const std::string &e : entries) {
+    quantc::calib::Sample sample;
+    if (llvm::sys::fs::is_directory(e)) {
+      for (const auto &spec : specs) {
+        llvm::SmallString<256> f(e);
+        llvm::sys::path::append(f, fileNameFor(spec.name) + ".npy");
+        auto t = quantc::readNpy(std::string(f));
+        if (!t)
+          return llvm::createStringError("calibration sample '" + e + "': input '" + spec.name +
+                                         "': " + llvm::toString(t.takeError()));
+        sample.push_back(std::move(*t));
+      }
+    } else if (llvm::StringRef(e).ends_with(".npy")) {
+      if (specs.size() != 1)
+        return llvm::createStringError("calibration file '" + e + "': the model has " +
+                                       std::to_string(specs.size()) +
+                                       " inputs; give each sample as a directory of <input>.npy");
+      auto t = quantc::readNpy(e);
+      if (!t)
+        return llvm::createStringError(llvm::toString(t.takeError()));
+      sample.push_back(std::move(*t));
+    } else {
+      continue;
+    }
+    for (size_t i = 0; i < specs.size(); ++i) {
+      sample[i].name = specs[i].name;
+      if (sample[i].dtype != specs[i].dtype)
+        return llvm::createStringError("calibration sample '" + e + "': input '" + specs[i].name +
+                                       "' must be " + quantc::cpu::dtypeName(specs[i].dtype) +
+                                       ", the file holds " +
+                                       quantc::cpu::dtypeName(sample[i].dtype));
+    }
+    samples.push_back(std::move(sample));
+  }
+  return samples;
+}
+
+/// `quantc quantize`: calibrate, insert QDQ, write .mlir or .so.
+int runQuantize(std::vector<std::string> args) {
+  InputArgs in;
+  std::string output, recipe = "w8a8", calibDir, calibrator = "minmax", reportPath;
+  double percentile = 99.99;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "-o" && i + 1 < args.size())
+      output = args[++i];
+    else if (a == "--recipe" && i + 1 < args.size())
+      recipe = args[++i];
+    else if (a == "--calib" && i + 1 < args.size())
+      calibDir = args[++i];
+    else if (a == "--calibrator" && i + 1 < args.size())
+      calibrator = args[++i];
+    else if (a == "--percentile" && i + 1 < args.size())
+      percentile = std::atof(args[++i].c_str());
+    else if (a == "--report" && i + 1 < args.size())
+      reportPath = args[++i];
+    else if (!parseInputArg(args, i, in))
+      return 2;
+  }
+  if (in.model.empty() || output.empty() || calibDir.empty())
+    return (llvm::errs() << "quantc: error: quantize needs MODEL, --calib DIR and -o OUT\n",
+            usage(llvm::errs(), 2));
+  if (recipe != "w8a8") {
+    llvm::errs() << "quantc: error: recipe '" << recipe
+                 << "' is not implemented yet (available: w8a8)\n";
+    return 2;
+  }
+  quantc::calib::Calibrator cal;
+  if (calibrator == "minmax")
+    cal = quantc::calib::Calibrator::MinMax;
+  else if (calibrator == "percentile")
+    cal = quantc::calib::Calibrator::Percentile;
+  else if (calibrator == "entropy")
+    cal = quantc::calib::Calibrator::Entropy;
+  else if (calibrator == "mse")
+    cal = quantc::calib::Calibrator::MSE;
+  else {
+    llvm::errs() << "quantc: error: unknown calibrator '" << calibrator
+                 << "' (minmax, percentile, entropy, mse)\n";
+    return 2;
+  }
+  bool toSo = llvm::StringRef(output).ends_with(".so");
+  if (!toSo && !llvm::StringRef(output).ends_with(".mlir")) {
+    llvm::errs() << "quantc: error: -o must end in .mlir or .so (ONNX QDQ export is not "
+                    "implemented yet)\n";
+    return 2;
+  }
+  MLIRContext context;
+  quantc::registerONNXImportDialects(context);
+  context.printOpOnDiagnostic(false);
+  auto module = loadModel(context, in.model);
+  if (!module)
+    return 1;
+  auto specs = quantc::cpu::JITModel::inputsOf(*module);
+  auto samples = loadSamples(calibDir, specs);
+  if (!samples) {
+    llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
+    return 1;
+  }
+  auto targets = quantc::calib::quantizationTargets(*module);
+  auto stats = quantc::calib::calibrate(*module, targets, *samples);
+  if (!stats) {
+    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(stats.takeError())
+                 << "\n";
+    return 1;
+  }
+  auto reports = quantc::calib::insertQDQ(*module, targets, *stats, cal, percentile);
+  if (!reports) {
+    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(reports.takeError())
+                 << "\n";
+    return 1;
+  }
+  llvm::outs() << llvm::format("%zu samples, %zu layers quantized (%s, activations uint8 per "
+                               "tensor from %s, weights int8 per channel)\n",
+                               samples->size(), reports->size(), recipe.c_str(),
+                               calibrator.c_str());
+  llvm::outs() << llvm::format("  %-34s %-10s %21s %21s %10s\n", "layer", "op", "observed range",
+                               "clipped range", "weight SQNR");
+  for (const auto &r : *reports)
+    llvm::outs() << llvm::format("  %-34s %-10s [%8.3f, %8.3f] [%8.3f, %8.3f] %7.1f dB\n",
+                                 r.name.substr(0, 34).c_str(), r.op.substr(3).c_str(), r.actMin,
+                                 r.actMax, r.clipLo, r.clipHi, r.weightSQNR);
+  for (const auto &r : *reports)
+    if (r.nonFinite > 0)
+      llvm::errs() << "quantc: warning: node '" << r.name << "': " << r.nonFinite
+                   << " NaN/Inf values in its calibration input were ignored\n";
+  if (!reportPath.empty()) {
+    std::error_code ec;
+    llvm::ToolOutputFile rep(reportPath, ec, llvm::sys::fs::OF_None);
+    if (ec) {
+      llvm::errs() << "quantc: error: cannot write '" << reportPath << "': " << ec.message() << "\n";
+      return 1;
+    }
+    rep.os() << "{\"recipe\": \"" << recipe << "\", \"calibrator\": \"" << calibrator
+             << "\", \"samples\": " << samples->size() << ", \"layers\": [";
+    for (size_t i = 0; i < reports->size(); ++i) {
+      const auto &r = (*reports)[i];
+      std::string name;
+      for (char c : r.name)
+        name += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+      rep.os() << (i ? ", " : "") << "{\"name\": \"" << name << "\", \"op\": \"" << r.op
+               << "\", \"act_min\": " << r.actMin << ", \"act_max\": " << r.actMax
+               << ", \"clip_min\": " << r.clipLo << ", \"clip_max\": " << r.clipHi
+               << ", \"act_scale\": " << r.actScale << ", \"act_zero_point\": "
+               << r.actZeroPoint << ", \"weight_sqnr_db\": " << r.weightSQNR
+               << ", \"non_finite\": " << r.nonFinite << ", \"activation_format\": \"uint8\", "
+               << "\"weight_format\": \"int8 per channel\"}";
+    }
+    rep.os() << "]}\n";
+    rep.keep();
+  }
+  if (toSo) {
+    quantc::cpu::AOTOptions options;
+    options.runtimeDir = quantc::cpu::defaultRuntimeDir();
+    std::vector<quantc::cpu::ShapeVariant> variants(1);
+    for (const auto &t : samples->front())
+      variants[0].push_back(t.shape);
+    if (auto err = quantc::cpu::compileSharedLibrary(*module, variants, output, options)) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
+                   << "\n";
+      return 1;
+    }
+  } else {
+    std::error_code ec;
+    llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_None);
+    if (ec) {
+      llvm::errs() << "quantc: error: cannot write '" << output << "': " << ec.message() << "\n";
+      return 1;
+    }
+    module->print(out.os());
+    out.keep();
+  }
+  llvm::outs() << "wrote " << output << "\n";
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (argc < 2)
@@ -664,6 +862,8 @@ int main(int argc, char **argv) {
     return runBench(args);
   if (cmd == "compile")
     return runCompile(args);
+  if (cmd == "quantize")
+    return runQuantize(args);
   if (cmd == "-h" || cmd == "--help" || cmd == "help")
     return usage(llvm::outs(), 0);
   llvm::errs() << "quantc: error: unknown command '" << cmd << "'\n";
