@@ -77,6 +77,31 @@ FailureOr<AffineMap> paramMap(Operation *op, Value param, RankedTensorType data,
   return AffineMap::get(rank, 0, {getAffineDimExpr(axis, ctx)}, ctx);
 }
 
+/// Appends the scale and (if present) zero point of a Quantize/Dequantize
+/// op to the generic's inputs and maps. Sets `hasZp`.
+LogicalResult addParams(Operation *op, ConversionPatternRewriter &rw, Value scale, Value zp,
+                        RankedTensorType data, int64_t axis, SmallVectorImpl<Value> &ins,
+                        SmallVectorImpl<AffineMap> &maps, bool &hasZp) {
+  auto sm = paramMap(op, scale, data, axis, "the scale");
+  if (failed(sm))
+    return failure();
+  ins.push_back(scale);
+  maps.push_back(*sm);
+  hasZp = !isNoneValue(zp);
+  if (!hasZp)
+    return success();
+  zp = asSignless(rw, op->getLoc(), zp);
+  if (!zp)
+    return op->emitError("cannot lower: a zero point of unsigned type that is not a constant "
+                         "is not lowered yet");
+  auto zm = paramMap(op, zp, data, axis, "the zero point");
+  if (failed(zm))
+    return failure();
+  ins.push_back(zp);
+  maps.push_back(*zm);
+  return success();
+}
+
 struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(QuantizeLinearOp op, OpAdaptor a,
@@ -101,25 +126,11 @@ struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
                  << rt.getElementType() << " used by '" << user->getName()
                  << "' (unsigned tensors are only lowered into DequantizeLinear yet)";
     int64_t axis = op.getAxis();
-    SmallVector<Value> ins{a.getX(), a.getYScale()};
+    SmallVector<Value> ins{a.getX()};
     SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
-    auto sm = paramMap(op, a.getYScale(), xt, axis, "the scale");
-    if (failed(sm))
+    bool hasZp;
+    if (failed(addParams(op, rw, a.getYScale(), a.getYZeroPoint(), xt, axis, ins, maps, hasZp)))
       return failure();
-    maps.push_back(*sm);
-    bool hasZp = !isNoneValue(a.getYZeroPoint());
-    Value zp = a.getYZeroPoint();
-    if (hasZp) {
-      zp = asSignless(rw, op.getLoc(), zp);
-      if (!zp)
-        return op.emitError("cannot lower: a zero point of unsigned type that is not a constant "
-                            "is not lowered yet");
-      auto zm = paramMap(op, zp, xt, axis, "the zero point");
-      if (failed(zm))
-        return failure();
-      ins.push_back(zp);
-      maps.push_back(*zm);
-    }
     unsigned bits = storage.getWidth();
     double qmin = isUnsigned ? 0 : -std::ldexp(1.0, bits - 1);
     double qmax = isUnsigned ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
@@ -172,24 +183,11 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
       return op.emitError("cannot lower: DequantizeLinear of an unsigned tensor that is not a "
                           "quantized type or a constant is not lowered yet");
     int64_t axis = op.getAxis();
-    SmallVector<Value> ins{x, a.getXScale()};
+    SmallVector<Value> ins{x};
     SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
-    auto sm = paramMap(op, a.getXScale(), xt, axis, "the scale");
-    if (failed(sm))
+    bool hasZp;
+    if (failed(addParams(op, rw, a.getXScale(), a.getXZeroPoint(), xt, axis, ins, maps, hasZp)))
       return failure();
-    maps.push_back(*sm);
-    bool hasZp = !isNoneValue(a.getXZeroPoint());
-    if (hasZp) {
-      Value zp = asSignless(rw, op.getLoc(), a.getXZeroPoint());
-      if (!zp)
-        return op.emitError("cannot lower: a zero point of unsigned type that is not a constant "
-                            "is not lowered yet");
-      auto zm = paramMap(op, zp, xt, axis, "the zero point");
-      if (failed(zm))
-        return failure();
-      ins.push_back(zp);
-      maps.push_back(*zm);
-    }
     Type f = rt.getElementType();
     Value y = buildElementwiseWithMaps(
         rw, op.getLoc(), rt, ins, maps, [&](OpBuilder &b, Location l, ValueRange v, Type) -> Value {
