@@ -292,6 +292,31 @@ bool gatherInputs(const InputArgs &in, const std::vector<quantc::cpu::TensorSpec
   return true;
 }
 
+/// What `run` and `bench` share: the model loaded, its inputs gathered
+/// (files or --shape), and the JIT compiled for their shapes. Null after
+/// printing the error.
+std::unique_ptr<quantc::cpu::JITModel>
+compileWithInputs(MLIRContext &context, const InputArgs &in,
+                  const quantc::cpu::CompileOptions &options,
+                  std::vector<quantc::cpu::HostTensor> &inputs) {
+  auto module = loadModel(context, in.model);
+  if (!module)
+    return nullptr;
+  auto specs = quantc::cpu::JITModel::inputsOf(*module);
+  if (!gatherInputs(in, specs, inputs))
+    return nullptr;
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto &t : inputs)
+    shapes.push_back(t.shape);
+  auto jit = quantc::cpu::JITModel::compile(*module, shapes, options);
+  if (!jit) {
+    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(jit.takeError())
+                 << "\n";
+    return nullptr;
+  }
+  return std::move(*jit);
+}
+
 int runModel(std::vector<std::string> args) {
   std::string outDir = ".";
   quantc::cpu::CompileOptions runOpts;
@@ -314,23 +339,12 @@ int runModel(std::vector<std::string> args) {
   MLIRContext context;
   quantc::registerONNXImportDialects(context);
   context.printOpOnDiagnostic(false);
-  auto module = loadModel(context, model);
-  if (!module)
-    return 1;
-  auto specs = quantc::cpu::JITModel::inputsOf(*module);
   std::vector<quantc::cpu::HostTensor> inputs;
-  if (!gatherInputs(in, specs, inputs))
+  auto jit = compileWithInputs(context, in, runOpts, inputs);
+  if (!jit)
     return 1;
-  std::vector<std::vector<int64_t>> shapes;
-  for (const auto &t : inputs)
-    shapes.push_back(t.shape);
-  auto jit = quantc::cpu::JITModel::compile(*module, shapes, runOpts);
-  if (!jit) {
-    llvm::errs() << "quantc: error: " << model << ": " << llvm::toString(jit.takeError()) << "\n";
-    return 1;
-  }
   std::vector<quantc::cpu::HostTensor> outputs;
-  if (auto err = (*jit)->run(inputs, outputs)) {
+  if (auto err = jit->run(inputs, outputs)) {
     llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }
@@ -441,37 +455,25 @@ int runBench(std::vector<std::string> args) {
   quantc::registerONNXImportDialects(context);
   context.printOpOnDiagnostic(false);
   auto t0 = std::chrono::steady_clock::now();
-  auto module = loadModel(context, in.model);
-  if (!module)
-    return 1;
-  auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  std::vector<quantc::cpu::HostTensor> inputs;
-  if (!gatherInputs(in, specs, inputs))
-    return 1;
-  std::vector<std::vector<int64_t>> shapes;
-  for (const auto &t : inputs)
-    shapes.push_back(t.shape);
   copts.profile = profile;
-  auto jit = quantc::cpu::JITModel::compile(*module, shapes, copts);
-  if (!jit) {
-    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(jit.takeError())
-                 << "\n";
+  std::vector<quantc::cpu::HostTensor> inputs;
+  auto jit = compileWithInputs(context, in, copts, inputs);
+  if (!jit)
     return 1;
-  }
   std::vector<quantc::cpu::HostTensor> outputs;
   // The first run also resolves the JIT's lazily materialized code.
-  if (auto err = (*jit)->run(inputs, outputs)) {
+  if (auto err = jit->run(inputs, outputs)) {
     llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }
   double compileS =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (int i = 0; i < warmup; ++i)
-    (void)(*jit)->run(inputs, outputs);
+    (void)jit->run(inputs, outputs);
   std::vector<double> times;
   for (int i = 0; i < runs; ++i) {
     auto t = std::chrono::steady_clock::now();
-    if (auto err = (*jit)->run(inputs, outputs)) {
+    if (auto err = jit->run(inputs, outputs)) {
       llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
       return 1;
     }
@@ -479,10 +481,10 @@ int runBench(std::vector<std::string> args) {
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
   }
   if (profile)
-    quantc::rt::profileReset((*jit)->profiledOps().size());
+    quantc::rt::profileReset(jit->profiledOps().size());
   if (profile)
     for (int i = 0; i < runs; ++i)
-      (void)(*jit)->run(inputs, outputs);
+      (void)jit->run(inputs, outputs);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double median = medianOf(times);
@@ -500,7 +502,7 @@ int runBench(std::vector<std::string> args) {
   llvm::outs() << llvm::format("quantc:       median %.3f ms, min %.3f ms over %d runs\n", median,
                                *std::min_element(times.begin(), times.end()), runs);
   if (profile)
-    printProfile((*jit)->profiledOps(), quantc::rt::profileTimes(), runs);
+    printProfile(jit->profiledOps(), quantc::rt::profileTimes(), runs);
   if (!compareOrt)
     return 0;
   if (!llvm::StringRef(in.model).ends_with(".onnx")) {
