@@ -285,6 +285,21 @@ SmallVector<AffineExpr> windowExprs(MLIRContext *ctx, const Window &w, int64_t o
   return e;
 }
 
+/// The initial value of a convolution's output: the bias B broadcast
+/// along the channel axis (1), or zeros without one. Null (after an error)
+/// for a bias of unknown shape.
+static Value biasOrZeros(Operation *op, ConversionPatternRewriter &rw, Location l, Value bias,
+                         RankedTensorType yt) {
+  if (isNoneValue(bias))
+    return zeroFilled(rw, l, yt);
+  if (!requireStatic(op, bias, "B"))
+    return {};
+  MLIRContext *ctx = rw.getContext();
+  AffineMap ch = AffineMap::get(yt.getRank(), 0, {getAffineDimExpr(1, ctx)}, ctx);
+  return buildElementwiseWithMaps(rw, l, yt, {bias}, {ch},
+                                  [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
+}
+
 struct ConvLowering : OpConversionPattern<ConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConvOp op, OpAdaptor a,
@@ -306,16 +321,9 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     int64_t n = kernel.size();
     int64_t group = op.getGroup();
     int64_t M = wt.getDimSize(0), Cg = wt.getDimSize(1), Mg = M / group;
-    Value init;
-    if (!isNoneValue(a.getB())) {
-      if (!requireStatic(op, a.getB(), "B"))
-        return failure();
-      AffineMap ch = AffineMap::get(yt.getRank(), 0, {getAffineDimExpr(1, ctx)}, ctx);
-      init = buildElementwiseWithMaps(rw, l, yt, {a.getB()}, {ch},
-                                      [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
-    } else {
-      init = zeroFilled(rw, l, yt);
-    }
+    Value init = biasOrZeros(op, rw, l, a.getB(), yt);
+    if (!init)
+      return failure();
     // 2-D f32 convolutions with one group, and depthwise ones, become the
     // named linalg ops that the CPU pipeline hands to the runtime's kernels.
     bool f32 = xt.getElementType().isF32() && wt.getElementType().isF32() &&
@@ -542,16 +550,9 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
     Value wf = buildElementwiseWithMaps(
         rw, l, wfType, {a.getW()}, {AffineMap::get(2 + n, 0, wSrc, ctx)},
         [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
-    Value init;
-    if (!isNoneValue(a.getB())) {
-      if (!requireStatic(op, a.getB(), "B"))
-        return failure();
-      AffineMap ch = AffineMap::get(yt.getRank(), 0, {getAffineDimExpr(1, ctx)}, ctx);
-      init = buildElementwiseWithMaps(rw, l, yt, {a.getB()}, {ch},
-                                      [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; });
-    } else {
-      init = zeroFilled(rw, l, yt);
-    }
+    Value init = biasOrZeros(op, rw, l, a.getB(), yt);
+    if (!init)
+      return failure();
     Value r;
     if (n == 2 && group == 1 && et.isF32() && yt.getElementType().isF32()) {
       r = linalg::Conv2DNchwFchwOp::create(rw, l, TypeRange{yt}, ValueRange{padded, wf},
