@@ -14,7 +14,6 @@ QDQ groups into integer kernels with their own intermediate rounding
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -24,6 +23,8 @@ import onnxruntime as ort
 from onnx import version_converter
 from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 from onnxruntime.quantization.shape_inference import quant_pre_process
+
+import quantc_run
 
 ort.set_default_logger_severity(3)
 
@@ -97,20 +98,13 @@ def main():
             names = [o.name for o in literal.get_outputs()]
             want = literal.run(None, feeds)
             fused = ort.InferenceSession(qdq, providers=["CPUExecutionProvider"]).run(None, feeds)
-            cmd = [args.quantc, "run", qdq, "--output-dir", os.path.join(tmp, "out")]
-            for k, v in feeds.items():
-                f = os.path.join(tmp, "in_%d.npy" % len(cmd))
-                np.save(f, v)
-                cmd += ["--input", "%s=%s" % (k, f)]
-            p = subprocess.run(cmd, capture_output=True, text=True)
-            if p.returncode != 0:
-                failures.append("%s: quantc run failed: %s" % (rel, p.stderr.strip()[:800]))
+            outs, err = quantc_run.run(args.quantc, qdq, feeds, tmp, names)
+            if err:
+                failures.append("%s: %s" % (rel, err))
                 continue
             steps = output_steps(onnx.load(qdq))
             nq = sum(n.op_type == "QuantizeLinear" for n in onnx.load(qdq).graph.node)
-            for name, ref, ref_fused in zip(names, want, fused):
-                safe = "".join(c if c.isalnum() or c in "_-." else "_" for c in name)
-                got = np.load(os.path.join(tmp, "out", safe + ".npy"))
+            for name, got, ref, ref_fused in zip(names, outs, want, fused):
                 step = steps.get(name, float(np.max(np.abs(ref))) / 255)
                 within = float(np.mean(np.abs(got - ref) <= step * 1.0001))
                 exact = float(np.mean(got == ref))

@@ -15,12 +15,13 @@ measured here (see `quantc bench --compare-ort`).
 """
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 import onnxruntime as ort
+
+import quantc_run
 
 ort.set_default_logger_severity(3)
 
@@ -72,23 +73,15 @@ def compare(args, rel, make_inputs):
     names = [o.name for o in sess.get_outputs()]
     want = sess.run(None, feeds)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [args.quantc, "run", path, "--output-dir", os.path.join(tmp, "out")]
-        for k, v in feeds.items():
-            f = os.path.join(tmp, "in%d.npy" % len(cmd))
-            np.save(f, v)
-            cmd += ["--input", "%s=%s" % (k, f)]
-        p = subprocess.run(cmd, capture_output=True, text=True)
-        if p.returncode != 0:
-            return "quantc run failed (exit %d): %s" % (p.returncode, p.stderr.strip()[:800])
-        worst = 0.0
-        for name, ref in zip(names, want):
-            safe = "".join(c if c.isalnum() or c in "_-." else "_" for c in name)
-            got = np.load(os.path.join(tmp, "out", safe + ".npy"))
-            if got.shape != ref.shape:
-                return "output %s: shape %s, ONNX Runtime %s" % (name, got.shape, ref.shape)
-            scale = float(np.max(np.abs(ref))) or 1.0
-            err = float(np.max(np.abs(got.astype(np.float64) - ref))) / scale
-            worst = max(worst, err)
+        outs, err = quantc_run.run(args.quantc, path, feeds, tmp, names)
+    if err:
+        return err
+    worst = 0.0
+    for name, got, ref in zip(names, outs, want):
+        if got.shape != ref.shape:
+            return "output %s: shape %s, ONNX Runtime %s" % (name, got.shape, ref.shape)
+        scale = float(np.max(np.abs(ref))) or 1.0
+        worst = max(worst, float(np.max(np.abs(got.astype(np.float64) - ref))) / scale)
     tol = TOLERANCE.get(rel, (1e-4, ""))[0]
     label = rel + ("" if "sr" not in feeds else " (sr=%d)" % int(feeds["sr"]))
     print("%-55s max rel err %.2e (tolerance %.0e)" % (label, worst, tol))
