@@ -72,6 +72,13 @@ int usage(llvm::raw_ostream &os, int code) {
         "      per sample with <input>.npy files) and quantize: uint8 activations\n"
         "      per tensor, int8 weights per channel, in QDQ form; prints a table per\n"
         "      layer (and writes it as JSON with --report).\n"
+        "  quantc eval [MODEL...] [--recipes R,..] [--calibrators C,..] [--no-ort] [--check]\n"
+        "              [--limit N] [--json FILE] [--data DIR] [--models DIR]\n"
+        "      The task metric of each real model (PP-OCRv4 rec/cls/det, openWakeWord,\n"
+        "      Silero VAD) on the sets of scripts/make_datasets.py, side by side: float,\n"
+        "      quantc's recipes and ONNX Runtime's quantize_static/MatMulNBits (run in\n"
+        "      ONNX Runtime). Runs python/quantc/eval.py with $QUANTC_PYTHON; --help\n"
+        "      there lists the metrics.\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
         "               [--threads N] [--compare-ort] [--profile] [--cpu C] [--features F]\n"
         "      Compile once, then report the median latency of N runs after warm-up,\n"
@@ -365,6 +372,9 @@ int runModel(std::vector<std::string> args) {
 }
 } // namespace
 
+std::optional<std::string> findPython(const char *what);
+int runEval(std::vector<std::string> args);
+
 /// ONNX Runtime's latency on the same inputs: a child Python process
 /// (onnxruntime is a Python package here) reading the inputs from .npy files.
 const char *kOrtBench = R"PY(
@@ -515,14 +525,10 @@ int runBench(std::vector<std::string> args) {
     return 1;
   }
   std::vector<std::string> argvS;
-  const char *py = getenv("QUANTC_PYTHON");
-  std::string python = py && *py ? py : "python3";
-  auto found = llvm::sys::findProgramByName(python);
-  if (!found) {
-    llvm::errs() << "quantc: error: cannot find the Python interpreter '" << python
-                 << "' for --compare-ort (set QUANTC_PYTHON)\n";
+  auto found = findPython("--compare-ort");
+  if (!found)
     return 1;
-  }
+  std::string python = *found;
   argvS = {python, "-c", kOrtBench, in.model, std::to_string(threads), std::to_string(runs),
            std::to_string(warmup)};
   for (const auto &t : inputs) {
@@ -848,6 +854,50 @@ int runQuantize(std::vector<std::string> args) {
   return 0;
 }
 
+/// The Python interpreter for the commands that drive ONNX Runtime.
+std::optional<std::string> findPython(const char *what) {
+  const char *py = getenv("QUANTC_PYTHON");
+  std::string python = py && *py ? py : "python3";
+  auto found = llvm::sys::findProgramByName(python);
+  if (!found) {
+    llvm::errs() << "quantc: error: cannot find the Python interpreter '" << python << "' for "
+                 << what << " (set QUANTC_PYTHON)\n";
+    return std::nullopt;
+  }
+  return *found;
+}
+
+/// `quantc eval`: python/quantc/eval.py (it drives ONNX Runtime's
+/// quantizers), told which quantc binary to use.
+int runEval(std::vector<std::string> args) {
+  auto python = findPython("eval");
+  if (!python)
+    return 1;
+  std::string pyDir = QUANTC_PYTHON_DIR;
+  if (const char *env = getenv("QUANTC_PYTHONPATH"); env && *env)
+    pyDir = env;
+  if (!llvm::sys::fs::exists(pyDir + "/quantc/eval.py")) {
+    llvm::errs() << "quantc: error: '" << pyDir
+                 << "/quantc/eval.py' does not exist (set QUANTC_PYTHONPATH to quantc's python/ "
+                    "directory)\n";
+    return 1;
+  }
+  const char *old = getenv("PYTHONPATH");
+  std::string path = pyDir + (old && *old ? ":" + std::string(old) : "");
+  setenv("PYTHONPATH", path.c_str(), 1);
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, (void *)&runEval);
+  std::vector<std::string> argvS = {*python, "-m", "quantc.eval", "--quantc", self};
+  argvS.insert(argvS.end(), args.begin(), args.end());
+  std::vector<llvm::StringRef> refs(argvS.begin(), argvS.end());
+  std::string errMsg;
+  int rc = llvm::sys::ExecuteAndWait(*python, refs, std::nullopt, {}, 0, 0, &errMsg);
+  if (rc < 0) {
+    llvm::errs() << "quantc: error: eval: " << errMsg << "\n";
+    return 1;
+  }
+  return rc;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (argc < 2)
@@ -866,6 +916,8 @@ int main(int argc, char **argv) {
     return runCompile(args);
   if (cmd == "quantize")
     return runQuantize(args);
+  if (cmd == "eval")
+    return runEval(args);
   if (cmd == "-h" || cmd == "--help" || cmd == "help")
     return usage(llvm::outs(), 0);
   llvm::errs() << "quantc: error: unknown command '" << cmd << "'\n";

@@ -1,0 +1,99 @@
+"""quantc from Python.
+
+For now: `CompiledModel`, which loads a shared library made by
+`quantc compile` or `quantc quantize -o x.so` and runs it on numpy arrays
+through the C API of include/quantc/Runtime.h (ctypes; no build step).
+The nanobind bindings of the compiler itself will join it here.
+"""
+import ctypes
+
+import numpy as np
+
+__all__ = ["CompiledModel", "QuantcError"]
+
+_DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 4: np.int64, 5: np.int32,
+           6: np.int16, 7: np.int8, 8: np.uint8, 9: np.bool_}
+
+
+class QuantcError(RuntimeError):
+    pass
+
+
+class CompiledModel:
+    """A compiled model: `CompiledModel("m.so")(x=array, ...)` returns a dict
+    of output name -> array. Inputs are converted to the dtype the model
+    declares; their shapes must be one the library was compiled for."""
+
+    def __init__(self, path, threads=None):
+        lib = ctypes.CDLL(path)
+        lib.qc_open.restype = ctypes.c_void_p
+        for f in ("qc_input_name", "qc_output_name", "qc_last_error"):
+            getattr(lib, f).restype = ctypes.c_char_p
+        for f in ("qc_input_shape", "qc_output_shape"):
+            getattr(lib, f).restype = ctypes.POINTER(ctypes.c_int64)
+        for f in ("qc_input_name", "qc_output_name", "qc_input_dtype", "qc_output_dtype",
+                  "qc_input_rank", "qc_output_rank", "qc_input_shape", "qc_output_shape"):
+            getattr(lib, f).argtypes = [ctypes.c_void_p, ctypes.c_int]
+        for f in ("qc_num_inputs", "qc_num_outputs", "qc_num_variants", "qc_close"):
+            getattr(lib, f).argtypes = [ctypes.c_void_p]
+        lib.qc_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+        lib.qc_set_input_shapes.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        self._lib = lib
+        self._m = lib.qc_open()
+        if not self._m:
+            raise QuantcError("%s: %s" % (path, lib.qc_last_error().decode()))
+        if threads is not None:
+            lib.qc_set_num_threads(int(threads))
+        self.path = path
+
+    def _describe(self, kind):
+        lib, m = self._lib, self._m
+        out = []
+        for i in range(getattr(lib, "qc_num_%ss" % kind)(m)):
+            rank = getattr(lib, "qc_%s_rank" % kind)(m, i)
+            shape = tuple(getattr(lib, "qc_%s_shape" % kind)(m, i)[d] for d in range(rank))
+            out.append((getattr(lib, "qc_%s_name" % kind)(m, i).decode(),
+                        _DTYPES[getattr(lib, "qc_%s_dtype" % kind)(m, i)], shape))
+        return out
+
+    @property
+    def inputs(self):
+        """[(name, numpy dtype, shape)] of the selected shape variant."""
+        return self._describe("input")
+
+    @property
+    def outputs(self):
+        return self._describe("output")
+
+    def __call__(self, **feeds):
+        specs = self.inputs
+        missing = [n for n, _, _ in specs if n not in feeds]
+        if missing:
+            raise QuantcError("missing input(s): %s" % ", ".join(missing))
+        extra = set(feeds) - {n for n, _, _ in specs}
+        if extra:
+            raise QuantcError("unknown input(s): %s" % ", ".join(sorted(extra)))
+        arrays = [np.ascontiguousarray(feeds[n], dtype=t) for n, t, _ in specs]
+        shapes = [a.shape for a in arrays]
+        if shapes != [s for _, _, s in specs]:
+            dims = [(ctypes.c_int64 * max(1, len(s)))(*s) for s in shapes]
+            arr = (ctypes.POINTER(ctypes.c_int64) * len(dims))(*dims)
+            if self._lib.qc_set_input_shapes(self._m, arr) != 0:
+                raise QuantcError(self._lib.qc_last_error().decode())
+        outs = [np.empty(s, t) for _, t, s in self.outputs]
+        ins = (ctypes.c_void_p * max(1, len(arrays)))(*[a.ctypes.data for a in arrays])
+        optrs = (ctypes.c_void_p * max(1, len(outs)))(*[o.ctypes.data for o in outs])
+        if self._lib.qc_run(self._m, ins, optrs) != 0:
+            raise QuantcError(self._lib.qc_last_error().decode())
+        return {n: o for (n, _, _), o in zip(self.outputs, outs)}
+
+    def close(self):
+        if self._m:
+            self._lib.qc_close(self._m)
+            self._m = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
