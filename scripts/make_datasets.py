@@ -10,7 +10,8 @@ checked to share no line with the calibration ones.
 
 Layout (what `quantc quantize --calib DIR` and `quantc eval` read):
 
-  .cache/data/<set>/{calib,eval}/<NNNN>/<input name>.npy   one dir per sample
+  .cache/data/<set>/{calib,eval}/<NNNN>/<input>.npy   one dir per sample
+                          (<input>: the input's name, ':' and '/' as '_')
   .cache/data/<set>/{calib,eval}/labels.txt                 one label per sample
 
 Sets:
@@ -166,11 +167,17 @@ def make_lines(rng, cjk, n, fonts_cache, max_width, avoid=()):
     return out
 
 
+def file_name(input_name):
+    """The file of an input, named as quantc names them (characters other
+    than letters, digits, '_', '-' and '.' become '_')."""
+    return "".join(c if c.isalnum() or c in "_-." else "_" for c in input_name) + ".npy"
+
+
 def save_sample(root, i, feeds):
     d = os.path.join(root, "%04d" % i)
     os.makedirs(d, exist_ok=True)
     for k, v in feeds.items():
-        np.save(os.path.join(d, k + ".npy"), v)
+        np.save(os.path.join(d, file_name(k)), v)
 
 
 def write_split(root, samples, labels=None):

@@ -59,6 +59,10 @@ std::vector<Target> quantizationTargets(ModuleOp module) {
   if (!main)
     return targets;
   main.walk([&](Operation *op) {
+    // Only the ops of main's body: an activation inside a qc.if branch
+    // cannot be returned from main for observation (yet); those stay float.
+    if (op->getParentOp() != main.getOperation())
+      return;
     Target t{op, 0, 1, 0, nodeName(op)};
     if (auto conv = dyn_cast<qc::ConvOp>(op)) {
       t.weightAxis = 0; // W: [M, C/group, kH, kW]

@@ -36,6 +36,7 @@ Metrics (higher is better; the first is the one compared):
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -126,13 +127,18 @@ MODELS = {
 }
 
 
-def load_split(path):
+def file_name(input_name):
+    return "".join(c if c.isalnum() or c in "_-." else "_" for c in input_name) + ".npy"
+
+
+def load_split(path, input_names):
+    """One feed dict per sample directory (<input>.npy files, named as
+    quantc names them)."""
     samples = []
     for d in sorted(os.listdir(path)):
         full = os.path.join(path, d)
         if os.path.isdir(full):
-            samples.append({f[:-4]: np.load(os.path.join(full, f))
-                            for f in sorted(os.listdir(full)) if f.endswith(".npy")})
+            samples.append({n: np.load(os.path.join(full, file_name(n))) for n in input_names})
     labels = None
     lp = os.path.join(path, "labels.txt")
     if os.path.exists(lp):
@@ -218,6 +224,8 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, log):
         f.write(p.stdout + p.stderr)
     if p.returncode != 0:
         raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode)
+    m = re.search(r"(\d+) layers quantized", p.stdout)
+    return int(m.group(1)) if m else None
 
 
 def fmt(metrics):
@@ -228,8 +236,9 @@ def evaluate(name, args, results):
     path, data, factory = MODELS[name]
     src = os.path.join(args.models, path)
     metric = factory(args.models)
-    calib, _ = load_split(os.path.join(args.data, data, "calib"))
-    evals, labels = load_split(os.path.join(args.data, data, "eval"))
+    names = [i.name for i in ort_session(src).get_inputs()]
+    calib, _ = load_split(os.path.join(args.data, data, "calib"), names)
+    evals, labels = load_split(os.path.join(args.data, data, "eval"), names)
     if args.limit:
         evals, labels = evals[: args.limit], (labels[: args.limit] if labels else None)
     print("== %s: %s, %d calibration / %d evaluation samples" % (name, path, len(calib), len(evals)),
@@ -256,11 +265,12 @@ def evaluate(name, args, results):
             for cal in args.calibrators:
                 def ours(recipe=recipe, cal=cal):
                     so = os.path.join(tmp, "quantc_%s_%s.so" % (recipe, cal))
-                    quantc_quantize(args.quantc, src, os.path.join(args.data, data, "calib"), recipe, cal, so,
-                                    os.path.join(tmp, "log.txt"))
+                    layers = quantc_quantize(args.quantc, src, os.path.join(args.data, data, "calib"), recipe,
+                                             cal, so, os.path.join(tmp, "log.txt"))
                     model = CompiledModel(so, threads=2)
                     outs = [next(iter(model(**feeds).values())) for feeds in evals]
-                    return outs, {"bytes": os.path.getsize(so)}
+                    return outs, {"bytes": os.path.getsize(so), "layers": layers,
+                                  "note": "(%s layers)" % layers}
                 add("quantc %s/%s" % (recipe, cal), "quantc", ours)
         if not args.no_ort:
             for method in ("MinMax", "Entropy", "Percentile"):

@@ -800,6 +800,10 @@ int runQuantize(std::vector<std::string> args) {
     llvm::outs() << llvm::format("  %-34s %-10s [%8.3f, %8.3f] [%8.3f, %8.3f] %7.1f dB\n",
                                  r.name.substr(0, 34).c_str(), r.op.substr(3).c_str(), r.actMin,
                                  r.actMax, r.clipLo, r.clipHi, r.weightSQNR);
+  if (reports->empty())
+    llvm::errs() << "quantc: warning: " << in.model
+                 << ": no layer was quantized (quantize looks for Conv, MatMul and Gemm with "
+                    "constant weights in the main graph; those inside If branches stay float)\n";
   for (const auto &r : *reports)
     if (r.nonFinite > 0)
       llvm::errs() << "quantc: warning: node '" << r.name << "': " << r.nonFinite
