@@ -9,6 +9,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -66,15 +67,18 @@ std::vector<Target> quantizationTargets(ModuleOp module) {
     Target t{op, 0, 1, 0, nodeName(op)};
     if (auto conv = dyn_cast<qc::ConvOp>(op)) {
       t.weightAxis = 0; // W: [M, C/group, kH, kW]
+      t.reductionAxis = 1;
     } else if (auto mm = dyn_cast<qc::MatMulOp>(op)) {
       auto bt = dyn_cast<RankedTensorType>(mm.getB().getType());
       if (!bt || bt.getRank() != 2)
         return;
       t.weightAxis = 1; // B: [K, N], one scale per output column
+      t.reductionAxis = 0;
     } else if (auto gemm = dyn_cast<qc::GemmOp>(op)) {
       if (gemm.getTransA())
         return;
       t.weightAxis = gemm.getTransB() ? 0 : 1;
+      t.reductionAxis = 1 - t.weightAxis;
     } else {
       return;
     }
@@ -148,109 +152,248 @@ calibrate(ModuleOp module, const std::vector<Target> &targets, const std::vector
   return stats;
 }
 
+std::optional<Recipe> Recipe::parse(const std::string &name) {
+  Recipe r;
+  r.name = name;
+  llvm::StringRef n(name);
+  auto group = [&](llvm::StringRef rest, int64_t dflt) -> bool {
+    if (rest.empty()) {
+      r.groupSize = dflt;
+      return dflt != 0;
+    }
+    if (!rest.consume_front("-g") || rest.getAsInteger(10, r.groupSize))
+      return false;
+    return r.groupSize == 32 || r.groupSize == 64 || r.groupSize == 128;
+  };
+  if (n == "w8a8")
+    return r;
+  if (n == "w8a16") {
+    r.activations = false;
+    return r;
+  }
+  r.weightBits = 4;
+  if (n.consume_front("w4a16")) {
+    r.activations = false;
+    if (group(n, 0))
+      return r;
+  } else if (n.consume_front("w4a8")) {
+    if (group(n, 128))
+      return r;
+  }
+  return std::nullopt;
+}
+
+namespace {
+/// Expected squared error of quantizing |x| ~ histogram with (scale, zp)
+/// onto [qmin, qmax], over the signal power: SQNR in dB.
+double histogramSQNR(const Histogram &h, bool negative, double scale, double zp, double qmin,
+                     double qmax) {
+  double signal = 0, noise = 0;
+  const auto &c = h.binCounts();
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c[i] == 0)
+      continue;
+    double v = (static_cast<double>(i) + 0.5) * h.binWidth();
+    for (double x : {v, -v}) {
+      if (x < 0 && !negative)
+        continue;
+      double q = std::clamp(std::nearbyint(x / scale) + zp, qmin, qmax);
+      double back = (q - zp) * scale;
+      signal += c[i] * x * x;
+      noise += c[i] * (x - back) * (x - back);
+    }
+  }
+  return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+}
+
+/// The symmetric scale of one channel or group among absmax * r / qmax,
+/// r = 1, 0.975, ..., 0.5, with the least squared error; returns it and the
+/// chosen r.
+std::pair<float, double> searchScale(const std::vector<float> &x, int bits) {
+  double qmax = std::ldexp(1.0, bits - 1) - 1, qmin = -qmax - 1;
+  double absmax = 0;
+  for (float v : x)
+    absmax = std::max(absmax, std::fabs(static_cast<double>(v)));
+  if (absmax == 0 || !std::isfinite(absmax))
+    return {1.0f, 1.0};
+  float best = static_cast<float>(absmax / qmax);
+  double bestErr = INFINITY, bestR = 1;
+  for (int k = 0; k <= 20; ++k) {
+    double r = 1.0 - 0.025 * k;
+    float s = static_cast<float>(absmax * r / qmax);
+    double err = 0;
+    for (float v : x) {
+      double q = std::clamp(std::nearbyint(static_cast<double>(v) / s), qmin, qmax);
+      err += (v - q * s) * (v - q * s);
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      best = s;
+      bestR = r;
+    }
+  }
+  return {best, bestR};
+}
+} // namespace
+
 llvm::Expected<std::vector<LayerReport>>
 insertQDQ(ModuleOp module, const std::vector<Target> &targets,
-          const std::vector<ActivationStats> &stats, Calibrator calibrator, double percentile) {
+          const std::vector<ActivationStats> &stats, const Recipe &recipe, Calibrator calibrator,
+          double percentile) {
   std::vector<LayerReport> reports;
   MLIRContext *ctx = module.getContext();
   Type f32 = Float32Type::get(ctx);
   Type ui8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
-  Type i8 = IntegerType::get(ctx, 8);
   for (size_t k = 0; k < targets.size(); ++k) {
     const Target &t = targets[k];
-    const ActivationStats &st = stats[k];
     LayerReport r;
     r.name = t.name;
     r.op = t.op->getName().getStringRef().str();
-    if (st.minmax.empty())
-      return llvm::createStringError("node '" + t.name + "': its input was never observed");
-    r.actMin = st.minmax.min()[0];
-    r.actMax = st.minmax.max()[0];
-    r.nonFinite = st.minmax.nonFinite();
-    double lo = r.actMin, hi = r.actMax;
-    std::optional<double> clip;
-    // The histogram is of |x|: a non-negative activation (after ReLU) gets
-    // all 256 uint8 levels for its magnitude, a signed one 128.
-    int bits = r.actMin >= 0 ? 9 : 8;
-    if (calibrator == Calibrator::Percentile)
-      clip = percentileClip(st.histogram, percentile);
-    else if (calibrator == Calibrator::Entropy)
-      clip = entropyClip(st.histogram, bits);
-    else if (calibrator == Calibrator::MSE)
-      clip = mseClip(st.histogram, bits);
-    if (clip) {
-      lo = std::max(lo, -*clip);
-      hi = std::min(hi, *clip);
-    }
-    r.clipLo = lo;
-    r.clipHi = hi;
-    auto params = quant::chooseParams(lo, hi, quant::Format::U8, /*symmetric=*/false);
-    if (!params)
-      return llvm::createStringError("node '" + t.name + "': no finite activation range");
-    r.actScale = params->scale;
-    r.actZeroPoint = params->zeroPoint;
-
     OpBuilder b(t.op);
     Location loc = t.op->getLoc();
-    // Activation: QuantizeLinear -> DequantizeLinear, per tensor uint8.
-    Value x = t.op->getOperand(t.activation);
-    auto xt = cast<TensorType>(x.getType()); // may be unranked before specialization
-    // The !quant.uniform<u8:f32, scale:zp> type, as the importer gives
-    // QuantizeLinear with constant parameters.
-    Type qType = xt.clone(mlir::quant::UniformQuantizedType::get(
-        /*flags=*/0, IntegerType::get(ctx, 8), f32, params->scale, params->zeroPoint, 0, 255));
-    auto scalarF = RankedTensorType::get({}, f32);
-    auto scalarU = RankedTensorType::get({}, ui8);
-    Value s = qc::ConstantOp::create(b, loc, scalarF,
-                                     DenseElementsAttr::get(scalarF, params->scale));
-    Value z = qc::ConstantOp::create(
-        b, loc, scalarU,
-        DenseElementsAttr::get(scalarU, APInt(8, static_cast<uint64_t>(params->zeroPoint))));
-    Value q = qc::QuantizeLinearOp::create(b, loc, qType, x, s, z, b.getI64IntegerAttr(1),
-                                           b.getI64IntegerAttr(0), b.getI64IntegerAttr(1));
-    Value dq = qc::DequantizeLinearOp::create(b, loc, Type(xt), q, s, z, b.getI64IntegerAttr(1),
-                                              b.getI64IntegerAttr(0));
-    t.op->setOperand(t.activation, dq);
+    if (recipe.activations) {
+      if (k >= stats.size() || stats[k].minmax.empty())
+        return llvm::createStringError("node '" + t.name + "': its input was never observed");
+      const ActivationStats &st = stats[k];
+      r.actMin = st.minmax.min()[0];
+      r.actMax = st.minmax.max()[0];
+      r.nonFinite = st.minmax.nonFinite();
+      double lo = r.actMin, hi = r.actMax;
+      std::optional<double> clip;
+      // The histogram is of |x|: a non-negative activation (after ReLU)
+      // gets all 256 uint8 levels for its magnitude, a signed one 128.
+      int bits = r.actMin >= 0 ? 9 : 8;
+      if (calibrator == Calibrator::Percentile)
+        clip = percentileClip(st.histogram, percentile);
+      else if (calibrator == Calibrator::Entropy)
+        clip = entropyClip(st.histogram, bits);
+      else if (calibrator == Calibrator::MSE)
+        clip = mseClip(st.histogram, bits);
+      if (clip) {
+        lo = std::max(lo, -*clip);
+        hi = std::min(hi, *clip);
+      }
+      r.clipLo = lo;
+      r.clipHi = hi;
+      auto params = quant::chooseParams(lo, hi, quant::Format::U8, /*symmetric=*/false);
+      if (!params)
+        return llvm::createStringError("node '" + t.name + "': no finite activation range");
+      r.actScale = params->scale;
+      r.actZeroPoint = params->zeroPoint;
+      r.activationSQNR = histogramSQNR(st.histogram, r.actMin < 0, params->scale,
+                                       params->zeroPoint, 0, 255);
+      r.activationFormat = "uint8";
 
-    // Weight: int8 symmetric per output channel, stored quantized.
+      // Activation: QuantizeLinear -> DequantizeLinear, per tensor uint8,
+      // as the !quant.uniform<u8:f32, scale:zp> type the importer gives
+      // QuantizeLinear with constant parameters.
+      Value x = t.op->getOperand(t.activation);
+      auto xt = cast<TensorType>(x.getType()); // may be unranked before specialization
+      Type qType = xt.clone(mlir::quant::UniformQuantizedType::get(
+          /*flags=*/0, IntegerType::get(ctx, 8), f32, params->scale, params->zeroPoint, 0, 255));
+      auto scalarF = RankedTensorType::get({}, f32);
+      auto scalarU = RankedTensorType::get({}, ui8);
+      Value s = qc::ConstantOp::create(b, loc, scalarF,
+                                       DenseElementsAttr::get(scalarF, params->scale));
+      Value z = qc::ConstantOp::create(
+          b, loc, scalarU,
+          DenseElementsAttr::get(scalarU, APInt(8, static_cast<uint64_t>(params->zeroPoint))));
+      Value q = qc::QuantizeLinearOp::create(b, loc, qType, x, s, z, b.getI64IntegerAttr(1),
+                                             b.getI64IntegerAttr(0), b.getI64IntegerAttr(1));
+      Value dq = qc::DequantizeLinearOp::create(b, loc, Type(xt), q, s, z, b.getI64IntegerAttr(1),
+                                                b.getI64IntegerAttr(0));
+      t.op->setOperand(t.activation, dq);
+    } else {
+      r.activationFormat = "float";
+    }
+
+    // Weight: symmetric, one scale per output channel (a 1-D scale along
+    // weightAxis) or per group of groupSize along reductionAxis (a scale of
+    // the weight's rank with that dim divided), stored quantized.
     Value w = t.op->getOperand(t.weight);
     auto wt = cast<RankedTensorType>(w.getType());
     std::vector<float> wv = *floatValues(w);
-    int64_t axis = t.weightAxis, channels = wt.getDimSize(axis), inner = 1;
-    for (int64_t d = axis + 1; d < wt.getRank(); ++d)
-      inner *= wt.getDimSize(d);
-    std::vector<double> absmax(channels, 0.0);
-    for (size_t i = 0; i < wv.size(); ++i) {
-      int64_t c = (static_cast<int64_t>(i) / inner) % channels;
-      absmax[c] = std::max(absmax[c], std::fabs(static_cast<double>(wv[i])));
+    int64_t rank = wt.getRank();
+    ArrayRef<int64_t> dims = wt.getShape();
+    int64_t group = recipe.groupSize;
+    int bits = recipe.weightBits;
+    // Convolutions keep int8 per output channel unless recipe.int4Convs;
+    // even then, those with few input channels per group (depthwise: one),
+    // since a group runs along the input channels only (ONNX's blocked
+    // layout) and would cover a handful of values.
+    if (bits == 4 && isa<qc::ConvOp>(t.op) && (!recipe.int4Convs || dims[t.reductionAxis] < 16)) {
+      bits = 8;
+      group = 0;
     }
-    std::vector<float> scales(channels);
-    for (int64_t c = 0; c < channels; ++c)
-      scales[c] = quant::chooseParams(-absmax[c], absmax[c], quant::Format::I8, true)->scale;
-    std::vector<int8_t> wq(wv.size());
+    SmallVector<int64_t> scaleShape;
+    if (group > 0) {
+      scaleShape.assign(dims.begin(), dims.end());
+      scaleShape[t.reductionAxis] = (dims[t.reductionAxis] + group - 1) / group;
+    } else {
+      scaleShape = {dims[t.weightAxis]};
+    }
+    // The scale index of every weight element.
+    std::vector<int64_t> strides(rank, 1), sstrides(scaleShape.size(), 1);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      strides[d] = strides[d + 1] * dims[d + 1];
+    for (int64_t d = static_cast<int64_t>(scaleShape.size()) - 2; d >= 0; --d)
+      sstrides[d] = sstrides[d + 1] * scaleShape[d + 1];
+    int64_t nScales = 1;
+    for (int64_t d : scaleShape)
+      nScales *= d;
+    std::vector<int64_t> scaleOf(wv.size());
+    for (size_t i = 0; i < wv.size(); ++i) {
+      int64_t idx = 0;
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t c = (static_cast<int64_t>(i) / strides[d]) % dims[d];
+        if (group > 0)
+          idx += (d == t.reductionAxis ? c / group : c) * sstrides[d];
+        else if (d == t.weightAxis)
+          idx = c;
+      }
+      scaleOf[i] = idx;
+    }
+    std::vector<std::vector<float>> members(nScales);
+    for (size_t i = 0; i < wv.size(); ++i)
+      members[scaleOf[i]].push_back(wv[i]);
+    std::vector<float> scales(nScales);
+    double clipSum = 0;
+    for (int64_t g = 0; g < nScales; ++g) {
+      auto [sc, ratio] = searchScale(members[g], bits);
+      scales[g] = sc;
+      clipSum += ratio;
+    }
+    r.weightClip = clipSum / static_cast<double>(std::max<int64_t>(1, nScales));
+    double qmax = std::ldexp(1.0, bits - 1) - 1, qmin = -qmax - 1;
+    std::vector<APInt> wq(wv.size());
     double signal = 0, noise = 0;
     for (size_t i = 0; i < wv.size(); ++i) {
-      int64_t c = (static_cast<int64_t>(i) / inner) % channels;
-      uint8_t byte;
-      quant::quantize(&wv[i], 1, quant::Params{scales[c], 0}, quant::Format::I8, &byte);
-      wq[i] = static_cast<int8_t>(byte);
-      double back = static_cast<double>(wq[i]) * scales[c];
+      float sc = scales[scaleOf[i]];
+      double q = std::clamp(std::nearbyint(static_cast<double>(wv[i]) / sc), qmin, qmax);
+      wq[i] = APInt(bits, static_cast<uint64_t>(static_cast<int64_t>(q)),
+                    /*isSigned=*/true);
+      double back = q * sc;
       signal += static_cast<double>(wv[i]) * wv[i];
       noise += (wv[i] - back) * (wv[i] - back);
     }
     r.weightSQNR = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
-    auto wqType = wt.clone(i8);
-    auto scaleType = RankedTensorType::get({channels}, f32);
-    auto zpType = RankedTensorType::get({channels}, i8);
-    Value wqc = qc::ConstantOp::create(
-        b, loc, wqType, DenseElementsAttr::get(wqType, ArrayRef<int8_t>(wq)));
+    r.weightFormat = (bits == 4 ? std::string("int4") : std::string("int8")) +
+                     (group > 0 ? " g" + std::to_string(group) : std::string(" per channel"));
+    r.weightParams = static_cast<int64_t>(wv.size());
+    r.weightBits = bits;
+    r.weightBytes = (static_cast<int64_t>(wv.size()) * bits + 7) / 8 + 4 * nScales;
+    Type wElem = IntegerType::get(ctx, bits);
+    auto wqType = wt.clone(wElem);
+    auto scaleType = RankedTensorType::get(scaleShape, f32);
+    auto zpType = RankedTensorType::get(scaleShape, wElem);
+    Value wqc = qc::ConstantOp::create(b, loc, wqType, DenseElementsAttr::get(wqType, wq));
     Value ws = qc::ConstantOp::create(b, loc, scaleType,
                                       DenseElementsAttr::get(scaleType, ArrayRef<float>(scales)));
-    std::vector<int8_t> zeros(channels, 0);
-    Value wz = qc::ConstantOp::create(b, loc, zpType,
-                                      DenseElementsAttr::get(zpType, ArrayRef<int8_t>(zeros)));
-    Value wdq = qc::DequantizeLinearOp::create(b, loc, Type(wt), wqc, ws, wz, b.getI64IntegerAttr(axis),
-                                               b.getI64IntegerAttr(0));
+    Value wz = qc::ConstantOp::create(
+        b, loc, zpType, DenseElementsAttr::get(zpType, APInt(bits, 0)));
+    Value wdq = qc::DequantizeLinearOp::create(
+        b, loc, Type(wt), wqc, ws, wz, b.getI64IntegerAttr(group > 0 ? t.reductionAxis : t.weightAxis),
+        b.getI64IntegerAttr(group));
     t.op->setOperand(t.weight, wdq);
     reports.push_back(r);
   }

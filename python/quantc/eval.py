@@ -17,7 +17,8 @@ Candidates, each run on every evaluation sample:
   ORT MinMax pc=1 convs     the same restricted to Conv/MatMul/Gemm (what
                             quantc's w8a8 quantizes), for a like-for-like row
   ORT MatMulNBits           onnxruntime's MatMulNBitsQuantizer (4 bits,
-                            block 128), for models with MatMul weights
+                            block 128, its default asymmetric scheme), for
+                            models with MatMul weights
 
 Metrics (higher is better; the first is the one compared):
   rec    character accuracy (1 - edit distance / length, over all lines)
@@ -208,7 +209,7 @@ def ort_static(src, tmp, calib, method, per_channel, op_types=None):
 def ort_nbits(src, tmp):
     import onnx
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-    q = MatMulNBitsQuantizer(onnx.load(src), bits=4, block_size=128, is_symmetric=True)
+    q = MatMulNBitsQuantizer(onnx.load(src), bits=4, block_size=128)  # ORT's default: asymmetric
     q.process()
     out = os.path.join(tmp, "ort_nbits.onnx")
     q.model.save_model_to_file(out)
@@ -274,20 +275,24 @@ def evaluate(name, args, results):
                 add("quantc %s/%s" % (recipe, cal), "quantc", ours)
         if not args.no_ort:
             for method in ("MinMax", "Entropy", "Percentile"):
+                if method.lower() not in args.ort:
+                    continue
                 for pc in (0, 1):
                     add("ORT %s pc=%d" % (method, pc), "ort_static",
                         lambda method=method, pc=pc: (run_ort(ort_static(src, tmp, calib, method, bool(pc)), evals),
                                                       {}))
-            add("ORT MinMax pc=1 convs", "ort_static_convs",
-                lambda: (run_ort(ort_static(src, tmp, calib, "MinMax", True, ["Conv", "MatMul", "Gemm"]), evals),
-                         {}))
+            if "convs" in args.ort:
+              add("ORT MinMax pc=1 convs", "ort_static_convs",
+                  lambda: (run_ort(ort_static(src, tmp, calib, "MinMax", True, ["Conv", "MatMul", "Gemm"]),
+                                   evals), {}))
 
             def nbits():
                 out, n = ort_nbits(src, tmp)
                 if n == 0:
                     raise RuntimeError("no MatMul weight that MatMulNBitsQuantizer quantizes")
                 return run_ort(out, evals), {"note": "(%d MatMulNBits)" % n}
-            add("ORT MatMulNBits 4b g128", "ort_nbits", nbits)
+            if "nbits" in args.ort:
+                add("ORT MatMulNBits 4b g128", "ort_nbits", nbits)
     results[name] = rows
     return rows
 
@@ -312,6 +317,8 @@ def main(argv=None):
     ap.add_argument("--calibrators", default="minmax,percentile,mse,entropy",
                     help="comma-separated quantc calibrators (default minmax,percentile,mse,entropy)")
     ap.add_argument("--no-ort", action="store_true", help="skip ONNX Runtime's quantizers")
+    ap.add_argument("--ort", default="minmax,entropy,percentile,convs,nbits",
+                    help="which ONNX Runtime rows (default all: minmax,entropy,percentile,convs,nbits)")
     ap.add_argument("--limit", type=int, default=0, help="evaluate on the first N samples only")
     ap.add_argument("--json", help="write every row to this file")
     ap.add_argument("--check", action="store_true",
@@ -320,6 +327,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     args.recipes = [r for r in args.recipes.split(",") if r]
     args.calibrators = [c for c in args.calibrators.split(",") if c]
+    args.ort = [c for c in args.ort.split(",") if c]
     names = args.models_to_eval or list(MODELS)
     for n in names:
         if n not in MODELS:

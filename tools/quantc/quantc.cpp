@@ -29,6 +29,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Program.h"
 
@@ -65,13 +66,17 @@ int usage(llvm::raw_ostream &os, int code) {
         "      compiles one variant per shape, chosen at run time by the shapes\n"
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
-        "  quantc quantize MODEL --calib DIR -o OUT.{mlir,so} [--recipe w8a8]\n"
+        "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
-        "                  [--report FILE.json]\n"
+        "                  [--report FILE.json] [--int4-convs]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, or one directory\n"
-        "      per sample with <input>.npy files) and quantize: uint8 activations\n"
-        "      per tensor, int8 weights per channel, in QDQ form; prints a table per\n"
-        "      layer (and writes it as JSON with --report).\n"
+        "      per sample with <input>.npy files) and quantize the Conv/MatMul/Gemm\n"
+        "      layers in QDQ form. Recipes: w8a8 (uint8 activations per tensor, int8\n"
+        "      weights per channel), w8a16 (int8 weights only), w4a16-g32|g64|g128\n"
+        "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
+        "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both).\n"
+        "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
+        "      a table per layer (and writes it as JSON with --report).\n"
         "  quantc eval [MODEL...] [--recipes R,..] [--calibrators C,..] [--no-ort] [--check]\n"
         "              [--limit N] [--json FILE] [--data DIR] [--models DIR]\n"
         "      The task metric of each real model (PP-OCRv4 rec/cls/det, openWakeWord,\n"
@@ -720,6 +725,7 @@ int runQuantize(std::vector<std::string> args) {
   InputArgs in;
   std::string output, recipe = "w8a8", calibDir, calibrator = "minmax", reportPath;
   double percentile = 99.99;
+  bool int4Convs = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-o" && i + 1 < args.size())
@@ -734,17 +740,22 @@ int runQuantize(std::vector<std::string> args) {
       percentile = std::atof(args[++i].c_str());
     else if (a == "--report" && i + 1 < args.size())
       reportPath = args[++i];
+    else if (a == "--int4-convs")
+      int4Convs = true;
     else if (!parseInputArg(args, i, in))
       return 2;
   }
-  if (in.model.empty() || output.empty() || calibDir.empty())
-    return (llvm::errs() << "quantc: error: quantize needs MODEL, --calib DIR and -o OUT\n",
+  if (in.model.empty() || output.empty())
+    return (llvm::errs() << "quantc: error: quantize needs MODEL and -o OUT\n",
             usage(llvm::errs(), 2));
-  if (recipe != "w8a8") {
-    llvm::errs() << "quantc: error: recipe '" << recipe
-                 << "' is not implemented yet (available: w8a8)\n";
+  auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
+  if (!parsedRecipe) {
+    llvm::errs() << "quantc: error: unknown recipe '" << recipe
+                 << "' (w8a8, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; w8a8-dynamic "
+                    "and fp8-e4m3 are not implemented yet)\n";
     return 2;
   }
+  parsedRecipe->int4Convs = int4Convs;
   quantc::calib::Calibrator cal;
   if (calibrator == "minmax")
     cal = quantc::calib::Calibrator::MinMax;
@@ -772,34 +783,78 @@ int runQuantize(std::vector<std::string> args) {
   if (!module)
     return 1;
   auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  auto samples = loadSamples(calibDir, specs);
+  // Weight-only recipes need no calibration data; with --calib the first
+  // sample still gives the shapes a .so is compiled for.
+  if (calibDir.empty() && (parsedRecipe->activations || toSo)) {
+    llvm::errs() << "quantc: error: recipe '" << recipe << "'"
+                 << (parsedRecipe->activations ? "" : " with -o .so")
+                 << " needs --calib DIR (calibration samples"
+                 << (parsedRecipe->activations ? "" : ", whose shapes the library is compiled for")
+                 << ")\n";
+    return 2;
+  }
+  std::vector<quantc::calib::Sample> noSamples;
+  auto samples = calibDir.empty() ? llvm::Expected<std::vector<quantc::calib::Sample>>(noSamples)
+                                   : loadSamples(calibDir, specs);
   if (!samples) {
     llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
     return 1;
   }
   auto targets = quantc::calib::quantizationTargets(*module);
-  auto stats = quantc::calib::calibrate(*module, targets, *samples);
+  std::vector<quantc::calib::ActivationStats> noStats;
+  auto stats = parsedRecipe->activations
+                   ? quantc::calib::calibrate(*module, targets, *samples)
+                   : llvm::Expected<std::vector<quantc::calib::ActivationStats>>(std::move(noStats));
   if (!stats) {
     llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(stats.takeError())
                  << "\n";
     return 1;
   }
-  auto reports = quantc::calib::insertQDQ(*module, targets, *stats, cal, percentile);
+  auto reports =
+      quantc::calib::insertQDQ(*module, targets, *stats, *parsedRecipe, cal, percentile);
   if (!reports) {
     llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(reports.takeError())
                  << "\n";
     return 1;
   }
-  llvm::outs() << llvm::format("%zu samples, %zu layers quantized (%s, activations uint8 per "
-                               "tensor from %s, weights int8 per channel)\n",
-                               samples->size(), reports->size(), recipe.c_str(),
-                               calibrator.c_str());
-  llvm::outs() << llvm::format("  %-34s %-10s %21s %21s %10s\n", "layer", "op", "observed range",
-                               "clipped range", "weight SQNR");
+  int64_t params = 0, bytes = 0;
+  for (const auto &r : *reports) {
+    params += r.weightParams;
+    bytes += r.weightBytes;
+  }
+  llvm::outs() << llvm::format("%zu samples, %zu layers quantized (%s", samples->size(),
+                               reports->size(), recipe.c_str());
+  if (parsedRecipe->activations)
+    llvm::outs() << ", activations uint8 per tensor from " << calibrator;
+  llvm::outs() << llvm::format("); weights: %lld parameters in %lld bytes with their scales "
+                               "(%.3f bytes/parameter)\n",
+                               static_cast<long long>(params), static_cast<long long>(bytes),
+                               params ? static_cast<double>(bytes) / params : 0.0);
+  int64_t params4 = 0, bytes4 = 0;
   for (const auto &r : *reports)
-    llvm::outs() << llvm::format("  %-34s %-10s [%8.3f, %8.3f] [%8.3f, %8.3f] %7.1f dB\n",
-                                 r.name.substr(0, 34).c_str(), r.op.substr(3).c_str(), r.actMin,
-                                 r.actMax, r.clipLo, r.clipHi, r.weightSQNR);
+    if (r.weightBits == 4) {
+      params4 += r.weightParams;
+      bytes4 += r.weightBytes;
+    }
+  if (params4)
+    llvm::outs() << llvm::format("  int4 layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
+                                 static_cast<long long>(params4), static_cast<long long>(bytes4),
+                                 static_cast<double>(bytes4) / params4);
+  llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %8s %6s\n", "layer", "op",
+                               "clipped act range", "act SQNR", "weight format", "w SQNR",
+                               "w clip");
+  for (const auto &r : *reports) {
+    std::string range = parsedRecipe->activations
+                            ? llvm::formatv("[{0,8:f3}, {1,8:f3}]", r.clipLo, r.clipHi).str()
+                            : std::string("float");
+    std::string actSqnr = parsedRecipe->activations
+                              ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()
+                              : std::string("-");
+    llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %5.1f dB %6.3f\n",
+                                 r.name.substr(0, 30).c_str(), r.op.substr(3).c_str(),
+                                 range.c_str(), actSqnr.c_str(), r.weightFormat.c_str(),
+                                 r.weightSQNR, r.weightClip);
+  }
   if (reports->empty())
     llvm::errs() << "quantc: warning: " << in.model
                  << ": no layer was quantized (quantize looks for Conv, MatMul and Gemm with "
@@ -827,8 +882,11 @@ int runQuantize(std::vector<std::string> args) {
                << ", \"clip_min\": " << r.clipLo << ", \"clip_max\": " << r.clipHi
                << ", \"act_scale\": " << r.actScale << ", \"act_zero_point\": "
                << r.actZeroPoint << ", \"weight_sqnr_db\": " << r.weightSQNR
-               << ", \"non_finite\": " << r.nonFinite << ", \"activation_format\": \"uint8\", "
-               << "\"weight_format\": \"int8 per channel\"}";
+               << ", \"non_finite\": " << r.nonFinite << ", \"activation_format\": \""
+               << r.activationFormat << "\", \"activation_sqnr_db\": " << r.activationSQNR
+               << ", \"weight_format\": \"" << r.weightFormat << "\", \"weight_clip\": "
+               << r.weightClip << ", \"weight_params\": " << r.weightParams
+               << ", \"weight_bytes\": " << r.weightBytes << "}";
     }
     rep.os() << "]}\n";
     rep.keep();

@@ -24,6 +24,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,28 @@ struct Target {
   unsigned weight;       // operand index of the constant weight
   int64_t weightAxis;    // its output-channel axis
   std::string name;      // the ONNX node name
+  int64_t reductionAxis = 0; // the weight axis summed over (groups run along it)
+};
+
+/// What a recipe quantizes and how.
+///   w8a8        uint8 activations (static, per tensor), int8 weights per channel
+///   w8a16       int8 weights per channel, float activations
+///   w4a16-gN    int4 weights in groups of N (32, 64, 128) along the
+///               reduction axis, float activations
+///   w4a8[-gN]   int4 weights in groups of N (default 128), uint8 activations
+/// A 4-bit recipe quantizes MatMul/Gemm weights to int4 and keeps int8 per
+/// channel on convolutions (int4 on all of them cost PP-OCRv4 rec all its
+/// accuracy; see docs/accuracy.md) unless int4Convs, and even then on those
+/// with fewer than 16 input channels per group (depthwise ones).
+/// Weights are symmetric; each channel or group's scale is the one among
+/// absmax * r / qmax (r = 1, 0.975, ..., 0.5) with the least squared error.
+struct Recipe {
+  std::string name;
+  bool activations = true;
+  int weightBits = 8;
+  int64_t groupSize = 0; // 0: one scale per output channel
+  bool int4Convs = false;
+  static std::optional<Recipe> parse(const std::string &name);
 };
 
 std::vector<Target> quantizationTargets(mlir::ModuleOp module);
@@ -62,15 +85,20 @@ struct LayerReport {
   float actScale = 0;
   int32_t actZeroPoint = 0;
   double weightSQNR = 0; // dB
+  double activationSQNR = 0; // dB, estimated from the histogram (0: float)
+  double weightClip = 1;     // mean clip ratio of the weight scales
+  std::string weightFormat, activationFormat;
   int64_t nonFinite = 0;
+  int64_t weightParams = 0, weightBytes = 0; // elements; storage incl. scales
+  int weightBits = 8;
 };
 
 /// Rewrites `module` in place (see the file comment). `percentile` is used
 /// by Calibrator::Percentile.
 llvm::Expected<std::vector<LayerReport>>
 insertQDQ(mlir::ModuleOp module, const std::vector<Target> &targets,
-          const std::vector<ActivationStats> &stats, Calibrator calibrator,
-          double percentile = 99.99);
+          const std::vector<ActivationStats> &stats, const Recipe &recipe,
+          Calibrator calibrator, double percentile = 99.99);
 
 } // namespace quantc::calib
 

@@ -7,7 +7,11 @@
 // as ONNX defines them and lib/Quant computes them. Quantized values are
 // signless integer tensors (unsigned ones read with uitofp/fptoui); a
 // `!quant.uniform` element type is converted to and from its storage
-// type with quant.scast. Blocked scales and fp8 are not lowered yet.
+// type with quant.scast. Blocked scales (a scale of the input's rank whose
+// `axis` dim is ceil(dim / block_size)) are lowered for DequantizeLinear.
+// A 4-bit constant input is stored packed two per byte (along its last
+// dim, low nibble first) and unpacked in the dequantizing loop, so int4
+// weights take half a byte in the compiled artifact. fp8 is not lowered.
 //
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
@@ -57,12 +61,28 @@ Value asSignless(ConversionPatternRewriter &rw, Location l, Value v) {
 /// Maps of a scale or zero-point operand: scalar (or one element) for
 /// every element, or 1-D along `axis`.
 FailureOr<AffineMap> paramMap(Operation *op, Value param, RankedTensorType data, int64_t axis,
-                              StringRef what) {
+                              StringRef what, int64_t blockSize = 0) {
   auto t = dyn_cast<RankedTensorType>(param.getType());
   MLIRContext *ctx = op->getContext();
   int64_t rank = data.getRank();
   if (!t || !t.hasStaticShape())
     return op->emitError("cannot lower: ") << what << " needs a static shape";
+  if (blockSize > 0) {
+    if (axis < 0)
+      axis += rank;
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t want = d == axis ? (data.getDimSize(d) + blockSize - 1) / blockSize
+                               : data.getDimSize(d);
+      if (t.getRank() != rank || t.getDimSize(d) != want)
+        return op->emitError("cannot lower: blocked ")
+               << what << " " << t << " does not match the input " << data << " with axis "
+               << axis << " and block_size " << blockSize;
+      exprs.push_back(d == axis ? getAffineDimExpr(d, ctx).floorDiv(blockSize)
+                                : getAffineDimExpr(d, ctx));
+    }
+    return AffineMap::get(rank, 0, exprs, ctx);
+  }
   if (t.getNumElements() == 1)
     return AffineMap::get(rank, 0,
                           SmallVector<AffineExpr>(t.getRank(), getAffineConstantExpr(0, ctx)), ctx);
@@ -81,20 +101,27 @@ FailureOr<AffineMap> paramMap(Operation *op, Value param, RankedTensorType data,
 /// op to the generic's inputs and maps. Sets `hasZp`.
 LogicalResult addParams(Operation *op, ConversionPatternRewriter &rw, Value scale, Value zp,
                         RankedTensorType data, int64_t axis, SmallVectorImpl<Value> &ins,
-                        SmallVectorImpl<AffineMap> &maps, bool &hasZp) {
-  auto sm = paramMap(op, scale, data, axis, "the scale");
+                        SmallVectorImpl<AffineMap> &maps, bool &hasZp, int64_t blockSize = 0,
+                        Value originalZp = {}) {
+  auto sm = paramMap(op, scale, data, axis, "the scale", blockSize);
   if (failed(sm))
     return failure();
   ins.push_back(scale);
   maps.push_back(*sm);
   hasZp = !isNoneValue(zp);
+  // A constant all-zero zero point is no zero point.
+  if (hasZp && originalZp)
+    if (auto c = originalZp.getDefiningOp<ConstantOp>())
+      if (auto d = dyn_cast<DenseIntElementsAttr>(c.getValue()))
+        if (d.isSplat() && d.getSplatValue<APInt>().isZero())
+          hasZp = false;
   if (!hasZp)
     return success();
   zp = asSignless(rw, op->getLoc(), zp);
   if (!zp)
     return op->emitError("cannot lower: a zero point of unsigned type that is not a constant "
                          "is not lowered yet");
-  auto zm = paramMap(op, zp, data, axis, "the zero point");
+  auto zm = paramMap(op, zp, data, axis, "the zero point", blockSize);
   if (failed(zm))
     return failure();
   ins.push_back(zp);
@@ -176,17 +203,48 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
     if (!storage)
       return op.emitError("cannot lower: DequantizeLinear of ")
              << xt.getElementType() << " (only integer storage is lowered yet)";
-    if (op.getBlockSize() != 0)
-      return op.emitError("cannot lower: blocked DequantizeLinear is not lowered yet");
-    Value x = asSignless(rw, op.getLoc(), a.getX());
-    if (!x)
-      return op.emitError("cannot lower: DequantizeLinear of an unsigned tensor that is not a "
-                          "quantized type or a constant is not lowered yet");
+    int64_t rank = xt.getRank();
+    SmallVector<Value> ins;
+    SmallVector<AffineMap> maps;
+    // 4-bit constants: packed along the last dim, two per byte.
+    bool packed = false;
+    if (storage.getWidth() == 4 && rank > 0)
+      if (auto c = op.getX().getDefiningOp<ConstantOp>())
+        if (auto dense = dyn_cast<DenseIntElementsAttr>(c.getValue())) {
+          int64_t last = xt.getDimSize(rank - 1), half = (last + 1) / 2;
+          int64_t rows = xt.getNumElements() / std::max<int64_t>(1, last);
+          std::vector<int8_t> bytes(rows * half, 0);
+          int64_t i = 0;
+          for (const APInt &v : dense.getValues<APInt>()) {
+            int64_t row = i / last, col = i % last;
+            uint8_t nib = static_cast<uint8_t>(v.getZExtValue() & 0xF);
+            bytes[row * half + col / 2] |= static_cast<int8_t>(col % 2 ? nib << 4 : nib);
+            ++i;
+          }
+          SmallVector<int64_t> shape(xt.getShape());
+          shape.back() = half;
+          auto pt = RankedTensorType::get(shape, rw.getI8Type());
+          ins.push_back(arith::ConstantOp::create(
+              rw, op.getLoc(), DenseElementsAttr::get(pt, ArrayRef<int8_t>(bytes))));
+          SmallVector<AffineExpr> exprs;
+          for (int64_t d = 0; d < rank; ++d)
+            exprs.push_back(d == rank - 1 ? rw.getAffineDimExpr(d).floorDiv(2)
+                                          : rw.getAffineDimExpr(d));
+          maps.push_back(AffineMap::get(rank, 0, exprs, rw.getContext()));
+          packed = true;
+        }
+    if (!packed) {
+      Value x = asSignless(rw, op.getLoc(), a.getX());
+      if (!x)
+        return op.emitError("cannot lower: DequantizeLinear of an unsigned tensor that is not a "
+                            "quantized type or a constant is not lowered yet");
+      ins.push_back(x);
+      maps.push_back(rw.getMultiDimIdentityMap(rank));
+    }
     int64_t axis = op.getAxis();
-    SmallVector<Value> ins{x};
-    SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
     bool hasZp;
-    if (failed(addParams(op, rw, a.getXScale(), a.getXZeroPoint(), xt, axis, ins, maps, hasZp)))
+    if (failed(addParams(op, rw, a.getXScale(), a.getXZeroPoint(), xt, axis, ins, maps, hasZp,
+                         op.getBlockSize(), op.getXZeroPoint())))
       return failure();
     Type f = rt.getElementType();
     Value y = buildElementwiseWithMaps(
@@ -196,7 +254,27 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
               return arith::UIToFPOp::create(b, l, f, i);
             return arith::SIToFPOp::create(b, l, f, i);
           };
-          Value q = toFloat(v[0]);
+          Value stored = v[0];
+          if (packed) {
+            // The nibble of this element: the low one at even positions.
+            Type i8 = b.getI8Type();
+            Value idx = linalg::IndexOp::create(b, l, rank - 1);
+            Value odd = arith::IndexCastOp::create(
+                b, l, i8,
+                arith::AndIOp::create(b, l, idx, arith::ConstantIndexOp::create(b, l, 1)));
+            Value four = arith::ConstantOp::create(b, l, b.getI8IntegerAttr(4));
+            Value shift = arith::MulIOp::create(b, l, odd, four); // 0 or 4
+            if (isUnsigned) {
+              stored = arith::AndIOp::create(
+                  b, l, arith::ShRUIOp::create(b, l, stored, shift),
+                  arith::ConstantOp::create(b, l, b.getI8IntegerAttr(15)));
+            } else {
+              Value up = arith::ShLIOp::create(b, l, stored,
+                                               arith::SubIOp::create(b, l, four, shift));
+              stored = arith::ShRSIOp::create(b, l, up, four);
+            }
+          }
+          Value q = toFloat(stored);
           if (hasZp)
             q = arith::SubFOp::create(b, l, q, toFloat(v[2]));
           Value s = v[1];

@@ -220,6 +220,8 @@ ElementsAttr TensorImporter::import(onnx::TensorProto &t, std::string &error,
     case 12: appendAs<uint32_t>(converted, t.uint64_data()); break;
     case 13: appendAs<uint64_t>(converted, t.uint64_data()); break;
     case 17: case 18: case 19: case 20: appendAs<uint8_t>(converted, t.int32_data()); break;
+    // 4-bit: int32_data holds the packed bytes (two values each).
+    case 21: case 22: appendAs<uint8_t>(converted, t.int32_data()); break;
     default:
       error = "tensor '" + name + "': typed storage of " +
               onnxDataTypeName(t.data_type()) + " is not supported";
