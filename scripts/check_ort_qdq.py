@@ -1,5 +1,11 @@
 #!/usr/bin/env python3
-"""Models quantized by ONNX Runtime's own quantizer (quantize_static, QDQ
+"""Pre-quantized ONNX models compiled by quantc against ONNX Runtime.
+
+First, blocked (per-group) DequantizeLinear of INT4/UINT4/INT8 weights
+feeding MatMul, as 4-bit weight-only models carry them: dequantized
+weights must be bit-equal to ONNX Runtime's.
+
+Then models quantized by ONNX Runtime's own quantizer (quantize_static, QDQ
 format, per-channel int8 weights, uint8 activations, MinMax calibration on
 deterministic inputs) imported, compiled and run by quantc, and compared
 with ONNX Runtime running the same QDQ model.
@@ -82,12 +88,64 @@ def output_steps(model):
     return steps
 
 
+def blocked_models(tmp):
+    """Pre-quantized weights as ONNX writes them for 4-bit weight-only
+    quantization: DequantizeLinear of an INT4/UINT4 (or INT8) initializer
+    with a blocked scale (opset 21), feeding MatMul. Odd sizes and a
+    partial last block on purpose."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(21)
+    cases = []
+    for name, etype, lo, hi, K, N, axis, block, zp in [
+            ("int4_axis0_b32", TensorProto.INT4, -8, 8, 100, 7, 0, 32, False),
+            ("uint4_axis0_b128_zp", TensorProto.UINT4, 0, 16, 300, 9, 0, 128, True),
+            ("int4_axis1_b64_zp", TensorProto.INT4, -8, 8, 5, 130, 1, 64, True),
+            ("int8_axis0_b16_zp", TensorProto.INT8, -128, 128, 40, 3, 0, 16, True)]:
+        q = rng.integers(lo, hi, (K, N))
+        sshape = [(K + block - 1) // block, N] if axis == 0 else [K, (N + block - 1) // block]
+        inits = [helper.make_tensor("wq", etype, [K, N], q.flatten().tolist()),
+                 numpy_helper.from_array(rng.uniform(0.01, 0.2, sshape).astype(np.float32), "s")]
+        ins = ["wq", "s"]
+        if zp:
+            inits.append(helper.make_tensor("z", etype, sshape, rng.integers(lo, hi, sshape).flatten().tolist()))
+            ins.append("z")
+        g = helper.make_graph(
+            [helper.make_node("DequantizeLinear", ins, ["w"], axis=axis, block_size=block),
+             helper.make_node("MatMul", ["x", "w"], ["y"])], name,
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, K])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, N]),
+             helper.make_tensor_value_info("w", TensorProto.FLOAT, [K, N])], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 21)])
+        m.ir_version = 10
+        path = os.path.join(tmp, name + ".onnx")
+        onnx.save(m, path)
+        cases.append((name, path, {"x": rng.standard_normal((2, K)).astype(np.float32)}))
+    return cases
+
+
+def check_blocked(args, failures):
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, path, feeds in blocked_models(tmp):
+            want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
+            got, err = quantc_run.run(args.quantc, path, feeds, tmp, ["y", "w"])
+            if err:
+                failures.append("%s: %s" % (name, err))
+                continue
+            werr = float(np.max(np.abs(got[1] - want[1])))
+            yerr = float(np.max(np.abs(got[0] - want[0])) / np.max(np.abs(want[0])))
+            print("blocked DequantizeLinear %-22s weights max |err| %.1e, MatMul max rel err %.1e" %
+                  (name, werr, yerr))
+            if werr != 0 or yerr > 1e-5:
+                failures.append("%s: weights differ by %g, output by %g" % (name, werr, yerr))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quantc", required=True)
     ap.add_argument("--models", required=True)
     args = ap.parse_args()
     failures = []
+    check_blocked(args, failures)
     for rel, shapes in MODELS:
         with tempfile.TemporaryDirectory() as tmp:
             qdq = quantize(os.path.join(args.models, rel), tmp, shapes)

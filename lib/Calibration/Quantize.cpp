@@ -206,33 +206,56 @@ double histogramSQNR(const Histogram &h, bool negative, double scale, double zp,
   return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
 }
 
-/// The symmetric scale of one channel or group among absmax * r / qmax,
-/// r = 1, 0.975, ..., 0.5, with the least squared error; returns it and the
-/// chosen r.
-std::pair<float, double> searchScale(const std::vector<float> &x, int bits) {
-  double qmax = std::ldexp(1.0, bits - 1) - 1, qmin = -qmax - 1;
-  double absmax = 0;
-  for (float v : x)
-    absmax = std::max(absmax, std::fabs(static_cast<double>(v)));
-  if (absmax == 0 || !std::isfinite(absmax))
-    return {1.0f, 1.0};
-  float best = static_cast<float>(absmax / qmax);
-  double bestErr = INFINITY, bestR = 1;
+struct WeightParams {
+  float scale = 1;
+  int32_t zeroPoint = 0;
+  double ratio = 1;
+};
+
+/// The parameters of one channel or group with the least squared error
+/// among the ranges r * [min, max] (asymmetric, onto [0, 2^bits - 1] with
+/// a zero point) or r * [-absmax, absmax] (symmetric, onto [-2^(bits-1),
+/// 2^(bits-1) - 1], zero point 0), r = 1, 0.975, ..., 0.5. The range
+/// always contains 0; an all-zero group gets scale 1.
+WeightParams searchParams(const std::vector<float> &x, int bits, bool asymmetric) {
+  double qmin = asymmetric ? 0 : -std::ldexp(1.0, bits - 1);
+  double qmax = asymmetric ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+  double lo = 0, hi = 0;
+  for (float v : x) {
+    lo = std::min(lo, static_cast<double>(v));
+    hi = std::max(hi, static_cast<double>(v));
+  }
+  if (!asymmetric) {
+    hi = std::max(-lo, hi);
+    lo = -hi;
+  }
+  WeightParams best;
+  if (hi - lo == 0 || !std::isfinite(hi - lo))
+    return best;
+  double bestErr = INFINITY;
   for (int k = 0; k <= 20; ++k) {
     double r = 1.0 - 0.025 * k;
-    float s = static_cast<float>(absmax * r / qmax);
+    WeightParams p;
+    p.ratio = r;
+    if (asymmetric) {
+      p.scale = static_cast<float>((hi - lo) * r / qmax);
+      p.zeroPoint = static_cast<int32_t>(std::clamp(std::nearbyint(-lo * r / p.scale), qmin, qmax));
+    } else {
+      p.scale = static_cast<float>(hi * r / qmax);
+    }
     double err = 0;
     for (float v : x) {
-      double q = std::clamp(std::nearbyint(static_cast<double>(v) / s), qmin, qmax);
-      err += (v - q * s) * (v - q * s);
+      double q = std::clamp(std::nearbyint(static_cast<double>(v) / p.scale) + p.zeroPoint, qmin,
+                            qmax);
+      double back = (q - p.zeroPoint) * p.scale;
+      err += (v - back) * (v - back);
     }
     if (err < bestErr) {
       bestErr = err;
-      best = s;
-      bestR = r;
+      best = p;
     }
   }
-  return {best, bestR};
+  return best;
 }
 } // namespace
 
@@ -356,41 +379,51 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     std::vector<std::vector<float>> members(nScales);
     for (size_t i = 0; i < wv.size(); ++i)
       members[scaleOf[i]].push_back(wv[i]);
+    // 4-bit groups are asymmetric (uint4 with a zero point per group),
+    // 8-bit channels symmetric.
+    bool asym = bits == 4;
     std::vector<float> scales(nScales);
+    std::vector<APInt> zps(nScales, APInt(bits, 0));
+    std::vector<int32_t> zpv(nScales, 0);
     double clipSum = 0;
     for (int64_t g = 0; g < nScales; ++g) {
-      auto [sc, ratio] = searchScale(members[g], bits);
-      scales[g] = sc;
-      clipSum += ratio;
+      WeightParams p = searchParams(members[g], bits, asym);
+      scales[g] = p.scale;
+      zpv[g] = p.zeroPoint;
+      zps[g] = APInt(bits, static_cast<uint64_t>(p.zeroPoint));
+      clipSum += p.ratio;
     }
     r.weightClip = clipSum / static_cast<double>(std::max<int64_t>(1, nScales));
-    double qmax = std::ldexp(1.0, bits - 1) - 1, qmin = -qmax - 1;
+    double qmin = asym ? 0 : -std::ldexp(1.0, bits - 1);
+    double qmax = asym ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
     std::vector<APInt> wq(wv.size());
     double signal = 0, noise = 0;
     for (size_t i = 0; i < wv.size(); ++i) {
       float sc = scales[scaleOf[i]];
-      double q = std::clamp(std::nearbyint(static_cast<double>(wv[i]) / sc), qmin, qmax);
-      wq[i] = APInt(bits, static_cast<uint64_t>(static_cast<int64_t>(q)),
-                    /*isSigned=*/true);
-      double back = q * sc;
+      int32_t zp = zpv[scaleOf[i]];
+      double q = std::clamp(std::nearbyint(static_cast<double>(wv[i]) / sc) + zp, qmin, qmax);
+      wq[i] = APInt(bits, static_cast<uint64_t>(static_cast<int64_t>(q)), /*isSigned=*/!asym);
+      double back = (q - zp) * sc;
       signal += static_cast<double>(wv[i]) * wv[i];
       noise += (wv[i] - back) * (wv[i] - back);
     }
     r.weightSQNR = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
-    r.weightFormat = (bits == 4 ? std::string("int4") : std::string("int8")) +
+    r.weightFormat = (bits == 4 ? std::string("uint4") : std::string("int8")) +
                      (group > 0 ? " g" + std::to_string(group) : std::string(" per channel"));
     r.weightParams = static_cast<int64_t>(wv.size());
     r.weightBits = bits;
-    r.weightBytes = (static_cast<int64_t>(wv.size()) * bits + 7) / 8 + 4 * nScales;
-    Type wElem = IntegerType::get(ctx, bits);
+    // Storage: the packed values, a float scale and (asymmetric) a zero
+    // point of the same width per channel or group.
+    r.weightBytes = (static_cast<int64_t>(wv.size()) * bits + 7) / 8 + 4 * nScales +
+                    (asym ? (nScales * bits + 7) / 8 : 0);
+    Type wElem = IntegerType::get(ctx, bits, asym ? IntegerType::Unsigned : IntegerType::Signless);
     auto wqType = wt.clone(wElem);
     auto scaleType = RankedTensorType::get(scaleShape, f32);
     auto zpType = RankedTensorType::get(scaleShape, wElem);
     Value wqc = qc::ConstantOp::create(b, loc, wqType, DenseElementsAttr::get(wqType, wq));
     Value ws = qc::ConstantOp::create(b, loc, scaleType,
                                       DenseElementsAttr::get(scaleType, ArrayRef<float>(scales)));
-    Value wz = qc::ConstantOp::create(
-        b, loc, zpType, DenseElementsAttr::get(zpType, APInt(bits, 0)));
+    Value wz = qc::ConstantOp::create(b, loc, zpType, DenseElementsAttr::get(zpType, zps));
     Value wdq = qc::DequantizeLinearOp::create(
         b, loc, Type(wt), wqc, ws, wz, b.getI64IntegerAttr(group > 0 ? t.reductionAxis : t.weightAxis),
         b.getI64IntegerAttr(group));

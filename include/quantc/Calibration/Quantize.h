@@ -49,8 +49,9 @@ struct Target {
 /// channel on convolutions (int4 on all of them cost PP-OCRv4 rec all its
 /// accuracy; see docs/accuracy.md) unless int4Convs, and even then on those
 /// with fewer than 16 input channels per group (depthwise ones).
-/// Weights are symmetric; each channel or group's scale is the one among
-/// absmax * r / qmax (r = 1, 0.975, ..., 0.5) with the least squared error.
+/// 8-bit weights are symmetric int8, 4-bit ones asymmetric uint4 with a zero
+/// point per group; each channel or group's range is the one among r times
+/// its observed range (r = 1, 0.975, ..., 0.5) with the least squared error.
 struct Recipe {
   std::string name;
   bool activations = true;

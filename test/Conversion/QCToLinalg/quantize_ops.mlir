@@ -47,3 +47,62 @@ func.func @uint8_not_yet(%x: tensor<4xf32>) -> tensor<4xui8> {
   %q = qc.quantize_linear %x, %s, %n : (tensor<4xf32>, tensor<f32>, none) -> tensor<4xui8>
   return %q : tensor<4xui8>
 }
+
+// -----
+
+// Blocked (groups of 2 along axis 0) uint4 constant: stored as i8 bytes
+// packed along the last dim (3 values -> 2 bytes per row: 0x21, 0x03 for
+// row 0), read at d1 floordiv 2, the nibble picked by the parity of d1
+// (shift right by 0 or 4, mask 15); the scale and zero point at
+// (d0 floordiv 2, d1).
+// CHECK-DAG: #[[PACK:.*]] = affine_map<(d0, d1) -> (d0, d1 floordiv 2)>
+// CHECK-DAG: #[[BLOCK:.*]] = affine_map<(d0, d1) -> (d0 floordiv 2, d1)>
+// CHECK-LABEL: func.func @dequantize_blocked_uint4
+// CHECK: arith.constant dense<{{\[\[}}33, 3], [84, 6], [-121, 9], [-70, 12]]> : tensor<4x2xi8>
+// CHECK: linalg.generic {indexing_maps = [#[[PACK]], #[[BLOCK]], #[[BLOCK]], #{{.*}}]
+// CHECK: linalg.index 1
+// CHECK: arith.shrui
+// CHECK: arith.andi
+// CHECK: arith.uitofp
+// CHECK: arith.subf
+// CHECK: arith.mulf
+// CHECK-NOT: xi4>
+func.func @dequantize_blocked_uint4() -> tensor<4x3xf32> {
+  %q = qc.constant dense<[[1, 2, 3], [4, 5, 6], [7, 8, 9], [10, 11, 12]]> : tensor<4x3xui4>
+  %s = qc.constant dense<[[0.5, 1.0, 2.0], [0.25, 0.125, 4.0]]> : tensor<2x3xf32>
+  %z = qc.constant dense<[[8, 8, 8], [1, 2, 3]]> : tensor<2x3xui4>
+  %y = qc.dequantize_linear %q, %s, %z {axis = 0 : i64, block_size = 2 : i64} : (tensor<4x3xui4>, tensor<2x3xf32>, tensor<2x3xui4>) -> tensor<4x3xf32>
+  return %y : tensor<4x3xf32>
+}
+
+// -----
+
+// Signed int4 with an all-zero zero point: no subtraction; the nibble is
+// sign-extended by a shift left then an arithmetic shift right.
+// CHECK-LABEL: func.func @dequantize_blocked_int4
+// CHECK: linalg.generic
+// CHECK: arith.shli
+// CHECK: arith.shrsi
+// CHECK: arith.sitofp
+// CHECK-NOT: arith.subf
+// CHECK: arith.mulf
+func.func @dequantize_blocked_int4() -> tensor<2x4xf32> {
+  %q = qc.constant dense<[[-8, 7, -1, 0], [1, -2, 3, -4]]> : tensor<2x4xi4>
+  %s = qc.constant dense<[[0.5, 1.0, 2.0, 4.0]]> : tensor<1x4xf32>
+  %z = qc.constant dense<0> : tensor<1x4xi4>
+  %y = qc.dequantize_linear %q, %s, %z {axis = 0 : i64, block_size = 2 : i64} : (tensor<2x4xi4>, tensor<1x4xf32>, tensor<1x4xi4>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// A blocked scale whose shape does not match the input is refused by name.
+func.func @blocked_mismatch() -> tensor<4x3xf32> {
+  %q = qc.constant dense<1> : tensor<4x3xi8>
+  %s = qc.constant dense<1.0> : tensor<3x3xf32>
+  %n = qc.none
+  // expected-error @+2 {{cannot lower: blocked the scale 'tensor<3x3xf32>' does not match the input 'tensor<4x3xi8>' with axis 0 and block_size 2}}
+  // expected-error @+1 {{failed to legalize operation 'qc.dequantize_linear'}}
+  %y = qc.dequantize_linear %q, %s, %n {axis = 0 : i64, block_size = 2 : i64} : (tensor<4x3xi8>, tensor<3x3xf32>, none) -> tensor<4x3xf32>
+  return %y : tensor<4x3xf32>
+}
