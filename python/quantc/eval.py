@@ -9,7 +9,8 @@ Candidates, each run on every evaluation sample:
   float                     the float model in ONNX Runtime (the reference)
   quantc <recipe>/<calib>   `quantc quantize --recipe R --calibrator C
                             --calib <set>/calib -o x.so`, run through the
-                            C API (quantc.CompiledModel)
+                            C API (quantc.CompiledModel); R@DB adds
+                            --min-layer-sqnr DB (mixed precision)
   ORT <method> pc=<0|1>     onnxruntime.quantization.quantize_static, QDQ
                             format, uint8 activations, int8 weights, per
                             channel on or off, calibration method MinMax,
@@ -218,8 +219,10 @@ def ort_nbits(src, tmp):
 
 
 def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, log):
+    # "w8a8@20": recipe w8a8, layers below 20 dB output SQNR alone kept float.
+    recipe, _, floor = recipe.partition("@")
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
-           "--calib", calib_dir, "-o", out]
+           "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
     p = subprocess.run(cmd, capture_output=True, text=True)
     with open(log, "w") as f:
         f.write(p.stdout + p.stderr)

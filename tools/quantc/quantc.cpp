@@ -34,6 +34,7 @@
 #include "llvm/Support/Program.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <chrono>
 #include <string>
@@ -68,13 +69,16 @@ int usage(llvm::raw_ostream &os, int code) {
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
         "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
-        "                  [--report FILE.json] [--int4-convs]\n"
+        "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
+        "                  [--sensitivity-samples N]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, or one directory\n"
         "      per sample with <input>.npy files) and quantize the Conv/MatMul/Gemm\n"
         "      layers in QDQ form. Recipes: w8a8 (uint8 activations per tensor, int8\n"
         "      weights per channel), w8a16 (int8 weights only), w4a16-g32|g64|g128\n"
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
         "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both).\n"
+        "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
+        "      model's output SQNR below DB on the first N (4) calibration samples.\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
         "      a table per layer (and writes it as JSON with --report).\n"
         "  quantc eval [MODEL...] [--recipes R,..] [--calibrators C,..] [--no-ort] [--check]\n"
@@ -726,6 +730,8 @@ int runQuantize(std::vector<std::string> args) {
   std::string output, recipe = "w8a8", calibDir, calibrator = "minmax", reportPath;
   double percentile = 99.99;
   bool int4Convs = false;
+  double minLayerSqnr = -INFINITY;
+  int sensitivitySamples = 4;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-o" && i + 1 < args.size())
@@ -742,6 +748,10 @@ int runQuantize(std::vector<std::string> args) {
       reportPath = args[++i];
     else if (a == "--int4-convs")
       int4Convs = true;
+    else if (a == "--min-layer-sqnr" && i + 1 < args.size())
+      minLayerSqnr = std::atof(args[++i].c_str());
+    else if (a == "--sensitivity-samples" && i + 1 < args.size())
+      sensitivitySamples = std::atoi(args[++i].c_str());
     else if (!parseInputArg(args, i, in))
       return 2;
   }
@@ -810,6 +820,40 @@ int runQuantize(std::vector<std::string> args) {
                  << "\n";
     return 1;
   }
+  // Mixed precision: layers whose quantization alone takes the output
+  // below --min-layer-sqnr stay float.
+  std::vector<double> sensitivity;
+  std::vector<std::string> keptFloat;
+  if (std::isfinite(minLayerSqnr)) {
+    if (samples->empty()) {
+      llvm::errs() << "quantc: error: --min-layer-sqnr needs --calib DIR\n";
+      return 2;
+    }
+    std::vector<quantc::calib::Sample> probe(
+        samples->begin(),
+        samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
+    auto sens = quantc::calib::layerSensitivity(*module, *stats, *parsedRecipe, cal, percentile,
+                                                probe);
+    if (!sens) {
+      llvm::errs() << "quantc: error: " << in.model << ": sensitivity analysis: "
+                   << llvm::toString(sens.takeError()) << "\n";
+      return 1;
+    }
+    std::vector<quantc::calib::Target> kept;
+    std::vector<quantc::calib::ActivationStats> keptStats;
+    for (size_t k = 0; k < targets.size(); ++k) {
+      if ((*sens)[k] < minLayerSqnr) {
+        keptFloat.push_back(llvm::formatv("{0} ({1:f1} dB)", targets[k].name, (*sens)[k]).str());
+        continue;
+      }
+      kept.push_back(targets[k]);
+      sensitivity.push_back((*sens)[k]);
+      if (k < stats->size())
+        keptStats.push_back((*stats)[k]);
+    }
+    targets = std::move(kept);
+    *stats = std::move(keptStats);
+  }
   auto reports =
       quantc::calib::insertQDQ(*module, targets, *stats, *parsedRecipe, cal, percentile);
   if (!reports) {
@@ -837,12 +881,21 @@ int runQuantize(std::vector<std::string> args) {
       bytes4 += r.weightBytes;
     }
   if (params4)
-    llvm::outs() << llvm::format("  int4 layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
+    llvm::outs() << llvm::format("  4-bit layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
                                  static_cast<long long>(params4), static_cast<long long>(bytes4),
                                  static_cast<double>(bytes4) / params4);
-  llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %8s %6s\n", "layer", "op",
+  if (std::isfinite(minLayerSqnr)) {
+    llvm::outs() << llvm::format("  %zu layer(s) kept float: quantized alone, the output SQNR "
+                                 "fell below %.1f dB on %d sample(s)",
+                                 keptFloat.size(), minLayerSqnr,
+                                 std::min<int>(samples->size(), std::max(1, sensitivitySamples)));
+    for (size_t i = 0; i < keptFloat.size(); ++i)
+      llvm::outs() << (i ? ", " : ": ") << keptFloat[i];
+    llvm::outs() << "\n";
+  }
+  llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %8s %6s%s\n", "layer", "op",
                                "clipped act range", "act SQNR", "weight format", "w SQNR",
-                               "w clip");
+                               "w clip", sensitivity.empty() ? "" : "  out SQNR alone");
   for (const auto &r : *reports) {
     std::string range = parsedRecipe->activations
                             ? llvm::formatv("[{0,8:f3}, {1,8:f3}]", r.clipLo, r.clipHi).str()
@@ -850,10 +903,14 @@ int runQuantize(std::vector<std::string> args) {
     std::string actSqnr = parsedRecipe->activations
                               ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()
                               : std::string("-");
-    llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %5.1f dB %6.3f\n",
+    llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %5.1f dB %6.3f",
                                  r.name.substr(0, 30).c_str(), r.op.substr(3).c_str(),
                                  range.c_str(), actSqnr.c_str(), r.weightFormat.c_str(),
                                  r.weightSQNR, r.weightClip);
+    size_t idx = &r - reports->data();
+    if (idx < sensitivity.size())
+      llvm::outs() << llvm::format("  %8.1f dB", sensitivity[idx]);
+    llvm::outs() << "\n";
   }
   if (reports->empty())
     llvm::errs() << "quantc: warning: " << in.model

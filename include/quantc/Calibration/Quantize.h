@@ -101,6 +101,17 @@ insertQDQ(mlir::ModuleOp module, const std::vector<Target> &targets,
           const std::vector<ActivationStats> &stats, const Recipe &recipe,
           Calibrator calibrator, double percentile = 99.99);
 
+/// Sensitivity of the model's output to each layer's quantization: the
+/// model is quantized as insertQDQ would, with one boolean input per layer
+/// choosing its quantized or float operands (one JIT compile), and run on
+/// `samples` once per layer with only that layer quantized. Returns the
+/// SQNR (dB) of the float outputs against the all-float run, per target of
+/// quantizationTargets(module). Samples must share one shape.
+llvm::Expected<std::vector<double>>
+layerSensitivity(mlir::ModuleOp module, const std::vector<ActivationStats> &stats,
+                 const Recipe &recipe, Calibrator calibrator, double percentile,
+                 const std::vector<Sample> &samples);
+
 } // namespace quantc::calib
 
 #endif
