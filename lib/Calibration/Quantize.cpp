@@ -207,57 +207,6 @@ double histogramSQNR(const Histogram &h, bool negative, double scale, double zp,
   return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
 }
 
-struct WeightParams {
-  float scale = 1;
-  int32_t zeroPoint = 0;
-  double ratio = 1;
-};
-
-/// The parameters of one channel or group with the least squared error
-/// among the ranges r * [min, max] (asymmetric, onto [0, 2^bits - 1] with
-/// a zero point) or r * [-absmax, absmax] (symmetric, onto [-2^(bits-1),
-/// 2^(bits-1) - 1], zero point 0), r = 1, 0.975, ..., 0.5. The range
-/// always contains 0; an all-zero group gets scale 1.
-WeightParams searchParams(const std::vector<float> &x, int bits, bool asymmetric) {
-  double qmin = asymmetric ? 0 : -std::ldexp(1.0, bits - 1);
-  double qmax = asymmetric ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
-  double lo = 0, hi = 0;
-  for (float v : x) {
-    lo = std::min(lo, static_cast<double>(v));
-    hi = std::max(hi, static_cast<double>(v));
-  }
-  if (!asymmetric) {
-    hi = std::max(-lo, hi);
-    lo = -hi;
-  }
-  WeightParams best;
-  if (hi - lo == 0 || !std::isfinite(hi - lo))
-    return best;
-  double bestErr = INFINITY;
-  for (int k = 0; k <= 20; ++k) {
-    double r = 1.0 - 0.025 * k;
-    WeightParams p;
-    p.ratio = r;
-    if (asymmetric) {
-      p.scale = static_cast<float>((hi - lo) * r / qmax);
-      p.zeroPoint = static_cast<int32_t>(std::clamp(std::nearbyint(-lo * r / p.scale), qmin, qmax));
-    } else {
-      p.scale = static_cast<float>(hi * r / qmax);
-    }
-    double err = 0;
-    for (float v : x) {
-      double q = std::clamp(std::nearbyint(static_cast<double>(v) / p.scale) + p.zeroPoint, qmin,
-                            qmax);
-      double back = (q - p.zeroPoint) * p.scale;
-      err += (v - back) * (v - back);
-    }
-    if (err < bestErr) {
-      bestErr = err;
-      best = p;
-    }
-  }
-  return best;
-}
 } // namespace
 
 llvm::Expected<std::vector<LayerReport>>
@@ -337,6 +286,10 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     Value w = t.op->getOperand(t.weight);
     auto wt = cast<RankedTensorType>(w.getType());
     std::vector<float> wv = *floatValues(w);
+    for (float v : wv)
+      if (!std::isfinite(v))
+        return llvm::createStringError("node '" + t.name +
+                                       "': its weight holds NaN or Inf; it cannot be quantized");
     int64_t rank = wt.getRank();
     ArrayRef<int64_t> dims = wt.getShape();
     int64_t group = recipe.groupSize;
@@ -388,7 +341,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     std::vector<int32_t> zpv(nScales, 0);
     double clipSum = 0;
     for (int64_t g = 0; g < nScales; ++g) {
-      WeightParams p = searchParams(members[g], bits, asym);
+      quant::WeightParams p = quant::searchWeightParams(members[g].data(), static_cast<int64_t>(members[g].size()), bits, asym);
       scales[g] = p.scale;
       zpv[g] = p.zeroPoint;
       zps[g] = APInt(bits, static_cast<uint64_t>(p.zeroPoint));

@@ -177,4 +177,46 @@ void dequantize(const uint8_t *q, int64_t n, Params p, Format f, float *out) {
   }
 }
 
+WeightParams searchWeightParams(const float *x, int64_t n, int bits, bool asymmetric) {
+  double qmin = asymmetric ? 0 : -std::ldexp(1.0, bits - 1);
+  double qmax = asymmetric ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+  double lo = 0, hi = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double v = x[i];
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (!asymmetric) {
+    hi = std::max(-lo, hi);
+    lo = -hi;
+  }
+  WeightParams best;
+  if (hi - lo == 0 || !std::isfinite(hi - lo))
+    return best;
+  double bestErr = INFINITY;
+  for (int k = 0; k <= 20; ++k) {
+    double r = 1.0 - 0.025 * k;
+    WeightParams p;
+    p.ratio = r;
+    if (asymmetric) {
+      p.scale = static_cast<float>((hi - lo) * r / qmax);
+      p.zeroPoint = static_cast<int32_t>(std::clamp(std::nearbyint(-lo * r / p.scale), qmin, qmax));
+    } else {
+      p.scale = static_cast<float>(hi * r / qmax);
+    }
+    double err = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      double v = x[i];
+      double q = std::clamp(std::nearbyint(v / p.scale) + p.zeroPoint, qmin, qmax);
+      double back = (q - p.zeroPoint) * p.scale;
+      err += (v - back) * (v - back);
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      best = p;
+    }
+  }
+  return best;
+}
+
 } // namespace quantc::quant

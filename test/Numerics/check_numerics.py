@@ -256,6 +256,51 @@ def test_clip(d):
     check(p.returncode != 0, "only non-finite values must leave the histogram empty")
 
 
+def ref_weight_params(x, bits, asym):
+    """numpy transcription of the documented search (lib/Quant/Formats.h):
+    the least squared error among r * range, r = 1, 0.975, ..., 0.5."""
+    x = x.astype(np.float64)
+    qmin, qmax = (0, 2 ** bits - 1) if asym else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+    lo, hi = min(0.0, x.min()), max(0.0, x.max())
+    if not asym:
+        hi = max(-lo, hi)
+        lo = -hi
+    if hi - lo == 0:
+        return 1.0, 0, 1.0
+    best, best_err = None, np.inf
+    for k in range(21):
+        r = 1.0 - 0.025 * k
+        if asym:
+            s = float(np.float32((hi - lo) * r / qmax))
+            zp = int(np.clip(np.rint(-lo * r / s), qmin, qmax))
+        else:
+            s, zp = float(np.float32(hi * r / qmax)), 0
+        q = np.clip(np.rint(x / s) + zp, qmin, qmax)
+        err = float(np.sum((x - (q - zp) * s) ** 2))
+        if err < best_err:
+            best, best_err = (s, zp, r), err
+    return best
+
+
+def test_weight_params(d):
+    rng = np.random.default_rng(11)
+    cases = [("normal", rng.standard_normal(128)), ("laplace", rng.laplace(size=128)), ("outlier", np.append(rng.standard_normal(127) * 0.1, 5.0)),
+             ("positive", rng.uniform(0.1, 1, 64)), ("negative", -rng.uniform(0.1, 1, 32)),
+             ("zeros", np.zeros(16)), ("one value", np.array([0.7])), ("ties", np.arange(-8, 8) * 0.5)]
+    for name, x in cases:
+        x = x.astype(np.float32)
+        for bits, asym in ((4, True), (4, False), (8, False)):
+            out = d.run("weightparams", bits, int(asym), d.save(x)).stdout.split()
+            got = (float(out[0]), int(out[1]), float(out[2]))
+            want = ref_weight_params(x, bits, asym)
+            check(np.float32(got[0]) == np.float32(want[0]) and got[1] == want[1] and abs(got[2] - want[2]) < 1e-12,
+                  "weight params %s bits=%d asym=%d: got %s, numpy %s" % (name, bits, asym, got, want))
+    # Heavy-tailed (Laplace) groups are clipped at 4 bits (r < 1).
+    x = rng.laplace(size=128).astype(np.float32)
+    got = d.run("weightparams", 4, 0, d.save(x)).stdout.split()
+    check(float(got[2]) < 1.0, "a Laplace group is clipped (r = %s)" % got[2])
+
+
 def test_compiled_qdq(d, quantc):
     """QuantizeLinear -> DequantizeLinear to int8 and uint8 (constant scales
     and zero points, as ONNX Runtime's QDQ models have them), per tensor
@@ -304,7 +349,7 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Driver(args.driver, tmp)
-        for t in (test_integer_formats, test_fp8, test_params, test_minmax, test_clip,
+        for t in (test_integer_formats, test_fp8, test_params, test_minmax, test_clip, test_weight_params,
                   lambda d: test_compiled_qdq(d, args.quantc)):
             before = len(failures)
             t(d)

@@ -10,6 +10,7 @@
 //   minmax CHANNELS AXIS MOMENTUM IN.npy...              -> mins / maxs / nonfinite
 //   clip METHOD BINS BITS IN.npy...                      -> threshold width mse
 //        METHOD: percentile:P | entropy | mse
+//   weightparams BITS ASYMMETRIC IN.npy                  -> "scale zp ratio"
 //
 //===----------------------------------------------------------------------===//
 #include "NpyFile.h"
@@ -44,6 +45,16 @@ int main(int argc, char **argv) {
   if (argc < 2)
     return fail("no command");
   std::string cmd = argv[1];
+  if (cmd == "weightparams" && argc == 5) {
+    cpu::HostTensor in;
+    if (!load(argv[4], in) || in.dtype != cpu::DType::F32)
+      return fail("float32 .npy expected");
+    auto p = quant::searchWeightParams(reinterpret_cast<const float *>(in.data.data()),
+                                       in.numElements(), std::atoi(argv[2]),
+                                       std::atoi(argv[3]) != 0);
+    std::printf("%.9g %d %.17g\n", p.scale, p.zeroPoint, p.ratio);
+    return 0;
+  }
   if (cmd == "quantize" && argc == 8) {
     auto f = quant::parseFormat(argv[2]);
     cpu::HostTensor in;

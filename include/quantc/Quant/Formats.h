@@ -65,6 +65,19 @@ void dequantize(const uint8_t *q, int64_t n, Params p, Format f, float *out);
 uint8_t toFloat8(float x, Format f, bool saturate);
 float fromFloat8(uint8_t bits, Format f);
 
+/// Scale and zero point of one channel or group of weights with the least
+/// squared error among the ranges r * [min, max] (asymmetric: onto
+/// [0, 2^bits - 1] with a zero point) or r * [-absmax, absmax] (symmetric:
+/// onto [-2^(bits-1), 2^(bits-1) - 1], zero point 0), r = 1, 0.975, ...,
+/// 0.5 (the first wins ties). The range always contains 0; an all-zero
+/// group gets scale 1, zero point 0. Rounding is half to even.
+struct WeightParams {
+  float scale = 1;
+  int32_t zeroPoint = 0;
+  double ratio = 1;
+};
+WeightParams searchWeightParams(const float *x, int64_t n, int bits, bool asymmetric);
+
 } // namespace quantc::quant
 
 #endif
