@@ -10,6 +10,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include "llvm/ADT/ScopeExit.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -61,10 +63,6 @@ std::vector<Target> quantizationTargets(ModuleOp module) {
   if (!main)
     return targets;
   main.walk([&](Operation *op) {
-    // Only the ops of main's body: an activation inside a qc.if branch
-    // cannot be returned from main for observation (yet); those stay float.
-    if (op->getParentOp() != main.getOperation())
-      return;
     Target t{op, 0, 1, 0, nodeName(op)};
     if (auto conv = dyn_cast<qc::ConvOp>(op)) {
       t.weightAxis = 0; // W: [M, C/group, kH, kW]
@@ -91,63 +89,133 @@ std::vector<Target> quantizationTargets(ModuleOp module) {
   return targets;
 }
 
+namespace {
+/// Makes `v` (defined anywhere under main) a value of main's body: each
+/// qc.if around it gets one more result, `v` from its branch and, from the
+/// other branch, a NaN-filled constant of the same type (which the
+/// statistics skip). Null when a type on the way is not static.
+Value routeToMain(Value v, func::FuncOp main) {
+  while (true) {
+    Operation *parent = v.getParentRegion()->getParentOp();
+    if (parent == main.getOperation())
+      return v;
+    auto ifOp = dyn_cast<qc::IfOp>(parent);
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!ifOp || !type || !type.hasStaticShape() || !isa<FloatType>(type.getElementType()))
+      return {};
+    Region *mine = v.getParentRegion();
+    Region *other =
+        mine == &ifOp.getThenBranch() ? &ifOp.getElseBranch() : &ifOp.getThenBranch();
+    auto mineYield = cast<qc::YieldOp>(mine->front().getTerminator());
+    auto otherYield = cast<qc::YieldOp>(other->front().getTerminator());
+    OpBuilder b(otherYield);
+    Value nan = qc::ConstantOp::create(
+        b, otherYield.getLoc(), type,
+        DenseElementsAttr::get(type, APFloat::getNaN(
+                                         cast<FloatType>(type.getElementType()).getFloatSemantics())));
+    mineYield->insertOperands(mineYield->getNumOperands(), v);
+    otherYield->insertOperands(otherYield->getNumOperands(), nan);
+    SmallVector<Type> types(ifOp.getResultTypes());
+    types.push_back(type);
+    b.setInsertionPoint(ifOp);
+    auto grown = qc::IfOp::create(b, ifOp.getLoc(), types, ifOp.getCond());
+    grown.getThenBranch().takeBody(ifOp.getThenBranch());
+    grown.getElseBranch().takeBody(ifOp.getElseBranch());
+    grown->setAttrs(ifOp->getAttrs());
+    for (unsigned i = 0; i < ifOp.getNumResults(); ++i)
+      ifOp.getResult(i).replaceAllUsesWith(grown.getResult(i));
+    ifOp.erase();
+    v = grown.getResult(grown.getNumResults() - 1);
+  }
+}
+} // namespace
+
 llvm::Expected<std::vector<ActivationStats>>
 calibrate(ModuleOp module, const std::vector<Target> &targets, const std::vector<Sample> &samples) {
   if (samples.empty())
     return llvm::createStringError("the calibration set is empty: no samples to observe");
-  // The observed model: the targets' activations become extra outputs.
-  OwningOpRef<ModuleOp> observed = module.clone();
-  auto main = observed->lookupSymbol<func::FuncOp>("main");
-  auto origMain = module.lookupSymbol<func::FuncOp>("main");
-  // Map the targets' operations into the clone by walk order.
-  std::vector<Operation *> origOps, cloneOps;
-  origMain.walk([&](Operation *op) { origOps.push_back(op); });
-  main.walk([&](Operation *op) { cloneOps.push_back(op); });
-  std::map<Operation *, Operation *> toClone;
-  for (size_t i = 0; i < origOps.size() && i < cloneOps.size(); ++i)
-    toClone[origOps[i]] = cloneOps[i];
-  auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
-  unsigned firstObserved = ret.getNumOperands();
-  SmallVector<Value> results(ret.getOperands());
-  for (const Target &t : targets)
-    results.push_back(toClone.at(t.op)->getOperand(t.activation));
-  OpBuilder b(ret);
-  func::ReturnOp::create(b, ret.getLoc(), results);
-  ret.erase();
-  SmallVector<Attribute> resultAttrs;
-  for (unsigned i = 0; i < firstObserved; ++i)
-    resultAttrs.push_back(main.getResultAttrDict(i) ? Attribute(main.getResultAttrDict(i))
-                                                    : Attribute(b.getDictionaryAttr({})));
+  // Tag the targets so that they are found again after cloning and shape
+  // specialization (which may fold other ops away).
+  MLIRContext *ctx = module.getContext();
   for (size_t k = 0; k < targets.size(); ++k)
-    resultAttrs.push_back(b.getDictionaryAttr(
-        b.getNamedAttr("qc.name", b.getStringAttr("qc.observed." + std::to_string(k)))));
-  main.setFunctionType(
-      FunctionType::get(main.getContext(), main.getArgumentTypes(), ValueRange(results).getTypes()));
-  main.setAllResultAttrs(resultAttrs);
+    targets[k].op->setAttr("qc.observe", IntegerAttr::get(IntegerType::get(ctx, 64), k));
+  auto untag = llvm::make_scope_exit([&] {
+    for (const Target &t : targets)
+      t.op->removeAttr("qc.observe");
+  });
 
   std::vector<ActivationStats> stats(targets.size());
-  std::map<std::vector<std::vector<int64_t>>, std::unique_ptr<cpu::JITModel>> compiled;
+  struct Observed {
+    std::unique_ptr<cpu::JITModel> jit;
+    unsigned firstObserved = 0;
+    std::vector<int64_t> observedTarget; // target index of each extra output
+  };
+  std::map<std::vector<std::vector<int64_t>>, Observed> compiled;
   for (size_t s = 0; s < samples.size(); ++s) {
     std::vector<std::vector<int64_t>> shapes;
     for (const auto &t : samples[s])
       shapes.push_back(t.shape);
-    auto &jit = compiled[shapes];
-    if (!jit) {
+    Observed &obs = compiled[shapes];
+    if (!obs.jit) {
+      // The observed model for these shapes: specialized, then the targets'
+      // activations become extra outputs of main.
+      OwningOpRef<ModuleOp> observed = module.clone();
+      if (auto err = cpu::specializeShapes(*observed, shapes))
+        return llvm::createStringError("calibration sample " + std::to_string(s) + ": " +
+                                       llvm::toString(std::move(err)));
+      auto main = observed->lookupSymbol<func::FuncOp>("main");
+      std::vector<std::pair<int64_t, Operation *>> found;
+      main.walk([&](Operation *op) {
+        if (auto k = op->getAttrOfType<IntegerAttr>("qc.observe"))
+          found.push_back({k.getInt(), op});
+      });
+      // Each routed value joins main's return at once: a later qc.if
+      // rebuild replaces it there (a plain Value would dangle).
+      auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
+      obs.firstObserved = ret.getNumOperands();
+      for (auto [k, op] : found) {
+        Value v = routeToMain(op->getOperand(targets[k].activation), main);
+        if (!v)
+          continue; // not observable: the layer stays float
+        ret->insertOperands(ret.getNumOperands(), v);
+        obs.observedTarget.push_back(k);
+      }
+      SmallVector<Value> results(ret.getOperands());
+      size_t numExtra = results.size() - obs.firstObserved;
+      OpBuilder b(ret);
+      SmallVector<Attribute> resultAttrs;
+      for (unsigned i = 0; i < obs.firstObserved; ++i)
+        resultAttrs.push_back(main.getResultAttrDict(i) ? Attribute(main.getResultAttrDict(i))
+                                                        : Attribute(b.getDictionaryAttr({})));
+      for (size_t i = 0; i < numExtra; ++i)
+        resultAttrs.push_back(b.getDictionaryAttr(
+            b.getNamedAttr("qc.name", b.getStringAttr("qc.observed." + std::to_string(i)))));
+      main.setFunctionType(
+          FunctionType::get(ctx, main.getArgumentTypes(), ValueRange(results).getTypes()));
+      main.setAllResultAttrs(resultAttrs);
       auto j = cpu::JITModel::compile(*observed, shapes);
       if (!j)
         return llvm::createStringError("calibration sample " + std::to_string(s) + ": " +
                                        llvm::toString(j.takeError()));
-      jit = std::move(*j);
+      obs.jit = std::move(*j);
     }
     std::vector<cpu::HostTensor> outputs;
-    if (auto err = jit->run(samples[s], outputs))
+    if (auto err = obs.jit->run(samples[s], outputs))
       return llvm::createStringError("calibration sample " + std::to_string(s) + ": " +
                                      llvm::toString(std::move(err)));
-    for (size_t k = 0; k < targets.size(); ++k) {
-      const cpu::HostTensor &o = outputs[firstObserved + k];
+    for (size_t i = 0; i < obs.observedTarget.size(); ++i) {
+      const cpu::HostTensor &o = outputs[obs.firstObserved + i];
       const float *data = reinterpret_cast<const float *>(o.data.data());
-      stats[k].minmax.add(data, o.shape);
-      stats[k].histogram.add(data, o.numElements());
+      // The branch that did not run gave NaN everywhere: nothing observed.
+      int64_t n = o.numElements();
+      bool allNaN = n > 0;
+      for (int64_t e = 0; allNaN && e < n; ++e)
+        allNaN = std::isnan(data[e]);
+      if (allNaN)
+        continue;
+      ActivationStats &st = stats[obs.observedTarget[i]];
+      st.minmax.add(data, o.shape);
+      st.histogram.add(data, n);
     }
   }
   return stats;
@@ -225,8 +293,13 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     OpBuilder b(t.op);
     Location loc = t.op->getLoc();
     if (recipe.activations) {
-      if (k >= stats.size() || stats[k].minmax.empty())
+      if (k >= stats.size() || stats[k].minmax.empty()) {
+        // Inside a qc.if branch that no sample took, or of a shape that is
+        // only known at run time: the layer stays float.
+        if (t.op->getParentOp() != module.lookupSymbol<func::FuncOp>("main").getOperation())
+          continue;
         return llvm::createStringError("node '" + t.name + "': its input was never observed");
+      }
       const ActivationStats &st = stats[k];
       r.actMin = st.minmax.min()[0];
       r.actMax = st.minmax.max()[0];

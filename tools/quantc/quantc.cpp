@@ -915,7 +915,7 @@ int runQuantize(std::vector<std::string> args) {
   if (reports->empty())
     llvm::errs() << "quantc: warning: " << in.model
                  << ": no layer was quantized (quantize looks for Conv, MatMul and Gemm with "
-                    "constant weights in the main graph; those inside If branches stay float)\n";
+                    "constant weights)\n";
   for (const auto &r : *reports)
     if (r.nonFinite > 0)
       llvm::errs() << "quantc: warning: node '" << r.name << "': " << r.nonFinite

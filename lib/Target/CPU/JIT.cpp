@@ -179,6 +179,53 @@ void initializeCPUCompilation(MLIRContext &context) {
   registerLLVMDialectTranslation(context);
 }
 
+llvm::Error specializeShapes(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes) {
+  MLIRContext *ctx = module.getContext();
+  initializeCPUCompilation(*ctx);
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return llvm::createStringError("the module has no function @main");
+  auto inputs = JITModel::inputsOf(module);
+  if (inputShapes.size() != main.getNumArguments())
+    return llvm::createStringError("the model has " + std::to_string(main.getNumArguments()) +
+                                   " inputs but " + std::to_string(inputShapes.size()) +
+                                   " were given");
+  // Specialize the inputs to the given shapes.
+  SmallVector<Type> argTypes;
+  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
+    auto declared = cast<TensorType>(main.getArgument(i).getType());
+    const auto &shape = inputShapes[i];
+    if (auto rt = dyn_cast<RankedTensorType>(declared)) {
+      bool ok = rt.getRank() == static_cast<int64_t>(shape.size());
+      for (size_t d = 0; ok && d < shape.size(); ++d)
+        ok = rt.isDynamicDim(d) || rt.getDimSize(d) == shape[d];
+      if (!ok) {
+        std::string want;
+        llvm::raw_string_ostream os(want);
+        os << rt;
+        std::string got;
+        for (int64_t d : shape)
+          got += (got.empty() ? "" : "x") + std::to_string(d);
+        return llvm::createStringError("input '" + inputs[i].name + "' has shape [" +
+                                       got + "] but the model expects " + want);
+      }
+    }
+    auto t = RankedTensorType::get(shape, declared.getElementType());
+    main.getArgument(i).setType(t);
+    argTypes.push_back(t);
+  }
+  main.setFunctionType(FunctionType::get(ctx, argTypes, main.getResultTypes()));
+
+  PassManager shapes(ctx);
+  if (failed(parsePassPipeline("func.func(qc-infer-shapes,canonicalize,"
+                               "qc-infer-shapes,canonicalize,qc-infer-shapes)",
+                               shapes)))
+    return llvm::createStringError("internal: shape pipeline does not parse");
+  if (auto err = runPasses(shapes, module, "shape specialization"))
+    return std::move(err);
+  return llvm::Error::success();
+}
+
 llvm::Expected<LoweredModel>
 lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
                    const CompileOptions &compileOptions) {
@@ -204,44 +251,10 @@ lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inp
     return std::move(err);
   if (auto err = checkTypes(main.getResultTypes(), "output"))
     return std::move(err);
-  if (inputShapes.size() != main.getNumArguments())
-    return llvm::createStringError("the model has " + std::to_string(main.getNumArguments()) +
-                                   " inputs but " + std::to_string(inputShapes.size()) +
-                                   " were given");
-  // Specialize the inputs to the given shapes.
-  SmallVector<Type> argTypes;
-  for (unsigned i = 0; i < main.getNumArguments(); ++i) {
-    auto declared = cast<TensorType>(main.getArgument(i).getType());
-    const auto &shape = inputShapes[i];
-    if (auto rt = dyn_cast<RankedTensorType>(declared)) {
-      bool ok = rt.getRank() == static_cast<int64_t>(shape.size());
-      for (size_t d = 0; ok && d < shape.size(); ++d)
-        ok = rt.isDynamicDim(d) || rt.getDimSize(d) == shape[d];
-      if (!ok) {
-        std::string want;
-        llvm::raw_string_ostream os(want);
-        os << rt;
-        std::string got;
-        for (int64_t d : shape)
-          got += (got.empty() ? "" : "x") + std::to_string(d);
-        return llvm::createStringError("input '" + model.inputs[i].name + "' has shape [" +
-                                       got + "] but the model expects " + want);
-      }
-    }
-    auto t = RankedTensorType::get(shape, declared.getElementType());
-    main.getArgument(i).setType(t);
-    argTypes.push_back(t);
-    model.inputs[i].shape.assign(shape.begin(), shape.end());
-  }
-  main.setFunctionType(FunctionType::get(ctx, argTypes, main.getResultTypes()));
-
-  PassManager shapes(ctx);
-  if (failed(parsePassPipeline("func.func(qc-infer-shapes,canonicalize,"
-                               "qc-infer-shapes,canonicalize,qc-infer-shapes)",
-                               shapes)))
-    return llvm::createStringError("internal: shape pipeline does not parse");
-  if (auto err = runPasses(shapes, clone, "shape specialization"))
+  if (auto err = specializeShapes(clone, inputShapes))
     return std::move(err);
+  for (size_t i = 0; i < model.inputs.size(); ++i)
+    model.inputs[i].shape.assign(inputShapes[i].begin(), inputShapes[i].end());
   if (getenv("QUANTC_DUMP_SPECIALIZED"))
     clone->print(llvm::errs());
   model.outputs = JITModel::outputsOf(clone);

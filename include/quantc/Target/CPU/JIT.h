@@ -73,6 +73,11 @@ struct LoweredModel {
 };
 
 /// Specializes a clone of `module` to `inputShapes` and runs the CPU
+/// Gives @main's inputs the static `inputShapes` (which must fit the
+/// declared ones) and infers every shape after them, in place.
+llvm::Error specializeShapes(mlir::ModuleOp module,
+                             const std::vector<std::vector<int64_t>> &inputShapes);
+
 /// lowering pipeline on it. Errors name the input or stage that failed.
 llvm::Expected<LoweredModel> lowerToLLVMDialect(mlir::ModuleOp module,
                                                 const std::vector<std::vector<int64_t>> &inputShapes,
