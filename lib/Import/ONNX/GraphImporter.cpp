@@ -253,9 +253,16 @@ LogicalResult GraphImporter::importNodes(onnx::GraphProto &graph, const std::vec
     bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
     if (defaultDomain && opset == 0)
       return ctx.error("the model imports no opset of the default ONNX domain");
-    if (!defaultDomain)
-      return ctx.error("op '" + node.op_type() + "' of domain '" + node.domain() +
-                       "' is not supported");
+    if (!defaultDomain) {
+      // Contrib ops are registered under "<domain>.<op>".
+      const ImportFn *fn = registry.lookup(node.domain() + "." + node.op_type());
+      if (!fn)
+        return ctx.error("op '" + node.op_type() + "' of domain '" + node.domain() +
+                         "' is not supported");
+      if (failed((*fn)(ctx)))
+        return failure();
+      continue;
+    }
     if (node.op_type() == "If") {
       if (failed(importIf(ctx, node, builder, fileLoc)))
         return failure();
