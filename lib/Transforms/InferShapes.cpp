@@ -268,6 +268,24 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
     return windowShape(c.getX(), (*w)[0], kernel, c.getStrides(), c.getDilations(),
                        c.getPads(), c.getAutoPad(), false);
   }
+  if (auto c = dyn_cast<ConvIntegerOp>(op)) {
+    auto w = shapeOf(c.getW());
+    if (!w)
+      return std::nullopt;
+    Dims kernel = c.getKernelShape() ? Dims(c.getKernelShape()->begin(), c.getKernelShape()->end())
+                                     : Dims(w->begin() + 2, w->end());
+    return windowShape(c.getX(), (*w)[0], kernel, c.getStrides(), c.getDilations(),
+                       c.getPads(), c.getAutoPad(), false);
+  }
+  if (auto c = dyn_cast<QLinearConvOp>(op)) {
+    auto w = shapeOf(c.getW());
+    if (!w)
+      return std::nullopt;
+    Dims kernel = c.getKernelShape() ? Dims(c.getKernelShape()->begin(), c.getKernelShape()->end())
+                                     : Dims(w->begin() + 2, w->end());
+    return windowShape(c.getX(), (*w)[0], kernel, c.getStrides(), c.getDilations(),
+                       c.getPads(), c.getAutoPad(), false);
+  }
   if (auto c = dyn_cast<ConvTransposeOp>(op)) {
     auto x = shapeOf(c.getX()), w = shapeOf(c.getW());
     if (!x || !w || x->size() < 3 || w->size() != x->size())

@@ -1,6 +1,8 @@
 //===- DataMovement.cpp - constants, reshapes, slices, gathers to tensor --===//
 #include "LoweringUtils.h"
 
+#include "mlir/IR/DialectResourceBlobManager.h"
+
 using namespace mlir;
 using namespace quantc::qc;
 
@@ -19,6 +21,14 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
     if (t && t.hasStaticShape() && dense && t.getElementType().isUnsignedInteger()) {
       auto signless = t.clone(rw.getIntegerType(t.getElementType().getIntOrFloatBitWidth()));
       rw.replaceOpWithNewOp<arith::ConstantOp>(op, dense.bitcast(signless.getElementType()));
+      return success();
+    }
+    auto res = dyn_cast<DenseResourceElementsAttr>(op.getValue());
+    if (t && t.hasStaticShape() && res && t.getElementType().isUnsignedInteger() &&
+        t.getElementType().getIntOrFloatBitWidth() % 8 == 0) {
+      auto signless = t.clone(rw.getIntegerType(t.getElementType().getIntOrFloatBitWidth()));
+      rw.replaceOpWithNewOp<arith::ConstantOp>(
+          op, DenseResourceElementsAttr::get(signless, res.getRawHandle()));
       return success();
     }
     if (!requireStatic(op, op.getOutput(), "the constant"))

@@ -13,6 +13,13 @@
 // dim, low nibble first) and unpacked in the dequantizing loop, so int4
 // weights take half a byte in the compiled artifact. fp8 is not lowered.
 //
+// Integer ops: MatMulInteger / ConvInteger widen their operands minus the
+// zero points to i32 and become a qc.matmul / qc.conv on i32 (integer
+// accumulation, lowered to loops); QLinearMatMul / QLinearConv add the
+// requantization epilogue y = saturate(round(acc * sx * sw / sy) + zy)
+// (the multiplier in f32, as ONNX Runtime computes it). DynamicQuantizeLinear
+// reduces min/max and quantizes to uint8.
+//
 //===----------------------------------------------------------------------===//
 #include "LoweringUtils.h"
 
@@ -48,8 +55,9 @@ IntegerType storageOf(Type elem, bool *isUnsigned = nullptr) {
 /// `original`) as a signless integer tensor.
 Value asSignless(ConversionPatternRewriter &rw, Location l, Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
-  // Unsigned tensors other than constants (graph inputs and outputs of
-  // type uint8) have no signless form at this level yet.
+  // Unsigned tensors other than constants and the results of the ops
+  // lowered here (graph inputs of type uint8) have no signless form at this
+  // level yet.
   if (!t || t.getElementType().isUnsignedInteger())
     return {};
   if (auto q = dyn_cast<quant::QuantizedType>(t.getElementType()))
@@ -129,6 +137,325 @@ LogicalResult addParams(Operation *op, ConversionPatternRewriter &rw, Value scal
   return success();
 }
 
+/// A static ranked tensor type (unsigned element types allowed: these ops
+/// read them), or null after an error.
+RankedTensorType staticType(Operation *op, Value v, StringRef what) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (!t || !t.hasStaticShape()) {
+    op->emitError() << "cannot lower: " << what << " has type " << v.getType()
+                    << "; the lowering needs static shapes";
+    return {};
+  }
+  return t;
+}
+
+/// Unsigned tensors that are not constants are lowered to their signless
+/// bits; only these ops know to read them back as unsigned.
+LogicalResult checkUnsignedUsers(Operation *op, Value v) {
+  auto t = dyn_cast<TensorType>(v.getType());
+  if (!t || !t.getElementType().isUnsignedInteger())
+    return success();
+  for (Operation *user : v.getUsers())
+    if (!isa<DequantizeLinearOp, MatMulIntegerOp, ConvIntegerOp, QLinearMatMulOp,
+             QLinearConvOp>(user))
+      return op->emitError("cannot lower: ")
+             << op->getName() << " result of " << t.getElementType() << " used by '"
+             << user->getName()
+             << "' (unsigned tensors are only lowered into DequantizeLinear, "
+                "MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv yet)";
+  return success();
+}
+
+bool isUnsignedElem(Value original) {
+  auto t = dyn_cast<TensorType>(original.getType());
+  if (!t)
+    return false;
+  bool u = false;
+  storageOf(t.getElementType(), &u);
+  return u;
+}
+
+/// x - zero_point as an i32 tensor; x and the zero point (scalar, or 1-D
+/// along `axis`) are read unsigned when their original types are.
+Value widenMinusZp(Operation *op, ConversionPatternRewriter &rw, Value origX, Value x,
+                   Value origZp, Value zp, int64_t axis, StringRef what) {
+  Location l = op->getLoc();
+  auto xt = dyn_cast<RankedTensorType>(x.getType());
+  if (!xt || !xt.hasStaticShape()) {
+    op->emitError("cannot lower: ") << what << " needs a static shape";
+    return {};
+  }
+  Value xs = asSignless(rw, l, x);
+  if (!xs) {
+    op->emitError("cannot lower: ")
+        << what << " is an unsigned graph input (uint8 at the graph boundary is not lowered yet)";
+    return {};
+  }
+  xt = cast<RankedTensorType>(xs.getType());
+  bool xu = isUnsignedElem(origX);
+  SmallVector<Value> ins{xs};
+  SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
+  bool hasZp = !isNoneValue(zp), zu = hasZp && isUnsignedElem(origZp);
+  if (hasZp) {
+    Value zs = asSignless(rw, l, zp);
+    if (!zs) {
+      op->emitError("cannot lower: the zero point of ")
+          << what << " is an unsigned graph input (not lowered yet)";
+      return {};
+    }
+    auto m = paramMap(op, zs, xt, axis, "the zero point");
+    if (failed(m))
+      return {};
+    ins.push_back(zs);
+    maps.push_back(*m);
+  }
+  Type i32 = rw.getI32Type();
+  return buildElementwiseWithMaps(
+      rw, l, RankedTensorType::get(xt.getShape(), i32), ins, maps,
+      [&](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
+        auto ext = [&](Value s, bool u) -> Value {
+          if (s.getType() == i32)
+            return s;
+          return u ? Value(arith::ExtUIOp::create(b, nl, i32, s))
+                   : Value(arith::ExtSIOp::create(b, nl, i32, s));
+        };
+        Value r = ext(v[0], xu);
+        if (hasZp)
+          r = arith::SubIOp::create(b, nl, r, ext(v[1], zu));
+        return r;
+      });
+}
+
+/// An op like `op` (a qc.conv_integer or qc.qlinear_conv) as a qc.conv of
+/// i32 operands with the same attributes: lowered by the Conv patterns.
+Value buildIntConv(Operation *op, ConversionPatternRewriter &rw, Value x, Value w, Value bias,
+                   RankedTensorType resultType) {
+  OperationState st(op->getLoc(), ConvOp::getOperationName());
+  st.addOperands({x, w, bias});
+  st.addTypes(RankedTensorType::get(resultType.getShape(), rw.getI32Type()));
+  for (NamedAttribute a : op->getAttrs())
+    st.addAttribute(a.getName(), a.getValue());
+  return rw.create(st)->getResult(0);
+}
+
+/// y = saturate(round_half_even(acc * multiplier) + y_zero_point) with
+/// multiplier = x_scale * w_scale / y_scale in f32 (w_scale scalar or along
+/// `axis`), into the result's storage (signless for unsigned results).
+Value requantize(Operation *op, ConversionPatternRewriter &rw, Value acc, Value xScale,
+                 Value wScale, Value yScale, Value origYZp, Value yZp, int64_t axis,
+                 RankedTensorType resultType) {
+  Location l = op->getLoc();
+  auto at = cast<RankedTensorType>(acc.getType());
+  bool isUnsigned = false;
+  IntegerType storage = storageOf(resultType.getElementType(), &isUnsigned);
+  if (!storage) {
+    op->emitError("cannot lower: result of ") << resultType.getElementType();
+    return {};
+  }
+  Value zs = asSignless(rw, l, yZp);
+  if (!zs) {
+    op->emitError("cannot lower: an unsigned y_zero_point that is not a constant");
+    return {};
+  }
+  SmallVector<Value> ins{acc, xScale, wScale, yScale, zs};
+  SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(at.getRank())};
+  for (auto [v, ax, what] : {std::tuple{xScale, int64_t(0), "x_scale"},
+                             std::tuple{wScale, axis, "w_scale"},
+                             std::tuple{yScale, int64_t(0), "y_scale"},
+                             std::tuple{zs, int64_t(0), "y_zero_point"}}) {
+    auto m = paramMap(op, v, at, ax, what);
+    if (failed(m))
+      return {};
+    maps.push_back(*m);
+  }
+  bool zu = isUnsignedElem(origYZp);
+  unsigned bits = storage.getWidth();
+  double qmin = isUnsigned ? 0 : -std::ldexp(1.0, bits - 1);
+  double qmax = isUnsigned ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+  Value q = buildElementwiseWithMaps(
+      rw, l, RankedTensorType::get(at.getShape(), storage), ins, maps,
+      [&](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
+        Type f = b.getF32Type();
+        auto toF = [&](Value s) -> Value {
+          return s.getType() == f ? s : Value(arith::ExtFOp::create(b, nl, f, s));
+        };
+        Value mult = arith::DivFOp::create(
+            b, nl, arith::MulFOp::create(b, nl, toF(v[1]), toF(v[2])), toF(v[3]));
+        Value x = arith::MulFOp::create(b, nl, arith::SIToFPOp::create(b, nl, f, v[0]), mult);
+        Value zpf = zu ? Value(arith::UIToFPOp::create(b, nl, f, v[4]))
+                       : Value(arith::SIToFPOp::create(b, nl, f, v[4]));
+        Value s = arith::AddFOp::create(b, nl, math::RoundEvenOp::create(b, nl, x), zpf);
+        s = arith::MaximumFOp::create(b, nl, s, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, qmin)));
+        s = arith::MinimumFOp::create(b, nl, s, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, qmax)));
+        return isUnsigned ? Value(arith::FPToUIOp::create(b, nl, storage, s))
+                          : Value(arith::FPToSIOp::create(b, nl, storage, s));
+      });
+  if (isa<quant::QuantizedType>(resultType.getElementType()))
+    q = quant::StorageCastOp::create(rw, l, resultType, q);
+  return q;
+}
+
+struct MatMulIntegerLowering : OpConversionPattern<MatMulIntegerOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(MatMulIntegerOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = staticType(op, op.getY(), "the result");
+    auto at = staticType(op, a.getA(), "A");
+    if (!rt || !at)
+      return failure();
+    // a_zero_point: per tensor or per row (axis -2 of A); b_zero_point: per
+    // tensor or per column (the last axis of B).
+    Value A = widenMinusZp(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
+                           at.getRank() - 2, "A");
+    Value B = A ? widenMinusZp(op, rw, op.getB(), a.getB(), op.getBZeroPoint(),
+                               a.getBZeroPoint(), -1, "B")
+                : Value();
+    if (!A || !B)
+      return failure();
+    rw.replaceOp(op, MatMulOp::create(rw, op.getLoc(), rt, A, B).getResult());
+    return success();
+  }
+};
+
+struct QLinearMatMulLowering : OpConversionPattern<QLinearMatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(QLinearMatMulOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = staticType(op, op.getY(), "the result");
+    auto at = staticType(op, a.getA(), "a");
+    if (!rt || !at || failed(checkUnsignedUsers(op, op.getY())))
+      return failure();
+    Value A = widenMinusZp(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
+                           at.getRank() - 2, "a");
+    Value B = A ? widenMinusZp(op, rw, op.getB(), a.getB(), op.getBZeroPoint(),
+                               a.getBZeroPoint(), -1, "b")
+                : Value();
+    if (!A || !B)
+      return failure();
+    auto accType = RankedTensorType::get(rt.getShape(), rw.getI32Type());
+    Value acc = MatMulOp::create(rw, op.getLoc(), accType, A, B).getResult();
+    Value y = requantize(op, rw, acc, a.getAScale(), a.getBScale(), a.getYScale(),
+                         op.getYZeroPoint(), a.getYZeroPoint(), rt.getRank() - 1, rt);
+    if (!y)
+      return failure();
+    rw.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct ConvIntegerLowering : OpConversionPattern<ConvIntegerOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(ConvIntegerOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = staticType(op, op.getY(), "the result");
+    if (!rt)
+      return failure();
+    // Padding with x_zero_point is padding the difference with zeros.
+    Value x = widenMinusZp(op, rw, op.getX(), a.getX(), op.getXZeroPoint(), a.getXZeroPoint(),
+                           1, "x");
+    Value w = x ? widenMinusZp(op, rw, op.getW(), a.getW(), op.getWZeroPoint(),
+                               a.getWZeroPoint(), 0, "w")
+                : Value();
+    if (!x || !w)
+      return failure();
+    rw.replaceOp(op, buildIntConv(op, rw, x, w, NoneOp::create(rw, op.getLoc(), rw.getNoneType()), rt));
+    return success();
+  }
+};
+
+struct QLinearConvLowering : OpConversionPattern<QLinearConvOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(QLinearConvOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = staticType(op, op.getY(), "the result");
+    if (!rt || failed(checkUnsignedUsers(op, op.getY())))
+      return failure();
+    Value x = widenMinusZp(op, rw, op.getX(), a.getX(), op.getXZeroPoint(), a.getXZeroPoint(),
+                           1, "x");
+    Value w = x ? widenMinusZp(op, rw, op.getW(), a.getW(), op.getWZeroPoint(),
+                               a.getWZeroPoint(), 0, "w")
+                : Value();
+    if (!x || !w)
+      return failure();
+    Value bias = isNoneValue(a.getB()) ? Value(NoneOp::create(rw, op.getLoc(), rw.getNoneType())) : a.getB();
+    Value acc = buildIntConv(op, rw, x, w, bias, rt);
+    Value y = requantize(op, rw, acc, a.getXScale(), a.getWScale(), a.getYScale(),
+                         op.getYZeroPoint(), a.getYZeroPoint(), 1, rt);
+    if (!y)
+      return failure();
+    rw.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// DynamicQuantizeLinear: uint8 with the range [min(0, min x), max(0, max
+/// x)]: scale = range / 255, zero point = saturate(round(-min / scale)),
+/// y = saturate(round(x / scale) + zero point), rounding half to even. An
+/// all-zero x (scale 0) gives y = 0 and zero point 0.
+struct DynamicQuantizeLinearLowering : OpConversionPattern<DynamicQuantizeLinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(DynamicQuantizeLinearOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto xt = staticType(op, a.getX(), "x");
+    if (!xt || !xt.getElementType().isF32())
+      return op.emitError("cannot lower: DynamicQuantizeLinear needs a static float32 input");
+    if (failed(checkUnsignedUsers(op, op.getY())) ||
+        failed(checkUnsignedUsers(op, op.getYZeroPoint())))
+      return failure();
+    Location l = op.getLoc();
+    Type f = rw.getF32Type(), i8 = rw.getI8Type();
+    int64_t rank = xt.getRank();
+    auto scalarT = RankedTensorType::get({}, f);
+    auto reduce = [&](bool isMax) -> Value {
+      Value init = linalg::FillOp::create(
+                       rw, l, ValueRange{arith::ConstantOp::create(
+                                  rw, l, rw.getFloatAttr(f, isMax ? -INFINITY : INFINITY))},
+                       ValueRange{tensor::EmptyOp::create(rw, l, ArrayRef<int64_t>{}, f)})
+                       .getResult(0);
+      SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::reduction);
+      Value r = linalg::GenericOp::create(
+                    rw, l, TypeRange{scalarT}, ValueRange{a.getX()}, ValueRange{init},
+                    ArrayRef<AffineMap>{rw.getMultiDimIdentityMap(rank),
+                                        AffineMap::get(rank, 0, {}, rw.getContext())},
+                    iters,
+                    [&](OpBuilder &b, Location nl, ValueRange v) {
+                      Value m = isMax ? Value(arith::MaxNumFOp::create(b, nl, v[0], v[1]))
+                                      : Value(arith::MinNumFOp::create(b, nl, v[0], v[1]));
+                      linalg::YieldOp::create(b, nl, m);
+                    })
+                    .getResult(0);
+      return tensor::ExtractOp::create(rw, l, r, ValueRange{});
+    };
+    Value zero = arith::ConstantOp::create(rw, l, rw.getFloatAttr(f, 0.0));
+    Value mn = arith::MinimumFOp::create(rw, l, reduce(false), zero);
+    Value mx = arith::MaximumFOp::create(rw, l, reduce(true), zero);
+    Value scale = arith::DivFOp::create(rw, l, arith::SubFOp::create(rw, l, mx, mn),
+                                        arith::ConstantOp::create(rw, l, rw.getFloatAttr(f, 255.0)));
+    Value isZero = arith::CmpFOp::create(rw, l, arith::CmpFPredicate::OEQ, scale, zero);
+    Value divisor = arith::SelectOp::create(
+        rw, l, isZero, arith::ConstantOp::create(rw, l, rw.getFloatAttr(f, 1.0)), scale);
+    auto clamp255 = [&](OpBuilder &b, Location nl, Value v) -> Value {
+      v = arith::MaximumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0)));
+      return arith::MinimumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 255.0)));
+    };
+    Value zpf = clamp255(rw, l, math::RoundEvenOp::create(
+                                    rw, l, arith::DivFOp::create(
+                                               rw, l, arith::NegFOp::create(rw, l, mn), divisor)));
+    Value y = buildElementwise(rw, l, RankedTensorType::get(xt.getShape(), i8), {a.getX()},
+                               [&](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
+                                 Value q = math::RoundEvenOp::create(
+                                     b, nl, arith::DivFOp::create(b, nl, v[0], divisor));
+                                 q = clamp255(b, nl, arith::AddFOp::create(b, nl, q, zpf));
+                                 return arith::FPToUIOp::create(b, nl, i8, q);
+                               });
+    Value scaleT = tensor::FromElementsOp::create(rw, l, scalarT, ValueRange{scale});
+    Value zpT = tensor::FromElementsOp::create(rw, l, RankedTensorType::get({}, i8),
+                                               ValueRange{arith::FPToUIOp::create(rw, l, i8, zpf)});
+    rw.replaceOp(op, {y, scaleT, zpT});
+    return success();
+  }
+};
+
 struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(QuantizeLinearOp op, OpAdaptor a,
@@ -145,13 +472,9 @@ struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
     if (op.getBlockSize() != 0)
       return op.emitError("cannot lower: blocked QuantizeLinear is not lowered yet");
     // A plain unsigned result (not a !quant.uniform type) is lowered to its
-    // signless bits, which only DequantizeLinear knows to read unsigned.
-    if (rt.getElementType().isUnsignedInteger())
-      for (Operation *user : op->getUsers())
-        if (!isa<DequantizeLinearOp>(user))
-          return op.emitError("cannot lower: QuantizeLinear to ")
-                 << rt.getElementType() << " used by '" << user->getName()
-                 << "' (unsigned tensors are only lowered into DequantizeLinear yet)";
+    // signless bits, which only some ops know to read unsigned.
+    if (failed(checkUnsignedUsers(op, op.getY())))
+      return failure();
     int64_t axis = op.getAxis();
     SmallVector<Value> ins{a.getX()};
     SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
@@ -290,5 +613,7 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
 } // namespace
 
 void quantc::lowering::populateQuantizePatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizeLinearLowering, DequantizeLinearLowering>(patterns.getContext());
+  patterns.add<QuantizeLinearLowering, DequantizeLinearLowering, MatMulIntegerLowering,
+               QLinearMatMulLowering, ConvIntegerLowering, QLinearConvLowering,
+               DynamicQuantizeLinearLowering>(patterns.getContext());
 }

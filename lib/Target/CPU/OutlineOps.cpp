@@ -45,7 +45,22 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
         break;
       if (op.hasTrait<OpTrait::ConstantLike>() || isa<qc::NoneOp>(op))
         continue;
-      if (staysInline(&op) || groups.back().size() >= static_cast<size_t>(opsPerFunction)) {
+      // Unsigned integer tensors (the uint8 of DynamicQuantizeLinear, say)
+      // have no storage form at a call boundary: a run that produced one
+      // goes on until its users are in.
+      auto crossesUnsigned = [&](ArrayRef<Operation *> run) {
+        llvm::SmallPtrSet<Operation *, 32> in(run.begin(), run.end());
+        for (Operation *o : run)
+          for (Value r : o->getResults())
+            if (auto t = dyn_cast<TensorType>(r.getType());
+                t && t.getElementType().isUnsignedInteger() &&
+                llvm::any_of(r.getUsers(), [&](Operation *u) { return !in.contains(u); }))
+              return true;
+        return false;
+      };
+      bool full = groups.back().size() >= static_cast<size_t>(opsPerFunction) &&
+                  !crossesUnsigned(groups.back());
+      if (staysInline(&op) || full) {
         if (!groups.back().empty())
           groups.emplace_back();
         if (staysInline(&op))
