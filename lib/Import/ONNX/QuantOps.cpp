@@ -193,8 +193,7 @@ LogicalResult importMatMulNBits(NodeContext &c) {
   Value weight = (*wf)->getResult(0);
   if (!f.isF32()) {
     auto cast = c.buildInternal("qc.cast", {weight}, {RankedTensorType::get({*K, *N}, f)},
-                                {c.builder.getNamedAttr("to", c.builder.getI64IntegerAttr(
-                                                                  f.isF16() ? 10 : 16))});
+                                {c.builder.getNamedAttr("to", TypeAttr::get(f))});
     if (failed(cast))
       return failure();
     weight = (*cast)->getResult(0);

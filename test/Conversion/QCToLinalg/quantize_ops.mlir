@@ -42,7 +42,7 @@ func.func @dequantize_per_tensor(%q: tensor<4xi8>) -> tensor<4xf32> {
 func.func @uint8_not_yet(%x: tensor<4xf32>) -> tensor<4xui8> {
   %s = qc.constant dense<0.5> : tensor<f32>
   %n = qc.none
-  // expected-error @+2 {{cannot lower: QuantizeLinear to 'ui8' used by 'func.return' (unsigned tensors are only lowered into DequantizeLinear yet)}}
+  // expected-error @+2 {{cannot lower: qc.quantize_linear result of 'ui8' used by 'func.return' (unsigned tensors are only lowered into DequantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv yet)}}
   // expected-error @+1 {{failed to legalize operation 'qc.quantize_linear'}}
   %q = qc.quantize_linear %x, %s, %n : (tensor<4xf32>, tensor<f32>, none) -> tensor<4xui8>
   return %q : tensor<4xui8>
@@ -105,4 +105,76 @@ func.func @blocked_mismatch() -> tensor<4x3xf32> {
   // expected-error @+1 {{failed to legalize operation 'qc.dequantize_linear'}}
   %y = qc.dequantize_linear %q, %s, %n {axis = 0 : i64, block_size = 2 : i64} : (tensor<4x3xi8>, tensor<3x3xf32>, none) -> tensor<4x3xf32>
   return %y : tensor<4x3xf32>
+}
+
+// -----
+
+// MatMulInteger: uint8 A (read with extui) and int8 B (extsi), each minus
+// its zero point in i32, then an i32 matmul (muli/addi accumulation).
+// CHECK-LABEL: func.func @matmul_integer
+// CHECK: linalg.generic
+// CHECK: arith.extui {{.*}} : i8 to i32
+// CHECK: arith.extui {{.*}} : i8 to i32
+// CHECK: arith.subi
+// CHECK: linalg.generic
+// CHECK: arith.extsi {{.*}} : i8 to i32
+// CHECK: arith.subi
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK: arith.muli
+// CHECK: arith.addi
+func.func @matmul_integer(%b: tensor<3x2xi8>) -> tensor<2x2xi32> {
+  %a = qc.constant dense<[[1, 200, 3], [4, 5, 255]]> : tensor<2x3xui8>
+  %az = qc.constant dense<128> : tensor<ui8>
+  %bz = qc.constant dense<[1, -1]> : tensor<2xi8>
+  %y = qc.matmul_integer %a, %b, %az, %bz : (tensor<2x3xui8>, tensor<3x2xi8>, tensor<ui8>, tensor<2xi8>) -> tensor<2x2xi32>
+  return %y : tensor<2x2xi32>
+}
+
+// -----
+
+// QLinearMatMul: the i32 accumulator requantized in one epilogue:
+// round_half_even(acc * (sa * sb / sy)) + zy, saturated to [-128, 127].
+// CHECK-LABEL: func.func @qlinear_matmul
+// CHECK: arith.muli
+// CHECK: linalg.generic
+// CHECK: arith.divf
+// CHECK: arith.sitofp {{.*}} : i32 to f32
+// CHECK: arith.mulf
+// CHECK: math.roundeven
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: arith.fptosi {{.*}} to i8
+func.func @qlinear_matmul(%a: tensor<2x3xi8>, %b: tensor<3x2xi8>) -> tensor<2x2xi8> {
+  %sa = qc.constant dense<0.5> : tensor<f32>
+  %za = qc.constant dense<1> : tensor<i8>
+  %sb = qc.constant dense<[0.25, 0.125]> : tensor<2xf32>
+  %zb = qc.constant dense<0> : tensor<i8>
+  %sy = qc.constant dense<2.0> : tensor<f32>
+  %zy = qc.constant dense<-3> : tensor<i8>
+  %y = qc.qlinear_matmul %a, %sa, %za, %b, %sb, %zb, %sy, %zy : (tensor<2x3xi8>, tensor<f32>, tensor<i8>, tensor<3x2xi8>, tensor<2xf32>, tensor<i8>, tensor<f32>, tensor<i8>) -> tensor<2x2xi8>
+  return %y : tensor<2x2xi8>
+}
+
+// -----
+
+// DynamicQuantizeLinear: min and max reductions, the scale and zero point
+// as scalars, then one quantizing loop.
+// CHECK-LABEL: func.func @dynamic_quantize
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
+// CHECK: arith.minnumf
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
+// CHECK: arith.maxnumf
+// CHECK: arith.divf
+// CHECK: math.roundeven
+// CHECK: linalg.generic
+// CHECK: arith.fptoui {{.*}} to i8
+// CHECK: tensor.from_elements
+// CHECK: tensor.from_elements
+func.func @dynamic_quantize(%x: tensor<2x3xf32>) -> (tensor<2x3xi8>, tensor<f32>) {
+  %y, %s, %z = qc.dynamic_quantize_linear %x : (tensor<2x3xf32>) -> (tensor<2x3xui8>, tensor<f32>, tensor<ui8>)
+  %n = qc.none
+  %b = qc.constant dense<1> : tensor<3x3xi8>
+  %m = qc.matmul_integer %y, %b, %z, %n : (tensor<2x3xui8>, tensor<3x3xi8>, tensor<ui8>, none) -> tensor<2x3xi32>
+  %c = qc.cast %m {to = i8} : (tensor<2x3xi32>) -> tensor<2x3xi8>
+  return %c, %s : tensor<2x3xi8>, tensor<f32>
 }
