@@ -236,6 +236,11 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   };
   if (n == "w8a8")
     return r;
+  if (n == "w8a8-dynamic") {
+    r.activations = false;
+    r.dynamicActivations = true;
+    return r;
+  }
   if (n == "w8a16") {
     r.activations = false;
     return r;
@@ -352,6 +357,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     } else {
       r.activationFormat = "float";
     }
+    if (recipe.dynamicActivations && recipe.weightBits != 8)
+      return llvm::createStringError("dynamic activations need 8-bit weights");
 
     // Weight: symmetric, one scale per output channel (a 1-D scale along
     // weightAxis) or per group of groupSize along reductionAxis (a scale of
@@ -447,6 +454,102 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     auto wqType = wt.clone(wElem);
     auto scaleType = RankedTensorType::get(scaleShape, f32);
     auto zpType = RankedTensorType::get(scaleShape, wElem);
+    if (recipe.dynamicActivations) {
+      // w8a8-dynamic: DynamicQuantizeLinear on the activation (uint8, its
+      // own range per run), the int8 weight, an integer MatMulInteger /
+      // ConvInteger accumulating in i32, then one float rescale by
+      // act_scale * weight_scale[channel] (and the bias).
+      auto make = [&](StringRef name, ValueRange operands, TypeRange types,
+                      ArrayRef<NamedAttribute> attrs = {}) -> Operation * {
+        OperationState st(loc, name);
+        st.addOperands(operands);
+        st.addTypes(types);
+        st.addAttributes(attrs);
+        return b.create(st);
+      };
+      Value x = t.op->getOperand(t.activation);
+      auto xt = cast<TensorType>(x.getType());
+      Type ui8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
+      Operation *dq = make("qc.dynamic_quantize_linear", {x},
+                           {xt.clone(ui8), RankedTensorType::get({}, f32),
+                            RankedTensorType::get({}, ui8)});
+      Type resultType = t.op->getResult(0).getType();
+      auto unranked = [&](Type e) { return UnrankedTensorType::get(e); };
+      Value none = qc::NoneOp::create(b, loc, b.getNoneType());
+      Value acc;
+      double alpha = 1.0;
+      Value addend;
+      std::vector<int8_t> wq8(wq.size());
+      for (size_t i = 0; i < wq.size(); ++i)
+        wq8[i] = static_cast<int8_t>(wq[i].getSExtValue());
+      SmallVector<int64_t> scaleShape2;
+      if (auto conv = dyn_cast<qc::ConvOp>(t.op)) {
+        auto wqType = wt.clone(b.getI8Type());
+        Value wc = qc::ConstantOp::create(b, loc, wqType,
+                                          DenseElementsAttr::get(wqType, ArrayRef<int8_t>(wq8)));
+        SmallVector<NamedAttribute> attrs;
+        for (NamedAttribute a : t.op->getAttrs())
+          attrs.push_back(a);
+        acc = make("qc.conv_integer", {dq->getResult(0), wc, dq->getResult(2), none},
+                   {unranked(b.getI32Type())}, attrs)
+                  ->getResult(0);
+        scaleShape2.assign(wt.getRank() - 1, 1); // [M, 1, ..., 1] against NCHW
+        scaleShape2[0] = dims[0];
+        if (!isa<NoneType>(conv.getB().getType())) {
+          Value shape = qc::ConstantOp::create(
+              b, loc, RankedTensorType::get({static_cast<int64_t>(scaleShape2.size())}, b.getI64Type()),
+              DenseElementsAttr::get(RankedTensorType::get({static_cast<int64_t>(scaleShape2.size())},
+                                                           b.getI64Type()),
+                                     ArrayRef<int64_t>(scaleShape2)));
+          addend = make("qc.reshape", {conv.getB(), shape}, {unranked(f32)})->getResult(0);
+        }
+      } else {
+        // MatMulInteger wants B as [K, N].
+        int64_t K = dims[t.reductionAxis], N = dims[t.weightAxis];
+        std::vector<int8_t> kn(wq8.size());
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t n = 0; n < N; ++n)
+            kn[k * N + n] = t.weightAxis == 1 ? wq8[k * N + n] : wq8[n * K + k];
+        auto wqType = RankedTensorType::get({K, N}, b.getI8Type());
+        Value wc = qc::ConstantOp::create(b, loc, wqType,
+                                          DenseElementsAttr::get(wqType, ArrayRef<int8_t>(kn)));
+        acc = make("qc.matmul_integer", {dq->getResult(0), wc, dq->getResult(2), none},
+                   {unranked(b.getI32Type())})
+                  ->getResult(0);
+        scaleShape2 = {N};
+        if (auto gemm = dyn_cast<qc::GemmOp>(t.op)) {
+          alpha = gemm.getAlpha().convertToDouble();
+          if (!isa<NoneType>(gemm.getC().getType())) {
+            addend = gemm.getC();
+            double beta = gemm.getBeta().convertToDouble();
+            if (beta != 1.0) {
+              auto st = RankedTensorType::get({}, f32);
+              Value bc = qc::ConstantOp::create(b, loc, st,
+                                                DenseElementsAttr::get(st, static_cast<float>(beta)));
+              addend = make("qc.mul", {addend, bc}, {unranked(f32)})->getResult(0);
+            }
+          }
+        }
+      }
+      std::vector<float> wscale(scales);
+      for (float &v : wscale)
+        v = static_cast<float>(v * alpha);
+      auto wsType = RankedTensorType::get(scaleShape2, f32);
+      Value wsc = qc::ConstantOp::create(b, loc, wsType,
+                                         DenseElementsAttr::get(wsType, ArrayRef<float>(wscale)));
+      Value both = make("qc.mul", {dq->getResult(1), wsc}, {unranked(f32)})->getResult(0);
+      Value accF = make("qc.cast", {acc}, {unranked(f32)},
+                        {b.getNamedAttr("to", TypeAttr::get(f32))})
+                       ->getResult(0);
+      Value out = make("qc.mul", {accF, both}, {addend ? unranked(f32) : resultType})->getResult(0);
+      if (addend)
+        out = make("qc.add", {out, addend}, {resultType})->getResult(0);
+      t.op->getResult(0).replaceAllUsesWith(out);
+      t.op->erase();
+      r.activationFormat = "uint8 dynamic";
+      reports.push_back(r);
+      continue;
+    }
     Value wqc = qc::ConstantOp::create(b, loc, wqType, DenseElementsAttr::get(wqType, wq));
     Value ws = qc::ConstantOp::create(b, loc, scaleType,
                                       DenseElementsAttr::get(scaleType, ArrayRef<float>(scales)));
@@ -466,6 +569,8 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
                  Calibrator calibrator, double percentile, const std::vector<Sample> &samples) {
   if (samples.empty())
     return llvm::createStringError("sensitivity analysis needs calibration samples");
+  if (recipe.dynamicActivations)
+    return llvm::createStringError("sensitivity analysis is not available for w8a8-dynamic yet");
   OwningOpRef<ModuleOp> probe = module.clone();
   std::vector<Target> targets = quantizationTargets(*probe);
   // The float operands, before insertQDQ replaces them.

@@ -266,7 +266,9 @@ def evaluate(name, args, results):
     add("float", "float", lambda: (ref, {}))
     with tempfile.TemporaryDirectory() as tmp:
         for recipe in args.recipes:
-            for cal in args.calibrators:
+            # No calibrator: weight-only recipes and run-time activation scales.
+            weight_only = recipe.split("@")[0] in ("w8a16", "w8a8-dynamic") or recipe.startswith("w4a16")
+            for cal in (["minmax"] if weight_only else args.calibrators):
                 def ours(recipe=recipe, cal=cal):
                     so = os.path.join(tmp, "quantc_%s_%s.so" % (recipe, cal))
                     layers = quantc_quantize(args.quantc, src, os.path.join(args.data, data, "calib"), recipe,
@@ -275,7 +277,7 @@ def evaluate(name, args, results):
                     outs = [next(iter(model(**feeds).values())) for feeds in evals]
                     return outs, {"bytes": os.path.getsize(so), "layers": layers,
                                   "note": "(%s layers)" % layers}
-                add("quantc %s/%s" % (recipe, cal), "quantc", ours)
+                add("quantc %s" % recipe if weight_only else "quantc %s/%s" % (recipe, cal), "quantc", ours)
         if not args.no_ort:
             for method in ("MinMax", "Entropy", "Percentile"):
                 if method.lower() not in args.ort:

@@ -74,7 +74,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "      Calibrate on the samples in DIR (one .npy per sample, or one directory\n"
         "      per sample with <input>.npy files) and quantize the Conv/MatMul/Gemm\n"
         "      layers in QDQ form. Recipes: w8a8 (uint8 activations per tensor, int8\n"
-        "      weights per channel), w8a16 (int8 weights only), w4a16-g32|g64|g128\n"
+        "      weights per channel), w8a8-dynamic (uint8 activations quantized at run\n"
+        "      time, integer MatMulInteger/ConvInteger), w8a16 (int8 weights only),\n"
+        "      w4a16-g32|g64|g128\n"
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
         "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both).\n"
         "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
@@ -761,8 +763,8 @@ int runQuantize(std::vector<std::string> args) {
   auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
-                 << "' (w8a8, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; w8a8-dynamic "
-                    "and fp8-e4m3 are not implemented yet)\n";
+                 << "' (w8a8, w8a8-dynamic, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
+                    "fp8-e4m3 is not implemented yet)\n";
     return 2;
   }
   parsedRecipe->int4Convs = int4Convs;
@@ -899,7 +901,8 @@ int runQuantize(std::vector<std::string> args) {
   for (const auto &r : *reports) {
     std::string range = parsedRecipe->activations
                             ? llvm::formatv("[{0,8:f3}, {1,8:f3}]", r.clipLo, r.clipHi).str()
-                            : std::string("float");
+                            : std::string(parsedRecipe->dynamicActivations ? "uint8 at run time"
+                                                                            : "float");
     std::string actSqnr = parsedRecipe->activations
                               ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()
                               : std::string("-");

@@ -41,6 +41,9 @@ struct Target {
 
 /// What a recipe quantizes and how.
 ///   w8a8        uint8 activations (static, per tensor), int8 weights per channel
+///   w8a8-dynamic  int8 weights per channel; activations quantized to uint8
+///               at run time (DynamicQuantizeLinear) into MatMulInteger /
+///               ConvInteger with i32 accumulation, then one float rescale
 ///   w8a16       int8 weights per channel, float activations
 ///   w4a16-gN    int4 weights in groups of N (32, 64, 128) along the
 ///               reduction axis, float activations
@@ -58,6 +61,7 @@ struct Recipe {
   int weightBits = 8;
   int64_t groupSize = 0; // 0: one scale per output channel
   bool int4Convs = false;
+  bool dynamicActivations = false; // w8a8-dynamic
   static std::optional<Recipe> parse(const std::string &name);
 };
 
