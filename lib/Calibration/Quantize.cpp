@@ -139,7 +139,7 @@ calibrate(ModuleOp module, const std::vector<Target> &targets, const std::vector
   MLIRContext *ctx = module.getContext();
   for (size_t k = 0; k < targets.size(); ++k)
     targets[k].op->setAttr("qc.observe", IntegerAttr::get(IntegerType::get(ctx, 64), k));
-  auto untag = llvm::make_scope_exit([&] {
+  auto untag = llvm::scope_exit([&] {
     for (const Target &t : targets)
       t.op->removeAttr("qc.observe");
   });
@@ -454,6 +454,19 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     auto wqType = wt.clone(wElem);
     auto scaleType = RankedTensorType::get(scaleShape, f32);
     auto zpType = RankedTensorType::get(scaleShape, wElem);
+    r.weightValues.resize(wq.size());
+    for (size_t i = 0; i < wq.size(); ++i)
+      r.weightValues[i] = static_cast<int8_t>(asym ? wq[i].getZExtValue() : wq[i].getSExtValue());
+    r.weightShape.assign(dims.begin(), dims.end());
+    r.scaleShape.assign(scaleShape.begin(), scaleShape.end());
+    r.weightScales = scales;
+    r.weightZeroPoints = zpv;
+    r.weightQuantAxis = group > 0 ? t.reductionAxis : t.weightAxis;
+    r.blockSize = group;
+    r.weightUnsigned = asym;
+    r.activationQuantized = recipe.activations;
+    r.activationOperand = t.activation;
+    r.weightOperand = t.weight;
     if (recipe.dynamicActivations) {
       // w8a8-dynamic: DynamicQuantizeLinear on the activation (uint8, its
       // own range per run), the int8 weight, an integer MatMulInteger /

@@ -13,6 +13,7 @@
 #include "quantc/Target/CPU/JIT.h"
 #include "quantc/Target/CPU/AOT.h"
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Export/ONNX/QDQExport.h"
 #include "quantc/Runtime/Profile.h"
 #include "quantc/Dialect/QC/QCDialect.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
@@ -67,7 +68,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "      compiles one variant per shape, chosen at run time by the shapes\n"
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
-        "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so} [--recipe R]\n"
+        "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N]\n"
@@ -783,9 +784,13 @@ int runQuantize(std::vector<std::string> args) {
     return 2;
   }
   bool toSo = llvm::StringRef(output).ends_with(".so");
-  if (!toSo && !llvm::StringRef(output).ends_with(".mlir")) {
-    llvm::errs() << "quantc: error: -o must end in .mlir or .so (ONNX QDQ export is not "
-                    "implemented yet)\n";
+  bool toOnnx = llvm::StringRef(output).ends_with(".onnx");
+  if (!toSo && !toOnnx && !llvm::StringRef(output).ends_with(".mlir")) {
+    llvm::errs() << "quantc: error: -o must end in .mlir, .so or .onnx\n";
+    return 2;
+  }
+  if (toOnnx && (!llvm::StringRef(in.model).ends_with(".onnx"))) {
+    llvm::errs() << "quantc: error: -o .onnx (QDQ export) needs an .onnx source model\n";
     return 2;
   }
   MLIRContext context;
@@ -951,7 +956,24 @@ int runQuantize(std::vector<std::string> args) {
     rep.os() << "]}\n";
     rep.keep();
   }
-  if (toSo) {
+  if (toOnnx) {
+    if (parsedRecipe->dynamicActivations) {
+      llvm::errs() << "quantc: error: QDQ export of w8a8-dynamic is not implemented (write "
+                      ".so or .mlir)\n";
+      return 2;
+    }
+    std::vector<std::vector<int64_t>> shapes;
+    if (!samples->empty())
+      for (const auto &t : samples->front())
+        shapes.push_back(t.shape);
+    std::string warning;
+    if (auto err = quantc::exportQDQ(in.model, *reports, output, shapes, &warning)) {
+      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
+      return 1;
+    }
+    if (!warning.empty())
+      llvm::errs() << "quantc: warning: " << warning << "\n";
+  } else if (toSo) {
     quantc::cpu::AOTOptions options;
     options.runtimeDir = quantc::cpu::defaultRuntimeDir();
     std::vector<quantc::cpu::ShapeVariant> variants(1);

@@ -96,6 +96,17 @@ struct LayerReport {
   int64_t nonFinite = 0;
   int64_t weightParams = 0, weightBytes = 0; // elements; storage incl. scales
   int weightBits = 8;
+  // What was stored, for export: the quantized weight in the weight's own
+  // layout and shape (uint4 values 0..15 or int8), its scales and zero
+  // points (shape scaleShape: 1-D along weightQuantAxis, or blocked with
+  // blockSize along it), and the operand indices in the node.
+  std::vector<int8_t> weightValues;
+  std::vector<int64_t> weightShape, scaleShape;
+  std::vector<float> weightScales;
+  std::vector<int32_t> weightZeroPoints;
+  int64_t weightQuantAxis = 0, blockSize = 0;
+  bool weightUnsigned = false, activationQuantized = false;
+  unsigned activationOperand = 0, weightOperand = 1;
 };
 
 /// Rewrites `module` in place (see the file comment). `percentile` is used
