@@ -28,30 +28,14 @@ from onnx import TensorProto, helper, numpy_helper
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 from quantc import CompiledModel  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "Numerics"))
+from check_numerics import ref_weight_params  # noqa: E402  (the numpy transcription)
+
 
 def search(x, bits, asym):
-    """numpy transcription of quant::searchWeightParams."""
-    x = x.astype(np.float64)
-    qmin, qmax = (0, 2 ** bits - 1) if asym else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
-    lo, hi = min(0.0, x.min()), max(0.0, x.max())
-    if not asym:
-        hi = max(-lo, hi)
-        lo = -hi
-    if hi == lo:
-        return 1.0, 0
-    best, best_err = None, np.inf
-    for k in range(21):
-        r = 1.0 - 0.025 * k
-        if asym:
-            s = float(np.float32((hi - lo) * r / qmax))
-            zp = int(np.clip(np.rint(-lo * r / s), qmin, qmax))
-        else:
-            s, zp = float(np.float32(hi * r / qmax)), 0
-        q = np.clip(np.rint(x / s) + zp, qmin, qmax)
-        err = float(np.sum((x - (q - zp) * s) ** 2))
-        if err < best_err:
-            best, best_err = (s, zp), err
-    return best
+    """(scale, zero point) of quant::searchWeightParams, in numpy."""
+    s, zp, _ = ref_weight_params(x, bits, asym)
+    return s, zp
 
 
 def reference_weights(w, recipe):

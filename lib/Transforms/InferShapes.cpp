@@ -259,33 +259,22 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
       return std::nullopt;
     return Dims{(*a)[g.getTransA() ? 1 : 0], (*b)[g.getTransB() ? 0 : 1]};
   }
-  if (auto c = dyn_cast<ConvOp>(op)) {
-    auto w = shapeOf(c.getW());
+  // Conv, ConvInteger and QLinearConv share the window arithmetic.
+  auto convShape = [&](auto c, Value x, Value wv) -> std::optional<Dims> {
+    auto w = shapeOf(wv);
     if (!w)
       return std::nullopt;
     Dims kernel = c.getKernelShape() ? Dims(c.getKernelShape()->begin(), c.getKernelShape()->end())
                                      : Dims(w->begin() + 2, w->end());
-    return windowShape(c.getX(), (*w)[0], kernel, c.getStrides(), c.getDilations(),
-                       c.getPads(), c.getAutoPad(), false);
-  }
-  if (auto c = dyn_cast<ConvIntegerOp>(op)) {
-    auto w = shapeOf(c.getW());
-    if (!w)
-      return std::nullopt;
-    Dims kernel = c.getKernelShape() ? Dims(c.getKernelShape()->begin(), c.getKernelShape()->end())
-                                     : Dims(w->begin() + 2, w->end());
-    return windowShape(c.getX(), (*w)[0], kernel, c.getStrides(), c.getDilations(),
-                       c.getPads(), c.getAutoPad(), false);
-  }
-  if (auto c = dyn_cast<QLinearConvOp>(op)) {
-    auto w = shapeOf(c.getW());
-    if (!w)
-      return std::nullopt;
-    Dims kernel = c.getKernelShape() ? Dims(c.getKernelShape()->begin(), c.getKernelShape()->end())
-                                     : Dims(w->begin() + 2, w->end());
-    return windowShape(c.getX(), (*w)[0], kernel, c.getStrides(), c.getDilations(),
-                       c.getPads(), c.getAutoPad(), false);
-  }
+    return windowShape(x, (*w)[0], kernel, c.getStrides(), c.getDilations(), c.getPads(),
+                       c.getAutoPad(), false);
+  };
+  if (auto c = dyn_cast<ConvOp>(op))
+    return convShape(c, c.getX(), c.getW());
+  if (auto c = dyn_cast<ConvIntegerOp>(op))
+    return convShape(c, c.getX(), c.getW());
+  if (auto c = dyn_cast<QLinearConvOp>(op))
+    return convShape(c, c.getX(), c.getW());
   if (auto c = dyn_cast<ConvTransposeOp>(op)) {
     auto x = shapeOf(c.getX()), w = shapeOf(c.getW());
     if (!x || !w || x->size() < 3 || w->size() != x->size())

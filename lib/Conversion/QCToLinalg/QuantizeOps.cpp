@@ -295,6 +295,22 @@ Value requantize(Operation *op, ConversionPatternRewriter &rw, Value acc, Value 
   return q;
 }
 
+/// Both operands of an integer matmul or conv minus their zero points, as
+/// i32 (A's zero point along `aAxis`, B's along `bAxis`); null after an
+/// error.
+std::pair<Value, Value> widenOperands(Operation *op, ConversionPatternRewriter &rw, Value origA,
+                                      Value a, Value origAZp, Value aZp, int64_t aAxis,
+                                      StringRef aName, Value origB, Value b, Value origBZp,
+                                      Value bZp, int64_t bAxis, StringRef bName) {
+  Value A = widenMinusZp(op, rw, origA, a, origAZp, aZp, aAxis, aName);
+  if (!A)
+    return {};
+  Value B = widenMinusZp(op, rw, origB, b, origBZp, bZp, bAxis, bName);
+  if (!B)
+    return {};
+  return {A, B};
+}
+
 struct MatMulIntegerLowering : OpConversionPattern<MatMulIntegerOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MatMulIntegerOp op, OpAdaptor a,
@@ -305,12 +321,10 @@ struct MatMulIntegerLowering : OpConversionPattern<MatMulIntegerOp> {
       return failure();
     // a_zero_point: per tensor or per row (axis -2 of A); b_zero_point: per
     // tensor or per column (the last axis of B).
-    Value A = widenMinusZp(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
-                           at.getRank() - 2, "A");
-    Value B = A ? widenMinusZp(op, rw, op.getB(), a.getB(), op.getBZeroPoint(),
-                               a.getBZeroPoint(), -1, "B")
-                : Value();
-    if (!A || !B)
+    auto [A, B] = widenOperands(op, rw, op.getA(), a.getA(), op.getAZeroPoint(),
+                                a.getAZeroPoint(), at.getRank() - 2, "A", op.getB(), a.getB(),
+                                op.getBZeroPoint(), a.getBZeroPoint(), -1, "B");
+    if (!A)
       return failure();
     rw.replaceOp(op, MatMulOp::create(rw, op.getLoc(), rt, A, B).getResult());
     return success();
@@ -325,12 +339,10 @@ struct QLinearMatMulLowering : OpConversionPattern<QLinearMatMulOp> {
     auto at = staticType(op, a.getA(), "a");
     if (!rt || !at || failed(checkUnsignedUsers(op, op.getY())))
       return failure();
-    Value A = widenMinusZp(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
-                           at.getRank() - 2, "a");
-    Value B = A ? widenMinusZp(op, rw, op.getB(), a.getB(), op.getBZeroPoint(),
-                               a.getBZeroPoint(), -1, "b")
-                : Value();
-    if (!A || !B)
+    auto [A, B] = widenOperands(op, rw, op.getA(), a.getA(), op.getAZeroPoint(),
+                                a.getAZeroPoint(), at.getRank() - 2, "a", op.getB(), a.getB(),
+                                op.getBZeroPoint(), a.getBZeroPoint(), -1, "b");
+    if (!A)
       return failure();
     auto accType = RankedTensorType::get(rt.getShape(), rw.getI32Type());
     Value acc = MatMulOp::create(rw, op.getLoc(), accType, A, B).getResult();
@@ -351,12 +363,10 @@ struct ConvIntegerLowering : OpConversionPattern<ConvIntegerOp> {
     if (!rt)
       return failure();
     // Padding with x_zero_point is padding the difference with zeros.
-    Value x = widenMinusZp(op, rw, op.getX(), a.getX(), op.getXZeroPoint(), a.getXZeroPoint(),
-                           1, "x");
-    Value w = x ? widenMinusZp(op, rw, op.getW(), a.getW(), op.getWZeroPoint(),
-                               a.getWZeroPoint(), 0, "w")
-                : Value();
-    if (!x || !w)
+    auto [x, w] = widenOperands(op, rw, op.getX(), a.getX(), op.getXZeroPoint(),
+                                a.getXZeroPoint(), 1, "x", op.getW(), a.getW(), op.getWZeroPoint(),
+                                a.getWZeroPoint(), 0, "w");
+    if (!x)
       return failure();
     rw.replaceOp(op, buildIntConv(op, rw, x, w, NoneOp::create(rw, op.getLoc(), rw.getNoneType()), rt));
     return success();
@@ -370,12 +380,10 @@ struct QLinearConvLowering : OpConversionPattern<QLinearConvOp> {
     auto rt = staticType(op, op.getY(), "the result");
     if (!rt || failed(checkUnsignedUsers(op, op.getY())))
       return failure();
-    Value x = widenMinusZp(op, rw, op.getX(), a.getX(), op.getXZeroPoint(), a.getXZeroPoint(),
-                           1, "x");
-    Value w = x ? widenMinusZp(op, rw, op.getW(), a.getW(), op.getWZeroPoint(),
-                               a.getWZeroPoint(), 0, "w")
-                : Value();
-    if (!x || !w)
+    auto [x, w] = widenOperands(op, rw, op.getX(), a.getX(), op.getXZeroPoint(),
+                                a.getXZeroPoint(), 1, "x", op.getW(), a.getW(), op.getWZeroPoint(),
+                                a.getWZeroPoint(), 0, "w");
+    if (!x)
       return failure();
     Value bias = isNoneValue(a.getB()) ? Value(NoneOp::create(rw, op.getLoc(), rw.getNoneType())) : a.getB();
     Value acc = buildIntConv(op, rw, x, w, bias, rt);
