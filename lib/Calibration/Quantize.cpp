@@ -597,7 +597,6 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
   auto main = probe->lookupSymbol<func::FuncOp>("main");
   MLIRContext *ctx = probe->getContext();
   auto flagType = RankedTensorType::get({}, IntegerType::get(ctx, 1));
-  unsigned firstFlag = main.getNumArguments();
   for (size_t k = 0; k < targets.size(); ++k) {
     const Target &t = targets[k];
     OpBuilder b(t.op);
@@ -636,7 +635,6 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
       f.data.assign(1, static_cast<char>(static_cast<int64_t>(k) == enabled));
       in.push_back(std::move(f));
     }
-    (void)firstFlag;
     return (*jit)->run(in, outs);
   };
   std::vector<double> signal(targets.size(), 0), noise(targets.size(), 0);

@@ -246,9 +246,7 @@ llvm::Error exportQDQ(const std::string &sourcePath, const std::vector<calib::La
         a->set_type(onnx::AttributeProto::INT);
         a->set_i(v);
       }
-      nb.add_output(node.output(0));
-      if (l.activationQuantized) // w4a8: its QDQ feeds MatMulNBits
-        nb.set_input(0, node.input(l.activationOperand));
+      nb.add_output(node.output(0)); // (w4a8: input 0 is already the activation's QDQ)
       node = nb;
       needMicrosoft = true;
       continue;
