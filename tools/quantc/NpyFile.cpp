@@ -24,7 +24,67 @@ llvm::Expected<cpu::HostTensor> readNpy(const std::string &path) {
   auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
   if (!buffer)
     return llvm::createStringError(path + ": cannot read: " + buffer.getError().message());
-  llvm::StringRef bytes = (*buffer)->getBuffer();
+  return parseNpy((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<std::vector<std::pair<std::string, cpu::HostTensor>>>
+readNpz(const std::string &path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+  if (!buffer)
+    return llvm::createStringError(path + ": cannot read: " + buffer.getError().message());
+  llvm::StringRef z = (*buffer)->getBuffer();
+  auto u16 = [&](size_t o) -> uint64_t {
+    return static_cast<uint8_t>(z[o]) | (static_cast<uint64_t>(static_cast<uint8_t>(z[o + 1])) << 8);
+  };
+  auto u32 = [&](size_t o) -> uint64_t { return u16(o) | (u16(o + 2) << 16); };
+  auto u64 = [&](size_t o) -> uint64_t { return u32(o) | (u32(o + 4) << 32); };
+  std::vector<std::pair<std::string, cpu::HostTensor>> out;
+  size_t o = 0;
+  // The local file entries, one per array (np.savez: stored, maybe zip64).
+  while (o + 30 <= z.size() && u32(o) == 0x04034b50) {
+    uint64_t flags = u16(o + 6), method = u16(o + 8);
+    uint64_t csize = u32(o + 18), usize = u32(o + 22);
+    uint64_t nameLen = u16(o + 26), extraLen = u16(o + 28);
+    if (o + 30 + nameLen + extraLen > z.size())
+      return llvm::createStringError(path + ": truncated .npz entry");
+    std::string name = z.substr(o + 30, nameLen).str();
+    size_t e = o + 30 + nameLen, eEnd = e + extraLen;
+    while (e + 4 <= eEnd) { // zip64 sizes
+      uint64_t id = u16(e), len = u16(e + 2);
+      if (id == 1) { // the 64-bit sizes, for the 32-bit fields that are all ones
+        size_t f = e + 4;
+        if (usize == 0xFFFFFFFF && f + 8 <= e + 4 + len) {
+          usize = u64(f);
+          f += 8;
+        }
+        if (csize == 0xFFFFFFFF && f + 8 <= e + 4 + len)
+          csize = u64(f);
+      }
+      e += 4 + len;
+    }
+    if (method != 0)
+      return llvm::createStringError(path + ": entry '" + name +
+                                     "' is compressed; save with np.savez, not np.savez_compressed");
+    if (flags & 8)
+      return llvm::createStringError(path + ": entry '" + name +
+                                     "' has no sizes in its header (streamed zip); save with np.savez");
+    size_t data = eEnd;
+    if (data + csize > z.size())
+      return llvm::createStringError(path + ": entry '" + name + "' is truncated");
+    llvm::StringRef key(name);
+    key.consume_back(".npy");
+    auto t = parseNpy(z.substr(data, csize), path + ":" + name);
+    if (!t)
+      return t.takeError();
+    out.push_back({key.str(), std::move(*t)});
+    o = data + csize;
+  }
+  if (out.empty())
+    return llvm::createStringError(path + ": not an .npz file (no zip entries)");
+  return out;
+}
+
+llvm::Expected<cpu::HostTensor> parseNpy(llvm::StringRef bytes, const std::string &path) {
   auto bad = [&](const std::string &why) {
     return llvm::createStringError(path + ": not a supported .npy file: " + why);
   };

@@ -72,8 +72,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N]\n"
-        "      Calibrate on the samples in DIR (one .npy per sample, or one directory\n"
-        "      per sample with <input>.npy files) and quantize the Conv/MatMul/Gemm\n"
+        "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
+        "      sample with an array per input name, or one directory per sample with\n"
+        "      <input>.npy files) and quantize the Conv/MatMul/Gemm\n"
         "      layers in QDQ form. Recipes: w8a8 (uint8 activations per tensor, int8\n"
         "      weights per channel), w8a8-dynamic (uint8 activations quantized at run\n"
         "      time, integer MatMulInteger/ConvInteger), w8a16 (int8 weights only),\n"
@@ -701,6 +702,20 @@ loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &
           return llvm::createStringError("calibration sample '" + e + "': input '" + spec.name +
                                          "': " + llvm::toString(t.takeError()));
         sample.push_back(std::move(*t));
+      }
+    } else if (llvm::StringRef(e).ends_with(".npz")) {
+      // One sample per .npz: an array per input, by input name.
+      auto arrays = quantc::readNpz(e);
+      if (!arrays)
+        return llvm::createStringError("calibration sample: " + llvm::toString(arrays.takeError()));
+      for (const auto &spec : specs) {
+        auto it = std::find_if(arrays->begin(), arrays->end(), [&](const auto &a) {
+          return a.first == spec.name || a.first == fileNameFor(spec.name);
+        });
+        if (it == arrays->end())
+          return llvm::createStringError("calibration sample '" + e + "' has no array '" +
+                                         spec.name + "'");
+        sample.push_back(std::move(it->second));
       }
     } else if (llvm::StringRef(e).ends_with(".npy")) {
       if (specs.size() != 1)
