@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`quantc quantize -o model.onnx` (QDQ export) read back by ONNX Runtime:
+"""`quantc export --qdq ... -o model.onnx` read back by ONNX Runtime:
 for each case the same quantization is written as .mlir (run by quantc)
 and as .onnx (run by ONNX Runtime with graph optimizations off, i.e. its
 literal QDQ semantics), and the outputs must agree (max error 1e-4 of the
@@ -72,7 +72,8 @@ def main():
             outs = {}
             for ext in ("mlir", "onnx"):
                 out = os.path.join(tmp, "q." + ext)
-                p = subprocess.run([args.quantc, "quantize", model, "--recipe", recipe, "--calib", calib,
+                cmd = ["quantize"] if ext == "mlir" else ["export", "--qdq"]
+                p = subprocess.run([args.quantc] + cmd + [model, "--recipe", recipe, "--calib", calib,
                                     "-o", out], capture_output=True, text=True)
                 if p.returncode != 0:
                     failures.append("%s -o .%s: %s" % (name, ext, p.stderr.strip()))

@@ -85,6 +85,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
         "      a table per layer (and writes it as JSON with --report).\n"
+        "  quantc export --qdq MODEL.onnx [--calib DIR] [--recipe R] ... -o OUT.onnx\n"
+        "      quantize (as above) and write an ONNX model ONNX Runtime runs: QDQ with\n"
+        "      int8 per-channel weights (opset >= 13), 4-bit MatMul/Gemm groups as\n"
+        "      com.microsoft MatMulNBits. Same as quantize -o OUT.onnx.\n"
         "  quantc eval [MODEL...] [--recipes R,..] [--calibrators C,..] [--no-ort] [--check]\n"
         "              [--limit N] [--json FILE] [--data DIR] [--models DIR]\n"
         "      The task metric of each real model (PP-OCRv4 rec/cls/det, openWakeWord,\n"
@@ -1077,6 +1081,21 @@ int main(int argc, char **argv) {
     return runQuantize(args);
   if (cmd == "eval")
     return runEval(args);
+  if (cmd == "export") {
+    // `quantc export --qdq MODEL ... -o OUT.onnx`: quantize with ONNX output.
+    auto qdq = std::find(args.begin(), args.end(), "--qdq");
+    if (qdq == args.end()) {
+      llvm::errs() << "quantc: error: export needs --qdq (the only export format)\n";
+      return usage(llvm::errs(), 2);
+    }
+    args.erase(qdq);
+    auto o = std::find(args.begin(), args.end(), "-o");
+    if (o == args.end() || o + 1 == args.end() || !llvm::StringRef(*(o + 1)).ends_with(".onnx")) {
+      llvm::errs() << "quantc: error: export --qdq needs -o OUT.onnx\n";
+      return 2;
+    }
+    return runQuantize(args);
+  }
   if (cmd == "-h" || cmd == "--help" || cmd == "help")
     return usage(llvm::outs(), 0);
   llvm::errs() << "quantc: error: unknown command '" << cmd << "'\n";
