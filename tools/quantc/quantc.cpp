@@ -35,6 +35,7 @@
 #include "llvm/Support/Program.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <map>
 #include <chrono>
@@ -74,7 +75,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--sensitivity-samples N]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
-        "      <input>.npy files) and quantize the Conv/MatMul/Gemm\n"
+        "      <input>.npy files or ONNX TensorProtos input_<i>.pb) and quantize the\n"
+        "      Conv/MatMul/Gemm\n"
         "      layers in QDQ form. Recipes: w8a8 (uint8 activations per tensor, int8\n"
         "      weights per channel), w8a8-dynamic (uint8 activations quantized at run\n"
         "      time, integer MatMulInteger/ConvInteger), w8a16 (int8 weights only),\n"
@@ -684,6 +686,45 @@ int runCompile(std::vector<std::string> args) {
 /// Calibration samples from a directory: each `*.npy` file is one sample of
 /// a single-input model; each subdirectory one sample with `<input>.npy`
 /// per input (names sanitized as `quantc run` writes them). Sorted by name.
+/// The context TensorProto samples are read into (set by runQuantize).
+MLIRContext *specsContext = nullptr;
+
+bool hasTensorProtos(const std::string &dir) {
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+    if (llvm::StringRef(it->path()).ends_with(".pb"))
+      return true;
+  return false;
+}
+
+/// A TensorProto file as a host tensor (its bytes, row-major).
+llvm::Expected<quantc::cpu::HostTensor> tensorFromProto(MLIRContext &ctx, const std::string &path) {
+  std::string name;
+  auto attr = quantc::readTensorProtoFile(ctx, path, &name);
+  if (!attr)
+    return attr.takeError();
+  auto type = cast<ShapedType>(attr->getType());
+  auto dt = quantc::cpu::dtypeOf(type.getElementType());
+  if (!dt)
+    return llvm::createStringError(path + ": " + llvm::toString(dt.takeError()));
+  if (type.getElementType().isInteger(1))
+    return llvm::createStringError(path + ": boolean tensors are not read from .pb yet");
+  quantc::cpu::HostTensor t;
+  t.name = name;
+  t.dtype = *dt;
+  t.shape.assign(type.getShape().begin(), type.getShape().end());
+  ArrayRef<char> raw = attr->getRawData();
+  size_t bytes = t.numElements() * quantc::cpu::dtypeSize(t.dtype);
+  if (attr->isSplat()) {
+    t.data.resize(bytes);
+    for (size_t o = 0; o + raw.size() <= bytes; o += raw.size())
+      std::memcpy(t.data.data() + o, raw.data(), raw.size());
+  } else {
+    t.data.assign(raw.begin(), raw.end());
+  }
+  return t;
+}
+
 llvm::Expected<std::vector<quantc::calib::Sample>>
 loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &specs) {
   std::vector<std::string> entries;
@@ -697,7 +738,23 @@ loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &
   std::vector<quantc::calib::Sample> samples;
   for (const std::string &e : entries) {
     quantc::calib::Sample sample;
-    if (llvm::sys::fs::is_directory(e)) {
+    if (llvm::sys::fs::is_directory(e) && hasTensorProtos(e)) {
+      // ONNX test-data layout: input_<i>.pb TensorProtos, in input order
+      // (or named after the inputs).
+      for (size_t i = 0; i < specs.size(); ++i) {
+        llvm::SmallString<256> f(e);
+        llvm::sys::path::append(f, "input_" + std::to_string(i) + ".pb");
+        if (!llvm::sys::fs::exists(f)) {
+          f = e;
+          llvm::sys::path::append(f, fileNameFor(specs[i].name) + ".pb");
+        }
+        auto t = tensorFromProto(*specsContext, std::string(f));
+        if (!t)
+          return llvm::createStringError("calibration sample '" + e + "': input '" +
+                                         specs[i].name + "': " + llvm::toString(t.takeError()));
+        sample.push_back(std::move(*t));
+      }
+    } else if (llvm::sys::fs::is_directory(e)) {
       for (const auto &spec : specs) {
         llvm::SmallString<256> f(e);
         llvm::sys::path::append(f, fileNameFor(spec.name) + ".npy");
@@ -819,6 +876,7 @@ int runQuantize(std::vector<std::string> args) {
   if (!module)
     return 1;
   auto specs = quantc::cpu::JITModel::inputsOf(*module);
+  specsContext = &context;
   // Weight-only recipes need no calibration data; with --calib the first
   // sample still gives the shapes a .so is compiled for.
   if (calibDir.empty() && (parsedRecipe->activations || toSo)) {

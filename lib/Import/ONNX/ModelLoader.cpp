@@ -116,3 +116,23 @@ OwningOpRef<ModuleOp> importONNXFile(MLIRContext &context, llvm::StringRef path,
 }
 
 } // namespace quantc
+
+llvm::Expected<mlir::DenseElementsAttr>
+quantc::readTensorProtoFile(MLIRContext &context, llvm::StringRef path, std::string *name) {
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf)
+    return llvm::createStringError(path.str() + ": cannot read: " + buf.getError().message());
+  onnx::TensorProto t;
+  if (!t.ParseFromArray((*buf)->getBufferStart(), static_cast<int>((*buf)->getBufferSize())))
+    return llvm::createStringError(path.str() + ": not a serialized ONNX TensorProto");
+  if (name)
+    *name = t.name();
+  onnx_import::ExternalDataStore external(llvm::sys::path::parent_path(path).str());
+  onnx_import::TensorImporter importer(context, external, INT64_MAX);
+  std::string why;
+  auto attr = dyn_cast_or_null<DenseElementsAttr>(importer.import(t, why, /*forceDense=*/true));
+  if (!attr)
+    return llvm::createStringError(path.str() + ": " + (why.empty() ? "unsupported tensor" : why));
+  return attr;
+}
+

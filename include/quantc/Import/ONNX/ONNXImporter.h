@@ -10,6 +10,7 @@
 #define QUANTC_IMPORT_ONNX_ONNXIMPORTER_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -50,6 +51,12 @@ mlir::OwningOpRef<mlir::ModuleOp>
 importONNXBuffer(mlir::MLIRContext &context, llvm::StringRef bytes,
                  llvm::StringRef displayName, llvm::StringRef baseDir,
                  const ONNXImportOptions &options = {});
+
+/// Reads a serialized TensorProto file (.pb, as ONNX's test data keeps
+/// inputs) as a dense constant; `name` gets the tensor's name. Errors name
+/// the file.
+llvm::Expected<mlir::DenseElementsAttr>
+readTensorProtoFile(mlir::MLIRContext &context, llvm::StringRef path, std::string *name);
 
 } // namespace quantc
 
