@@ -1,18 +1,23 @@
 //===- Quantize.h - calibrate and quantize a qc model -----------*- C++ -*-===//
 //
-// The first end-to-end quantization path (recipe w8a8, QDQ form):
+// Calibration and quantization of a qc model, in QDQ form:
 //
-//  1. quantizationTargets: the inputs of every Conv, MatMul and Gemm whose
-//     weight is a constant: the activation operand is observed and
-//     quantized, the weight quantized per output channel.
-//  2. calibrate: the model is JIT-compiled with the activations as extra
-//     outputs and run sample by sample; each activation feeds a MinMax and
-//     a Histogram reducer (memory does not grow with the samples).
-//  3. insertQDQ: uint8 per-tensor QuantizeLinear/DequantizeLinear pairs on
-//     the activations (range from the chosen calibrator), int8 symmetric
-//     per-channel weights stored quantized and read through
-//     DequantizeLinear. The result runs through the same compiler and
-//     exports to the same QDQ form ONNX Runtime uses.
+//  1. quantizationTargets: every Conv, MatMul (2-D B) and Gemm with a
+//     constant float weight, also inside qc.if branches.
+//  2. calibrate: the model, specialized to the sample shapes, is
+//     JIT-compiled with the targets' activations as extra outputs (routed
+//     out of qc.if regions) and run sample by sample; each activation feeds
+//     a MinMax and a Histogram reducer (memory does not grow with the
+//     samples).
+//  3. insertQDQ: per the Recipe, uint8 per-tensor QuantizeLinear /
+//     DequantizeLinear on the activations (range from the calibrator), or
+//     DynamicQuantizeLinear into MatMulInteger/ConvInteger (w8a8-dynamic);
+//     weights stored quantized (int8 per channel or uint4 per group) and
+//     read through DequantizeLinear. The result runs through the same
+//     compiler as pre-quantized ONNX and exports to ONNX
+//     (Export/ONNX/QDQExport.h).
+//  4. layerSensitivity: the output SQNR with one layer quantized at a
+//     time, for mixed precision.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_CALIBRATION_QUANTIZE_H
