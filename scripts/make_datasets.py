@@ -42,6 +42,9 @@ import wave
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from quantc import npy_file_name  # noqa: E402  (files named as quantc names them)
+
 FONTS_LATIN = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf",
@@ -167,17 +170,11 @@ def make_lines(rng, cjk, n, fonts_cache, max_width, avoid=()):
     return out
 
 
-def file_name(input_name):
-    """The file of an input, named as quantc names them (characters other
-    than letters, digits, '_', '-' and '.' become '_')."""
-    return "".join(c if c.isalnum() or c in "_-." else "_" for c in input_name) + ".npy"
-
-
 def save_sample(root, i, feeds):
     d = os.path.join(root, "%04d" % i)
     os.makedirs(d, exist_ok=True)
     for k, v in feeds.items():
-        np.save(os.path.join(d, file_name(k)), v)
+        np.save(os.path.join(d, npy_file_name(k)), v)
 
 
 def write_split(root, samples, labels=None):

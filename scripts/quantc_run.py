@@ -4,13 +4,13 @@ its output files). Shared by the scripts that compare quantc with ONNX
 Runtime."""
 import os
 import subprocess
+import sys
 
 import numpy as np
 
 
-def output_file_name(name):
-    safe = "".join(c if c.isalnum() or c in "_-." else "_" for c in name)
-    return (safe or "output") + ".npy"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from quantc import npy_file_name as output_file_name  # noqa: E402,F401
 
 
 def run(quantc, model, feeds, tmp, names):

