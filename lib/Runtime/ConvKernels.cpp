@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "GemmDriver.h"
+#include "Im2Col.h"
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
@@ -29,56 +30,9 @@ public:
       for (int64_t k = 0; k < kc; ++k) {
         int64_t kk = k0 + k;
         int64_t c = kk / khw, ky = (kk % khw) / s.KW, kx = kk % s.KW;
-        packRow(x + c * s.xsC, ky, kx, n0 + p, cols, d + k * kNR);
+        im2colRow<1>(s, x + c * s.xsC, ky, kx, n0 + p, cols, kNR, d + k * kNR);
       }
     }
-  }
-
-private:
-  /// Columns n .. n+cols of the im2col row of tap (c, ky, kx): walked in
-  /// segments along one output row, each a contiguous (stride 1) or
-  /// strided run of the input row with zeros where the tap falls outside.
-  void packRow(const float *plane, int64_t ky, int64_t kx, int64_t n, int64_t cols,
-               float *row) const {
-    int64_t oy = n / s.OW, ox = n % s.OW;
-    int64_t j = 0;
-    while (j < cols) {
-      int64_t seg = std::min(cols - j, s.OW - ox);
-      int64_t iy = oy * s.sh + ky * s.dh - s.padT;
-      float *out = row + j;
-      if (iy < 0 || iy >= s.H) {
-        for (int64_t t = 0; t < seg; ++t)
-          out[t] = 0.0f;
-      } else {
-        const float *irow = plane + iy * s.xsH;
-        int64_t off = kx * s.dw - s.padL; // ix = ox * sw + off
-        // In-bounds span [lo, hi) of t.
-        int64_t lo = off >= 0 ? 0 : std::min(seg, (-off + s.sw - 1) / s.sw - ox);
-        lo = std::max<int64_t>(lo, 0);
-        int64_t last = s.W - 1 - off; // ix <= W - 1  <=>  (ox + t) * sw <= last
-        int64_t hi = last < 0 ? 0 : std::min(seg, last / s.sw + 1 - ox);
-        hi = std::max(hi, lo);
-        for (int64_t t = 0; t < lo; ++t)
-          out[t] = 0.0f;
-        if (s.sw == 1 && s.xsW == 1) {
-          const float *src = irow + ox + off;
-          for (int64_t t = lo; t < hi; ++t)
-            out[t] = src[t];
-        } else {
-          const int64_t step = s.sw * s.xsW;
-          const float *src = irow + (ox * s.sw + off) * s.xsW;
-          for (int64_t t = lo; t < hi; ++t)
-            out[t] = src[t * step];
-        }
-        for (int64_t t = hi; t < seg; ++t)
-          out[t] = 0.0f;
-      }
-      j += seg;
-      ox = 0;
-      ++oy;
-    }
-    for (; j < kNR; ++j)
-      row[j] = 0.0f;
   }
 
 private:
@@ -91,10 +45,7 @@ private:
 void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
   int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW;
   Matrix A{w, K, 1};
-  bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.padT == 0 &&
-                   s.padL == 0 && s.OH == s.H && s.OW == s.W && s.xsW == 1 &&
-                   s.xsH == s.W;
-  if (pointwise) {
+  if (isPointwise(s)) {
     // 1x1: the image itself is the col matrix.
     gemmWithPacker(s.M, N, K, A, DenseBPacker(Matrix{x, s.xsC, 1}), out, N);
     return;

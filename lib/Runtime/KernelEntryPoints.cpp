@@ -15,24 +15,55 @@
 using namespace quantc::rt;
 
 namespace {
-Matrix matrixOf(const float *p, int64_t rs, int64_t cs) { return Matrix{p, rs, cs}; }
+void gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs,
+          const float *b, int64_t brs, int64_t bcs, float *c, int64_t ldc) {
+  sgemm(M, N, K, Matrix{a, ars, acs}, Matrix{b, brs, bcs}, c, ldc);
+}
+void gemm(int64_t M, int64_t N, int64_t K, const int8_t *a, int64_t ars, int64_t acs,
+          const int8_t *b, int64_t brs, int64_t bcs, int32_t *c, int64_t ldc) {
+  igemmS8(M, N, K, MatrixS8{a, ars, acs}, MatrixS8{b, brs, bcs}, c, ldc);
+}
+void conv(const Conv2DShape &s, const float *x, const float *w, float *y) { conv2d(s, x, w, y); }
+void conv(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *y) {
+  conv2dS8(s, x, w, y);
+}
 
-void matmulInto(const float *a, int64_t ars, int64_t acs, const float *b, int64_t brs,
-                int64_t bcs, float *c, int64_t crs, int64_t ccs, int64_t M, int64_t N,
-                int64_t K) {
+/// C[M,N] += A[M,K] * B[K,N] (float, or int8 into int32), C through a
+/// contiguous temporary when its columns are strided.
+template <typename In, typename Acc>
+void matmulInto(const In *a, int64_t ars, int64_t acs, const In *b, int64_t brs, int64_t bcs,
+                Acc *c, int64_t crs, int64_t ccs, int64_t M, int64_t N, int64_t K) {
   if (ccs == 1) {
-    sgemm(M, N, K, matrixOf(a, ars, acs), matrixOf(b, brs, bcs), c, crs);
+    gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs);
     return;
   }
-  std::vector<float> tmp(M * N, 0.0f);
-  sgemm(M, N, K, matrixOf(a, ars, acs), matrixOf(b, brs, bcs), tmp.data(), N);
+  std::vector<Acc> tmp(M * N, Acc(0));
+  gemm(M, N, K, a, ars, acs, b, brs, bcs, tmp.data(), N);
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j)
       c[i * crs + j * ccs] += tmp[i * N + j];
 }
 
-Conv2DShape shapeOf(const MemRefF32<4> &x, int64_t M, int64_t KH, int64_t KW,
-                    const MemRefF32<4> &y, int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+template <typename In, typename Acc>
+void matmulEntry(MemRef<In, 2> *A, MemRef<In, 2> *B, MemRef<Acc, 2> *C) {
+  matmulInto(A->data(), A->strides[0], A->strides[1], B->data(), B->strides[0], B->strides[1],
+             C->data(), C->strides[0], C->strides[1], C->sizes[0], C->sizes[1], A->sizes[1]);
+}
+
+template <typename In, typename Acc>
+void batchMatmulEntry(MemRef<In, 3> *A, MemRef<In, 3> *B, MemRef<Acc, 3> *C) {
+  int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2], K = A->sizes[2];
+  // Small products: one batch element per task, each single-threaded.
+  parallelFor(batch, [&](int64_t i) {
+    matmulInto(A->data() + i * A->strides[0], A->strides[1], A->strides[2],
+               B->data() + i * B->strides[0], B->strides[1], B->strides[2],
+               C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K);
+  });
+}
+
+template <typename T>
+Conv2DShape shapeOf(const MemRef<T, 4> &x, int64_t M, int64_t KH, int64_t KW,
+                    const int64_t *ySizes, int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
   Conv2DShape s{};
   s.C = x.sizes[1];
   s.H = x.sizes[2];
@@ -40,8 +71,8 @@ Conv2DShape shapeOf(const MemRefF32<4> &x, int64_t M, int64_t KH, int64_t KW,
   s.M = M;
   s.KH = KH;
   s.KW = KW;
-  s.OH = y.sizes[2];
-  s.OW = y.sizes[3];
+  s.OH = ySizes[2];
+  s.OW = ySizes[3];
   s.sh = sh;
   s.sw = sw;
   s.dh = dh;
@@ -63,8 +94,9 @@ bool contiguous(const int64_t *sizes, const int64_t *strides, int rank) {
 }
 
 /// Weights as a contiguous buffer (they usually are: constants).
-const float *contiguousWeights(const float *p, const int64_t *sizes, const int64_t *strides,
-                               int rank, std::vector<float> &copy) {
+template <typename T>
+const T *contiguousWeights(const T *p, const int64_t *sizes, const int64_t *strides, int rank,
+                           std::vector<T> &copy) {
   if (contiguous(sizes, strides, rank))
     return p;
   int64_t n = 1;
@@ -83,14 +115,14 @@ const float *contiguousWeights(const float *p, const int64_t *sizes, const int64
 }
 
 /// Runs `body` on a contiguous output, copying back when Y is a strided view.
-template <typename Body> void withContiguousOutput(MemRefF32<4> *Y, Body body) {
+template <typename T, typename Body> void withContiguousOutput(MemRef<T, 4> *Y, Body body) {
   if (contiguous(Y->sizes, Y->strides, 4)) {
     body(Y->data());
     return;
   }
-  std::vector<float> copy;
-  const float *src = contiguousWeights(Y->data(), Y->sizes, Y->strides, 4, copy);
-  std::vector<float> out(src, src + Y->sizes[0] * Y->sizes[1] * Y->sizes[2] * Y->sizes[3]);
+  std::vector<T> copy;
+  const T *src = contiguousWeights(Y->data(), Y->sizes, Y->strides, 4, copy);
+  std::vector<T> out(src, src + Y->sizes[0] * Y->sizes[1] * Y->sizes[2] * Y->sizes[3]);
   body(out.data());
   int64_t flat = 0;
   for (int64_t a = 0; a < Y->sizes[0]; ++a)
@@ -100,6 +132,18 @@ template <typename Body> void withContiguousOutput(MemRefF32<4> *Y, Body body) {
           Y->data()[a * Y->strides[0] + b * Y->strides[1] + c * Y->strides[2] +
                     d * Y->strides[3]] = out[flat++];
 }
+
+template <typename In, typename Acc>
+void conv2dEntry(MemRef<In, 4> *X, MemRef<In, 4> *W, MemRef<Acc, 4> *Y, int64_t sh, int64_t sw,
+                 int64_t dh, int64_t dw) {
+  std::vector<In> wcopy;
+  const In *w = contiguousWeights(W->data(), W->sizes, W->strides, 4, wcopy);
+  Conv2DShape s = shapeOf(*X, W->sizes[0], W->sizes[2], W->sizes[3], Y->sizes, sh, sw, dh, dw);
+  withContiguousOutput(Y, [&](Acc *y) {
+    for (int64_t n = 0; n < X->sizes[0]; ++n)
+      conv(s, X->data() + n * X->strides[0], w, y + n * s.M * s.OH * s.OW);
+  });
+}
 } // namespace
 
 extern "C" {
@@ -108,29 +152,29 @@ void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
 void _mlir_memref_to_llvm_free(void *ptr);
 
 void _mlir_ciface_qc_rt_matmul_f32(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C) {
-  matmulInto(A->data(), A->strides[0], A->strides[1], B->data(), B->strides[0], B->strides[1],
-             C->data(), C->strides[0], C->strides[1], C->sizes[0], C->sizes[1], A->sizes[1]);
+  matmulEntry(A, B, C);
 }
 
 void _mlir_ciface_qc_rt_batch_matmul_f32(MemRefF32<3> *A, MemRefF32<3> *B, MemRefF32<3> *C) {
-  int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2], K = A->sizes[2];
-  // Small products: one batch element per task, each single-threaded.
-  parallelFor(batch, [&](int64_t i) {
-    matmulInto(A->data() + i * A->strides[0], A->strides[1], A->strides[2],
-               B->data() + i * B->strides[0], B->strides[1], B->strides[2],
-               C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K);
-  });
+  batchMatmulEntry(A, B, C);
 }
 
 void _mlir_ciface_qc_rt_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<4> *W, MemRefF32<4> *Y,
                                         int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
-  std::vector<float> wcopy;
-  const float *w = contiguousWeights(W->data(), W->sizes, W->strides, 4, wcopy);
-  Conv2DShape s = shapeOf(*X, W->sizes[0], W->sizes[2], W->sizes[3], *Y, sh, sw, dh, dw);
-  withContiguousOutput(Y, [&](float *y) {
-    for (int64_t n = 0; n < X->sizes[0]; ++n)
-      conv2d(s, X->data() + n * X->strides[0], w, y + n * s.M * s.OH * s.OW);
-  });
+  conv2dEntry(X, W, Y, sh, sw, dh, dw);
+}
+
+void _mlir_ciface_qc_rt_matmul_i8_i32(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<2> *C) {
+  matmulEntry(A, B, C);
+}
+
+void _mlir_ciface_qc_rt_batch_matmul_i8_i32(MemRefI8<3> *A, MemRefI8<3> *B, MemRefI32<3> *C) {
+  batchMatmulEntry(A, B, C);
+}
+
+void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32(MemRefI8<4> *X, MemRefI8<4> *W, MemRefI32<4> *Y,
+                                           int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+  conv2dEntry(X, W, Y, sh, sw, dh, dw);
 }
 
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> *W,
@@ -138,7 +182,8 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> 
                                                   int64_t dh, int64_t dw) {
   std::vector<float> wcopy;
   const float *w = contiguousWeights(W->data(), W->sizes, W->strides, 3, wcopy);
-  Conv2DShape s = shapeOf(*X, X->sizes[1], W->sizes[1], W->sizes[2], *Y, sh, sw, dh, dw);
+  Conv2DShape s =
+      shapeOf(*X, X->sizes[1], W->sizes[1], W->sizes[2], Y->sizes, sh, sw, dh, dw);
   withContiguousOutput(Y, [&](float *y) {
     for (int64_t n = 0; n < X->sizes[0]; ++n)
       depthwiseConv2d(s, X->data() + n * X->strides[0], w, y + n * s.C * s.OH * s.OW);
@@ -156,6 +201,12 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32)},
+      {"_mlir_ciface_qc_rt_matmul_i8_i32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32)},
+      {"_mlir_ciface_qc_rt_batch_matmul_i8_i32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_i8_i32)},
+      {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_i8_i32)},
       {"qc_rt_prof_mark", reinterpret_cast<void *>(&qc_rt_prof_mark)},
       {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",

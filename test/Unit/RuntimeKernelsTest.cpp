@@ -1,7 +1,7 @@
 //===- RuntimeKernelsTest.cpp - the runtime's kernels against naive loops -===//
 //
 // sgemm, conv2d and depthwiseConv2d against straightforward double-precision
-// loops, over shapes that are not multiples of the blocking (MR, NR, KC,
+// loops, and the int8 igemmS8 / conv2dS8 bit-exactly against int64 loops, over shapes that are not multiples of the blocking (MR, NR, KC,
 // MC, NC), strided operands, padding, strides and dilations. CTest runs the
 // suite once with the best micro-kernel of this CPU and once with
 // QUANTC_CPU_KERNELS=generic.
@@ -146,5 +146,95 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{4, 20, 20, 6, 3, 3, 1, 1, 2, 2, 2, 2},   // dilation 2
         ConvCase{6, 15, 15, 5, 5, 5, 3, 2, 1, 1, 2, 2},   // 5x5, strides 3 and 2
         ConvCase{2, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0})); // no padding, wide rows
+
+std::vector<int8_t> randomS8(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<int> dist(-128, 127);
+  std::vector<int8_t> v(n);
+  for (int8_t &x : v)
+    x = static_cast<int8_t>(dist(gen));
+  // The extremes, where a saturating 16-bit sum (u8 x s8 pmaddubsw) would
+  // go wrong: -128 * -128 twice in a pair.
+  for (size_t i = 0; i < n && i < 8; ++i)
+    v[i] = -128;
+  return v;
+}
+
+class IGemm : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(IGemm, BitExactAgainstInt64Loops) {
+  auto [M, N, K, transA, transB] = GetParam();
+  auto a = randomS8(M * K, 11), b = randomS8(K * N, 12);
+  MatrixS8 A = transA ? MatrixS8{a.data(), 1, M} : MatrixS8{a.data(), K, 1};
+  MatrixS8 B = transB ? MatrixS8{b.data(), 1, K} : MatrixS8{b.data(), N, 1};
+  std::vector<int32_t> c0(M * N), want(M * N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      c0[i * N + j] = static_cast<int32_t>((i * 7 + j * 3) % 1000) - 500;
+      int64_t acc = c0[i * N + j];
+      for (int64_t k = 0; k < K; ++k)
+        acc += int64_t(A.ptr[i * A.rs + k * A.cs]) * B.ptr[k * B.rs + j * B.cs];
+      want[i * N + j] = static_cast<int32_t>(acc);
+    }
+  for (int threads : {1, 2}) {
+    setNumThreads(threads);
+    std::vector<int32_t> c = c0;
+    igemmS8(M, N, K, A, B, c.data(), N);
+    for (size_t i = 0; i < c.size(); ++i)
+      ASSERT_EQ(c[i], want[i]) << "at flat index " << i << " with " << threads << " threads";
+  }
+  setNumThreads(0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, IGemm,
+    ::testing::Values(GemmCase{1, 1, 1, false, false}, GemmCase{6, 16, 2, false, false},
+                      GemmCase{7, 33, 5, false, false}, GemmCase{13, 70, 301, false, false},
+                      GemmCase{130, 260, 1025, false, false}, GemmCase{40, 360, 120, false, true},
+                      GemmCase{24, 100, 864, true, false}, GemmCase{3, 5, 700, true, true},
+                      GemmCase{129, 31, 9, false, true}));
+
+class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
+
+TEST_P(Conv2DS8, BitExactAgainstInt64Loops) {
+  ConvCase p = GetParam();
+  Conv2DShape s{};
+  s.C = p.C; s.H = p.H; s.W = p.W; s.M = p.M; s.KH = p.KH; s.KW = p.KW;
+  s.sh = p.sh; s.sw = p.sw; s.dh = p.dh; s.dw = p.dw; s.padT = p.padT; s.padL = p.padL;
+  s.OH = outSize(p.H, p.KH, p.sh, p.dh, p.padT);
+  s.OW = outSize(p.W, p.KW, p.sw, p.dw, p.padL);
+  s.xsC = p.H * p.W; s.xsH = p.W; s.xsW = 1;
+  auto x = randomS8(p.C * p.H * p.W, 14), w = randomS8(p.M * p.C * p.KH * p.KW, 15);
+  std::vector<int32_t> want(p.M * s.OH * s.OW);
+  for (int64_t m = 0; m < p.M; ++m)
+    for (int64_t oy = 0; oy < s.OH; ++oy)
+      for (int64_t ox = 0; ox < s.OW; ++ox) {
+        int64_t acc = 0;
+        for (int64_t c = 0; c < p.C; ++c)
+          for (int64_t ky = 0; ky < p.KH; ++ky)
+            for (int64_t kx = 0; kx < p.KW; ++kx) {
+              int64_t iy = oy * s.sh + ky * s.dh - s.padT, ix = ox * s.sw + kx * s.dw - s.padL;
+              if (iy < 0 || iy >= s.H || ix < 0 || ix >= s.W)
+                continue;
+              acc += int64_t(w[((m * p.C + c) * p.KH + ky) * p.KW + kx]) *
+                     x[c * s.xsC + iy * s.W + ix];
+            }
+        want[(m * s.OH + oy) * s.OW + ox] = static_cast<int32_t>(acc);
+      }
+  std::vector<int32_t> out(want.size(), 0);
+  conv2dS8(s, x.data(), w.data(), out.data());
+  for (size_t i = 0; i < out.size(); ++i)
+    ASSERT_EQ(out[i], want[i]) << "at flat index " << i;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, Conv2DS8,
+    ::testing::Values(ConvCase{3, 16, 16, 8, 3, 3, 1, 1, 1, 1, 1, 1},
+                      ConvCase{3, 17, 19, 16, 3, 3, 2, 2, 1, 1, 1, 1},
+                      ConvCase{5, 12, 40, 7, 1, 3, 1, 1, 1, 1, 0, 1},
+                      ConvCase{16, 9, 9, 33, 1, 1, 1, 1, 1, 1, 0, 0},
+                      ConvCase{4, 20, 20, 6, 3, 3, 1, 1, 2, 2, 2, 2},
+                      ConvCase{6, 15, 15, 5, 5, 5, 3, 2, 1, 1, 2, 2},
+                      ConvCase{64, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0}));
 
 } // namespace

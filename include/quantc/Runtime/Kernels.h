@@ -18,14 +18,17 @@
 
 namespace quantc::rt {
 
-template <int Rank> struct MemRefF32 {
-  float *allocated;
-  float *aligned;
+template <typename T, int Rank> struct MemRef {
+  T *allocated;
+  T *aligned;
   int64_t offset;
   int64_t sizes[Rank];
   int64_t strides[Rank];
-  float *data() const { return aligned + offset; }
+  T *data() const { return aligned + offset; }
 };
+template <int Rank> using MemRefF32 = MemRef<float, Rank>;
+template <int Rank> using MemRefI8 = MemRef<int8_t, Rank>;
+template <int Rank> using MemRefI32 = MemRef<int32_t, Rank>;
 
 /// Dense matrix operand: element (i, j) at ptr[i * rs + j * cs].
 struct Matrix {
@@ -52,6 +55,22 @@ struct Conv2DShape {
 /// channels OH*OW apart.
 void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
 
+/// Integer GEMM operand: int8 element (i, j) at ptr[i * rs + j * cs].
+struct MatrixS8 {
+  const int8_t *ptr;
+  int64_t rs, cs;
+};
+
+/// C[M x N] (+)= A[M x K] * B[K x N] on int8 operands, accumulated exactly
+/// in int32 (products widened to 16 bits and summed in pairs: no
+/// saturation for any int8 values). Zero points are the caller's business
+/// (compiled models subtract precomputed correction terms afterwards).
+void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C, int64_t ldc);
+
+/// conv2d on int8 image and weights into int32, one image (implicit
+/// padding reads 0).
+void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out);
+
 /// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image.
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
 
@@ -77,6 +96,16 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(quantc::rt::MemRefF32<4> *X,
                                                   quantc::rt::MemRefF32<3> *W,
                                                   quantc::rt::MemRefF32<4> *Y, int64_t sh,
                                                   int64_t sw, int64_t dh, int64_t dw);
+// The int8 x int8 -> int32 versions of the three above (C += A * B).
+void _mlir_ciface_qc_rt_matmul_i8_i32(quantc::rt::MemRefI8<2> *A, quantc::rt::MemRefI8<2> *B,
+                                      quantc::rt::MemRefI32<2> *C);
+void _mlir_ciface_qc_rt_batch_matmul_i8_i32(quantc::rt::MemRefI8<3> *A,
+                                            quantc::rt::MemRefI8<3> *B,
+                                            quantc::rt::MemRefI32<3> *C);
+void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32(quantc::rt::MemRefI8<4> *X,
+                                           quantc::rt::MemRefI8<4> *W,
+                                           quantc::rt::MemRefI32<4> *Y, int64_t sh, int64_t sw,
+                                           int64_t dh, int64_t dw);
 }
 
 #endif

@@ -1,0 +1,172 @@
+//===- IGemm.cpp - int8 GEMM and convolution into int32 -------------------===//
+//
+// Same blocking as the float GEMM (SGemm.cpp): per task an MC x NC block of
+// C, K in KC slices, A packed in MR-row panels and B in NR-column panels,
+// here as int16 pairs along K (IGemm.h). Convolutions pack their im2col
+// panels straight from the image, as the float ones do.
+//
+//===----------------------------------------------------------------------===//
+#include "IGemm.h"
+#include "Im2Col.h"
+#include "quantc/Runtime/ThreadPool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace quantc::rt {
+namespace {
+
+constexpr int64_t kKC = 512, kNC = 256, kMC = 120; // kKC even, kMC a multiple of kIMR
+
+IMicroKernel selectIMicroKernel() {
+#ifdef QUANTC_HAVE_X86_KERNELS
+  const char *cap = getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+  __builtin_cpu_init();
+  if (limit != "generic" && __builtin_cpu_supports("avx2"))
+    return iMicroKernelAVX2;
+#endif
+  return iMicroKernelGeneric;
+}
+
+/// A[m0 .. m0+mc, k0 .. k0+kc] as MR-row panels of k pairs: element (r, k)
+/// of panel q at dst[q*kcp*MR*2 + (k/2)*MR*2 + r*2 + k%2].
+void packA(MatrixS8 a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int16_t *dst) {
+  int64_t kcp = (kc + 1) / 2;
+  for (int64_t p = 0; p < mc; p += kIMR) {
+    int64_t rows = std::min(kIMR, mc - p);
+    int16_t *d = dst + (p / kIMR) * kcp * kIMR * 2;
+    for (int64_t r = 0; r < kIMR; ++r) {
+      if (r >= rows) {
+        for (int64_t k = 0; k < 2 * kcp; ++k)
+          d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = 0;
+        continue;
+      }
+      const int8_t *src = a.ptr + (m0 + p + r) * a.rs + k0 * a.cs;
+      int64_t k = 0;
+      for (; k < kc; ++k)
+        d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = src[k * a.cs];
+      for (; k < 2 * kcp; ++k)
+        d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = 0;
+    }
+  }
+}
+
+class DenseIBPacker : public IBPacker {
+public:
+  explicit DenseIBPacker(MatrixS8 b) : b(b) {}
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *dst) const override {
+    int64_t kcp = (kc + 1) / 2;
+    for (int64_t p = 0; p < nc; p += kINR) {
+      int64_t cols = std::min(kINR, nc - p);
+      int16_t *d = dst + (p / kINR) * kcp * kINR * 2;
+      for (int64_t k = 0; k < 2 * kcp; ++k) {
+        int16_t *row = d + (k / 2) * kINR * 2 + k % 2;
+        int64_t c = 0;
+        if (k < kc) {
+          const int8_t *src = b.ptr + (k0 + k) * b.rs + (n0 + p) * b.cs;
+          for (; c < cols; ++c)
+            row[c * 2] = src[c * b.cs];
+        }
+        for (; c < kINR; ++c)
+          row[c * 2] = 0;
+      }
+    }
+  }
+
+private:
+  MatrixS8 b;
+};
+
+class Im2ColIBPacker : public IBPacker {
+public:
+  Im2ColIBPacker(const Conv2DShape &s, const int8_t *x) : s(s), x(x) {}
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *dst) const override {
+    const int64_t khw = s.KH * s.KW;
+    int64_t kcp = (kc + 1) / 2;
+    for (int64_t p = 0; p < nc; p += kINR) {
+      int64_t cols = std::min(kINR, nc - p);
+      int16_t *d = dst + (p / kINR) * kcp * kINR * 2;
+      for (int64_t k = 0; k < 2 * kcp; ++k) {
+        int16_t *row = d + (k / 2) * kINR * 2 + k % 2;
+        if (k >= kc) {
+          for (int64_t c = 0; c < kINR; ++c)
+            row[c * 2] = 0;
+          continue;
+        }
+        int64_t kk = k0 + k;
+        int64_t c = kk / khw, ky = (kk % khw) / s.KW, kx = kk % s.KW;
+        im2colRow<2>(s, x + c * s.xsC, ky, kx, n0 + p, cols, kINR, row);
+      }
+    }
+  }
+
+private:
+  Conv2DShape s;
+  const int8_t *x;
+};
+
+struct IScratch {
+  std::vector<int16_t> a, b;
+};
+thread_local IScratch iscratch;
+} // namespace
+
+void iMicroKernelGeneric(int64_t kcp, const int16_t *Ap, const int16_t *Bp, int32_t *C,
+                         int64_t ldc, int64_t mr, int64_t nr) {
+  int32_t acc[kIMR][kINR] = {};
+  for (int64_t kp = 0; kp < kcp; ++kp) {
+    const int16_t *a = Ap + kp * kIMR * 2, *b = Bp + kp * kINR * 2;
+    for (int64_t r = 0; r < kIMR; ++r)
+      for (int64_t c = 0; c < kINR; ++c)
+        acc[r][c] += int32_t(a[r * 2]) * b[c * 2] + int32_t(a[r * 2 + 1]) * b[c * 2 + 1];
+  }
+  for (int64_t r = 0; r < mr; ++r)
+    for (int64_t c = 0; c < nr; ++c)
+      C[r * ldc + c] += acc[r][c];
+}
+
+void igemmWithPacker(int64_t M, int64_t N, int64_t K, MatrixS8 A, const IBPacker &B,
+                     int32_t *C, int64_t ldc) {
+  if (M <= 0 || N <= 0 || K <= 0)
+    return;
+  static const IMicroKernel kernel = selectIMicroKernel();
+  int64_t mBlocks = (M + kMC - 1) / kMC, nBlocks = (N + kNC - 1) / kNC;
+  parallelFor(mBlocks * nBlocks, [&](int64_t task) {
+    int64_t m0 = (task % mBlocks) * kMC, n0 = (task / mBlocks) * kNC;
+    int64_t mc = std::min(kMC, M - m0), nc = std::min(kNC, N - n0);
+    int64_t mPanels = (mc + kIMR - 1) / kIMR, nPanels = (nc + kINR - 1) / kINR;
+    IScratch &s = iscratch;
+    for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+      int64_t kc = std::min(kKC, K - k0), kcp = (kc + 1) / 2;
+      s.a.resize(mPanels * kIMR * kcp * 2);
+      s.b.resize(nPanels * kINR * kcp * 2);
+      packA(A, m0, mc, k0, kc, s.a.data());
+      B.pack(k0, kc, n0, nc, s.b.data());
+      for (int64_t j = 0; j < nPanels; ++j)
+        for (int64_t i = 0; i < mPanels; ++i)
+          kernel(kcp, s.a.data() + i * kIMR * kcp * 2, s.b.data() + j * kINR * kcp * 2,
+                 C + (m0 + i * kIMR) * ldc + n0 + j * kINR, ldc,
+                 std::min(kIMR, mc - i * kIMR), std::min(kINR, nc - j * kINR));
+    }
+  });
+}
+
+void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
+             int64_t ldc) {
+  igemmWithPacker(M, N, K, A, DenseIBPacker(B), C, ldc);
+}
+
+void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out) {
+  int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW;
+  MatrixS8 A{w, K, 1};
+  if (isPointwise(s)) {
+    igemmWithPacker(s.M, N, K, A, DenseIBPacker(MatrixS8{x, s.xsC, 1}), out, N);
+    return;
+  }
+  igemmWithPacker(s.M, N, K, A, Im2ColIBPacker(s, x), out, N);
+}
+
+} // namespace quantc::rt
