@@ -88,18 +88,24 @@ Value collapseLeading(OpBuilder &b, Location l, Value v, int64_t n) {
   return tensor::CollapseShapeOp::create(b, l, v, groups);
 }
 
+} // namespace
+
 /// numpy matmul as linalg.matmul / linalg.batch_matmul when no operand is
 /// a vector and the batch dims need no broadcasting: [..., M, K] x [K, N]
-/// folds the batch into M; equal batch dims fold into one. These named ops
-/// reach the runtime's GEMM (quantc-cpu-kernel-calls). Null otherwise.
+/// folds the batch into M; equal batch dims fold into one. f32 operands
+/// into f32, or i8 ones into i32 (signed). These named ops reach the
+/// runtime's GEMMs (quantc-cpu-kernel-calls). Null otherwise.
 Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorType rt) {
   auto at = cast<RankedTensorType>(A.getType()), bt = cast<RankedTensorType>(B.getType());
-  if (at.getRank() < 2 || bt.getRank() < 2 || !rt.getElementType().isF32() ||
-      !at.getElementType().isF32() || !bt.getElementType().isF32())
+  bool isF32 = rt.getElementType().isF32() && at.getElementType().isF32() &&
+             bt.getElementType().isF32();
+  bool s8 = rt.getElementType().isInteger(32) && at.getElementType().isInteger(8) &&
+            bt.getElementType().isInteger(8);
+  if (at.getRank() < 2 || bt.getRank() < 2 || !(isF32 || s8))
     return {};
   int64_t M = at.getDimSize(at.getRank() - 2), K = at.getDimSize(at.getRank() - 1);
   int64_t N = bt.getDimSize(bt.getRank() - 1);
-  Type f32 = rt.getElementType();
+  Type f32 = rt.getElementType(); // the accumulator type
   if (bt.getRank() == 2) {
     int64_t rows = at.getNumElements() / K;
     Value a2 = collapseLeading(b, l, A, at.getRank() - 1);
@@ -129,7 +135,8 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
     if (nb == 0)
       return tensor::ExpandShapeOp::create(
           b, l, RankedTensorType::get({1, cast<RankedTensorType>(v.getType()).getDimSize(0),
-                                       cast<RankedTensorType>(v.getType()).getDimSize(1)}, f32),
+                                       cast<RankedTensorType>(v.getType()).getDimSize(1)},
+                                      cast<RankedTensorType>(v.getType()).getElementType()),
           v, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
     return collapseLeading(b, l, v, nb);
   };
@@ -151,6 +158,7 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
   return tensor::ExpandShapeOp::create(b, l, rt, r, groups);
 }
 
+namespace {
 struct MatMulLowering : OpConversionPattern<MatMulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor a,
@@ -764,6 +772,50 @@ template <typename OpTy, bool IsMax> struct GlobalPoolLowering : OpConversionPat
 };
 
 } // namespace
+
+Value buildConv2DS8(Operation *op, OpBuilder &b, Value x, Value w, Value padValue,
+                    RankedTensorType accType, std::optional<ArrayRef<int64_t>> strides,
+                    std::optional<ArrayRef<int64_t>> dilations,
+                    std::optional<ArrayRef<int64_t>> pads, StringRef autoPad,
+                    Value *windowSums) {
+  Location l = op->getLoc();
+  auto xt = cast<RankedTensorType>(x.getType()), wt = cast<RankedTensorType>(w.getType());
+  SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
+  Window win;
+  if (failed(resolveWindow(op, xt, accType, kernel, strides, dilations, pads, autoPad, win)))
+    return {};
+  Value xp = x;
+  if (llvm::any_of(win.padBegin, [](int64_t v) { return v != 0; }) ||
+      llvm::any_of(win.padEnd, [](int64_t v) { return v != 0; })) {
+    SmallVector<int64_t> lo{0, 0}, hi{0, 0}, shape{xt.getDimSize(0), xt.getDimSize(1)};
+    for (size_t i = 0; i < kernel.size(); ++i) {
+      lo.push_back(win.padBegin[i]);
+      hi.push_back(win.padEnd[i]);
+      shape.push_back(xt.getDimSize(i + 2) + win.padBegin[i] + win.padEnd[i]);
+    }
+    xp = buildPad(b, l, RankedTensorType::get(shape, xt.getElementType()), x, lo, hi, padValue);
+  }
+  auto st = b.getI64TensorAttr(win.strides), dl = b.getI64TensorAttr(win.dilations);
+  Value acc = linalg::Conv2DNchwFchwOp::create(b, l, TypeRange{accType}, ValueRange{xp, w},
+                                               ValueRange{zeroFilled(b, l, accType)}, st, dl)
+                  .getResult(0);
+  if (windowSums) {
+    // Sum of each window over channels and taps: a convolution with a
+    // single all-ones filter (the same kernel).
+    auto onesType = RankedTensorType::get({1, wt.getDimSize(1), kernel[0], kernel[1]},
+                                          wt.getElementType());
+    Value ones = arith::ConstantOp::create(
+        b, l, DenseElementsAttr::get(onesType, b.getIntegerAttr(wt.getElementType(), 1)));
+    auto sumType = RankedTensorType::get(
+        {accType.getDimSize(0), 1, accType.getDimSize(2), accType.getDimSize(3)},
+        accType.getElementType());
+    *windowSums = linalg::Conv2DNchwFchwOp::create(b, l, TypeRange{sumType},
+                                                   ValueRange{xp, ones},
+                                                   ValueRange{zeroFilled(b, l, sumType)}, st, dl)
+                      .getResult(0);
+  }
+  return acc;
+}
 
 void populateContractionPatterns(RewritePatternSet &p) {
   p.add<MatMulLowering, GemmLowering, ConvLowering, ConvTransposeLowering, MaxPoolLowering, AveragePoolLowering,

@@ -64,6 +64,25 @@ std::optional<llvm::SmallVector<int64_t>> constIntOperand(mlir::Value v);
 /// an integer type.
 mlir::TypedAttr lowestValue(mlir::Type type);
 
+/// numpy matmul as linalg.matmul / linalg.batch_matmul (f32 into f32, or
+/// i8 into i32) when the shapes allow (no vector operand, no batch
+/// broadcasting); null otherwise.
+mlir::Value buildNamedMatMul(mlir::OpBuilder &b, mlir::Location l, mlir::Value A,
+                             mlir::Value B, mlir::RankedTensorType rt);
+
+/// A 2-D, one-group convolution of i8 `x` (NCHW) and `w` (MCKhKw) into
+/// `accType` (i32) as linalg.conv_2d_nchw_fchw, the window resolved from
+/// the ONNX attributes and `x` padded with the scalar `padValue`. With
+/// `windowSums`, also the sum of x over each window (all channels), of
+/// shape N x 1 x OH x OW. Null after an error reported on `op`.
+mlir::Value buildConv2DS8(mlir::Operation *op, mlir::OpBuilder &b, mlir::Value x,
+                          mlir::Value w, mlir::Value padValue,
+                          mlir::RankedTensorType accType,
+                          std::optional<llvm::ArrayRef<int64_t>> strides,
+                          std::optional<llvm::ArrayRef<int64_t>> dilations,
+                          std::optional<llvm::ArrayRef<int64_t>> pads,
+                          llvm::StringRef autoPad, mlir::Value *windowSums);
+
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateContractionPatterns(mlir::RewritePatternSet &patterns);
 void populateReductionPatterns(mlir::RewritePatternSet &patterns);

@@ -22,9 +22,23 @@ MemRefType fullyDynamic(MemRefType t) {
   return MemRefType::get(shape, t.getElementType(), layout, t.getMemorySpace());
 }
 
-bool isF32Memref(Value v) {
+bool isStridedOf(Value v, function_ref<bool(Type)> elem) {
   auto t = dyn_cast<MemRefType>(v.getType());
-  return t && t.getElementType().isF32() && t.isStrided();
+  return t && elem(t.getElementType()) && t.isStrided();
+}
+
+/// f32 operands into f32, or (for the int8 kernels) i8 ones into i32.
+enum class Kind { None, F32, S8 };
+Kind kindOf(linalg::LinalgOp op) {
+  auto ops = op->getOperands();
+  if (llvm::all_of(ops, [](Value v) { return isStridedOf(v, [](Type t) { return t.isF32(); }); }))
+    return Kind::F32;
+  if (ops.size() == 3 &&
+      isStridedOf(ops[0], [](Type t) { return t.isInteger(8); }) &&
+      isStridedOf(ops[1], [](Type t) { return t.isInteger(8); }) &&
+      isStridedOf(ops[2], [](Type t) { return t.isInteger(32); }))
+    return Kind::S8;
+  return Kind::None;
 }
 
 struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> {
@@ -32,17 +46,23 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     ModuleOp module = getOperation();
     SmallVector<linalg::LinalgOp> targets;
     module.walk([&](linalg::LinalgOp op) {
-      if (!op.hasPureBufferSemantics() ||
-          !llvm::all_of(op->getOperands(), isF32Memref))
+      Kind kind = op.hasPureBufferSemantics() ? kindOf(op) : Kind::None;
+      if (kind == Kind::None)
         return;
+      // The int8 kernels read their operands signed.
+      if (kind == Kind::S8)
+        if (auto attr = op->getAttrOfType<linalg::TypeFnAttr>("cast"))
+          if (attr.getValue() != linalg::TypeFn::cast_signed)
+            return;
       if (auto mm = dyn_cast<linalg::MatmulOp>(op.getOperation())) {
         if (!mm.hasUserDefinedMaps())
           targets.push_back(op);
       } else if (auto bm = dyn_cast<linalg::BatchMatmulOp>(op.getOperation())) {
         if (!bm.hasUserDefinedMaps())
           targets.push_back(op);
-      } else if (isa<linalg::Conv2DNchwFchwOp, linalg::DepthwiseConv2DNchwChwOp>(
-                     op.getOperation())) {
+      } else if (isa<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
+        targets.push_back(op);
+      } else if (kind == Kind::F32 && isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
         targets.push_back(op);
       }
     });
@@ -92,6 +112,7 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       args.push_back(v.getType() == t ? v : memref::CastOp::create(b, l, t, v).getResult());
       types.push_back(t);
     }
+    bool s8 = kindOf(op) == Kind::S8;
     StringRef name;
     auto addWindow = [&](DenseIntElementsAttr strides, DenseIntElementsAttr dilations) {
       auto s = llvm::to_vector(strides.getValues<int64_t>());
@@ -102,11 +123,11 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       }
     };
     if (isa<linalg::MatmulOp>(op.getOperation())) {
-      name = "qc_rt_matmul_f32";
+      name = s8 ? "qc_rt_matmul_i8_i32" : "qc_rt_matmul_f32";
     } else if (isa<linalg::BatchMatmulOp>(op.getOperation())) {
-      name = "qc_rt_batch_matmul_f32";
+      name = s8 ? "qc_rt_batch_matmul_i8_i32" : "qc_rt_batch_matmul_f32";
     } else if (auto c = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
-      name = "qc_rt_conv2d_nchw_f32";
+      name = s8 ? "qc_rt_conv2d_nchw_i8_i32" : "qc_rt_conv2d_nchw_f32";
       addWindow(c.getStrides(), c.getDilations());
     } else if (auto c = dyn_cast<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
       name = "qc_rt_depthwise_conv2d_nchw_f32";

@@ -109,18 +109,27 @@ func.func @blocked_mismatch() -> tensor<4x3xf32> {
 
 // -----
 
-// MatMulInteger: uint8 A (read with extui) and int8 B (extsi), each minus
-// its zero point in i32, then an i32 matmul (muli/addi accumulation).
+// MatMulInteger on 8-bit operands: uint8 A shifted into int8 (xor 0x80),
+// an i8 x i8 -> i32 linalg.matmul (the runtime's int8 GEMM), B's column sums
+// folded at compile time (constant B) or reduced, A's row sums reduced, and
+// one epilogue subtracting za'*colsum(B) + zb'*rowsum(A) and adding
+// K*za'*zb' (za' = za - 128 for the uint8 A).
 // CHECK-LABEL: func.func @matmul_integer
 // CHECK: linalg.generic
-// CHECK: arith.extui {{.*}} : i8 to i32
-// CHECK: arith.extui {{.*}} : i8 to i32
+// CHECK: arith.xori {{.*}} : i8
+// CHECK: linalg.matmul ins({{.*}} : tensor<2x3xi8>, tensor<3x2xi8>) outs({{.*}} : tensor<2x2xi32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: arith.extui
 // CHECK: arith.subi
-// CHECK: linalg.generic
-// CHECK: arith.extsi {{.*}} : i8 to i32
-// CHECK: arith.subi
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
 // CHECK: arith.muli
+// CHECK: arith.subi
+// CHECK: arith.extsi
+// CHECK: arith.muli
+// CHECK: arith.subi
+// CHECK: arith.muli
+// CHECK: arith.muli {{.*}}%c3_i32
 // CHECK: arith.addi
 func.func @matmul_integer(%b: tensor<3x2xi8>) -> tensor<2x2xi32> {
   %a = qc.constant dense<[[1, 200, 3], [4, 5, 255]]> : tensor<2x3xui8>
@@ -128,6 +137,56 @@ func.func @matmul_integer(%b: tensor<3x2xi8>) -> tensor<2x2xi32> {
   %bz = qc.constant dense<[1, -1]> : tensor<2xi8>
   %y = qc.matmul_integer %a, %b, %az, %bz : (tensor<2x3xui8>, tensor<3x2xi8>, tensor<ui8>, tensor<2xi8>) -> tensor<2x2xi32>
   return %y : tensor<2x2xi32>
+}
+
+// -----
+
+// A constant int8 B with per-column zero points and a signed A without one:
+// only the B term, with A's row sums; the constant weights' column sums
+// are not needed (za' = 0).
+// CHECK-LABEL: func.func @matmul_integer_weights
+// CHECK-NOT: arith.xori
+// CHECK: linalg.matmul ins({{.*}} : tensor<4x3xi8>, tensor<3x2xi8>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic
+// CHECK-NOT: arith.extui
+// CHECK: arith.extsi
+// CHECK: arith.muli
+// CHECK: arith.subi
+// CHECK-NEXT: linalg.yield
+func.func @matmul_integer_weights(%a: tensor<4x3xi8>) -> tensor<4x2xi32> {
+  %b = qc.constant dense<[[1, 2], [3, 4], [5, -6]]> : tensor<3x2xi8>
+  %n = qc.none
+  %bz = qc.constant dense<[1, -1]> : tensor<2xi8>
+  %y = qc.matmul_integer %a, %b, %n, %bz : (tensor<4x3xi8>, tensor<3x2xi8>, none, tensor<2xi8>) -> tensor<4x2xi32>
+  return %y : tensor<4x2xi32>
+}
+
+// -----
+
+// ConvInteger (2-D, one group): uint8 x shifted, padded with its shifted
+// zero point (a real zero), an i8 linalg.conv_2d_nchw_fchw into i32; the
+// weights' sums per output channel folded at compile time
+// (1+2+3+4 = 10, -1-2-3-4 = -10) and subtracted times za' = 3 - 128.
+// CHECK-LABEL: func.func @conv_integer
+// CHECK-DAG: %[[SUMS:.*]] = arith.constant dense<[10, -10]> : tensor<2xi32>
+// CHECK: arith.fptoui
+// CHECK: arith.xori
+// CHECK: tensor.pad
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}} ins({{.*}} : tensor<1x1x6x6xi8>, tensor<2x1x2x2xi8>) outs({{.*}} : tensor<1x2x5x5xi32>)
+// CHECK: linalg.generic {{.*}} ins({{.*}}, %[[SUMS]] :
+// CHECK: arith.subi
+// CHECK: arith.muli
+// CHECK: arith.subi
+func.func @conv_integer(%f: tensor<1x1x4x4xf32>) -> tensor<1x2x5x5xi32> {
+  %s = qc.constant dense<0.5> : tensor<f32>
+  %z = qc.constant dense<3> : tensor<ui8>
+  %x = qc.quantize_linear %f, %s, %z : (tensor<1x1x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x1x4x4xui8>
+  %w = qc.constant dense<[[[[1, 2], [3, 4]]], [[[-1, -2], [-3, -4]]]]> : tensor<2x1x2x2xi8>
+  %xz = qc.constant dense<3> : tensor<ui8>
+  %n = qc.none
+  %y = qc.conv_integer %x, %w, %xz, %n {kernel_shape = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x1x4x4xui8>, tensor<2x1x2x2xi8>, tensor<ui8>, none) -> tensor<1x2x5x5xi32>
+  return %y : tensor<1x2x5x5xi32>
 }
 
 // -----

@@ -5,7 +5,7 @@
 include "mlir/Pass/PassBase.td"
 
 def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
-  let summary = "Replace f32 contractions on buffers with calls to the runtime's kernels";
+  let summary = "Replace f32 and int8 contractions on buffers with calls to the runtime's kernels";
   let description = [{
     Runs after bufferization. Each linalg op below, on f32 memrefs with its
     default indexing maps, becomes a call to a kernel of the quantc runtime
@@ -24,7 +24,10 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     The kernels are blocked, packed and vectorized (AVX-512 where the CPU
     has it) and spread over the runtime's threads. Operands are passed as
     strided memref descriptors (llvm.emit_c_interface), so views need no
-    copies. Ops on other element types are left to the generic lowering.
+    copies. The first three on i8 operands into i32 (signed casts) call
+    qc_rt_matmul_i8_i32, qc_rt_batch_matmul_i8_i32 and
+    qc_rt_conv2d_nchw_i8_i32 (exact int32 accumulation). Ops on other
+    element types are left to the generic lowering.
 
     memref.copy ops of ranked buffers become linalg.copy, so that strided
     copies are lowered to loops that LLVM vectorizes rather than calls to
