@@ -33,4 +33,28 @@ def QCInferShapes : Pass<"qc-infer-shapes", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCIntegerContractions : Pass<"qc-integer-contractions", "::mlir::func::FuncOp"> {
+  let summary = "Run dequantized convolutions and matmuls on their integers";
+  let description = [{
+    A 2-D convolution with one group, or a MatMul with a 2-D right operand,
+    whose operands are both DequantizeLinear outputs -- the input per
+    tensor with 8-bit values, the weights a constant with 8-bit values
+    per tensor or per output channel (Conv: axis 0; MatMul: the last axis)
+    -- is rewritten as
+
+      y = float(ConvInteger(xq, wq, zx, zw)) * (sx * sw) + bias
+      y = float(MatMulInteger(xq, wq, zx, zw)) * (sx * sw)
+
+    with the product of the scales folded into one constant (per output
+    channel, shaped to broadcast) and a constant Conv bias reshaped to
+    [M, 1, 1]. The integer op accumulates exactly in int32 and lowers to
+    the int8 kernels (qc-to-linalg); the epilogue is element-wise and fuses
+    with what follows. The result equals the dequantized float computation
+    up to float rounding of the sum (which the integer sum does not have).
+    Depthwise and grouped convolutions, blocked or non-constant scales and
+    4-bit operands are left as they are.
+  }];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 #endif

@@ -10,7 +10,9 @@ using namespace mlir;
 
 namespace quantc::cpu {
 
-// After qc-to-linalg, elementwise generics are fused; then one-shot
+// Dequantized convolutions and matmuls first become integer ops
+// (qc-integer-contractions: int8 kernels, float epilogue). After
+// qc-to-linalg, elementwise generics are fused; then one-shot
 // bufferization with identity layouts at function boundaries, results
 // turned into out-parameters, and deallocation. f32 matmuls and
 // convolutions become calls to the runtime's blocked, vectorized,
@@ -19,6 +21,7 @@ namespace quantc::cpu {
 // LLVM dialect. math ops without an LLVM intrinsic (erf, tanh, ...) become
 // libm calls.
 static const char *kLowering =
+    "func.func(qc-integer-contractions),"
     "quantc-cpu-outline-ops{ops-per-function=16},"
     "func.func(qc-to-linalg,quantc-cpu-fuse-elementwise,canonicalize,cse),"
     "quantc-cpu-forward-results,"
