@@ -342,6 +342,66 @@ def test_compiled_qdq(d, quantc):
             check(np.array_equal(got_y, want_y), "%s: dequantized values differ" % name)
 
 
+FP8_MLIR = """
+func.func @main(%x: tensor<{n}xf32>) -> (tensor<{n}xf32>, tensor<256xf32>) {{
+  %s = qc.constant dense<{scale}> : tensor<f32>
+  %n = qc.none
+  %q = qc.quantize_linear %x, %s, %n {{saturate = {sat} : i64}} : (tensor<{n}xf32>, tensor<f32>, none) -> tensor<{n}x{t}>
+  %y = qc.dequantize_linear %q, %s, %n : (tensor<{n}x{t}>, tensor<f32>, none) -> tensor<{n}xf32>
+  %codes = qc.constant dense<"0x{codes}"> : tensor<256x{t}>
+  %one = qc.constant dense<1.0> : tensor<f32>
+  %all = qc.dequantize_linear %codes, %one, %n : (tensor<256x{t}>, tensor<f32>, none) -> tensor<256xf32>
+  return %y, %all : tensor<{n}xf32>, tensor<256xf32>
+}}
+"""
+
+
+def same_floats(a, b):
+    """Equal as floats with the sign of zero, NaN equal to NaN."""
+    return np.array_equal(np.isnan(a), np.isnan(b)) and bool(np.all(
+        (a == b) & (np.signbit(a) == np.signbit(b)) | (np.isnan(a) & np.isnan(b))))
+
+
+def test_compiled_fp8(d, quantc):
+    """fp8 QuantizeLinear/DequantizeLinear as quantc compiles them (bit
+    manipulation on the f32 patterns) against ml_dtypes: e4m3fn and e5m2,
+    saturating and not, rounding ties, subnormals, the largest finite
+    values and just above them, signed zeros, Inf and NaN; and the decoding
+    of all 256 codes."""
+    special = np.array([0.0, -0.0, 1.0, -1.0, 448, 449, 463.9, 464, 465, 480, 500, 1e6, -1e6,
+                        57344, 61439, 61440, 65536, np.inf, -np.inf, np.nan, 2.0**-6, 2.0**-7,
+                        2.0**-9, 2.0**-10, 1.5 * 2.0**-9, 2.5 * 2.0**-9, 2.0**-14, 2.0**-16,
+                        2.0**-17, 3 * 2.0**-17, 1.0625, 1.1875, 1.125, 1.375, 1e-30], np.float32)
+    x = np.concatenate([special, -special, rng.standard_normal(2000) * 100,
+                        rng.standard_normal(2000) * 0.01]).astype(np.float32)
+    codes = "".join("%02X" % i for i in range(256))
+    for t, dt in (("f8E4M3FN", ml_dtypes.float8_e4m3fn), ("f8E5M2", ml_dtypes.float8_e5m2)):
+        for sat in (1, 0):
+            for scale in (1.0, 0.5):
+                name = "fp8 %s saturate=%d scale=%g" % (t, sat, scale)
+                path = os.path.join(d.tmp, "fp8.mlir")
+                with open(path, "w") as f:
+                    f.write(FP8_MLIR.format(n=len(x), t=t, sat=sat, scale=scale, codes=codes))
+                out = os.path.join(d.tmp, "fp8out")
+                p = subprocess.run([quantc, "run", path, d.save(x), "--output-dir", out],
+                                   capture_output=True, text=True)
+                check(p.returncode == 0, "%s: quantc run failed: %s" % (name, p.stderr[:500]))
+                if p.returncode != 0:
+                    continue
+                v = x / np.float32(scale)
+                if sat:
+                    mx = float(ml_dtypes.finfo(dt).max)
+                    v = np.where(np.isnan(v), v, np.clip(v, -mx, mx))
+                want = v.astype(dt).astype(np.float32) * np.float32(scale)
+                got = np.load(os.path.join(out, "output0.npy"))
+                bad = ~((got == want) | (np.isnan(got) & np.isnan(want)))
+                check(same_floats(got, want), "%s: %d of %d values differ from ml_dtypes (x = %s)" %
+                      (name, int(bad.sum()), len(x), x[bad][:5]))
+                all_codes = np.arange(256, dtype=np.uint8).view(dt).astype(np.float32)
+                check(same_floats(np.load(os.path.join(out, "output1.npy")), all_codes),
+                      "%s: decoding the 256 codes differs from ml_dtypes" % name)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--driver", required=True)
@@ -349,11 +409,13 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         d = Driver(args.driver, tmp)
-        for t in (test_integer_formats, test_fp8, test_params, test_minmax, test_clip, test_weight_params,
-                  lambda d: test_compiled_qdq(d, args.quantc)):
+        tests = [(t.__name__, t) for t in (test_integer_formats, test_fp8, test_params,
+                                           test_minmax, test_clip, test_weight_params)]
+        tests += [("test_compiled_qdq", lambda d: test_compiled_qdq(d, args.quantc)),
+                  ("test_compiled_fp8", lambda d: test_compiled_fp8(d, args.quantc))]
+        for name, t in tests:
             before = len(failures)
             t(d)
-            name = t.__name__ if t.__name__ != "<lambda>" else "test_compiled_qdq"
             print("%-22s %s" % (name, "ok" if len(failures) == before else "FAILED"))
     print("%d checks, %d failures" % (checks, len(failures)))
     return 1 if failures else 0

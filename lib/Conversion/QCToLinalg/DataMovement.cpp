@@ -23,6 +23,13 @@ struct ConstantLowering : OpConversionPattern<ConstantOp> {
       rw.replaceOpWithNewOp<arith::ConstantOp>(op, dense.bitcast(signless.getElementType()));
       return success();
     }
+    // fp8 constants become their bit patterns (the fp8 DequantizeLinear
+    // lowering reads i8).
+    if (t && t.hasStaticShape() && dense &&
+        isa<Float8E4M3FNType, Float8E5M2Type>(t.getElementType())) {
+      rw.replaceOpWithNewOp<arith::ConstantOp>(op, dense.bitcast(rw.getI8Type()));
+      return success();
+    }
     auto res = dyn_cast<DenseResourceElementsAttr>(op.getValue());
     if (t && t.hasStaticShape() && res && t.getElementType().isUnsignedInteger() &&
         t.getElementType().getIntOrFloatBitWidth() % 8 == 0) {

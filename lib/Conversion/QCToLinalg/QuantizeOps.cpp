@@ -11,7 +11,8 @@
 // `axis` dim is ceil(dim / block_size)) are lowered for DequantizeLinear.
 // A 4-bit constant input is stored packed two per byte (along its last
 // dim, low nibble first) and unpacked in the dequantizing loop, so int4
-// weights take half a byte in the compiled artifact. fp8 is not lowered.
+// weights take half a byte in the compiled artifact. fp8 (e4m3fn, e5m2)
+// values are bit patterns in i8, encoded and decoded with integer ops.
 //
 // Integer ops: 8-bit MatMulInteger / ConvInteger (2-D, one group) become
 // int8 x int8 -> int32 linalg matmuls / convolutions (the runtime's int8
@@ -873,6 +874,203 @@ struct DynamicQuantizeLinearLowering : OpConversionPattern<DynamicQuantizeLinear
   }
 };
 
+//===----------------------------------------------------------------------===//
+// fp8 (float8e4m3fn, float8e5m2): values are stored as their 8-bit patterns
+// (i8 after lowering). Quantize computes the pattern from the f32 bits:
+// normal values round the f32 mantissa to m bits, half to even (adding
+// 2^(s-1) - 1 plus the lowest kept bit, s = 23 - m, carries into the
+// exponent included), subnormals are round_half_even(|v| / smallest
+// subnormal). Saturation clamps |v| to the largest finite value first;
+// without it an overflowing value becomes NaN (e4m3fn) or Inf (e5m2). NaN
+// becomes 0x7F (e4m3fn's NaN, one of e5m2's). Dequantize decodes the
+// pattern the other way. Both match ml_dtypes bit for bit
+// (test/Numerics/check_fp8_lowering.py).
+//===----------------------------------------------------------------------===//
+
+struct Fp8Format {
+  int64_t mbits, bias;
+  double maxFinite;
+  bool hasInf; // e5m2
+  int64_t maxCode() const { return hasInf ? 0x7B : 0x7E; }
+};
+
+std::optional<Fp8Format> fp8Format(Type t) {
+  if (isa<Float8E4M3FNType>(t))
+    return Fp8Format{3, 7, 448.0, false};
+  if (isa<Float8E5M2Type>(t))
+    return Fp8Format{2, 15, 57344.0, true};
+  return std::nullopt;
+}
+
+Value i32c(OpBuilder &b, Location l, int64_t v) {
+  return arith::ConstantOp::create(b, l, b.getI32IntegerAttr(static_cast<int32_t>(v)));
+}
+Value f32c(OpBuilder &b, Location l, double v) {
+  return arith::ConstantOp::create(b, l, b.getF32FloatAttr(static_cast<float>(v)));
+}
+
+/// The fp8 pattern (i8) of the f32 `v`.
+Value encodeFp8(OpBuilder &b, Location l, Value v, const Fp8Format &f, bool saturate) {
+  Type i32 = b.getI32Type();
+  int64_t s = 23 - f.mbits;
+  Value isNan = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, v, v);
+  Value bitsV = arith::BitcastOp::create(b, l, i32, v);
+  Value sign = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, bitsV, i32c(b, l, 24)),
+                                     i32c(b, l, 0x80));
+  Value a = math::AbsFOp::create(b, l, v);
+  if (saturate)
+    a = arith::MinimumFOp::create(b, l, a, f32c(b, l, f.maxFinite));
+  Value bits = arith::BitcastOp::create(b, l, i32, a);
+  Value lowKept = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, bits, i32c(b, l, s)),
+                                        i32c(b, l, 1));
+  Value r = arith::AddIOp::create(
+      b, l, arith::AddIOp::create(b, l, bits, i32c(b, l, (int64_t(1) << (s - 1)) - 1)), lowKept);
+  Value e = arith::SubIOp::create(b, l, arith::ShRUIOp::create(b, l, r, i32c(b, l, 23)),
+                                  i32c(b, l, 127 - f.bias));
+  Value m = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, r, i32c(b, l, s)),
+                                  i32c(b, l, (int64_t(1) << f.mbits) - 1));
+  Value normal = arith::OrIOp::create(b, l, arith::ShLIOp::create(b, l, e, i32c(b, l, f.mbits)), m);
+  Value sub = arith::FPToSIOp::create(
+      b, l, i32,
+      math::RoundEvenOp::create(
+          b, l, arith::MulFOp::create(b, l, a, f32c(b, l, std::ldexp(1.0, f.bias - 1 + f.mbits)))));
+  Value isSub = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, a,
+                                      f32c(b, l, std::ldexp(1.0, 1 - f.bias)));
+  Value code = arith::SelectOp::create(b, l, isSub, sub, normal);
+  if (!saturate) {
+    Value over = arith::CmpIOp::create(b, l, arith::CmpIPredicate::sgt, code,
+                                       i32c(b, l, f.maxCode()));
+    code = arith::SelectOp::create(b, l, over, i32c(b, l, f.hasInf ? 0x7C : 0x7F), code);
+  }
+  code = arith::OrIOp::create(b, l, code, sign);
+  code = arith::SelectOp::create(b, l, isNan, i32c(b, l, 0x7F), code);
+  return arith::TruncIOp::create(b, l, b.getI8Type(), code);
+}
+
+/// The f32 value of the fp8 pattern `c` (i8).
+Value decodeFp8(OpBuilder &b, Location l, Value c, const Fp8Format &f) {
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  Value u = arith::ExtUIOp::create(b, l, i32, c);
+  Value mag = arith::AndIOp::create(b, l, u, i32c(b, l, 0x7F));
+  Value e = arith::ShRUIOp::create(b, l, mag, i32c(b, l, f.mbits));
+  Value m = arith::AndIOp::create(b, l, mag, i32c(b, l, (int64_t(1) << f.mbits) - 1));
+  Value bits = arith::OrIOp::create(
+      b, l,
+      arith::ShLIOp::create(b, l, arith::AddIOp::create(b, l, e, i32c(b, l, 127 - f.bias)),
+                            i32c(b, l, 23)),
+      arith::ShLIOp::create(b, l, m, i32c(b, l, 23 - f.mbits)));
+  Value normal = arith::BitcastOp::create(b, l, f32, bits);
+  Value sub = arith::MulFOp::create(b, l, arith::SIToFPOp::create(b, l, f32, m),
+                                    f32c(b, l, std::ldexp(1.0, 1 - f.bias - f.mbits)));
+  Value isSub = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, e, i32c(b, l, 0));
+  Value val = arith::SelectOp::create(b, l, isSub, sub, normal);
+  if (f.hasInf) {
+    Value top = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, e, i32c(b, l, 31));
+    Value mZero = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, m, i32c(b, l, 0));
+    Value special = arith::SelectOp::create(b, l, mZero, f32c(b, l, INFINITY), f32c(b, l, NAN));
+    val = arith::SelectOp::create(b, l, top, special, val);
+  } else {
+    Value nan = arith::CmpIOp::create(b, l, arith::CmpIPredicate::eq, mag, i32c(b, l, 0x7F));
+    val = arith::SelectOp::create(b, l, nan, f32c(b, l, NAN), val);
+  }
+  Value neg = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne,
+                                    arith::AndIOp::create(b, l, u, i32c(b, l, 0x80)),
+                                    i32c(b, l, 0));
+  return arith::SelectOp::create(b, l, neg, arith::NegFOp::create(b, l, val), val);
+}
+
+/// An fp8 zero point must be zero (ONNX); a constant non-zero one is an error.
+LogicalResult checkFp8ZeroPoint(Operation *op, Value zp) {
+  if (isNoneValue(zp))
+    return success();
+  auto c = zp.getDefiningOp<ConstantOp>();
+  auto d = c ? dyn_cast<DenseFPElementsAttr>(c.getValue()) : DenseFPElementsAttr();
+  if (d && llvm::all_of(d.getValues<APFloat>(), [](const APFloat &v) { return v.isZero(); }))
+    return success();
+  return op->emitError("cannot lower: an fp8 zero point must be a constant zero");
+}
+
+/// An fp8 tensor (an operand after conversion) as its i8 patterns.
+Value fp8Bits(ConversionPatternRewriter &rw, Location l, Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (t.getElementType().isInteger(8))
+    return v;
+  return buildElementwise(rw, l, t.clone(rw.getI8Type()), {v},
+                          [](OpBuilder &b, Location nl, ValueRange x, Type et) -> Value {
+                            return arith::BitcastOp::create(b, nl, et, x[0]);
+                          });
+}
+
+struct QuantizeFp8Lowering : OpConversionPattern<QuantizeLinearOp> {
+  QuantizeFp8Lowering(MLIRContext *ctx) : OpConversionPattern(ctx, /*benefit=*/2) {}
+  LogicalResult matchAndRewrite(QuantizeLinearOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = cast<TensorType>(op.getY().getType());
+    auto fmt = fp8Format(rt.getElementType());
+    if (!fmt)
+      return failure();
+    auto xt = requireStatic(op, a.getX(), "the input");
+    if (!xt)
+      return failure();
+    if (!xt.getElementType().isF32())
+      return op.emitError("cannot lower: fp8 QuantizeLinear of ") << xt.getElementType()
+                                                                  << " (float32 only)";
+    if (op.getBlockSize() != 0)
+      return op.emitError("cannot lower: blocked fp8 QuantizeLinear is not lowered yet");
+    if (failed(checkFp8ZeroPoint(op, op.getYZeroPoint())))
+      return failure();
+    SmallVector<Value> ins{a.getX()};
+    SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
+    auto sm = paramMap(op, a.getYScale(), xt, op.getAxis(), "the scale");
+    if (failed(sm))
+      return failure();
+    ins.push_back(a.getYScale());
+    maps.push_back(*sm);
+    bool saturate = op.getSaturate() != 0;
+    Fp8Format f = *fmt;
+    Value q = buildElementwiseWithMaps(
+        rw, op.getLoc(), xt.clone(rw.getI8Type()), ins, maps,
+        [&](OpBuilder &b, Location l, ValueRange v, Type) -> Value {
+          return encodeFp8(b, l, arith::DivFOp::create(b, l, v[0], v[1]), f, saturate);
+        });
+    rw.replaceOp(op, q);
+    return success();
+  }
+};
+
+struct DequantizeFp8Lowering : OpConversionPattern<DequantizeLinearOp> {
+  DequantizeFp8Lowering(MLIRContext *ctx) : OpConversionPattern(ctx, /*benefit=*/2) {}
+  LogicalResult matchAndRewrite(DequantizeLinearOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto fmt = fp8Format(cast<TensorType>(op.getX().getType()).getElementType());
+    if (!fmt)
+      return failure();
+    auto rt = requireStatic(op, op.getY(), "the result");
+    auto xt = requireStatic(op, a.getX(), "the input");
+    if (!rt || !xt)
+      return failure();
+    if (!rt.getElementType().isF32())
+      return op.emitError("cannot lower: fp8 DequantizeLinear to ") << rt.getElementType()
+                                                                    << " (float32 only)";
+    if (failed(checkFp8ZeroPoint(op, op.getXZeroPoint())))
+      return failure();
+    SmallVector<Value> ins{fp8Bits(rw, op.getLoc(), a.getX())};
+    SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
+    auto sm = paramMap(op, a.getXScale(), xt, op.getAxis(), "the scale", op.getBlockSize());
+    if (failed(sm))
+      return failure();
+    ins.push_back(a.getXScale());
+    maps.push_back(*sm);
+    Fp8Format f = *fmt;
+    Value y = buildElementwiseWithMaps(
+        rw, op.getLoc(), rt, ins, maps, [&](OpBuilder &b, Location l, ValueRange v, Type) -> Value {
+          return arith::MulFOp::create(b, l, decodeFp8(b, l, v[0], f), v[1]);
+        });
+    rw.replaceOp(op, y);
+    return success();
+  }
+};
+
 struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(QuantizeLinearOp op, OpAdaptor a,
@@ -1030,6 +1228,7 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
 } // namespace
 
 void quantc::lowering::populateQuantizePatterns(RewritePatternSet &patterns) {
+  patterns.add<QuantizeFp8Lowering, DequantizeFp8Lowering>(patterns.getContext());
   patterns.add<QuantizeLinearLowering, DequantizeLinearLowering, MatMulIntegerLowering,
                QLinearMatMulLowering, ConvIntegerLowering, QLinearConvLowering,
                DynamicQuantizeLinearLowering>(patterns.getContext());
