@@ -12,6 +12,12 @@ about a million weights) and a bias:
     r * [min, max] with r in 1, 0.975, ..., 0.5 of least squared error):
     the dequantized weights recomputed in numpy give the reference.
   * w8a16 likewise, with int8 symmetric per-column weights.
+  * fp8-e4m3: float8e4m3fn weights per column (range r * absmax, the r of
+    least squared error) and the input per tensor (absmax / 448 of the
+    calibration sample), rounded with ml_dtypes.
+  * w8a8: uint8 input per tensor (ONNX Runtime's scale and zero point of
+    the calibration range) and int8 weights per column; quantc runs it on
+    the int8 GEMM with int32 accumulation, the reference in float64.
 
 Prints the bytes per parameter and the errors.
 """
@@ -21,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 
+import ml_dtypes
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -38,9 +45,41 @@ def search(x, bits, asym):
     return s, zp
 
 
+def fp8(x):
+    """Saturating float8e4m3fn rounding (ml_dtypes overflows to NaN)."""
+    return np.clip(x.astype(np.float32), -448, 448).astype(ml_dtypes.float8_e4m3fn).astype(np.float64)
+
+
+def reference_input(x, recipe):
+    """The input as the recipe's activation quantization sees it (the
+    calibration sample is x itself)."""
+    lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+    if recipe == "fp8-e4m3":
+        s = np.float32(max(-lo, hi) / 448.0)
+        return fp8(x / s) * np.float64(s)
+    if recipe == "w8a8":
+        s = np.float32((hi - lo) / 255.0)
+        zp = np.clip(np.rint(-lo / np.float64(s)), 0, 255)
+        q = np.clip(np.rint(x / s) + zp, 0, 255)
+        return (q - zp) * np.float64(s)
+    return x.astype(np.float64)
+
+
 def reference_weights(w, recipe):
     K, N = w.shape
     out = np.empty_like(w)
+    if recipe == "fp8-e4m3":
+        for n in range(N):
+            col = w[:, n]
+            absmax = float(np.max(np.abs(col)))
+            best, best_s = np.inf, np.float32(1)
+            for k in range(21):
+                s = np.float32((1.0 - 0.025 * k) * absmax / 448.0)
+                err = np.sum((col - fp8(col / s) * np.float64(s)) ** 2)
+                if err < best:
+                    best, best_s = err, s
+            out[:, n] = (fp8(col / best_s) * np.float64(best_s)).astype(np.float32)
+        return out
     if recipe == "w4a16-g128":
         for n in range(N):
             for k0 in range(0, K, 128):
@@ -81,7 +120,8 @@ def main():
         float_so = os.path.join(tmp, "float.so")
         subprocess.run([args.quantc, "compile", model, "-o", float_so], check=True, capture_output=True)
         float_bytes = os.path.getsize(float_so)
-        for recipe, limit in (("w4a16-g128", 0.55), ("w8a16", 1.05)):
+        for recipe, limit in (("w4a16-g128", 0.55), ("w8a16", 1.05), ("fp8-e4m3", 1.05),
+                              ("w8a8", 1.05)):
             so = os.path.join(tmp, recipe + ".so")
             p = subprocess.run([args.quantc, "quantize", model, "--recipe", recipe, "--calib", calib, "-o", so],
                                capture_output=True, text=True)
@@ -90,7 +130,7 @@ def main():
                 continue
             per_param = (os.path.getsize(so) - float_bytes + 4 * K * N) / (K * N)
             got = CompiledModel(so)(x=x)["y"]
-            want = x @ reference_weights(w, recipe) + b
+            want = reference_input(x, recipe) @ reference_weights(w, recipe).astype(np.float64) + b
             rel = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
             exact = x @ w + b
             sqnr = 10 * np.log10(np.sum(exact ** 2) / np.sum((got - exact) ** 2))

@@ -245,6 +245,10 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     r.activations = false;
     return r;
   }
+  if (n == "fp8-e4m3") {
+    r.fp8 = true;
+    return r;
+  }
   r.weightBits = 4;
   if (n.consume_front("w4a16")) {
     r.activations = false;
@@ -278,6 +282,118 @@ double histogramSQNR(const Histogram &h, bool negative, double scale, double zp,
     }
   }
   return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+}
+
+/// histogramSQNR for float8e4m3fn with `scale` (zero point 0).
+double fp8HistogramSQNR(const Histogram &h, bool negative, double scale) {
+  double signal = 0, noise = 0;
+  const auto &c = h.binCounts();
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c[i] == 0)
+      continue;
+    double v = (static_cast<double>(i) + 0.5) * h.binWidth();
+    for (double x : {v, -v}) {
+      if (x < 0 && !negative)
+        continue;
+      float q = quant::fromFloat8(
+          quant::toFloat8(static_cast<float>(x / scale), quant::Format::F8E4M3FN, true),
+          quant::Format::F8E4M3FN);
+      double back = static_cast<double>(q) * scale;
+      signal += c[i] * x * x;
+      noise += c[i] * (x - back) * (x - back);
+    }
+  }
+  return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+}
+
+/// float8e4m3fn weights, one scale per output channel: among r * absmax /
+/// 448 (r = 1, 0.975, ..., 0.5) the one with the least squared error.
+llvm::Error insertFp8Weights(OpBuilder &b, Location loc, const Target &t, LayerReport &r) {
+  MLIRContext *ctx = b.getContext();
+  Value w = t.op->getOperand(t.weight);
+  auto wt = cast<RankedTensorType>(w.getType());
+  std::vector<float> wv = *floatValues(w);
+  for (float v : wv)
+    if (!std::isfinite(v))
+      return llvm::createStringError("node '" + t.name +
+                                     "': its weight holds NaN or Inf; it cannot be quantized");
+  ArrayRef<int64_t> dims = wt.getShape();
+  int64_t rank = wt.getRank(), channels = dims[t.weightAxis];
+  int64_t inner = 1;
+  for (int64_t d = t.weightAxis + 1; d < rank; ++d)
+    inner *= dims[d];
+  auto channelOf = [&](size_t i) { return (static_cast<int64_t>(i) / inner) % channels; };
+  const quant::Format f8 = quant::Format::F8E4M3FN;
+  const double maxFinite = quant::info(f8).qmax;
+  std::vector<std::vector<float>> members(channels);
+  for (size_t i = 0; i < wv.size(); ++i)
+    members[channelOf(i)].push_back(wv[i]);
+  std::vector<float> scales(channels, 1.0f);
+  double clipSum = 0;
+  for (int64_t c = 0; c < channels; ++c) {
+    double absmax = 0;
+    for (float v : members[c])
+      absmax = std::max(absmax, std::fabs(static_cast<double>(v)));
+    if (absmax == 0) {
+      clipSum += 1;
+      continue;
+    }
+    double best = INFINITY, bestRatio = 1;
+    for (int k = 0; k <= 20; ++k) {
+      double ratio = 1.0 - 0.025 * k;
+      float sc = static_cast<float>(ratio * absmax / maxFinite);
+      double err = 0;
+      for (float v : members[c]) {
+        double back = quant::fromFloat8(quant::toFloat8(v / sc, f8, true), f8) * double(sc);
+        err += (v - back) * (v - back);
+      }
+      if (err < best) {
+        best = err;
+        bestRatio = ratio;
+        scales[c] = sc;
+      }
+    }
+    clipSum += bestRatio;
+  }
+  std::vector<int8_t> bytes(wv.size());
+  double signal = 0, noise = 0;
+  for (size_t i = 0; i < wv.size(); ++i) {
+    float sc = scales[channelOf(i)];
+    uint8_t code = quant::toFloat8(wv[i] / sc, f8, true);
+    bytes[i] = static_cast<int8_t>(code);
+    double back = quant::fromFloat8(code, f8) * double(sc);
+    signal += double(wv[i]) * wv[i];
+    noise += (wv[i] - back) * (wv[i] - back);
+  }
+  r.weightSQNR = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+  r.weightClip = clipSum / static_cast<double>(std::max<int64_t>(1, channels));
+  r.weightFormat = "fp8e4m3 per channel";
+  r.weightParams = static_cast<int64_t>(wv.size());
+  r.weightBits = 8;
+  r.weightBytes = static_cast<int64_t>(wv.size()) + 4 * channels;
+  r.weightValues = bytes;
+  r.weightShape.assign(dims.begin(), dims.end());
+  r.scaleShape = {channels};
+  r.weightScales = scales;
+  r.weightZeroPoints.assign(channels, 0);
+  r.weightQuantAxis = t.weightAxis;
+  r.activationOperand = t.activation;
+  r.weightOperand = t.weight;
+  r.weightFp8 = true;
+  auto i8Type = wt.clone(IntegerType::get(ctx, 8));
+  auto f8Type = wt.clone(Float8E4M3FNType::get(ctx));
+  Value wqc = qc::ConstantOp::create(
+      b, loc, f8Type,
+      DenseElementsAttr::get(i8Type, ArrayRef<int8_t>(bytes)).bitcast(f8Type.getElementType()));
+  auto scaleType = RankedTensorType::get({channels}, Float32Type::get(ctx));
+  Value ws = qc::ConstantOp::create(b, loc, scaleType,
+                                    DenseElementsAttr::get(scaleType, ArrayRef<float>(scales)));
+  Value none = qc::NoneOp::create(b, loc, b.getNoneType());
+  Value wdq = qc::DequantizeLinearOp::create(b, loc, Type(wt), wqc, ws, none,
+                                             b.getI64IntegerAttr(t.weightAxis),
+                                             b.getI64IntegerAttr(0));
+  t.op->setOperand(t.weight, wdq);
+  return llvm::Error::success();
 }
 
 } // namespace
@@ -326,15 +442,37 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       }
       r.clipLo = lo;
       r.clipHi = hi;
-      auto params = quant::chooseParams(lo, hi, quant::Format::U8, /*symmetric=*/false);
+      auto params = recipe.fp8
+                        ? quant::chooseParams(lo, hi, quant::Format::F8E4M3FN, /*symmetric=*/true)
+                        : quant::chooseParams(lo, hi, quant::Format::U8, /*symmetric=*/false);
       if (!params)
         return llvm::createStringError("node '" + t.name + "': no finite activation range");
       r.actScale = params->scale;
       r.actZeroPoint = params->zeroPoint;
-      r.activationSQNR = histogramSQNR(st.histogram, r.actMin < 0, params->scale,
-                                       params->zeroPoint, 0, 255);
-      r.activationFormat = "uint8";
-
+      r.activationSQNR =
+          recipe.fp8 ? fp8HistogramSQNR(st.histogram, r.actMin < 0, params->scale)
+                     : histogramSQNR(st.histogram, r.actMin < 0, params->scale,
+                                     params->zeroPoint, 0, 255);
+      r.activationFormat = recipe.fp8 ? "fp8e4m3" : "uint8";
+      if (recipe.fp8) {
+        // float8e4m3fn per tensor, zero point 0.
+        Type f8 = Float8E4M3FNType::get(ctx);
+        Value x = t.op->getOperand(t.activation);
+        auto xt = cast<TensorType>(x.getType());
+        auto scalarF = RankedTensorType::get({}, f32);
+        auto scalar8 = RankedTensorType::get({}, f8);
+        Value s = qc::ConstantOp::create(b, loc, scalarF,
+                                         DenseElementsAttr::get(scalarF, params->scale));
+        Value z = qc::ConstantOp::create(
+            b, loc, scalar8,
+            DenseElementsAttr::get(scalar8, APFloat::getZero(cast<FloatType>(f8).getFloatSemantics())));
+        Value q = qc::QuantizeLinearOp::create(b, loc, xt.clone(f8), x, s, z,
+                                               b.getI64IntegerAttr(1), b.getI64IntegerAttr(0),
+                                               b.getI64IntegerAttr(1));
+        Value dq = qc::DequantizeLinearOp::create(b, loc, Type(xt), q, s, z,
+                                                  b.getI64IntegerAttr(1), b.getI64IntegerAttr(0));
+        t.op->setOperand(t.activation, dq);
+      } else {
       // Activation: QuantizeLinear -> DequantizeLinear, per tensor uint8,
       // as the !quant.uniform<u8:f32, scale:zp> type the importer gives
       // QuantizeLinear with constant parameters.
@@ -354,8 +492,16 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       Value dq = qc::DequantizeLinearOp::create(b, loc, Type(xt), q, s, z, b.getI64IntegerAttr(1),
                                                 b.getI64IntegerAttr(0));
       t.op->setOperand(t.activation, dq);
+      }
     } else {
       r.activationFormat = "float";
+    }
+    if (recipe.fp8) {
+      if (llvm::Error e = insertFp8Weights(b, loc, t, r))
+        return std::move(e);
+      r.activationQuantized = true;
+      reports.push_back(r);
+      continue;
     }
     if (recipe.dynamicActivations && recipe.weightBits != 8)
       return llvm::createStringError("dynamic activations need 8-bit weights");

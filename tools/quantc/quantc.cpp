@@ -82,7 +82,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "      time, integer MatMulInteger/ConvInteger), w8a16 (int8 weights only),\n"
         "      w4a16-g32|g64|g128\n"
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
-        "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both).\n"
+        "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both),\n"
+        "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor).\n"
         "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
@@ -841,7 +842,7 @@ int runQuantize(std::vector<std::string> args) {
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
                  << "' (w8a8, w8a8-dynamic, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
-                    "fp8-e4m3 is not implemented yet)\n";
+                    "fp8-e4m3)\n";
     return 2;
   }
   parsedRecipe->int4Convs = int4Convs;
@@ -953,7 +954,8 @@ int runQuantize(std::vector<std::string> args) {
   llvm::outs() << llvm::format("%zu samples, %zu layers quantized (%s", samples->size(),
                                reports->size(), recipe.c_str());
   if (parsedRecipe->activations)
-    llvm::outs() << ", activations uint8 per tensor from " << calibrator;
+    llvm::outs() << ", activations " << (parsedRecipe->fp8 ? "fp8e4m3" : "uint8")
+                 << " per tensor from " << calibrator;
   llvm::outs() << llvm::format("); weights: %lld parameters in %lld bytes with their scales "
                                "(%.3f bytes/parameter)\n",
                                static_cast<long long>(params), static_cast<long long>(bytes),

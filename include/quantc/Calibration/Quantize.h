@@ -53,6 +53,9 @@ struct Target {
 ///   w4a16-gN    int4 weights in groups of N (32, 64, 128) along the
 ///               reduction axis, float activations
 ///   w4a8[-gN]   int4 weights in groups of N (default 128), uint8 activations
+///   fp8-e4m3    float8e4m3fn weights per channel and activations per tensor
+///               (symmetric, scale = range / 448; weights' range searched
+///               as for int8), dequantized into float kernels
 /// A 4-bit recipe quantizes MatMul/Gemm weights to int4 and keeps int8 per
 /// channel on convolutions (int4 on all of them cost PP-OCRv4 rec all its
 /// accuracy; see docs/accuracy.md) unless int4Convs, and even then on those
@@ -67,6 +70,7 @@ struct Recipe {
   int64_t groupSize = 0; // 0: one scale per output channel
   bool int4Convs = false;
   bool dynamicActivations = false; // w8a8-dynamic
+  bool fp8 = false;                 // fp8-e4m3
   static std::optional<Recipe> parse(const std::string &name);
 };
 
@@ -111,6 +115,7 @@ struct LayerReport {
   std::vector<int32_t> weightZeroPoints;
   int64_t weightQuantAxis = 0, blockSize = 0;
   bool weightUnsigned = false, activationQuantized = false;
+  bool weightFp8 = false; // weightValues are float8e4m3fn bit patterns
   unsigned activationOperand = 0, weightOperand = 1;
 };
 

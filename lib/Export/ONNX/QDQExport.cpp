@@ -152,6 +152,12 @@ llvm::Error exportQDQ(const std::string &sourcePath, const std::vector<calib::La
   // New nodes per graph, inserted before their consumer (kept sorted).
   std::map<onnx::GraphProto *, std::map<int, std::vector<onnx::NodeProto>>> before;
   bool needMicrosoft = false;
+  for (const auto &l : layers)
+    if (l.weightFp8)
+      return llvm::createStringError(
+          "node '" + l.name +
+          "': fp8 layers cannot be exported (FLOAT8 tensors need ONNX opset 19, which this "
+          "build's ONNX library does not have)");
   for (const auto &l : layers) {
     auto it = nodes.find(l.name);
     if (it == nodes.end())

@@ -46,14 +46,15 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
       if (op.hasTrait<OpTrait::ConstantLike>() || isa<qc::NoneOp>(op))
         continue;
       // Unsigned integer tensors (the uint8 of DynamicQuantizeLinear, say)
-      // have no storage form at a call boundary: a run that produced one
-      // goes on until its users are in.
+      // and fp8 ones have no storage form at a call boundary: a run that
+      // produced one goes on until its users are in.
       auto crossesUnsigned = [&](ArrayRef<Operation *> run) {
         llvm::SmallPtrSet<Operation *, 32> in(run.begin(), run.end());
         for (Operation *o : run)
           for (Value r : o->getResults())
             if (auto t = dyn_cast<TensorType>(r.getType());
-                t && t.getElementType().isUnsignedInteger() &&
+                t && (t.getElementType().isUnsignedInteger() ||
+                      isa<Float8E4M3FNType, Float8E5M2Type>(t.getElementType())) &&
                 llvm::any_of(r.getUsers(), [&](Operation *u) { return !in.contains(u); }))
               return true;
         return false;
