@@ -164,6 +164,24 @@ void _mlir_ciface_qc_rt_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<4> *W, MemRef
   conv2dEntry(X, W, Y, sh, sw, dh, dw);
 }
 
+void _mlir_ciface_qc_rt_matmul_f32_w4(MemRefF32<2> *A, MemRefI8<2> *P, MemRefF32<2> *S,
+                                      MemRefI8<2> *Z, MemRefF32<2> *C, int64_t group,
+                                      int64_t isSigned) {
+  Int4Weights w{P->data(), P->strides[0], P->strides[1], S->data(), S->strides[0],
+                S->strides[1], Z->data(), Z->strides[0], Z->strides[1], group, isSigned != 0};
+  int64_t M = C->sizes[0], N = C->sizes[1], K = A->sizes[1];
+  Matrix a{A->data(), A->strides[0], A->strides[1]};
+  if (C->strides[1] == 1) {
+    sgemmW4(M, N, K, a, w, C->data(), C->strides[0]);
+    return;
+  }
+  std::vector<float> tmp(M * N, 0.0f);
+  sgemmW4(M, N, K, a, w, tmp.data(), N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      C->data()[i * C->strides[0] + j * C->strides[1]] += tmp[i * N + j];
+}
+
 void _mlir_ciface_qc_rt_matmul_i8_i32(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<2> *C) {
   matmulEntry(A, B, C);
 }
@@ -201,6 +219,8 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32)},
+      {"_mlir_ciface_qc_rt_matmul_f32_w4",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_w4)},
       {"_mlir_ciface_qc_rt_matmul_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32)},
       {"_mlir_ciface_qc_rt_batch_matmul_i8_i32",

@@ -116,6 +116,45 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
   });
 }
 
+namespace {
+/// Panels of B dequantized from 4-bit weights as they are packed.
+class Int4BPacker : public BPacker {
+public:
+  explicit Int4BPacker(const Int4Weights &w) : w(w) {}
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const override {
+    for (int64_t p = 0; p < nc; p += kNR) {
+      int64_t cols = std::min(kNR, nc - p);
+      float *d = dst + p * kc;
+      for (int64_t k = 0; k < kc; ++k) {
+        int64_t kk = k0 + k, g = kk / w.group;
+        const int8_t *prow = w.packed + kk * w.prs;
+        const float *srow = w.scale + g * w.srs;
+        const int8_t *zrow = w.zp + g * w.zrs;
+        float *row = d + k * kNR;
+        for (int64_t c = 0; c < cols; ++c) {
+          int64_t n = n0 + p + c;
+          uint8_t byte = static_cast<uint8_t>(prow[(n / 2) * w.pcs]);
+          int32_t q = (n & 1) ? byte >> 4 : byte & 15;
+          if (w.isSigned && q >= 8)
+            q -= 16;
+          row[c] = static_cast<float>(q - zrow[n * w.zcs]) * srow[n * w.scs];
+        }
+        for (int64_t c = cols; c < kNR; ++c)
+          row[c] = 0.0f;
+      }
+    }
+  }
+
+private:
+  Int4Weights w;
+};
+} // namespace
+
+void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, float *C,
+             int64_t ldc) {
+  gemmWithPacker(M, N, K, A, Int4BPacker(B), C, ldc);
+}
+
 void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
   gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc);
 }

@@ -237,4 +237,57 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{6, 15, 15, 5, 5, 5, 3, 2, 1, 1, 2, 2},
                       ConvCase{64, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0}));
 
+struct W4Case {
+  int64_t M, N, K, group;
+  bool isSigned;
+};
+
+class SGemmW4 : public ::testing::TestWithParam<W4Case> {};
+
+/// sgemmW4 against dequantizing the nibbles in double and naive loops.
+TEST_P(SGemmW4, MatchesDequantizedNaiveLoops) {
+  auto [M, N, K, group, isSigned] = GetParam();
+  int64_t half = (N + 1) / 2, G = (K + group - 1) / group;
+  std::mt19937 gen(21);
+  std::uniform_int_distribution<int> nib(0, 15), zpd(isSigned ? -8 : 0, isSigned ? 7 : 15);
+  std::vector<int8_t> packed(K * half), zp(G * N);
+  std::vector<int32_t> q(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int v = nib(gen);
+      packed[k * half + n / 2] = static_cast<int8_t>(
+          static_cast<uint8_t>(packed[k * half + n / 2]) | (n % 2 ? v << 4 : v));
+      q[k * N + n] = isSigned && v >= 8 ? v - 16 : v;
+    }
+  for (int8_t &z : zp)
+    z = static_cast<int8_t>(zpd(gen));
+  auto scale = randomVector(G * N, 22);
+  auto a = randomVector(M * K, 23);
+  std::vector<double> want(M * N, 0.0);
+  double sumAbs = 0;
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        double w = double(q[k * N + n] - zp[(k / group) * N + n]) * scale[(k / group) * N + n];
+        acc += double(a[i * K + k]) * w;
+        sumAbs += std::fabs(w);
+      }
+      want[i * N + n] = acc;
+    }
+  Int4Weights w{packed.data(), half, 1, scale.data(), N, 1, zp.data(), N, 1, group, isSigned};
+  for (int threads : {1, 2}) {
+    setNumThreads(threads);
+    std::vector<float> c(M * N, 0.0f);
+    sgemmW4(M, N, K, Matrix{a.data(), K, 1}, w, c.data(), N);
+    expectClose(c, want, 16.0 * K);
+  }
+  setNumThreads(0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
+                         ::testing::Values(W4Case{1, 7, 96, 32, false}, W4Case{5, 65, 300, 128, false},
+                                           W4Case{40, 48, 256, 32, true},
+                                           W4Case{130, 33, 64, 64, true}));
+
 } // namespace

@@ -71,6 +71,26 @@ void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C
 /// padding reads 0).
 void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out);
 
+/// 4-bit weights for sgemmW4: element (k, n) of B is
+///   (q(k, n) - zp[k / group, n]) * scale[k / group, n]
+/// with q the nibble n % 2 (low first) of packed[k, n / 2], zero- or
+/// sign-extended. Each operand has its row and column strides.
+struct Int4Weights {
+  const int8_t *packed;
+  int64_t prs, pcs;
+  const float *scale;
+  int64_t srs, scs;
+  const int8_t *zp;
+  int64_t zrs, zcs;
+  int64_t group;
+  bool isSigned;
+};
+
+/// C[M x N] (+)= A[M x K] * B where B is dequantized from 4-bit weights
+/// while packing each panel: no float copy of B is ever made.
+void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, float *C,
+             int64_t ldc);
+
 /// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image.
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
 
@@ -96,6 +116,12 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(quantc::rt::MemRefF32<4> *X,
                                                   quantc::rt::MemRefF32<3> *W,
                                                   quantc::rt::MemRefF32<4> *Y, int64_t sh,
                                                   int64_t sw, int64_t dh, int64_t dw);
+// C[M,N] += A[M,K] * B, B of 4-bit weights (Int4Weights): packed[K, ceil(N/2)],
+// scale and zero point [ceil(K/group), N].
+void _mlir_ciface_qc_rt_matmul_f32_w4(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefI8<2> *P,
+                                      quantc::rt::MemRefF32<2> *S, quantc::rt::MemRefI8<2> *Z,
+                                      quantc::rt::MemRefF32<2> *C, int64_t group,
+                                      int64_t isSigned);
 // The int8 x int8 -> int32 versions of the three above (C += A * B).
 void _mlir_ciface_qc_rt_matmul_i8_i32(quantc::rt::MemRefI8<2> *A, quantc::rt::MemRefI8<2> *B,
                                       quantc::rt::MemRefI32<2> *C);

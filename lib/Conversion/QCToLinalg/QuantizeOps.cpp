@@ -70,6 +70,47 @@ Value asSignless(ConversionPatternRewriter &rw, Location l, Value v) {
   return v;
 }
 
+/// A 4-bit constant (the original qc.constant) packed two per byte along
+/// its last dim, element 2i in the low nibble of byte i, as an i8
+/// arith.constant; null if `orig` is not such a constant.
+Value packNibbles(OpBuilder &b, Location l, Value orig) {
+  auto c = orig.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseIntElementsAttr>(c.getValue()) : DenseIntElementsAttr();
+  auto t = dyn_cast<RankedTensorType>(orig.getType());
+  if (!dense || !t || t.getRank() == 0)
+    return {};
+  int64_t rank = t.getRank();
+  int64_t last = t.getDimSize(rank - 1), half = (last + 1) / 2;
+  int64_t rows = t.getNumElements() / std::max<int64_t>(1, last);
+  std::vector<int8_t> bytes(rows * half, 0);
+  int64_t i = 0;
+  for (const APInt &v : dense.getValues<APInt>()) {
+    int64_t row = i / last, col = i % last;
+    uint8_t nib = static_cast<uint8_t>(v.getZExtValue() & 0xF);
+    bytes[row * half + col / 2] |= static_cast<int8_t>(col % 2 ? nib << 4 : nib);
+    ++i;
+  }
+  SmallVector<int64_t> shape(t.getShape());
+  shape.back() = half;
+  auto pt = RankedTensorType::get(shape, b.getI8Type());
+  return arith::ConstantOp::create(b, l, DenseElementsAttr::get(pt, ArrayRef<int8_t>(bytes)));
+}
+
+/// The 4-bit value at index `idx` (along the packed dim) of its byte, as
+/// i8: zero-extended, or sign-extended for int4.
+Value nibbleAt(OpBuilder &b, Location l, Value byte, Value idx, bool isSigned) {
+  Type i8 = b.getI8Type();
+  Value odd = arith::IndexCastOp::create(
+      b, l, i8, arith::AndIOp::create(b, l, idx, arith::ConstantIndexOp::create(b, l, 1)));
+  Value four = arith::ConstantOp::create(b, l, b.getI8IntegerAttr(4));
+  Value shift = arith::MulIOp::create(b, l, odd, four); // 0 or 4
+  if (!isSigned)
+    return arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, byte, shift),
+                                 arith::ConstantOp::create(b, l, b.getI8IntegerAttr(15)));
+  Value up = arith::ShLIOp::create(b, l, byte, arith::SubIOp::create(b, l, four, shift));
+  return arith::ShRSIOp::create(b, l, up, four);
+}
+
 /// Maps of a scale or zero-point operand: scalar (or one element) for
 /// every element, or 1-D along `axis`.
 FailureOr<AffineMap> paramMap(Operation *op, Value param, RankedTensorType data, int64_t axis,
@@ -1001,6 +1042,102 @@ Value fp8Bits(ConversionPatternRewriter &rw, Location l, Value v) {
                           });
 }
 
+/// MatMul of f32 A and B = DequantizeLinear of a 4-bit constant [K, N] in
+/// blocks of g along K: one contraction that reads the packed nibbles and
+/// dequantizes them in its body, so no float weight tensor exists. Marked
+/// qc.kernel = "matmul_f32_w4" (with qc.group and qc.signed), it becomes a
+/// call to the runtime's GEMM whose B packer unpacks and dequantizes the
+/// nibbles straight into its panels (quantc-cpu-kernel-calls); unmarked or
+/// elsewhere it is an ordinary linalg loop nest with the same meaning.
+struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
+  MatMulInt4Lowering(MLIRContext *ctx) : OpConversionPattern(ctx, /*benefit=*/2) {}
+  LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto dq = op.getB().getDefiningOp<DequantizeLinearOp>();
+    auto rt = dyn_cast<RankedTensorType>(op.getY().getType());
+    auto at = dyn_cast<RankedTensorType>(a.getA().getType());
+    if (!dq || !rt || !at || !rt.hasStaticShape() || !at.hasStaticShape() || at.getRank() < 2 ||
+        !at.getElementType().isF32() || !rt.getElementType().isF32())
+      return failure();
+    auto wt = dyn_cast<RankedTensorType>(dq.getX().getType());
+    bool isUnsigned = false;
+    IntegerType storage = wt ? storageOf(wt.getElementType(), &isUnsigned) : IntegerType();
+    int64_t g = dq.getBlockSize();
+    if (!storage || storage.getWidth() != 4 || wt.getRank() != 2 || !wt.hasStaticShape() ||
+        g <= 0 || (dq.getAxis() != 0 && dq.getAxis() != -2))
+      return failure();
+    int64_t K = wt.getDimSize(0), N = wt.getDimSize(1), G = (K + g - 1) / g;
+    auto sc = dq.getXScale().getDefiningOp<ConstantOp>();
+    auto scales = sc ? dyn_cast<DenseFPElementsAttr>(sc.getValue()) : DenseFPElementsAttr();
+    if (!scales || !scales.getElementType().isF32() ||
+        cast<ShapedType>(scales.getType()).getShape() != ArrayRef<int64_t>{G, N})
+      return failure();
+    std::vector<int8_t> zps(G * N, 0);
+    if (!isNoneValue(dq.getXZeroPoint())) {
+      auto zc = dq.getXZeroPoint().getDefiningOp<ConstantOp>();
+      auto z = zc ? dyn_cast<DenseIntElementsAttr>(zc.getValue()) : DenseIntElementsAttr();
+      if (!z || z.getNumElements() != G * N)
+        return failure();
+      int64_t i = 0;
+      for (const APInt &v : z.getValues<APInt>())
+        zps[i++] = static_cast<int8_t>(isUnsigned ? v.getZExtValue() : v.getSExtValue());
+    }
+    Location l = op.getLoc();
+    Value packed = packNibbles(rw, l, dq.getX());
+    if (!packed)
+      return failure();
+    MLIRContext *ctx = rw.getContext();
+    auto st = RankedTensorType::get({G, N}, rw.getF32Type());
+    Value S = arith::ConstantOp::create(rw, l, DenseElementsAttr::get(st, scales.getRawData()));
+    auto zt = RankedTensorType::get({G, N}, rw.getI8Type());
+    Value Z = arith::ConstantOp::create(rw, l, DenseElementsAttr::get(zt, ArrayRef<int8_t>(zps)));
+    // A as [M, K].
+    int64_t M = at.getNumElements() / K;
+    Value A = a.getA();
+    if (at.getRank() > 2) {
+      SmallVector<ReassociationIndices> groups{{}};
+      for (int64_t d = 0; d + 1 < at.getRank(); ++d)
+        groups[0].push_back(d);
+      groups.push_back({at.getRank() - 1});
+      A = tensor::CollapseShapeOp::create(rw, l, A, groups);
+    }
+    auto ct = RankedTensorType::get({M, N}, rw.getF32Type());
+    Value init = buildFilled(rw, l, ct, rw.getF32FloatAttr(0.0f));
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<AffineMap> maps{AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                                AffineMap::get(3, 0, {d(2), d(1).floorDiv(2)}, ctx),
+                                AffineMap::get(3, 0, {d(2).floorDiv(g), d(1)}, ctx),
+                                AffineMap::get(3, 0, {d(2).floorDiv(g), d(1)}, ctx),
+                                AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
+    bool isSigned = !isUnsigned;
+    auto gen = linalg::GenericOp::create(
+        rw, l, TypeRange{ct}, ValueRange{A, packed, S, Z}, ValueRange{init}, maps,
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [&](OpBuilder &b, Location nl, ValueRange v) {
+          Value q = nibbleAt(b, nl, v[1], linalg::IndexOp::create(b, nl, 1), isSigned);
+          Value diff = arith::SubIOp::create(b, nl, q, v[3]);
+          Value w = arith::MulFOp::create(
+              b, nl, arith::SIToFPOp::create(b, nl, b.getF32Type(), diff), v[2]);
+          Value acc = arith::AddFOp::create(b, nl, v[4], arith::MulFOp::create(b, nl, v[0], w));
+          linalg::YieldOp::create(b, nl, acc);
+        });
+    gen->setAttr("qc.kernel", rw.getStringAttr("matmul_f32_w4"));
+    gen->setAttr("qc.group", rw.getI64IntegerAttr(g));
+    gen->setAttr("qc.signed", rw.getBoolAttr(isSigned));
+    Value r = gen.getResult(0);
+    if (rt.getRank() != 2) {
+      SmallVector<ReassociationIndices> groups{{}};
+      for (int64_t dd = 0; dd + 1 < rt.getRank(); ++dd)
+        groups[0].push_back(dd);
+      groups.push_back({rt.getRank() - 1});
+      r = tensor::ExpandShapeOp::create(rw, l, rt, r, groups);
+    }
+    rw.replaceOp(op, r);
+    return success();
+  }
+};
+
 struct QuantizeFp8Lowering : OpConversionPattern<QuantizeLinearOp> {
   QuantizeFp8Lowering(MLIRContext *ctx) : OpConversionPattern(ctx, /*benefit=*/2) {}
   LogicalResult matchAndRewrite(QuantizeLinearOp op, OpAdaptor a,
@@ -1147,30 +1284,15 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
     // 4-bit constants: packed along the last dim, two per byte.
     bool packed = false;
     if (storage.getWidth() == 4 && rank > 0)
-      if (auto c = op.getX().getDefiningOp<ConstantOp>())
-        if (auto dense = dyn_cast<DenseIntElementsAttr>(c.getValue())) {
-          int64_t last = xt.getDimSize(rank - 1), half = (last + 1) / 2;
-          int64_t rows = xt.getNumElements() / std::max<int64_t>(1, last);
-          std::vector<int8_t> bytes(rows * half, 0);
-          int64_t i = 0;
-          for (const APInt &v : dense.getValues<APInt>()) {
-            int64_t row = i / last, col = i % last;
-            uint8_t nib = static_cast<uint8_t>(v.getZExtValue() & 0xF);
-            bytes[row * half + col / 2] |= static_cast<int8_t>(col % 2 ? nib << 4 : nib);
-            ++i;
-          }
-          SmallVector<int64_t> shape(xt.getShape());
-          shape.back() = half;
-          auto pt = RankedTensorType::get(shape, rw.getI8Type());
-          ins.push_back(arith::ConstantOp::create(
-              rw, op.getLoc(), DenseElementsAttr::get(pt, ArrayRef<int8_t>(bytes))));
-          SmallVector<AffineExpr> exprs;
-          for (int64_t d = 0; d < rank; ++d)
-            exprs.push_back(d == rank - 1 ? rw.getAffineDimExpr(d).floorDiv(2)
-                                          : rw.getAffineDimExpr(d));
-          maps.push_back(AffineMap::get(rank, 0, exprs, rw.getContext()));
-          packed = true;
-        }
+      if (Value pc = packNibbles(rw, op.getLoc(), op.getX())) {
+        ins.push_back(pc);
+        SmallVector<AffineExpr> exprs;
+        for (int64_t d = 0; d < rank; ++d)
+          exprs.push_back(d == rank - 1 ? rw.getAffineDimExpr(d).floorDiv(2)
+                                        : rw.getAffineDimExpr(d));
+        maps.push_back(AffineMap::get(rank, 0, exprs, rw.getContext()));
+        packed = true;
+      }
     if (!packed) {
       Value x = asSignless(rw, op.getLoc(), a.getX());
       if (!x)
@@ -1193,25 +1315,8 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
             return arith::SIToFPOp::create(b, l, f, i);
           };
           Value stored = v[0];
-          if (packed) {
-            // The nibble of this element: the low one at even positions.
-            Type i8 = b.getI8Type();
-            Value idx = linalg::IndexOp::create(b, l, rank - 1);
-            Value odd = arith::IndexCastOp::create(
-                b, l, i8,
-                arith::AndIOp::create(b, l, idx, arith::ConstantIndexOp::create(b, l, 1)));
-            Value four = arith::ConstantOp::create(b, l, b.getI8IntegerAttr(4));
-            Value shift = arith::MulIOp::create(b, l, odd, four); // 0 or 4
-            if (isUnsigned) {
-              stored = arith::AndIOp::create(
-                  b, l, arith::ShRUIOp::create(b, l, stored, shift),
-                  arith::ConstantOp::create(b, l, b.getI8IntegerAttr(15)));
-            } else {
-              Value up = arith::ShLIOp::create(b, l, stored,
-                                               arith::SubIOp::create(b, l, four, shift));
-              stored = arith::ShRSIOp::create(b, l, up, four);
-            }
-          }
+          if (packed)
+            stored = nibbleAt(b, l, stored, linalg::IndexOp::create(b, l, rank - 1), !isUnsigned);
           Value q = toFloat(stored);
           if (hasZp)
             q = arith::SubFOp::create(b, l, q, toFloat(v[2]));
@@ -1228,7 +1333,8 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
 } // namespace
 
 void quantc::lowering::populateQuantizePatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizeFp8Lowering, DequantizeFp8Lowering>(patterns.getContext());
+  patterns.add<QuantizeFp8Lowering, DequantizeFp8Lowering, MatMulInt4Lowering>(
+      patterns.getContext());
   patterns.add<QuantizeLinearLowering, DequantizeLinearLowering, MatMulIntegerLowering,
                QLinearMatMulLowering, ConvIntegerLowering, QLinearConvLowering,
                DynamicQuantizeLinearLowering>(patterns.getContext());

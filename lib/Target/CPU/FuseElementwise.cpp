@@ -18,6 +18,9 @@ struct FuseElementwisePass
     RewritePatternSet patterns(&getContext());
     linalg::ControlFusionFn onlyUse = [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
+      // Ops marked for a runtime kernel (qc.kernel) keep their operands.
+      if (fused->getOwner()->hasAttr("qc.kernel") || (producer && producer->hasAttr("qc.kernel")))
+        return false;
       return producer && producer->hasOneUse();
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, onlyUse);

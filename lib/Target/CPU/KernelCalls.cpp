@@ -68,6 +68,16 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     });
     for (linalg::LinalgOp op : targets)
       replace(module, op);
+    // Contractions the lowering marked for a kernel (qc.kernel).
+    SmallVector<linalg::GenericOp> marked;
+    module.walk([&](linalg::GenericOp op) {
+      auto k = op->getAttrOfType<StringAttr>("qc.kernel");
+      if (k && k.getValue() == "matmul_f32_w4" && op.hasPureBufferSemantics() &&
+          op->getNumOperands() == 5)
+        marked.push_back(op);
+    });
+    for (linalg::GenericOp op : marked)
+      replaceMarked(module, op);
     // Strided copies (tensor.pad, concat, slices) become loops that LLVM
     // vectorizes instead of calls to the element-wise memrefCopy.
     SmallVector<memref::CopyOp> copies;
@@ -100,6 +110,29 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     f.setPrivate();
     f->setAttr("llvm.emit_c_interface", b.getUnitAttr());
     return f;
+  }
+
+  /// qc.kernel = "matmul_f32_w4": C[M,N] += A[M,K] * dequant(P, S, Z)
+  /// -> qc_rt_matmul_f32_w4(A, P, S, Z, C, group, signed).
+  void replaceMarked(ModuleOp module, linalg::GenericOp op) {
+    OpBuilder b(op);
+    Location l = op.getLoc();
+    SmallVector<Value> args;
+    SmallVector<Type> types;
+    for (Value v : op->getOperands()) {
+      auto t = fullyDynamic(cast<MemRefType>(v.getType()));
+      args.push_back(v.getType() == t ? v : memref::CastOp::create(b, l, t, v).getResult());
+      types.push_back(t);
+    }
+    int64_t group = op->getAttrOfType<IntegerAttr>("qc.group").getInt();
+    bool isSigned = op->getAttrOfType<BoolAttr>("qc.signed").getValue();
+    for (int64_t v : {group, int64_t(isSigned)}) {
+      args.push_back(arith::ConstantIntOp::create(b, l, v, 64));
+      types.push_back(b.getI64Type());
+    }
+    func::FuncOp callee = declare(module, "qc_rt_matmul_f32_w4", types);
+    func::CallOp::create(b, l, callee, args);
+    op->erase();
   }
 
   void replace(ModuleOp module, linalg::LinalgOp op) {

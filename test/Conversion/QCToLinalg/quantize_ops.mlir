@@ -237,3 +237,30 @@ func.func @dynamic_quantize(%x: tensor<2x3xf32>) -> (tensor<2x3xi8>, tensor<f32>
   %c = qc.cast %m {to = i8} : (tensor<2x3xi32>) -> tensor<2x3xi8>
   return %c, %s : tensor<2x3xi8>, tensor<f32>
 }
+
+// -----
+
+// MatMul with 4-bit weights (uint4 in blocks of 2 along K, zero points):
+// one contraction over the packed nibbles (two per byte along N), the scales
+// and the zero points (as i8), dequantizing in its body and marked for the
+// runtime's kernel; no float weight tensor is built.
+// CHECK-LABEL: func.func @matmul_uint4
+// CHECK-DAG: arith.constant dense<{{\[\[}}33], [67], [-128], [0]]> : tensor<4x1xi8>
+// CHECK-DAG: arith.constant dense<{{\[\[}}8, 7], [1, 0]]> : tensor<2x2xi8>
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME: ins({{.*}} : tensor<3x4xf32>, tensor<4x1xi8>, tensor<2x2xf32>, tensor<2x2xi8>)
+// CHECK-SAME: attrs = {qc.group = 2 : i64, qc.kernel = "matmul_f32_w4", qc.signed = false}
+// CHECK: linalg.index 1
+// CHECK: arith.shrui
+// CHECK: arith.subi
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: } -> tensor<3x2xf32>
+func.func @matmul_uint4(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = qc.constant dense<[[1, 2], [3, 4], [0, 8], [0, 0]]> : tensor<4x2xui4>
+  %s = qc.constant dense<[[0.5, 0.25], [1.0, 2.0]]> : tensor<2x2xf32>
+  %z = qc.constant dense<[[8, 7], [1, 0]]> : tensor<2x2xui4>
+  %d = qc.dequantize_linear %w, %s, %z {axis = 0 : i64, block_size = 2 : i64} : (tensor<4x2xui4>, tensor<2x2xf32>, tensor<2x2xui4>) -> tensor<4x2xf32>
+  %y = qc.matmul %a, %d : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

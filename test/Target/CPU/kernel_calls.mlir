@@ -54,3 +54,28 @@ func.func @s8(%a: memref<4x8xi8>, %b: memref<8x6xi8>, %c: memref<4x6xi32>,
     ins(%x, %dw : memref<1x3x9x9xi8>, memref<3x3x3xi8>) outs(%dy : memref<1x3x4x4xi32>)
   return
 }
+
+// -----
+
+// A contraction marked qc.kernel = "matmul_f32_w4" (the 4-bit MatMul of
+// qc-to-linalg) calls the GEMM that dequantizes while packing, with its
+// group size and signedness.
+// RUN: quant-opt %s --split-input-file --quantc-cpu-kernel-calls | FileCheck %s --check-prefix=W4
+// W4-LABEL: func.func @w4
+// W4: %[[G:.*]] = arith.constant 2 : i64
+// W4: %[[S:.*]] = arith.constant 0 : i64
+// W4: call @qc_rt_matmul_f32_w4({{.*}}, %[[G]], %[[S]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64, i64) -> ()
+// W4-NOT: linalg.generic
+#a = affine_map<(m, n, k) -> (m, k)>
+#p = affine_map<(m, n, k) -> (k, n floordiv 2)>
+#s = affine_map<(m, n, k) -> (k floordiv 2, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+func.func @w4(%a: memref<3x4xf32>, %p: memref<4x1xi8>, %s: memref<2x2xf32>, %z: memref<2x2xi8>, %c: memref<3x2xf32>) {
+  linalg.generic {indexing_maps = [#a, #p, #s, #s, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %p, %s, %z : memref<3x4xf32>, memref<4x1xi8>, memref<2x2xf32>, memref<2x2xi8>) outs(%c : memref<3x2xf32>)
+      attrs = {qc.group = 2 : i64, qc.kernel = "matmul_f32_w4", qc.signed = false} {
+  ^bb0(%x: f32, %b: i8, %sc: f32, %zp: i8, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
