@@ -130,25 +130,109 @@ Value routeToMain(Value v, func::FuncOp main) {
 }
 } // namespace
 
-llvm::Expected<std::vector<ActivationStats>>
-calibrate(ModuleOp module, const std::vector<Target> &targets, const std::vector<Sample> &samples) {
+size_t insertObservers(ModuleOp module) {
+  std::vector<Target> targets = quantizationTargets(module);
+  for (size_t k = 0; k < targets.size(); ++k) {
+    const Target &t = targets[k];
+    OpBuilder b(t.op);
+    Value x = t.op->getOperand(t.activation);
+    auto obs = qc::ObserveOp::create(b, t.op->getLoc(), x.getType(), x,
+                                     b.getI64IntegerAttr(static_cast<int64_t>(k)),
+                                     b.getStringAttr(t.name), DictionaryAttr());
+    t.op->setOperand(t.activation, obs.getOutput());
+  }
+  return targets.size();
+}
+
+DictionaryAttr statsToAttr(MLIRContext *ctx, const ActivationStats &s) {
+  Builder b(ctx);
+  return b.getDictionaryAttr({
+      b.getNamedAttr("min", b.getF64FloatAttr(s.minmax.empty() ? 0.0 : s.minmax.min()[0])),
+      b.getNamedAttr("max", b.getF64FloatAttr(s.minmax.empty() ? 0.0 : s.minmax.max()[0])),
+      b.getNamedAttr("samples", b.getI64IntegerAttr(s.minmax.batchCount())),
+      b.getNamedAttr("nonfinite", b.getI64IntegerAttr(s.minmax.nonFinite())),
+      b.getNamedAttr("bin_width", b.getF64FloatAttr(s.histogram.binWidth())),
+      b.getNamedAttr("total", b.getF64FloatAttr(s.histogram.count())),
+      b.getNamedAttr("counts", b.getDenseF64ArrayAttr(s.histogram.binCounts())),
+  });
+}
+
+llvm::Expected<ActivationStats> statsFromAttr(DictionaryAttr attr) {
+  auto f = [&](StringRef name) -> std::optional<double> {
+    if (auto v = attr.getAs<FloatAttr>(name))
+      return v.getValueAsDouble();
+    return std::nullopt;
+  };
+  auto i = [&](StringRef name) -> std::optional<int64_t> {
+    if (auto v = attr.getAs<IntegerAttr>(name))
+      return v.getInt();
+    return std::nullopt;
+  };
+  auto counts = attr.getAs<DenseF64ArrayAttr>("counts");
+  auto mn = f("min"), mx = f("max"), width = f("bin_width"), total = f("total");
+  auto samples = i("samples"), nonFinite = i("nonfinite");
+  if (!mn || !mx || !width || !total || !samples || !nonFinite || !counts ||
+      counts.size() == 0 || *mn > *mx || *width < 0)
+    return llvm::createStringError(
+        "bad qc.observe stats: expected {min, max (f64, min <= max), samples, nonfinite (i64), "
+        "bin_width, total (f64), counts = array<f64: ...>}");
+  ActivationStats s;
+  if (*samples > 0)
+    s.minmax = MinMax::restore(*mn, *mx, *samples, *nonFinite);
+  s.histogram = Histogram::restore(std::vector<double>(counts.asArrayRef().begin(),
+                                                       counts.asArrayRef().end()),
+                                   *width, *total, *nonFinite);
+  return s;
+}
+
+llvm::Expected<Observations> takeObservations(ModuleOp module) {
+  std::map<Operation *, ActivationStats> byTarget;
+  SmallVector<qc::ObserveOp> observers;
+  module.walk([&](qc::ObserveOp o) { observers.push_back(o); });
+  for (qc::ObserveOp o : observers) {
+    if (auto st = o.getStatsAttr()) {
+      auto s = statsFromAttr(st);
+      if (!s)
+        return llvm::createStringError("observer of layer '" + o.getLayer().str() +
+                                       "': " + llvm::toString(s.takeError()));
+      for (Operation *user : o->getUsers())
+        byTarget[user] = *s;
+    }
+    o.getOutput().replaceAllUsesWith(o.getInput());
+    o->erase();
+  }
+  Observations out;
+  out.targets = quantizationTargets(module);
+  for (const Target &t : out.targets) {
+    auto it = byTarget.find(t.op);
+    out.stats.push_back(it != byTarget.end() ? it->second : ActivationStats());
+  }
+  return out;
+}
+
+std::optional<Calibrator> parseCalibrator(const std::string &name) {
+  if (name == "minmax")
+    return Calibrator::MinMax;
+  if (name == "percentile")
+    return Calibrator::Percentile;
+  if (name == "entropy")
+    return Calibrator::Entropy;
+  if (name == "mse")
+    return Calibrator::MSE;
+  return std::nullopt;
+}
+
+llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples) {
   if (samples.empty())
     return llvm::createStringError("the calibration set is empty: no samples to observe");
-  // Tag the targets so that they are found again after cloning and shape
-  // specialization (which may fold other ops away).
   MLIRContext *ctx = module.getContext();
-  for (size_t k = 0; k < targets.size(); ++k)
-    targets[k].op->setAttr("qc.observe", IntegerAttr::get(IntegerType::get(ctx, 64), k));
-  auto untag = llvm::scope_exit([&] {
-    for (const Target &t : targets)
-      t.op->removeAttr("qc.observe");
-  });
-
-  std::vector<ActivationStats> stats(targets.size());
+  std::map<int64_t, qc::ObserveOp> observers;
+  module.walk([&](qc::ObserveOp o) { observers[o.getIndex()] = o; });
+  std::map<int64_t, ActivationStats> stats;
   struct Observed {
     std::unique_ptr<cpu::JITModel> jit;
     unsigned firstObserved = 0;
-    std::vector<int64_t> observedTarget; // target index of each extra output
+    std::vector<int64_t> observedIndex; // observer index of each extra output
   };
   std::map<std::vector<std::vector<int64_t>>, Observed> compiled;
   for (size_t s = 0; s < samples.size(); ++s) {
@@ -157,28 +241,25 @@ calibrate(ModuleOp module, const std::vector<Target> &targets, const std::vector
       shapes.push_back(t.shape);
     Observed &obs = compiled[shapes];
     if (!obs.jit) {
-      // The observed model for these shapes: specialized, then the targets'
-      // activations become extra outputs of main.
+      // The observed model for these shapes: specialized, then the
+      // observed tensors become extra outputs of main.
       OwningOpRef<ModuleOp> observed = module.clone();
       if (auto err = cpu::specializeShapes(*observed, shapes))
         return llvm::createStringError("calibration sample " + std::to_string(s) + ": " +
                                        llvm::toString(std::move(err)));
       auto main = observed->lookupSymbol<func::FuncOp>("main");
-      std::vector<std::pair<int64_t, Operation *>> found;
-      main.walk([&](Operation *op) {
-        if (auto k = op->getAttrOfType<IntegerAttr>("qc.observe"))
-          found.push_back({k.getInt(), op});
-      });
+      std::vector<qc::ObserveOp> found;
+      main.walk([&](qc::ObserveOp o) { found.push_back(o); });
       // Each routed value joins main's return at once: a later qc.if
       // rebuild replaces it there (a plain Value would dangle).
       auto ret = cast<func::ReturnOp>(main.getBody().front().getTerminator());
       obs.firstObserved = ret.getNumOperands();
-      for (auto [k, op] : found) {
-        Value v = routeToMain(op->getOperand(targets[k].activation), main);
+      for (qc::ObserveOp o : found) {
+        Value v = routeToMain(o.getOutput(), main);
         if (!v)
           continue; // not observable: the layer stays float
         ret->insertOperands(ret.getNumOperands(), v);
-        obs.observedTarget.push_back(k);
+        obs.observedIndex.push_back(o.getIndex());
       }
       SmallVector<Value> results(ret.getOperands());
       size_t numExtra = results.size() - obs.firstObserved;
@@ -203,7 +284,7 @@ calibrate(ModuleOp module, const std::vector<Target> &targets, const std::vector
     if (auto err = obs.jit->run(samples[s], outputs))
       return llvm::createStringError("calibration sample " + std::to_string(s) + ": " +
                                      llvm::toString(std::move(err)));
-    for (size_t i = 0; i < obs.observedTarget.size(); ++i) {
+    for (size_t i = 0; i < obs.observedIndex.size(); ++i) {
       const cpu::HostTensor &o = outputs[obs.firstObserved + i];
       const float *data = reinterpret_cast<const float *>(o.data.data());
       // The branch that did not run gave NaN everywhere: nothing observed.
@@ -213,12 +294,16 @@ calibrate(ModuleOp module, const std::vector<Target> &targets, const std::vector
         allNaN = std::isnan(data[e]);
       if (allNaN)
         continue;
-      ActivationStats &st = stats[obs.observedTarget[i]];
+      ActivationStats &st = stats[obs.observedIndex[i]];
       st.minmax.add(data, o.shape);
       st.histogram.add(data, n);
     }
   }
-  return stats;
+  for (auto &[k, o] : observers) {
+    auto it = stats.find(k);
+    o.setStatsAttr(statsToAttr(ctx, it != stats.end() ? it->second : ActivationStats()));
+  }
+  return llvm::Error::success();
 }
 
 std::optional<Recipe> Recipe::parse(const std::string &name) {

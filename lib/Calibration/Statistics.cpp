@@ -47,7 +47,26 @@ void MinMax::add(const float *x, const std::vector<int64_t> &shape, int64_t axis
   ++batches;
 }
 
+MinMax MinMax::restore(double min, double max, int64_t batches, int64_t nonFinite) {
+  MinMax m;
+  m.lo = {min};
+  m.hi = {max};
+  m.batches = batches;
+  m.skipped = nonFinite;
+  return m;
+}
+
 Histogram::Histogram(int64_t bins) : counts(bins, 0.0) {}
+
+Histogram Histogram::restore(std::vector<double> counts, double binWidth, double total,
+                             int64_t nonFinite) {
+  Histogram h(static_cast<int64_t>(counts.size()));
+  h.counts = std::move(counts);
+  h.width = binWidth;
+  h.total = total;
+  h.skipped = nonFinite;
+  return h;
+}
 
 void Histogram::add(const float *x, int64_t n) {
   double amax = 0;

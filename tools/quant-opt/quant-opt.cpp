@@ -4,6 +4,7 @@
 // pipelines that mix our passes with upstream ones run from textual IR.
 //
 //===----------------------------------------------------------------------===//
+#include "quantc/Calibration/Passes.h"
 #include "quantc/Dialect/QC/QCDialect.h"
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Target/CPU/CPUPipeline.h"
@@ -19,6 +20,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   quantc::registerQuantCPasses();
   quantc::registerQuantCConversionPasses();
+  quantc::calib::registerQuantCCalibrationPasses();
   quantc::cpu::registerCPUPipelines();
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);

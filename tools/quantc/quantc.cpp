@@ -69,6 +69,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      compiles one variant per shape, chosen at run time by the shapes\n"
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
+        "  quantc calibrate MODEL --calib DIR -o OUT.mlir\n"
+        "      qc-insert-observers and the calibration run over the samples in DIR (as\n"
+        "      for quantize): the IR with a qc.observe and its statistics on every\n"
+        "      layer's input, for quant-opt --qc-quantize=\"recipe=R calibrator=C\".\n"
         "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
@@ -804,6 +808,59 @@ loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &
   return samples;
 }
 
+/// `quantc calibrate`: qc-insert-observers and the calibration run; the
+/// IR with each observer's statistics goes to OUT.mlir, which
+/// `quant-opt --qc-quantize` (or `quantc quantize`) turns into a quantized
+/// model.
+int runCalibrate(std::vector<std::string> args) {
+  InputArgs in;
+  std::string output, calibDir;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string &a = args[i];
+    if (a == "-o" && i + 1 < args.size())
+      output = args[++i];
+    else if (a == "--calib" && i + 1 < args.size())
+      calibDir = args[++i];
+    else if (!parseInputArg(args, i, in))
+      return 2;
+  }
+  if (in.model.empty() || output.empty() || calibDir.empty())
+    return (llvm::errs() << "quantc: error: calibrate needs MODEL, --calib DIR and -o OUT.mlir\n",
+            usage(llvm::errs(), 2));
+  if (!llvm::StringRef(output).ends_with(".mlir")) {
+    llvm::errs() << "quantc: error: calibrate writes qc IR: -o must end in .mlir\n";
+    return 2;
+  }
+  MLIRContext context;
+  quantc::registerONNXImportDialects(context);
+  context.printOpOnDiagnostic(false);
+  auto module = loadModel(context, in.model);
+  if (!module)
+    return 1;
+  auto specs = quantc::cpu::JITModel::inputsOf(*module);
+  specsContext = &context;
+  auto samples = loadSamples(calibDir, specs);
+  if (!samples) {
+    llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
+    return 1;
+  }
+  size_t n = quantc::calib::insertObservers(*module);
+  if (auto err = quantc::calib::calibrate(*module, *samples)) {
+    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  std::error_code ec;
+  llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    llvm::errs() << "quantc: error: cannot write '" << output << "': " << ec.message() << "\n";
+    return 1;
+  }
+  module->print(out.os());
+  out.keep();
+  llvm::outs() << samples->size() << " samples, " << n << " observers; wrote " << output << "\n";
+  return 0;
+}
+
 /// `quantc quantize`: calibrate, insert QDQ, write .mlir or .so.
 int runQuantize(std::vector<std::string> args) {
   InputArgs in;
@@ -895,16 +952,25 @@ int runQuantize(std::vector<std::string> args) {
     llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
     return 1;
   }
-  auto targets = quantc::calib::quantizationTargets(*module);
-  std::vector<quantc::calib::ActivationStats> noStats;
-  auto stats = parsedRecipe->activations
-                   ? quantc::calib::calibrate(*module, targets, *samples)
-                   : llvm::Expected<std::vector<quantc::calib::ActivationStats>>(std::move(noStats));
-  if (!stats) {
-    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(stats.takeError())
-                 << "\n";
+  // qc-insert-observers, the calibration run (statistics attached to the
+  // observers), then qc-quantize's first step: the statistics back per
+  // target, the observers removed.
+  if (parsedRecipe->activations) {
+    quantc::calib::insertObservers(*module);
+    if (auto err = quantc::calib::calibrate(*module, *samples)) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
+                   << "\n";
+      return 1;
+    }
+  }
+  auto observations = quantc::calib::takeObservations(*module);
+  if (!observations) {
+    llvm::errs() << "quantc: error: " << in.model << ": "
+                 << llvm::toString(observations.takeError()) << "\n";
     return 1;
   }
+  auto targets = std::move(observations->targets);
+  auto stats = std::make_optional(std::move(observations->stats));
   // Mixed precision: layers whose quantization alone takes the output
   // below --min-layer-sqnr stay float.
   std::vector<double> sensitivity;
@@ -1137,6 +1203,8 @@ int main(int argc, char **argv) {
     return runBench(args);
   if (cmd == "compile")
     return runCompile(args);
+  if (cmd == "calibrate")
+    return runCalibrate(args);
   if (cmd == "quantize")
     return runQuantize(args);
   if (cmd == "eval")

@@ -4,12 +4,13 @@
 //
 //  1. quantizationTargets: every Conv, MatMul (2-D B) and Gemm with a
 //     constant float weight, also inside qc.if branches.
-//  2. calibrate: the model, specialized to the sample shapes, is
-//     JIT-compiled with the targets' activations as extra outputs (routed
-//     out of qc.if regions) and run sample by sample; each activation feeds
-//     a MinMax and a Histogram reducer (memory does not grow with the
-//     samples).
-//  3. insertQDQ: per the Recipe, uint8 per-tensor QuantizeLinear /
+//  2. insertObservers (pass qc-insert-observers) puts a qc.observe on each
+//     target's activation; calibrate JIT-compiles the model specialized to
+//     the sample shapes with the observed tensors as extra outputs (routed
+//     out of qc.if regions), runs it sample by sample into MinMax and
+//     Histogram reducers (memory does not grow with the samples) and
+//     attaches the statistics to the observers (`stats`).
+//  3. takeObservations + insertQDQ (pass qc-quantize): per the Recipe, uint8 per-tensor QuantizeLinear /
 //     DequantizeLinear on the activations (range from the calibrator), or
 //     DynamicQuantizeLinear into MatMulInteger/ConvInteger (w8a8-dynamic);
 //     weights stored quantized (int8 per channel or uint4 per group) and
@@ -84,14 +85,35 @@ struct ActivationStats {
 /// One calibration sample: a tensor per model input, in input order.
 using Sample = std::vector<cpu::HostTensor>;
 
-/// Runs the model over `samples` and returns one ActivationStats per
-/// target (in target order). Errors on an empty sample set or on samples
-/// whose inputs do not match the model.
-llvm::Expected<std::vector<ActivationStats>>
-calibrate(mlir::ModuleOp module, const std::vector<Target> &targets,
-          const std::vector<Sample> &samples);
+/// qc-insert-observers: a qc.observe (index k, layer = node name) on the
+/// activation operand of target k of quantizationTargets. Returns how many.
+size_t insertObservers(mlir::ModuleOp module);
+
+/// The calibration runner. The model with its qc.observe ops, specialized
+/// to each sample's shapes, is JIT-compiled with every observed tensor as
+/// an extra output (routed out of qc.if regions, NaN from the branch not
+/// taken) and run sample by sample; each observed tensor feeds a MinMax
+/// and a Histogram reducer (memory does not grow with the samples). The
+/// statistics are attached to each observer as its `stats` attribute.
+/// Errors on an empty sample set or samples that do not match the inputs.
+llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples);
+
+/// The statistics of one observer's `stats` attribute, and back.
+mlir::DictionaryAttr statsToAttr(mlir::MLIRContext *ctx, const ActivationStats &s);
+llvm::Expected<ActivationStats> statsFromAttr(mlir::DictionaryAttr attr);
+
+/// Removes every qc.observe (its users read its input again) and returns
+/// quantizationTargets of the result with the statistics of the observer
+/// on each target's activation (empty statistics for a target without
+/// one, or whose observer saw nothing).
+struct Observations {
+  std::vector<Target> targets;
+  std::vector<ActivationStats> stats;
+};
+llvm::Expected<Observations> takeObservations(mlir::ModuleOp module);
 
 enum class Calibrator { MinMax, Percentile, Entropy, MSE };
+std::optional<Calibrator> parseCalibrator(const std::string &name);
 
 struct LayerReport {
   std::string name, op;

@@ -45,6 +45,9 @@ public:
   /// only saw non-finite values reports 0.
   const std::vector<double> &min() const { return lo; }
   const std::vector<double> &max() const { return hi; }
+  int64_t batchCount() const { return batches; }
+  /// A per-tensor reducer in the state given (statistics read back from IR).
+  static MinMax restore(double min, double max, int64_t batches, int64_t nonFinite);
 
 private:
   int64_t channels;
@@ -63,6 +66,9 @@ public:
   double binWidth() const { return width; }
   const std::vector<double> &binCounts() const { return counts; }
   double count() const { return total; }
+  /// A histogram in the state given (statistics read back from IR).
+  static Histogram restore(std::vector<double> counts, double binWidth, double total,
+                           int64_t nonFinite);
 
 private:
   std::vector<double> counts;

@@ -429,7 +429,7 @@ void populateElementwisePatterns(RewritePatternSet &p) {
   });
   add<CastOp>(p, [](CastOp, B &b, L l, V a, Type t) { return convertScalar(b, l, a[0], t); });
   p.add<ClipLowering, BatchNormLowering, ForwardLowering<IdentityOp>,
-        ForwardLowering<DropoutOp>>(p.getContext());
+        ForwardLowering<DropoutOp>, ForwardLowering<ObserveOp>>(p.getContext());
 }
 
 } // namespace quantc::lowering

@@ -81,6 +81,25 @@ def QC_IdentityOp : QC_UnaryOp<"identity", [SameOperandsAndResultElementType]> {
   let hasFolder = 1;
 }
 
+def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultShape,
+                                       SameOperandsAndResultElementType]> {
+  let summary = "Calibration observer: the identity, marking a tensor to measure";
+  let description = [{
+    Inserted by qc-insert-observers on the activation of each quantization
+    target (`index` in target order, `layer` the ONNX node name). The
+    calibration runner routes every observed tensor out of the JIT-compiled
+    model and reduces it sample by sample (min/max, |x| histogram); the
+    statistics come back as the `stats` dictionary:
+    {min, max, nonfinite, samples, bin_width, total, counts = array<f64>}.
+    qc-quantize reads them and removes the observers. Lowered as the
+    identity.
+  }];
+  let arguments = (ins AnyTensor:$input, I64Attr:$index, StrAttr:$layer,
+                   OptionalAttr<DictionaryAttr>:$stats);
+  let results = (outs AnyTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` functional-type($input, $output)";
+}
+
 def QC_IsNaNOp : QC_UnaryOp<"is_nan"> {
   let summary = "ONNX IsNaN";
   let results = (outs TensorOf<[I1]>:$Y);

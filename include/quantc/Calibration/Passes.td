@@ -1,0 +1,43 @@
+//===- Passes.td - calibration and quantization passes -----*- tablegen -*-===//
+#ifndef QUANTC_CALIBRATION_PASSES_TD
+#define QUANTC_CALIBRATION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def QCInsertObservers : Pass<"qc-insert-observers", "::mlir::ModuleOp"> {
+  let summary = "Put a qc.observe on the activation of every quantization target";
+  let description = [{
+    Targets: every Conv, MatMul (2-D right operand) and Gemm (A not
+    transposed) with a constant float weight, also inside qc.if branches,
+    in walk order. Observer k (index = k, layer = the node name) wraps the
+    target's activation operand. `quantc calibrate` (the JIT runner) then
+    attaches each observer's statistics as its `stats` attribute.
+  }];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
+def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
+  let summary = "Quantize the targets per a recipe, from their observers' statistics";
+  let description = [{
+    Removes the qc.observe ops and rewrites each quantization target per
+    the recipe (see quantc/Calibration/Quantize.h): activations get
+    QuantizeLinear/DequantizeLinear with `!quant.uniform` (uint8) or fp8
+    types and the calibrator's range from the observer's `stats`;
+    weights are stored quantized (int8 per channel, uint4 in groups,
+    float8e4m3fn) behind a DequantizeLinear; w8a8-dynamic uses
+    DynamicQuantizeLinear into MatMulInteger/ConvInteger. Weight-only
+    recipes need no observers. A target of the main function whose
+    activation was never observed is an error.
+  }];
+  let options = [
+    Option<"recipe", "recipe", "std::string", "\"w8a8\"",
+           "w8a8, w8a8-dynamic, w8a16, w4a16-g32|g64|g128, w4a8[-gN], fp8-e4m3">,
+    Option<"calibrator", "calibrator", "std::string", "\"minmax\"",
+           "minmax, percentile, entropy or mse">,
+    Option<"percentile", "percentile", "double", "99.99",
+           "the percentile of |x| kept by the percentile calibrator">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect", "::mlir::quant::QuantDialect"];
+}
+
+#endif
