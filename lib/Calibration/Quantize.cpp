@@ -347,10 +347,11 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
 }
 
 namespace {
-/// Expected squared error of quantizing |x| ~ histogram with (scale, zp)
-/// onto [qmin, qmax], over the signal power: SQNR in dB.
-double histogramSQNR(const Histogram &h, bool negative, double scale, double zp, double qmin,
-                     double qmax) {
+/// Expected squared error of quantizing |x| ~ histogram with `roundTrip`
+/// (x -> its quantized value, back in float), over the signal power: SQNR
+/// in dB.
+template <typename RoundTrip>
+double histogramSQNR(const Histogram &h, bool negative, RoundTrip roundTrip) {
   double signal = 0, noise = 0;
   const auto &c = h.binCounts();
   for (size_t i = 0; i < c.size(); ++i) {
@@ -360,8 +361,7 @@ double histogramSQNR(const Histogram &h, bool negative, double scale, double zp,
     for (double x : {v, -v}) {
       if (x < 0 && !negative)
         continue;
-      double q = std::clamp(std::nearbyint(x / scale) + zp, qmin, qmax);
-      double back = (q - zp) * scale;
+      double back = roundTrip(x);
       signal += c[i] * x * x;
       noise += c[i] * (x - back) * (x - back);
     }
@@ -369,26 +369,23 @@ double histogramSQNR(const Histogram &h, bool negative, double scale, double zp,
   return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
 }
 
-/// histogramSQNR for float8e4m3fn with `scale` (zero point 0).
+/// Integer (scale, zp) onto [qmin, qmax].
+double histogramSQNR(const Histogram &h, bool negative, double scale, double zp, double qmin,
+                     double qmax) {
+  return histogramSQNR(h, negative, [&](double x) {
+    double q = std::clamp(std::nearbyint(x / scale) + zp, qmin, qmax);
+    return (q - zp) * scale;
+  });
+}
+
+/// float8e4m3fn with `scale` (zero point 0).
 double fp8HistogramSQNR(const Histogram &h, bool negative, double scale) {
-  double signal = 0, noise = 0;
-  const auto &c = h.binCounts();
-  for (size_t i = 0; i < c.size(); ++i) {
-    if (c[i] == 0)
-      continue;
-    double v = (static_cast<double>(i) + 0.5) * h.binWidth();
-    for (double x : {v, -v}) {
-      if (x < 0 && !negative)
-        continue;
-      float q = quant::fromFloat8(
-          quant::toFloat8(static_cast<float>(x / scale), quant::Format::F8E4M3FN, true),
-          quant::Format::F8E4M3FN);
-      double back = static_cast<double>(q) * scale;
-      signal += c[i] * x * x;
-      noise += c[i] * (x - back) * (x - back);
-    }
-  }
-  return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+  const quant::Format f = quant::Format::F8E4M3FN;
+  return histogramSQNR(h, negative, [&](double x) {
+    return static_cast<double>(
+               quant::fromFloat8(quant::toFloat8(static_cast<float>(x / scale), f, true), f)) *
+           scale;
+  });
 }
 
 /// float8e4m3fn weights, one scale per output channel: among r * absmax /
@@ -539,45 +536,36 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
                      : histogramSQNR(st.histogram, r.actMin < 0, params->scale,
                                      params->zeroPoint, 0, 255);
       r.activationFormat = recipe.fp8 ? "fp8e4m3" : "uint8";
-      if (recipe.fp8) {
-        // float8e4m3fn per tensor, zero point 0.
-        Type f8 = Float8E4M3FNType::get(ctx);
-        Value x = t.op->getOperand(t.activation);
-        auto xt = cast<TensorType>(x.getType());
-        auto scalarF = RankedTensorType::get({}, f32);
-        auto scalar8 = RankedTensorType::get({}, f8);
-        Value s = qc::ConstantOp::create(b, loc, scalarF,
-                                         DenseElementsAttr::get(scalarF, params->scale));
-        Value z = qc::ConstantOp::create(
-            b, loc, scalar8,
-            DenseElementsAttr::get(scalar8, APFloat::getZero(cast<FloatType>(f8).getFloatSemantics())));
-        Value q = qc::QuantizeLinearOp::create(b, loc, xt.clone(f8), x, s, z,
-                                               b.getI64IntegerAttr(1), b.getI64IntegerAttr(0),
-                                               b.getI64IntegerAttr(1));
-        Value dq = qc::DequantizeLinearOp::create(b, loc, Type(xt), q, s, z,
-                                                  b.getI64IntegerAttr(1), b.getI64IntegerAttr(0));
-        t.op->setOperand(t.activation, dq);
-      } else {
-      // Activation: QuantizeLinear -> DequantizeLinear, per tensor uint8,
-      // as the !quant.uniform<u8:f32, scale:zp> type the importer gives
-      // QuantizeLinear with constant parameters.
+      // Activation: QuantizeLinear -> DequantizeLinear per tensor, with
+      // constant parameters: uint8 as the !quant.uniform<u8:f32, scale:zp>
+      // type the importer gives such a QuantizeLinear, or float8e4m3fn
+      // with a zero point of 0.
       Value x = t.op->getOperand(t.activation);
       auto xt = cast<TensorType>(x.getType()); // may be unranked before specialization
-      Type qType = xt.clone(mlir::quant::UniformQuantizedType::get(
-          /*flags=*/0, IntegerType::get(ctx, 8), f32, params->scale, params->zeroPoint, 0, 255));
       auto scalarF = RankedTensorType::get({}, f32);
-      auto scalarU = RankedTensorType::get({}, ui8);
       Value s = qc::ConstantOp::create(b, loc, scalarF,
                                        DenseElementsAttr::get(scalarF, params->scale));
-      Value z = qc::ConstantOp::create(
-          b, loc, scalarU,
-          DenseElementsAttr::get(scalarU, APInt(8, static_cast<uint64_t>(params->zeroPoint))));
+      Type qType, zpType;
+      Attribute zpValue;
+      if (recipe.fp8) {
+        Type f8 = Float8E4M3FNType::get(ctx);
+        qType = xt.clone(f8);
+        zpType = RankedTensorType::get({}, f8);
+        zpValue = DenseElementsAttr::get(cast<ShapedType>(zpType),
+                                         APFloat::getZero(cast<FloatType>(f8).getFloatSemantics()));
+      } else {
+        qType = xt.clone(mlir::quant::UniformQuantizedType::get(
+            /*flags=*/0, IntegerType::get(ctx, 8), f32, params->scale, params->zeroPoint, 0, 255));
+        zpType = RankedTensorType::get({}, ui8);
+        zpValue = DenseElementsAttr::get(cast<ShapedType>(zpType),
+                                         APInt(8, static_cast<uint64_t>(params->zeroPoint)));
+      }
+      Value z = qc::ConstantOp::create(b, loc, zpType, cast<ElementsAttr>(zpValue));
       Value q = qc::QuantizeLinearOp::create(b, loc, qType, x, s, z, b.getI64IntegerAttr(1),
                                              b.getI64IntegerAttr(0), b.getI64IntegerAttr(1));
       Value dq = qc::DequantizeLinearOp::create(b, loc, Type(xt), q, s, z, b.getI64IntegerAttr(1),
                                                 b.getI64IntegerAttr(0));
       t.op->setOperand(t.activation, dq);
-      }
     } else {
       r.activationFormat = "float";
     }

@@ -8,6 +8,7 @@
 // 2 B vectors and 1 broadcast fit the 16 ymm registers.
 //
 //===----------------------------------------------------------------------===//
+#include "AVX2Lanes.h"
 #include "IGemm.h"
 
 #include <cstring>
@@ -15,11 +16,6 @@
 
 namespace quantc::rt {
 namespace {
-inline __m256i laneMask(int64_t n) {
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes);
-}
-
 inline void addTo(int32_t *dst, __m256i v, int64_t cols) {
   if (cols >= 8) {
     __m256i *p = reinterpret_cast<__m256i *>(dst);

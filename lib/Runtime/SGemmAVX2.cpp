@@ -8,18 +8,13 @@
 // stay in L1/L2 between sub-tiles.
 //
 //===----------------------------------------------------------------------===//
+#include "AVX2Lanes.h"
 #include "GemmDriver.h"
 
 #include <immintrin.h>
 
 namespace quantc::rt {
 namespace {
-
-/// Mask of the first n (0..8) lanes of a ymm.
-inline __m256i laneMask(int64_t n) {
-  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)), lanes);
-}
 
 inline void addTo(float *dst, __m256 v, int64_t cols) {
   if (cols >= 8) {

@@ -104,9 +104,15 @@ Value f32Constant(OpBuilder &b, Location l, ArrayRef<int64_t> shape, ArrayRef<fl
   return ConstantOp::create(b, l, t, DenseElementsAttr::get(t, values));
 }
 
-/// float(acc) * scales (+ bias), the scales shaped `scaleShape`.
-Value epilogue(OpBuilder &b, Location l, Value acc, Type resultType,
-               ArrayRef<int64_t> scaleShape, ArrayRef<float> scales, Value bias) {
+/// Replaces `op` by float(acc) * (sx * sw[c]) (+ bias), the scales shaped
+/// `scaleShape`.
+void replaceWithEpilogue(OpBuilder &b, Operation *op, Value acc, ArrayRef<int64_t> scaleShape,
+                         float sx, ArrayRef<float> sw, Value bias) {
+  Location l = op->getLoc();
+  Type resultType = op->getResult(0).getType();
+  SmallVector<float> scales;
+  for (float s : sw)
+    scales.push_back(sx * s);
   auto at = cast<RankedTensorType>(acc.getType());
   auto ft = at.clone(b.getF32Type());
   Value f = createOp(b, l, CastOp::getOperationName(), ft, {acc},
@@ -116,7 +122,8 @@ Value epilogue(OpBuilder &b, Location l, Value acc, Type resultType,
   Value y = createOp(b, l, MulOp::getOperationName(), bias ? Type(ft) : resultType, {f, s});
   if (bias)
     y = createOp(b, l, AddOp::getOperationName(), resultType, {y, bias});
-  return y;
+  op->getResult(0).replaceAllUsesWith(y);
+  op->erase();
 }
 
 struct IntegerContractionsPass
@@ -170,11 +177,7 @@ struct IntegerContractionsPass
     Value acc = createOp(b, l, ConvIntegerOp::getOperationName(), yt.clone(b.getI32Type()),
                          {xdq.getX(), wdq.getX(), xdq.getXZeroPoint(), wdq.getXZeroPoint()},
                          attrs);
-    SmallVector<float> scales;
-    for (float s : sw)
-      scales.push_back(sx * s);
-    op.getY().replaceAllUsesWith(epilogue(b, l, acc, yt, {M, 1, 1}, scales, bias));
-    op->erase();
+    replaceWithEpilogue(b, op, acc, {M, 1, 1}, sx, sw, bias);
   }
 
   void rewriteMatMul(MatMulOp op) {
@@ -194,11 +197,7 @@ struct IntegerContractionsPass
     auto yt = cast<RankedTensorType>(op.getY().getType());
     Value acc = createOp(b, l, MatMulIntegerOp::getOperationName(), yt.clone(b.getI32Type()),
                          {xdq.getX(), wdq.getX(), xdq.getXZeroPoint(), wdq.getXZeroPoint()});
-    SmallVector<float> scales;
-    for (float s : sw)
-      scales.push_back(sx * s);
-    op.getY().replaceAllUsesWith(epilogue(b, l, acc, yt, {N}, scales, Value()));
-    op->erase();
+    replaceWithEpilogue(b, op, acc, {N}, sx, sw, Value());
   }
 };
 

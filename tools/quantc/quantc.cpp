@@ -808,6 +808,20 @@ loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &
   return samples;
 }
 
+/// qc-insert-observers, then the calibration run over `samples` (the
+/// statistics attached to the observers). The number of observers;
+/// nullopt after an error (printed).
+std::optional<size_t> observeAndCalibrate(ModuleOp module,
+                                          const std::vector<quantc::calib::Sample> &samples,
+                                          const std::string &model) {
+  size_t n = quantc::calib::insertObservers(module);
+  if (auto err = quantc::calib::calibrate(module, samples)) {
+    llvm::errs() << "quantc: error: " << model << ": " << llvm::toString(std::move(err)) << "\n";
+    return std::nullopt;
+  }
+  return n;
+}
+
 /// `quantc calibrate`: qc-insert-observers and the calibration run; the
 /// IR with each observer's statistics goes to OUT.mlir, which
 /// `quant-opt --qc-quantize` (or `quantc quantize`) turns into a quantized
@@ -844,11 +858,9 @@ int runCalibrate(std::vector<std::string> args) {
     llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
     return 1;
   }
-  size_t n = quantc::calib::insertObservers(*module);
-  if (auto err = quantc::calib::calibrate(*module, *samples)) {
-    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err)) << "\n";
+  std::optional<size_t> n = observeAndCalibrate(*module, *samples, in.model);
+  if (!n)
     return 1;
-  }
   std::error_code ec;
   llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_None);
   if (ec) {
@@ -857,7 +869,7 @@ int runCalibrate(std::vector<std::string> args) {
   }
   module->print(out.os());
   out.keep();
-  llvm::outs() << samples->size() << " samples, " << n << " observers; wrote " << output << "\n";
+  llvm::outs() << samples->size() << " samples, " << *n << " observers; wrote " << output << "\n";
   return 0;
 }
 
@@ -955,14 +967,8 @@ int runQuantize(std::vector<std::string> args) {
   // qc-insert-observers, the calibration run (statistics attached to the
   // observers), then qc-quantize's first step: the statistics back per
   // target, the observers removed.
-  if (parsedRecipe->activations) {
-    quantc::calib::insertObservers(*module);
-    if (auto err = quantc::calib::calibrate(*module, *samples)) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
-                   << "\n";
-      return 1;
-    }
-  }
+  if (parsedRecipe->activations && !observeAndCalibrate(*module, *samples, in.model))
+    return 1;
   auto observations = quantc::calib::takeObservations(*module);
   if (!observations) {
     llvm::errs() << "quantc: error: " << in.model << ": "

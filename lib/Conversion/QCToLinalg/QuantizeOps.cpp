@@ -1138,6 +1138,21 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
   }
 };
 
+/// One element-wise generic over `x` (identity map) and its per-tensor,
+/// per-axis or blocked `scale`, computing `fn(x, scale)` into `resultType`;
+/// null after an error.
+Value withScale(Operation *op, ConversionPatternRewriter &rw, Value x, Value scale, int64_t axis,
+                int64_t blockSize, RankedTensorType resultType,
+                function_ref<Value(OpBuilder &, Location, Value, Value)> fn) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  auto sm = paramMap(op, scale, xt, axis, "the scale", blockSize);
+  if (failed(sm))
+    return {};
+  return buildElementwiseWithMaps(
+      rw, op->getLoc(), resultType, {x, scale}, {rw.getMultiDimIdentityMap(xt.getRank()), *sm},
+      [&](OpBuilder &b, Location l, ValueRange v, Type) { return fn(b, l, v[0], v[1]); });
+}
+
 struct QuantizeFp8Lowering : OpConversionPattern<QuantizeLinearOp> {
   QuantizeFp8Lowering(MLIRContext *ctx) : OpConversionPattern(ctx, /*benefit=*/2) {}
   LogicalResult matchAndRewrite(QuantizeLinearOp op, OpAdaptor a,
@@ -1156,20 +1171,15 @@ struct QuantizeFp8Lowering : OpConversionPattern<QuantizeLinearOp> {
       return op.emitError("cannot lower: blocked fp8 QuantizeLinear is not lowered yet");
     if (failed(checkFp8ZeroPoint(op, op.getYZeroPoint())))
       return failure();
-    SmallVector<Value> ins{a.getX()};
-    SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
-    auto sm = paramMap(op, a.getYScale(), xt, op.getAxis(), "the scale");
-    if (failed(sm))
-      return failure();
-    ins.push_back(a.getYScale());
-    maps.push_back(*sm);
     bool saturate = op.getSaturate() != 0;
     Fp8Format f = *fmt;
-    Value q = buildElementwiseWithMaps(
-        rw, op.getLoc(), xt.clone(rw.getI8Type()), ins, maps,
-        [&](OpBuilder &b, Location l, ValueRange v, Type) -> Value {
-          return encodeFp8(b, l, arith::DivFOp::create(b, l, v[0], v[1]), f, saturate);
-        });
+    Value q = withScale(op, rw, a.getX(), a.getYScale(), op.getAxis(), 0,
+                        xt.clone(rw.getI8Type()),
+                        [&](OpBuilder &b, Location l, Value x, Value s) -> Value {
+                          return encodeFp8(b, l, arith::DivFOp::create(b, l, x, s), f, saturate);
+                        });
+    if (!q)
+      return failure();
     rw.replaceOp(op, q);
     return success();
   }
@@ -1191,18 +1201,14 @@ struct DequantizeFp8Lowering : OpConversionPattern<DequantizeLinearOp> {
                                                                     << " (float32 only)";
     if (failed(checkFp8ZeroPoint(op, op.getXZeroPoint())))
       return failure();
-    SmallVector<Value> ins{fp8Bits(rw, op.getLoc(), a.getX())};
-    SmallVector<AffineMap> maps{rw.getMultiDimIdentityMap(xt.getRank())};
-    auto sm = paramMap(op, a.getXScale(), xt, op.getAxis(), "the scale", op.getBlockSize());
-    if (failed(sm))
-      return failure();
-    ins.push_back(a.getXScale());
-    maps.push_back(*sm);
     Fp8Format f = *fmt;
-    Value y = buildElementwiseWithMaps(
-        rw, op.getLoc(), rt, ins, maps, [&](OpBuilder &b, Location l, ValueRange v, Type) -> Value {
-          return arith::MulFOp::create(b, l, decodeFp8(b, l, v[0], f), v[1]);
-        });
+    Value y = withScale(op, rw, fp8Bits(rw, op.getLoc(), a.getX()), a.getXScale(), op.getAxis(),
+                        op.getBlockSize(), rt,
+                        [&](OpBuilder &b, Location l, Value x, Value s) -> Value {
+                          return arith::MulFOp::create(b, l, decodeFp8(b, l, x, f), s);
+                        });
+    if (!y)
+      return failure();
     rw.replaceOp(op, y);
     return success();
   }

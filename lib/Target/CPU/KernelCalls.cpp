@@ -112,6 +112,18 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     return f;
   }
 
+  /// The op's memref operands cast to fully dynamic strided types (the
+  /// kernels' descriptors), appended to `args` with their types.
+  void dynamicOperands(OpBuilder &b, Operation *op, SmallVectorImpl<Value> &args,
+                       SmallVectorImpl<Type> &types) {
+    for (Value v : op->getOperands()) {
+      auto t = fullyDynamic(cast<MemRefType>(v.getType()));
+      args.push_back(v.getType() == t ? v
+                                      : memref::CastOp::create(b, op->getLoc(), t, v).getResult());
+      types.push_back(t);
+    }
+  }
+
   /// qc.kernel = "matmul_f32_w4": C[M,N] += A[M,K] * dequant(P, S, Z)
   /// -> qc_rt_matmul_f32_w4(A, P, S, Z, C, group, signed).
   void replaceMarked(ModuleOp module, linalg::GenericOp op) {
@@ -119,11 +131,7 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     Location l = op.getLoc();
     SmallVector<Value> args;
     SmallVector<Type> types;
-    for (Value v : op->getOperands()) {
-      auto t = fullyDynamic(cast<MemRefType>(v.getType()));
-      args.push_back(v.getType() == t ? v : memref::CastOp::create(b, l, t, v).getResult());
-      types.push_back(t);
-    }
+    dynamicOperands(b, op, args, types);
     int64_t group = op->getAttrOfType<IntegerAttr>("qc.group").getInt();
     bool isSigned = op->getAttrOfType<BoolAttr>("qc.signed").getValue();
     for (int64_t v : {group, int64_t(isSigned)}) {
@@ -140,11 +148,7 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     Location l = op.getLoc();
     SmallVector<Value> args;
     SmallVector<Type> types;
-    for (Value v : op->getOperands()) {
-      auto t = fullyDynamic(cast<MemRefType>(v.getType()));
-      args.push_back(v.getType() == t ? v : memref::CastOp::create(b, l, t, v).getResult());
-      types.push_back(t);
-    }
+    dynamicOperands(b, op, args, types);
     bool s8 = kindOf(op) == Kind::S8;
     StringRef name;
     auto addWindow = [&](DenseIntElementsAttr strides, DenseIntElementsAttr dilations) {

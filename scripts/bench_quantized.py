@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Latency of quantized models: quantc's recipes against quantc float and
+ONNX Runtime (float, its quantize_static QDQ model, its quantize_dynamic
+model) on the same input, the same thread count, in one run.
+
+    scripts/bench_quantized.py --quantc build/bin/quantc [rec det ...]
+        [--recipes w8a8,w4a16-g128,...] [--threads 2] [--runs 20]
+
+Each model is compiled ahead of time (`quantc compile` / `quantc quantize
+-o x.so`, calibrated on the model's calibration set in .cache/data) and
+timed through the C API (python/quantc CompiledModel); ONNX Runtime runs
+with intra-op threads = --threads and its default graph optimizations
+(which fuse QDQ pairs into its int8 kernels). Prints the median of --runs
+runs after 3 warm-up runs, and each row's ratio to ONNX Runtime's float
+and quantize_static latencies.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+from quantc import CompiledModel  # noqa: E402
+from quantc.eval import MODELS, load_split, ort_static, quantc_quantize  # noqa: E402
+
+
+def median_ms(fn, runs):
+    for _ in range(3):
+        fn()
+    t = []
+    for _ in range(runs):
+        s = time.perf_counter()
+        fn()
+        t.append(time.perf_counter() - s)
+    return 1000 * float(np.median(t))
+
+
+def ort_session(path, threads):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def bench_model(name, args, tmp):
+    import onnx
+    path, data, _ = MODELS[name]
+    src = os.path.join(args.models, path)
+    inputs = [i.name for i in onnx.load(src, load_external_data=False).graph.input]
+    calib_dir = os.path.join(args.data, data, "calib")
+    calib, _ = load_split(calib_dir, inputs)
+    feeds, _ = load_split(os.path.join(args.data, data, "eval"), inputs)
+    feed = feeds[0]
+    shapes = []
+    for n, a in feed.items():
+        shapes += ["--shape", "%s=%s" % (n, "x".join(str(d) for d in a.shape))]
+    rows = []
+    f32 = os.path.join(tmp, name + "_float.so")
+    subprocess.run([args.quantc, "compile", src, "-o", f32] + shapes, check=True, capture_output=True)
+    libs = [("quantc float", f32)]
+    for recipe in args.recipes:
+        so = os.path.join(tmp, "%s_%s.so" % (name, recipe))
+        quantc_quantize(args.quantc, src, calib_dir, recipe, "minmax", so, so + ".log")
+        libs.append(("quantc " + recipe, so))
+    for label, so in libs:
+        m = CompiledModel(so, threads=args.threads)
+        rows.append((label, median_ms(lambda: m(**feed), args.runs)))
+    sess = ort_session(src, args.threads)
+    ort_float = median_ms(lambda: sess.run(None, feed), args.runs)
+    rows.append(("ORT float", ort_float))
+    qdq = ort_static(src, tmp, calib, "MinMax", True)
+    sess = ort_session(qdq, args.threads)
+    ort_q = median_ms(lambda: sess.run(None, feed), args.runs)
+    rows.append(("ORT quantize_static (QDQ, per-channel)", ort_q))
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    dyn = os.path.join(tmp, name + "_ort_dynamic.onnx")
+    quantize_dynamic(os.path.join(tmp, "pre.onnx") if os.path.exists(os.path.join(tmp, "pre.onnx")) else src,
+                     dyn, weight_type=QuantType.QInt8)
+    sess = ort_session(dyn, args.threads)
+    rows.append(("ORT quantize_dynamic", median_ms(lambda: sess.run(None, feed), args.runs)))
+    print("== %s: input %s, %d threads, median of %d runs" %
+          (name, ", ".join("%s %s" % (n, list(a.shape)) for n, a in feed.items()), args.threads, args.runs))
+    print("  %-40s %9s %12s %18s" % ("", "ms", "/ ORT float", "/ ORT static QDQ"))
+    for label, ms in rows:
+        print("  %-40s %9.2f %12.2f %18.2f" % (label, ms, ms / ort_float, ms / ort_q))
+    sys.stdout.flush()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("models_to_bench", nargs="*", default=["rec"])
+    ap.add_argument("--quantc", required=True)
+    ap.add_argument("--recipes", default="w8a8,w8a8-dynamic,w8a16,w4a16-g128,fp8-e4m3")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--models", default=os.path.join(HERE, "..", ".cache", "models"))
+    ap.add_argument("--data", default=os.path.join(HERE, "..", ".cache", "data"))
+    args = ap.parse_args()
+    args.recipes = [r for r in args.recipes.split(",") if r]
+    for name in args.models_to_bench:
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_model(name, args, tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
