@@ -61,7 +61,7 @@ def run_case_unchecked(args, d):
                 t.ParseFromString(open(f, "rb").read())
                 arr = numpy_helper.to_array(t)
                 path = os.path.join(tmp, "in%d.npy" % len(cmd))
-                np.save(path, np.ascontiguousarray(arr))
+                np.save(path, np.require(arr, requirements="C"))  # keeps 0-d arrays 0-d
                 cmd += ["--input", "%s=%s" % (name, path)]
             try:
                 p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)

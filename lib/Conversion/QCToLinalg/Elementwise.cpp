@@ -1,6 +1,8 @@
 //===- Elementwise.cpp - elementwise qc ops to linalg.generic -------------===//
 #include "LoweringUtils.h"
 
+#include "mlir/IR/Matchers.h"
+
 using namespace mlir;
 using namespace quantc::qc;
 
@@ -150,6 +152,24 @@ template <typename OpTy> struct ForwardLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
+    if (auto d = dyn_cast<DropoutOp>(op.getOperation()); d && !isNoneValue(d.getTrainingMode())) {
+      // Training mode drops random elements: only a constant false (or a
+      // constant ratio of 0) leaves the identity.
+      auto isConst = [](Value v, double want) {
+        DenseElementsAttr a;
+        if (!matchPattern(v, m_Constant(&a)) || a.getNumElements() != 1)
+          return false;
+        if (a.getElementType().isInteger(1))
+          return a.getSplatValue<bool>() == (want != 0);
+        if (isa<FloatType>(a.getElementType()))
+          return a.getSplatValue<APFloat>().convertToDouble() == want;
+        return false;
+      };
+      if (!isConst(d.getTrainingMode(), 0) &&
+          !(!isNoneValue(d.getRatio()) && isConst(d.getRatio(), 0)))
+        return op.emitError("cannot lower: Dropout with training_mode that is not a constant "
+                            "false (random masks are not supported)");
+    }
     Value in = adaptor.getOperands()[0];
     if (in.getType() != op->getResult(0).getType())
       in = tensor::CastOp::create(rw, op.getLoc(), op->getResult(0).getType(), in);

@@ -83,6 +83,10 @@ mlir::Value buildConv2DS8(mlir::Operation *op, mlir::OpBuilder &b, mlir::Value x
                           std::optional<llvm::ArrayRef<int64_t>> pads,
                           llvm::StringRef autoPad, mlir::Value *windowSums);
 
+/// A 1:1 builtin.unrealized_conversion_cast from an unsigned integer
+/// tensor to its signless twin.
+bool isUnsignedToSignlessCast(mlir::UnrealizedConversionCastOp op);
+
 void populateElementwisePatterns(mlir::RewritePatternSet &patterns);
 void populateContractionPatterns(mlir::RewritePatternSet &patterns);
 void populateReductionPatterns(mlir::RewritePatternSet &patterns);

@@ -24,6 +24,11 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
                            scf::SCFDialect, quant::QuantDialect>();
     target.addIllegalDialect<quantc::qc::QCDialect>();
     target.addLegalOp<quantc::qc::NoneOp>();
+    // The cast of an unsigned result to @main's signless result type
+    // (quantc-cpu-unsigned-boundary) goes once its operand is lowered.
+    target.addDynamicallyLegalOp<UnrealizedConversionCastOp>([](UnrealizedConversionCastOp op) {
+      return !quantc::lowering::isUnsignedToSignlessCast(op);
+    });
     RewritePatternSet patterns(ctx);
     quantc::lowering::populateElementwisePatterns(patterns);
     quantc::lowering::populateContractionPatterns(patterns);

@@ -59,9 +59,17 @@ IntegerType storageOf(Type elem, bool *isUnsigned = nullptr) {
 /// `original`) as a signless integer tensor.
 Value asSignless(ConversionPatternRewriter &rw, Location l, Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
-  // Unsigned tensors other than constants and the results of the ops
-  // lowered here (graph inputs of type uint8) have no signless form at this
-  // level yet.
+  // An unsigned graph input arrives through the cast from its signless
+  // bits that quantc-cpu-unsigned-boundary puts at @main's entry.
+  if (auto cast = v.getDefiningOp<UnrealizedConversionCastOp>())
+    if (cast->getNumOperands() == 1)
+      if (auto st = dyn_cast<RankedTensorType>(cast->getOperand(0).getType());
+          st && t && st.getShape() == t.getShape() && st.getElementType().isSignlessInteger() &&
+          st.getElementType().getIntOrFloatBitWidth() ==
+              t.getElementType().getIntOrFloatBitWidth())
+        return cast->getOperand(0);
+  // Other unsigned tensors than constants and the results of the ops
+  // lowered here have no signless form at this level.
   if (!t || t.getElementType().isUnsignedInteger())
     return {};
   if (auto q = dyn_cast<quant::QuantizedType>(t.getElementType()))
@@ -202,7 +210,7 @@ LogicalResult checkUnsignedUsers(Operation *op, Value v) {
     return success();
   for (Operation *user : v.getUsers())
     if (!isa<DequantizeLinearOp, MatMulIntegerOp, ConvIntegerOp, QLinearMatMulOp,
-             QLinearConvOp>(user))
+             QLinearConvOp, UnrealizedConversionCastOp>(user))
       return op->emitError("cannot lower: ")
              << op->getName() << " result of " << t.getElementType() << " used by '"
              << user->getName()
@@ -1338,7 +1346,33 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
 
 } // namespace
 
+bool quantc::lowering::isUnsignedToSignlessCast(UnrealizedConversionCastOp op) {
+  if (op->getNumOperands() != 1 || op->getNumResults() != 1)
+    return false;
+  auto from = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  auto to = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  return from && to && from.getElementType().isUnsignedInteger() &&
+         to.getElementType().isSignlessInteger() && from.getShape() == to.getShape() &&
+         from.getElementType().getIntOrFloatBitWidth() == to.getElementType().getIntOrFloatBitWidth();
+}
+
+namespace {
+/// An unsigned value leaving @main: the lowered value is its signless bits.
+struct UnsignedResultCastLowering : OpConversionPattern<UnrealizedConversionCastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(UnrealizedConversionCastOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    if (!isUnsignedToSignlessCast(op) || a.getOperands().size() != 1 ||
+        a.getOperands()[0].getType() != op->getResult(0).getType())
+      return failure();
+    rw.replaceOp(op, a.getOperands()[0]);
+    return success();
+  }
+};
+} // namespace
+
 void quantc::lowering::populateQuantizePatterns(RewritePatternSet &patterns) {
+  patterns.add<UnsignedResultCastLowering>(patterns.getContext());
   patterns.add<QuantizeFp8Lowering, DequantizeFp8Lowering, MatMulInt4Lowering>(
       patterns.getContext());
   patterns.add<QuantizeLinearLowering, DequantizeLinearLowering, MatMulIntegerLowering,

@@ -22,6 +22,7 @@ namespace quantc::cpu {
 // libm calls.
 static const char *kLowering =
     "func.func(qc-integer-contractions),"
+    "quantc-cpu-unsigned-boundary,"
     "quantc-cpu-outline-ops{ops-per-function=16},"
     "func.func(qc-to-linalg,quantc-cpu-fuse-elementwise,canonicalize,cse),"
     "quantc-cpu-forward-results,"

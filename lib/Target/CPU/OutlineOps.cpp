@@ -20,6 +20,9 @@ using namespace quantc;
 namespace {
 
 bool staysInline(Operation *op) {
+  // The casts of quantc-cpu-unsigned-boundary go with their neighbours.
+  if (isa<UnrealizedConversionCastOp>(op))
+    return false;
   return !isa<qc::QCDialect>(op->getDialect()) || op->hasTrait<OpTrait::ConstantLike>() ||
          isa<qc::NoneOp>(op) || op->getNumRegions() != 0;
 }
@@ -88,8 +91,15 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
       for (Value r : op->getResults())
         if (llvm::any_of(r.getUsers(), [&](Operation *u) { return !inGroup.contains(u); }))
           results.push_back(r);
-    std::string name = "ops_" + std::to_string(index) + "_" +
-                       group.front()->getName().stripDialect().str();
+    // Named after its first qc op (not a boundary cast).
+    Operation *first = group.front();
+    for (Operation *op : group)
+      if (!isa<UnrealizedConversionCastOp>(op)) {
+        first = op;
+        break;
+      }
+    std::string name =
+        "ops_" + std::to_string(index) + "_" + first->getName().stripDialect().str();
     // Quantized tensors cross the call as their storage integers (the
     // buffers of a !quant.uniform tensor do not bufferize): quant.scast on
     // both sides, which fold away once the ops are lowered.

@@ -38,6 +38,21 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect", "::mlir::linalg::LinalgDialect"];
 }
 
+def CPUUnsignedBoundary : Pass<"quantc-cpu-unsigned-boundary", "::mlir::ModuleOp"> {
+  let summary = "Pass unsigned integer tensors across @main's boundary as signless bits";
+  let description = [{
+    Compiled code holds uint8 tensors as their signless i8 bits; only the
+    ops that know (DequantizeLinear, the integer contractions) read them
+    unsigned. This pass makes @main's uint8 (any unsigned integer)
+    arguments and results signless, with builtin.unrealized_conversion_cast
+    between the signless value and the unsigned one that the qc ops see;
+    the lowering reads through these casts and reconcile-unrealized-casts
+    removes them. The bytes are the same, so callers still pass and get
+    uint8 data (the JIT and the AOT API take their dtypes from the
+    unlowered signature).
+  }];
+}
+
 def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
   let summary = "Split @main into private functions of a bounded number of ops";
   let description = [{
