@@ -133,11 +133,16 @@ double klDivergence(const std::vector<double> &p, const std::vector<double> &q) 
 std::optional<double> entropyClip(const Histogram &h, int bits) {
   if (h.empty())
     return std::nullopt;
-  const auto &c = h.binCounts();
+  std::vector<double> c = h.binCounts();
   int64_t bins = static_cast<int64_t>(c.size());
   int64_t levels = int64_t(1) << (bits - 1); // magnitudes of a signed format
   if (h.binWidth() == 0 || bins <= levels)
     return h.range();
+  // The first bin holds the exact zeros (after ReLU, padding, ...): as a
+  // spike it would dwarf the clipped tail in the divergence and pull the
+  // threshold down to a few bins. It counts like its neighbour (as
+  // NVIDIA's TensorRT-style calibrators do).
+  c[0] = c[1];
   double best = std::numeric_limits<double>::infinity();
   int64_t bestI = bins;
   for (int64_t i = levels; i <= bins; ++i) {
@@ -160,7 +165,7 @@ std::optional<double> entropyClip(const Histogram &h, int bits) {
           q[j] = mass / nonzero;
     }
     double kl = klDivergence(p, q);
-    if (kl < best) {
+    if (kl <= best) { // ties: the larger threshold
       best = kl;
       bestI = i;
     }

@@ -185,6 +185,8 @@ def ref_histogram(batches, bins, width):
 
 
 def ref_entropy(hist, levels):
+    hist = hist.copy()
+    hist[0] = hist[1]  # the spike of exact zeros counts like its neighbour
     best, best_i = np.inf, len(hist)
     for i in range(levels, len(hist) + 1):
         p = hist[:i].copy()
@@ -201,7 +203,7 @@ def ref_entropy(hist, levels):
         if np.any(qn[mask] == 0):
             continue
         kl = np.sum(pn[mask] * np.log(pn[mask] / qn[mask]))
-        if kl < best:
+        if kl <= best:  # ties: the larger threshold
             best, best_i = kl, i
     return best_i
 
@@ -231,6 +233,16 @@ def test_clip(d):
     hist, a = ref_histogram(batches, bins, width)
     want = ref_entropy(hist, 128) * width
     check(abs(t - want) <= width * 1.0001, "entropy: %g vs numpy reference %g" % (t, want))
+    # After a ReLU: half the values exactly zero. The spike must not pull
+    # the threshold down into the bulk of the nonzero values.
+    relu = [np.maximum(rng.laplace(0, 1, 20000), 0).astype(np.float32)]
+    t, width, _, _ = map(float, d.run("clip", "entropy", bins, 9, *[d.save(b) for b in relu]).stdout.split())
+    hist, a = ref_histogram(relu, bins, width)
+    want = ref_entropy(hist, 256) * width
+    nz = a[a > 0]
+    check(abs(t - want) <= width * 1.0001 and t >= np.percentile(nz, 99),
+          "entropy after ReLU: %g vs numpy reference %g, 99th percentile of the nonzero %g" %
+          (t, want, np.percentile(nz, 99)))
     t, width, _, _ = map(float, d.run("clip", "mse", bins, 8, *files).stdout.split())
     hist, a = ref_histogram(batches, bins, width)
     grid = np.linspace(a.max() / 100, a.max(), 400)

@@ -77,6 +77,11 @@ private:
 };
 
 /// Clip thresholds on |x| from a histogram; nullopt for an empty one.
+/// entropyClip: the threshold (a bin edge from 2^(bits-1) bins up) whose
+/// clipped distribution P and its quantization to 2^(bits-1) levels Q
+/// have the least KL divergence (TensorRT's search), with the first bin
+/// (the exact zeros) counted like the second and ties going to the larger
+/// threshold.
 std::optional<double> percentileClip(const Histogram &h, double percent);
 std::optional<double> entropyClip(const Histogram &h, int bits = 8);
 /// Symmetric quantization to signed `bits` (qmax = 2^(bits-1) - 1).
