@@ -10,9 +10,13 @@ Each model is compiled ahead of time (`quantc compile` / `quantc quantize
 -o x.so`, calibrated on the model's calibration set in .cache/data) and
 timed through the C API (python/quantc CompiledModel); ONNX Runtime runs
 with intra-op threads = --threads and its default graph optimizations
-(which fuse QDQ pairs into its int8 kernels). Prints the median of --runs
-runs after 3 warm-up runs, and each row's ratio to ONNX Runtime's float
-and quantize_static latencies.
+(which fuse QDQ pairs into its int8 kernels). The candidates run in
+turns, one run each per round (3 warm-up rounds, then --runs rounds), so
+that a change in the machine's load hits all of them alike (with a 50 ms
+pause before each run, so that ONNX Runtime's spinning pool threads are
+idle again). Prints the
+median and the minimum per candidate, and the ratio of medians to ONNX
+Runtime's float and quantize_static rows.
 """
 import argparse
 import os
@@ -29,15 +33,21 @@ from quantc import CompiledModel  # noqa: E402
 from quantc.eval import MODELS, load_split, ort_static, quantc_quantize  # noqa: E402
 
 
-def median_ms(fn, runs):
+def time_in_turns(fns, runs):
+    """{label: (median ms, min ms)} over `runs` rounds of one call each."""
     for _ in range(3):
-        fn()
-    t = []
+        for fn in fns.values():
+            fn()
+    t = {k: [] for k in fns}
     for _ in range(runs):
-        s = time.perf_counter()
-        fn()
-        t.append(time.perf_counter() - s)
-    return 1000 * float(np.median(t))
+        for k, fn in fns.items():
+            # ONNX Runtime's pool threads spin for a while after a run; a
+            # pause keeps them from taking the next candidate's cores.
+            time.sleep(0.05)
+            s = time.perf_counter()
+            fn()
+            t[k].append(1000 * (time.perf_counter() - s))
+    return {k: (float(np.median(v)), float(np.min(v))) for k, v in t.items()}
 
 
 def ort_session(path, threads):
@@ -59,7 +69,6 @@ def bench_model(name, args, tmp):
     shapes = []
     for n, a in feed.items():
         shapes += ["--shape", "%s=%s" % (n, "x".join(str(d) for d in a.shape))]
-    rows = []
     f32 = os.path.join(tmp, name + "_float.so")
     subprocess.run([args.quantc, "compile", src, "-o", f32] + shapes, check=True, capture_output=True)
     libs = [("quantc float", f32)]
@@ -67,27 +76,30 @@ def bench_model(name, args, tmp):
         so = os.path.join(tmp, "%s_%s.so" % (name, recipe))
         quantc_quantize(args.quantc, src, calib_dir, recipe, "minmax", so, so + ".log")
         libs.append(("quantc " + recipe, so))
+    fns = {}
+    models = {}
     for label, so in libs:
-        m = CompiledModel(so, threads=args.threads)
-        rows.append((label, median_ms(lambda: m(**feed), args.runs)))
-    sess = ort_session(src, args.threads)
-    ort_float = median_ms(lambda: sess.run(None, feed), args.runs)
-    rows.append(("ORT float", ort_float))
+        models[label] = CompiledModel(so, threads=args.threads)
+        fns[label] = (lambda m: lambda: m(**feed))(models[label])
+    sessions = {"ORT float": ort_session(src, args.threads)}
     qdq = ort_static(src, tmp, calib, "MinMax", True)
-    sess = ort_session(qdq, args.threads)
-    ort_q = median_ms(lambda: sess.run(None, feed), args.runs)
-    rows.append(("ORT quantize_static (QDQ, per-channel)", ort_q))
+    sessions["ORT quantize_static (QDQ, per-channel)"] = ort_session(qdq, args.threads)
     from onnxruntime.quantization import QuantType, quantize_dynamic
     dyn = os.path.join(tmp, name + "_ort_dynamic.onnx")
-    quantize_dynamic(os.path.join(tmp, "pre.onnx") if os.path.exists(os.path.join(tmp, "pre.onnx")) else src,
-                     dyn, weight_type=QuantType.QInt8)
-    sess = ort_session(dyn, args.threads)
-    rows.append(("ORT quantize_dynamic", median_ms(lambda: sess.run(None, feed), args.runs)))
+    pre = os.path.join(tmp, "pre.onnx")
+    quantize_dynamic(pre if os.path.exists(pre) else src, dyn, weight_type=QuantType.QInt8)
+    sessions["ORT quantize_dynamic"] = ort_session(dyn, args.threads)
+    for label, sess in sessions.items():
+        fns[label] = (lambda s: lambda: s.run(None, feed))(sess)
+    times = time_in_turns(fns, args.runs)
+    ort_float = times["ORT float"][0]
+    ort_q = times["ORT quantize_static (QDQ, per-channel)"][0]
+    rows = [(label, med, mn) for label, (med, mn) in times.items()]
     print("== %s: input %s, %d threads, median of %d runs" %
           (name, ", ".join("%s %s" % (n, list(a.shape)) for n, a in feed.items()), args.threads, args.runs))
-    print("  %-40s %9s %12s %18s" % ("", "ms", "/ ORT float", "/ ORT static QDQ"))
-    for label, ms in rows:
-        print("  %-40s %9.2f %12.2f %18.2f" % (label, ms, ms / ort_float, ms / ort_q))
+    print("  %-40s %9s %9s %12s %18s" % ("", "median ms", "min ms", "/ ORT float", "/ ORT static QDQ"))
+    for label, ms, mn in rows:
+        print("  %-40s %9.2f %9.2f %12.2f %18.2f" % (label, ms, mn, ms / ort_float, ms / ort_q))
     sys.stdout.flush()
 
 

@@ -1,17 +1,51 @@
 #!/usr/bin/env python3
 """Turns the JSON of `quantc eval --json FILE` into the Markdown tables of
 docs/accuracy.md: one table per model, one row per candidate, the metrics
-as columns (failed candidates show their error)."""
+as columns (failed candidates show their error).
+
+    eval_table.py EVAL.json [MORE.json ...]      later files replace models
+        [--rows-from FILE]   rows of FILE replace the rows of the same
+                             candidate (or are added), model by model
+        [--ort-from FILE]    ONNX Runtime's rows (kind ort_*) taken from FILE
+                             (an earlier run on the same data and models)
+        [--write OUT.json]   the merged JSON
+"""
+import argparse
 import json
-import sys
+
+
+def merge_rows(rows, extra):
+    names = [r["candidate"] for r in rows]
+    out = list(rows)
+    for r in extra:
+        if r["candidate"] in names:
+            out[names.index(r["candidate"])] = r
+        else:
+            out.append(r)
+    return out
 
 
 def main():
-    if len(sys.argv) < 2:
-        sys.exit("usage: eval_table.py EVAL.json [MORE.json ...] (later files replace models)")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="+")
+    ap.add_argument("--rows-from", action="append", default=[])
+    ap.add_argument("--ort-from")
+    ap.add_argument("--write")
+    args = ap.parse_args()
     results = {}
-    for path in sys.argv[1:]:
+    for path in args.files:
         results.update(json.load(open(path)))
+    for path in args.rows_from:
+        for model, rows in json.load(open(path)).items():
+            results[model] = merge_rows(results.get(model, []), [r for r in rows if r["kind"] != "float"])
+    if args.ort_from:
+        for model, rows in json.load(open(args.ort_from)).items():
+            if model in results:
+                results[model] = [r for r in results[model] if not r["kind"].startswith("ort")] + \
+                                 [r for r in rows if r["kind"].startswith("ort")]
+    if args.write:
+        with open(args.write, "w") as f:
+            json.dump(results, f, indent=1)
     for model, rows in results.items():
         keys = []
         for r in rows:
