@@ -388,17 +388,26 @@ double fp8HistogramSQNR(const Histogram &h, bool negative, double scale) {
   });
 }
 
-/// float8e4m3fn weights, one scale per output channel: among r * absmax /
-/// 448 (r = 1, 0.975, ..., 0.5) the one with the least squared error.
-llvm::Error insertFp8Weights(OpBuilder &b, Location loc, const Target &t, LayerReport &r) {
-  MLIRContext *ctx = b.getContext();
-  Value w = t.op->getOperand(t.weight);
-  auto wt = cast<RankedTensorType>(w.getType());
-  std::vector<float> wv = *floatValues(w);
+/// The target's constant float weight; an error naming the node when it
+/// holds NaN or Inf.
+llvm::Expected<std::vector<float>> finiteWeights(const Target &t) {
+  std::vector<float> wv = *floatValues(t.op->getOperand(t.weight));
   for (float v : wv)
     if (!std::isfinite(v))
       return llvm::createStringError("node '" + t.name +
                                      "': its weight holds NaN or Inf; it cannot be quantized");
+  return wv;
+}
+
+/// float8e4m3fn weights, one scale per output channel: among r * absmax /
+/// 448 (r = 1, 0.975, ..., 0.5) the one with the least squared error.
+llvm::Error insertFp8Weights(OpBuilder &b, Location loc, const Target &t, LayerReport &r) {
+  MLIRContext *ctx = b.getContext();
+  auto wt = cast<RankedTensorType>(t.op->getOperand(t.weight).getType());
+  auto weights = finiteWeights(t);
+  if (!weights)
+    return weights.takeError();
+  std::vector<float> wv = std::move(*weights);
   ArrayRef<int64_t> dims = wt.getShape();
   int64_t rank = wt.getRank(), channels = dims[t.weightAxis];
   int64_t inner = 1;
@@ -582,13 +591,11 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     // Weight: symmetric, one scale per output channel (a 1-D scale along
     // weightAxis) or per group of groupSize along reductionAxis (a scale of
     // the weight's rank with that dim divided), stored quantized.
-    Value w = t.op->getOperand(t.weight);
-    auto wt = cast<RankedTensorType>(w.getType());
-    std::vector<float> wv = *floatValues(w);
-    for (float v : wv)
-      if (!std::isfinite(v))
-        return llvm::createStringError("node '" + t.name +
-                                       "': its weight holds NaN or Inf; it cannot be quantized");
+    auto wt = cast<RankedTensorType>(t.op->getOperand(t.weight).getType());
+    auto weights = finiteWeights(t);
+    if (!weights)
+      return weights.takeError();
+    std::vector<float> wv = std::move(*weights);
     int64_t rank = wt.getRank();
     ArrayRef<int64_t> dims = wt.getShape();
     int64_t group = recipe.groupSize;

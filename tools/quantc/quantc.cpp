@@ -808,6 +808,15 @@ loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &
   return samples;
 }
 
+/// The model to calibrate or quantize in `context` (null after an error,
+/// printed); input specs read from it resolve in this context.
+OwningOpRef<ModuleOp> openForQuantization(MLIRContext &context, const std::string &path) {
+  quantc::registerONNXImportDialects(context);
+  context.printOpOnDiagnostic(false);
+  specsContext = &context;
+  return loadModel(context, path);
+}
+
 /// qc-insert-observers, then the calibration run over `samples` (the
 /// statistics attached to the observers). The number of observers;
 /// nullopt after an error (printed).
@@ -846,13 +855,10 @@ int runCalibrate(std::vector<std::string> args) {
     return 2;
   }
   MLIRContext context;
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  auto module = loadModel(context, in.model);
+  auto module = openForQuantization(context, in.model);
   if (!module)
     return 1;
   auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  specsContext = &context;
   auto samples = loadSamples(calibDir, specs);
   if (!samples) {
     llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
@@ -940,13 +946,10 @@ int runQuantize(std::vector<std::string> args) {
     return 2;
   }
   MLIRContext context;
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  auto module = loadModel(context, in.model);
+  auto module = openForQuantization(context, in.model);
   if (!module)
     return 1;
   auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  specsContext = &context;
   // Weight-only recipes need no calibration data; with --calib the first
   // sample still gives the shapes a .so is compiled for.
   if (calibDir.empty() && (parsedRecipe->activations || toSo)) {
