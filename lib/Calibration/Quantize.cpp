@@ -10,7 +10,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
-#include "llvm/ADT/ScopeExit.h"
 
 #include <algorithm>
 #include <cmath>
