@@ -80,6 +80,19 @@ struct ConvCase {
 
 class Conv2D : public ::testing::TestWithParam<ConvCase> {};
 
+int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad);
+
+/// The geometry of a case: a dense C x H x W image, padding on both sides.
+Conv2DShape shapeOf(const ConvCase &p) {
+  Conv2DShape s{};
+  s.C = p.C; s.H = p.H; s.W = p.W; s.M = p.M; s.KH = p.KH; s.KW = p.KW;
+  s.sh = p.sh; s.sw = p.sw; s.dh = p.dh; s.dw = p.dw; s.padT = p.padT; s.padL = p.padL;
+  s.OH = outSize(p.H, p.KH, p.sh, p.dh, p.padT);
+  s.OW = outSize(p.W, p.KW, p.sw, p.dw, p.padL);
+  s.xsC = p.H * p.W; s.xsH = p.W; s.xsW = 1;
+  return s;
+}
+
 /// Output size of a convolution with padding `pad` on both sides.
 int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad) {
   return (in + 2 * pad - d * (k - 1) - 1) / s + 1;
@@ -87,12 +100,7 @@ int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad) {
 
 TEST_P(Conv2D, DenseAndDepthwiseMatchNaiveLoops) {
   ConvCase p = GetParam();
-  Conv2DShape s{};
-  s.C = p.C; s.H = p.H; s.W = p.W; s.M = p.M; s.KH = p.KH; s.KW = p.KW;
-  s.sh = p.sh; s.sw = p.sw; s.dh = p.dh; s.dw = p.dw; s.padT = p.padT; s.padL = p.padL;
-  s.OH = outSize(p.H, p.KH, p.sh, p.dh, p.padT);
-  s.OW = outSize(p.W, p.KW, p.sw, p.dw, p.padL);
-  s.xsC = p.H * p.W; s.xsH = p.W; s.xsW = 1;
+  Conv2DShape s = shapeOf(p);
   auto x = randomVector(p.C * p.H * p.W, 4);
   auto tap = [&](int64_t c, int64_t oy, int64_t ox, int64_t ky, int64_t kx) -> double {
     int64_t iy = oy * s.sh + ky * s.dh - s.padT, ix = ox * s.sw + kx * s.dw - s.padL;
@@ -198,12 +206,7 @@ class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
 
 TEST_P(Conv2DS8, BitExactAgainstInt64Loops) {
   ConvCase p = GetParam();
-  Conv2DShape s{};
-  s.C = p.C; s.H = p.H; s.W = p.W; s.M = p.M; s.KH = p.KH; s.KW = p.KW;
-  s.sh = p.sh; s.sw = p.sw; s.dh = p.dh; s.dw = p.dw; s.padT = p.padT; s.padL = p.padL;
-  s.OH = outSize(p.H, p.KH, p.sh, p.dh, p.padT);
-  s.OW = outSize(p.W, p.KW, p.sw, p.dw, p.padL);
-  s.xsC = p.H * p.W; s.xsH = p.W; s.xsW = 1;
+  Conv2DShape s = shapeOf(p);
   auto x = randomS8(p.C * p.H * p.W, 14), w = randomS8(p.M * p.C * p.KH * p.KW, 15);
   std::vector<int32_t> want(p.M * s.OH * s.OW);
   for (int64_t m = 0; m < p.M; ++m)

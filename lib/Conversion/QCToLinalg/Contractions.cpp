@@ -73,22 +73,32 @@ Value buildMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorType r
       .getResult(0);
 }
 
-/// Collapses dims [0, n) of a static tensor into one (n >= 1).
+/// Reassociation grouping dims [0, n) into one, the other dims of a rank
+/// `rank` tensor alone.
+SmallVector<ReassociationIndices> leadingGroups(int64_t n, int64_t rank) {
+  SmallVector<ReassociationIndices> groups(1);
+  for (int64_t i = 0; i < n; ++i)
+    groups[0].push_back(i);
+  for (int64_t i = n; i < rank; ++i)
+    groups.push_back({i});
+  return groups;
+}
+
+} // namespace
+
 Value collapseLeading(OpBuilder &b, Location l, Value v, int64_t n) {
   auto t = cast<RankedTensorType>(v.getType());
   if (n == 1)
     return v;
-  SmallVector<ReassociationIndices> groups;
-  ReassociationIndices first;
-  for (int64_t i = 0; i < n; ++i)
-    first.push_back(i);
-  groups.push_back(first);
-  for (int64_t i = n; i < t.getRank(); ++i)
-    groups.push_back({i});
-  return tensor::CollapseShapeOp::create(b, l, v, groups);
+  return tensor::CollapseShapeOp::create(b, l, v, leadingGroups(n, t.getRank()));
 }
 
-} // namespace
+Value expandLeading(OpBuilder &b, Location l, Value v, RankedTensorType type) {
+  int64_t n = type.getRank() - cast<RankedTensorType>(v.getType()).getRank() + 1;
+  if (n == 1)
+    return v;
+  return tensor::ExpandShapeOp::create(b, l, type, v, leadingGroups(n, type.getRank()));
+}
 
 /// numpy matmul as linalg.matmul / linalg.batch_matmul when no operand is
 /// a vector and the batch dims need no broadcasting: [..., M, K] x [K, N]
@@ -113,15 +123,7 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
     Value r = linalg::MatmulOp::create(b, l, TypeRange{mt}, ValueRange{a2, B},
                                        ValueRange{zeroFilled(b, l, mt)})
                   .getResult(0);
-    if (rt.getRank() == 2)
-      return r;
-    SmallVector<ReassociationIndices> groups;
-    ReassociationIndices first;
-    for (int64_t i = 0; i + 1 < rt.getRank(); ++i)
-      first.push_back(i);
-    groups.push_back(first);
-    groups.push_back({rt.getRank() - 1});
-    return tensor::ExpandShapeOp::create(b, l, rt, r, groups);
+    return expandLeading(b, l, r, rt);
   }
   if (at.getRank() != bt.getRank() || at.getShape().drop_back(2) != bt.getShape().drop_back(2))
     return {};
@@ -146,16 +148,7 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
   Value r = linalg::BatchMatmulOp::create(b, l, TypeRange{bt3}, ValueRange{to3(A), to3(B)},
                                           ValueRange{zeroFilled(b, l, bt3)})
                 .getResult(0);
-  if (nb == 1)
-    return r;
-  SmallVector<ReassociationIndices> groups;
-  ReassociationIndices first;
-  for (int64_t i = 0; i < nb; ++i)
-    first.push_back(i);
-  groups.push_back(first);
-  groups.push_back({nb});
-  groups.push_back({nb + 1});
-  return tensor::ExpandShapeOp::create(b, l, rt, r, groups);
+  return expandLeading(b, l, r, rt);
 }
 
 namespace {

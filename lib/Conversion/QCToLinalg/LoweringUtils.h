@@ -64,6 +64,12 @@ std::optional<llvm::SmallVector<int64_t>> constIntOperand(mlir::Value v);
 /// an integer type.
 mlir::TypedAttr lowestValue(mlir::Type type);
 
+/// Collapses dims [0, n) of a static tensor into one (n >= 1), and the
+/// inverse: dim 0 of `v` expanded into the leading dims of `type`.
+mlir::Value collapseLeading(mlir::OpBuilder &b, mlir::Location l, mlir::Value v, int64_t n);
+mlir::Value expandLeading(mlir::OpBuilder &b, mlir::Location l, mlir::Value v,
+                          mlir::RankedTensorType type);
+
 /// numpy matmul as linalg.matmul / linalg.batch_matmul (f32 into f32, or
 /// i8 into i32) when the shapes allow (no vector operand, no batch
 /// broadcasting); null otherwise.

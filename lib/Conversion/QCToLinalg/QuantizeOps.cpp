@@ -1101,14 +1101,7 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
     Value Z = arith::ConstantOp::create(rw, l, DenseElementsAttr::get(zt, ArrayRef<int8_t>(zps)));
     // A as [M, K].
     int64_t M = at.getNumElements() / K;
-    Value A = a.getA();
-    if (at.getRank() > 2) {
-      SmallVector<ReassociationIndices> groups{{}};
-      for (int64_t d = 0; d + 1 < at.getRank(); ++d)
-        groups[0].push_back(d);
-      groups.push_back({at.getRank() - 1});
-      A = tensor::CollapseShapeOp::create(rw, l, A, groups);
-    }
+    Value A = collapseLeading(rw, l, a.getA(), at.getRank() - 1);
     auto ct = RankedTensorType::get({M, N}, rw.getF32Type());
     Value init = buildFilled(rw, l, ct, rw.getF32FloatAttr(0.0f));
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
@@ -1133,15 +1126,7 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
     gen->setAttr("qc.kernel", rw.getStringAttr("matmul_f32_w4"));
     gen->setAttr("qc.group", rw.getI64IntegerAttr(g));
     gen->setAttr("qc.signed", rw.getBoolAttr(isSigned));
-    Value r = gen.getResult(0);
-    if (rt.getRank() != 2) {
-      SmallVector<ReassociationIndices> groups{{}};
-      for (int64_t dd = 0; dd + 1 < rt.getRank(); ++dd)
-        groups[0].push_back(dd);
-      groups.push_back({rt.getRank() - 1});
-      r = tensor::ExpandShapeOp::create(rw, l, rt, r, groups);
-    }
-    rw.replaceOp(op, r);
+    rw.replaceOp(op, expandLeading(rw, l, gen.getResult(0), rt));
     return success();
   }
 };
@@ -1230,11 +1215,13 @@ struct QuantizeLinearLowering : OpConversionPattern<QuantizeLinearOp> {
     if (!xt)
       return failure();
     auto rt = cast<RankedTensorType>(op.getY().getType());
+    if (fp8Format(rt.getElementType()))
+      return failure(); // QuantizeFp8Lowering's (and its errors)
     bool isUnsigned = false;
     IntegerType storage = storageOf(rt.getElementType(), &isUnsigned);
     if (!storage || !isa<FloatType>(xt.getElementType()))
       return op.emitError("cannot lower: QuantizeLinear to ")
-             << rt.getElementType() << " (only integer storage is lowered yet)";
+             << rt.getElementType() << " (integer and fp8 results are lowered)";
     if (op.getBlockSize() != 0)
       return op.emitError("cannot lower: blocked QuantizeLinear is not lowered yet");
     // A plain unsigned result (not a !quant.uniform type) is lowered to its
@@ -1286,12 +1273,14 @@ struct DequantizeLinearLowering : OpConversionPattern<DequantizeLinearOp> {
     auto xt = dyn_cast<RankedTensorType>(op.getX().getType());
     if (!rt || !xt || !xt.hasStaticShape())
       return failure();
+    if (fp8Format(xt.getElementType()))
+      return failure(); // DequantizeFp8Lowering's (and its errors)
     bool isUnsigned = false;
     IntegerType storage =
         storageOf(cast<TensorType>(op.getX().getType()).getElementType(), &isUnsigned);
     if (!storage)
       return op.emitError("cannot lower: DequantizeLinear of ")
-             << xt.getElementType() << " (only integer storage is lowered yet)";
+             << xt.getElementType() << " (integer and fp8 inputs are lowered)";
     int64_t rank = xt.getRank();
     SmallVector<Value> ins;
     SmallVector<AffineMap> maps;

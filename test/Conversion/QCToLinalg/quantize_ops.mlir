@@ -264,3 +264,41 @@ func.func @matmul_uint4(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %y = qc.matmul %a, %d : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+// fp8: QuantizeLinear to float8e4m3fn is one loop of integer operations on
+// the f32 pattern (bitcast, shifts for the mantissa rounding) into i8;
+// DequantizeLinear decodes the i8 pattern back. No fp8 type is left.
+// CHECK-LABEL: func.func @fp8_qdq
+// CHECK-NOT: f8E4M3FN
+// CHECK: linalg.generic
+// CHECK: arith.divf
+// CHECK: arith.bitcast {{.*}} : f32 to i32
+// CHECK: arith.shrui
+// CHECK: math.roundeven
+// CHECK: arith.trunci {{.*}} : i32 to i8
+// CHECK: linalg.generic
+// CHECK: arith.extui {{.*}} : i8 to i32
+// CHECK: arith.bitcast {{.*}} : i32 to f32
+// CHECK: arith.mulf
+// CHECK-NOT: f8E4M3FN
+func.func @fp8_qdq(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %s = qc.constant dense<0.5> : tensor<f32>
+  %n = qc.none
+  %q = qc.quantize_linear %x, %s, %n : (tensor<4xf32>, tensor<f32>, none) -> tensor<4xf8E4M3FN>
+  %d = qc.dequantize_linear %q, %s, %n : (tensor<4xf8E4M3FN>, tensor<f32>, none) -> tensor<4xf32>
+  return %d : tensor<4xf32>
+}
+
+// -----
+
+// An fp8 zero point must be zero.
+func.func @fp8_zero_point(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+  %s = qc.constant dense<0.5> : tensor<f32>
+  %z = qc.constant dense<1.0> : tensor<f8E4M3FN>
+  // expected-error @+2 {{cannot lower: an fp8 zero point must be a constant zero}}
+  // expected-error @+1 {{failed to legalize operation 'qc.quantize_linear'}}
+  %q = qc.quantize_linear %x, %s, %z : (tensor<4xf32>, tensor<f32>, tensor<f8E4M3FN>) -> tensor<4xf8E4M3FN>
+  return %q : tensor<4xf8E4M3FN>
+}
