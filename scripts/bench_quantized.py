@@ -30,7 +30,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 from quantc import CompiledModel  # noqa: E402
-from quantc.eval import MODELS, load_split, ort_static, quantc_quantize  # noqa: E402
+from quantc import peers  # noqa: E402
+from quantc.datasets import load_split  # noqa: E402
+from quantc.eval import MODELS, quantc_quantize  # noqa: E402
 
 
 def time_in_turns(fns, runs):
@@ -63,8 +65,8 @@ def bench_model(name, args, tmp):
     src = os.path.join(args.models, path)
     inputs = [i.name for i in onnx.load(src, load_external_data=False).graph.input]
     calib_dir = os.path.join(args.data, data, "calib")
-    calib, _ = load_split(calib_dir, inputs)
-    feeds, _ = load_split(os.path.join(args.data, data, "eval"), inputs)
+    calib, _, _ = load_split(calib_dir, inputs)
+    feeds, _, _ = load_split(os.path.join(args.data, data, "eval"), inputs)
     feed = feeds[0]
     shapes = []
     for n, a in feed.items():
@@ -74,7 +76,7 @@ def bench_model(name, args, tmp):
     libs = [("quantc float", f32)]
     for recipe in args.recipes:
         so = os.path.join(tmp, "%s_%s.so" % (name, recipe))
-        quantc_quantize(args.quantc, src, calib_dir, recipe, "minmax", so, so + ".log")
+        quantc_quantize(args.quantc, src, calib_dir, recipe, "minmax", so)
         libs.append(("quantc " + recipe, so))
     fns = {}
     models = {}
@@ -82,12 +84,10 @@ def bench_model(name, args, tmp):
         models[label] = CompiledModel(so, threads=args.threads)
         fns[label] = (lambda m: lambda: m(**feed))(models[label])
     sessions = {"ORT float": ort_session(src, args.threads)}
-    qdq = ort_static(src, tmp, calib, "MinMax", True)
+    pre = peers.prepare(src, tmp, calib[0])
+    qdq = peers.static(pre, os.path.join(tmp, "ort_static.onnx"), calib, "MinMax", True)
     sessions["ORT quantize_static (QDQ, per-channel)"] = ort_session(qdq, args.threads)
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    dyn = os.path.join(tmp, name + "_ort_dynamic.onnx")
-    pre = os.path.join(tmp, "pre.onnx")
-    quantize_dynamic(pre if os.path.exists(pre) else src, dyn, weight_type=QuantType.QInt8)
+    dyn = peers.dynamic(pre, os.path.join(tmp, name + "_ort_dynamic.onnx"))
     sessions["ORT quantize_dynamic"] = ort_session(dyn, args.threads)
     for label, sess in sessions.items():
         fns[label] = (lambda s: lambda: s.run(None, feed))(sess)

@@ -112,7 +112,7 @@ def main():
                       (name, recipe, ", ".join("%s x%d" % kv for kv in sorted(ops.items())
                                                if kv[0] in ("QuantizeLinear", "DequantizeLinear", "MatMulNBits")),
                        rel, relf))
-                if rel > 1e-4:
+                if not rel <= 1e-4:
                     failures.append("%s output %s: max rel err %g vs ONNX Runtime" % (name, n, rel))
     for f in failures:
         print("FAIL:", f)

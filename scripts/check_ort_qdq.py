@@ -146,7 +146,7 @@ def check_blocked(args, failures):
             yerr = float(np.max(np.abs(got[0] - want[0])) / np.max(np.abs(want[0])))
             print("blocked DequantizeLinear %-22s weights max |err| %.1e, MatMul max rel err %.1e" %
                   (name, werr, yerr))
-            if werr != 0 or yerr > 1e-5:
+            if not (werr == 0 and yerr <= 1e-5):
                 failures.append("%s: weights differ by %g, output by %g" % (name, werr, yerr))
 
 
@@ -185,7 +185,7 @@ def check_matmul_nbits(args, failures):
             rel = float(np.max(np.abs(got[0] - want)) / np.max(np.abs(want)))
             print("MatMulNBits K=%-4d N=%-3d block %-3d %s  max rel err vs ORT %.1e" %
                   (K, N, block, "symmetric " if sym else "asymmetric", rel))
-            if rel > 1e-4:
+            if not rel <= 1e-4:
                 failures.append("MatMulNBits K=%d N=%d block %d: max rel err %g" % (K, N, block, rel))
 
 
@@ -268,7 +268,7 @@ def check_qlinear(args, failures):
             print("%-18s %s weights: %.4f within one step of ONNX's integer definition "
                   "(ONNX Runtime: %.4f)" % (name, "per-channel" if per_channel else "per-tensor ",
                                             within, ort_within))
-            if within < 0.999:
+            if not within >= 0.999:
                 failures.append("%s: only %.4f within one step" % (name, within))
 
 
@@ -302,7 +302,7 @@ def check_dynamic(args, failures):
             for name, g, w in zip(names, got, want):
                 r = float(np.max(np.abs(g - w)) / max(np.max(np.abs(w)), 1e-30))
                 print("quantize_dynamic %-44s %s: max rel err vs ORT %.1e" % (rel, "/".join(ops), r))
-                if r > 1e-4:
+                if not r <= 1e-4:
                     failures.append("%s (quantize_dynamic) output %s: max rel err %g" % (rel, name, r))
 
 
@@ -340,7 +340,7 @@ def main():
                 print("%-48s %3d Q nodes  output %-16s within 1 step: %.4f (bit-equal %.4f) of "
                       "ORT literal QDQ; %.4f of ORT fused integer kernels" %
                       (rel, nq, name[:16], within, exact, within_fused))
-                if within < 0.999:
+                if not within >= 0.999:
                     failures.append("%s: only %.4f of %s within one step (%g)" % (rel, within, name, step))
     for f in failures:
         print("FAIL:", f)

@@ -136,9 +136,9 @@ def main():
             sqnr = 10 * np.log10(np.sum(exact ** 2) / np.sum((got - exact) ** 2))
             print("%-11s %.3f bytes/parameter in the library (float: 4); max rel err vs the numpy model "
                   "of the recipe %.1e; SQNR vs float %.1f dB" % (recipe, per_param, rel, sqnr))
-            if per_param > limit:
+            if not per_param <= limit:
                 failures.append("%s: %.3f bytes/parameter > %.2f" % (recipe, per_param, limit))
-            if rel > 1e-4:
+            if not rel <= 1e-4:
                 failures.append("%s: max rel err %g against the numpy model" % (recipe, rel))
     for f in failures:
         print("FAIL:", f)

