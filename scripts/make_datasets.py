@@ -27,8 +27,11 @@ Sets:
   mel    openWakeWord melspectrogram: 1x16000 audio (1 s, 16-bit range)
   embed  openWakeWord embedding: 1x76x32x1 mel windows of the same speech
   wake   openWakeWord heads (alexa, hey_mycroft): 1x16x96 embedding windows
-  vad    Silero VAD: 512-sample chunks at 16 kHz with the state the float
-         model carries at that point of the clip
+  vad    Silero VAD: 512-sample chunks at 16 kHz after 64 samples of
+         context (1x576), with the state the float model carries at that
+         point of the clip
+  vad_stream  Silero VAD: whole clips (1x40000, scaled to [-1, 1]), label =
+         the JSON [first, end) sample of the speech, or [] for none
 
 The audio sets chain the float models in ONNX Runtime (speech -> mel ->
 embedding) to make the inputs each model sees in use.
@@ -276,9 +279,11 @@ def speak(text, seed, tmp):
     return np.interp(np.arange(n) * rate / 16000.0, np.arange(len(x)), x).astype(np.float32)
 
 
-def clip(seed, tmp):
+def clip(seed, tmp, segment=None):
     """About 2.5 s of 16 kHz audio in the int16 range: speech (or, one time
-    in five, only noise) with silence around it and background noise."""
+    in five, only noise) with silence around it and background noise.
+    `segment`, a list, receives [first, last + 1] sample of the speech
+    (where the synthesized signal exceeds 2% of its peak), or nothing."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
     total = 40000
@@ -287,6 +292,9 @@ def clip(seed, tmp):
         s = speak(rng.choice(SPEECH), seed, tmp)[: total - 4000]
         start = rng.randint(0, total - len(s))
         out[start:start + len(s)] = s * rng.uniform(0.3, 1.2)
+        loud = np.nonzero(np.abs(s) > 0.02 * np.max(np.abs(s)))[0]
+        if segment is not None and len(loud):
+            segment[:] = [int(start + loud[0]), int(start + loud[-1] + 1)]
     noise = nrng.standard_normal(total).astype(np.float32)
     if rng.random() < 0.5:  # brown-ish noise
         noise = np.cumsum(noise)
@@ -307,8 +315,14 @@ def make_audio(out, models, n_calib, n_eval):
     with tempfile.TemporaryDirectory() as tmp:
         for split, base, n in (("calib", 1000, n_calib), ("eval", 5000, n_eval)):
             sets = {k: [] for k in ("mel", "embed", "wake", "vad")}
+            stream = {"audio": [], "labels": []}
             for c in range(n):
-                x = clip(base + c, tmp)
+                segment = []
+                x = clip(base + c, tmp, segment)
+                # Whole clips for streaming VAD (the model carries its own
+                # state), label = the speech segment in samples.
+                stream["audio"].append({"input": (x[None] / 32768.0).astype(np.float32)})
+                stream["labels"].append(json.dumps(segment))
                 sets["mel"].append({"input": x[None, 8000:24000].copy()})
                 spec = mel.run(None, {"input": x[None]})[0][0, 0]  # [frames, 32]
                 spec = spec / 10.0 + 2.0  # openWakeWord's scaling of the mel output
@@ -320,20 +334,27 @@ def make_audio(out, models, n_calib, n_eval):
                 if len(embs) >= 16:
                     for s in range(0, len(embs) - 16 + 1, max(1, (len(embs) - 16) // 2 or 1))[:3]:
                         sets["wake"].append({"onnx::Flatten_0": np.stack(embs[s:s + 16])[None]})
+                # Silero VAD v5 reads 64 samples of context before each
+                # 512-sample chunk (576 in all), as its own wrapper feeds it;
+                # without them it answers ~0 everywhere.
                 state = np.zeros((2, 1, 128), np.float32)
                 sr = np.array(16000, np.int64)
                 chunks = []
+                xs = (x[None] / 32768.0).astype(np.float32)
+                context = np.zeros((1, 64), np.float32)
                 for i in range(0, len(x) - 512 + 1, 512):
-                    chunk = (x[None, i:i + 512] / 32768.0).astype(np.float32)
+                    chunk = np.concatenate([context, xs[:, i:i + 512]], axis=1)
+                    context = xs[:, i + 512 - 64:i + 512]
                     chunks.append({"input": chunk, "sr": sr, "state": state})
                     _, state = vad.run(None, {"input": chunk, "sr": sr, "state": state})
                 sets["vad"] += chunks[::6]
             for k, samples in sets.items():
                 write_split(os.path.join(out, k, split), samples)
+            write_split(os.path.join(out, "vad_stream", split), stream["audio"], stream["labels"])
 
 
 # Bumped whenever the sets change, so that an older .cache/data is rebuilt.
-DATA_VERSION = "4: rec 64/1000, cls 32/1000 with hard cases, det 8/24 with line boxes, audio 16/64"
+DATA_VERSION = "6: rec 64/1000, cls 32/1000 with hard cases, det 8/24 with line boxes, audio 16/64, vad with context, vad_stream"
 
 
 def write_manifests(out):

@@ -11,6 +11,8 @@
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 
 namespace quantc::rt {
 #ifdef QUANTC_HAVE_AVX512_KERNELS
@@ -87,9 +89,13 @@ depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, floa
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
   bool fast = false;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
+  // QUANTC_CPU_KERNELS=generic|avx2 caps this choice as it caps the GEMMs'
+  // (an AVX2-only run on an AVX-512 machine).
   static const bool avx512 = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    const char *cap = getenv("QUANTC_CPU_KERNELS");
+    std::string limit = cap ? cap : "";
+    return limit != "generic" && limit != "avx2" && __builtin_cpu_supports("avx512f") != 0;
   }();
   // Every tap in bounds: no implicit padding and the output fits the input.
   fast = avx512 && s.padT == 0 && s.padL == 0 &&

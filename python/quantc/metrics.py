@@ -170,6 +170,35 @@ class Decision:
         return {"fidelity": _mean(c, 0), "agree": _mean(c, 1)}
 
 
+def _f1(tp, fp, fn):
+    return 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn > 0 else 1.0
+
+
+class VadStream:
+    """Streaming VAD: one array of 512-sample chunk probabilities per clip.
+    A chunk is speech when at least half of it lies in the labelled speech
+    segment. Frame F1 of p > 0.5 against those labels and against float's
+    decisions."""
+    keys = ("f1_truth", "f1_vs_float")
+
+    def components(self, out, ref, label):
+        seg = json.loads(label)
+        n = len(out)
+        starts = np.arange(n) * 512
+        truth = (np.minimum(starts + 512, seg[1]) - np.maximum(starts, seg[0]) >= 256) if seg else np.zeros(n, bool)
+        pred, fpred = np.asarray(out) > 0.5, np.asarray(ref) > 0.5
+
+        def counts(want):
+            return [float(np.sum(pred & want)), float(np.sum(pred & ~want)), float(np.sum(~pred & want))]
+        return counts(truth) + counts(fpred)
+
+    def aggregate(self, c):
+        if not len(c):
+            return {"f1_truth": float("nan"), "f1_vs_float": float("nan")}
+        t = c.sum(axis=0)
+        return {"f1_truth": _f1(*t[0:3]), "f1_vs_float": _f1(*t[3:6])}
+
+
 def evaluate(metric, outs, refs, labels):
     """[n, k] components of every sample. A NaN output makes its sample's
     components NaN (so the aggregate is NaN and any gate on it fails)."""
