@@ -78,24 +78,21 @@ def prepare(src, dst_dir, sample):
     return pre
 
 
-class _Reader:
-    def __init__(self, samples):
-        self.samples = samples
-        self.it = iter(samples)
-
-    def get_next(self):
-        return next(self.it, None)
-
-    def rewind(self):
-        self.it = iter(self.samples)
-
-
 def _reader(samples):
+    """ORT's CalibrationDataReader over a list of feed dicts (rewindable:
+    GPTQ reads the samples more than once)."""
     from onnxruntime.quantization import CalibrationDataReader
 
-    class Reader(_Reader, CalibrationDataReader):
-        pass
-    return Reader(samples)
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(samples)
+
+        def get_next(self):
+            return next(self.it, None)
+
+        def rewind(self):
+            self.it = iter(samples)
+    return Reader()
 
 
 def static(pre, out, calib, method="MinMax", per_channel=True, activation="QUInt8", weight="QInt8",

@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""quantc.metrics and quantc.stats against references computed another way:
+hand-worked cases and direct numpy formulas (not the modules themselves)."""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+from quantc import metrics, stats  # noqa: E402
+
+failures = []
+checks = [0]
+
+
+def check(name, got, want, tol=1e-12):
+    checks[0] += 1
+    ok = not (abs(got - want) > tol) and not (math.isnan(got) != math.isnan(want))
+    print("%-44s got %-12.6g want %-12.6g %s" % (name, got, want, "ok" if ok else "FAIL"))
+    if not ok:
+        failures.append(name)
+
+
+# Edit distance: classic pairs.
+for a, b, d in (("kitten", "sitting", 3), ("", "abc", 3), ("flaw", "lawn", 2), ("same", "same", 0)):
+    check("edit_distance(%r, %r)" % (a, b), metrics.edit_distance(a, b), d)
+
+# SQNR: energies summed over samples, then 10 log10(S / N).
+rng = np.random.default_rng(0)
+refs = [rng.standard_normal(50) for _ in range(3)]
+outs = [r + 0.1 * rng.standard_normal(50) for r in refs]
+m = metrics.Sqnr()
+want = 10 * np.log10(sum(np.sum(r ** 2) for r in refs) / sum(np.sum((o - r) ** 2) for o, r in zip(outs, refs)))
+check("Sqnr over 3 samples", m.aggregate(metrics.evaluate(m, outs, refs, None))["sqnr_db"], want, 1e-9)
+nan_out = [o.copy() for o in outs]
+nan_out[1][3] = np.nan
+check("Sqnr with a NaN output is NaN", m.aggregate(metrics.evaluate(m, nan_out, refs, None))["sqnr_db"],
+      float("nan"))
+
+# Box matching: one exact, one IoU 1/3 (unmatched at 0.5), one spurious.
+gt = [[0, 0, 10, 10], [20, 0, 30, 10]]
+pred = [[0, 0, 10, 10], [25, 0, 35, 10], [50, 50, 60, 60]]
+check("box_iou half-shifted", metrics.box_iou(gt[1], pred[1]), 50 / 150)
+check("match_boxes", metrics.match_boxes(pred, gt), 1)
+
+# VadStream: 6 chunks; speech samples [512, 2048) -> chunks 1, 2, 3.
+v = metrics.VadStream()
+out = np.array([0.9, 0.9, 0.1, 0.9, 0.1, 0.1])   # pred 0,1,3
+ref = np.array([0.1, 0.9, 0.9, 0.9, 0.1, 0.1])   # float 1,2,3
+c = metrics.evaluate(v, [out], [ref], [json.dumps([512, 2048])])
+agg = v.aggregate(c)
+check("VadStream F1 vs truth (tp2 fp1 fn1)", agg["f1_truth"], 2 * 2 / (2 * 2 + 1 + 1))
+check("VadStream F1 vs float (tp2 fp1 fn1)", agg["f1_vs_float"], 4 / 6)
+
+# Paired bootstrap: identical candidates differ by exactly 0; a constant
+# shift of every sample's value shifts the whole interval by it.
+mean = lambda c: float(np.mean(c[:, 0]))  # noqa: E731
+a = rng.standard_normal((200, 1))
+d, lo, hi = stats.paired_difference_ci(mean, a, a)
+check("paired CI of identical rows: low", lo, 0.0)
+check("paired CI of identical rows: high", hi, 0.0)
+d, lo, hi = stats.paired_difference_ci(mean, a + 0.25, a)
+check("paired CI of a constant shift: low", lo, 0.25, 1e-12)
+check("paired CI of a constant shift: high", hi, 0.25, 1e-12)
+# Unpaired interval of a mean against the normal approximation.
+v_, lo, hi = stats.ci(mean, a, resamples=4000)
+se = float(np.std(a[:, 0]) / np.sqrt(len(a)))
+check("bootstrap CI half-width ~ 1.96 se", (hi - lo) / 2, 1.96 * se, 0.15 * 1.96 * se)
+d, lo, hi = stats.paired_difference_ci(mean, np.full((5, 1), np.nan), np.zeros((5, 1)))
+check("paired CI with NaN is NaN", lo, float("nan"))
+
+print("%d passed, %d failed" % (checks[0] - len(failures), len(failures)))
+sys.exit(1 if failures else 0)
