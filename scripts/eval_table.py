@@ -27,19 +27,23 @@ def f(v):
 
 def model_tables(name, m, out):
     key = m["metric_keys"][0]
-    out.append("### %s (`%s`): %s; calib %d, val %d, test %d samples\n" %
-               (name, m["model"], key, m["calib_samples"], m["val_samples"], m["test_samples"]))
+    calib = m["calib_samples"]
+    calib = "+".join(map(str, calib)) if isinstance(calib, list) else str(calib)
+    out.append("### %s (`%s`): %s; calib %s, val %d, test %d samples\n" %
+               (name, m["model"], key, calib, m["val_samples"], m["test_samples"]))
     fl = next(r for r in m["rows"] if r["side"] == "float")
     out.append("float on test: %s\n" % ", ".join("%s %s" % (k, f(v)) for k, v in fl["test"].items()))
     for table, s in m["summary"].items():
-        if s.get("quantc") and s.get("ORT"):
+        peer, side = s.get("peer", s.get("ORT")), s.get("peer_side", "ORT")
+        if s.get("quantc") and peer:
             lo, hi = s["ci"]
-            verdict = "quantc better" if lo > 0 else "ORT better" if hi < 0 else "no significant difference"
-            out.append("* **%s**: %s %s vs %s %s on test; quantc − ORT = %s [95%% CI %s, %s]: %s\n" %
-                       (table, s["quantc"], f(s["quantc_test"]), s["ORT"], f(s["ORT_test"]), f(s["diff"]), f(lo),
-                        f(hi), verdict))
+            verdict = "quantc better" if lo > 0 else "%s better" % side if hi < 0 else "no significant difference"
+            out.append("* **%s**: %s %s vs %s %s on test; quantc − %s = %s [95%% CI %s, %s]: %s\n" %
+                       (table, s["quantc"], f(s["quantc_test"]), peer, f(s.get("peer_test", s.get("ORT_test"))),
+                        side, f(s["diff"]), f(lo), f(hi), verdict))
         elif s.get("quantc"):
-            out.append("* **%s**: %s %s on test; no ORT row was built\n" % (table, s["quantc"], f(s["quantc_test"])))
+            out.append("* **%s**: %s %s on test; no %s row was built\n" % (table, s["quantc"], f(s["quantc_test"]),
+                                                                          side))
     out.append("")
     out.append("| candidate | table | runs in | val %s | test %s | test 95%% CI | other test metrics | layers | "
                "ORT default ms |" % (key, key))

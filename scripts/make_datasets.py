@@ -32,6 +32,11 @@ Sets:
          point of the clip
   vad_stream  Silero VAD: whole clips (1x40000, scaled to [-1, 1]), label =
          the JSON [first, end) sample of the speech, or [] for none
+  wake_clips  the wake-word pipeline (mel -> embedding -> head): whole
+         clips (1x47040, 16-bit range, eval only: each stage calibrates
+         on its own set above); a quarter "alexa", a quarter "hey my
+         croft", the rest other speech, similar words or noise; label =
+         JSON {"alexa": 0/1, "hey_mycroft": 0/1}
 
 The audio sets chain the float models in ONNX Runtime (speech -> mel ->
 embedding) to make the inputs each model sees in use.
@@ -353,8 +358,44 @@ def make_audio(out, models, n_calib, n_eval):
             write_split(os.path.join(out, "vad_stream", split), stream["audio"], stream["labels"])
 
 
+WAKE_LEN = 47040  # 3 mel pieces of 16000 samples at a hop of 15520 = 97 mel frames
+NOT_WAKE = [t for t in SPEECH if "alexa" not in t and "mycroft" not in t] + [
+    "alex", "election", "a lexus", "hey microsoft", "hey my car", "my craft is here", "hello there"]
+
+
+def make_wake_clips(out, n_eval):
+    """Whole clips for the wake-word pipeline (mel -> embedding -> head):
+    a quarter say "alexa", a quarter "hey my croft" (espeak-ng's spelling
+    that the hey_mycroft head recognises; "hey mycroft" it does not),
+    each sometimes followed by a command, the rest other speech, words
+    that sound alike, or noise. Label: JSON {"alexa": 0/1,
+    "hey_mycroft": 0/1}."""
+    samples, labels = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(n_eval):
+            seed = 9000 + i
+            rng, nrng = random.Random(seed), np.random.default_rng(seed)
+            kind = i % 4
+            x = np.zeros(WAKE_LEN, np.float32)
+            text = None
+            if kind in (0, 1):
+                text = "alexa" if kind == 0 else "hey my croft"
+                if rng.random() < 0.4:
+                    text += ", " + rng.choice(NOT_WAKE[:10])
+            elif kind == 2 or rng.random() < 0.5:
+                text = rng.choice(NOT_WAKE)
+            if text:
+                s = speak(text, seed, tmp)[: WAKE_LEN - 4000]
+                start = rng.randint(2000, WAKE_LEN - len(s) - 2000)
+                x[start:start + len(s)] = s * rng.uniform(0.4, 1.3)
+            x += nrng.standard_normal(WAKE_LEN).astype(np.float32) * rng.uniform(20, 600)
+            samples.append({"input": np.clip(x, -32768, 32767)[None].astype(np.float32)})
+            labels.append(json.dumps({"alexa": int(kind == 0), "hey_mycroft": int(kind == 1)}))
+    write_split(os.path.join(out, "wake_clips", "eval"), samples, labels)
+
+
 # Bumped whenever the sets change, so that an older .cache/data is rebuilt.
-DATA_VERSION = "6: rec 64/1000, cls 32/1000 with hard cases, det 8/24 with line boxes, audio 16/64, vad with context, vad_stream"
+DATA_VERSION = "7: rec 64/1000, cls 32/1000 with hard cases, det 8/24 with line boxes, audio 16/64, vad with context, vad_stream, wake_clips 200"
 
 
 def write_manifests(out):
@@ -401,6 +442,7 @@ def main():
     make_cls(args.out, cjk, fonts, 32, args.cls_eval)
     make_det(args.out, cjk, 8, 24)
     make_audio(args.out, args.models, 16, 64)
+    make_wake_clips(args.out, 200)
     write_manifests(args.out)
     open(stamp, "w").write(DATA_VERSION + "\n")
     print("datasets are in %s" % args.out)

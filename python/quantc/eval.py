@@ -80,6 +80,13 @@ MODELS = {
     # Whole clips streamed 512 samples at a time through the candidate, which
     # carries its own recurrent state; calibrated on the vad chunks.
     "vad_stream": ("silero-vad/weights/silero_vad_op18_ifless.onnx", "vad_stream", lambda m: metrics.VadStream()),
+    # The wake-word pipelines, every stage quantized by the same candidate
+    # (each calibrated on its own set), whole clips scored by ROC-AUC.
+    "alexa_pipeline": ([(OWW + "melspectrogram.onnx", "mel"), (OWW + "embedding_model.onnx", "embed"),
+                        (OWW + "alexa_v0.1.onnx", "wake")], "wake_clips", lambda m: metrics.WakeRoc("alexa")),
+    "hey_mycroft_pipeline": ([(OWW + "melspectrogram.onnx", "mel"), (OWW + "embedding_model.onnx", "embed"),
+                              (OWW + "hey_mycroft_v0.1.onnx", "wake")], "wake_clips",
+                             lambda m: metrics.WakeRoc("hey_mycroft")),
 }
 CALIB_SET = {"vad_stream": "vad"}  # models calibrated on another set than they are evaluated on
 
@@ -94,12 +101,18 @@ FLOORS = {
     "mel": ("abs", -3.0), "embed": ("abs", 18.0),
     "alexa": ("abs", 0.995), "hey_mycroft": ("abs", 0.995), "vad": ("abs", 0.985),
     "vad_stream": ("rel", 0.03),
+    # The pipelines' matched w8a8 includes mel's STFT MatMul, which ruins
+    # them on both sides (AUC ~0.67-0.71 against float's ~0.81-0.87; 0.5
+    # is chance), so, as for mel, the matched floor catches collapse; the
+    # usable recipe is w8a8@20 (best effort).
+    "alexa_pipeline": ("abs", 0.6), "hey_mycroft_pipeline": ("abs", 0.6),
 }
 
 # Non-inferiority margins of the matched peer comparison, in the first
 # metric's unit: --check fails when the 95% interval of quantc - ORT on test
 # lies wholly below -margin (quantc worse beyond a difference that matters).
-MARGINS = {"char_acc": 0.005, "acc": 0.01, "hmean": 0.02, "sqnr_db": 0.5, "fidelity": 0.001, "f1_truth": 0.02}
+MARGINS = {"char_acc": 0.005, "acc": 0.01, "hmean": 0.02, "sqnr_db": 0.5, "fidelity": 0.001, "f1_truth": 0.02,
+           "auc": 0.02}
 
 EXPORTABLE = ("w8a8", "w8a16", "w4a16")  # recipes `quantc quantize -o x.onnx` writes as QDQ/MatMulNBits
 
@@ -108,10 +121,13 @@ class Row:
     def __init__(self, label, table, side, runs_in):
         self.label, self.table, self.side, self.runs_in = label, table, side, runs_in
         self.error, self.layers, self.latency_ms, self.comps, self.note = None, None, None, None, ""
+        self.kept_float = None  # quantc rows: per stage, the layers --min-layer-sqnr kept float
 
     def to_json(self, metric, n_val):
         d = {"candidate": self.label, "table": self.table, "side": self.side, "runs_in": self.runs_in,
              "layers": self.layers, "latency_ms": self.latency_ms, "note": self.note}
+        if self.kept_float and any(self.kept_float):
+            d["kept_float"] = self.kept_float
         if self.error:
             d["error"] = self.error
         if self.comps is not None:
@@ -155,9 +171,11 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
 
 
 def kept_float(stdout):
-    """The layers `--min-layer-sqnr` kept float, from quantize's summary."""
+    """The names of the layers `--min-layer-sqnr` kept float, from
+    quantize's summary ("MatMul_15 (-2.6 dB), ..."; the SQNR that kept
+    each is dropped: ORT's nodes_to_exclude wants bare node names)."""
     m = re.search(r"layer\(s\) kept float:[^\n:]*: ([^\n]*)", stdout)
-    return [s.strip() for s in m.group(1).split(",")] if m else []
+    return [re.sub(r"\s*\([^()]*dB\)$", "", s.strip()) for s in m.group(1).split(",")] if m else []
 
 
 def time_session(path, feeds, runs=10):
@@ -178,33 +196,52 @@ def fmt(v):
     return "%.4f" % v if abs(v) < 10 else "%.2f" % v
 
 
+class Stage:
+    """One model of an evaluation (a pipeline has several): its file, the
+    session of its float model, its inputs and calibration split."""
+
+    def __init__(self, args, path, calib_set):
+        self.src = os.path.join(args.models, path)
+        self.sess = peers.default_session(self.src)
+        self.inputs = [i.name for i in self.sess.get_inputs()]
+        self.calib_dir = os.path.join(args.data, calib_set, "calib")
+        self.calib, _, self.calib_digest = datasets.load_split(self.calib_dir, self.inputs)
+        self.pre = None  # the prepared model (peers.prepare), set by Evaluation.run
+
+
+MEL_PIECE, MEL_HOP = 16000, 15520  # 16000 samples = 97 mel frames; 97 * 160 = 15520
+
+
 class Evaluation:
     def __init__(self, name, args):
         self.name, self.args = name, args
         path, data, factory = MODELS[name]
-        self.src = os.path.join(args.models, path)
+        self.pipeline = isinstance(path, list)
+        self.stages = [Stage(args, p, c) for p, c in (path if self.pipeline else
+                                                      [(path, CALIB_SET.get(name, data))])]
+        self.src = self.stages[-1].src
         self.metric = factory(args.models)
         self.key = self.metric.keys[0]
-        sess = peers.default_session(self.src)
-        self.inputs = [i.name for i in sess.get_inputs()]
         self.stream = name == "vad_stream"
-        self.calib_dir = os.path.join(args.data, CALIB_SET.get(name, data), "calib")
-        self.calib, _, self.calib_digest = datasets.load_split(self.calib_dir, self.inputs)
-        evals, labels, self.eval_digest = datasets.load_split(os.path.join(args.data, data, "eval"),
-                                                              ["input"] if self.stream else self.inputs)
+        evals, labels, self.eval_digest = datasets.load_split(
+            os.path.join(args.data, data, "eval"), ["input"] if self.stream or self.pipeline else self.stages[0].inputs)
         if args.limit:
             evals, labels = evals[: args.limit], (labels[: args.limit] if labels else None)
         self.samples, self.labels = evals, labels
         self.n_val = len(evals) // 2
-        self.ref = self.predict(lambda f: sess.run(None, f))
+        self.ref = self.predict([lambda f, st=st: st.sess.run(None, f) for st in self.stages])
         self.rows = []
 
-    def predict(self, run):
-        """The candidate's first output for each sample; `run(feeds)` returns
-        all outputs. Streaming VAD: each clip in 512-sample chunks after 64
-        samples of context (as Silero's wrapper feeds v5), the state output
-        fed back as the next chunk's state input, the probabilities of a
-        clip as one array."""
+    def predict(self, runs):
+        """The candidate's first output for each sample; `runs[k](feeds)`
+        returns all outputs of stage k. Streaming VAD: each clip in
+        512-sample chunks after 64 samples of context (as Silero's wrapper
+        feeds v5), the state output fed back as the next chunk's state
+        input, the probabilities of a clip as one array. Wake-word
+        pipeline: see wake_score."""
+        if self.pipeline:
+            return [self.wake_score(runs, f["input"]) for f in self.samples]
+        run = runs[0]
         if not self.stream:
             return [run(f)[0] for f in self.samples]
         outs = []
@@ -220,6 +257,22 @@ class Evaluation:
             outs.append(np.array(probs, np.float32))
         return outs
 
+    def wake_score(self, runs, x):
+        """openWakeWord on one clip: mel spectrogram (in 16000-sample pieces
+        at a hop of 15520, which gives exactly the frames of the whole
+        clip), scaled as openWakeWord does (/10 + 2), embeddings of 76-frame
+        windows every 8 frames, the head on every 16 consecutive
+        embeddings; the clip's score is the highest (NaN propagates)."""
+        mel, emb, head = runs
+        names = [st.inputs[0] for st in self.stages]
+        spec = np.concatenate([np.asarray(mel({names[0]: x[:, k:k + MEL_PIECE]})[0]).reshape(-1, 32)
+                               for k in range(0, x.shape[1] - MEL_PIECE + 1, MEL_HOP)]) / 10.0 + 2.0
+        wins = [spec[i:i + 76] for i in range(0, spec.shape[0] - 76 + 1, 8)]
+        embs = [np.asarray(emb({names[1]: w[None, :, :, None].astype(np.float32)})[0]).reshape(-1) for w in wins]
+        scores = [np.asarray(head({names[2]: np.stack(embs[s:s + 16])[None].astype(np.float32)})[0]).reshape(-1)[0]
+                  for s in range(len(embs) - 16 + 1)]
+        return np.array([np.max(np.array(scores, np.float32))], np.float32)
+
     def score(self, outs):
         return metrics.evaluate(self.metric, outs, self.ref, self.labels)
 
@@ -229,7 +282,7 @@ class Evaluation:
         try:
             outs, onnx_path = build(row)
             row.comps = self.score(outs)
-            if onnx_path and self.args.latency and not self.stream:
+            if onnx_path and self.args.latency and not self.stream and not self.pipeline:
                 row.latency_ms = time_session(onnx_path, self.samples[0])
         except Exception as e:  # a candidate that cannot be built is reported (and fails --check)
             row.error = (str(e).strip().splitlines() or [type(e).__name__])[-1][:240]
@@ -246,16 +299,24 @@ class Evaluation:
 
     def run(self, tmp):
         a = self.args
-        print("== %s: %s; calib %d samples (sha256 %s), eval %d = val %d + test %d (sha256 %s)" %
-              (self.name, os.path.relpath(self.src, a.models), len(self.calib), self.calib_digest[:12],
+        calib = ", ".join("%d (sha256 %s)" % (len(st.calib), st.calib_digest[:12]) for st in self.stages)
+        print("== %s: %s; calib %s samples, eval %d = val %d + test %d (sha256 %s)" %
+              (self.name, " -> ".join(os.path.relpath(st.src, a.models) for st in self.stages), calib,
                len(self.samples), self.n_val, len(self.samples) - self.n_val, self.eval_digest[:12]), flush=True)
         float_row = Row("float", "float", "float", "ORT")
         float_row.comps, float_row.layers = self.score(self.ref), 0
         self.rows.append(float_row)
-        pre = peers.prepare(self.src, tmp, self.calib[0])
-        def literal(path):
-            sess = peers.literal_session(path)
-            return self.predict(lambda f: sess.run(None, f))
+        for k, st in enumerate(self.stages):
+            os.makedirs(os.path.join(tmp, "s%d" % k))
+            st.pre = peers.prepare(st.src, os.path.join(tmp, "s%d" % k), st.calib[0])
+        n = len(self.stages)
+
+        def literal(paths):
+            sessions = [peers.literal_session(p) for p in paths]
+            return self.predict([lambda f, s=s: s.run(None, f) for s in sessions])
+
+        def onnx_of(paths):
+            return paths[0] if n == 1 else None  # latency is timed for single models
 
         def quantc_row(recipe, cal, table):
             base = recipe.split("@")[0]
@@ -266,31 +327,46 @@ class Evaluation:
                       "ORT literal" if exportable else "quantc .so")
 
             def build(row):
-                stem = os.path.join(tmp, "quantc_%s_%s" % (recipe.replace("@", "_at_"), cal))
-                out = stem + (".onnx" if exportable else ".so")
-                row.layers, stdout = quantc_quantize(a.quantc, pre, self.calib_dir, recipe, cal, out,
+                outs, row.layers, row.reports, row.kept_float = [], 0, [], []
+                for k, st in enumerate(self.stages):
+                    stem = os.path.join(tmp, "quantc_%s_%s_s%d" % (recipe.replace("@", "_at_"), cal, k))
+                    out = stem + (".onnx" if exportable else ".so")
+                    layers, stdout = quantc_quantize(a.quantc, st.pre, st.calib_dir, recipe, cal, out,
                                                      report=stem + ".json")
-                row.report = json.load(open(stem + ".json"))
-                row.kept_float = kept_float(stdout)
-                if row.kept_float:
-                    row.note = "(%d kept float)" % len(row.kept_float)
+                    row.layers += layers
+                    row.reports.append(json.load(open(stem + ".json")))
+                    row.kept_float.append(kept_float(stdout))
+                    outs.append(out)
+                kept = sum(len(k) for k in row.kept_float)
+                if kept:
+                    row.note = "(%d kept float)" % kept
                 if exportable:
-                    return literal(out), out
-                model = CompiledModel(out, threads=2)
-                return self.predict(lambda f: list(model(**f).values())), None
+                    return literal(outs), onnx_of(outs)
+                models = [CompiledModel(o, threads=2) for o in outs]
+                return self.predict([lambda f, m=m: list(m(**f).values()) for m in models]), None
             return self.add(row, build)
 
-        def ort_row(label, table, fn, runs_in="ORT literal"):
-            row = Row(label, table, "ORT", runs_in)
+        def ort_row(label, table, fn, runs_in="ORT literal", side="ORT"):
+            """fn(k, stage, out path) writes stage k's quantized model (a
+            peer's: ORT's quantizers, or side="INC")."""
+            row = Row(label, table, side, runs_in)
 
             def build(row):
+                outs = []
                 with quiet():
-                    out = fn(os.path.join(tmp, re.sub(r"[^A-Za-z0-9]+", "_", label) + ".onnx"))
-                row.layers = peers.quantized_layers(out)
+                    for k, st in enumerate(self.stages):
+                        stem = re.sub(r"[^A-Za-z0-9]+", "_", label)
+                        outs.append(fn(k, st, os.path.join(tmp, "%s_s%d.onnx" % (stem, k))))
+                per_stage = [peers.quantized_layers(o) for o in outs]
+                row.layers = sum(per_stage)
+                notes = ["(layers per stage %s)" % "+".join(map(str, per_stage))] if n > 1 else []
+                # A peer's own diagnostics (INC: how far its smoothing moved the float model).
+                notes += ["(%s)" % open(o + ".note").read().strip() for o in outs if os.path.exists(o + ".note")]
+                row.note = " ".join(notes)
                 if row.layers == 0:
                     # e.g. layers inside an If branch: quantize_static does not enter subgraphs.
-                    raise RuntimeError("ORT quantized no layer")
-                return literal(out), out
+                    raise RuntimeError("%s quantized no layer" % side)
+                return literal(outs), onnx_of(outs)
             return self.add(row, build)
 
         # Matched table.
@@ -301,11 +377,16 @@ class Evaluation:
         if ref_row is None:
             print("  no quantc w8a8 row: the matched ORT rows need its layer list", flush=True)
         else:
-            layers = [l["name"] for l in ref_row.report["layers"]]
+            layers = [[l["name"] for l in rep["layers"]] for rep in ref_row.reports]
             for method in a.ort_methods:
                 ort_row("ORT U8S8 %s pc=1 matched" % method, "matched",
-                        lambda out, method=method: peers.static(pre, out, self.calib, method, True,
-                                                                nodes_to_quantize=layers, matched=True))
+                        lambda k, st, out, method=method:
+                        peers.static(st.pre, out, st.calib, method, True, nodes_to_quantize=layers[k], matched=True))
+            for alpha in a.inc_sq:
+                ort_row("INC SmoothQuant a=%s matched" % alpha, "matched",
+                        lambda k, st, out, alpha=alpha:
+                        peers.inc(st.pre, out, st.calib_dir, "sq", alpha, layers[k], matched=True),
+                        side="INC")
         if a.tables == "matched":
             return
         # Best effort.
@@ -325,31 +406,40 @@ class Evaluation:
         for act, wt, fname in formats:
             if fname not in a.ort_formats:
                 continue
-            for method in a.ort_methods:
+            for method in a.best_ort_methods:
                 for pc in (0, 1):
                     ort_row("ORT %s %s pc=%d" % (fname, method, pc), "best",
-                            lambda out, act=act, wt=wt, method=method, pc=pc:
-                            peers.static(pre, out, self.calib, method, bool(pc), act, wt))
+                            lambda k, st, out, act=act, wt=wt, method=method, pc=pc:
+                            peers.static(st.pre, out, st.calib, method, bool(pc), act, wt))
         if not peers.has_vnni() and "U8S8" in a.ort_formats:
             # ORT's docs: on x86-64 without VNNI, U8S8 can saturate; use reduce_range.
-            for method in a.ort_methods:
+            for method in a.best_ort_methods:
                 ort_row("ORT U8S8 %s pc=1 reduce_range" % method, "best",
-                        lambda out, method=method: peers.static(pre, out, self.calib, method, True,
-                                                                reduce_range=True))
-        if at20 is not None and at20.kept_float:
+                        lambda k, st, out, method=method:
+                        peers.static(st.pre, out, st.calib, method, True, reduce_range=True))
+        if at20 is not None and any(at20.kept_float):
             names = at20.kept_float
-            ort_row("ORT U8S8 MinMax pc=1 exclude %d" % len(names), "best",
-                    lambda out: peers.static(pre, out, self.calib, "MinMax", True, nodes_to_exclude=names))
+            ort_row("ORT U8S8 MinMax pc=1 exclude %d" % sum(len(x) for x in names), "best",
+                    lambda k, st, out: peers.static(st.pre, out, st.calib, "MinMax", True,
+                                                    nodes_to_exclude=names[k]))
+        rr = not peers.has_vnni()  # INC's docs, as ORT's: reduce_range on CPUs without VNNI
+        if "static" in a.inc_extra:
+            ort_row("INC static pc=1%s" % (" reduce_range" if rr else ""), "best",
+                    lambda k, st, out: peers.inc(st.pre, out, st.calib_dir, "static", reduce_range=rr), side="INC")
+        for alpha in a.inc_sq:
+            ort_row("INC SmoothQuant a=%s pc=1%s" % (alpha, " reduce_range" if rr else ""), "best",
+                    lambda k, st, out, alpha=alpha: peers.inc(st.pre, out, st.calib_dir, "sq", alpha,
+                                                              reduce_range=rr), side="INC")
         if "dynamic" in a.ort_extra:
-            ort_row("ORT quantize_dynamic", "best", lambda out: peers.dynamic(pre, out))
+            ort_row("ORT quantize_dynamic", "best", lambda k, st, out: peers.dynamic(st.pre, out))
         for algo in ("RTN", "HQQ", "GPTQ"):
             if algo.lower() in a.ort_extra:
-                def nb(out, algo=algo):
-                    peers.nbits(pre, out, algo, self.calib)
-                    if peers.quantized_layers(out) == 0:
-                        raise RuntimeError("no MatMul weight that MatMulNBitsQuantizer quantizes")
-                    return out
-                ort_row("ORT MatMulNBits %s 4b g128" % algo, "weight", nb)
+                ort_row("ORT MatMulNBits %s 4b g128" % algo, "weight",
+                        lambda k, st, out, algo=algo: peers.nbits(st.pre, out, algo, st.calib))
+        for algo in ("rtn", "gptq", "awq"):
+            if algo in a.inc_extra:
+                ort_row("INC %s 4b g128 sym" % algo.upper(), "weight",
+                        lambda k, st, out, algo=algo: peers.inc(st.pre, out, st.calib_dir, algo), side="INC")
 
     def choose(self, table, side):
         """The row of `side` with the best first metric on validation among
@@ -363,33 +453,40 @@ class Evaluation:
         return max(ok, key=lambda r: (np.nan_to_num(val(r), nan=-np.inf), -len(r.label)))
 
     def summary(self, failures, check):
+        """Per table and peer ("matched", "best": against ORT; "matched vs
+        INC", "best vs INC"), each side's choice on validation, its test
+        value and the paired interval of quantc - peer. Only the matched
+        comparison with ORT is gated (INC's rows include SmoothQuant, which
+        quantc lacks until its smoothing pass lands: reported, not gated)."""
         agg = lambda c: self.metric.aggregate(c)[self.key]  # noqa: E731
         out = {}
         float_test = agg(self.rows[0].comps[self.n_val:])
         for table in ("matched",) if self.args.tables == "matched" else ("matched", "best"):
-            q, o = self.choose(table, "quantc"), self.choose(table, "ORT")
-            if q is None and o is None:
-                continue
-            line = {"quantc": q.label if q else None, "ORT": o.label if o else None}
-            if q is not None:
-                line["quantc_test"] = agg(q.comps[self.n_val:])
-            if o is not None:
-                line["ORT_test"] = agg(o.comps[self.n_val:])
-            if q is not None and o is not None:
-                d, lo, hi = stats.paired_difference_ci(agg, q.comps[self.n_val:], o.comps[self.n_val:])
-                line.update({"diff": d, "ci": [lo, hi]})
-                verdict = ("NaN: no comparison" if not (np.isfinite(lo) and np.isfinite(hi)) else
-                           "quantc better" if lo > 0 else "ORT better" if hi < 0 else "no significant difference")
-                print("  %-8s chosen on val: %s  vs  %s; test %s %s vs %s, diff %s [95%% CI %s, %s]: %s" %
-                      (table, q.label, o.label, self.key, fmt(line["quantc_test"]), fmt(line["ORT_test"]),
-                       fmt(d), fmt(lo), fmt(hi), verdict), flush=True)
-                margin = MARGINS[self.key]
-                if check and table == "matched" and not (hi >= -margin):
-                    failures.append("%s: matched: %s %s %s is below %s %s beyond the margin %g (diff %s, "
-                                    "CI [%s, %s])" % (self.name, q.label, self.key, fmt(line["quantc_test"]),
-                                                      o.label, fmt(line["ORT_test"]), margin, fmt(d), fmt(lo),
-                                                      fmt(hi)))
-            out[table] = line
+            for peer in ("ORT", "INC"):
+                q, o = self.choose(table, "quantc"), self.choose(table, peer)
+                if o is None and (peer != "ORT" or q is None):
+                    continue
+                line = {"quantc": q.label if q else None, "peer_side": peer, "peer": o.label if o else None}
+                if q is not None:
+                    line["quantc_test"] = agg(q.comps[self.n_val:])
+                if o is not None:
+                    line["peer_test"] = agg(o.comps[self.n_val:])
+                if q is not None and o is not None:
+                    d, lo, hi = stats.paired_difference_ci(agg, q.comps[self.n_val:], o.comps[self.n_val:])
+                    line.update({"diff": d, "ci": [lo, hi]})
+                    verdict = ("NaN: no comparison" if not (np.isfinite(lo) and np.isfinite(hi)) else
+                               "quantc better" if lo > 0 else "%s better" % peer if hi < 0 else
+                               "no significant difference")
+                    print("  %-8s chosen on val: %s  vs  %s; test %s %s vs %s, diff %s [95%% CI %s, %s]: %s" %
+                          (table, q.label, o.label, self.key, fmt(line["quantc_test"]), fmt(line["peer_test"]),
+                           fmt(d), fmt(lo), fmt(hi), verdict), flush=True)
+                    margin = MARGINS[self.key]
+                    if check and table == "matched" and peer == "ORT" and not (hi >= -margin):
+                        failures.append("%s: matched: %s %s %s is below %s %s beyond the margin %g (diff %s, "
+                                        "CI [%s, %s])" % (self.name, q.label, self.key, fmt(line["quantc_test"]),
+                                                          o.label, fmt(line["peer_test"]), margin, fmt(d), fmt(lo),
+                                                          fmt(hi)))
+                out[table if peer == "ORT" else "%s vs %s" % (table, peer)] = line
         if check:
             for r in self.rows:
                 if r.side == "float":
@@ -416,10 +513,11 @@ class Evaluation:
         return out
 
     def to_json(self, summary):
-        return {"model": os.path.relpath(self.src, self.args.models), "metric_keys": list(self.metric.keys),
-                "calib_samples": len(self.calib), "val_samples": self.n_val,
+        return {"model": " -> ".join(os.path.relpath(st.src, self.args.models) for st in self.stages),
+                "metric_keys": list(self.metric.keys),
+                "calib_samples": [len(st.calib) for st in self.stages], "val_samples": self.n_val,
                 "test_samples": len(self.samples) - self.n_val,
-                "calib_sha256": self.calib_digest, "eval_sha256": self.eval_digest,
+                "calib_sha256": [st.calib_digest for st in self.stages], "eval_sha256": self.eval_digest,
                 "rows": [r.to_json(self.metric, self.n_val) for r in self.rows], "summary": summary}
 
 
@@ -447,9 +545,16 @@ def main(argv=None):
                     help="quantc calibrators (default minmax,percentile,mse,entropy)")
     ap.add_argument("--ort-methods", default="MinMax,Percentile,Entropy",
                     help="quantize_static calibration methods (default MinMax,Percentile,Entropy)")
+    ap.add_argument("--best-ort-methods", help="quantize_static calibration methods of the best-effort table "
+                    "(default: --ort-methods)")
     ap.add_argument("--ort-formats", default="U8S8,S8S8", help="quantize_static formats (best effort)")
     ap.add_argument("--ort-extra", default="dynamic,rtn,hqq,gptq",
                     help="more ORT rows: dynamic (quantize_dynamic), rtn, hqq, gptq (MatMulNBits)")
+    ap.add_argument("--inc-sq", default="0.5,auto",
+                    help="Intel Neural Compressor SmoothQuant alphas (matched and best effort; default 0.5,auto; "
+                         "'' for none)")
+    ap.add_argument("--inc-extra", default="static,rtn,gptq,awq",
+                    help="more INC rows: static (best effort), rtn, gptq, awq (4-bit weight-only)")
     ap.add_argument("--no-latency", dest="latency", action="store_false",
                     help="skip timing each ONNX candidate in ORT's default session")
     ap.add_argument("--limit", type=int, default=0, help="evaluate on the first N samples only")
@@ -460,6 +565,8 @@ def main(argv=None):
     args.recipes, args.calibrators = split(args.recipes), split(args.calibrators)
     args.ort_methods, args.ort_formats, args.ort_extra = split(args.ort_methods), split(args.ort_formats), \
         split(args.ort_extra)
+    args.inc_sq, args.inc_extra = split(args.inc_sq), split(args.inc_extra)
+    args.best_ort_methods = split(args.best_ort_methods) if args.best_ort_methods is not None else args.ort_methods
     names = args.models_to_eval or list(MODELS)
     for n in names:
         if n not in MODELS:

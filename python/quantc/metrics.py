@@ -170,6 +170,38 @@ class Decision:
         return {"fidelity": _mean(c, 0), "agree": _mean(c, 1)}
 
 
+class WakeRoc:
+    """Wake word over whole clips (the mel -> embedding -> head pipeline):
+    a clip's score is the head's highest score over its windows. ROC-AUC
+    of that score against whether the clip says the word (the probability
+    that a positive clip outscores a negative one, ties counted half),
+    accuracy of score > 0.5 (the model's threshold) against the truth,
+    agreement of that decision with float's, and the positive rate."""
+    keys = ("auc", "acc", "agree", "pos_rate")
+
+    def __init__(self, word):
+        self.word = word
+
+    def components(self, out, ref, label):
+        y = int(json.loads(label)[self.word])
+        s, f = float(out.reshape(-1)[0]), float(ref.reshape(-1)[0])
+        return [s, float(y), float((s > 0.5) == bool(y)), float((s > 0.5) == (f > 0.5))]
+
+    def aggregate(self, c):
+        nan = float("nan")
+        if not len(c):
+            return {"auc": nan, "acc": nan, "agree": nan, "pos_rate": nan}
+        s, y = c[:, 0], c[:, 1] > 0.5
+        npos, nneg = int(y.sum()), int((~y).sum())
+        if not np.all(np.isfinite(s)) or npos == 0 or nneg == 0:
+            auc = nan
+        else:
+            from scipy.stats import rankdata
+            ranks = rankdata(s)  # ties get their mean rank: a tie counts half
+            auc = float((ranks[y].sum() - npos * (npos + 1) / 2.0) / (npos * nneg))
+        return {"auc": auc, "acc": _mean(c, 2), "agree": _mean(c, 3), "pos_rate": _mean(c, 1)}
+
+
 def _f1(tp, fp, fn):
     return 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn > 0 else 1.0
 

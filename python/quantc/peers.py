@@ -155,6 +155,42 @@ def nbits(pre, out, algo="RTN", calib=None, block_size=128):
     return out
 
 
+def inc_python():
+    """The interpreter of Intel Neural Compressor's environment (.venv-inc,
+    made by scripts/bootstrap; $QUANTC_INC_PYTHON overrides)."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return os.environ.get("QUANTC_INC_PYTHON", os.path.join(root, ".venv-inc", "bin", "python"))
+
+
+def inc(pre, out, calib_dir, algo, alpha="0.5", nodes_to_quantize=None, matched=False, reduce_range=False):
+    """Intel Neural Compressor for ONNX (scripts/inc_quantize.py, in its own
+    environment): algo static, sq (SmoothQuant, alpha a number or auto),
+    rtn, gptq, awq (4-bit weight-only, block 128)."""
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    py = inc_python()
+    if not os.path.exists(py):
+        raise RuntimeError("no %s: run scripts/bootstrap (it makes .venv-inc)" % py)
+    cmd = [py, os.path.join(root, "scripts", "inc_quantize.py"), pre, out, "--algo", algo, "--calib", calib_dir,
+           "--alpha", str(alpha)]
+    if matched:
+        cmd += ["--matched", "--nodes", ",".join(nodes_to_quantize or [])]
+    if reduce_range:
+        cmd.append("--reduce-range")
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0 or not os.path.exists(out):
+        lines = [l for l in (p.stderr + p.stdout).strip().splitlines() if l.strip()]
+        errors = [l for l in lines if "Error" in l or "error:" in l]  # not its progress bars
+        lines = errors or lines
+        raise RuntimeError("INC %s: %s" % (algo, lines[-1] if lines else "exit %d" % p.returncode))
+    import re
+    m = re.search(r"smoothed float vs float: [^\n]*", p.stdout)
+    if m:
+        with open(out + ".note", "w") as f:
+            f.write(m.group(0))
+    return out
+
+
 def quantized_layers(path):
     """How many weights a quantized ONNX model quantized: DequantizeLinear of
     an initializer (QDQ), MatMulInteger/ConvInteger (dynamic), MatMulNBits."""

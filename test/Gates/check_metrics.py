@@ -54,6 +54,27 @@ agg = v.aggregate(c)
 check("VadStream F1 vs truth (tp2 fp1 fn1)", agg["f1_truth"], 2 * 2 / (2 * 2 + 1 + 1))
 check("VadStream F1 vs float (tp2 fp1 fn1)", agg["f1_vs_float"], 4 / 6)
 
+# WakeRoc: AUC as the fraction of (positive, negative) pairs ordered
+# correctly, ties half, counted pair by pair here.
+w = metrics.WakeRoc("alexa")
+scores = [0.9, 0.4, 0.4, 0.8, 0.1, 0.4]
+truth = [1, 1, 0, 0, 0, 1]
+labels = [json.dumps({"alexa": y, "hey_mycroft": 0}) for y in truth]
+fl = [0.9, 0.6, 0.2, 0.2, 0.1, 0.7]
+c = metrics.evaluate(w, [np.array([s]) for s in scores], [np.array([f]) for f in fl], labels)
+pos = [s for s, y in zip(scores, truth) if y]
+neg = [s for s, y in zip(scores, truth) if not y]
+pairs = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in pos for n in neg)
+agg = w.aggregate(c)
+check("WakeRoc AUC (pairs, ties half)", agg["auc"], pairs / (len(pos) * len(neg)))
+check("WakeRoc AUC hand value 6/9", agg["auc"], 6 / 9)  # 0.9 beats 3; each 0.4: 1 + tie
+check("WakeRoc accuracy at 0.5", agg["acc"], 3 / 6)  # right: 0.9 (pos), 0.4 0.1 (neg)
+check("WakeRoc agreement with float", agg["agree"], 3 / 6)  # samples 0, 2, 4
+check("WakeRoc positive rate", agg["pos_rate"], 0.5)
+c2 = metrics.evaluate(w, [np.array([s]) for s in scores[:5]] + [np.array([np.nan])], [np.array([f]) for f in fl],
+                      labels)
+check("WakeRoc AUC with a NaN score is NaN", w.aggregate(c2)["auc"], float("nan"))
+
 # Paired bootstrap: identical candidates differ by exactly 0; a constant
 # shift of every sample's value shifts the whole interval by it.
 mean = lambda c: float(np.mean(c[:, 0]))  # noqa: E731
