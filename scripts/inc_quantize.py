@@ -5,7 +5,7 @@ of `quantc eval`, configured as its documentation shows.
 It runs in its own virtual environment (.venv-inc, python/requirements-inc.lock:
 the package requires numpy < 2, quantc's environment has numpy 2), so
 quantc.peers calls this script as a subprocess; it reads the calibration
-split itself (the caller has checked its SHA256SUMS) and writes one ONNX
+split through quantc.datasets (its SHA256SUMS checked) and writes one ONNX
 model.
 
   static       StaticQuantConfig, QDQ, per-channel weights (its quantizer,
@@ -25,13 +25,14 @@ import sys
 import numpy as np
 
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
+
+
 def load_calib(split_dir, names):
-    samples = []
-    for d in sorted(os.listdir(split_dir)):
-        full = os.path.join(split_dir, d)
-        if os.path.isdir(full):
-            samples.append({n: np.load(os.path.join(full, n.replace(":", "_").replace("/", "_") + ".npy"))
-                            for n in names})
+    """The calibration split, read (and its SHA256SUMS checked) by
+    quantc.datasets, as quantc eval reads it."""
+    from quantc import datasets
+    samples = datasets.load_split(split_dir, names)[0]
     if not samples:
         raise SystemExit("inc_quantize: no calibration samples in %s" % split_dir)
     return samples
@@ -40,7 +41,6 @@ def load_calib(split_dir, names):
 def reader(samples):
     """quantc.peers' calibration reader (INC's CalibrationDataReader accepts
     any class with get_next)."""
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python"))
     from quantc.peers import _reader
     return _reader(samples)
 
