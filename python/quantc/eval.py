@@ -117,15 +117,24 @@ MARGINS = {"char_acc": 0.005, "acc": 0.01, "hmean": 0.02, "sqnr_db": 0.5, "fidel
 EXPORTABLE = ("w8a8", "w8a16", "w4a16")  # recipes `quantc quantize -o x.onnx` writes as QDQ/MatMulNBits
 
 
+def strata(metric, comps):
+    """The bootstrap strata of a metric that needs them (ROC-AUC), else None."""
+    f = getattr(metric, "strata", None)
+    return f(np.asarray(comps, np.float64)) if f and len(comps) else None
+
+
 class Row:
     def __init__(self, label, table, side, runs_in):
         self.label, self.table, self.side, self.runs_in = label, table, side, runs_in
         self.error, self.layers, self.latency_ms, self.comps, self.note = None, None, None, None, ""
         self.kept_float = None  # quantc rows: per stage, the layers --min-layer-sqnr kept float
+        self.stage_layers = None  # per stage, the layers quantized (a pipeline gates each stage)
 
     def to_json(self, metric, n_val):
         d = {"candidate": self.label, "table": self.table, "side": self.side, "runs_in": self.runs_in,
              "layers": self.layers, "latency_ms": self.latency_ms, "note": self.note}
+        if self.stage_layers and len(self.stage_layers) > 1:
+            d["stage_layers"] = self.stage_layers
         if self.kept_float and any(self.kept_float):
             d["kept_float"] = self.kept_float
         if self.error:
@@ -134,7 +143,7 @@ class Row:
             d["val"] = metric.aggregate(self.comps[:n_val])
             d["test"] = metric.aggregate(self.comps[n_val:])
             agg = lambda c: metric.aggregate(c)[metric.keys[0]]  # noqa: E731
-            d["test_ci"] = stats.ci(agg, self.comps[n_val:])[1:]
+            d["test_ci"] = stats.ci(agg, self.comps[n_val:], strata=strata(metric, self.comps[n_val:]))[1:]
         return d
 
 
@@ -327,13 +336,14 @@ class Evaluation:
                       "ORT literal" if exportable else "quantc .so")
 
             def build(row):
-                outs, row.layers, row.reports, row.kept_float = [], 0, [], []
+                outs, row.layers, row.reports, row.kept_float, row.stage_layers = [], 0, [], [], []
                 for k, st in enumerate(self.stages):
                     stem = os.path.join(tmp, "quantc_%s_%s_s%d" % (recipe.replace("@", "_at_"), cal, k))
                     out = stem + (".onnx" if exportable else ".so")
                     layers, stdout = quantc_quantize(a.quantc, st.pre, st.calib_dir, recipe, cal, out,
                                                      report=stem + ".json")
                     row.layers += layers
+                    row.stage_layers.append(layers)
                     row.reports.append(json.load(open(stem + ".json")))
                     row.kept_float.append(kept_float(stdout))
                     outs.append(out)
@@ -358,7 +368,7 @@ class Evaluation:
                         stem = re.sub(r"[^A-Za-z0-9]+", "_", label)
                         outs.append(fn(k, st, os.path.join(tmp, "%s_s%d.onnx" % (stem, k))))
                 per_stage = [peers.quantized_layers(o) for o in outs]
-                row.layers = sum(per_stage)
+                row.layers, row.stage_layers = sum(per_stage), per_stage
                 notes = ["(layers per stage %s)" % "+".join(map(str, per_stage))] if n > 1 else []
                 # A peer's own diagnostics (INC: how far its smoothing moved the float model).
                 notes += ["(%s)" % open(o + ".note").read().strip() for o in outs if os.path.exists(o + ".note")]
@@ -472,7 +482,8 @@ class Evaluation:
                 if o is not None:
                     line["peer_test"] = agg(o.comps[self.n_val:])
                 if q is not None and o is not None:
-                    d, lo, hi = stats.paired_difference_ci(agg, q.comps[self.n_val:], o.comps[self.n_val:])
+                    d, lo, hi = stats.paired_difference_ci(agg, q.comps[self.n_val:], o.comps[self.n_val:],
+                                                           strata=strata(self.metric, q.comps[self.n_val:]))
                     line.update({"diff": d, "ci": [lo, hi]})
                     verdict = ("NaN: no comparison" if not (np.isfinite(lo) and np.isfinite(hi)) else
                                "quantc better" if lo > 0 else "%s better" % peer if hi < 0 else
@@ -496,6 +507,13 @@ class Evaluation:
                         failures.append("%s: %s failed: %s" % (self.name, r.label, r.error))
                 elif not (r.layers and r.layers > 0):
                     failures.append("%s: %s quantized no layer" % (self.name, r.label))
+                elif r.side == "quantc" and r.table == "matched":
+                    # A pipeline: every stage must be quantized, not just some
+                    # (mixed-precision rows may keep a whole stage float).
+                    for k, l in enumerate(r.stage_layers or []):
+                        if not (l > 0):
+                            failures.append("%s: %s quantized no layer in stage %d (%s)" %
+                                            (self.name, r.label, k, os.path.basename(self.stages[k].src)))
             q = self.choose("matched", "quantc")
             if q is None:
                 failures.append("%s: no matched quantc row" % self.name)
@@ -580,10 +598,12 @@ def main(argv=None):
     report = {"cpu": cpu, "cpu_features": feats, "versions": versions(), "models": {}}
     failures = []
     for n in names:
-        ev = Evaluation(n, args)
+        ev, t0 = Evaluation(n, args), time.time()
         with tempfile.TemporaryDirectory() as tmp:
             ev.run(tmp)
         report["models"][n] = ev.to_json(ev.summary(failures, args.check))
+        report["models"][n]["seconds"] = round(time.time() - t0, 1)
+        print("%s: evaluated in %.0f s" % (n, time.time() - t0), flush=True)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(report, f, indent=1)

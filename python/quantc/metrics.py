@@ -179,6 +179,11 @@ class WakeRoc:
     agreement of that decision with float's, and the positive rate."""
     keys = ("auc", "acc", "agree", "pos_rate")
 
+    @staticmethod
+    def strata(c):
+        """Bootstrap within positives and negatives (stats): AUC needs both."""
+        return np.asarray(c)[:, 1] > 0.5
+
     def __init__(self, word):
         self.word = word
 

@@ -16,6 +16,7 @@ the CPU at hand. `default_session` is how users run a model (fusions on,
 integer kernels where ORT has them).
 """
 import os
+import shutil
 
 import numpy as np
 
@@ -103,6 +104,11 @@ def static(pre, out, calib, method="MinMax", per_channel=True, activation="QUInt
     for a 128-level threshold (TensorRT's setting; quantize_static's
     default of 128 bins leaves one candidate, i.e. MinMax), through ORT's
     own calibrator and calibration cache."""
+    if nodes_to_quantize is not None and not nodes_to_quantize:
+        # quantize_static reads an empty list as "every node"; matching a
+        # side that quantized no layer means quantizing none.
+        shutil.copyfile(pre, out)
+        return out
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     extra = {}
     op_types = None
@@ -167,6 +173,9 @@ def inc(pre, out, calib_dir, algo, alpha="0.5", nodes_to_quantize=None, matched=
     environment): algo static, sq (SmoothQuant, alpha a number or auto),
     rtn, gptq, awq (4-bit weight-only, block 128)."""
     import subprocess
+    if matched and not nodes_to_quantize:
+        shutil.copyfile(pre, out)  # as in static(): nothing to match
+        return out
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     py = inc_python()
     if not os.path.exists(py):

@@ -92,5 +92,21 @@ check("bootstrap CI half-width ~ 1.96 se", (hi - lo) / 2, 1.96 * se, 0.15 * 1.96
 d, lo, hi = stats.paired_difference_ci(mean, np.full((5, 1), np.nan), np.zeros((5, 1)))
 check("paired CI with NaN is NaN", lo, float("nan"))
 
+# Stratified bootstrap: every resample keeps each class's count and draws
+# a class's samples from that class only; with 2 positives in 60 an AUC
+# interval exists (unstratified, ~13% of resamples draw no positive).
+y = np.zeros(60)
+y[[7, 41]] = 1
+idx = stats.bootstrap_indices(60, 300, 1, strata=y > 0.5)
+check("stratified: positives per resample", float(np.ptp(y[idx].sum(axis=1))) + float(y[idx].sum(axis=1)[0]), 2.0)
+check("stratified: positives drawn from positives", float(np.all(y[idx[:, [7, 41]]] == 1)), 1.0)
+sc = np.where(y > 0.5, 0.9, rng.uniform(0, 1, 60))
+cw = np.stack([sc, y, np.zeros(60), np.zeros(60)], 1)
+aucf = lambda c: w.aggregate(c)["auc"]  # noqa: E731
+_, lo, hi = stats.ci(aucf, cw, strata=metrics.WakeRoc.strata(cw))
+check("stratified AUC CI is finite", float(np.isfinite(lo) and np.isfinite(hi) and lo <= hi), 1.0)
+_, lo, hi = stats.ci(aucf, cw)
+check("unstratified AUC CI with 2 positives is NaN", lo, float("nan"))
+
 print("%d passed, %d failed" % (checks[0] - len(failures), len(failures)))
 sys.exit(1 if failures else 0)

@@ -13,13 +13,18 @@ writes — and asserts that the gate exits non-zero and names the problem:
   clip-activations  activations clipped at the 60th percentile (a
                     calibrator regression): eval --check must fail on the
                     floor and on the matched peer comparison
+  stage-nothing     in the wake-word pipeline (mel -> embedding -> head),
+                    `quantc quantize` keeps the embedding stage float
+                    while the other two are quantized: eval --check must
+                    fail with "quantized no layer in stage 1"
   drop-output       `quantc run` loses one output file: conformance
                     --check-passing must fail with "missing"
   bad-manifest      one data file changed on disk: eval must refuse the
                     data set, naming the file
 
 and that the same gate passes without the planted bug (the wrapper
-"none"), so each failure is the bug's doing. Uses the alexa head (fast).
+"none"), so each failure is the bug's doing. Uses the alexa head (fast)
+and, for stage-nothing, the alexa pipeline.
 """
 import argparse
 import os
@@ -34,7 +39,8 @@ import os, subprocess, sys
 args = sys.argv[1:]
 bug = {bug!r}
 quantc = {quantc!r}
-if bug == "quantize-nothing" and args[:1] == ["quantize"]:
+if (bug == "quantize-nothing" and args[:1] == ["quantize"]) or \
+        (bug == "stage-nothing" and args[:1] == ["quantize"] and os.sep + "s1" + os.sep in args[1]):
     args += ["--min-layer-sqnr", "1000"]
 if bug == "clip-activations" and args[:1] == ["quantize"]:
     i = args.index("--calibrator")
@@ -85,8 +91,8 @@ def main():
     env = dict(os.environ, PYTHONPATH=os.path.join(root, "python"))
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
-        def eval_cmd(bug, data=args.data):
-            return [sys.executable, "-m", "quantc.eval", "alexa", "--tables", "matched", "--calibrators", "minmax",
+        def eval_cmd(bug, data=args.data, model="alexa"):
+            return [sys.executable, "-m", "quantc.eval", model, "--tables", "matched", "--calibrators", "minmax",
                     "--ort-methods", "MinMax", "--no-latency", "--check", "--quantc", wrapper(tmp, bug, args.quantc),
                     "--models", args.models, "--data", data]
 
@@ -105,6 +111,8 @@ def main():
         expect("quantize-nothing", eval_cmd("quantize-nothing"), True, ["quantized no layer"])
         expect("nan-output", eval_cmd("nan-output"), True, ["nan on test is below the floor"])
         expect("clip-activations", eval_cmd("clip-activations"), True, ["below the floor", "beyond the margin"])
+        expect("stage-nothing", eval_cmd("stage-nothing", model="alexa_pipeline") + ["--limit", "40"], True,
+               ["quantized no layer in stage 1 (embedding_model.onnx)"])
         # A data set whose file changed after its manifest was written.
         data = os.path.join(tmp, "data")
         shutil.copytree(os.path.join(args.data, "wake"), os.path.join(data, "wake"))
@@ -123,7 +131,7 @@ def main():
         expect("drop-output", conf + [wrapper(tmp, "drop-output", args.quantc)], True, ["missing"])
     for f in failures:
         print("FAIL:", f)
-    print("%d passed, %d failed" % (7 - len(failures), len(failures)))
+    print("%d passed, %d failed" % (8 - len(failures), len(failures)))
     return 1 if failures else 0
 
 
