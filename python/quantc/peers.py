@@ -45,8 +45,11 @@ def run_session(sess, samples):
     return [sess.run(None, feeds)[0] for feeds in samples]
 
 
-def prepare(src, dst_dir, sample):
-    """The model both quantizers start from (see the module comment)."""
+def prepare(src, dst_dir, sample, constants=None):
+    """The model both quantizers start from (see the module comment).
+    `constants`: inputs whose value is the same in every sample, on which
+    the model is specialised (quantc.specialize: an If on them is inlined,
+    so that quantize_static sees the layers of the branch taken)."""
     import onnx
     from onnx import version_converter
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -60,6 +63,12 @@ def prepare(src, dst_dir, sample):
     opset = next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), 13)
     if opset < 13:
         m = version_converter.convert_version(m, 13)
+    if constants:
+        from quantc.specialize import specialize
+        m, inlined = specialize(m, constants)
+        if inlined:
+            print("  prepare: specialised on %s: %d If inlined" %
+                  (", ".join("%s=%s" % (k, v.tolist()) for k, v in constants.items()), inlined), flush=True)
     if m.functions:
         # Model-local functions (torch.export writes them) are inlined, as
         # quantc's importer does, so that ORT's quantizer sees their nodes.
