@@ -82,6 +82,8 @@ def bench_model(name, args, tmp):
     models = {}
     for label, so in libs:
         models[label] = CompiledModel(so, threads=args.threads)
+        if len(models) == 1:
+            print("quantc kernel paths: %s" % models[label].kernel_paths())
         fns[label] = (lambda m: lambda: m(**feed))(models[label])
     sessions = {"ORT float": ort_session(src, args.threads)}
     pre = peers.prepare(src, tmp, calib[0])

@@ -129,7 +129,10 @@ def main():
                 failures.append("%s: %s" % (recipe, p.stderr.strip()))
                 continue
             per_param = (os.path.getsize(so) - float_bytes + 4 * K * N) / (K * N)
-            got = CompiledModel(so)(x=x)["y"]
+            cm = CompiledModel(so)
+            if recipe == "w4a16-g128":  # the first
+                print("kernel paths: %s" % cm.kernel_paths())
+            got = cm(x=x)["y"]
             want = reference_input(x, recipe) @ reference_weights(w, recipe).astype(np.float64) + b
             rel = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
             exact = x @ w + b

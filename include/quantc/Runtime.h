@@ -86,6 +86,11 @@ int qc_run(qc_model *model, const void *const *inputs, void *const *outputs);
 void qc_set_num_threads(int n);
 int qc_get_num_threads(void);
 
+/* The kernels this CPU runs, e.g. "sgemm=avx512 igemm=avx2
+ * depthwise=avx512" (chosen at run time from CPUID; QUANTC_CPU_KERNELS=
+ * generic|avx2 caps the choice). */
+const char *qc_kernel_paths(void);
+
 /* The last error of this thread, or "" if none. */
 const char *qc_last_error(void);
 

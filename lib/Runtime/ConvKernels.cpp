@@ -86,17 +86,27 @@ depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, floa
 }
 } // namespace
 
+/// Whether depthwise convolutions take the AVX-512 path (when every tap
+/// is in bounds; the rest run the portable loop).
+static bool depthwiseUsesAVX512() {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  __builtin_cpu_init();
+  const char *cap = getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+  return limit != "generic" && limit != "avx2" && __builtin_cpu_supports("avx512f") != 0;
+#else
+  return false;
+#endif
+}
+
+const char *depthwiseKernelName() { return depthwiseUsesAVX512() ? "avx512" : "generic"; }
+
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
   bool fast = false;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
   // QUANTC_CPU_KERNELS=generic|avx2 caps this choice as it caps the GEMMs'
   // (an AVX2-only run on an AVX-512 machine).
-  static const bool avx512 = [] {
-    __builtin_cpu_init();
-    const char *cap = getenv("QUANTC_CPU_KERNELS");
-    std::string limit = cap ? cap : "";
-    return limit != "generic" && limit != "avx2" && __builtin_cpu_supports("avx512f") != 0;
-  }();
+  static const bool avx512 = depthwiseUsesAVX512();
   // Every tap in bounds: no implicit padding and the output fits the input.
   fast = avx512 && s.padT == 0 && s.padL == 0 &&
          (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&

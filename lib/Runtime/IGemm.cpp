@@ -128,6 +128,15 @@ void iMicroKernelGeneric(int64_t kcp, const int16_t *Ap, const int16_t *Bp, int3
       C[r * ldc + c] += acc[r][c];
 }
 
+const char *igemmKernelName() {
+  IMicroKernel k = selectIMicroKernel();
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (k == iMicroKernelAVX2)
+    return "avx2";
+#endif
+  return k == iMicroKernelGeneric ? "generic" : "unknown";
+}
+
 void igemmWithPacker(int64_t M, int64_t N, int64_t K, MatrixS8 A, const IBPacker &B,
                      int32_t *C, int64_t ldc) {
   if (M <= 0 || N <= 0 || K <= 0)

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Runtime.h"
+#include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <cstring>
@@ -248,6 +249,13 @@ int qc_run(qc_model *m, const void *const *inputs, void *const *outputs) {
 
 void qc_set_num_threads(int n) { quantc::rt::setNumThreads(n); }
 int qc_get_num_threads(void) { return quantc::rt::getNumThreads(); }
+
+const char *qc_kernel_paths(void) {
+  static const std::string paths = std::string("sgemm=") + quantc::rt::sgemmKernelName() +
+                                   " igemm=" + quantc::rt::igemmKernelName() +
+                                   " depthwise=" + quantc::rt::depthwiseKernelName();
+  return paths.c_str();
+}
 
 const char *qc_last_error(void) { return lastError.c_str(); }
 

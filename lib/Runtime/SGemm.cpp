@@ -90,6 +90,19 @@ void microKernelGeneric(int64_t kc, const float *Ap, const float *Bp, float *C, 
       C[r * ldc + c] += acc[r][c];
 }
 
+const char *sgemmKernelName() {
+  MicroKernel k = selectMicroKernel();
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (k == microKernelAVX512)
+    return "avx512";
+#endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (k == microKernelAVX2)
+    return "avx2-fma";
+#endif
+  return k == microKernelGeneric ? "generic" : "unknown";
+}
+
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
                     int64_t ldc) {
   if (M <= 0 || N <= 0 || K <= 0)

@@ -54,6 +54,14 @@ class CompiledModel:
             lib.qc_set_num_threads(int(threads))
         self.path = path
 
+    def kernel_paths(self):
+        """The micro-kernels this CPU runs in the library, e.g. "sgemm=avx512
+        igemm=avx2 depthwise=avx512" (run-time dispatch; QUANTC_CPU_KERNELS
+        caps it)."""
+        f = self._lib.qc_kernel_paths
+        f.restype = ctypes.c_char_p
+        return f().decode()
+
     def _describe(self, kind):
         lib, m = self._lib, self._m
         out = []

@@ -365,6 +365,9 @@ class Evaluation:
                 if exportable:
                     return literal(outs), onnx_of(outs)
                 models = [CompiledModel(o, threads=2) for o in outs]
+                if not getattr(self, "kernels_shown", False):
+                    print("  quantc .so kernel paths: %s" % models[0].kernel_paths(), flush=True)
+                    self.kernels_shown = True
                 return self.predict([lambda f, m=m: list(m(**f).values()) for m in models]), None
             return self.add(row, build)
 

@@ -228,7 +228,10 @@ def quantized_layers(path):
 
 def cpu_features():
     """The CPU's name and the features that decide which integer kernels ORT
-    (and quantc) use."""
+    (and quantc) use. The AVX family comes from CPUID, as numpy reads it
+    (what an emulated CPU, `qemu-x86_64 -cpu Haswell`, reports; its
+    /proc/cpuinfo is the host's); AVX-VNNI and AMX, which numpy does not
+    report, from /proc/cpuinfo when that describes the same CPU."""
     name, flags = "unknown", set()
     try:
         for line in open("/proc/cpuinfo"):
@@ -239,6 +242,17 @@ def cpu_features():
                 break
     except OSError:
         pass
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__ as npf
+    except ImportError:
+        npf = None
+    if npf:
+        cpuid = {"avx2": npf.get("AVX2"), "fma": npf.get("FMA3"), "avx512f": npf.get("AVX512F"),
+                 "avx512bw": npf.get("AVX512BW"), "avx512_vnni": npf.get("AVX512VNNI")}
+        same = bool(cpuid["avx512f"]) == ("avx512f" in flags) and bool(cpuid["avx2"]) == ("avx2" in flags)
+        if not same:
+            name += " (emulated: CPUID differs from /proc/cpuinfo)"
+        flags = {k for k, v in cpuid.items() if v} | ({"avx_vnni", "amx_int8", "amx_tile"} & flags if same else set())
     feats = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int8", "amx_tile")
              if f in flags]
     return name, feats

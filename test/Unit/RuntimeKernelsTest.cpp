@@ -13,6 +13,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -294,3 +297,32 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
                                            W4Case{130, 33, 64, 64, true}));
 
 } // namespace
+
+// Which micro-kernels this run uses, printed for the log, and consistent
+// with the CPU and with QUANTC_CPU_KERNELS (CTest runs this under "generic"
+// too; run under `qemu-x86_64 -cpu Haswell` it must pick no AVX-512 path).
+TEST(KernelPaths, MatchTheCpuAndTheCap) {
+  std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName();
+  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s\n", sg.c_str(), ig.c_str(), dw.c_str());
+  for (const std::string &k : {sg, ig, dw})
+    EXPECT_NE(k, "unknown");
+  const char *cap = std::getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  bool avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2");
+#else
+  bool avx512 = false, avx2 = false;
+#endif
+  if (limit == "generic" || !avx2) {
+    EXPECT_EQ(sg, "generic");
+    EXPECT_EQ(ig, "generic");
+    EXPECT_EQ(dw, "generic");
+  }
+  if (limit == "avx2" || !avx512) {
+    EXPECT_NE(sg, "avx512");
+    EXPECT_NE(dw, "avx512");
+  }
+  if (limit.empty() && avx2)
+    EXPECT_NE(ig, "generic") << "an AVX2 CPU runs the AVX2 int8 kernel";
+}

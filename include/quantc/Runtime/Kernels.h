@@ -94,6 +94,12 @@ void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, fl
 /// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image.
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
 
+/// The micro-kernel each family runs on this CPU (after QUANTC_CPU_KERNELS
+/// caps it): "generic", "avx2-fma"/"avx2", "avx512".
+const char *sgemmKernelName();
+const char *igemmKernelName();
+const char *depthwiseKernelName();
+
 /// The symbols compiled models call, for the JIT's symbol table.
 std::vector<std::pair<const char *, void *>> kernelSymbols();
 
