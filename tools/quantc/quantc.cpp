@@ -68,7 +68,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "      symbolic dimensions need --shape; repeating --shape for an input\n"
         "      compiles one variant per shape, chosen at run time by the shapes\n"
         "      (qc_set_input_shapes). --cpu/--features target another\n"
-        "      x86-64 CPU than this one (e.g. --cpu x86-64-v3).\n"
+        "      x86-64 CPU than this one (e.g. --cpu x86-64-v3); without them, the\n"
+        "      CPU named by $QUANTC_TARGET_CPU, else this machine's.\n"
         "  quantc calibrate MODEL --calib DIR -o OUT.mlir\n"
         "      qc-insert-observers and the calibration run over the samples in DIR (as\n"
         "      for quantize): the IR with a qc.observe and its statistics on every\n"
@@ -76,7 +77,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
-        "                  [--sensitivity-samples N]\n"
+        "                  [--sensitivity-samples N] [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
         "      <input>.npy files or ONNX TensorProtos input_<i>.pb) and quantize the\n"
@@ -887,6 +888,7 @@ int runQuantize(std::vector<std::string> args) {
   bool int4Convs = false;
   double minLayerSqnr = -INFINITY;
   int sensitivitySamples = 4;
+  quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-o" && i + 1 < args.size())
@@ -907,6 +909,10 @@ int runQuantize(std::vector<std::string> args) {
       minLayerSqnr = std::atof(args[++i].c_str());
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
       sensitivitySamples = std::atoi(args[++i].c_str());
+    else if (a == "--cpu" && i + 1 < args.size())
+      target.cpu = args[++i];
+    else if (a == "--features" && i + 1 < args.size())
+      target.features = args[++i];
     else if (!parseInputArg(args, i, in))
       return 2;
   }
@@ -1130,6 +1136,8 @@ int runQuantize(std::vector<std::string> args) {
   } else if (toSo) {
     quantc::cpu::AOTOptions options;
     options.runtimeDir = quantc::cpu::defaultRuntimeDir();
+    options.compile.cpu = target.cpu;
+    options.compile.features = target.features;
     std::vector<quantc::cpu::ShapeVariant> variants(1);
     for (const auto &t : samples->front())
       variants[0].push_back(t.shape);

@@ -321,11 +321,24 @@ createTargetMachine(const CompileOptions &compileOptions, bool pic) {
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder)
     return tmBuilder.takeError();
-  if (!compileOptions.cpu.empty())
-    tmBuilder->setCPU(compileOptions.cpu);
+  // --cpu, else $QUANTC_TARGET_CPU (a whole test run for another CPU,
+  // e.g. under qemu-x86_64 -cpu Haswell), else this machine's CPU.
+  std::string cpu = compileOptions.cpu;
+  if (const char *env = getenv("QUANTC_TARGET_CPU"); cpu.empty() && env && *env)
+    cpu = env;
+  if (!cpu.empty()) {
+    tmBuilder->setCPU(cpu);
+    // The CPU implies its features; detectHost's would add this machine's
+    // (AVX-512 code for an AVX2 target).
+    tmBuilder->getFeatures() = llvm::SubtargetFeatures();
+  }
   if (!compileOptions.features.empty()) {
     llvm::SubtargetFeatures features(compileOptions.features);
-    tmBuilder->getFeatures() = features;
+    if (cpu.empty())
+      tmBuilder->getFeatures() = features;
+    else
+      for (const std::string &f : features.getFeatures())
+        tmBuilder->getFeatures().AddFeature(f);
   }
   tmBuilder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   if (pic)
@@ -333,9 +346,8 @@ createTargetMachine(const CompileOptions &compileOptions, bool pic) {
   auto tm = tmBuilder->createTargetMachine();
   if (!tm)
     return tm.takeError();
-  if (!compileOptions.cpu.empty() &&
-      !(*tm)->getMCSubtargetInfo()->isCPUStringValid(compileOptions.cpu))
-    return llvm::createStringError("--cpu '" + compileOptions.cpu +
+  if (!cpu.empty() && !(*tm)->getMCSubtargetInfo()->isCPUStringValid(cpu))
+    return llvm::createStringError("--cpu '" + cpu +
                                    "' is not a CPU LLVM knows for " +
                                    (*tm)->getTargetTriple().str() +
                                    " (e.g. x86-64-v3, znver3, skylake-avx512)");
