@@ -576,6 +576,20 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
       out[i] = reps && reps->size() == out.size() && out[i] != kDyn ? out[i] * (*reps)[i] : kDyn;
     return out;
   }
+  if (auto r = dyn_cast<RangeOp>(op)) {
+    // n = max(ceil((limit - start) / delta), 0) from constant operands.
+    auto si = constInts(r.getStart()), li = constInts(r.getLimit()), di = constInts(r.getDelta());
+    if (si && li && di && si->size() == 1 && li->size() == 1 && di->size() == 1 && (*di)[0] != 0) {
+      int64_t num = (*li)[0] - (*si)[0], den = (*di)[0];
+      int64_t q = num / den + ((num % den != 0) && ((num < 0) == (den < 0)) ? 1 : 0);
+      return Dims{std::max<int64_t>(q, 0)};
+    }
+    auto sf = constFloats(r.getStart()), lf = constFloats(r.getLimit()), df = constFloats(r.getDelta());
+    if (sf && lf && df && sf->size() == 1 && lf->size() == 1 && df->size() == 1 && (*df)[0] != 0)
+      return Dims{std::max<int64_t>(
+          static_cast<int64_t>(std::ceil(((*lf)[0] - (*sf)[0]) / (*df)[0])), 0)};
+    return Dims{kDyn};
+  }
   if (auto c = dyn_cast<ConstantOfShapeOp>(op)) {
     if (auto dims = constInts(c.getInput()))
       return dims;

@@ -91,3 +91,23 @@ func.func @gather_flatten_split(%x: tensor<5x4x6xf32>, %i: tensor<2x3xi64>) -> (
   %sh = qc.shape %x : (tensor<5x4x6xf32>) -> tensor<*xi64>
   return %g, %f, %s#0, %s#1, %sh : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xi64>
 }
+
+// -----
+
+// Positions the way exporters write them: Shape -> Gather -> Range. The
+// sequence length comes from the input's static dims, the Range's length
+// from its (folded) operands: max(ceil((limit - start) / delta), 0), and
+// then the Range itself folds.
+// CHECK-LABEL: func.func @positions(%arg0: tensor<2x7xi64>) -> (tensor<7xi64>, tensor<0xi64>)
+// CHECK-DAG: qc.constant dense<> : tensor<0xi64>
+// CHECK-DAG: qc.constant dense<[0, 1, 2, 3, 4, 5, 6]> : tensor<7xi64>
+// CHECK-NOT: qc.range
+func.func @positions(%ids: tensor<2x7xi64>) -> (tensor<*xi64>, tensor<*xi64>) {
+  %shape = qc.shape %ids : (tensor<2x7xi64>) -> tensor<*xi64>
+  %one = qc.constant dense<1> : tensor<i64>
+  %zero = qc.constant dense<0> : tensor<i64>
+  %seq = qc.gather %shape, %one {axis = 0 : i64} : (tensor<*xi64>, tensor<i64>) -> tensor<*xi64>
+  %pos = qc.range %zero, %seq, %one : (tensor<i64>, tensor<*xi64>, tensor<i64>) -> tensor<*xi64>
+  %empty = qc.range %seq, %zero, %one : (tensor<*xi64>, tensor<i64>, tensor<i64>) -> tensor<*xi64>
+  return %pos, %empty : tensor<*xi64>, tensor<*xi64>
+}

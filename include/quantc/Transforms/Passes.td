@@ -25,7 +25,8 @@ def QCInferShapes : Pass<"qc-infer-shapes", "::mlir::func::FuncOp"> {
       - p0 - p1;
     * Reshape, Squeeze, Unsqueeze, Reduce*, Slice, Transpose, Concat,
       Flatten, Gather, Shape, Global*Pool: the ONNX shape functions, using
-      constant operands where the op takes shapes or axes as inputs.
+      constant operands where the op takes shapes or axes as inputs;
+    * Range: [max(ceil((limit - start) / delta), 0)] from constant operands.
 
     A result whose known dimension contradicts the inferred one is an error.
     Function result types are updated to the refined types.

@@ -379,3 +379,35 @@ OpFoldResult ConstantOfShapeOp::fold(FoldAdaptor) {
     return {};
   return DenseElementsAttr::get(rt, FloatAttr::get(rt.getElementType(), 0.0));
 }
+
+OpFoldResult RangeOp::fold(FoldAdaptor a) {
+  RankedTensorType rt = staticResultType(getOutput());
+  if (!rt || rt.getRank() != 1 || rt.getNumElements() > (1 << 20))
+    return {};
+  int64_t n = rt.getNumElements();
+  if (isa<IntegerType>(rt.getElementType())) {
+    auto s = intValues(a.getStart()), d = intValues(a.getDelta());
+    if (!s || !d || s->size() != 1 || d->size() != 1)
+      return {};
+    SmallVector<int64_t> out;
+    for (int64_t i = 0; i < n; ++i)
+      out.push_back((*s)[0] + i * (*d)[0]);
+    return makeInts(rt, out);
+  }
+  auto ft = dyn_cast<FloatType>(rt.getElementType());
+  auto s = dyn_cast_or_null<DenseFPElementsAttr>(a.getStart());
+  auto d = dyn_cast_or_null<DenseFPElementsAttr>(a.getDelta());
+  if (!ft || !s || !d || s.getNumElements() != 1 || d.getNumElements() != 1)
+    return {};
+  double s0 = (*s.getValues<APFloat>().begin()).convertToDouble();
+  double d0 = (*d.getValues<APFloat>().begin()).convertToDouble();
+  SmallVector<APFloat> out;
+  for (int64_t i = 0; i < n; ++i) {
+    // ONNX: the accumulated value in the output type, start + i * delta.
+    APFloat v(s0 + static_cast<double>(i) * d0);
+    bool lost;
+    v.convert(ft.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+    out.push_back(v);
+  }
+  return DenseElementsAttr::get(rt, out);
+}

@@ -127,3 +127,22 @@ func.func @cast_and_fill() -> (tensor<2xf32>, tensor<2x2xf32>) {
   %z = qc.constant_of_shape %s : (tensor<2xi64>) -> tensor<2x2xf32>
   return %f, %z : tensor<2xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// Range with constant operands folds: ints (a negative step: ceil(-5 / -2)
+// = 3 values) and floats (start + i * delta).
+// CHECK-LABEL: func.func @range_fold
+// CHECK-DAG: qc.constant dense<[5, 3, 1]> : tensor<3xi64>
+// CHECK-DAG: qc.constant dense<[5.000000e-01, 1.000000e+00, 1.500000e+00]> : tensor<3xf32>
+func.func @range_fold() -> (tensor<3xi64>, tensor<3xf32>) {
+  %s = qc.constant dense<5> : tensor<i64>
+  %l = qc.constant dense<0> : tensor<i64>
+  %d = qc.constant dense<-2> : tensor<i64>
+  %r = qc.range %s, %l, %d : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<3xi64>
+  %fs = qc.constant dense<0.5> : tensor<f32>
+  %fl = qc.constant dense<2.0> : tensor<f32>
+  %fd = qc.constant dense<0.5> : tensor<f32>
+  %f = qc.range %fs, %fl, %fd : (tensor<f32>, tensor<f32>, tensor<f32>) -> tensor<3xf32>
+  return %r, %f : tensor<3xi64>, tensor<3xf32>
+}

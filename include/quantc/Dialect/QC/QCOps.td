@@ -643,8 +643,14 @@ def QC_ConstantOfShapeOp : QC_Op<"constant_of_shape"> {
 
 def QC_RangeOp : QC_Op<"range"> {
   let summary = "ONNX Range";
+  let description = [{
+    output[i] = start + i * delta for i in [0, max(ceil((limit - start) /
+    delta), 0)). Folds to a constant when start, limit and delta are
+    constants (positions of a sequence whose length the input shapes fix).
+  }];
   let arguments = (ins AnyTensor:$start, AnyTensor:$limit, AnyTensor:$delta);
   let results = (outs AnyTensor:$output);
+  let hasFolder = 1;
 }
 
 def QC_TileOp : QC_Op<"tile"> {
