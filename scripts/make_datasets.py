@@ -398,10 +398,11 @@ def make_wake_clips(out, n_eval):
 DATA_VERSION = "7: rec 64/1000, cls 32/1000 with hard cases, det 8/24 with line boxes, audio 16/64, vad with context, vad_stream, wake_clips 200"
 
 
-def write_manifests(out):
+def write_manifests(out, names=None):
     """<set>/<split>/SHA256SUMS: the sha256 of every file of the split
-    (`sha256sum -c` reads it; quantc.datasets checks it at load)."""
-    for name in sorted(os.listdir(out)):
+    (`sha256sum -c` reads it; quantc.datasets checks it at load); all sets,
+    or those named."""
+    for name in sorted(names or os.listdir(out)):
         for split in ("calib", "eval"):
             root = os.path.join(out, name, split)
             if not os.path.isdir(root):

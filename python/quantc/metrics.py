@@ -207,6 +207,47 @@ class WakeRoc:
         return {"auc": auc, "acc": _mean(c, 2), "agree": _mean(c, 3), "pos_rate": _mean(c, 1)}
 
 
+class Embedding:
+    """Sentence embeddings (MiniLM), one pair of sentences per sample: the
+    Spearman correlation of the pairs' cosine similarities with float's
+    (how well the ranking of similarities survives quantization), the mean
+    cosine of each embedding to float's, and the ROC-AUC of the pair
+    similarity for telling related pairs (consecutive sentences of one
+    paragraph) from unrelated ones (the task, against the labels)."""
+    keys = ("spearman", "cos", "related_auc")
+
+    @staticmethod
+    def strata(c):
+        """Bootstrap within related and unrelated pairs (related_auc needs both)."""
+        return np.asarray(c)[:, 4] > 0.5
+
+    def components(self, out, ref, label):
+        o, r = np.asarray(out, np.float64).reshape(2, -1), np.asarray(ref, np.float64).reshape(2, -1)
+
+        def cos(a, b):
+            return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+        return [cos(o[0], r[0]), cos(o[1], r[1]), cos(o[0], o[1]), cos(r[0], r[1]),
+                float(json.loads(label)["related"])]
+
+    def aggregate(self, c):
+        nan = float("nan")
+        if not len(c):
+            return {"spearman": nan, "cos": nan, "related_auc": nan}
+        from scipy.stats import rankdata
+        if not np.all(np.isfinite(c[:, :4])):
+            return {"spearman": nan, "cos": nan, "related_auc": nan}
+        rq, rf = rankdata(c[:, 2]), rankdata(c[:, 3])
+        sq, sf = np.std(rq), np.std(rf)
+        spearman = float(np.mean((rq - rq.mean()) * (rf - rf.mean())) / (sq * sf)) if sq > 0 and sf > 0 else nan
+        y = c[:, 4] > 0.5
+        npos, nneg = int(y.sum()), int((~y).sum())
+        auc = nan
+        if npos and nneg:
+            ranks = rankdata(c[:, 2])
+            auc = float((ranks[y].sum() - npos * (npos + 1) / 2.0) / (npos * nneg))
+        return {"spearman": spearman, "cos": float(np.mean(c[:, :2])), "related_auc": auc}
+
+
 def _f1(tp, fp, fn):
     return 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn > 0 else 1.0
 

@@ -92,6 +92,26 @@ check("bootstrap CI half-width ~ 1.96 se", (hi - lo) / 2, 1.96 * se, 0.15 * 1.96
 d, lo, hi = stats.paired_difference_ci(mean, np.full((5, 1), np.nan), np.zeros((5, 1)))
 check("paired CI with NaN is NaN", lo, float("nan"))
 
+# Embedding (MiniLM pairs): Spearman against scipy.stats.spearmanr (ties
+# included), mean cosine by hand, related-pair AUC counted pair by pair.
+from scipy.stats import spearmanr  # noqa: E402
+em = metrics.Embedding()
+sq = np.array([0.9, 0.2, 0.5, 0.5, 0.7, 0.1])
+sf = np.array([0.8, 0.3, 0.4, 0.6, 0.7, 0.0])
+rl = np.array([1, 0, 1, 0, 1, 0])
+ce = np.stack([np.full(6, 0.99), np.full(6, 0.97), sq, sf, rl], 1)
+ea = em.aggregate(ce)
+check("Embedding spearman vs scipy", ea["spearman"], float(spearmanr(sq, sf).statistic), 1e-12)
+check("Embedding mean cosine", ea["cos"], 0.98, 1e-12)
+pos, neg = sq[rl == 1], sq[rl == 0]
+check("Embedding related AUC pair by pair", ea["related_auc"],
+      float(np.mean([(p > q) + 0.5 * (p == q) for p in pos for q in neg])), 1e-12)
+o = np.array([[1.0, 0.0], [0.0, 1.0]])
+cc = em.components(o, np.array([[1.0, 1.0], [0.0, 1.0]]), json.dumps({"related": 1}))
+check("Embedding components: cos to float", cc[0], 1 / math.sqrt(2), 1e-12)
+check("Embedding components: pair similarity", cc[2], 0.0, 1e-12)
+check("Embedding with NaN is NaN", em.aggregate(np.where(np.arange(5) == 2, np.nan, ce))["spearman"], float("nan"))
+
 # Stratified bootstrap: every resample keeps each class's count and draws
 # a class's samples from that class only; with 2 positives in 60 an AUC
 # interval exists (unstratified, ~13% of resamples draw no positive).

@@ -86,7 +86,7 @@ def main():
     w, cfg = safetensors.load(os.path.join(args.model_dir, "model.safetensors")), minilm.load(args.model_dir)[1]
     feeds = minilm.feeds(tok, ["A man is playing a guitar.", "The stock market fell sharply today, analysts said."])
     sess = ort.InferenceSession(args.onnx)
-    hid, emb = sess.run(None, feeds)
+    emb, hid = sess.run(["sentence_embedding", "last_hidden_state"], feeds)
     rh, re_ = reference(w, cfg, feeds["input_ids"], feeds["attention_mask"], feeds["token_type_ids"])
     m = feeds["attention_mask"][:, :, None] > 0  # padded positions' hidden states are not defined by the model
     e = rel(np.where(m, hid, 0), np.where(m, rh, 0))

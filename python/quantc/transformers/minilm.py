@@ -3,9 +3,9 @@ safetensors weights to ONNX, written with onnx.helper the way torch's
 exporter writes a BERT:
 
   inputs   input_ids, attention_mask, token_type_ids: int64 [batch, seq]
-  outputs  last_hidden_state [batch, seq, 384] and sentence_embedding
-           [batch, 384] (sentence-transformers' mean pooling over the
-           attention mask, then L2 normalisation)
+  outputs  sentence_embedding [batch, 384] (sentence-transformers' mean
+           pooling over the attention mask, then L2 normalisation) and
+           last_hidden_state [batch, seq, 384]
 
   * positions: Shape(input_ids)[1] -> Range(0, seq) -> Gather of the
     position table (any sequence length up to 512, from one graph);
@@ -36,7 +36,9 @@ class Builder:
 
     def const(self, name, value):
         from onnx import numpy_helper
-        self.inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        # np.ascontiguousarray would make a scalar 1-D (Range needs scalars).
+        value = np.asarray(value)
+        self.inits.append(numpy_helper.from_array(value if value.ndim == 0 else np.ascontiguousarray(value), name))
         return name
 
     def op(self, op_type, inputs, name=None, outputs=1, **attrs):
@@ -141,8 +143,9 @@ def build(weights, config):
 
     ids = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
            for n in ("input_ids", "attention_mask", "token_type_ids")]
-    outs = [helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", H]),
-            helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", H])]
+    # The embedding first: what a sentence encoder is for (quantc eval scores the first output).
+    outs = [helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", H]),
+            helper.make_tensor_value_info("last_hidden_state", TensorProto.FLOAT, ["batch", "seq", H])]
     g = helper.make_graph(b.nodes, "all-MiniLM-L6-v2", ids, outs, b.inits)
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="quantc.transformers")
     m.ir_version = 8
