@@ -245,6 +245,7 @@ class Evaluation:
         self.n_val = len(evals) // 2
         self.ref = self.predict([lambda f, st=st: st.sess.run(None, f) for st in self.stages])
         self.rows = []
+        self.kernels_shown = False  # the first compiled candidate prints its kernel paths
 
     def predict(self, runs):
         """The candidate's first output for each sample; `runs[k](feeds)`
@@ -368,7 +369,7 @@ class Evaluation:
                 if exportable:
                     return literal(outs), onnx_of(outs)
                 models = [CompiledModel(o, threads=2) for o in outs]
-                if not getattr(self, "kernels_shown", False):
+                if not self.kernels_shown:
                     print("  quantc .so kernel paths: %s" % models[0].kernel_paths(), flush=True)
                     self.kernels_shown = True
                 return self.predict([lambda f, m=m: list(m(**f).values()) for m in models]), None
