@@ -31,7 +31,7 @@ import sys
 
 import numpy as np
 
-from quantc.transformers.minilm import Builder
+from quantc.transformers.builder import Builder
 
 OPSET = 17
 
