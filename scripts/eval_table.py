@@ -29,15 +29,17 @@ def model_tables(name, m, out):
     key = m["metric_keys"][0]
     calib = m["calib_samples"]
     calib = "+".join(map(str, calib)) if isinstance(calib, list) else str(calib)
-    out.append("### %s (`%s`): %s; calib %s, val %d, test %d samples\n" %
-               (name, m["model"], key, calib, m["val_samples"], m["test_samples"]))
+    out.append("### %s (`%s`): %s%s; calib %s, val %d, test %d samples\n" %
+               (name, m["model"], key, " (lower is better)" if m.get("lower_is_better") else "", calib,
+                m["val_samples"], m["test_samples"]))
     fl = next(r for r in m["rows"] if r["side"] == "float")
     out.append("float on test: %s\n" % ", ".join("%s %s" % (k, f(v)) for k, v in fl["test"].items()))
     for table, s in m["summary"].items():
         peer, side = s.get("peer", s.get("ORT")), s.get("peer_side", "ORT")
         if s.get("quantc") and peer:
             lo, hi = s["ci"]
-            verdict = "quantc better" if lo > 0 else "%s better" % side if hi < 0 else "no significant difference"
+            better, worse = (hi < 0, lo > 0) if m.get("lower_is_better") else (lo > 0, hi < 0)
+            verdict = "quantc better" if better else "%s better" % side if worse else "no significant difference"
             out.append("* **%s**: %s %s vs %s %s on test; quantc − %s = %s [95%% CI %s, %s]: %s\n" %
                        (table, s["quantc"], f(s["quantc_test"]), peer, f(s.get("peer_test", s.get("ORT_test"))),
                         side, f(s["diff"]), f(lo), f(hi), verdict))

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The text data sets of the transformers, from Debian's debian-reference-en
-(/usr/share/debian-reference/debian-reference.en.txt.gz), into .cache/data:
+(/usr/share/debian-reference/debian-reference.en.txt.gz) and
+debian-handbook (its English HTML), into .cache/data:
 
   sentences   MiniLM: calib 32 samples and eval 200 pairs, each sample two
               sentences tokenized and padded to 64 tokens (input_ids,
@@ -10,10 +11,21 @@
               *related* (consecutive sentences of one paragraph), half
               *unrelated* (sentences of different chapters); labels.txt
               holds {"related": 0|1} per pair.
+  lm_text     SmolLM2: calib 16 and eval 40 windows of 256 tokens
+              (input_ids int64 [1, 256]) of The Debian Administrator's
+              Handbook's paragraphs (<p> of 6 words or more, not
+              titles, tags stripped) in reading
+              order (the table of contents), tokenized with SmolLM2's
+              tokenizer as one stream per half and cut into consecutive
+              windows, spread evenly over the half; calibration from the
+              first half of the pages, evaluation from the second
+              (disjoint). Perplexity is scored on each
+              window on its own (no context carried across windows).
 
 Prose only: indented paragraphs of at least two sentences, mostly letters;
-sentences of 6 to 40 words. Its own stamp (TEXT_VERSION), so the other
-sets are not rebuilt; sha256 manifests as make_datasets.py writes them.
+sentences of 6 to 40 words. Each set has its own stamp (VERSIONS), so
+neither the other text set nor make_datasets.py's sets are rebuilt when
+one changes; sha256 manifests as make_datasets.py writes them.
 """
 import argparse
 import gzip
@@ -31,8 +43,11 @@ sys.path.insert(0, os.path.join(ROOT, "scripts"))
 from make_datasets import write_manifests, write_split  # noqa: E402
 
 BOOK = "/usr/share/debian-reference/debian-reference.en.txt.gz"
-TEXT_VERSION = "1: sentences 32/200 from debian-reference-en, 64 tokens"
+VERSIONS = {"sentences": "1: sentences 32/200 from debian-reference-en, 64 tokens",
+            "lm_text": "1: 16/40 windows of 256 tokens from debian-handbook"}
+HANDBOOK = "/usr/share/doc/debian-handbook/html/en-US"
 SEQ = 64
+LM_WINDOW, LM_CALIB, LM_EVAL = 256, 16, 40
 
 
 def paragraphs(path):
@@ -92,26 +107,73 @@ def make_sentences(out, tok):
     return len(calib), len(pairs)
 
 
+def handbook_pages(root):
+    """The paragraphs of each page of the handbook, pages in the order of
+    its table of contents (index.html), each page once."""
+    import html
+    if not os.path.exists(os.path.join(root, "index.html")):
+        raise SystemExit("error: %s missing: install debian-handbook (scripts/bootstrap does)" % root)
+    index = open(os.path.join(root, "index.html"), encoding="utf-8").read()
+    order = []
+    for name in re.findall(r'href="([A-Za-z0-9_.-]+\.html)', index):
+        if name not in order and name != "index.html":
+            order.append(name)
+    pages = []
+    for name in order:
+        text = open(os.path.join(root, name), encoding="utf-8").read()
+        paras = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", p)).split())
+                 for attrs, p in re.findall(r"<p([^>]*)>(.*?)</p>", text, re.S) if "title" not in attrs]
+        pages.append([p for p in paras if len(p.split()) >= 6])  # prose, not captions
+    return pages
+
+
+def make_lm_text(out, models):
+    """The lm_text windows (see the module comment)."""
+    from quantc.transformers import smollm2
+    tok = smollm2.tokenizer(os.path.join(models, "smollm2"))
+    pages = handbook_pages(HANDBOOK)
+    half = len(pages) // 2
+
+    def windows(texts, n):
+        ids = tok.encode("\n\n".join(texts)).ids
+        total = len(ids) // LM_WINDOW
+        if total < n:
+            raise SystemExit("lm_text: %d windows of %d tokens, %d wanted" % (total, LM_WINDOW, n))
+        picks = np.linspace(0, total - 1, n).round().astype(int)
+        return [{"input_ids": np.array(ids[k * LM_WINDOW:(k + 1) * LM_WINDOW], np.int64)[None]} for k in picks]
+    calib = windows([p for page in pages[:half] for p in page], LM_CALIB)
+    evals = windows([p for page in pages[half:] for p in page], LM_EVAL)
+    write_split(os.path.join(out, "lm_text", "calib"), calib)
+    write_split(os.path.join(out, "lm_text", "eval"), evals)
+    return len(calib), len(evals)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default=os.path.join(ROOT, ".cache/models"))
     ap.add_argument("--out", default=os.path.join(ROOT, ".cache/data"))
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
-    stamp = os.path.join(args.out, "sentences", ".done")
-    if os.path.exists(stamp) and open(stamp).read().strip() == TEXT_VERSION and not args.force:
-        print("text datasets are in %s" % args.out)
-        return 0
-    if not os.path.exists(BOOK):
-        raise SystemExit("error: %s missing: install debian-reference-en (scripts/bootstrap does)" % BOOK)
-    from quantc.transformers import minilm
-    shutil.rmtree(os.path.join(args.out, "sentences"), ignore_errors=True)
-    tok = minilm.tokenizer(os.path.join(args.models, "all-minilm-l6-v2"), max_length=SEQ)
-    n_calib, n_eval = make_sentences(args.out, tok)
-    write_manifests(args.out, ["sentences"])
-    open(stamp, "w").write(TEXT_VERSION + "\n")
-    print("sentences: calib %d, eval %d pairs in %s" % (n_calib, n_eval, os.path.join(args.out, "sentences")))
+    makers = {"sentences": lambda: make_sentences(args.out, minilm_tokenizer(args.models)),
+              "lm_text": lambda: make_lm_text(args.out, args.models)}
+    for name, make in makers.items():
+        stamp = os.path.join(args.out, name, ".done")
+        if os.path.exists(stamp) and open(stamp).read().strip() == VERSIONS[name] and not args.force:
+            continue
+        if name == "sentences" and not os.path.exists(BOOK):
+            raise SystemExit("error: %s missing: install debian-reference-en (scripts/bootstrap does)" % BOOK)
+        shutil.rmtree(os.path.join(args.out, name), ignore_errors=True)
+        n_calib, n_eval = make()
+        write_manifests(args.out, [name])
+        open(stamp, "w").write(VERSIONS[name] + "\n")
+        print("%s: calib %d, eval %d in %s" % (name, n_calib, n_eval, os.path.join(args.out, name)))
+    print("text datasets are in %s" % args.out)
     return 0
+
+
+def minilm_tokenizer(models):
+    from quantc.transformers import minilm
+    return minilm.tokenizer(os.path.join(models, "all-minilm-l6-v2"), max_length=SEQ)
 
 
 if __name__ == "__main__":

@@ -36,12 +36,15 @@ Tables
   weight-only  w8a16, w4a16-g128 against MatMulNBits (RTN, HQQ, GPTQ);
                shown, not compared.
 
-Metrics (quantc.metrics; higher is better, the first is chosen on and
-gated): rec char_acc (1000 lines), cls acc against the truth (1000 lines,
+Metrics (quantc.metrics; higher is better except perplexity, the first is
+chosen on and gated): rec char_acc (1000 lines), cls acc against the truth (1000 lines,
 a third hard cases), det box hmean against the drawn line boxes, mel and
 embed output SQNR against float, wake-word heads and VAD score fidelity
 (1 - mean |score - float's|), vad_stream frame F1 against the speech
-segments (whole clips, the candidate's own state; also F1 against float).
+segments (whole clips, the candidate's own state; also F1 against float),
+minilm Spearman of pair similarities against float's, smollm2 perplexity
+of 256-token windows of the Debian handbook (lower is better; the floor
+is float's + 2, the comparison's interval is flipped).
 
 Gates (--check), each NaN-safe (`not (x >= floor)`):
   * every quantc candidate built and quantized more than 0 layers (an ORT
@@ -81,6 +84,9 @@ MODELS = {
     "vad": ("silero-vad/weights/silero_vad_op18_ifless.onnx", "vad", lambda m: metrics.Decision()),
     # Sentence pairs from debian-reference-en (scripts/make_text_datasets.py), [2, 64] tokens each.
     "minilm": ("all-minilm-l6-v2/model.onnx", "sentences", lambda m: metrics.Embedding()),
+    # SmolLM2-135M's prefill graph on 256-token windows of the Debian
+    # handbook (scripts/make_text_datasets.py): perplexity, lower is better.
+    "smollm2": ("smollm2/prefill.onnx", "lm_text", lambda m: metrics.Perplexity()),
     # Whole clips streamed 512 samples at a time through the candidate, which
     # carries its own recurrent state; calibrated on the vad chunks.
     "vad_stream": ("silero-vad/weights/silero_vad_op18_ifless.onnx", "vad_stream", lambda m: metrics.VadStream()),
@@ -111,13 +117,14 @@ FLOORS = {
     # usable recipe is w8a8@20 (best effort).
     "alexa_pipeline": ("abs", 0.6), "hey_mycroft_pipeline": ("abs", 0.6),
     "minilm": ("abs", 0.9),
+    "smollm2": ("rel", 2.0),  # perplexity (lower is better): at most float's + 2
 }
 
 # Non-inferiority margins of the matched peer comparison, in the first
 # metric's unit: --check fails when the 95% interval of quantc - ORT on test
 # lies wholly below -margin (quantc worse beyond a difference that matters).
 MARGINS = {"char_acc": 0.005, "acc": 0.01, "hmean": 0.02, "sqnr_db": 0.5, "fidelity": 0.001, "f1_truth": 0.02,
-           "auc": 0.02, "spearman": 0.01}
+           "auc": 0.02, "spearman": 0.01, "ppl": 0.5}
 
 EXPORTABLE = ("w8a8", "w8a16", "w4a16")  # recipes `quantc quantize -o x.onnx` writes as QDQ/MatMulNBits
 
@@ -236,6 +243,8 @@ class Evaluation:
         self.src = self.stages[-1].src
         self.metric = factory(args.models)
         self.key = self.metric.keys[0]
+        # +1: higher is better (the first key); -1: lower (perplexity).
+        self.sign = -1.0 if getattr(self.metric, "lower_is_better", False) else 1.0
         self.stream = name == "vad_stream"
         evals, labels, self.eval_digest = datasets.load_split(
             os.path.join(args.data, data, "eval"), ["input"] if self.stream or self.pipeline else self.stages[0].inputs)
@@ -258,7 +267,8 @@ class Evaluation:
             return [self.wake_score(runs, f["input"]) for f in self.samples]
         run = runs[0]
         if not self.stream:
-            return [run(f)[0] for f in self.samples]
+            reduce = getattr(self.metric, "reduce", None)
+            return [reduce(run(f)[0], f) if reduce else run(f)[0] for f in self.samples]
         outs = []
         for f in self.samples:
             x = f["input"]
@@ -479,7 +489,7 @@ class Evaluation:
               and r.comps is not None]
         if not ok:
             return None
-        val = lambda r: self.metric.aggregate(r.comps[: self.n_val])[self.key]  # noqa: E731
+        val = lambda r: self.sign * self.metric.aggregate(r.comps[: self.n_val])[self.key]  # noqa: E731
         return max(ok, key=lambda r: (np.nan_to_num(val(r), nan=-np.inf), -len(r.label)))
 
     def summary(self, failures, check):
@@ -505,14 +515,18 @@ class Evaluation:
                     d, lo, hi = stats.paired_difference_ci(agg, q.comps[self.n_val:], o.comps[self.n_val:],
                                                            strata=strata(self.metric, q.comps[self.n_val:]))
                     line.update({"diff": d, "ci": [lo, hi]})
+                    better, worse = (lo > 0, hi < 0) if self.sign > 0 else (hi < 0, lo > 0)
                     verdict = ("NaN: no comparison" if not (np.isfinite(lo) and np.isfinite(hi)) else
-                               "quantc better" if lo > 0 else "%s better" % peer if hi < 0 else
+                               "quantc better" if better else "%s better" % peer if worse else
                                "no significant difference")
                     print("  %-8s chosen on val: %s  vs  %s; test %s %s vs %s, diff %s [95%% CI %s, %s]: %s" %
                           (table, q.label, o.label, self.key, fmt(line["quantc_test"]), fmt(line["peer_test"]),
                            fmt(d), fmt(lo), fmt(hi), verdict), flush=True)
                     margin = MARGINS[self.key]
-                    if check and table == "matched" and peer == "ORT" and not (hi >= -margin):
+                    # quantc worse beyond the margin: the interval wholly below
+                    # -margin (higher is better) or above +margin (lower is).
+                    within = hi >= -margin if self.sign > 0 else lo <= margin
+                    if check and table == "matched" and peer == "ORT" and not within:
                         failures.append("%s: matched: %s %s %s is below %s %s beyond the margin %g (diff %s, "
                                         "CI [%s, %s])" % (self.name, q.label, self.key, fmt(line["quantc_test"]),
                                                           o.label, fmt(line["peer_test"]), margin, fmt(d), fmt(lo),
@@ -539,11 +553,13 @@ class Evaluation:
                 failures.append("%s: no matched quantc row" % self.name)
             else:
                 kind, v = FLOORS[self.name]
-                floor = float_test - v if kind == "rel" else v
+                # "rel": float's value minus v (plus v where lower is better).
+                floor = float_test - self.sign * v if kind == "rel" else v
                 got = agg(q.comps[self.n_val:])
-                print("  floor: %s on test %s >= %s (%s)" % (q.label, fmt(got), fmt(floor),
-                      "float - %g" % v if kind == "rel" else "absolute"), flush=True)
-                if not (got >= floor):
+                print("  floor: %s on test %s %s %s (%s)" % (q.label, fmt(got), ">=" if self.sign > 0 else "<=",
+                      fmt(floor), "float %s %g" % ("-" if self.sign > 0 else "+", v) if kind == "rel" else "absolute"),
+                      flush=True)
+                if not (self.sign * got >= self.sign * floor):
                     failures.append("%s: %s %s %s on test is below the floor %s" %
                                     (self.name, q.label, self.key, fmt(got), fmt(floor)))
             if self.choose("matched", "ORT") is None:
@@ -552,7 +568,7 @@ class Evaluation:
 
     def to_json(self, summary):
         return {"model": " -> ".join(os.path.relpath(st.src, self.args.models) for st in self.stages),
-                "metric_keys": list(self.metric.keys),
+                "metric_keys": list(self.metric.keys), "lower_is_better": self.sign < 0,
                 "calib_samples": [len(st.calib) for st in self.stages], "val_samples": self.n_val,
                 "test_samples": len(self.samples) - self.n_val,
                 "calib_sha256": [st.calib_digest for st in self.stages], "eval_sha256": self.eval_digest,

@@ -6,7 +6,11 @@ A metric object has `keys` (the first is the one compared and gated),
 `components(out, ref, label) -> list of floats` for one sample (`out`:
 the candidate's first output, `ref`: the float model's, `label`: the
 ground truth or None) and `aggregate([n, k] array) -> {key: value}`.
-Higher is better for every first key.
+Higher is better for every first key, except where the metric sets
+`lower_is_better = True` (perplexity). A metric whose raw output is large
+(an LLM's logits) may define `reduce(out, feeds)`, which `quantc eval`
+applies to each output as soon as it is computed, so that only the
+reduced array is kept.
 """
 import json
 
@@ -246,6 +250,35 @@ class Embedding:
             ranks = rankdata(c[:, 2])
             auc = float((ranks[y].sum() - npos * (npos + 1) / 2.0) / (npos * nneg))
         return {"spearman": spearman, "cos": float(np.mean(c[:, :2])), "related_auc": auc}
+
+
+class Perplexity:
+    """A causal language model on windows of text (input_ids [1, S]): each
+    window's logits are reduced at once to the negative log-likelihood of
+    every next token and the predicted token (`reduce`). Perplexity =
+    exp(total NLL / tokens) over the windows (lower is better), and top-1
+    agreement: the fraction of positions where the candidate's most likely
+    next token is float's."""
+    keys = ("ppl", "top1_agree")
+    lower_is_better = True
+
+    @staticmethod
+    def reduce(out, feeds):
+        logits = np.asarray(out, np.float64)[0, :-1]  # [S-1, vocab]: position t predicts token t+1
+        target = np.asarray(feeds["input_ids"])[0, 1:]
+        m = logits.max(axis=-1)
+        lse = m + np.log(np.exp(logits - m[:, None]).sum(axis=-1))
+        nll = lse - logits[np.arange(len(target)), target]
+        return np.stack([nll, logits.argmax(axis=-1).astype(np.float64)])
+
+    def components(self, out, ref, label):
+        o, r = np.asarray(out), np.asarray(ref)
+        return [float(o[0].sum()), float(o.shape[1]), float(np.sum(o[1] == r[1]))]
+
+    def aggregate(self, c):
+        if not len(c):
+            return {"ppl": float("nan"), "top1_agree": float("nan")}
+        return {"ppl": float(np.exp(_sum(c, 0) / _sum(c, 1))), "top1_agree": _sum(c, 2) / _sum(c, 1)}
 
 
 def _f1(tp, fp, fn):

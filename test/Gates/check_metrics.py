@@ -128,5 +128,36 @@ check("stratified AUC CI is finite", float(np.isfinite(lo) and np.isfinite(hi) a
 _, lo, hi = stats.ci(aucf, cw)
 check("unstratified AUC CI with 2 positives is NaN", lo, float("nan"))
 
+# Perplexity against scipy's log_softmax: windows reduced one by one
+# (reduce), perplexity over all their tokens, top-1 agreement with float.
+from scipy.special import log_softmax  # noqa: E402
+pm = metrics.Perplexity()
+ids = [rng.integers(0, 11, (1, 6)) for _ in range(3)]
+lg = [rng.normal(0, 3, (1, 6, 11)) for _ in range(3)]
+lg_ref = [x + rng.normal(0, 1, x.shape) for x in lg]
+nll = np.concatenate([-log_softmax(x[0].astype(np.float32).astype(np.float64), -1)[np.arange(5), i[0, 1:]] for x, i in zip(lg, ids)])
+red = [pm.reduce(x.astype(np.float32), {"input_ids": i}) for x, i in zip(lg, ids)]
+red_ref = [pm.reduce(x.astype(np.float32), {"input_ids": i}) for x, i in zip(lg_ref, ids)]
+pc = metrics.evaluate(pm, red, red_ref, None)
+check("Perplexity vs scipy log_softmax", pm.aggregate(pc)["ppl"], float(np.exp(nll.mean())), 1e-9)
+agree = np.mean(np.concatenate([x[0, :5].argmax(-1) == y[0, :5].argmax(-1) for x, y in zip(lg, lg_ref)]))
+check("Perplexity top-1 agreement with float", pm.aggregate(pc)["top1_agree"], float(agree))
+nan_lg = lg[0].copy()
+nan_lg[0, 2, 3] = np.nan
+pn = metrics.evaluate(pm, [pm.reduce(nan_lg, {"input_ids": ids[0]})] + red[1:], red_ref, None)
+check("Perplexity with a NaN logit is NaN", pm.aggregate(pn)["ppl"], float("nan"))
+
+# quantc eval chooses the lowest perplexity (lower_is_better), not the highest.
+from quantc import eval as qeval  # noqa: E402
+ev = object.__new__(qeval.Evaluation)
+ev.metric, ev.key, ev.n_val = pm, "ppl", 3
+ev.sign = -1.0 if pm.lower_is_better else 1.0
+ev.rows = []
+for label, scale in (("worse", 2.0), ("better", 1.0)):
+    r = qeval.Row(label, "matched", "quantc", "ORT literal")
+    r.comps = np.array([[scale * 5, 5, 5]] * 6, np.float64)
+    ev.rows.append(r)
+check("choose: the lower perplexity", float(ev.choose("matched", "quantc").label == "better"), 1.0)
+
 print("%d passed, %d failed" % (checks[0] - len(failures), len(failures)))
 sys.exit(1 if failures else 0)
