@@ -320,9 +320,10 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   };
   if (n == "w8a8")
     return r;
-  if (n == "w8a8-dynamic") {
+  if (n == "w8a8-dynamic" || n == "w8a8-dynamic-token") {
     r.activations = false;
     r.dynamicActivations = true;
+    r.perToken = n.ends_with("-token");
     return r;
   }
   if (n == "w8a16") {
@@ -708,11 +709,33 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       Value x = t.op->getOperand(t.activation);
       auto xt = cast<TensorType>(x.getType());
       Type ui8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
-      Operation *dq = make("qc.dynamic_quantize_linear", {x},
-                           {xt.clone(ui8), RankedTensorType::get({}, f32),
-                            RankedTensorType::get({}, ui8)});
       Type resultType = t.op->getResult(0).getType();
       auto unranked = [&](Type e) { return UnrankedTensorType::get(e); };
+      auto i64Const = [&](ArrayRef<int64_t> v) -> Value {
+        auto ty = RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getI64Type());
+        return qc::ConstantOp::create(b, loc, ty, DenseElementsAttr::get(ty, v));
+      };
+      // w8a8-dynamic-token on a MatMul (or a Gemm without transA): the
+      // activation as rows [M, K] (M = the product of its leading dims),
+      // each row quantized on its own; the i32 accumulator [M, N] is
+      // rescaled by row scale x channel scale and reshaped back to the
+      // activation's leading dims + [N].
+      bool rows = recipe.perToken && !isa<qc::ConvOp>(t.op);
+      if (auto gemm = dyn_cast<qc::GemmOp>(t.op); gemm && gemm.getTransA())
+        rows = false;
+      Value leading; // x's leading dims (rows only)
+      if (rows) {
+        int64_t K = dims[t.reductionAxis];
+        leading = make("qc.shape", {x}, {unranked(b.getI64Type())},
+                       {b.getNamedAttr("end", b.getI64IntegerAttr(-1))})
+                      ->getResult(0);
+        x = make("qc.reshape", {x, i64Const({-1, K})}, {unranked(f32)})->getResult(0);
+      }
+      Operation *dq = rows ? make("qc.dynamic_quantize_rows", {x},
+                                  {unranked(ui8), unranked(f32), unranked(ui8)})
+                           : make("qc.dynamic_quantize_linear", {x},
+                                  {xt.clone(ui8), RankedTensorType::get({}, f32),
+                                   RankedTensorType::get({}, ui8)});
       Value none = qc::NoneOp::create(b, loc, b.getNoneType());
       Value acc;
       double alpha = 1.0;
@@ -775,16 +798,28 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       auto wsType = RankedTensorType::get(scaleShape2, f32);
       Value wsc = qc::ConstantOp::create(b, loc, wsType,
                                          DenseElementsAttr::get(wsType, ArrayRef<float>(wscale)));
-      Value both = make("qc.mul", {dq->getResult(1), wsc}, {unranked(f32)})->getResult(0);
+      Value actScale = dq->getResult(1);
+      if (rows) // [M] -> [M, 1], against the accumulator's [M, N]
+        actScale = make("qc.unsqueeze", {actScale, i64Const({1})}, {unranked(f32)})->getResult(0);
+      Value both = make("qc.mul", {actScale, wsc}, {unranked(f32)})->getResult(0);
       Value accF = make("qc.cast", {acc}, {unranked(f32)},
                         {b.getNamedAttr("to", TypeAttr::get(f32))})
                        ->getResult(0);
-      Value out = make("qc.mul", {accF, both}, {addend ? unranked(f32) : resultType})->getResult(0);
+      Value out;
+      if (rows) {
+        out = make("qc.mul", {accF, both}, {unranked(f32)})->getResult(0);
+        Value shape = make("qc.concat", {leading, i64Const({scaleShape2[0]})}, {unranked(b.getI64Type())},
+                           {b.getNamedAttr("axis", b.getI64IntegerAttr(0))})
+                          ->getResult(0);
+        out = make("qc.reshape", {out, shape}, {addend ? unranked(f32) : resultType})->getResult(0);
+      } else {
+        out = make("qc.mul", {accF, both}, {addend ? unranked(f32) : resultType})->getResult(0);
+      }
       if (addend)
         out = make("qc.add", {out, addend}, {resultType})->getResult(0);
       t.op->getResult(0).replaceAllUsesWith(out);
       t.op->erase();
-      r.activationFormat = "uint8 dynamic";
+      r.activationFormat = rows ? "uint8 dynamic per token" : "uint8 dynamic";
       reports.push_back(r);
       continue;
     }

@@ -247,6 +247,12 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
   }
   if (auto dq = dyn_cast<DynamicQuantizeLinearOp>(op))
     return idx == 0 ? shapeOf(dq.getX()) : Dims{};
+  if (auto dq = dyn_cast<DynamicQuantizeRowsOp>(op)) {
+    auto s = shapeOf(dq.getX());
+    if (s && idx != 0 && !s->empty())
+      s->pop_back();
+    return s;
+  }
   if (auto mm = dyn_cast<MatMulOp>(op))
     return inferMatMul(mm.getA(), mm.getB());
   if (auto mm = dyn_cast<MatMulIntegerOp>(op))

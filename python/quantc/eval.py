@@ -17,7 +17,7 @@ Protocol
     executed by the same engine: ONNX Runtime with graph optimisations off,
     i.e. literal DequantizeLinear -> float op. The comparison measures the
     quantizers' choices, not kernels or CPU features. Recipes that have no
-    QDQ export (fp8-e4m3, w8a8-dynamic, w4a8) run as quantc's compiled .so
+    QDQ export (fp8-e4m3, w8a8-dynamic[-token], w4a8) run as quantc's compiled .so
     and say so in the "runs in" column.
 
 Tables
@@ -341,6 +341,9 @@ class Evaluation:
         float_row = Row("float", "float", "float", "ORT")
         float_row.comps, float_row.layers = self.score(self.ref), 0
         self.rows.append(float_row)
+        fv, ft = (self.metric.aggregate(float_row.comps[s]) for s in (slice(0, self.n_val), slice(self.n_val, None)))
+        print("  %-44s %-8s val %s %s  test %s %s" % ("float", "float", self.key, fmt(fv[self.key]), self.key,
+                                                      fmt(ft[self.key])), flush=True)
         for k, st in enumerate(self.stages):
             os.makedirs(os.path.join(tmp, "s%d" % k))
             st.pre = peers.prepare(st.src, os.path.join(tmp, "s%d" % k), st.calib[0], self.constants(st))
@@ -355,9 +358,10 @@ class Evaluation:
 
         def quantc_row(recipe, cal, table):
             base = recipe.split("@")[0]
-            exportable = base.startswith(EXPORTABLE) and base != "w8a8-dynamic"
+            exportable = base.startswith(EXPORTABLE) and not base.startswith("w8a8-dynamic")
             weight_only = base == "w8a16" or base.startswith("w4a16")
-            label = "quantc %s" % recipe if weight_only or base == "w8a8-dynamic" else "quantc %s/%s" % (recipe, cal)
+            dynamic = base.startswith("w8a8-dynamic")
+            label = "quantc %s" % recipe if weight_only or dynamic else "quantc %s/%s" % (recipe, cal)
             row = Row(label, "weight" if weight_only else table, "quantc",
                       "ORT literal" if exportable else "quantc .so")
 
@@ -433,7 +437,7 @@ class Evaluation:
         at20 = None
         for recipe in a.recipes:
             base = recipe.split("@")[0]
-            if base in ("w8a16", "w8a8-dynamic") or base.startswith("w4a16"):
+            if base == "w8a16" or base.startswith(("w4a16", "w8a8-dynamic")):
                 quantc_row(recipe, "minmax", "best")
                 continue
             for cal in a.calibrators:
@@ -593,7 +597,7 @@ def main(argv=None):
     ap.add_argument("--tables", choices=("matched", "all"), default="all",
                     help="matched: only the matched table (what the tests gate); all (default): also best "
                          "effort and weight-only")
-    ap.add_argument("--recipes", default="w8a8@20,fp8-e4m3,w8a8-dynamic,w8a16,w4a16-g128",
+    ap.add_argument("--recipes", default="w8a8@20,fp8-e4m3,w8a8-dynamic,w8a8-dynamic-token,w8a16,w4a16-g128",
                     help="quantc recipes of the best-effort table (w8a8 is always run, for the matched table)")
     ap.add_argument("--calibrators", default="minmax,percentile,mse,entropy",
                     help="quantc calibrators (default minmax,percentile,mse,entropy)")

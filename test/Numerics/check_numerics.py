@@ -414,6 +414,57 @@ def test_compiled_fp8(d, quantc):
                       "%s: decoding the 256 codes differs from ml_dtypes" % name)
 
 
+ROWS_MLIR = """
+func.func @main(%x: tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>) {{
+  %y, %s, %z = "qc.dynamic_quantize_rows"(%x) : (tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>)
+  return %y, %s, %z : tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>
+}}
+"""
+
+
+def test_compiled_dynamic_rows(d, quantc):
+    """qc.dynamic_quantize_rows (w8a8-dynamic-token's per-row quantization)
+    as quantc compiles it, against ONNX Runtime's DynamicQuantizeLinear run
+    on each row on its own: rows of mixed sign, all positive, all
+    negative, all zero, one with an outlier, and halves that round to
+    even; y, scale and zero point bit-identical."""
+    from onnx import helper
+    import onnxruntime as ort
+    k = 9
+    rows = [rng.normal(0, 1, k), np.abs(rng.normal(0, 1, k)) + 0.1, -np.abs(rng.normal(0, 2, k)) - 0.1,
+            np.zeros(k), np.concatenate([rng.normal(0, 0.1, k - 1), [300.0]]),
+            np.arange(k) * (255.0 / (k - 1) / 2) * 0.01 + 0.005]
+    rows += [rng.normal(0, s, k) for s in (1e-3, 10.0, 1e4)]
+    x = np.stack(rows + [rng.normal(0, 1, k) for _ in range(3)]).astype(np.float32).reshape(3, 4, k)
+    g = helper.make_graph([helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"])], "dql",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [k])],
+                          [helper.make_tensor_value_info("y", TensorProto.UINT8, [k]),
+                           helper.make_tensor_value_info("s", TensorProto.FLOAT, []),
+                           helper.make_tensor_value_info("z", TensorProto.UINT8, [])])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = [sess.run(None, {"x": r}) for r in x.reshape(-1, k)]
+    want_y = np.stack([w[0] for w in want]).reshape(x.shape)
+    want_s = np.array([w[1] for w in want], np.float32).reshape(3, 4)
+    want_z = np.array([w[2] for w in want], np.uint8).reshape(3, 4)
+    path = os.path.join(d.tmp, "rows.mlir")
+    with open(path, "w") as f:
+        f.write(ROWS_MLIR.format(shape="3x4x%d" % k, rows="3x4"))
+    out = os.path.join(d.tmp, "rows_out")
+    p = subprocess.run([quantc, "run", path, d.save(x), "--output-dir", out], capture_output=True, text=True)
+    check(p.returncode == 0, "dynamic_quantize_rows: quantc run failed: %s" % p.stderr[:500])
+    if p.returncode != 0:
+        return
+    got_y, got_s, got_z = (np.load(os.path.join(out, "output%d.npy" % i)) for i in range(3))
+    check(got_y.dtype == np.uint8 and np.array_equal(got_y, want_y),
+          "dynamic_quantize_rows: %d of %d values differ from ONNX Runtime's per row (rows %s)" %
+          (int(np.sum(got_y != want_y)), want_y.size, sorted(set(np.argwhere(got_y != want_y)[:, 1].tolist()))))
+    check(np.array_equal(got_s, want_s), "dynamic_quantize_rows: scales differ: %s vs %s" % (got_s, want_s))
+    check(got_z.dtype == np.uint8 and np.array_equal(got_z, want_z),
+          "dynamic_quantize_rows: zero points differ: %s vs %s" % (got_z, want_z))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--driver", required=True)
@@ -424,7 +475,8 @@ def main():
         tests = [(t.__name__, t) for t in (test_integer_formats, test_fp8, test_params,
                                            test_minmax, test_clip, test_weight_params)]
         tests += [("test_compiled_qdq", lambda d: test_compiled_qdq(d, args.quantc)),
-                  ("test_compiled_fp8", lambda d: test_compiled_fp8(d, args.quantc))]
+                  ("test_compiled_fp8", lambda d: test_compiled_fp8(d, args.quantc)),
+                  ("test_compiled_dynamic_rows", lambda d: test_compiled_dynamic_rows(d, args.quantc))]
         for name, t in tests:
             before = len(failures)
             t(d)

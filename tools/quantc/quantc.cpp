@@ -84,7 +84,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "      Conv/MatMul/Gemm\n"
         "      layers in QDQ form. Recipes: w8a8 (uint8 activations per tensor, int8\n"
         "      weights per channel), w8a8-dynamic (uint8 activations quantized at run\n"
-        "      time, integer MatMulInteger/ConvInteger), w8a16 (int8 weights only),\n"
+        "      time per tensor, integer MatMulInteger/ConvInteger), w8a8-dynamic-token\n"
+        "      (the same with a scale per row/token of each MatMul/Gemm activation),\n"
+        "      w8a16 (int8 weights only),\n"
         "      w4a16-g32|g64|g128\n"
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
         "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both),\n"
@@ -922,7 +924,7 @@ int runQuantize(std::vector<std::string> args) {
   auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
-                 << "' (w8a8, w8a8-dynamic, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
+                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
                     "fp8-e4m3)\n";
     return 2;
   }
@@ -1066,8 +1068,10 @@ int runQuantize(std::vector<std::string> args) {
   for (const auto &r : *reports) {
     std::string range = parsedRecipe->activations
                             ? llvm::formatv("[{0,8:f3}, {1,8:f3}]", r.clipLo, r.clipHi).str()
-                            : std::string(parsedRecipe->dynamicActivations ? "uint8 at run time"
-                                                                            : "float");
+                            : std::string(!parsedRecipe->dynamicActivations ? "float"
+                                          : r.activationFormat == "uint8 dynamic per token"
+                                              ? "uint8/token at run time"
+                                              : "uint8 at run time");
     std::string actSqnr = parsedRecipe->activations
                               ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()
                               : std::string("-");
@@ -1118,8 +1122,8 @@ int runQuantize(std::vector<std::string> args) {
   }
   if (toOnnx) {
     if (parsedRecipe->dynamicActivations) {
-      llvm::errs() << "quantc: error: QDQ export of w8a8-dynamic is not implemented (write "
-                      ".so or .mlir)\n";
+      llvm::errs() << "quantc: error: QDQ export of " << parsedRecipe->name
+                   << " is not implemented (write .so or .mlir)\n";
       return 2;
     }
     std::vector<std::vector<int64_t>> shapes;

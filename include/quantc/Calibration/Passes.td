@@ -25,13 +25,18 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     types and the calibrator's range from the observer's `stats`;
     weights are stored quantized (int8 per channel, uint4 in groups,
     float8e4m3fn) behind a DequantizeLinear; w8a8-dynamic uses
-    DynamicQuantizeLinear into MatMulInteger/ConvInteger. Weight-only
+    DynamicQuantizeLinear into MatMulInteger/ConvInteger.
+    w8a8-dynamic-token quantizes each row x_m of a MatMul/Gemm activation,
+    reshaped to [M, K], on its own (qc.dynamic_quantize_rows: s_m =
+    (max(0, max x_m) - min(0, min x_m)) / 255, z_m = round(-min / s_m)),
+    and rescales y[m, n] = s_m * s_w[n] * (sum_k (q[m, k] - z_m) w[k, n]):
+    one token's outliers no longer coarsen every token's grid. Weight-only
     recipes need no observers. A target of the main function whose
     activation was never observed is an error.
   }];
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",
-           "w8a8, w8a8-dynamic, w8a16, w4a16-g32|g64|g128, w4a8[-gN], fp8-e4m3">,
+           "w8a8, w8a8-dynamic[-token], w8a16, w4a16-g32|g64|g128, w4a8[-gN], fp8-e4m3">,
     Option<"calibrator", "calibrator", "std::string", "\"minmax\"",
            "minmax, percentile, entropy or mse">,
     Option<"percentile", "percentile", "double", "99.99",

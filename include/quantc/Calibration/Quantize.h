@@ -50,6 +50,9 @@ struct Target {
 ///   w8a8-dynamic  int8 weights per channel; activations quantized to uint8
 ///               at run time (DynamicQuantizeLinear) into MatMulInteger /
 ///               ConvInteger with i32 accumulation, then one float rescale
+///   w8a8-dynamic-token  as w8a8-dynamic, but each row (token) of a
+///               MatMul/Gemm activation gets its own scale and zero point
+///               (qc.dynamic_quantize_rows; convolutions stay per tensor)
 ///   w8a16       int8 weights per channel, float activations
 ///   w4a16-gN    int4 weights in groups of N (32, 64, 128) along the
 ///               reduction axis, float activations
@@ -71,6 +74,7 @@ struct Recipe {
   int64_t groupSize = 0; // 0: one scale per output channel
   bool int4Convs = false;
   bool dynamicActivations = false; // w8a8-dynamic
+  bool perToken = false;           // w8a8-dynamic-token: per-row activation scales
   bool fp8 = false;                 // fp8-e4m3
   static std::optional<Recipe> parse(const std::string &name);
 };

@@ -858,7 +858,8 @@ struct QLinearConvLowering : OpConversionPattern<QLinearConvOp> {
 /// DynamicQuantizeLinear: uint8 with the range [min(0, min x), max(0, max
 /// x)]: scale = range / 255, zero point = saturate(round(-min / scale)),
 /// y = saturate(round(x / scale) + zero point), rounding half to even. An
-/// all-zero x (scale 0) gives y = 0 and zero point 0.
+/// all-zero x (range 0) gives y = 0, zero point 0 and scale 1, as ONNX
+/// Runtime does (test/Numerics/check_numerics.py).
 struct DynamicQuantizeLinearLowering : OpConversionPattern<DynamicQuantizeLinearOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(DynamicQuantizeLinearOp op, OpAdaptor a,
@@ -915,10 +916,89 @@ struct DynamicQuantizeLinearLowering : OpConversionPattern<DynamicQuantizeLinear
                                  q = clamp255(b, nl, arith::AddFOp::create(b, nl, q, zpf));
                                  return arith::FPToUIOp::create(b, nl, i8, q);
                                });
-    Value scaleT = tensor::FromElementsOp::create(rw, l, scalarT, ValueRange{scale});
+    Value scaleT = tensor::FromElementsOp::create(rw, l, scalarT, ValueRange{divisor});
     Value zpT = tensor::FromElementsOp::create(rw, l, RankedTensorType::get({}, i8),
                                                ValueRange{arith::FPToUIOp::create(rw, l, i8, zpf)});
     rw.replaceOp(op, {y, scaleT, zpT});
+    return success();
+  }
+};
+
+/// qc.dynamic_quantize_rows: DynamicQuantizeLinear of each row (the last
+/// axis) on its own. One reduction of min and max per row, the row's
+/// scale, divisor and zero point, then y elementwise (the same arithmetic
+/// as DynamicQuantizeLinearLowering, per row).
+struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(DynamicQuantizeRowsOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto xt = staticType(op, a.getX(), "x");
+    if (!xt)
+      return failure();
+    if (failed(checkUnsignedUsers(op, op.getY())) ||
+        failed(checkUnsignedUsers(op, op.getYZeroPoint())))
+      return failure();
+    Location l = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    Type f = rw.getF32Type(), i8 = rw.getI8Type();
+    int64_t rank = xt.getRank();
+    auto rowsT = RankedTensorType::get(xt.getShape().drop_back(), f);
+    AffineMap id = rw.getMultiDimIdentityMap(rank);
+    AffineMap rowMap = allDimsBut(ctx, rank, rank - 1);
+    auto filled = [&](double v) {
+      return linalg::FillOp::create(rw, l, ValueRange{arith::ConstantOp::create(rw, l, rw.getFloatAttr(f, v))},
+                                    ValueRange{tensor::EmptyOp::create(rw, l, rowsT.getShape(), f)})
+          .getResult(0);
+    };
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.back() = utils::IteratorType::reduction;
+    // min(0, min r) and max(0, max r): the reductions start at 0.
+    auto minmax = linalg::GenericOp::create(
+        rw, l, TypeRange{rowsT, rowsT}, ValueRange{a.getX()}, ValueRange{filled(0.0), filled(0.0)},
+        ArrayRef<AffineMap>{id, rowMap, rowMap}, iters, [&](OpBuilder &b, Location nl, ValueRange v) {
+          linalg::YieldOp::create(b, nl, ValueRange{arith::MinNumFOp::create(b, nl, v[0], v[1]),
+                                                    arith::MaxNumFOp::create(b, nl, v[0], v[2])});
+        });
+    auto clamp255 = [&](OpBuilder &b, Location nl, Value v) -> Value {
+      v = arith::MaximumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0)));
+      return arith::MinimumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 255.0)));
+    };
+    // Per row: scale, the divisor (1 where the scale is 0) and the zero
+    // point as a float.
+    SmallVector<utils::IteratorType> rowIters(rank - 1, utils::IteratorType::parallel);
+    AffineMap rowId = rw.getMultiDimIdentityMap(rank - 1);
+    auto params = linalg::GenericOp::create(
+        rw, l, TypeRange{rowsT, rowsT, rowsT}, ValueRange{minmax.getResult(0), minmax.getResult(1)},
+        ValueRange{tensor::EmptyOp::create(rw, l, rowsT.getShape(), f),
+                   tensor::EmptyOp::create(rw, l, rowsT.getShape(), f),
+                   tensor::EmptyOp::create(rw, l, rowsT.getShape(), f)},
+        SmallVector<AffineMap>(5, rowId), rowIters, [&](OpBuilder &b, Location nl, ValueRange v) {
+          Value zero = arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0));
+          Value scale = arith::DivFOp::create(b, nl, arith::SubFOp::create(b, nl, v[1], v[0]),
+                                              arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 255.0)));
+          Value isZero = arith::CmpFOp::create(b, nl, arith::CmpFPredicate::OEQ, scale, zero);
+          Value divisor = arith::SelectOp::create(
+              b, nl, isZero, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 1.0)), scale);
+          Value zpf = clamp255(b, nl, math::RoundEvenOp::create(
+                                          b, nl, arith::DivFOp::create(b, nl, arith::NegFOp::create(b, nl, v[0]),
+                                                                       divisor)));
+          linalg::YieldOp::create(b, nl, ValueRange{scale, divisor, zpf});
+        });
+    // The scale output is the divisor: 1 for an all-zero row, as ONNX
+    // Runtime's DynamicQuantizeLinear reports it.
+    Value scale = params.getResult(1), divisor = params.getResult(1), zpf = params.getResult(2);
+    Value y = buildElementwiseWithMaps(
+        rw, l, RankedTensorType::get(xt.getShape(), i8), {a.getX(), divisor, zpf}, {id, rowMap, rowMap},
+        [&](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
+          Value q = math::RoundEvenOp::create(b, nl, arith::DivFOp::create(b, nl, v[0], v[1]));
+          q = clamp255(b, nl, arith::AddFOp::create(b, nl, q, v[2]));
+          return arith::FPToUIOp::create(b, nl, i8, q);
+        });
+    Value zp = buildElementwise(rw, l, RankedTensorType::get(rowsT.getShape(), i8), {zpf},
+                                [&](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
+                                  return arith::FPToUIOp::create(b, nl, i8, v[0]);
+                                });
+    rw.replaceOp(op, {y, scale, zp});
     return success();
   }
 };
@@ -1366,5 +1446,5 @@ void quantc::lowering::populateQuantizePatterns(RewritePatternSet &patterns) {
       patterns.getContext());
   patterns.add<QuantizeLinearLowering, DequantizeLinearLowering, MatMulIntegerLowering,
                QLinearMatMulLowering, ConvIntegerLowering, QLinearConvLowering,
-               DynamicQuantizeLinearLowering>(patterns.getContext());
+               DynamicQuantizeLinearLowering, DynamicQuantizeRowsLowering>(patterns.getContext());
 }

@@ -387,3 +387,21 @@ LogicalResult IfOp::verify() {
   }
   return success();
 }
+
+LogicalResult DynamicQuantizeRowsOp::verify() {
+  auto xt = dyn_cast<RankedTensorType>(getX().getType());
+  if (!xt)
+    return success(); // unranked until shape inference
+  if (xt.getRank() < 1)
+    return emitOpError("x must have at least one axis (the rows are its last)");
+  if (!xt.getElementType().isF32())
+    return emitOpError("x must be f32, not ") << xt.getElementType();
+  for (Value r : {getYScale(), getYZeroPoint()}) {
+    auto rt = dyn_cast<RankedTensorType>(r.getType());
+    if (rt && (rt.getRank() != xt.getRank() - 1 ||
+               failed(verifyCompatibleShape(rt.getShape(), xt.getShape().drop_back()))))
+      return emitOpError("the scale and zero point have x's shape without its last axis ")
+             << "(x " << xt << ", got " << rt << ")";
+  }
+  return success();
+}

@@ -240,6 +240,32 @@ func.func @dynamic_quantize(%x: tensor<2x3xf32>) -> (tensor<2x3xi8>, tensor<f32>
 
 // -----
 
+// Per row (w8a8-dynamic-token): min and max of each row in one reduction
+// over the last axis (both start at 0), the row's scale, divisor and zero
+// point, then y elementwise reading them at the row; into the integer
+// matmul with a zero point per row (the correction reads it along d0).
+// CHECK-LABEL: func.func @dynamic_quantize_rows
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: arith.minnumf
+// CHECK: arith.maxnumf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel"]
+// CHECK: arith.select
+// CHECK: math.roundeven
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]
+// CHECK: math.roundeven
+// CHECK: arith.fptoui
+// CHECK: linalg.matmul
+// CHECK-NOT: qc.
+func.func @dynamic_quantize_rows(%x: tensor<2x3xf32>) -> (tensor<2x3xi32>, tensor<2xf32>) {
+  %y, %s, %z = qc.dynamic_quantize_rows %x : (tensor<2x3xf32>) -> (tensor<2x3xui8>, tensor<2xf32>, tensor<2xui8>)
+  %n = qc.none
+  %b = qc.constant dense<1> : tensor<3x3xi8>
+  %m = qc.matmul_integer %y, %b, %z, %n : (tensor<2x3xui8>, tensor<3x3xi8>, tensor<2xui8>, none) -> tensor<2x3xi32>
+  return %m, %s : tensor<2x3xi32>, tensor<2xf32>
+}
+
+// -----
+
 // MatMul with 4-bit weights (uint4 in blocks of 2 along K, zero points):
 // one contraction over the packed nibbles (two per byte along N), the scales
 // and the zero points (as i8), dequantizing in its body and marked for the

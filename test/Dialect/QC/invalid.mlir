@@ -232,3 +232,19 @@ func.func @constant_type() -> tensor<3xf32> {
   %0 = "qc.constant"() {value = dense<1.0> : tensor<2xf32>} : () -> tensor<3xf32>
   return %0 : tensor<3xf32>
 }
+
+// -----
+
+func.func @dynamic_quantize_rows_shape(%x: tensor<4x8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{the scale and zero point have x's shape without its last axis}}
+  %y, %s, %z = qc.dynamic_quantize_rows %x : (tensor<4x8xf32>) -> (tensor<4x8xui8>, tensor<8xf32>, tensor<4xui8>)
+  return %s : tensor<8xf32>
+}
+
+// -----
+
+func.func @dynamic_quantize_rows_f16(%x: tensor<4x8xf16>) -> tensor<4xf32> {
+  // expected-error @+1 {{x must be f32}}
+  %y, %s, %z = qc.dynamic_quantize_rows %x : (tensor<4x8xf16>) -> (tensor<4x8xui8>, tensor<4xf32>, tensor<4xui8>)
+  return %s : tensor<4xf32>
+}

@@ -760,6 +760,31 @@ def QC_DynamicQuantizeLinearOp : QC_Op<"dynamic_quantize_linear"> {
 }
 
 //===----------------------------------------------------------------------===//
+// quantc extensions (no ONNX operator; made by quantc's own passes, never
+// imported, refused by the QDQ export)
+//===----------------------------------------------------------------------===//
+
+def QC_DynamicQuantizeRowsOp : QC_Op<"dynamic_quantize_rows"> {
+  let summary = "DynamicQuantizeLinear of each row (per-token dynamic quantization)";
+  let description = [{
+    ONNX DynamicQuantizeLinear applied to each row of x (the slices along
+    its last axis) on its own: for a row r, lo = min(0, min r), hi =
+    max(0, max r), scale = (hi - lo) / 255, zero point =
+    saturate(round(-lo / scale)), y = saturate(round(r / scale) + zero
+    point), rounding half to even, uint8; an all-zero row has scale 1
+    (as ONNX Runtime's DynamicQuantizeLinear reports it), zero point 0 and
+    y 0. y has x's shape; y_scale (f32) and y_zero_point
+    (ui8) have x's shape without its last axis. w8a8-dynamic quantizes
+    each token's activation row of a MatMul/Gemm this way (LLM.int8's and
+    SmoothQuant's per-token scales): a token with large values no longer
+    coarsens the scale of every other token.
+  }];
+  let arguments = (ins AnyTensor:$x);
+  let results = (outs AnyTensor:$y, AnyTensor:$y_scale, AnyTensor:$y_zero_point);
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // Control flow
 //===----------------------------------------------------------------------===//
 
