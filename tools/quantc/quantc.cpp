@@ -333,9 +333,11 @@ std::unique_ptr<quantc::cpu::JITModel>
 compileWithInputs(MLIRContext &context, const InputArgs &in,
                   const quantc::cpu::CompileOptions &options,
                   std::vector<quantc::cpu::HostTensor> &inputs) {
+  quantc::cpu::PhaseTimer importTimer(options.phases, "import");
   auto module = loadModel(context, in.model);
   if (!module)
     return nullptr;
+  importTimer.finish();
   auto specs = quantc::cpu::JITModel::inputsOf(*module);
   if (!gatherInputs(in, specs, inputs))
     return nullptr;
@@ -493,15 +495,20 @@ int runBench(std::vector<std::string> args) {
   context.printOpOnDiagnostic(false);
   auto t0 = std::chrono::steady_clock::now();
   copts.profile = profile;
+  std::vector<quantc::cpu::CompilePhase> phases;
+  copts.phases = &phases;
   std::vector<quantc::cpu::HostTensor> inputs;
   auto jit = compileWithInputs(context, in, copts, inputs);
   if (!jit)
     return 1;
   std::vector<quantc::cpu::HostTensor> outputs;
   // The first run also resolves the JIT's lazily materialized code.
-  if (auto err = jit->run(inputs, outputs)) {
-    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-    return 1;
+  {
+    quantc::cpu::PhaseTimer timer(&phases, "codegen + first run");
+    if (auto err = jit->run(inputs, outputs)) {
+      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
+      return 1;
+    }
   }
   double compileS =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -534,6 +541,9 @@ int runBench(std::vector<std::string> args) {
   }
   llvm::outs() << "threads:      " << threads << "\n";
   llvm::outs() << llvm::format("compile:      %.2f s (import, lower, JIT, first run)\n", compileS);
+  for (const auto &p : phases)
+    llvm::outs() << llvm::format("  %-22s %7.2f s, peak %7.1f MiB after it\n", p.name.c_str(), p.seconds,
+                                 p.peakMiB);
   llvm::outs() << llvm::format("peak memory:  %.1f MiB (quantc process, max RSS)\n",
                                ru.ru_maxrss / 1024.0);
   llvm::outs() << llvm::format("quantc:       median %.3f ms, min %.3f ms over %d runs\n", median,

@@ -1,10 +1,12 @@
 //===- AOT.cpp - compile a qc model into a shared library -----------------===//
 #include "quantc/Target/CPU/AOT.h"
+#include "quantc/Target/CPU/ExternalWeights.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -153,6 +155,10 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
   std::unique_ptr<llvm::Module> llvmModule;
   std::string signature;
   std::vector<size_t> numArgs;
+  // The weights go into the library through an assembly file (.incbin),
+  // not through LLVM (ExternalWeights.h); variants share identical ones.
+  std::vector<ExternalWeight> weights;
+  llvm::StringSet<> weightNames;
   for (size_t v = 0; v < variants.size(); ++v) {
     auto lowered = lowerToLLVMDialect(module, variants[v], options.compile);
     if (!lowered) {
@@ -161,6 +167,9 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
       return llvm::createStringError("shape variant " + std::to_string(v) + ": " +
                                      llvm::toString(lowered.takeError()));
     }
+    for (ExternalWeight &w : externalizeWeights(*lowered->module, /*hidden=*/true))
+      if (weightNames.insert(w.symbol).second)
+        weights.push_back(std::move(w));
     std::unique_ptr<llvm::Module> part =
         translateModuleToLLVMIR(*lowered->module, llvmContext, "quantc_model");
     if (!part)
@@ -239,10 +248,17 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
     if (os.has_error())
       return llvm::createStringError("writing '" + std::string(objPath) + "' failed");
   }
+  llvm::SmallString<256> weightsDir;
+  if (auto ec = llvm::sys::fs::createUniqueDirectory("quantc-weights", weightsDir))
+    return llvm::createStringError("cannot create a temporary directory: " + ec.message());
+  auto removeWeights = llvm::scope_exit([&] { llvm::sys::fs::remove_directories(weightsDir); });
+  auto weightsAsm = writeWeightsAssembly(weights, weightsDir);
+  if (!weightsAsm)
+    return weightsAsm.takeError();
   soPath = outputPath;
   soPath += ".tmp-link";
   std::vector<std::string> argv = {*linker, "-shared", "-o", std::string(soPath),
-                                   std::string(objPath), "-Wl,--whole-archive",
+                                   std::string(objPath), *weightsAsm, "-Wl,--whole-archive",
                                    std::string(apiLib), "-Wl,--no-whole-archive",
                                    std::string(rtLib), "-Wl,-Bsymbolic", "-lpthread", "-lm"};
   std::vector<llvm::StringRef> refs(argv.begin(), argv.end());

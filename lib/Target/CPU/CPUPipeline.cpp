@@ -23,7 +23,7 @@ namespace quantc::cpu {
 static const char *kLowering =
     "func.func(qc-integer-contractions),"
     "quantc-cpu-unsigned-boundary,"
-    "quantc-cpu-outline-ops{ops-per-function=16},"
+    "quantc-cpu-outline-ops{ops-per-function=16 content-defined=true},"
     "func.func(qc-to-linalg,quantc-cpu-fuse-elementwise,canonicalize,cse),"
     "quantc-cpu-forward-results,"
     "one-shot-bufferize{bufferize-function-boundaries "
@@ -36,7 +36,8 @@ static const char *kLowering =
     "lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,convert-math-to-libm,"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
-    "convert-cf-to-llvm,reconcile-unrealized-casts,quantc-cpu-noalias-args";
+    "convert-cf-to-llvm,reconcile-unrealized-casts,quantc-cpu-noalias-args,"
+    "quantc-cpu-dedup-functions";
 
 void buildCPULoweringPipeline(OpPassManager &pm) {
   if (failed(parsePassPipeline(kLowering, pm)))

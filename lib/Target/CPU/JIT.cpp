@@ -1,5 +1,6 @@
 //===- JIT.cpp - compile and run a qc model on the host -------------------===//
 #include "quantc/Target/CPU/JIT.h"
+#include "quantc/Target/CPU/ExternalWeights.h"
 #include "quantc/Conversion/Passes.h"
 #include "quantc/Target/CPU/CPUPipeline.h"
 #include "quantc/Transforms/Passes.h"
@@ -128,6 +129,9 @@ void registerOnce() {
 
 /// Runs `pm` on `module`, collecting diagnostics into an llvm::Error.
 llvm::Error runPasses(PassManager &pm, ModuleOp module, const char *stage) {
+  // QUANTC_PASS_TIMING=1: MLIR's per-pass timing report on stderr.
+  if (const char *env = getenv("QUANTC_PASS_TIMING"); env && *env == '1')
+    pm.enableTiming();
   std::string diags;
   ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
     if (d.getSeverity() != DiagnosticSeverity::Error)
@@ -251,8 +255,11 @@ lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inp
     return std::move(err);
   if (auto err = checkTypes(main.getResultTypes(), "output"))
     return std::move(err);
-  if (auto err = specializeShapes(clone, inputShapes))
-    return std::move(err);
+  {
+    PhaseTimer timer(compileOptions.phases, "shapes");
+    if (auto err = specializeShapes(clone, inputShapes))
+      return std::move(err);
+  }
   for (size_t i = 0; i < model.inputs.size(); ++i)
     model.inputs[i].shape.assign(inputShapes[i].begin(), inputShapes[i].end());
   if (getenv("QUANTC_DUMP_SPECIALIZED"))
@@ -308,6 +315,7 @@ lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inp
   // The C interface (_mlir_ciface_main) is what shared libraries call.
   main->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
   buildCPULoweringPipeline(lower);
+  PhaseTimer timer(compileOptions.phases, "MLIR lowering");
   if (auto err = runPasses(lower, clone, "lowering"))
     return std::move(err);
   return std::move(model);
@@ -374,15 +382,23 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
       makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, model->targetMachine.get());
   options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
+  // The weights stay where the importer put them (owned by the context):
+  // external symbols bound to their bytes below.
+  std::vector<ExternalWeight> weights = externalizeWeights(*lowered->module, /*hidden=*/false);
+  PhaseTimer timer(compileOptions.phases, "LLVM IR + optimizer");
   auto engine = ExecutionEngine::create(*lowered->module, options);
   if (!engine)
     return engine.takeError();
+  timer.finish();
   model->engine = std::move(*engine);
-  model->engine->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+  model->engine->registerSymbols([&weights](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap map;
     for (auto [name, address] : quantc::rt::kernelSymbols())
       map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
                              llvm::JITSymbolFlags::Exported};
+    for (const ExternalWeight &w : weights)
+      map[interner(w.symbol)] = {llvm::orc::ExecutorAddr::fromPtr(w.bytes.data()),
+                                 llvm::JITSymbolFlags::Exported};
     return map;
   });
   return std::move(model);

@@ -62,7 +62,7 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
               return true;
         return false;
       };
-      bool full = groups.back().size() >= static_cast<size_t>(opsPerFunction) &&
+      bool full = !groups.back().empty() && endsRun(groups.back()) &&
                   !crossesUnsigned(groups.back());
       if (staysInline(&op) || full) {
         if (!groups.back().empty())
@@ -76,6 +76,21 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
     for (auto &group : groups)
       if (!group.empty())
         outline(main, group, index++);
+  }
+
+  /// Whether the run `group` ends here (see the pass description).
+  bool endsRun(ArrayRef<Operation *> group) {
+    size_t n = group.size(), per = static_cast<size_t>(std::max<int64_t>(opsPerFunction, 1));
+    if (!contentDefined)
+      return n >= per;
+    if (n >= 2 * per)
+      return true;
+    if (n < std::max<size_t>(per / 4, 1))
+      return false;
+    // After a contraction: its kernel writes the result to memory anyway,
+    // so a call boundary there costs no fusion.
+    return isa<qc::MatMulOp, qc::GemmOp, qc::ConvOp, qc::MatMulIntegerOp, qc::ConvIntegerOp,
+               qc::QLinearMatMulOp, qc::QLinearConvOp>(group.back());
   }
 
   void outline(func::FuncOp main, ArrayRef<Operation *> group, int64_t index) {

@@ -8,6 +8,7 @@
 #ifndef QUANTC_TARGET_CPU_JIT_H
 #define QUANTC_TARGET_CPU_JIT_H
 
+#include "quantc/Target/CPU/CompilePhases.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
@@ -56,6 +57,8 @@ struct CompileOptions {
   bool profile = false;
   /// Target CPU and LLVM feature string ("+avx2,-avx512f"); empty: the host.
   std::string cpu, features;
+  /// Where to record each compile phase's time and peak memory (or null).
+  std::vector<CompilePhase> *phases = nullptr;
 };
 
 /// An op timed by a profiled model: its qc op name and ONNX node name.
@@ -96,7 +99,9 @@ class JITModel {
 public:
   ~JITModel();
   /// Specializes `module` (a qc function @main) to `inputShapes`, lowers and
-  /// compiles it. The module is cloned, not modified.
+  /// compiles it. The module is cloned, not modified. The compiled code
+  /// reads the weights where the module's context holds them (no copy,
+  /// ExternalWeights.h): the JITModel must not outlive that MLIRContext.
   static llvm::Expected<std::unique_ptr<JITModel>>
   compile(mlir::ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
           const CompileOptions &options = {});

@@ -67,10 +67,22 @@ def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
     compile time proportional to the model, while ops within a run still
     share buffers. The functions are marked noinline so that the optimizer
     does not merge them back, and their arguments read-only.
+
+    With `content-defined`, where a run ends depends on its ops, not on a
+    count from the start of @main: a run ends after an op whose signature
+    (name and result types) hashes (xxh3) to 0 modulo `ops-per-function`,
+    once it holds a quarter of `ops-per-function` ops, and always at
+    twice `ops-per-function`. Repeated blocks (a transformer's identical
+    layers) are then cut at the same ops in every repetition, so their
+    functions come out identical and quantc-cpu-dedup-functions compiles
+    one of them (content-defined chunking, as deduplicating storage cuts
+    files at content-defined boundaries).
   }];
   let options = [
     Option<"opsPerFunction", "ops-per-function", "int64_t", /*default=*/"16",
-           "The most qc ops a function gets">,
+           "The most qc ops a function gets (the mean with content-defined)">,
+    Option<"contentDefined", "content-defined", "bool", /*default=*/"false",
+           "End runs at ops chosen by their signature's hash">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::quant::QuantDialect"];
 }
@@ -88,6 +100,25 @@ def CPUForwardResults : Pass<"quantc-cpu-forward-results", "::mlir::ModuleOp"> {
     buffer-results-to-out-params requires.
   }];
   let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def CPUDedupFunctions : Pass<"quantc-cpu-dedup-functions", "::mlir::ModuleOp"> {
+  let summary = "Merge outlined LLVM functions that differ only in the constants they read";
+  let description = [{
+    After the lowering to the LLVM dialect, two outlined functions (attribute
+    `qc.outlined`) of a transformer's identical layers differ only in the
+    constant globals they take the address of (their weights). Functions
+    whose bodies are identical once every `llvm.mlir.addressof` of a
+    constant global is replaced by a placeholder form a class; the first
+    of a class gets one pointer argument per such `addressof` (in walk
+    order, replacing it; the argument is `noalias`, `readonly` and has the
+    least alignment the class's globals declare), every call to a member
+    becomes a call to it that passes the member's addresses, and the other
+    members are erased. LLVM then optimizes and generates code for one
+    function per class instead of one per layer. A class of one is left
+    as it is.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def CPUNoAliasArgs : Pass<"quantc-cpu-noalias-args", "::mlir::ModuleOp"> {
