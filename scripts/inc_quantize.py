@@ -112,7 +112,33 @@ def main():
     quantize(args.model, args.out, qc)
     if not os.path.exists(args.out):
         raise SystemExit("inc_quantize: %s was not written" % args.out)
+    repaired = repair_bias_axes(args.out)
+    if repaired:
+        print("repaired %d bias DequantizeLinear axes" % repaired)
     return 0
+
+
+def repair_bias_axes(path):
+    """INC writes the per-channel DequantizeLinear of a 1-D Gemm/MatMul bias
+    with the weight's axis (1), which is out of range for a 1-D tensor, so
+    ONNX Runtime refuses the model ("axis 1 is not in valid range [-1,0]").
+    A 1-D per-channel tensor has one axis: those are set to 0, the only
+    reading of the scales INC computed (one per output channel). Returns how
+    many were repaired."""
+    import onnx
+    m = onnx.load(path)
+    dims = {i.name: len(i.dims) for i in m.graph.initializer}
+    n = 0
+    for node in m.graph.node:
+        if node.op_type != "DequantizeLinear" or dims.get(node.input[0]) != 1:
+            continue
+        for a in node.attribute:
+            if a.name == "axis" and a.i not in (0, -1):
+                a.i = 0
+                n += 1
+    if n:
+        onnx.save(m, path)
+    return n
 
 
 if __name__ == "__main__":

@@ -117,7 +117,11 @@ FLOORS = {
     # usable recipe is w8a8@20 (best effort).
     "alexa_pipeline": ("abs", 0.6), "hey_mycroft_pipeline": ("abs", 0.6),
     "minilm": ("abs", 0.9),
-    "smollm2": ("rel", 2.0),  # perplexity (lower is better): at most float's + 2
+    # Perplexity (lower is better): at most float's + 30. Static per-tensor
+    # uint8 activations nearly double SmolLM2's perplexity on both sides
+    # (21.8 -> 39.7 quantc, 44.1 ORT on the first 6 windows: down_proj's
+    # outlier channels, docs/accuracy.md), so the floor catches collapse.
+    "smollm2": ("rel", 30.0),
 }
 
 # Non-inferiority margins of the matched peer comparison, in the first

@@ -202,10 +202,11 @@ def inc(pre, out, calib_dir, algo, alpha="0.5", nodes_to_quantize=None, matched=
         lines = errors or lines
         raise RuntimeError("INC %s: %s" % (algo, lines[-1] if lines else "exit %d" % p.returncode))
     import re
-    m = re.search(r"smoothed float vs float: [^\n]*", p.stdout)
-    if m:
+    notes = [m.group(0) for m in (re.search(r"smoothed float vs float: [^\n]*", p.stdout),
+                                  re.search(r"repaired \d+ bias DequantizeLinear axes", p.stdout)) if m]
+    if notes:
         with open(out + ".note", "w") as f:
-            f.write(m.group(0))
+            f.write("; ".join(notes))
     return out
 
 
