@@ -465,6 +465,63 @@ def test_compiled_dynamic_rows(d, quantc):
           "dynamic_quantize_rows: zero points differ: %s vs %s" % (got_z, want_z))
 
 
+def test_compiled_math(d, quantc):
+    """Exp, Tanh, Erf and Sigmoid (polynomial approximations,
+    quantc-cpu-approximate-math) and Log (libm) as quantc compiles them
+    against numpy/math in float64: at most 4 ULP of float32 on a sweep of
+    each function's range (absolute 4 ULP of 1 for tanh, erf and sigmoid
+    near 0; subnormal results may flush to zero), and the special values: exp(-inf) = 0, exp(inf) = exp(100) = inf, log(0) = -inf,
+    log(-1) = NaN, log(inf) = inf, tanh and erf of +-inf = +-1, NaN in NaN out."""
+    from onnx import helper
+    import math
+    sweep = np.concatenate([np.linspace(-87, 88, 20001), np.linspace(-1, 1, 2001), rng.normal(0, 3, 5000)])
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 100.0, -100.0, 1e-30, -1e-30, 1e30, -1e30])
+    x = np.concatenate([sweep, special]).astype(np.float32)
+    pos = np.concatenate([np.exp(np.linspace(-87, 88, 20001)), rng.uniform(0, 4, 5000),
+                          [0.0, np.inf, -1.0, np.nan, 1e-38, 1.0]]).astype(np.float32)
+    ops = [("Exp", "x", np.exp), ("Tanh", "x", np.tanh), ("Sigmoid", "x", lambda v: 1 / (1 + np.exp(-v))),
+           ("Erf", "x", np.vectorize(lambda v: math.erf(v) if not np.isnan(v) else np.nan)), ("Log", "p", np.log)]
+    nodes = [helper.make_node(op, [src], [op.lower()]) for op, src, _ in ops]
+    g = helper.make_graph(nodes, "math", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [len(x)]),
+                                          helper.make_tensor_value_info("p", TensorProto.FLOAT, [len(pos)])],
+                          [helper.make_tensor_value_info(op.lower(), TensorProto.FLOAT,
+                                                         [len(x) if src == "x" else len(pos)]) for op, src, _ in ops])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    m.ir_version = 8
+    path = os.path.join(d.tmp, "math.onnx")
+    with open(path, "wb") as f:
+        f.write(m.SerializeToString())
+    out = os.path.join(d.tmp, "math_out")
+    p = subprocess.run([quantc, "run", path, "--input", "x=" + d.save(x), "--input", "p=" + d.save(pos),
+                        "--output-dir", out], capture_output=True, text=True)
+    check(p.returncode == 0, "math: quantc run failed: %s" % p.stderr[:500])
+    if p.returncode != 0:
+        return
+    with np.errstate(all="ignore"):
+        for op, src, ref in ops:
+            inp = x if src == "x" else pos
+            got = np.load(os.path.join(out, op.lower() + ".npy")).astype(np.float64)
+            want = ref(inp.astype(np.float64))
+            want32 = want.astype(np.float32).astype(np.float64)
+            finite = np.isfinite(want32)
+            # ULP of the float32 result; near 0, of 1 for the bounded functions.
+            floor = 1.0 if op in ("Tanh", "Erf", "Sigmoid") else np.finfo(np.float32).tiny
+            ulp = np.spacing(np.maximum(np.abs(want32), floor).astype(np.float32)).astype(np.float64)
+            err = np.where(finite, np.abs(got - want) / ulp, 0.0)
+            # A result below the smallest normal float may flush to zero
+            # (exp(-100) is 3.7e-44, a subnormal).
+            tiny = float(np.finfo(np.float32).tiny)
+            err = np.where(finite & (np.abs(want32) < tiny) & (np.abs(got) <= tiny), 0.0, err)
+            same_special = np.array_equal(np.isnan(got[~finite]), np.isnan(want32[~finite])) and np.array_equal(
+                got[~finite][~np.isnan(got[~finite])], want32[~finite][~np.isnan(want32[~finite])])
+            worst = float(np.max(err))
+            print("  %-8s max %.2f ULP over %d values" % (op, worst, len(inp)))
+            check(worst <= 4.0 and np.all(np.isfinite(got[finite])),
+                  "math: %s is %.1f ULP from float64 at x = %s" % (op, worst, inp[np.argmax(err)]))
+            check(same_special, "math: %s special values differ: got %s want %s" %
+                  (op, got[~finite][:8], want32[~finite][:8]))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--driver", required=True)
@@ -476,7 +533,8 @@ def main():
                                            test_minmax, test_clip, test_weight_params)]
         tests += [("test_compiled_qdq", lambda d: test_compiled_qdq(d, args.quantc)),
                   ("test_compiled_fp8", lambda d: test_compiled_fp8(d, args.quantc)),
-                  ("test_compiled_dynamic_rows", lambda d: test_compiled_dynamic_rows(d, args.quantc))]
+                  ("test_compiled_dynamic_rows", lambda d: test_compiled_dynamic_rows(d, args.quantc)),
+                  ("test_compiled_math", lambda d: test_compiled_math(d, args.quantc))]
         for name, t in tests:
             before = len(failures)
             t(d)

@@ -31,7 +31,7 @@ static const char *kLowering =
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
     "buffer-deallocation-pipeline,"
     "quantc-cpu-kernel-calls,"
-    "func.func(convert-linalg-to-loops),"
+    "func.func(convert-linalg-to-loops,quantc-cpu-approximate-math),"
     "convert-bufferization-to-memref,"
     "lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,convert-math-to-libm,"

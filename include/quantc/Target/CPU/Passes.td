@@ -102,6 +102,27 @@ def CPUForwardResults : Pass<"quantc-cpu-forward-results", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def CPUApproximateMath : Pass<"quantc-cpu-approximate-math", "::mlir::func::FuncOp"> {
+  let summary = "f32 exp, expm1, tanh and erf as vectorizable polynomials";
+  let description = [{
+    Rewrites f32 (and, through f32, f16/bf16) `math.exp`, `math.expm1`,
+    `math.tanh` and `math.erf` into MLIR's polynomial approximations: exp
+    by range reduction (x = k ln2 + r, |r| <= ln2/2, 2^k built in the
+    exponent bits) and a minimax polynomial in r evaluated with FMAs; tanh
+    and erf by rational approximations with their saturation for large
+    |x|. Subnormal results may flush to zero.
+    Only arith ops remain, so LLVM vectorizes the loops around them; left
+    as libm calls or LLVM intrinsics (no vector math library), they cost
+    one scalar call per element (softmax, sigmoid, GELU). At most 4 ULP
+    from float64 (test/Numerics/check_numerics.py; measured 1.0, 1.9 and
+    1.7 for exp, tanh, erf). log keeps libm: its approximation is off by
+    2e4 ULP on subnormal inputs; so do sin, cos and the inverse
+    trigonometric functions.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def CPUDedupFunctions : Pass<"quantc-cpu-dedup-functions", "::mlir::ModuleOp"> {
   let summary = "Merge outlined LLVM functions that differ only in the constants they read";
   let description = [{
