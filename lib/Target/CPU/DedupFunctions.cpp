@@ -101,8 +101,6 @@ struct DedupFunctionsPass : quantc::cpu::impl::CPUDedupFunctionsBase<DedupFuncti
       SmallVector<LLVM::AddressOfOp> slots = slotsOf(canon);
       if (slots.empty())
         continue; // identical functions: merge them too, but nothing to pass
-      // The least alignment any member's global declares, per slot.
-      SmallVector<uint64_t> align(slots.size(), UINT64_MAX);
       SmallVector<SmallVector<StringAttr>> names;
       for (LLVM::LLVMFuncOp m : members) {
         SmallVector<LLVM::AddressOfOp> s = slotsOf(m);
@@ -111,10 +109,8 @@ struct DedupFunctionsPass : quantc::cpu::impl::CPUDedupFunctionsBase<DedupFuncti
           return signalPassFailure(); // cannot happen: the texts are equal
         }
         SmallVector<StringAttr> n;
-        for (auto [k, a] : llvm::enumerate(s)) {
+        for (LLVM::AddressOfOp a : s)
           n.push_back(a.getGlobalNameAttr().getAttr());
-          align[k] = std::min(align[k], constants[a.getGlobalName()].getAlignment().value_or(1));
-        }
         names.push_back(std::move(n));
       }
       unsigned first = canon.getNumArguments();
@@ -126,9 +122,9 @@ struct DedupFunctionsPass : quantc::cpu::impl::CPUDedupFunctionsBase<DedupFuncti
         NamedAttrList a;
         a.append(LLVM::LLVMDialect::getNoAliasAttrName(), UnitAttr::get(ctx));
         a.append(LLVM::LLVMDialect::getReadonlyAttrName(), UnitAttr::get(ctx));
-        if (align[k] > 1 && align[k] != UINT64_MAX)
-          a.append(LLVM::LLVMDialect::getAlignAttrName(),
-                   IntegerAttr::get(IntegerType::get(ctx, 64), align[k]));
+        // No llvm.align: the JIT binds external weights to the importer's
+        // bytes and lowers their declared alignment afterwards
+        // (ExternalWeights.cpp); an alignment promised here could exceed it.
         attrs.push_back(a.getDictionary(ctx));
         locs.push_back(slots[k].getLoc());
       }

@@ -1,11 +1,11 @@
 // RUN: quant-opt %s --quantc-cpu-dedup-functions | FileCheck %s
 
 // @f0 and @f1 differ only in the constant global they read: one function
-// remains, taking the address as a noalias readonly argument aligned to
-// the least alignment of the two globals; both calls pass their global.
+// remains, taking the address as a noalias readonly argument (no
+// alignment promised); both calls pass their global.
 // @f2 reads the same kind of global but adds another constant (a
 // different structure): kept. @f3 and @f4 read mutable globals: kept.
-// CHECK-LABEL: llvm.func @f0(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr {llvm.align = 32 : i64, llvm.noalias, llvm.readonly})
+// CHECK-LABEL: llvm.func @f0(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr {llvm.noalias, llvm.readonly})
 // CHECK-NOT: llvm.mlir.addressof
 // CHECK: llvm.return
 // CHECK-NOT: llvm.func @f1

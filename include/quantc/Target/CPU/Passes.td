@@ -132,8 +132,9 @@ def CPUDedupFunctions : Pass<"quantc-cpu-dedup-functions", "::mlir::ModuleOp"> {
     whose bodies are identical once every `llvm.mlir.addressof` of a
     constant global is replaced by a placeholder form a class; the first
     of a class gets one pointer argument per such `addressof` (in walk
-    order, replacing it; the argument is `noalias`, `readonly` and has the
-    least alignment the class's globals declare), every call to a member
+    order, replacing it; the argument is `noalias` and `readonly`, with no
+    alignment promised: the JIT may bind a weight to bytes less aligned
+    than its global declared), every call to a member
     becomes a call to it that passes the member's addresses, and the other
     members are erased. LLVM then optimizes and generates code for one
     function per class instead of one per layer. A class of one is left
