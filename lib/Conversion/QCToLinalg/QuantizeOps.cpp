@@ -855,6 +855,13 @@ struct QLinearConvLowering : OpConversionPattern<QLinearConvOp> {
   }
 };
 
+/// An f32 clamped to [0, 255] (DynamicQuantizeLinear's uint8 range).
+Value clamp255(OpBuilder &b, Location l, Value v) {
+  Type f = b.getF32Type();
+  v = arith::MaximumFOp::create(b, l, v, arith::ConstantOp::create(b, l, b.getFloatAttr(f, 0.0)));
+  return arith::MinimumFOp::create(b, l, v, arith::ConstantOp::create(b, l, b.getFloatAttr(f, 255.0)));
+}
+
 /// DynamicQuantizeLinear: uint8 with the range [min(0, min x), max(0, max
 /// x)]: scale = range / 255, zero point = saturate(round(-min / scale)),
 /// y = saturate(round(x / scale) + zero point), rounding half to even. An
@@ -902,10 +909,6 @@ struct DynamicQuantizeLinearLowering : OpConversionPattern<DynamicQuantizeLinear
     Value isZero = arith::CmpFOp::create(rw, l, arith::CmpFPredicate::OEQ, scale, zero);
     Value divisor = arith::SelectOp::create(
         rw, l, isZero, arith::ConstantOp::create(rw, l, rw.getFloatAttr(f, 1.0)), scale);
-    auto clamp255 = [&](OpBuilder &b, Location nl, Value v) -> Value {
-      v = arith::MaximumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0)));
-      return arith::MinimumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 255.0)));
-    };
     Value zpf = clamp255(rw, l, math::RoundEvenOp::create(
                                     rw, l, arith::DivFOp::create(
                                                rw, l, arith::NegFOp::create(rw, l, mn), divisor)));
@@ -959,10 +962,6 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
           linalg::YieldOp::create(b, nl, ValueRange{arith::MinNumFOp::create(b, nl, v[0], v[1]),
                                                     arith::MaxNumFOp::create(b, nl, v[0], v[2])});
         });
-    auto clamp255 = [&](OpBuilder &b, Location nl, Value v) -> Value {
-      v = arith::MaximumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0)));
-      return arith::MinimumFOp::create(b, nl, v, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 255.0)));
-    };
     // Per row: scale, the divisor (1 where the scale is 0) and the zero
     // point as a float.
     SmallVector<utils::IteratorType> rowIters(rank - 1, utils::IteratorType::parallel);
