@@ -99,8 +99,6 @@ struct DedupFunctionsPass : quantc::cpu::impl::CPUDedupFunctionsBase<DedupFuncti
         continue;
       LLVM::LLVMFuncOp canon = members.front();
       SmallVector<LLVM::AddressOfOp> slots = slotsOf(canon);
-      if (slots.empty())
-        continue; // identical functions: merge them too, but nothing to pass
       SmallVector<SmallVector<StringAttr>> names;
       for (LLVM::LLVMFuncOp m : members) {
         SmallVector<LLVM::AddressOfOp> s = slotsOf(m);
@@ -134,7 +132,8 @@ struct DedupFunctionsPass : quantc::cpu::impl::CPUDedupFunctionsBase<DedupFuncti
       SmallVector<Type> params(oldType.getParams());
       params.append(types.begin(), types.end());
       auto newType = LLVM::LLVMFunctionType::get(oldType.getReturnType(), params, oldType.isVarArg());
-      function_interface_impl::insertFunctionArguments(canon, at, types, attrs, locs, first, newType);
+      if (!slots.empty()) // else identical functions: the calls just move to `canon`
+        function_interface_impl::insertFunctionArguments(canon, at, types, attrs, locs, first, newType);
       for (auto [k, a] : llvm::enumerate(slots)) {
         a.getResult().replaceAllUsesWith(canon.getArgument(first + k));
         a.erase();

@@ -136,9 +136,10 @@ def CPUDedupFunctions : Pass<"quantc-cpu-dedup-functions", "::mlir::ModuleOp"> {
     alignment promised: the JIT may bind a weight to bytes less aligned
     than its global declared), every call to a member
     becomes a call to it that passes the member's addresses, and the other
-    members are erased. LLVM then optimizes and generates code for one
-    function per class instead of one per layer. A class of one is left
-    as it is.
+    members are erased (identical functions that read no constant merge
+    the same way, with no argument added). LLVM then optimizes and
+    generates code for one function per class instead of one per layer.
+    A class of one is left as it is.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
