@@ -929,7 +929,7 @@ struct DynamicQuantizeLinearLowering : OpConversionPattern<DynamicQuantizeLinear
 
 /// qc.dynamic_quantize_rows: DynamicQuantizeLinear of each row (the last
 /// axis) on its own. One reduction of min and max per row, the row's
-/// scale, divisor and zero point, then y elementwise (the same arithmetic
+/// scale and zero point, then y elementwise (the same arithmetic
 /// as DynamicQuantizeLinearLowering, per row).
 struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -962,30 +962,27 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
           linalg::YieldOp::create(b, nl, ValueRange{arith::MinNumFOp::create(b, nl, v[0], v[1]),
                                                     arith::MaxNumFOp::create(b, nl, v[0], v[2])});
         });
-    // Per row: scale, the divisor (1 where the scale is 0) and the zero
-    // point as a float.
+    // Per row: the scale (1 where the range is 0, as ONNX Runtime reports
+    // it; also the divisor) and the zero point as a float.
     SmallVector<utils::IteratorType> rowIters(rank - 1, utils::IteratorType::parallel);
     AffineMap rowId = rw.getMultiDimIdentityMap(rank - 1);
     auto params = linalg::GenericOp::create(
-        rw, l, TypeRange{rowsT, rowsT, rowsT}, ValueRange{minmax.getResult(0), minmax.getResult(1)},
+        rw, l, TypeRange{rowsT, rowsT}, ValueRange{minmax.getResult(0), minmax.getResult(1)},
         ValueRange{tensor::EmptyOp::create(rw, l, rowsT.getShape(), f),
-                   tensor::EmptyOp::create(rw, l, rowsT.getShape(), f),
                    tensor::EmptyOp::create(rw, l, rowsT.getShape(), f)},
-        SmallVector<AffineMap>(5, rowId), rowIters, [&](OpBuilder &b, Location nl, ValueRange v) {
+        SmallVector<AffineMap>(4, rowId), rowIters, [&](OpBuilder &b, Location nl, ValueRange v) {
           Value zero = arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0));
-          Value scale = arith::DivFOp::create(b, nl, arith::SubFOp::create(b, nl, v[1], v[0]),
+          Value range = arith::DivFOp::create(b, nl, arith::SubFOp::create(b, nl, v[1], v[0]),
                                               arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 255.0)));
-          Value isZero = arith::CmpFOp::create(b, nl, arith::CmpFPredicate::OEQ, scale, zero);
-          Value divisor = arith::SelectOp::create(
-              b, nl, isZero, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 1.0)), scale);
+          Value isZero = arith::CmpFOp::create(b, nl, arith::CmpFPredicate::OEQ, range, zero);
+          Value scale = arith::SelectOp::create(
+              b, nl, isZero, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 1.0)), range);
           Value zpf = clamp255(b, nl, math::RoundEvenOp::create(
                                           b, nl, arith::DivFOp::create(b, nl, arith::NegFOp::create(b, nl, v[0]),
-                                                                       divisor)));
-          linalg::YieldOp::create(b, nl, ValueRange{scale, divisor, zpf});
+                                                                       scale)));
+          linalg::YieldOp::create(b, nl, ValueRange{scale, zpf});
         });
-    // The scale output is the divisor: 1 for an all-zero row, as ONNX
-    // Runtime's DynamicQuantizeLinear reports it.
-    Value scale = params.getResult(1), divisor = params.getResult(1), zpf = params.getResult(2);
+    Value scale = params.getResult(0), divisor = scale, zpf = params.getResult(1);
     Value y = buildElementwiseWithMaps(
         rw, l, RankedTensorType::get(xt.getShape(), i8), {a.getX(), divisor, zpf}, {id, rowMap, rowMap},
         [&](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
