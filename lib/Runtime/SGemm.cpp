@@ -1,5 +1,6 @@
 //===- SGemm.cpp - blocked, packed single-precision GEMM ------------------===//
 #include "GemmDriver.h"
+#include "SkinnyGemm.h"
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
@@ -33,6 +34,21 @@ MicroKernel selectMicroKernel() {
     return microKernelAVX2;
 #endif
   return microKernelGeneric;
+}
+
+/// The skinny-product kernel of the same ISA as selectMicroKernel's.
+SkinnyKernel selectSkinnyKernel() {
+  MicroKernel k = selectMicroKernel();
+  (void)k;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (k == microKernelAVX512)
+    return skinnyKernelAVX512;
+#endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (k == microKernelAVX2)
+    return skinnyKernelAVX2;
+#endif
+  return skinnyKernelGeneric;
 }
 
 /// A[m0 .. m0+mc, k0 .. k0+kc] as MR-row panels, rows past mc zero.
@@ -168,7 +184,29 @@ void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, fl
   gemmWithPacker(M, N, K, A, Int4BPacker(B), C, ldc);
 }
 
+void skinnyKernelGeneric(int64_t m, int64_t K, int64_t nc, Matrix A, const float *B, int64_t ldb,
+                         float *C, int64_t ldc) {
+  for (int64_t r = 0; r < m; ++r) {
+    float *c = C + r * ldc;
+    for (int64_t k = 0; k < K; ++k) {
+      float a = A.ptr[r * A.rs + k * A.cs];
+      const float *b = B + k * ldb;
+      for (int64_t n = 0; n < nc; ++n)
+        c[n] += a * b[n];
+    }
+  }
+}
+
 void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
+  if (M > 0 && M <= kSkinnyMaxRows && B.cs == 1 && N > 0 && K > 0) {
+    static const SkinnyKernel kernel = selectSkinnyKernel();
+    int64_t tasks = (N + kSkinnyTaskCols - 1) / kSkinnyTaskCols;
+    parallelFor(tasks, [&](int64_t t) {
+      int64_t n0 = t * kSkinnyTaskCols;
+      kernel(M, K, std::min(kSkinnyTaskCols, N - n0), A, B.ptr + n0, B.rs, C + n0, ldc);
+    });
+    return;
+  }
   gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc);
 }
 

@@ -104,7 +104,9 @@ def main():
     check("ORT prefill vs numpy Llama (pairwise RoPE, GGUF rows)", e <= 1e-4, "rel %.2e, %d tokens" % (e, len(ids)))
     # Decode: prefill n - 1 tokens, then the last one through the KV cache.
     o1 = pre.run(None, {"input_ids": np.array([ids[:-1]], np.int64)})
-    dfeeds = {"input_ids": np.array([ids[-1:]], np.int64)}
+    n = len(ids)
+    dfeeds = {"input_ids": np.array([ids[-1:]], np.int64), "attention_mask": np.ones((1, n), np.int64),
+              "position_ids": np.array([[n - 1]], np.int64)}
     dfeeds.update({n.replace("present", "past_key_values"): v for n, v in zip(names[1:], o1[1:])})
     o2 = dec.run(None, dfeeds)
     e = rel(o2[0][0, -1], out[0][0, -1])
@@ -157,7 +159,9 @@ def main():
     o = pre.run(None, {"input_ids": np.array([prompt], np.int64)})
     gen = [int(o[0][0, -1].argmax())]
     for _ in range(7):
-        f = {"input_ids": np.array([gen[-1:]], np.int64)}
+        total = len(prompt) + len(gen)
+        f = {"input_ids": np.array([gen[-1:]], np.int64), "attention_mask": np.ones((1, total), np.int64),
+             "position_ids": np.array([[total - 1]], np.int64)}
         f.update({n.replace("present", "past_key_values"): v for n, v in zip(names[1:], o[1:])})
         o = dec.run(None, f)
         gen.append(int(o[0][0, -1].argmax()))

@@ -75,7 +75,14 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{7, 33, 5, false, false}, GemmCase{13, 70, 300, false, false},
                       GemmCase{130, 260, 257, false, false}, GemmCase{40, 360, 120, false, true},
                       GemmCase{24, 100, 864, true, false}, GemmCase{3, 5, 700, true, true},
-                      GemmCase{129, 31, 9, false, true}));
+                      GemmCase{129, 31, 9, false, true},
+                      // M <= 4 with unit-stride B: the skinny kernels
+                      // (SkinnyGemm.h), column tails of every width.
+                      GemmCase{1, 576, 576, false, false}, GemmCase{1, 1, 3, false, false},
+                      GemmCase{1, 65, 33, true, false}, GemmCase{2, 300, 129, false, false},
+                      GemmCase{3, 17, 200, true, false}, GemmCase{4, 129, 64, false, false},
+                      GemmCase{4, 40, 7, false, false}, GemmCase{5, 63, 31, false, false},
+                      GemmCase{2, 33, 65, false, true}));
 
 struct ConvCase {
   int64_t C, H, W, M, KH, KW, sh, sw, dh, dw, padT, padL;
@@ -203,7 +210,14 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{7, 33, 5, false, false}, GemmCase{13, 70, 301, false, false},
                       GemmCase{130, 260, 1025, false, false}, GemmCase{40, 360, 120, false, true},
                       GemmCase{24, 100, 864, true, false}, GemmCase{3, 5, 700, true, true},
-                      GemmCase{129, 31, 9, false, true}));
+                      GemmCase{129, 31, 9, false, true},
+                      // M <= 4 with unit-stride B: the skinny kernels
+                      // (SkinnyGemm.h), column tails of every width.
+                      GemmCase{1, 576, 576, false, false}, GemmCase{1, 1, 3, false, false},
+                      GemmCase{1, 65, 33, true, false}, GemmCase{2, 300, 129, false, false},
+                      GemmCase{3, 17, 200, true, false}, GemmCase{4, 129, 64, false, false},
+                      GemmCase{4, 40, 7, false, false}, GemmCase{5, 63, 31, false, false},
+                      GemmCase{2, 33, 65, false, true}));
 
 class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
 

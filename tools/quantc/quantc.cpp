@@ -106,6 +106,12 @@ int usage(llvm::raw_ostream &os, int code) {
         "      quantc's recipes and ONNX Runtime's quantize_static/MatMulNBits (run in\n"
         "      ONNX Runtime). Runs python/quantc/eval.py with $QUANTC_PYTHON; --help\n"
         "      there lists the metrics.\n"
+        "  quantc generate MODEL_DIR --prompt TEXT... [--max-tokens N] [--recipe R]\n"
+        "                  [--window P] [--chunk C] [--threads T] [--compare-ort]\n"
+        "      Greedy decoding with a causal LM's decode graph (Optimum layout, e.g.\n"
+        "      SmolLM2 from quantc.transformers.smollm2) compiled with a KV cache\n"
+        "      window of P slots; prints the text and prefill/decode tokens/s, and with\n"
+        "      --compare-ort ONNX Runtime's tokens and speed. Runs quantc.generate.\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
         "               [--threads N] [--compare-ort] [--profile] [--cpu C] [--features F]\n"
         "      Compile once, then report the median latency of N runs after warm-up,\n"
@@ -402,7 +408,7 @@ int runModel(std::vector<std::string> args) {
 } // namespace
 
 std::optional<std::string> findPython(const char *what);
-int runEval(std::vector<std::string> args);
+int runPythonModule(const std::string &name, std::vector<std::string> args);
 
 /// ONNX Runtime's latency on the same inputs: a child Python process
 /// (onnxruntime is a Python package here) reading the inputs from .npy files.
@@ -1187,32 +1193,32 @@ std::optional<std::string> findPython(const char *what) {
   return *found;
 }
 
-/// `quantc eval`: python/quantc/eval.py (it drives ONNX Runtime's
-/// quantizers), told which quantc binary to use.
-int runEval(std::vector<std::string> args) {
-  auto python = findPython("eval");
+/// `quantc eval` and `quantc generate`: the Python module quantc.<name>
+/// (they drive ONNX Runtime and tokenizers), told which quantc binary to use.
+int runPythonModule(const std::string &name, std::vector<std::string> args) {
+  auto python = findPython(name.c_str());
   if (!python)
     return 1;
   std::string pyDir = QUANTC_PYTHON_DIR;
   if (const char *env = getenv("QUANTC_PYTHONPATH"); env && *env)
     pyDir = env;
-  if (!llvm::sys::fs::exists(pyDir + "/quantc/eval.py")) {
-    llvm::errs() << "quantc: error: '" << pyDir
-                 << "/quantc/eval.py' does not exist (set QUANTC_PYTHONPATH to quantc's python/ "
-                    "directory)\n";
+  std::string file = pyDir + "/quantc/" + name + ".py";
+  if (!llvm::sys::fs::exists(file)) {
+    llvm::errs() << "quantc: error: '" << file
+                 << "' does not exist (set QUANTC_PYTHONPATH to quantc's python/ directory)\n";
     return 1;
   }
   const char *old = getenv("PYTHONPATH");
   std::string path = pyDir + (old && *old ? ":" + std::string(old) : "");
   setenv("PYTHONPATH", path.c_str(), 1);
-  std::string self = llvm::sys::fs::getMainExecutable(nullptr, (void *)&runEval);
-  std::vector<std::string> argvS = {*python, "-m", "quantc.eval", "--quantc", self};
+  std::string self = llvm::sys::fs::getMainExecutable(nullptr, (void *)&runPythonModule);
+  std::vector<std::string> argvS = {*python, "-m", "quantc." + name, "--quantc", self};
   argvS.insert(argvS.end(), args.begin(), args.end());
   std::vector<llvm::StringRef> refs(argvS.begin(), argvS.end());
   std::string errMsg;
   int rc = llvm::sys::ExecuteAndWait(*python, refs, std::nullopt, {}, 0, 0, &errMsg);
   if (rc < 0) {
-    llvm::errs() << "quantc: error: eval: " << errMsg << "\n";
+    llvm::errs() << "quantc: error: " << name << ": " << errMsg << "\n";
     return 1;
   }
   return rc;
@@ -1239,7 +1245,9 @@ int main(int argc, char **argv) {
   if (cmd == "quantize")
     return runQuantize(args);
   if (cmd == "eval")
-    return runEval(args);
+    return runPythonModule("eval", args);
+  if (cmd == "generate")
+    return runPythonModule("generate", args);
   if (cmd == "export") {
     // `quantc export --qdq MODEL ... -o OUT.onnx`: quantize with ONNX output.
     auto qdq = std::find(args.begin(), args.end(), "--qdq");

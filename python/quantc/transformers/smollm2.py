@@ -5,9 +5,12 @@ onnx.helper the way exporters write a Llama:
 
   prefill  input_ids [batch, seq] -> logits [batch, seq, vocab] and
            present.{i}.key / present.{i}.value [batch, 3, seq, 64]
-  decode   input_ids [batch, seq], past_key_values.{i}.key / .value
+  decode   input_ids [batch, seq], attention_mask [batch, past + seq],
+           position_ids [batch, seq], past_key_values.{i}.key / .value
            [batch, 3, past, 64] -> logits and present.{i}.* [batch, 3,
-           past + seq, 64] (the layout of Optimum / ONNX Runtime GenAI)
+           past + seq, 64] (the layout of Optimum / ONNX Runtime GenAI:
+           attention_mask 0 hides a cache slot, e.g. left padding, and
+           position_ids give RoPE's positions)
 
   * weights dequantized with gguf.quants.dequantize (Q4_1 / Q8_0 as the
     package ships them: the float model *is* those values);
@@ -138,14 +141,29 @@ def build(w, cfg, decode):
     total = b.op("Add", [past, seq], "total_len")
     qpos = b.op("Range", [past, total, "one_i64"], "q_positions")
     kpos = b.op("Range", ["zero_i64", total, "one_i64"], "k_positions")
-    # Causal mask [seq, total]: key position > query position -> float min.
+    # Causal mask [seq, total]: key slot > query slot -> float min (slots of
+    # the cache, as exporters compute them from the past length).
     future = b.op("Less", [b.op("Unsqueeze", [qpos, "axes_1"], "q_col"), b.op("Unsqueeze", [kpos, "axes_0"], "k_row")],
                   "causal/Less")
+    if decode:
+        # Padding: slots whose attention_mask is 0 are hidden from every
+        # query ([batch, 1, 1, total] or-ed with the causal [seq, total]).
+        c("axes_12", np.array([1, 2], np.int64))
+        pad = b.op("Unsqueeze", [b.op("Equal", ["attention_mask", "zero_i64"], "padding/Equal"), "axes_12"],
+                   "padding/Unsqueeze")
+        future = b.op("Or", [future, pad], "padding/Or")
     mask = b.op("Where", [future, "fmin", "zero_f"], "causal/Where")
-    # RoPE tables [seq, dh]: cos/sin of cat(freqs, freqs).
-    posf = b.op("Cast", [b.op("Unsqueeze", [qpos, "axes_1"], "rope/pos")], "rope/Cast", to=TensorProto.FLOAT)
+    # RoPE tables: cos/sin of cat(freqs, freqs), [seq, dh] from the slot
+    # positions (prefill) or [batch, 1, seq, dh] from position_ids (decode).
+    if decode:
+        posf = b.op("Cast", [b.op("Unsqueeze", ["position_ids", "axes_m1"], "rope/pos")], "rope/Cast",
+                    to=TensorProto.FLOAT)
+    else:
+        posf = b.op("Cast", [b.op("Unsqueeze", [qpos, "axes_1"], "rope/pos")], "rope/Cast", to=TensorProto.FLOAT)
     freqs = b.op("MatMul", [posf, "inv_freq"], "rope/freqs")
     emb = b.op("Concat", [freqs, freqs], "rope/emb", axis=-1)
+    if decode:
+        emb = b.op("Unsqueeze", [emb, "axes_1"], "rope/Unsqueeze_heads")
     cos, sin = b.op("Cos", [emb], "rope/Cos"), b.op("Sin", [emb], "rope/Sin")
 
     def rope(x, name):  # x [b, heads, seq, dh]
@@ -207,6 +225,8 @@ def build(w, cfg, decode):
                                     name="lm_head"))
     ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])]
     if decode:
+        ins.append(helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total"]))
+        ins.append(helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "seq"]))
         for i in range(cfg["layers"]):
             for kv in ("key", "value"):
                 ins.append(helper.make_tensor_value_info("past_key_values.%d.%s" % (i, kv), TensorProto.FLOAT,
