@@ -465,6 +465,55 @@ def test_compiled_dynamic_rows(d, quantc):
           "dynamic_quantize_rows: zero points differ: %s vs %s" % (got_z, want_z))
 
 
+def test_compiled_gqa(d, quantc):
+    """Grouped-query attention written as exporters write it (K/V heads
+    repeated by Unsqueeze -> Expand -> Reshape, scores through a Transpose)
+    as quantc compiles it (qc-fold-kv-repeat multiplies by the K/V heads
+    themselves) against ONNX Runtime: b=2, 6 query heads on 2 K/V heads,
+    3 queries, 5 keys; 1e-5 relative. QUANTC_PASS_TIMING shows the pass
+    ran."""
+    from onnx import helper
+    import onnxruntime as ort
+    b, G, R, m, s, dh = 2, 2, 3, 3, 5, 4
+    H = G * R
+    q = rng.normal(0, 1, (b, H, m, dh)).astype(np.float32)
+    k = rng.normal(0, 1, (b, G, s, dh)).astype(np.float32)
+    v = rng.normal(0, 1, (b, G, s, dh)).astype(np.float32)
+    c = lambda n, a: helper.make_tensor(n, TensorProto.INT64, [len(a)], a)  # noqa: E731
+    inits = [c("ax2", [2]), c("rep5", [b, G, R, s, dh]), c("heads4", [b, H, s, dh])]
+    nodes = []
+    for t in ("k", "v"):
+        nodes += [helper.make_node("Unsqueeze", [t, "ax2"], [t + "_u"]),
+                  helper.make_node("Expand", [t + "_u", "rep5"], [t + "_e"]),
+                  helper.make_node("Reshape", [t + "_e", "heads4"], [t + "_r"])]
+    nodes += [helper.make_node("Transpose", ["k_r"], ["kT"], perm=[0, 1, 3, 2]),
+              helper.make_node("MatMul", ["q", "kT"], ["scores"]),
+              helper.make_node("Softmax", ["scores"], ["p"], axis=-1),
+              helper.make_node("MatMul", ["p", "v_r"], ["ctx"])]
+    g = helper.make_graph(nodes, "gqa", [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(a.shape))
+                                         for n, a in (("q", q), ("k", k), ("v", v))],
+                          [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [b, H, m, s]),
+                           helper.make_tensor_value_info("ctx", TensorProto.FLOAT, [b, H, m, dh])], inits)
+    mdl = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+    mdl.ir_version = 8
+    path = os.path.join(d.tmp, "gqa.onnx")
+    with open(path, "wb") as f:
+        f.write(mdl.SerializeToString())
+    want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"q": q, "k": k, "v": v})
+    out = os.path.join(d.tmp, "gqa_out")
+    env = dict(os.environ, QUANTC_PASS_TIMING="1")
+    p = subprocess.run([quantc, "run", path, "--input", "q=" + d.save(q), "--input", "k=" + d.save(k), "--input",
+                        "v=" + d.save(v), "--output-dir", out], capture_output=True, text=True, env=env)
+    check(p.returncode == 0, "gqa: quantc run failed: %s" % p.stderr[:500])
+    if p.returncode != 0:
+        return
+    check("FoldKVRepeat" in p.stdout + p.stderr, "gqa: qc-fold-kv-repeat is not in the pipeline's pass timing")
+    for name, w in zip(("scores", "ctx"), want):
+        got = np.load(os.path.join(out, name + ".npy"))
+        err = float(np.max(np.abs(got - w)) / np.max(np.abs(w)))
+        check(got.shape == w.shape and err <= 1e-5, "gqa %s: relative error %.3g vs ONNX Runtime" % (name, err))
+
+
 def test_compiled_math(d, quantc):
     """Exp, Tanh, Erf and Sigmoid (polynomial approximations,
     quantc-cpu-approximate-math) and Log (libm) as quantc compiles them
@@ -534,7 +583,8 @@ def main():
         tests += [("test_compiled_qdq", lambda d: test_compiled_qdq(d, args.quantc)),
                   ("test_compiled_fp8", lambda d: test_compiled_fp8(d, args.quantc)),
                   ("test_compiled_dynamic_rows", lambda d: test_compiled_dynamic_rows(d, args.quantc)),
-                  ("test_compiled_math", lambda d: test_compiled_math(d, args.quantc))]
+                  ("test_compiled_math", lambda d: test_compiled_math(d, args.quantc)),
+                  ("test_compiled_gqa", lambda d: test_compiled_gqa(d, args.quantc))]
         for name, t in tests:
             before = len(failures)
             t(d)

@@ -58,4 +58,29 @@ def QCIntegerContractions : Pass<"qc-integer-contractions", "::mlir::func::FuncO
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCFoldKVRepeat : Pass<"qc-fold-kv-repeat", "::mlir::func::FuncOp"> {
+  let summary = "Grouped-query attention without materialising repeated K/V heads";
+  let description = [{
+    Exporters write grouped-query attention (H query heads sharing G = H / R
+    key/value heads) by repeating each K/V head R times:
+
+      Kr = Reshape(Expand(Unsqueeze(K, [2]), [b, G, R, s, d]), [b, H, s, d])
+
+    and then S = Q x Transpose(Kr, [0, 1, 3, 2]) and O = P x Kr (for V).
+    Query head h = g * R + r reads K/V head g, and Q's heads are contiguous
+    in that order, so with Q' = Reshape(Q, [b, G, R * m, d]) (query rows of
+    the R heads of group g stacked):
+
+      Q x Transpose(Kr)  =  Reshape(Q' x Transpose(K), [b, H, m, s])
+      P x Kr             =  Reshape(Reshape(P, [b, G, R * m, s]) x K,
+                                    [b, H, m, d])
+
+    element for element the same dot products, without the R-fold copy of
+    the cache (and of its transpose) that the exported form makes on every
+    layer and token. Needs static shapes (after qc-infer-shapes); the
+    repeat stays where it has other uses.
+  }];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 #endif
