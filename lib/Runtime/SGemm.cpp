@@ -200,10 +200,14 @@ void skinnyKernelGeneric(int64_t m, int64_t K, int64_t nc, Matrix A, const float
 void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
   if (M > 0 && M <= kSkinnyMaxRows && B.cs == 1 && N > 0 && K > 0) {
     static const SkinnyKernel kernel = selectSkinnyKernel();
-    int64_t tasks = (N + kSkinnyTaskCols - 1) / kSkinnyTaskCols;
+    // Columns split evenly over the threads (in multiples of 16), at most
+    // kSkinnyTaskCols per task.
+    int64_t threads = getNumThreads();
+    int64_t width = std::min(kSkinnyTaskCols, ((N + threads - 1) / threads + 15) / 16 * 16);
+    int64_t tasks = (N + width - 1) / width;
     parallelFor(tasks, [&](int64_t t) {
-      int64_t n0 = t * kSkinnyTaskCols;
-      kernel(M, K, std::min(kSkinnyTaskCols, N - n0), A, B.ptr + n0, B.rs, C + n0, ldc);
+      int64_t n0 = t * width;
+      kernel(M, K, std::min(width, N - n0), A, B.ptr + n0, B.rs, C + n0, ldc);
     });
     return;
   }

@@ -4,7 +4,7 @@
 // token: every weight MatMul is a vector times a matrix) are bound by
 // reading B. The packed GEMM driver would copy B into panels first and
 // compute 8 rows where one is real; these kernels read B's rows in place,
-// once, with C's tile in registers over all of K.
+// once, in long contiguous runs.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_LIB_RUNTIME_SKINNYGEMM_H
@@ -15,10 +15,9 @@
 namespace quantc::rt {
 
 constexpr int64_t kSkinnyMaxRows = 4;
-/// How many rows of B ahead the kernels prefetch.
-constexpr int64_t kSkinnyPrefetchRows = 8;
-/// Columns of C per task of the thread pool.
-constexpr int64_t kSkinnyTaskCols = 128;
+/// At most this many columns of C per task of the thread pool (the rows
+/// of C a task updates stay in L1).
+constexpr int64_t kSkinnyTaskCols = 1024;
 
 /// C[0..m, 0..nc] += A[0..m, 0..K] * B[0..K, 0..nc] for m <= kSkinnyMaxRows;
 /// B's rows are ldb floats apart and unit-stride; C's rows ldc apart.

@@ -1,8 +1,9 @@
 //===- SkinnyGemmAVX2.cpp - C += A * B for a few rows of A, AVX2 + FMA ----===//
 //
 // Built with -mavx2 -mfma; the AVX2 counterpart of SkinnyGemmAVX512.cpp:
-// tiles of 32 columns in 4 ymm accumulators per row, rows two at a time
-// (16 ymm registers: 8 accumulators, 4 of B, a broadcast).
+// four rows of B streamed across the task's columns, 8-column pieces of
+// C's rows updated in place, rows of A two at a time (16 ymm registers:
+// 8 broadcasts of A, 4 of B, 2 of C).
 //
 //===----------------------------------------------------------------------===//
 #include "SkinnyGemm.h"
@@ -13,46 +14,55 @@
 namespace quantc::rt {
 namespace {
 
+inline __m256i tailMask(int64_t cols) {
+  alignas(32) int32_t bits[8];
+  for (int i = 0; i < 8; ++i)
+    bits[i] = i < cols ? -1 : 0;
+  return _mm256_load_si256(reinterpret_cast<const __m256i *>(bits));
+}
+
+template <int MR, int KK>
+void rows(int64_t k0, int64_t nc, Matrix A, const float *B, int64_t ldb, float *C, int64_t ldc) {
+  __m256 a[MR][KK];
+  for (int r = 0; r < MR; ++r)
+    for (int i = 0; i < KK; ++i)
+      a[r][i] = _mm256_set1_ps(A.ptr[r * A.rs + (k0 + i) * A.cs]);
+  const float *b = B + k0 * ldb;
+  int64_t n = 0;
+  for (; n + 8 <= nc; n += 8) {
+    __m256 bv[KK];
+    for (int i = 0; i < KK; ++i)
+      bv[i] = _mm256_loadu_ps(b + i * ldb + n);
+    for (int r = 0; r < MR; ++r) {
+      float *c = C + r * ldc + n;
+      __m256 acc = _mm256_loadu_ps(c);
+      for (int i = 0; i < KK; ++i)
+        acc = _mm256_fmadd_ps(a[r][i], bv[i], acc);
+      _mm256_storeu_ps(c, acc);
+    }
+  }
+  if (n < nc) {
+    __m256i mk = tailMask(nc - n);
+    __m256 bv[KK];
+    for (int i = 0; i < KK; ++i)
+      bv[i] = _mm256_maskload_ps(b + i * ldb + n, mk);
+    for (int r = 0; r < MR; ++r) {
+      float *c = C + r * ldc + n;
+      __m256 acc = _mm256_maskload_ps(c, mk);
+      for (int i = 0; i < KK; ++i)
+        acc = _mm256_fmadd_ps(a[r][i], bv[i], acc);
+      _mm256_maskstore_ps(c, mk, acc);
+    }
+  }
+}
+
 template <int MR>
 void tiles(int64_t K, int64_t nc, Matrix A, const float *B, int64_t ldb, float *C, int64_t ldc) {
-  for (int64_t n0 = 0; n0 < nc; n0 += 32) {
-    int64_t w = std::min<int64_t>(32, nc - n0);
-    __m256i mk[4];
-    for (int j = 0; j < 4; ++j) {
-      int64_t cols = w - 8 * j;
-      alignas(32) int32_t bits[8];
-      for (int i = 0; i < 8; ++i)
-        bits[i] = i < cols ? -1 : 0;
-      mk[j] = _mm256_load_si256(reinterpret_cast<const __m256i *>(bits));
-    }
-    __m256 acc[MR][4];
-    for (int r = 0; r < MR; ++r)
-      for (int j = 0; j < 4; ++j)
-        acc[r][j] = _mm256_setzero_ps();
-    const float *b = B + n0;
-    for (int64_t k = 0; k < K; ++k, b += ldb) {
-      const char *next = reinterpret_cast<const char *>(b + kSkinnyPrefetchRows * ldb);
-      _mm_prefetch(next, _MM_HINT_T0);
-      _mm_prefetch(next + 64, _MM_HINT_T0);
-      __m256 bv[4];
-      if (w == 32)
-        for (int j = 0; j < 4; ++j)
-          bv[j] = _mm256_loadu_ps(b + 8 * j);
-      else
-        for (int j = 0; j < 4; ++j)
-          bv[j] = _mm256_maskload_ps(b + 8 * j, mk[j]);
-      for (int r = 0; r < MR; ++r) {
-        __m256 a = _mm256_set1_ps(A.ptr[r * A.rs + k * A.cs]);
-        for (int j = 0; j < 4; ++j)
-          acc[r][j] = _mm256_fmadd_ps(a, bv[j], acc[r][j]);
-      }
-    }
-    for (int r = 0; r < MR; ++r)
-      for (int j = 0; j < 4; ++j) {
-        float *c = C + r * ldc + n0 + 8 * j;
-        _mm256_maskstore_ps(c, mk[j], _mm256_add_ps(_mm256_maskload_ps(c, mk[j]), acc[r][j]));
-      }
-  }
+  int64_t k0 = 0;
+  for (; k0 + 4 <= K; k0 += 4)
+    rows<MR, 4>(k0, nc, A, B, ldb, C, ldc);
+  for (; k0 < K; ++k0)
+    rows<MR, 1>(k0, nc, A, B, ldb, C, ldc);
 }
 } // namespace
 
