@@ -179,8 +179,48 @@ private:
 };
 } // namespace
 
+void skinnyW4KernelGeneric(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
+                           const Int4Weights &w, float *C, int64_t ldc, float *tmp) {
+  for (int64_t g0 = 0, g = 0; g0 < K; g0 += w.group, ++g) {
+    int64_t g1 = std::min(K, g0 + w.group);
+    std::fill(tmp, tmp + m * nc, 0.0f);
+    w4ScalarColumns(m, g0, g1, n0, 0, nc, A, w, tmp);
+    w4GroupEpilogue(m, g, g0, g1, n0, nc, A, w, C, ldc, tmp);
+  }
+}
+
+namespace {
+SkinnyW4Kernel selectSkinnyW4Kernel() {
+  MicroKernel k = selectMicroKernel();
+  (void)k;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (k == microKernelAVX512)
+    return skinnyW4KernelAVX512;
+#endif
+  return skinnyW4KernelGeneric;
+}
+
+/// Columns per task of the skinny kernels: N split evenly over the
+/// threads in multiples of 16, at most kSkinnyTaskCols.
+int64_t skinnyTaskWidth(int64_t N) {
+  int64_t threads = getNumThreads();
+  return std::min(kSkinnyTaskCols, ((N + threads - 1) / threads + 15) / 16 * 16);
+}
+} // namespace
+
 void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, float *C,
              int64_t ldc) {
+  if (M > 0 && M <= kSkinnyMaxRows && B.pcs == 1 && N > 0 && K > 0 && B.group > 0) {
+    static const SkinnyW4Kernel kernel = selectSkinnyW4Kernel();
+    int64_t width = skinnyTaskWidth(N), tasks = (N + width - 1) / width;
+    parallelFor(tasks, [&](int64_t t) {
+      int64_t n0 = t * width, nc = std::min(width, N - n0);
+      thread_local std::vector<float> tmp;
+      tmp.resize(M * nc);
+      kernel(M, K, n0, nc, A, B, C, ldc, tmp.data());
+    });
+    return;
+  }
   gemmWithPacker(M, N, K, A, Int4BPacker(B), C, ldc);
 }
 
@@ -200,10 +240,7 @@ void skinnyKernelGeneric(int64_t m, int64_t K, int64_t nc, Matrix A, const float
 void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
   if (M > 0 && M <= kSkinnyMaxRows && B.cs == 1 && N > 0 && K > 0) {
     static const SkinnyKernel kernel = selectSkinnyKernel();
-    // Columns split evenly over the threads (in multiples of 16), at most
-    // kSkinnyTaskCols per task.
-    int64_t threads = getNumThreads();
-    int64_t width = std::min(kSkinnyTaskCols, ((N + threads - 1) / threads + 15) / 16 * 16);
+    int64_t width = skinnyTaskWidth(N);
     int64_t tasks = (N + width - 1) / width;
     parallelFor(tasks, [&](int64_t t) {
       int64_t n0 = t * width;

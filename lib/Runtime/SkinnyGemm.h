@@ -34,6 +34,56 @@ void skinnyKernelAVX512(int64_t m, int64_t K, int64_t nc, Matrix A, const float 
                         float *C, int64_t ldc);
 #endif
 
+/// The same with 4-bit weights (Int4Weights, packed bytes unit-stride
+/// along N): C[0..m, n0..n0+nc] += A[0..m, 0..K] * dequant(B)[0..K,
+/// n0..n0+nc], n0 even. Per group g of rows, the nibbles are summed against
+/// A in float, then C += scale[g] * (sum - zp[g] * sum of A over the
+/// group): the nibbles are widened in registers, never written out.
+/// `tmp` holds m * nc floats.
+using SkinnyW4Kernel = void (*)(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
+                                const Int4Weights &w, float *C, int64_t ldc, float *tmp);
+void skinnyW4KernelGeneric(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
+                           const Int4Weights &w, float *C, int64_t ldc, float *tmp);
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+void skinnyW4KernelAVX512(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
+                          const Int4Weights &w, float *C, int64_t ldc, float *tmp);
+#endif
+
+/// Shared by the W4 kernels: the scalar update of columns [j0, nc) of the
+/// accumulators for rows k0 .. k1 of the group, and the group's epilogue.
+inline void w4ScalarColumns(int64_t m, int64_t k0, int64_t k1, int64_t n0, int64_t j0,
+                            int64_t nc, Matrix A, const Int4Weights &w, float *tmp) {
+  for (int64_t k = k0; k < k1; ++k) {
+    const int8_t *row = w.packed + k * w.prs;
+    for (int64_t j = j0; j < nc; ++j) {
+      int64_t n = n0 + j;
+      uint8_t byte = static_cast<uint8_t>(row[(n / 2) * w.pcs]);
+      int32_t q = (n & 1) ? byte >> 4 : byte & 15;
+      if (w.isSigned && q >= 8)
+        q -= 16;
+      for (int64_t r = 0; r < m; ++r)
+        tmp[r * nc + j] += A.ptr[r * A.rs + k * A.cs] * static_cast<float>(q);
+    }
+  }
+}
+
+inline void w4GroupEpilogue(int64_t m, int64_t g, int64_t k0, int64_t k1, int64_t n0, int64_t nc,
+                            Matrix A, const Int4Weights &w, float *C, int64_t ldc,
+                            const float *tmp) {
+  for (int64_t r = 0; r < m; ++r) {
+    float asum = 0.0f;
+    for (int64_t k = k0; k < k1; ++k)
+      asum += A.ptr[r * A.rs + k * A.cs];
+    const float *srow = w.scale + g * w.srs;
+    const int8_t *zrow = w.zp + g * w.zrs;
+    for (int64_t j = 0; j < nc; ++j) {
+      int64_t n = n0 + j;
+      C[r * ldc + n] +=
+          srow[n * w.scs] * (tmp[r * nc + j] - static_cast<float>(zrow[n * w.zcs]) * asum);
+    }
+  }
+}
+
 } // namespace quantc::rt
 
 #endif

@@ -308,7 +308,12 @@ TEST_P(SGemmW4, MatchesDequantizedNaiveLoops) {
 INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
                          ::testing::Values(W4Case{1, 7, 96, 32, false}, W4Case{5, 65, 300, 128, false},
                                            W4Case{40, 48, 256, 32, true},
-                                           W4Case{130, 33, 64, 64, true}));
+                                           W4Case{130, 33, 64, 64, true},
+                                           // M <= 4: the skinny W4 kernels, with
+                                           // column tails and a partial last group.
+                                           W4Case{1, 96, 256, 128, true}, W4Case{3, 70, 200, 32, false},
+                                           W4Case{4, 33, 64, 64, true}, W4Case{2, 1000, 96, 32, false},
+                                           W4Case{1, 576, 576, 128, false}));
 
 } // namespace
 
