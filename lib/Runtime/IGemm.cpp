@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "IGemm.h"
+#include "SkinnyIGemm.h"
 #include "Im2Col.h"
 #include "quantc/Runtime/ThreadPool.h"
 
@@ -163,8 +164,62 @@ void igemmWithPacker(int64_t M, int64_t N, int64_t K, MatrixS8 A, const IBPacker
   });
 }
 
+void skinnyIKernelGeneric(int64_t m, int64_t K, int64_t nc, MatrixS8 A, const int8_t *B,
+                          int64_t ldb, int32_t *C, int64_t ldc, int32_t *) {
+  skinnyIScalarColumns(m, K, 0, nc, A, B, ldb, C, ldc);
+}
+
+namespace {
+/// The skinny int8 kernel: AVX-512BW, else AVX2, else portable;
+/// QUANTC_CPU_KERNELS=avx2|generic caps it as it caps the others.
+SkinnyIKernel selectSkinnyIKernel() {
+#ifdef QUANTC_HAVE_X86_KERNELS
+  const char *cap = getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+  __builtin_cpu_init();
+  if (limit == "generic")
+    return skinnyIKernelGeneric;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (limit != "avx2" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+    return skinnyIKernelAVX512;
+#endif
+  if (__builtin_cpu_supports("avx2"))
+    return skinnyIKernelAVX2;
+#endif
+  return skinnyIKernelGeneric;
+}
+} // namespace
+
+const char *skinnyIgemmKernelName() {
+  SkinnyIKernel k = selectSkinnyIKernel();
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (k == skinnyIKernelAVX512)
+    return "avx512bw";
+#endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (k == skinnyIKernelAVX2)
+    return "avx2";
+#endif
+  return k == skinnyIKernelGeneric ? "generic" : "unknown";
+}
+
 void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
              int64_t ldc) {
+  if (M > 0 && M <= kSkinnyIMaxRows && B.cs == 1 && N > 0 && K > 0) {
+    // Decode-shaped: B read in place once (SkinnyIGemm.h); columns split
+    // evenly over the threads in multiples of 32, at most 1024 per task.
+    static const SkinnyIKernel kernel = selectSkinnyIKernel();
+    int64_t threads = getNumThreads();
+    int64_t width = std::min<int64_t>(1024, ((N + threads - 1) / threads + 31) / 32 * 32);
+    int64_t tasks = (N + width - 1) / width;
+    parallelFor(tasks, [&](int64_t t) {
+      int64_t n0 = t * width, nc = std::min(width, N - n0);
+      thread_local std::vector<int32_t> tmp;
+      tmp.resize(M * (nc + 32));
+      kernel(M, K, nc, A, B.ptr + n0, B.rs, C + n0, ldc, tmp.data());
+    });
+    return;
+  }
   igemmWithPacker(M, N, K, A, DenseIBPacker(B), C, ldc);
 }
 

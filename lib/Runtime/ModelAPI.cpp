@@ -253,7 +253,8 @@ int qc_get_num_threads(void) { return quantc::rt::getNumThreads(); }
 const char *qc_kernel_paths(void) {
   static const std::string paths = std::string("sgemm=") + quantc::rt::sgemmKernelName() +
                                    " igemm=" + quantc::rt::igemmKernelName() +
-                                   " depthwise=" + quantc::rt::depthwiseKernelName();
+                                   " depthwise=" + quantc::rt::depthwiseKernelName() +
+                                   " igemm-skinny=" + quantc::rt::skinnyIgemmKernelName();
   return paths.c_str();
 }
 

@@ -212,7 +212,8 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{24, 100, 864, true, false}, GemmCase{3, 5, 700, true, true},
                       GemmCase{129, 31, 9, false, true},
                       // M <= 4 with unit-stride B: the skinny kernels
-                      // (SkinnyGemm.h), column tails of every width.
+                      // (SkinnyIGemm.h), odd K, column tails of every width.
+                      GemmCase{1, 1000, 301, false, false}, GemmCase{3, 96, 7, true, false},
                       GemmCase{1, 576, 576, false, false}, GemmCase{1, 1, 3, false, false},
                       GemmCase{1, 65, 33, true, false}, GemmCase{2, 300, 129, false, false},
                       GemmCase{3, 17, 200, true, false}, GemmCase{4, 129, 64, false, false},
@@ -321,9 +322,11 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
 // with the CPU and with QUANTC_CPU_KERNELS (CTest runs this under "generic"
 // too; run under `qemu-x86_64 -cpu Haswell` it must pick no AVX-512 path).
 TEST(KernelPaths, MatchTheCpuAndTheCap) {
-  std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName();
-  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s\n", sg.c_str(), ig.c_str(), dw.c_str());
-  for (const std::string &k : {sg, ig, dw})
+  std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName(),
+              is = skinnyIgemmKernelName();
+  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s igemm-skinny=%s\n", sg.c_str(),
+              ig.c_str(), dw.c_str(), is.c_str());
+  for (const std::string &k : {sg, ig, dw, is})
     EXPECT_NE(k, "unknown");
   const char *cap = std::getenv("QUANTC_CPU_KERNELS");
   std::string limit = cap ? cap : "";
@@ -337,10 +340,12 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
     EXPECT_EQ(sg, "generic");
     EXPECT_EQ(ig, "generic");
     EXPECT_EQ(dw, "generic");
+    EXPECT_EQ(is, "generic");
   }
   if (limit == "avx2" || !avx512) {
     EXPECT_NE(sg, "avx512");
     EXPECT_NE(dw, "avx512");
+    EXPECT_NE(is, "avx512bw");
   }
   if (limit.empty() && avx2)
     EXPECT_NE(ig, "generic") << "an AVX2 CPU runs the AVX2 int8 kernel";

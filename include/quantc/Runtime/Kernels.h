@@ -98,6 +98,9 @@ void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float
 /// caps it): "generic", "avx2-fma"/"avx2", "avx512".
 const char *sgemmKernelName();
 const char *igemmKernelName();
+/// The int8 kernel of products with at most 4 rows of A (decode-shaped):
+/// "avx512bw", "avx2" or "generic".
+const char *skinnyIgemmKernelName();
 const char *depthwiseKernelName();
 
 /// The symbols compiled models call, for the JIT's symbol table.
