@@ -6,7 +6,7 @@ a library quantc compiled (float or quantized), or by ONNX Runtime.
     python -m quantc.generate MODEL_DIR --prompt "..." [--max-tokens N]
         [--recipe R] [--window P] [--chunk C] [--threads T] [--compare-ort]
 
-(also `quantc generate ...`). MODEL_DIR holds decode.onnx, prefill.onnx and
+(also `quantc generate ...`). MODEL_DIR holds decode.onnx and
 tokenizer.json (quantc.transformers.smollm2 writes them).
 
 The compiled library has two shape variants of the decode graph, both with
@@ -145,19 +145,27 @@ class WindowedDecoder:
         return out
 
 
-def ort_generate(model_dir, prompt, max_tokens, threads, eos=None):
-    """ONNX Runtime's greedy decoding: prefill.onnx on the prompt, then
-    decode.onnx with the growing cache (attention_mask all ones)."""
+def ort_session(path, threads):
     import onnxruntime as ort
     so = ort.SessionOptions()
     so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
-    pre = ort.InferenceSession(os.path.join(model_dir, "prefill.onnx"), so, providers=["CPUExecutionProvider"])
-    dec = ort.InferenceSession(os.path.join(model_dir, "decode.onnx"), so, providers=["CPUExecutionProvider"])
-    names = [o.name for o in pre.get_outputs()]
+    return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+
+
+def ort_generate(dec, prompt, max_tokens, eos=None):
+    """ONNX Runtime's greedy decoding with the decode graph alone (session
+    `dec`): the prompt with an empty cache (past length 0), then one token
+    at a time with the growing cache (attention_mask all ones)."""
+    names = [o.name for o in dec.get_outputs()]
+    past = {i.name: np.zeros([1, i.shape[1], 0, i.shape[3]], np.float32) for i in dec.get_inputs()
+            if i.name.startswith("past_key_values.")}
     n = len(prompt)
     t0 = time.perf_counter()
-    o = pre.run(None, {"input_ids": np.array([prompt], np.int64)})
+    f = {"input_ids": np.array([prompt], np.int64), "attention_mask": np.ones((1, n), np.int64),
+         "position_ids": np.arange(n, dtype=np.int64)[None, :]}
+    f.update(past)
+    o = dec.run(None, f)
     tokens = [int(np.argmax(o[0][0, -1]))]
     t1 = time.perf_counter()
     while len(tokens) < max_tokens and (eos is None or tokens[-1] != eos):
@@ -172,6 +180,26 @@ def ort_generate(model_dir, prompt, max_tokens, threads, eos=None):
                     "decode_s": t2 - t1}
 
 
+def ort_peer(model_dir, peer, tmp):
+    """The decode graph ONNX Runtime runs: float, or quantized by ONNX
+    Runtime's own tools as their docs recommend (`quantize_dynamic`, int8
+    weights; MatMulNBitsQuantizer RTN, 4 bits, block 128, asymmetric)."""
+    src = os.path.join(model_dir, "decode.onnx")
+    if peer == "float":
+        return src
+    from quantc import peers
+    out = os.path.join(tmp, "decode-%s.onnx" % peer)
+    t = time.perf_counter()
+    if peer == "dynamic":
+        peers.dynamic(src, out)
+    elif peer == "nbits-rtn":
+        peers.nbits(src, out, "RTN", block_size=128)
+    else:
+        raise GenerateError("unknown --ort-peer %s (float, dynamic, nbits-rtn)" % peer)
+    print("ONNX Runtime peer %s quantized in %.1f s" % (peer, time.perf_counter() - t))
+    return out
+
+
 def _rates(st):
     return (st["prompt_tokens"] / st["prefill_s"] if st["prefill_s"] > 0 else float("nan"),
             st["decode_tokens"] / st["decode_s"] if st["decode_s"] > 0 else float("nan"))
@@ -180,7 +208,7 @@ def _rates(st):
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="quantc generate", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("model_dir", help="decode.onnx, prefill.onnx and tokenizer.json")
+    ap.add_argument("model_dir", help="decode.onnx and tokenizer.json")
     ap.add_argument("--prompt", action="append", required=True, help="repeat for several prompts")
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--recipe", help="quantize decode.onnx with this recipe first (default: float)")
@@ -190,7 +218,10 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lib", help="use (or write, if missing) this compiled library")
     ap.add_argument("--compare-ort", action="store_true",
-                    help="also decode with ONNX Runtime (float) and compare tokens and speed")
+                    help="also decode with ONNX Runtime and compare tokens and speed")
+    ap.add_argument("--ort-peer", default="float", choices=["float", "dynamic", "nbits-rtn"],
+                    help="what ONNX Runtime runs with --compare-ort: the float graph (default; tokens must "
+                         "match quantc's float ones), quantize_dynamic's, or MatMulNBits RTN block 128")
     ap.add_argument("--stop-at-eos", action="store_true", help="stop at the tokenizer's end-of-text token")
     ap.add_argument("--quantc", default=os.environ.get("QUANTC", "quantc"))
     a = ap.parse_args(argv)
@@ -218,6 +249,7 @@ def main(argv=None):
             lib = a.lib or os.path.join(tmp, "decode.so")
             if not os.path.exists(lib):
                 compile_decode(a.quantc, a.model_dir, lib, a.window, a.chunk, a.recipe, a.calib)
+            ort_dec = ort_session(ort_peer(a.model_dir, a.ort_peer, tmp), a.threads) if a.compare_ort else None
             model = CompiledModel(lib, threads=a.threads)
             print("kernels: %s" % model.kernel_paths())
             dec = WindowedDecoder(lambda f: model(**f), kv, a.window, a.chunk)
@@ -231,7 +263,7 @@ def main(argv=None):
                 print("  prefill %.1f tokens/s (%.1f ms), decode %.1f tokens/s (%.1f ms/token)" % (
                     pf, 1e3 * st["prefill_s"], dc, 1e3 * st["decode_s"] / max(1, st["decode_tokens"])))
                 if a.compare_ort:
-                    rt, rst = ort_generate(a.model_dir, ids, a.max_tokens, a.threads, eos)
+                    rt, rst = ort_generate(ort_dec, ids, a.max_tokens, eos)
                     rpf, rdc = _rates(rst)
                     same = next((i for i, (x, y) in enumerate(zip(tokens, rt)) if x != y), None)
                     if same is None and len(tokens) == len(rt):
@@ -240,7 +272,7 @@ def main(argv=None):
                         mismatches += 1
                         verdict = "DIFFERENT from token %d" % (same if same is not None else min(len(tokens),
                                                                                               len(rt)))
-                    print("ORT float: %r" % tok.decode(rt))
+                    print("ORT %s: %r" % (a.ort_peer, tok.decode(rt)))
                     print("  prefill %.1f tokens/s, decode %.1f tokens/s; quantc/ORT decode speed %.2fx; %s" % (
                         rpf, rdc, dc / rdc, verdict))
                     print("  tokens quantc %s" % tokens)
@@ -248,7 +280,7 @@ def main(argv=None):
     except GenerateError as e:
         print("quantc generate: error: %s" % e, file=sys.stderr)
         return 1
-    return 1 if (a.compare_ort and mismatches and not a.recipe) else 0
+    return 1 if (a.compare_ort and mismatches and not a.recipe and a.ort_peer == "float") else 0
 
 
 if __name__ == "__main__":
