@@ -71,6 +71,11 @@ struct Scratch {
   std::vector<float> a, b;
 };
 thread_local Scratch scratch;
+/// Products with at most this many rows pack all of A once per call.
+constexpr int64_t kWholeAMaxRows = 1024;
+/// That packed A, per calling thread (a nested GEMM, e.g. one batch
+/// element per task, has its own).
+thread_local std::vector<float> wholeA;
 } // namespace
 
 void DenseBPacker::pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const {
@@ -124,10 +129,55 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
   if (M <= 0 || N <= 0 || K <= 0)
     return;
   static const MicroKernel kernel = selectMicroKernel();
-  int64_t mBlocks = (M + kMC - 1) / kMC, nBlocks = (N + kNC - 1) / kNC;
+  int64_t threads = getNumThreads();
+  if (M <= kWholeAMaxRows) {
+    // A packed once, for all of M and K (every task would otherwise pack
+    // the same rows again: lm_head's 256 rows 192 times), by slices of
+    // kKC: slice at k0 holds mPanels panels of kc x MR. Tasks own column
+    // blocks and pack their B panels once per slice.
+    int64_t mPanels = (M + kMR - 1) / kMR;
+    std::vector<float> &ap = wholeA;
+    ap.resize(mPanels * kMR * K);
+    int64_t slices = (K + kKC - 1) / kKC;
+    parallelFor(slices * mPanels, [&](int64_t t) {
+      int64_t k0 = (t / mPanels) * kKC, kc = std::min(kKC, K - k0), p = t % mPanels;
+      packA(A, p * kMR, std::min(kMR, M - p * kMR), k0, kc,
+            ap.data() + k0 * mPanels * kMR + p * kMR * kc);
+    });
+    // Column blocks: at most kNC wide, at least two per thread when N
+    // allows, equal widths in multiples of NR.
+    int64_t want = std::max<int64_t>((N + kNC - 1) / kNC, threads > 1 ? 2 * threads : 1);
+    int64_t ncBlock = std::max(kNR, ((N + want - 1) / want + kNR - 1) / kNR * kNR);
+    int64_t nBlocks = (N + ncBlock - 1) / ncBlock;
+    parallelFor(nBlocks, [&](int64_t task) {
+      int64_t n0 = task * ncBlock, nc = std::min(ncBlock, N - n0);
+      int64_t nPanels = (nc + kNR - 1) / kNR;
+      Scratch &s = scratch;
+      for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+        int64_t kc = std::min(kKC, K - k0);
+        s.b.resize(nPanels * kNR * kc);
+        B.pack(k0, kc, n0, nc, s.b.data());
+        const float *as = ap.data() + k0 * mPanels * kMR;
+        for (int64_t j = 0; j < nPanels; ++j)
+          for (int64_t i = 0; i < mPanels; ++i)
+            kernel(kc, as + i * kMR * kc, s.b.data() + j * kNR * kc,
+                   C + i * kMR * ldc + n0 + j * kNR, ldc, std::min(kMR, M - i * kMR),
+                   std::min(kNR, nc - j * kNR));
+      }
+    });
+    return;
+  }
+  int64_t mBlocks = (M + kMC - 1) / kMC, nBlocks = (N + kNC - 1) / kNC, ncBlock = kNC;
+  // Too few blocks to keep every thread busy: at least two tasks per
+  // thread, N cut into equal widths (multiples of NR).
+  if (threads > 1 && mBlocks * nBlocks < 2 * threads) {
+    int64_t want = (2 * threads + mBlocks - 1) / mBlocks;
+    ncBlock = std::max(kNR, ((N + want - 1) / want + kNR - 1) / kNR * kNR);
+    nBlocks = (N + ncBlock - 1) / ncBlock;
+  }
   parallelFor(mBlocks * nBlocks, [&](int64_t task) {
-    int64_t m0 = (task % mBlocks) * kMC, n0 = (task / mBlocks) * kNC;
-    int64_t mc = std::min(kMC, M - m0), nc = std::min(kNC, N - n0);
+    int64_t m0 = (task % mBlocks) * kMC, n0 = (task / mBlocks) * ncBlock;
+    int64_t mc = std::min(kMC, M - m0), nc = std::min(ncBlock, N - n0);
     int64_t mPanels = (mc + kMR - 1) / kMR, nPanels = (nc + kNR - 1) / kNR;
     Scratch &s = scratch;
     for (int64_t k0 = 0; k0 < K; k0 += kKC) {
