@@ -10,6 +10,7 @@
 #include "quantc/Runtime/ThreadPool.h"
 #include "quantc/Runtime/Profile.h"
 
+#include <algorithm>
 #include <vector>
 
 using namespace quantc::rt;
@@ -53,7 +54,17 @@ void matmulEntry(MemRef<In, 2> *A, MemRef<In, 2> *B, MemRef<Acc, 2> *C) {
 template <typename In, typename Acc>
 void batchMatmulEntry(MemRef<In, 3> *A, MemRef<In, 3> *B, MemRef<Acc, 3> *C) {
   int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2], K = A->sizes[2];
-  // Small products: one batch element per task, each single-threaded.
+  // Enough batch elements (attention heads) for every thread: one per
+  // task, each single-threaded. Fewer (SmolLM2's 3 grouped K/V heads on 2
+  // threads would leave one thread idle half the time): one after the
+  // other, each spread over the threads.
+  if (batch < 2 * getNumThreads()) {
+    for (int64_t i = 0; i < batch; ++i)
+      matmulInto(A->data() + i * A->strides[0], A->strides[1], A->strides[2],
+                 B->data() + i * B->strides[0], B->strides[1], B->strides[2],
+                 C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K);
+    return;
+  }
   parallelFor(batch, [&](int64_t i) {
     matmulInto(A->data() + i * A->strides[0], A->strides[1], A->strides[2],
                B->data() + i * B->strides[0], B->strides[1], B->strides[2],
@@ -208,6 +219,18 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> 
   });
 }
 
+/// The loops quantc-cpu-parallel-dispatch hands over: fn(ctx, lo, hi) on
+/// one contiguous range of [0, n) per thread (the whole range when the
+/// pool has one thread or this is already a pool task).
+void qc_rt_parallel_for(void (*fn)(void *, int64_t, int64_t), void *ctx, int64_t n) {
+  int64_t tasks = std::min<int64_t>(n, getNumThreads());
+  if (tasks <= 1) {
+    fn(ctx, 0, n);
+    return;
+  }
+  parallelFor(tasks, [&](int64_t t) { fn(ctx, t * n / tasks, (t + 1) * n / tasks); });
+}
+
 } // extern "C"
 
 std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
@@ -228,6 +251,7 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
       {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_i8_i32)},
       {"qc_rt_prof_mark", reinterpret_cast<void *>(&qc_rt_prof_mark)},
+      {"qc_rt_parallel_for", reinterpret_cast<void *>(&qc_rt_parallel_for)},
       {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},

@@ -17,7 +17,8 @@ namespace quantc::cpu {
 // turned into out-parameters, and deallocation. f32 matmuls and
 // convolutions become calls to the runtime's blocked, vectorized,
 // multithreaded kernels (quantc-cpu-kernel-calls); the rest becomes loops
-// that LLVM's optimizer vectorizes, then the standard conversions to the
+// that LLVM's optimizer vectorizes, large ones split over the same threads
+// (quantc-cpu-parallel-outline/-dispatch), then the standard conversions to the
 // LLVM dialect. math ops without an LLVM intrinsic (erf, tanh, ...) become
 // libm calls.
 static const char *kLowering =
@@ -31,12 +32,14 @@ static const char *kLowering =
     "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
     "buffer-deallocation-pipeline,"
     "quantc-cpu-kernel-calls,"
+    "quantc-cpu-parallel-outline,"
     "func.func(convert-linalg-to-loops,quantc-cpu-approximate-math),"
     "convert-bufferization-to-memref,"
     "lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,convert-math-to-libm,"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
-    "convert-cf-to-llvm,reconcile-unrealized-casts,quantc-cpu-noalias-args,"
+    "convert-cf-to-llvm,reconcile-unrealized-casts,quantc-cpu-parallel-dispatch,"
+    "quantc-cpu-noalias-args,"
     "quantc-cpu-dedup-functions";
 
 void buildCPULoweringPipeline(OpPassManager &pm) {

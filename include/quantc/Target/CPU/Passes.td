@@ -158,6 +158,47 @@ def CPUNoAliasArgs : Pass<"quantc-cpu-noalias-args", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def CPUParallelOutline : Pass<"quantc-cpu-parallel-outline", "::mlir::ModuleOp"> {
+  let summary = "Outline large elementwise and row-wise loops for the thread pool";
+  let description = [{
+    Runs on buffers, before the linalg ops become loops. A linalg op of at
+    least `min-iterations` iterations (static), without linalg.index,
+    gets a loop dimension p to split: the first parallel one of extent at
+    least 4 that every output indexes as a plain dimension (and no operand
+    in any other way). The op moves into a private function
+    `@qc_par_<n>(lo, hi, buffers...)` that runs it on the subviews
+    [lo, hi) along p of the operands that index p (the others, broadcast
+    along p, are passed whole), and is replaced by a call with lo = 0 and
+    hi = the extent. Rows [lo, hi) of every output are written only from
+    rows [lo, hi) of the inputs (p is parallel and indexes every output),
+    so disjoint ranges can run at the same time. Identical functions are
+    created once (the same op in every layer calls the same function).
+    quantc-cpu-parallel-dispatch later hands the calls to the runtime's
+    threads.
+  }];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", /*default=*/"16384",
+           "Ops with fewer iterations stay on the calling thread">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+def CPUParallelDispatch : Pass<"quantc-cpu-parallel-dispatch", "::mlir::ModuleOp"> {
+  let summary = "Calls to @qc_par_* functions become qc_rt_parallel_for";
+  let description = [{
+    Runs on the LLVM dialect. For each function quantc-cpu-parallel-outline
+    made, a trampoline `@<name>_tramp(ctx, lo, hi)` loads the function's
+    other arguments from the struct at ctx and calls it on [lo, hi). Each
+    call `@qc_par_<n>(0, n, args...)` becomes: the args stored in a struct
+    allocated in the caller's entry block, then
+    `qc_rt_parallel_for(@<name>_tramp, ctx, n)`, which splits [0, n) into
+    one contiguous range per thread of the runtime's pool (nested calls,
+    from inside a pool task, run the whole range on their thread).
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def CPUProfileOps : Pass<"quantc-cpu-profile-ops", "::mlir::func::FuncOp"> {
   let summary = "Time each qc op: a call to the runtime's profiler before every op";
   let description = [{
