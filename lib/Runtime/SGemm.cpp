@@ -247,6 +247,10 @@ SkinnyW4Kernel selectSkinnyW4Kernel() {
   if (k == microKernelAVX512)
     return skinnyW4KernelAVX512;
 #endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (k == microKernelAVX2)
+    return skinnyW4KernelAVX2;
+#endif
   return skinnyW4KernelGeneric;
 }
 

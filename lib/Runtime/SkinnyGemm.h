@@ -44,6 +44,10 @@ using SkinnyW4Kernel = void (*)(int64_t m, int64_t K, int64_t n0, int64_t nc, Ma
                                 const Int4Weights &w, float *C, int64_t ldc, float *tmp);
 void skinnyW4KernelGeneric(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
                            const Int4Weights &w, float *C, int64_t ldc, float *tmp);
+#ifdef QUANTC_HAVE_X86_KERNELS
+void skinnyW4KernelAVX2(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
+                        const Int4Weights &w, float *C, int64_t ldc, float *tmp);
+#endif
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 void skinnyW4KernelAVX512(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
                           const Int4Weights &w, float *C, int64_t ldc, float *tmp);

@@ -3,12 +3,14 @@
 // Built with -mavx2 -mfma; the AVX2 counterpart of SkinnyGemmAVX512.cpp:
 // four rows of B streamed across the task's columns, 8-column pieces of
 // C's rows updated in place, rows of A two at a time (16 ymm registers:
-// 8 broadcasts of A, 4 of B, 2 of C).
+// 8 broadcasts of A, 4 of B, 2 of C). 4-bit weights the same way, 8
+// nibbles widened per step.
 //
 //===----------------------------------------------------------------------===//
 #include "SkinnyGemm.h"
 
 #include <algorithm>
+#include <cstring>
 #include <immintrin.h>
 
 namespace quantc::rt {
@@ -64,7 +66,71 @@ void tiles(int64_t K, int64_t nc, Matrix A, const float *B, int64_t ldb, float *
   for (; k0 < K; ++k0)
     rows<MR, 1>(k0, nc, A, B, ldb, C, ldc);
 }
+/// 8 nibbles (4 bytes, low nibble first) as floats.
+inline __m256 nibbles8(const int8_t *p, bool isSigned) {
+  int32_t word;
+  std::memcpy(&word, p, 4);
+  __m128i x = _mm_cvtsi32_si128(word);
+  __m128i lo = _mm_and_si128(x, _mm_set1_epi8(15));
+  __m128i hi = _mm_and_si128(_mm_srli_epi16(x, 4), _mm_set1_epi8(15));
+  __m256i q = _mm256_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi));
+  if (isSigned) // q >= 8 means q - 16: (q ^ 8) - 8
+    q = _mm256_sub_epi32(_mm256_xor_si256(q, _mm256_set1_epi32(8)), _mm256_set1_epi32(8));
+  return _mm256_cvtepi32_ps(q);
+}
+
+template <int MR, int KK>
+void w4Rows(int64_t k0, int64_t n0, int64_t nv, int64_t nc, Matrix A, const Int4Weights &w,
+            float *tmp) {
+  __m256 a[MR][KK];
+  for (int r = 0; r < MR; ++r)
+    for (int i = 0; i < KK; ++i)
+      a[r][i] = _mm256_set1_ps(A.ptr[r * A.rs + (k0 + i) * A.cs]);
+  const int8_t *row = w.packed + k0 * w.prs + n0 / 2;
+  for (int64_t j = 0; j < nv; j += 8) {
+    __m256 q[KK];
+    for (int i = 0; i < KK; ++i)
+      q[i] = nibbles8(row + i * w.prs + j / 2, w.isSigned);
+    for (int r = 0; r < MR; ++r) {
+      float *t = tmp + r * nc + j;
+      __m256 acc = _mm256_loadu_ps(t);
+      for (int i = 0; i < KK; ++i)
+        acc = _mm256_fmadd_ps(a[r][i], q[i], acc);
+      _mm256_storeu_ps(t, acc);
+    }
+  }
+}
+
+/// Rows two at a time (8 broadcasts of A, 4 of nibbles, 1 accumulator).
+template <int MR>
+void w4Tiles(int64_t K, int64_t n0, int64_t nc, Matrix A, const Int4Weights &w, float *C,
+             int64_t ldc, float *tmp) {
+  int64_t nv = nc / 8 * 8; // vector columns; the rest scalar
+  for (int64_t g0 = 0, g = 0; g0 < K; g0 += w.group, ++g) {
+    int64_t g1 = std::min(K, g0 + w.group);
+    std::fill(tmp, tmp + MR * nc, 0.0f);
+    int64_t k = g0;
+    for (; k + 4 <= g1; k += 4)
+      w4Rows<MR, 4>(k, n0, nv, nc, A, w, tmp);
+    for (; k < g1; ++k)
+      w4Rows<MR, 1>(k, n0, nv, nc, A, w, tmp);
+    if (nv < nc)
+      w4ScalarColumns(MR, g0, g1, n0, nv, nc, A, w, tmp);
+    w4GroupEpilogue(MR, g, g0, g1, n0, nc, A, w, C, ldc, tmp);
+  }
+}
 } // namespace
+
+void skinnyW4KernelAVX2(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
+                        const Int4Weights &w, float *C, int64_t ldc, float *tmp) {
+  for (int64_t r = 0; r < m; r += 2) {
+    Matrix a{A.ptr + r * A.rs, A.rs, A.cs};
+    if (m - r >= 2)
+      w4Tiles<2>(K, n0, nc, a, w, C + r * ldc, ldc, tmp);
+    else
+      w4Tiles<1>(K, n0, nc, a, w, C + r * ldc, ldc, tmp);
+  }
+}
 
 void skinnyKernelAVX2(int64_t m, int64_t K, int64_t nc, Matrix A, const float *B, int64_t ldb,
                       float *C, int64_t ldc) {
