@@ -89,8 +89,11 @@ void w4Rows(int64_t k0, int64_t n0, int64_t nv, int64_t nc, Matrix A, const Int4
   const int8_t *row = w.packed + k0 * w.prs + n0 / 2;
   for (int64_t j = 0; j < nv; j += 8) {
     __m256 q[KK];
-    for (int i = 0; i < KK; ++i)
+    for (int i = 0; i < KK; ++i) {
+      if (j % 128 == 0) // a task's piece of a row is short: prefetch rows ahead
+        _mm_prefetch(reinterpret_cast<const char *>(row + (i + 16) * w.prs + j / 2), _MM_HINT_T0);
       q[i] = nibbles8(row + i * w.prs + j / 2, w.isSigned);
+    }
     for (int r = 0; r < MR; ++r) {
       float *t = tmp + r * nc + j;
       __m256 acc = _mm256_loadu_ps(t);

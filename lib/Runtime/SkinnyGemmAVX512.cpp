@@ -53,6 +53,10 @@ void tiles(int64_t K, int64_t nc, Matrix A, const float *B, int64_t ldb, float *
   for (; k0 < K; ++k0)
     rows<MR, 1>(k0, nc, A, B, ldb, C, ldc);
 }
+/// Rows of packed nibbles ahead to prefetch: a task's piece of a row is a
+/// cache line or two, too short for the hardware prefetchers.
+constexpr int64_t kW4PrefetchRows = 16;
+
 /// 16 nibbles (8 bytes, low nibble first) as floats.
 inline __m512 nibbles16(const int8_t *p, bool isSigned) {
   __m128i x = _mm_loadl_epi64(reinterpret_cast<const __m128i *>(p));
@@ -74,8 +78,12 @@ void w4Rows(int64_t k0, int64_t n0, int64_t nv, int64_t nc, Matrix A, const Int4
   const int8_t *row = w.packed + k0 * w.prs + n0 / 2;
   for (int64_t j = 0; j < nv; j += 16) {
     __m512 q[KK];
-    for (int i = 0; i < KK; ++i)
+    for (int i = 0; i < KK; ++i) {
+      if (j % 128 == 0) // one cache line of nibbles per 128 columns
+        _mm_prefetch(reinterpret_cast<const char *>(row + (i + kW4PrefetchRows) * w.prs + j / 2),
+                     _MM_HINT_T0);
       q[i] = nibbles16(row + i * w.prs + j / 2, w.isSigned);
+    }
     for (int r = 0; r < MR; ++r) {
       float *t = tmp + r * nc + j;
       __m512 acc = _mm512_loadu_ps(t);

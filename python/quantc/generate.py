@@ -187,7 +187,10 @@ def ort_peer(model_dir, peer, tmp):
     src = os.path.join(model_dir, "decode.onnx")
     if peer == "float":
         return src
+    import logging
     from quantc import peers
+    logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
+    logging.getLogger().setLevel(logging.ERROR)  # quantize_dynamic's pre-processing advice
     out = os.path.join(tmp, "decode-%s.onnx" % peer)
     t = time.perf_counter()
     if peer == "dynamic":
