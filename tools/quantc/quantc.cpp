@@ -113,11 +113,14 @@ int usage(llvm::raw_ostream &os, int code) {
         "      window of P slots; prints the text and prefill/decode tokens/s, and with\n"
         "      --compare-ort ONNX Runtime's tokens and speed. Runs quantc.generate.\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
-        "               [--threads N] [--compare-ort] [--profile] [--cpu C] [--features F]\n"
+        "               [--threads N] [--compare-ort] [--ort-model M.onnx] [--profile]\n"
+        "               [--cpu C] [--features F]\n"
         "      Compile once, then report the median latency of N runs after warm-up,\n"
         "      the compile time and peak memory. --compare-ort also runs ONNX Runtime\n"
         "      (Python onnxruntime: $QUANTC_PYTHON, else python3) on the same inputs\n"
-        "      and thread count and prints both latencies and their ratio.\n";
+        "      and thread count and prints both latencies and their ratio;\n"
+        "      --ort-model runs another ONNX model there (e.g. ONNX Runtime's own\n"
+        "      quantization of MODEL, to compare a quantc recipe with it).\n";
   return code;
 }
 
@@ -473,9 +476,13 @@ int runBench(std::vector<std::string> args) {
   quantc::cpu::CompileOptions copts;
   int runs = 20, warmup = 3, threads = 0;
   bool compareOrt = false, profile = false;
+  std::string ortModel;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
-    if (a == "--runs" && i + 1 < args.size())
+    if (a == "--ort-model" && i + 1 < args.size()) {
+      ortModel = args[++i];
+      compareOrt = true;
+    } else if (a == "--runs" && i + 1 < args.size())
       runs = std::max(1, std::atoi(args[++i].c_str()));
     else if (a == "--warmup" && i + 1 < args.size())
       warmup = std::max(0, std::atoi(args[++i].c_str()));
@@ -558,8 +565,14 @@ int runBench(std::vector<std::string> args) {
     printProfile(jit->profiledOps(), quantc::rt::profileTimes(), runs);
   if (!compareOrt)
     return 0;
-  if (!llvm::StringRef(in.model).ends_with(".onnx")) {
-    llvm::errs() << "quantc: error: --compare-ort needs an .onnx model\n";
+  if (ortModel.empty())
+    ortModel = in.model;
+  if (!llvm::StringRef(ortModel).ends_with(".onnx")) {
+    llvm::errs() << "quantc: error: --compare-ort needs an .onnx model (or --ort-model FILE.onnx)\n";
+    return 1;
+  }
+  if (!llvm::sys::fs::exists(ortModel)) {
+    llvm::errs() << "quantc: error: --ort-model '" << ortModel << "' does not exist\n";
     return 1;
   }
   llvm::SmallString<128> dir;
@@ -572,7 +585,7 @@ int runBench(std::vector<std::string> args) {
   if (!found)
     return 1;
   std::string python = *found;
-  argvS = {python, "-c", kOrtBench, in.model, std::to_string(threads), std::to_string(runs),
+  argvS = {python, "-c", kOrtBench, ortModel, std::to_string(threads), std::to_string(runs),
            std::to_string(warmup)};
   for (const auto &t : inputs) {
     llvm::SmallString<256> path(dir);
@@ -608,8 +621,10 @@ int runBench(std::vector<std::string> args) {
     if (k == "ort_version")
       version = v.str();
   }
-  llvm::outs() << llvm::format("onnxruntime:  median %.3f ms (onnxruntime %s, %d threads)\n",
-                               ortMedian, version.c_str(), threads);
+  llvm::outs() << llvm::format("onnxruntime:  median %.3f ms (onnxruntime %s, %d threads%s%s)\n",
+                               ortMedian, version.c_str(), threads,
+                               ortModel != in.model ? ", " : "",
+                               ortModel != in.model ? ortModel.c_str() : "");
   llvm::outs() << llvm::format("ratio:        quantc / onnxruntime = %.2f\n",
                                ortMedian > 0 ? median / ortMedian : 0.0);
   return 0;
