@@ -27,6 +27,11 @@ bool staysInline(Operation *op) {
          isa<qc::NoneOp>(op) || op->getNumRegions() != 0;
 }
 
+bool isProfileMark(Operation *op) {
+  auto call = dyn_cast<func::CallOp>(op);
+  return call && call.getCallee() == "qc_rt_prof_mark";
+}
+
 bool isConstantOperand(Value v) {
   Operation *def = v.getDefiningOp();
   return def && (def->hasTrait<OpTrait::ConstantLike>() || isa<qc::NoneOp>(def));
@@ -64,6 +69,13 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
       };
       bool full = !groups.back().empty() && endsRun(groups.back()) &&
                   !crossesUnsigned(groups.back());
+      // A profiling mark between the producer of an unsigned tensor and its
+      // user goes into the run (quantc bench --profile on dynamically
+      // quantized models).
+      if (isProfileMark(&op) && !groups.back().empty() && crossesUnsigned(groups.back())) {
+        groups.back().push_back(&op);
+        continue;
+      }
       if (staysInline(&op) || full) {
         if (!groups.back().empty())
           groups.emplace_back();
