@@ -231,12 +231,7 @@ private:
 
 void skinnyW4KernelGeneric(int64_t m, int64_t K, int64_t n0, int64_t nc, Matrix A,
                            const Int4Weights &w, float *C, int64_t ldc, float *tmp) {
-  for (int64_t g0 = 0, g = 0; g0 < K; g0 += w.group, ++g) {
-    int64_t g1 = std::min(K, g0 + w.group);
-    std::fill(tmp, tmp + m * nc, 0.0f);
-    w4ScalarColumns(m, g0, g1, n0, 0, nc, A, w, tmp);
-    w4GroupEpilogue(m, g, g0, g1, n0, nc, A, w, C, ldc, tmp);
-  }
+  w4Groups(m, K, n0, /*nv=*/0, nc, A, w, C, ldc, tmp, [](int64_t) {}, [](int64_t) {});
 }
 
 namespace {

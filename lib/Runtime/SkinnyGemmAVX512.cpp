@@ -98,18 +98,9 @@ template <int MR>
 void w4Tiles(int64_t K, int64_t n0, int64_t nc, Matrix A, const Int4Weights &w, float *C,
              int64_t ldc, float *tmp) {
   int64_t nv = nc / 16 * 16; // vector columns; the rest scalar
-  for (int64_t g0 = 0, g = 0; g0 < K; g0 += w.group, ++g) {
-    int64_t g1 = std::min(K, g0 + w.group);
-    std::fill(tmp, tmp + MR * nc, 0.0f);
-    int64_t k = g0;
-    for (; k + 4 <= g1; k += 4)
-      w4Rows<MR, 4>(k, n0, nv, nc, A, w, tmp);
-    for (; k < g1; ++k)
-      w4Rows<MR, 1>(k, n0, nv, nc, A, w, tmp);
-    if (nv < nc)
-      w4ScalarColumns(MR, g0, g1, n0, nv, nc, A, w, tmp);
-    w4GroupEpilogue(MR, g, g0, g1, n0, nc, A, w, C, ldc, tmp);
-  }
+  w4Groups(MR, K, n0, nv, nc, A, w, C, ldc, tmp,
+           [&](int64_t k) { w4Rows<MR, 4>(k, n0, nv, nc, A, w, tmp); },
+           [&](int64_t k) { w4Rows<MR, 1>(k, n0, nv, nc, A, w, tmp); });
 }
 } // namespace
 
