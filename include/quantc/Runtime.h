@@ -16,9 +16,13 @@
  * Shapes are fixed when the library is compiled: `--shape` gives them for
  * inputs with symbolic dimensions, and repeating `--shape` for an input
  * compiles one variant per shape (batch 1 and 8, say); qc_set_input_shapes
- * picks the variant, after which the shape queries describe it. The
- * caller owns every buffer; qc_run
- * writes the outputs in place. A qc_model may be run from one thread at a
+ * picks the variant, after which the shape queries describe it. A '?'
+ * in --shape (input_ids=1x?) compiles one body for any size of that
+ * dimension: the library reports it as -1, qc_set_input_shapes gives the
+ * sizes of a run, and outputs whose shapes depend on them are allocated by
+ * the library: pass `outputs` NULL to qc_run and read them with
+ * qc_output_data / qc_output_shape, valid until the next run. Otherwise
+ * the caller owns every buffer and qc_run writes the outputs in place. A qc_model may be run from one thread at a
  * time; the kernels themselves use qc_set_num_threads() threads.
  *
  *===----------------------------------------------------------------------===*/
@@ -31,7 +35,7 @@
 extern "C" {
 #endif
 
-#define QC_API_VERSION 2
+#define QC_API_VERSION 3
 
 typedef struct qc_model qc_model;
 
@@ -79,8 +83,15 @@ int64_t qc_dtype_size(qc_dtype dtype);
 const char *qc_dtype_name(qc_dtype dtype);
 
 /* Runs the model: inputs[i] and outputs[i] point at dense buffers of the
- * reported shapes. Returns 0, or -1 with qc_last_error() set. */
+ * reported shapes. Returns 0, or -1 with qc_last_error() set. For a library
+ * with symbolic dimensions, set the input shapes first; outputs may be NULL
+ * (then read qc_output_data), and non-NULL output buffers receive a copy,
+ * so they must hold the output's elements. */
 int qc_run(qc_model *model, const void *const *inputs, void *const *outputs);
+/* Output i of the last run where the library allocated it (symbolic
+ * dimensions; its shape is qc_output_shape); NULL otherwise. Valid until
+ * the next qc_run, qc_set_input_shapes or qc_close. */
+const void *qc_output_data(const qc_model *model, int i);
 
 /* Threads the kernels use (0: all hardware threads); process-wide. */
 void qc_set_num_threads(int n);

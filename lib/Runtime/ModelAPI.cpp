@@ -9,7 +9,14 @@
 //                            <TAB> name"
 //   quantc_model_run_packed  void(int64 k, void **): descriptor pointers
 //                            of the inputs then the outputs, passed on to
-//                            variant k's entry point
+//                            variant k's entry point; for a variant marked
+//                            "returns" (outputs with symbolic dims), a
+//                            pointer to a block the entry point fills with
+//                            the outputs' descriptors, then the inputs'
+//
+// A dimension -1 in the signature is symbolic: any size is accepted and
+// the shapes come from qc_set_input_shapes; outputs of such a variant are
+// allocated by the compiled code (the runtime's pool) and freed here.
 //
 // A memref descriptor of rank r is {allocated, aligned, offset, sizes[r],
 // strides[r]}: two pointers and 1 + 2r int64s, all 8-byte fields.
@@ -27,6 +34,7 @@
 extern "C" {
 extern const char quantc_model_signature[];
 void quantc_model_run_packed(int64_t variant, void **descriptors);
+void _mlir_memref_to_llvm_free(void *ptr); // BufferPool.cpp
 }
 
 namespace {
@@ -45,6 +53,14 @@ int fail(const std::string &message) {
 
 struct Variant {
   std::vector<Tensor> inputs, outputs;
+  bool returns = false; // outputs come back allocated by the compiled code
+  bool symbolic() const {
+    for (const Tensor &t : inputs)
+      for (int64_t d : t.shape)
+        if (d < 0)
+          return true;
+    return false;
+  }
 };
 
 bool parseSignature(const char *text, std::vector<Variant> &variants) {
@@ -58,6 +74,7 @@ bool parseSignature(const char *text, std::vector<Variant> &variants) {
     pos = eol + 1;
     if (line.rfind("variant\t", 0) == 0) {
       variants.emplace_back();
+      variants.back().returns = line.find("\treturns") != std::string::npos;
       continue;
     }
     if (variants.empty())
@@ -87,6 +104,20 @@ bool parseSignature(const char *text, std::vector<Variant> &variants) {
   return !variants.empty();
 }
 
+/// A dense row-major descriptor block for `data` of `shape`.
+void fillDescriptor(std::vector<int64_t> &b, const void *data, const std::vector<int64_t> &shape) {
+  size_t r = shape.size();
+  b.assign(3 + 2 * r, 0);
+  std::memcpy(&b[0], &data, sizeof(void *));
+  std::memcpy(&b[1], &data, sizeof(void *));
+  int64_t stride = 1;
+  for (size_t d = r; d-- > 0;) {
+    b[3 + d] = shape[d];
+    b[3 + r + d] = stride;
+    stride *= shape[d];
+  }
+}
+
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i)
@@ -98,9 +129,78 @@ std::string shapeText(const std::vector<int64_t> &shape) {
 struct qc_model {
   std::vector<Variant> variants;
   size_t current = 0;
-  const std::vector<Tensor> &inputs() const { return variants[current].inputs; }
-  const std::vector<Tensor> &outputs() const { return variants[current].outputs; }
+  // The selected variant's tensors with their symbolic dims resolved: the
+  // inputs by qc_set_input_shapes, the outputs by the last run.
+  std::vector<Tensor> ins, outs;
+  // Outputs the compiled code allocated in the last run (returning variants).
+  std::vector<void *> owned;
+  std::vector<void *> outData;
+  const std::vector<Tensor> &inputs() const { return ins; }
+  const std::vector<Tensor> &outputs() const { return outs; }
+  void releaseOutputs() {
+    for (void *p : owned)
+      _mlir_memref_to_llvm_free(p);
+    owned.clear();
+    outData.clear();
+  }
+  void select(size_t v) {
+    releaseOutputs();
+    current = v;
+    ins = variants[v].inputs;
+    outs = variants[v].outputs;
+  }
+  ~qc_model() { releaseOutputs(); }
 };
+
+namespace {
+/// qc_run of a variant whose entry point returns its outputs: their
+/// descriptors come back in one block; the buffers stay with the model
+/// (qc_output_data) until the next run, or are copied into `outputs`
+/// where the caller gives buffers.
+int runReturning(qc_model *m, const void *const *inputs, void *const *outputs) {
+  const auto &ins = m->inputs();
+  if (!inputs && !ins.empty())
+    return fail("qc_run: the input array is NULL");
+  std::vector<std::vector<int64_t>> blocks(ins.size());
+  std::vector<void *> descriptors(1 + ins.size());
+  for (size_t k = 0; k < ins.size(); ++k) {
+    if (!inputs[k])
+      return fail("qc_run: the buffer of input '" + ins[k].name + "' is NULL");
+    fillDescriptor(blocks[k], inputs[k], ins[k].shape);
+    descriptors[1 + k] = blocks[k].data();
+  }
+  m->releaseOutputs();
+  std::vector<Tensor> &outs = m->outs;
+  size_t words = 0;
+  for (const Tensor &t : outs)
+    words += 3 + 2 * t.shape.size();
+  std::vector<int64_t> results(words, 0);
+  descriptors[0] = results.data();
+  quantc_model_run_packed(static_cast<int64_t>(m->current), descriptors.data());
+  size_t at = 0;
+  for (size_t i = 0; i < outs.size(); ++i) {
+    size_t r = outs[i].shape.size();
+    const int64_t *d = &results[at];
+    void *allocated, *aligned;
+    std::memcpy(&allocated, &d[0], sizeof(void *));
+    std::memcpy(&aligned, &d[1], sizeof(void *));
+    int64_t elements = 1;
+    for (size_t k = 0; k < r; ++k) {
+      outs[i].shape[k] = d[3 + k];
+      elements *= d[3 + k];
+    }
+    // Identity layouts at the boundary: dense, row-major, offset 0.
+    m->owned.push_back(allocated);
+    m->outData.push_back(static_cast<char *>(aligned) + d[2] * qc_dtype_size(outs[i].dtype));
+    if (outputs && outputs[i])
+      std::memcpy(outputs[i], m->outData.back(),
+                  static_cast<size_t>(elements * qc_dtype_size(outs[i].dtype)));
+    at += 3 + 2 * r;
+  }
+  lastError.clear();
+  return 0;
+}
+} // namespace
 
 extern "C" {
 
@@ -117,6 +217,7 @@ qc_model *qc_open(void) {
     fail("the library's model signature is malformed");
     return nullptr;
   }
+  m->select(0);
   lastError.clear();
   return m;
 }
@@ -130,21 +231,27 @@ int qc_num_variants(const qc_model *m) { return m ? static_cast<int>(m->variants
 int qc_set_input_shapes(qc_model *m, const int64_t *const *shapes) {
   if (!m || !shapes)
     return fail("qc_set_input_shapes: the model or the shape array is NULL");
-  for (size_t v = 0; v < m->variants.size(); ++v) {
-    bool match = true;
-    const auto &ins = m->variants[v].inputs;
-    for (size_t i = 0; match && i < ins.size(); ++i) {
-      if (!shapes[i])
-        return fail("qc_set_input_shapes: the shape of input '" + ins[i].name + "' is NULL");
-      for (size_t d = 0; match && d < ins[i].shape.size(); ++d)
-        match = shapes[i][d] == ins[i].shape[d];
+  // An exact variant first, then one with symbolic dims that fits.
+  for (int pass = 0; pass < 2; ++pass)
+    for (size_t v = 0; v < m->variants.size(); ++v) {
+      bool match = true;
+      const auto &ins = m->variants[v].inputs;
+      if ((pass == 0) == m->variants[v].symbolic())
+        continue;
+      for (size_t i = 0; match && i < ins.size(); ++i) {
+        if (!shapes[i])
+          return fail("qc_set_input_shapes: the shape of input '" + ins[i].name + "' is NULL");
+        for (size_t d = 0; match && d < ins[i].shape.size(); ++d)
+          match = shapes[i][d] == ins[i].shape[d] || (ins[i].shape[d] < 0 && shapes[i][d] >= 0);
+      }
+      if (match) {
+        m->select(v);
+        for (size_t i = 0; i < m->ins.size(); ++i)
+          m->ins[i].shape.assign(shapes[i], shapes[i] + m->ins[i].shape.size());
+        lastError.clear();
+        return 0;
+      }
     }
-    if (match) {
-      m->current = v;
-      lastError.clear();
-      return 0;
-    }
-  }
   std::string msg = "qc_set_input_shapes: the library was not compiled for these shapes (";
   const auto &ins0 = m->variants[0].inputs;
   for (size_t i = 0; i < ins0.size(); ++i) {
@@ -211,10 +318,24 @@ const char *qc_dtype_name(qc_dtype d) {
   return "unknown";
 }
 
+const void *qc_output_data(const qc_model *m, int i) {
+  if (!m || i < 0 || static_cast<size_t>(i) >= m->outData.size())
+    return nullptr;
+  return m->outData[i];
+}
+
 int qc_run(qc_model *m, const void *const *inputs, void *const *outputs) {
   if (!m)
     return fail("qc_run: the model is NULL");
+  const Variant &var = m->variants[m->current];
   const auto &ins = m->inputs();
+  for (const Tensor &t : ins)
+    for (int64_t d : t.shape)
+      if (d < 0)
+        return fail("qc_run: input '" + t.name +
+                    "' has symbolic dimensions: give its shape with qc_set_input_shapes first");
+  if (var.returns)
+    return runReturning(m, inputs, outputs);
   const auto &outs = m->outputs();
   size_t n = ins.size() + outs.size();
   if ((!inputs && !ins.empty()) || (!outputs && !outs.empty()))
@@ -229,18 +350,8 @@ int qc_run(qc_model *m, const void *const *inputs, void *const *outputs) {
     if (!data)
       return fail(std::string("qc_run: the buffer of ") + (isInput ? "input" : "output") +
                   " '" + t.name + "' is NULL");
-    size_t r = t.shape.size();
-    std::vector<int64_t> &b = blocks[k];
-    b.assign(3 + 2 * r, 0);
-    std::memcpy(&b[0], &data, sizeof(void *));
-    std::memcpy(&b[1], &data, sizeof(void *));
-    int64_t stride = 1;
-    for (size_t d = r; d-- > 0;) {
-      b[3 + d] = t.shape[d];
-      b[3 + r + d] = stride;
-      stride *= t.shape[d];
-    }
-    descriptors[k] = b.data();
+    fillDescriptor(blocks[k], data, t.shape);
+    descriptors[k] = blocks[k].data();
   }
   quantc_model_run_packed(static_cast<int64_t>(m->current), descriptors.data());
   lastError.clear();

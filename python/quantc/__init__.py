@@ -46,6 +46,8 @@ class CompiledModel:
             getattr(lib, f).argtypes = [ctypes.c_void_p]
         lib.qc_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
         lib.qc_set_input_shapes.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+        lib.qc_output_data.restype = ctypes.c_void_p
+        lib.qc_output_data.argtypes = [ctypes.c_void_p, ctypes.c_int]
         self._lib = lib
         self._m = lib.qc_open()
         if not self._m:
@@ -53,6 +55,8 @@ class CompiledModel:
         if threads is not None:
             lib.qc_set_num_threads(int(threads))
         self.path = path
+        # Symbolic dims (-1): shapes are set before every run.
+        self._symbolic = any(d < 0 for _, _, shape in self.inputs for d in shape)
 
     def kernel_paths(self):
         """The micro-kernels this CPU runs in the library, e.g. "sgemm=avx512
@@ -91,13 +95,26 @@ class CompiledModel:
             raise QuantcError("unknown input(s): %s" % ", ".join(sorted(extra)))
         arrays = [np.ascontiguousarray(feeds[n], dtype=t) for n, t, _ in specs]
         shapes = [a.shape for a in arrays]
-        if shapes != [s for _, _, s in specs]:
+        if self._symbolic or shapes != [s for _, _, s in specs]:
             dims = [(ctypes.c_int64 * max(1, len(s)))(*s) for s in shapes]
             arr = (ctypes.POINTER(ctypes.c_int64) * len(dims))(*dims)
             if self._lib.qc_set_input_shapes(self._m, arr) != 0:
                 raise QuantcError(self._lib.qc_last_error().decode())
-        outs = [np.empty(s, t) for _, t, s in self.outputs]
         ins = (ctypes.c_void_p * max(1, len(arrays)))(*[a.ctypes.data for a in arrays])
+        if any(d < 0 for _, _, s in self.outputs for d in s):
+            # Symbolic dims: the library allocates the outputs; copy them
+            # out before the next run reuses them.
+            if self._lib.qc_run(self._m, ins, None) != 0:
+                raise QuantcError(self._lib.qc_last_error().decode())
+            result = {}
+            for i, (n, t, s) in enumerate(self.outputs):
+                ptr = self._lib.qc_output_data(self._m, i)
+                count = int(np.prod(s, dtype=np.int64))
+                nbytes = count * np.dtype(t).itemsize
+                buf = (ctypes.c_char * max(1, nbytes)).from_address(ptr) if nbytes else b""
+                result[n] = np.frombuffer(buf, dtype=t, count=count).reshape(s).copy()
+            return result
+        outs = [np.empty(s, t) for _, t, s in self.outputs]
         optrs = (ctypes.c_void_p * max(1, len(outs)))(*[o.ctypes.data for o in outs])
         if self._lib.qc_run(self._m, ins, optrs) != 0:
             raise QuantcError(self._lib.qc_last_error().decode())

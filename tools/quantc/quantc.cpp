@@ -65,7 +65,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "                 [--keep-object]\n"
         "      Compile ahead of time into a self-contained shared library (weights\n"
         "      embedded) with the C API of include/quantc/Runtime.h. Inputs with\n"
-        "      symbolic dimensions need --shape; repeating --shape for an input\n"
+        "      symbolic dimensions need --shape ('?' keeps one symbolic: --shape\n"
+        "      input_ids=1x? compiles one body for any length); repeating --shape for an input\n"
         "      compiles one variant per shape, chosen at run time by the shapes\n"
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3); without them, the\n"
@@ -231,6 +232,11 @@ bool parseInputArg(const std::vector<std::string> &args, size_t &i, InputArgs &i
     for (llvm::StringRef rest = dims; !rest.empty();) {
       auto [d, tail] = rest.split('x');
       int64_t n;
+      if (d == "?") {
+        shape.push_back(-1); // symbolic: compile for any size
+        rest = tail;
+        continue;
+      }
       if (d.getAsInteger(10, n) || n < 0) {
         llvm::errs() << "quantc: error: --shape '" << v << "': '" << d
                      << "' is not a dimension (write NAME=1x3x224x224)\n";
@@ -303,6 +309,12 @@ bool gatherInputs(const InputArgs &in, const std::vector<quantc::cpu::TensorSpec
     if (name.empty() && specs.size() != 1) {
       llvm::errs() << "quantc: error: the model has " << specs.size()
                    << " inputs: write --shape NAME=DIMS\n";
+      return false;
+    }
+    if (llvm::is_contained(shape, -1)) {
+      llvm::errs() << "quantc: error: --shape " << specs[i].name
+                   << ": '?' (a symbolic dimension) is for compile; this command runs the model "
+                      "and needs every size\n";
       return false;
     }
     quantc::cpu::HostTensor &t = inputs[i];
@@ -697,7 +709,8 @@ int runCompile(std::vector<std::string> args) {
     }
     if (llvm::is_contained(specs[i].shape, -1)) {
       llvm::errs() << "quantc: error: " << in.model << ": input '" << specs[i].name
-                   << "' has symbolic dimensions: give --shape " << specs[i].name << "=DIMS\n";
+                   << "' has symbolic dimensions: give --shape " << specs[i].name
+                   << "=DIMS ('?' keeps a dimension symbolic, e.g. 1x?)\n";
       return 1;
     }
     perInput[i].push_back(specs[i].shape);

@@ -20,8 +20,8 @@ Value mulAdd(OpBuilder &b, Location l, Value acc, Value x, Value y) {
   return arith::AddIOp::create(b, l, acc, arith::MulIOp::create(b, l, x, y));
 }
 
-Value zeroFilled(OpBuilder &b, Location l, RankedTensorType t) {
-  return buildFilled(b, l, t, cast<TypedAttr>(b.getZeroAttr(t.getElementType())));
+Value zeroFilled(OpBuilder &b, Location l, RankedTensorType t, ArrayRef<OpFoldResult> sizes = {}) {
+  return buildFilled(b, l, t, cast<TypedAttr>(b.getZeroAttr(t.getElementType())), sizes);
 }
 
 /// numpy matmul as one contraction linalg.generic.
@@ -116,16 +116,22 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
   int64_t M = at.getDimSize(at.getRank() - 2), K = at.getDimSize(at.getRank() - 1);
   int64_t N = bt.getDimSize(bt.getRank() - 1);
   Type f32 = rt.getElementType(); // the accumulator type
+  if (bt.getRank() == 2 && (ShapedType::isDynamic(K) || ShapedType::isDynamic(N)))
+    return {};
   if (bt.getRank() == 2) {
-    int64_t rows = at.getNumElements() / K;
+    int64_t rows = at.hasStaticShape() ? at.getNumElements() / K : ShapedType::kDynamic;
     Value a2 = collapseLeading(b, l, A, at.getRank() - 1);
     auto mt = RankedTensorType::get({rows, N}, f32);
+    SmallVector<OpFoldResult> sizes;
+    if (!mt.hasStaticShape())
+      sizes = {tensor::DimOp::create(b, l, a2, 0).getResult(), b.getIndexAttr(N)};
     Value r = linalg::MatmulOp::create(b, l, TypeRange{mt}, ValueRange{a2, B},
-                                       ValueRange{zeroFilled(b, l, mt)})
+                                       ValueRange{zeroFilled(b, l, mt, sizes)})
                   .getResult(0);
     return expandLeading(b, l, r, rt);
   }
-  if (at.getRank() != bt.getRank() || at.getShape().drop_back(2) != bt.getShape().drop_back(2))
+  if (at.getRank() != bt.getRank() || at.getShape().drop_back(2) != bt.getShape().drop_back(2) ||
+      llvm::any_of(at.getShape().drop_back(2), ShapedType::isDynamic))
     return {};
   int64_t nb = at.getRank() - 2;
   int64_t batch = 1;
@@ -145,8 +151,13 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
   if (nb == 0)
     return {};
   auto bt3 = RankedTensorType::get({batch, M, N}, f32);
-  Value r = linalg::BatchMatmulOp::create(b, l, TypeRange{bt3}, ValueRange{to3(A), to3(B)},
-                                          ValueRange{zeroFilled(b, l, bt3)})
+  Value a3 = to3(A), b3 = to3(B);
+  SmallVector<OpFoldResult> sizes;
+  if (!bt3.hasStaticShape())
+    sizes = {b.getIndexAttr(batch), tensor::getMixedSize(b, l, a3, 1),
+             tensor::getMixedSize(b, l, b3, 2)};
+  Value r = linalg::BatchMatmulOp::create(b, l, TypeRange{bt3}, ValueRange{a3, b3},
+                                          ValueRange{zeroFilled(b, l, bt3, sizes)})
                 .getResult(0);
   return expandLeading(b, l, r, rt);
 }
@@ -156,13 +167,17 @@ struct MatMulLowering : OpConversionPattern<MatMulOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op.getY(), "the result");
-    if (!rt || !requireStatic(op, a.getA(), "A") || !requireStatic(op, a.getB(), "B"))
+    auto rt = requireRanked(op, op.getY(), "the result");
+    if (!rt || !requireRanked(op, a.getA(), "A") || !requireRanked(op, a.getB(), "B"))
       return failure();
     if (Value named = buildNamedMatMul(rw, op.getLoc(), a.getA(), a.getB(), rt)) {
       rw.replaceOp(op, named);
       return success();
     }
+    if (!rt.hasStaticShape() || !requireStatic(op, a.getA(), "A") ||
+        !requireStatic(op, a.getB(), "B"))
+      return op.emitError("cannot lower: this MatMul with dynamic dimensions (only [..., M, K] x "
+                          "[K, N] and equal static batch dims are)");
     rw.replaceOp(op, buildMatMul(rw, op.getLoc(), a.getA(), a.getB(), rt));
     return success();
   }

@@ -1,6 +1,8 @@
 //===- DataMovement.cpp - constants, reshapes, slices, gathers to tensor --===//
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
 using namespace mlir;
@@ -8,6 +10,27 @@ using namespace quantc::qc;
 
 namespace quantc::lowering {
 namespace {
+
+Value idx(OpBuilder &b, Location l, int64_t v) { return arith::ConstantIndexOp::create(b, l, v); }
+
+/// Element `i` of a 1-D integer tensor as an index value.
+Value extractIndex(OpBuilder &b, Location l, Value t, int64_t i) {
+  Value e = tensor::ExtractOp::create(b, l, t, ValueRange{idx(b, l, i)});
+  return arith::IndexCastOp::create(b, l, b.getIndexType(), e);
+}
+
+/// A 1-D i64 tensor holding `sizes`.
+Value shapeTensor(OpBuilder &b, Location l, ArrayRef<OpFoldResult> sizes) {
+  SmallVector<Value> elems;
+  for (OpFoldResult s : sizes) {
+    if (auto c = getConstantIntValue(s))
+      elems.push_back(arith::ConstantIntOp::create(b, l, *c, 64));
+    else
+      elems.push_back(arith::IndexCastOp::create(b, l, b.getI64Type(), cast<Value>(s)));
+  }
+  return tensor::FromElementsOp::create(
+      b, l, RankedTensorType::get({static_cast<int64_t>(sizes.size())}, b.getI64Type()), elems);
+}
 
 struct ConstantLowering : OpConversionPattern<ConstantOp> {
   using OpConversionPattern::OpConversionPattern;
@@ -51,19 +74,83 @@ template <typename OpTy> struct ReshapeLikeLowering : OpConversionPattern<OpTy> 
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op->getResult(0), "the result");
+    auto rt = requireRanked(op, op->getResult(0), "the result");
     Value in = a.getOperands()[0];
-    auto it = requireStatic(op, in, "the input");
+    auto it = requireRanked(op, in, "the input");
     if (!rt || !it)
       return failure();
-    if (it == rt) {
+    if (it == rt && it.hasStaticShape()) {
       rw.replaceOp(op, in);
       return success();
     }
     Location l = op.getLoc();
-    auto shapeType = RankedTensorType::get({rt.getRank()}, rw.getI64Type());
-    Value shape = arith::ConstantOp::create(rw, l, DenseElementsAttr::get(shapeType, rt.getShape()));
-    rw.replaceOpWithNewOp<tensor::ReshapeOp>(op, rt, in, shape);
+    if (rt.hasStaticShape()) {
+      auto shapeType = RankedTensorType::get({rt.getRank()}, rw.getI64Type());
+      Value shape =
+          arith::ConstantOp::create(rw, l, DenseElementsAttr::get(shapeType, rt.getShape()));
+      rw.replaceOpWithNewOp<tensor::ReshapeOp>(op, rt, in, shape);
+      return success();
+    }
+    // Dynamic result dims, sized at run time.
+    SmallVector<OpFoldResult> sizes;
+    SmallVector<int64_t> dynDims;
+    for (int64_t d = 0; d < rt.getRank(); ++d) {
+      sizes.push_back(rw.getIndexAttr(rt.isDynamicDim(d) ? 0 : rt.getDimSize(d)));
+      if (rt.isDynamicDim(d))
+        dynDims.push_back(d);
+    }
+    SmallVector<OpFoldResult> inSizes = mixedSizes(rw, l, in);
+    if (dynDims.size() == 1) {
+      // The one unknown dim is what the static ones leave of the elements.
+      int64_t staticProd = 1;
+      for (int64_t d = 0; d < rt.getRank(); ++d)
+        if (!rt.isDynamicDim(d))
+          staticProd *= rt.getDimSize(d);
+      Value total = productOf(rw, l, inSizes);
+      sizes[dynDims[0]] =
+          staticProd == 1 ? OpFoldResult(total)
+                          : OpFoldResult(arith::DivUIOp::create(rw, l, total, idx(rw, l, staticProd))
+                                             .getResult());
+    } else if (auto r = dyn_cast<ReshapeOp>(op.getOperation())) {
+      // Read the shape operand: 0 copies the input's dim (allowzero = 0),
+      // -1 takes what the others leave.
+      if (r.getAllowzero())
+        return op.emitError("cannot lower: Reshape with allowzero and several dynamic dims");
+      Value shape = a.getOperands()[1];
+      SmallVector<Value> vals;
+      Value known = idx(rw, l, 1);
+      Value minusOne = idx(rw, l, -1);
+      for (int64_t d = 0; d < rt.getRank(); ++d) {
+        Value v = extractIndex(rw, l, shape, d);
+        if (d < it.getRank()) {
+          Value isZero = arith::CmpIOp::create(rw, l, arith::CmpIPredicate::eq, v, idx(rw, l, 0));
+          v = arith::SelectOp::create(rw, l, isZero,
+                                      getValueOrCreateConstantIndexOp(rw, l, inSizes[d]), v);
+        }
+        vals.push_back(v);
+        Value isInfer = arith::CmpIOp::create(rw, l, arith::CmpIPredicate::eq, v, minusOne);
+        known = arith::MulIOp::create(rw, l, known,
+                                      arith::SelectOp::create(rw, l, isInfer, idx(rw, l, 1), v));
+      }
+      Value rest = arith::DivUIOp::create(rw, l, productOf(rw, l, inSizes), known);
+      for (int64_t d : dynDims) {
+        Value isInfer = arith::CmpIOp::create(rw, l, arith::CmpIPredicate::eq, vals[d], minusOne);
+        sizes[d] = arith::SelectOp::create(rw, l, isInfer, rest, vals[d]).getResult();
+      }
+    } else {
+      // Squeeze/Unsqueeze/Flatten of unit dims: the dynamic dims keep
+      // their order.
+      SmallVector<OpFoldResult> inDyn;
+      for (int64_t d = 0; d < it.getRank(); ++d)
+        if (it.isDynamicDim(d))
+          inDyn.push_back(inSizes[d]);
+      if (inDyn.size() != dynDims.size() || isa<FlattenOp>(op.getOperation()))
+        return op.emitError() << "cannot lower: a reshape of " << it << " into " << rt
+                              << " whose dynamic dims do not correspond";
+      for (auto [d, v] : llvm::zip(dynDims, inDyn))
+        sizes[d] = v;
+    }
+    rw.replaceOpWithNewOp<tensor::ReshapeOp>(op, rt, in, shapeTensor(rw, l, sizes));
     return success();
   }
 };
@@ -72,8 +159,8 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(TransposeOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op.getTransposed(), "the result");
-    auto it = requireStatic(op, a.getData(), "the input");
+    auto rt = requireRanked(op, op.getTransposed(), "the result");
+    auto it = requireRanked(op, a.getData(), "the input");
     if (!rt || !it)
       return failure();
     SmallVector<int64_t> perm;
@@ -83,7 +170,10 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
       for (int64_t i = it.getRank() - 1; i >= 0; --i)
         perm.push_back(i);
     Location l = op.getLoc();
-    Value init = tensor::EmptyOp::create(rw, l, rt.getShape(), rt.getElementType());
+    SmallVector<OpFoldResult> inSizes = mixedSizes(rw, l, a.getData()), sizes;
+    for (int64_t p : perm)
+      sizes.push_back(inSizes[p]);
+    Value init = emptyTensor(rw, l, rt, sizes);
     rw.replaceOp(op, linalg::TransposeOp::create(rw, l, a.getData(), init, perm).getResult());
     return success();
   }
@@ -93,7 +183,7 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ConcatOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op.getConcatResult(), "the result");
+    auto rt = requireRanked(op, op.getConcatResult(), "the result");
     if (!rt)
       return failure();
     int64_t rank = rt.getRank();
@@ -101,17 +191,35 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
     if (axis < 0)
       axis += rank;
     Location l = op.getLoc();
-    Value acc = tensor::EmptyOp::create(rw, l, rt.getShape(), rt.getElementType());
-    int64_t offset = 0;
-    for (Value in : a.getInputs()) {
-      auto it = requireStatic(op, in, "an input");
-      if (!it)
+    for (Value in : a.getInputs())
+      if (!requireRanked(op, in, "an input"))
         return failure();
-      SmallVector<int64_t> offsets(rank, 0), strides(rank, 1);
+    SmallVector<OpFoldResult> sizes;
+    if (!rt.hasStaticShape()) {
+      // The other dims from the first input, the axis the sum of all.
+      sizes = mixedSizes(rw, l, a.getInputs().front());
+      SmallVector<OpFoldResult> axisSizes;
+      for (Value in : a.getInputs())
+        axisSizes.push_back(tensor::getMixedSize(rw, l, in, axis));
+      Value total = idx(rw, l, 0);
+      for (OpFoldResult s : axisSizes)
+        total = arith::AddIOp::create(rw, l, total, getValueOrCreateConstantIndexOp(rw, l, s));
+      sizes[axis] = total;
+    }
+    Value acc = emptyTensor(rw, l, rt, sizes);
+    OpFoldResult offset = rw.getIndexAttr(0);
+    for (Value in : a.getInputs()) {
+      SmallVector<OpFoldResult> offsets(rank, rw.getIndexAttr(0)), strides(rank, rw.getIndexAttr(1));
       offsets[axis] = offset;
-      acc = tensor::InsertSliceOp::create(rw, l, in, acc, ValueRange{}, ValueRange{},
-                                          ValueRange{}, offsets, it.getShape(), strides);
-      offset += it.getDimSize(axis);
+      SmallVector<OpFoldResult> inSizes = mixedSizes(rw, l, in);
+      acc = tensor::InsertSliceOp::create(rw, l, in, acc, offsets, inSizes, strides);
+      auto c0 = getConstantIntValue(offset), c1 = getConstantIntValue(inSizes[axis]);
+      if (c0 && c1)
+        offset = rw.getIndexAttr(*c0 + *c1);
+      else
+        offset = arith::AddIOp::create(rw, l, getValueOrCreateConstantIndexOp(rw, l, offset),
+                                       getValueOrCreateConstantIndexOp(rw, l, inSizes[axis]))
+                     .getResult();
     }
     rw.replaceOp(op, acc);
     return success();
@@ -120,12 +228,62 @@ struct ConcatLowering : OpConversionPattern<ConcatOp> {
 
 struct SliceLowering : OpConversionPattern<SliceOp> {
   using OpConversionPattern::OpConversionPattern;
+  /// Starts and ends read at run time (clamped as ONNX says), positive
+  /// constant steps; the axes must be constant.
+  LogicalResult lowerDynamic(SliceOp op, OpAdaptor a, ConversionPatternRewriter &rw,
+                             RankedTensorType rt, RankedTensorType it) const {
+    Location l = op.getLoc();
+    int64_t rank = it.getRank();
+    auto startsT = dyn_cast<RankedTensorType>(a.getStarts().getType());
+    if (!startsT || startsT.getRank() != 1 || startsT.isDynamicDim(0))
+      return op.emitError("cannot lower: Slice with dynamic shapes needs starts of a static length");
+    int64_t n = startsT.getDimSize(0);
+    std::optional<SmallVector<int64_t>> axes, steps;
+    if (!isNoneValue(a.getAxes()) && !(axes = constIntOperand(a.getAxes())))
+      return op.emitError("cannot lower: Slice with dynamic shapes needs constant axes");
+    if (!isNoneValue(a.getSteps()) && !(steps = constIntOperand(a.getSteps())))
+      return op.emitError("cannot lower: Slice with dynamic shapes needs constant steps");
+    SmallVector<OpFoldResult> offsets(rank, rw.getIndexAttr(0)), sizes = mixedSizes(rw, l, a.getData()),
+        strides(rank, rw.getIndexAttr(1));
+    auto clampTo = [&](Value v, Value dim) -> Value {
+      // v < 0 counts from the end; then clamp to [0, dim].
+      Value neg = arith::CmpIOp::create(rw, l, arith::CmpIPredicate::slt, v, idx(rw, l, 0));
+      v = arith::SelectOp::create(rw, l, neg, arith::AddIOp::create(rw, l, v, dim), v);
+      v = arith::MaxSIOp::create(rw, l, v, idx(rw, l, 0));
+      return arith::MinSIOp::create(rw, l, v, dim);
+    };
+    for (int64_t k = 0; k < n; ++k) {
+      int64_t ax = axes ? (*axes)[k] : k;
+      if (ax < 0)
+        ax += rank;
+      int64_t step = steps ? (*steps)[k] : 1;
+      if (step <= 0)
+        return op.emitError("cannot lower: Slice with dynamic shapes needs positive steps");
+      Value dim = getValueOrCreateConstantIndexOp(rw, l, sizes[ax]);
+      // Ends beyond int64's index range (INT64_MAX) clamp the same way.
+      Value s = clampTo(extractIndex(rw, l, a.getStarts(), k), dim);
+      Value e = clampTo(extractIndex(rw, l, a.getEnds(), k), dim);
+      Value len = arith::MaxSIOp::create(rw, l, arith::SubIOp::create(rw, l, e, s), idx(rw, l, 0));
+      if (step != 1)
+        len = arith::CeilDivSIOp::create(rw, l, len, idx(rw, l, step));
+      offsets[ax] = s;
+      sizes[ax] = len;
+      strides[ax] = rw.getIndexAttr(step);
+    }
+    Value r = tensor::ExtractSliceOp::create(rw, l, a.getData(), offsets, sizes, strides);
+    if (r.getType() != rt)
+      r = tensor::CastOp::create(rw, l, rt, r);
+    rw.replaceOp(op, r);
+    return success();
+  }
   LogicalResult matchAndRewrite(SliceOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op.getOutput(), "the result");
-    auto it = requireStatic(op, a.getData(), "the input");
+    auto rt = requireRanked(op, op.getOutput(), "the result");
+    auto it = requireRanked(op, a.getData(), "the input");
     if (!rt || !it)
       return failure();
+    if (!rt.hasStaticShape() || !it.hasStaticShape())
+      return lowerDynamic(op, a, rw, rt, it);
     auto starts = constIntOperand(a.getStarts()), ends = constIntOperand(a.getEnds());
     std::optional<SmallVector<int64_t>> axes, steps;
     if (!isNoneValue(a.getAxes()))
@@ -197,9 +355,9 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(GatherOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op.getOutput(), "the result");
-    auto dt = requireStatic(op, a.getData(), "the data");
-    auto it = requireStatic(op, a.getIndices(), "the indices");
+    auto rt = requireRanked(op, op.getOutput(), "the result");
+    auto dt = requireRanked(op, a.getData(), "the data");
+    auto it = requireRanked(op, a.getIndices(), "the indices");
     if (!rt || !dt || !it)
       return failure();
     MLIRContext *ctx = rw.getContext();
@@ -211,10 +369,19 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     SmallVector<AffineExpr> iE;
     for (int64_t j = 0; j < q; ++j)
       iE.push_back(getAffineDimExpr(axis + j, ctx));
-    Value init = tensor::EmptyOp::create(rw, l, rt.getShape(), rt.getElementType());
+    SmallVector<OpFoldResult> dSizes = mixedSizes(rw, l, a.getData()),
+                              iSizes = mixedSizes(rw, l, a.getIndices()), sizes;
+    sizes.append(dSizes.begin(), dSizes.begin() + axis);
+    sizes.append(iSizes.begin(), iSizes.end());
+    sizes.append(dSizes.begin() + axis + 1, dSizes.end());
+    Value init = emptyTensor(rw, l, rt, sizes);
     SmallVector<utils::IteratorType> iters(outRank, utils::IteratorType::parallel);
     Value data = a.getData();
     int64_t axisDim = dt.getDimSize(axis);
+    Value axisDimV;
+    if (dt.isDynamicDim(axis))
+      axisDimV = arith::IndexCastOp::create(rw, l, rw.getI64Type(),
+                                            cast<Value>(dSizes[axis]));
     Value r = linalg::GenericOp::create(
                   rw, l, TypeRange{rt}, ValueRange{a.getIndices()}, ValueRange{init},
                   ArrayRef<AffineMap>{AffineMap::get(outRank, 0, iE, ctx),
@@ -227,8 +394,9 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
                     // Negative indices count from the end.
                     Value neg = arith::CmpIOp::create(b, nl, arith::CmpIPredicate::slt, idx,
                                                       scalarConst(b, nl, b.getI64Type(), 0));
-                    Value wrapped = arith::AddIOp::create(b, nl, idx,
-                                                          scalarConst(b, nl, b.getI64Type(), axisDim));
+                    Value wrapped = arith::AddIOp::create(
+                        b, nl, idx,
+                        axisDimV ? axisDimV : scalarConst(b, nl, b.getI64Type(), axisDim));
                     idx = arith::SelectOp::create(b, nl, neg, wrapped, idx);
                     SmallVector<Value> coords;
                     for (int64_t i = 0; i < axis; ++i)
@@ -250,10 +418,33 @@ template <typename OpTy> struct StaticShapeLowering : OpConversionPattern<OpTy> 
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto it = requireStatic(op, a.getData(), "the input");
+    auto it = requireRanked(op, a.getData(), "the input");
     auto rt = requireStatic(op, op->getResult(0), "the result");
     if (!it || !rt)
       return failure();
+    if (!it.hasStaticShape()) {
+      // Read the dims at run time.
+      Location l = op.getLoc();
+      SmallVector<OpFoldResult> sizes = mixedSizes(rw, l, a.getData()), picked;
+      if constexpr (std::is_same_v<OpTy, SizeOp>) {
+        picked.push_back(productOf(rw, l, sizes));
+      } else {
+        int64_t rank = it.getRank();
+        auto clampAxis = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
+        int64_t start = clampAxis(op.getStart());
+        int64_t end = op.getEnd() ? clampAxis(*op.getEnd()) : rank;
+        for (int64_t i = start; i < end; ++i)
+          picked.push_back(sizes[i]);
+      }
+      Value t = shapeTensor(rw, l, picked);
+      if (t.getType() != rt)
+        t = tensor::ReshapeOp::create(
+            rw, l, rt, t,
+            arith::ConstantOp::create(rw, l, DenseElementsAttr::get(
+                RankedTensorType::get({rt.getRank()}, rw.getI64Type()), rt.getShape())));
+      rw.replaceOp(op, t);
+      return success();
+    }
     SmallVector<int64_t> values;
     if constexpr (std::is_same_v<OpTy, SizeOp>) {
       values.push_back(it.getNumElements());
@@ -272,11 +463,17 @@ template <typename OpTy> struct StaticShapeLowering : OpConversionPattern<OpTy> 
 
 struct ConstantOfShapeLowering : OpConversionPattern<ConstantOfShapeOp> {
   using OpConversionPattern::OpConversionPattern;
-  LogicalResult matchAndRewrite(ConstantOfShapeOp op, OpAdaptor,
+  LogicalResult matchAndRewrite(ConstantOfShapeOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op.getOutput(), "the result");
+    auto rt = requireRanked(op, op.getOutput(), "the result");
     if (!rt)
       return failure();
+    SmallVector<OpFoldResult> sizes;
+    if (!rt.hasStaticShape())
+      for (int64_t d = 0; d < rt.getRank(); ++d)
+        sizes.push_back(rt.isDynamicDim(d)
+                            ? OpFoldResult(extractIndex(rw, op.getLoc(), a.getInput(), d))
+                            : OpFoldResult(rw.getIndexAttr(rt.getDimSize(d))));
     TypedAttr v = cast<TypedAttr>(rw.getZeroAttr(rt.getElementType()));
     if (auto value = op.getValue()) {
       auto d = dyn_cast<DenseElementsAttr>(*value);
@@ -284,7 +481,61 @@ struct ConstantOfShapeLowering : OpConversionPattern<ConstantOfShapeOp> {
         return op.emitError("cannot lower: value must be dense");
       v = cast<TypedAttr>(d.getValues<Attribute>()[0]);
     }
-    rw.replaceOp(op, buildFilled(rw, op.getLoc(), rt, v));
+    rw.replaceOp(op, buildFilled(rw, op.getLoc(), rt, v, sizes));
+    return success();
+  }
+};
+
+/// Range: n = max(ceil((limit - start) / delta), 0) elements start + i * delta.
+struct RangeLowering : OpConversionPattern<RangeOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult matchAndRewrite(RangeOp op, OpAdaptor a,
+                                ConversionPatternRewriter &rw) const override {
+    auto rt = requireRanked(op, op.getOutput(), "the result");
+    if (!rt || rt.getRank() != 1)
+      return failure();
+    Location l = op.getLoc();
+    Type et = rt.getElementType();
+    Value s = tensor::ExtractOp::create(rw, l, a.getStart(), ValueRange{});
+    Value lim = tensor::ExtractOp::create(rw, l, a.getLimit(), ValueRange{});
+    Value d = tensor::ExtractOp::create(rw, l, a.getDelta(), ValueRange{});
+    Value n;
+    if (isa<FloatType>(et)) {
+      Value q = arith::DivFOp::create(rw, l, arith::SubFOp::create(rw, l, lim, s), d);
+      Value c = math::CeilOp::create(rw, l, q);
+      n = arith::FPToSIOp::create(rw, l, rw.getI64Type(), c);
+    } else {
+      Value diff = arith::SubIOp::create(rw, l, lim, s);
+      n = arith::CeilDivSIOp::create(rw, l, diff, d);
+      if (!et.isInteger(64))
+        n = arith::ExtSIOp::create(rw, l, rw.getI64Type(), n);
+    }
+    n = arith::MaxSIOp::create(rw, l, n, arith::ConstantIntOp::create(rw, l, 0, 64));
+    Value ni = arith::IndexCastOp::create(rw, l, rw.getIndexType(), n);
+    SmallVector<OpFoldResult> sizes{rt.isDynamicDim(0) ? OpFoldResult(ni)
+                                                      : OpFoldResult(rw.getIndexAttr(rt.getDimSize(0)))};
+    Value init = emptyTensor(rw, l, rt, sizes);
+    MLIRContext *ctx = rw.getContext();
+    Value r = linalg::GenericOp::create(
+                  rw, l, TypeRange{rt}, ValueRange{}, ValueRange{init},
+                  ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(1, ctx)},
+                  ArrayRef<utils::IteratorType>{utils::IteratorType::parallel},
+                  [&](OpBuilder &b, Location nl, ValueRange) {
+                    Value i = linalg::IndexOp::create(b, nl, 0);
+                    Value i64 = arith::IndexCastOp::create(b, nl, b.getI64Type(), i);
+                    Value v;
+                    if (isa<FloatType>(et))
+                      v = arith::AddFOp::create(
+                          b, nl, s,
+                          arith::MulFOp::create(b, nl, arith::SIToFPOp::create(b, nl, et, i64), d));
+                    else {
+                      Value iv = et.isInteger(64) ? i64 : Value(arith::TruncIOp::create(b, nl, et, i64));
+                      v = arith::AddIOp::create(b, nl, s, arith::MulIOp::create(b, nl, iv, d));
+                    }
+                    linalg::YieldOp::create(b, nl, v);
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, r);
     return success();
   }
 };
@@ -293,11 +544,36 @@ struct ExpandLowering : OpConversionPattern<ExpandOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(ExpandOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op.getOutput(), "the result");
-    if (!rt || !requireStatic(op, a.getInput(), "the input"))
+    auto rt = requireRanked(op, op.getOutput(), "the result");
+    auto it = requireRanked(op, a.getInput(), "the input");
+    if (!rt || !it)
       return failure();
-    rw.replaceOp(op, buildElementwise(rw, op.getLoc(), rt, {a.getInput()},
-                                      [](OpBuilder &, Location, ValueRange v, Type) { return v[0]; }));
+    Location l = op.getLoc();
+    MLIRContext *ctx = rw.getContext();
+    AffineMap map = broadcastMap(it, rt.getShape(), ctx);
+    // A dynamic result dim: the input's where it has a dynamic one there
+    // (assumed not to broadcast), else the shape operand's.
+    SmallVector<OpFoldResult> sizes;
+    int64_t off = rt.getRank() - it.getRank();
+    for (int64_t d = 0; d < rt.getRank(); ++d) {
+      if (!rt.isDynamicDim(d))
+        sizes.push_back(rw.getIndexAttr(rt.getDimSize(d)));
+      else if (d >= off && it.isDynamicDim(d - off))
+        sizes.push_back(tensor::DimOp::create(rw, l, a.getInput(), d - off).getResult());
+      else
+        sizes.push_back(extractIndex(rw, l, a.getShape(), d));
+    }
+    Value init = emptyTensor(rw, l, rt, sizes);
+    SmallVector<utils::IteratorType> iters(rt.getRank(), utils::IteratorType::parallel);
+    Value r = linalg::GenericOp::create(
+                  rw, l, TypeRange{rt}, ValueRange{a.getInput()}, ValueRange{init},
+                  ArrayRef<AffineMap>{map, AffineMap::getMultiDimIdentityMap(rt.getRank(), ctx)},
+                  iters,
+                  [](OpBuilder &b, Location nl, ValueRange args) {
+                    linalg::YieldOp::create(b, nl, args[0]);
+                  })
+                  .getResult(0);
+    rw.replaceOp(op, r);
     return success();
   }
 };
@@ -414,7 +690,7 @@ void populateDataMovementPatterns(RewritePatternSet &p) {
         ReshapeLikeLowering<SqueezeOp>, ReshapeLikeLowering<UnsqueezeOp>, TransposeLowering,
         ConcatLowering, SliceLowering, SplitLowering, GatherLowering,
         StaticShapeLowering<ShapeOp>, StaticShapeLowering<SizeOp>, ConstantOfShapeLowering,
-        ExpandLowering, TileLowering, PadLowering>(p.getContext());
+        ExpandLowering, TileLowering, PadLowering, RangeLowering>(p.getContext());
 }
 
 } // namespace quantc::lowering

@@ -83,14 +83,14 @@ template <typename OpTy> struct ElementwiseLowering : OpConversionPattern<OpTy> 
       : OpConversionPattern<OpTy>(ctx), fn(std::move(fn)) {}
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireStatic(op, op->getResult(0), "the result");
+    auto rt = requireRanked(op, op->getResult(0), "the result");
     if (!rt)
       return failure();
     SmallVector<Value> ins;
     for (Value v : adaptor.getOperands()) {
       if (isNoneValue(v))
         continue;
-      if (!requireStatic(op, v, "an operand"))
+      if (!requireRanked(op, v, "an operand"))
         return failure();
       ins.push_back(v);
     }
@@ -98,6 +98,9 @@ template <typename OpTy> struct ElementwiseLowering : OpConversionPattern<OpTy> 
                                [&](OpBuilder &b, Location l, ValueRange a, Type et) {
                                  return fn(op, b, l, a, et);
                                });
+    if (!r)
+      return op->emitError() << "cannot lower: a dynamic dimension of the result " << rt
+                             << " is in no operand";
     rw.replaceOp(op, r);
     return success();
   }

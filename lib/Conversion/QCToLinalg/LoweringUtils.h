@@ -19,7 +19,34 @@ namespace quantc::lowering {
 mlir::RankedTensorType requireStatic(mlir::Operation *op, mlir::Value v,
                                      llvm::StringRef what);
 
+/// The ranked type of `v`, whose dims may be dynamic (the lowerings that
+/// call this size their results with tensor.dim), or null after reporting.
+mlir::RankedTensorType requireRanked(mlir::Operation *op, mlir::Value v,
+                                     llvm::StringRef what);
+
 bool isNoneValue(mlir::Value v);
+
+/// The sizes of a ranked tensor value: constants, or tensor.dim for the
+/// dynamic ones.
+llvm::SmallVector<mlir::OpFoldResult> mixedSizes(mlir::OpBuilder &b, mlir::Location l,
+                                                 mlir::Value v);
+
+/// The sizes of `type`, its dynamic dims read from `inputs`: result dim r
+/// is dim j of input i where input i's map has result j == d_r and that
+/// dim of the input is dynamic too (a dynamic dim is assumed to match the
+/// other operands' at run time, never to broadcast). nullopt when some
+/// dynamic dim is found in no input.
+std::optional<llvm::SmallVector<mlir::OpFoldResult>>
+sizesFromInputs(mlir::OpBuilder &b, mlir::Location l, mlir::RankedTensorType type,
+                mlir::ValueRange inputs, mlir::ArrayRef<mlir::AffineMap> maps);
+
+/// tensor.empty of `type` with `sizes` (the dynamic ones used).
+mlir::Value emptyTensor(mlir::OpBuilder &b, mlir::Location l, mlir::RankedTensorType type,
+                        mlir::ArrayRef<mlir::OpFoldResult> sizes);
+
+/// The product of sizes as an index value.
+mlir::Value productOf(mlir::OpBuilder &b, mlir::Location l,
+                      mlir::ArrayRef<mlir::OpFoldResult> sizes);
 
 /// Indexing map reading an operand of `operandType` at the result's index
 /// under numpy broadcasting (right-aligned; size-1 dims read index 0).
@@ -32,7 +59,8 @@ using ScalarFn = std::function<mlir::Value(mlir::OpBuilder &, mlir::Location,
                                            mlir::ValueRange, mlir::Type)>;
 
 /// A parallel linalg.generic over `resultType` reading `inputs` with
-/// broadcasting, computing each element with `fn`.
+/// broadcasting, computing each element with `fn`. Dynamic result dims are
+/// sized from the inputs (sizesFromInputs); null if they cannot be.
 mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::RankedTensorType resultType,
                              mlir::ValueRange inputs, const ScalarFn &fn);
@@ -49,9 +77,11 @@ mlir::Value buildPad(mlir::OpBuilder &b, mlir::Location loc,
                      mlir::ArrayRef<int64_t> low, mlir::ArrayRef<int64_t> high,
                      mlir::Value padValue);
 
-/// A tensor filled with `value`.
+/// A tensor filled with `value` (`type` static, or its dynamic dims given
+/// by `sizes`).
 mlir::Value buildFilled(mlir::OpBuilder &b, mlir::Location loc,
-                        mlir::RankedTensorType type, mlir::TypedAttr value);
+                        mlir::RankedTensorType type, mlir::TypedAttr value,
+                        mlir::ArrayRef<mlir::OpFoldResult> sizes = {});
 
 /// Scalar constants of an element type.
 mlir::Value scalarConst(mlir::OpBuilder &b, mlir::Location loc, mlir::Type type,

@@ -23,8 +23,18 @@ Value reduceDims(OpBuilder &b, Location l, Value x, ArrayRef<bool> reduced, bool
     else if (keepdims)
       oE.push_back(getAffineConstantExpr(0, ctx));
   }
+  SmallVector<OpFoldResult> sizes;
+  if (!outType.hasStaticShape()) {
+    SmallVector<OpFoldResult> xs = mixedSizes(b, l, x);
+    for (int64_t i = 0; i < rank; ++i)
+      if (!reduced[i])
+        sizes.push_back(xs[i]);
+      else if (keepdims)
+        sizes.push_back(b.getIndexAttr(1));
+  }
   return linalg::GenericOp::create(
-             b, l, TypeRange{outType}, ValueRange{x}, ValueRange{buildFilled(b, l, outType, init)},
+             b, l, TypeRange{outType}, ValueRange{x},
+             ValueRange{buildFilled(b, l, outType, init, sizes)},
              ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx),
                                  AffineMap::get(rank, 0, oE, ctx)},
              iters,
@@ -57,8 +67,8 @@ template <typename OpTy, Kind K> struct ReduceLowering : OpConversionPattern<OpT
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto xt = requireStatic(op, a.getData(), "the input");
-    auto rt = requireStatic(op, op.getReduced(), "the result");
+    auto xt = requireRanked(op, a.getData(), "the input");
+    auto rt = requireRanked(op, op.getReduced(), "the result");
     if (!xt || !rt)
       return failure();
     Location l = op.getLoc();
@@ -85,6 +95,25 @@ template <typename OpTy, Kind K> struct ReduceLowering : OpConversionPattern<OpT
     for (int64_t i = 0; i < rank; ++i)
       if (reduced[i])
         count *= xt.getDimSize(i);
+    // A reduced dynamic dim: the count is read at run time (Mean only).
+    Value dynCount;
+    if (K == Kind::Mean && llvm::any_of(llvm::seq<int64_t>(0, rank), [&](int64_t i) {
+          return reduced[i] && xt.isDynamicDim(i);
+        })) {
+      SmallVector<OpFoldResult> xs = mixedSizes(rw, l, a.getData()), rs;
+      for (int64_t i = 0; i < rank; ++i)
+        if (reduced[i])
+          rs.push_back(xs[i]);
+      Value n = arith::IndexCastOp::create(rw, l, rw.getI64Type(), productOf(rw, l, rs));
+      if (isF(et))
+        dynCount = arith::SIToFPOp::create(rw, l, et, n);
+      else if (et.isInteger(64))
+        dynCount = n;
+      else
+        dynCount = arith::TruncIOp::create(rw, l, et, n);
+    }
+    if (K != Kind::Mean && K != Kind::Sum && K != Kind::Max && !xt.hasStaticShape())
+      return op.emitError("cannot lower: this reduction needs static shapes");
     TypedAttr zero = cast<TypedAttr>(rw.getZeroAttr(et));
     Value x = a.getData();
     auto sum = [](OpBuilder &b, Location nl, Value acc, Value v) { return addV(b, nl, acc, v); };
@@ -158,9 +187,10 @@ template <typename OpTy, Kind K> struct ReduceLowering : OpConversionPattern<OpT
       r = reduceDims(rw, l, x, reduced, keep, rt, zero, sum);
       if (K == Kind::Mean)
         r = buildElementwise(rw, l, rt, {r}, [&](OpBuilder &b, Location nl, ValueRange v, Type t) -> Value {
+          Value c = dynCount ? dynCount : scalarConst(b, nl, t, count);
           if (!isF(t))
-            return arith::DivSIOp::create(b, nl, v[0], scalarConst(b, nl, t, count));
-          return arith::DivFOp::create(b, nl, v[0], scalarConst(b, nl, t, count));
+            return arith::DivSIOp::create(b, nl, v[0], c);
+          return arith::DivFOp::create(b, nl, v[0], c);
         });
       if (K == Kind::LogSum)
         r = buildElementwise(rw, l, rt, {r}, [](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
@@ -178,8 +208,8 @@ template <typename OpTy, bool IsLog> struct SoftmaxLowering : OpConversionPatter
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto xt = requireStatic(op, a.getInput(), "the input");
-    if (!xt || !requireStatic(op, op->getResult(0), "the result"))
+    auto xt = requireRanked(op, a.getInput(), "the input");
+    if (!xt || !requireRanked(op, op->getResult(0), "the result"))
       return failure();
     Location l = op.getLoc();
     int64_t rank = xt.getRank();
@@ -224,8 +254,8 @@ struct LayerNormLowering : OpConversionPattern<LayerNormalizationOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(LayerNormalizationOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto xt = requireStatic(op, a.getX(), "X");
-    if (!xt || !requireStatic(op, op.getY(), "Y"))
+    auto xt = requireRanked(op, a.getX(), "X");
+    if (!xt || !requireRanked(op, op.getY(), "Y"))
       return failure();
     Location l = op.getLoc();
     int64_t rank = xt.getRank();
@@ -237,6 +267,8 @@ struct LayerNormLowering : OpConversionPattern<LayerNormalizationOp> {
     for (int64_t i = axis; i < rank; ++i) {
       reduced[i] = true;
       count *= xt.getDimSize(i);
+      if (xt.isDynamicDim(i))
+        return op.emitError("cannot lower: LayerNormalization over a dynamic dimension");
     }
     auto kt = keptType(xt, reduced);
     Type et = xt.getElementType();
@@ -286,8 +318,8 @@ template <typename OpTy, bool IsMax> struct ArgLowering : OpConversionPattern<Op
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto xt = requireStatic(op, a.getData(), "the input");
-    auto rt = requireStatic(op, op.getReduced(), "the result");
+    auto xt = requireRanked(op, a.getData(), "the input");
+    auto rt = requireRanked(op, op.getReduced(), "the result");
     if (!xt || !rt)
       return failure();
     MLIRContext *ctx = rw.getContext();

@@ -45,7 +45,8 @@ int apiDType(DType t) {
 
 /// One block per variant: "variant <k>" then its inputs and outputs.
 std::string signatureText(const LoweredModel &m, size_t variant) {
-  std::string s = "variant\t" + std::to_string(variant) + "\n";
+  std::string s = "variant\t" + std::to_string(variant) +
+                  (m.returnsResults ? "\treturns" : "") + "\n";
   auto add = [&](const char *kind, const TensorSpec &t) {
     s += kind;
     s += "\t" + std::to_string(apiDType(t.dtype)) + "\t";
@@ -189,7 +190,8 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
     for (llvm::GlobalVariable &g : part->globals())
       if (g.isConstant() && g.hasLocalLinkage())
         g.setUnnamedAddr(llvm::GlobalValue::UnnamedAddr::Global);
-    numArgs.push_back(lowered->inputs.size() + lowered->outputs.size());
+    numArgs.push_back(lowered->inputs.size() +
+                      (lowered->returnsResults ? 1 : lowered->outputs.size()));
     signature += signatureText(*lowered, v);
     if (!llvmModule) {
       llvmModule = std::move(part);

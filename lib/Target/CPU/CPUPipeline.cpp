@@ -29,7 +29,7 @@ static const char *kLowering =
     "quantc-cpu-forward-results,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
-    "buffer-results-to-out-params{hoist-static-allocs modify-public-functions},"
+    "quantc-cpu-results-to-out-params,"
     "buffer-deallocation-pipeline,"
     "quantc-cpu-kernel-calls,"
     "quantc-cpu-parallel-outline,"

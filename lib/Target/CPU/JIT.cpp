@@ -202,7 +202,7 @@ llvm::Error specializeShapes(ModuleOp module, const std::vector<std::vector<int6
     if (auto rt = dyn_cast<RankedTensorType>(declared)) {
       bool ok = rt.getRank() == static_cast<int64_t>(shape.size());
       for (size_t d = 0; ok && d < shape.size(); ++d)
-        ok = rt.isDynamicDim(d) || rt.getDimSize(d) == shape[d];
+        ok = rt.isDynamicDim(d) || rt.getDimSize(d) == shape[d] || shape[d] == -1;
       if (!ok) {
         std::string want;
         llvm::raw_string_ostream os(want);
@@ -214,7 +214,12 @@ llvm::Error specializeShapes(ModuleOp module, const std::vector<std::vector<int6
                                        got + "] but the model expects " + want);
       }
     }
-    auto t = RankedTensorType::get(shape, declared.getElementType());
+    // -1 keeps a dimension symbolic (compiled for any size).
+    SmallVector<int64_t> dims(shape.begin(), shape.end());
+    for (int64_t &d : dims)
+      if (d == -1)
+        d = ShapedType::kDynamic;
+    auto t = RankedTensorType::get(dims, declared.getElementType());
     main.getArgument(i).setType(t);
     argTypes.push_back(t);
   }
@@ -265,11 +270,20 @@ lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inp
   if (getenv("QUANTC_DUMP_SPECIALIZED"))
     clone->print(llvm::errs());
   model.outputs = JITModel::outputsOf(clone);
-  for (const TensorSpec &o : model.outputs)
-    if (llvm::is_contained(o.shape, -1) || (o.shape.empty() && !isa<RankedTensorType>(
-                                                                    main.getResultTypes()[0])))
-      return llvm::createStringError("output '" + o.name +
-                                     "' has no static shape after specialization");
+  bool symbolic = llvm::any_of(inputShapes, [](const std::vector<int64_t> &s) {
+    return llvm::is_contained(s, -1);
+  });
+  for (auto [o, t] : llvm::zip(model.outputs, main.getResultTypes())) {
+    if (!isa<RankedTensorType>(t))
+      return llvm::createStringError("output '" + o.name + "' has no known rank after specialization");
+    if (llvm::is_contained(o.shape, -1)) {
+      if (!symbolic)
+        return llvm::createStringError("output '" + o.name +
+                                       "' has no static shape after specialization");
+      // Its buffer is allocated by the compiled code and returned.
+      model.returnsResults = true;
+    }
+  }
 
   // Quantized inputs and outputs cross the boundary as their storage
   // integers: quant.scast at the edges.

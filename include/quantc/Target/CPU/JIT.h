@@ -73,6 +73,9 @@ struct LoweredModel {
   mlir::OwningOpRef<mlir::ModuleOp> module;
   std::vector<TensorSpec> inputs, outputs;
   std::vector<ProfiledOp> profiled;
+  /// @main returns its results (some have symbolic dims): the C interface
+  /// takes a pointer to their descriptors first, then the inputs'.
+  bool returnsResults = false;
 };
 
 /// Specializes a clone of `module` to `inputShapes` and runs the CPU
@@ -125,6 +128,9 @@ private:
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   std::vector<ProfiledOp> profiled;
+  /// @main returns its results (some have symbolic dims): the C interface
+  /// takes a pointer to their descriptors first, then the inputs'.
+  bool returnsResults = false;
 };
 
 } // namespace quantc::cpu

@@ -229,4 +229,21 @@ def CPUFuseElementwise : Pass<"quantc-cpu-fuse-elementwise", "::mlir::func::Func
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect"];
 }
 
+
+def CPUResultsToOutParams : Pass<"quantc-cpu-results-to-out-params", "::mlir::ModuleOp"> {
+  let summary = "Statically shaped function results become out-parameters";
+  let description = [{
+    Upstream's buffer-results-to-out-params (hoisting static allocations,
+    public functions included) applied to the functions whose memref
+    results all have static shapes. A caller cannot allocate a buffer whose
+    size only the callee computes, so a function with a dynamically shaped
+    result (a model compiled with symbolic dimensions, `--shape
+    NAME=1x?`) keeps returning its buffers: the ownership-based
+    deallocation makes the caller own them, and @main's results reach the
+    C API, which frees them (qc_run keeps them until the next run). For a
+    statically shaped model this is exactly buffer-results-to-out-params.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 #endif
