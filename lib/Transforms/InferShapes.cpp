@@ -43,6 +43,89 @@ std::optional<Dims> constInts(Value v) {
   return out;
 }
 
+/// The elements of a small integer tensor as far as they are known at
+/// compile time: constants, dims of Shape, and what Gather, Concat, Slice,
+/// Squeeze/Unsqueeze/Reshape/Cast/Identity and integer Add/Sub/Mul/Div make
+/// of them; unknown elements are kDyn. Exporters build Reshape and Expand
+/// targets this way (Concat(Unsqueeze(Gather(Shape(x), 0)), [-1, 9, 64])),
+/// so with symbolic dims a target is often known but for one element.
+std::optional<Dims> partialInts(Value v, int depth = 0) {
+  if (auto c = constInts(v))
+    return c;
+  auto vt = dyn_cast<RankedTensorType>(v.getType());
+  Operation *def = v.getDefiningOp();
+  if (!def || depth > 24 || !vt || !vt.hasStaticShape() || vt.getRank() > 1 ||
+      !isa<IntegerType>(vt.getElementType()) || vt.getNumElements() > 64)
+    return std::nullopt;
+  if (auto sh = dyn_cast<ShapeOp>(def)) {
+    auto in = shapeOf(sh.getData());
+    if (!in)
+      return std::nullopt;
+    int64_t rank = in->size();
+    auto clampAxis = [&](int64_t a) { return std::clamp<int64_t>(a < 0 ? a + rank : a, 0, rank); };
+    int64_t start = clampAxis(sh.getStart());
+    int64_t end = sh.getEnd() ? clampAxis(*sh.getEnd()) : rank;
+    return Dims(in->begin() + start, in->begin() + std::max(start, end));
+  }
+  if (auto g = dyn_cast<GatherOp>(def)) {
+    auto data = partialInts(g.getData(), depth + 1);
+    auto idx = constInts(g.getIndices());
+    if (!data || !idx)
+      return std::nullopt;
+    Dims out;
+    for (int64_t i : *idx) {
+      if (i < 0)
+        i += data->size();
+      if (i < 0 || i >= static_cast<int64_t>(data->size()))
+        return std::nullopt;
+      out.push_back((*data)[i]);
+    }
+    return out;
+  }
+  if (auto c = dyn_cast<ConcatOp>(def)) {
+    Dims out;
+    for (Value in : c.getInputs()) {
+      auto p = partialInts(in, depth + 1);
+      if (!p)
+        return std::nullopt;
+      out.append(p->begin(), p->end());
+    }
+    return out;
+  }
+  if (auto sl = dyn_cast<SliceOp>(def)) {
+    auto data = partialInts(sl.getData(), depth + 1);
+    auto st = constInts(sl.getStarts()), en = constInts(sl.getEnds());
+    if (!data || !st || !en || st->size() != 1 || en->size() != 1 ||
+        (!isNone(sl.getSteps()) && constInts(sl.getSteps()) != Dims{1}))
+      return std::nullopt;
+    int64_t n = data->size();
+    int64_t a = (*st)[0] < 0 ? (*st)[0] + n : (*st)[0];
+    int64_t b = (*en)[0] < 0 ? (*en)[0] + n : std::min((*en)[0], n);
+    a = std::clamp<int64_t>(a, 0, n);
+    b = std::clamp<int64_t>(b, 0, n);
+    return Dims(data->begin() + a, data->begin() + std::max(a, b));
+  }
+  if (isa<SqueezeOp, UnsqueezeOp, ReshapeOp, IdentityOp, CastOp>(def))
+    return partialInts(def->getOperand(0), depth + 1);
+  if (isa<AddOp, SubOp, MulOp, DivOp>(def)) {
+    auto x = partialInts(def->getOperand(0), depth + 1), y = partialInts(def->getOperand(1), depth + 1);
+    if (!x || !y || (x->size() != y->size() && x->size() != 1 && y->size() != 1))
+      return std::nullopt;
+    size_t n = std::max(x->size(), y->size());
+    Dims out;
+    for (size_t i = 0; i < n; ++i) {
+      int64_t a = (*x)[x->size() == 1 ? 0 : i], b = (*y)[y->size() == 1 ? 0 : i];
+      if (a == kDyn || b == kDyn || (isa<DivOp>(def) && b == 0)) {
+        out.push_back(kDyn);
+        continue;
+      }
+      out.push_back(isa<AddOp>(def) ? a + b : isa<SubOp>(def) ? a - b : isa<MulOp>(def) ? a * b : a / b);
+    }
+    return out;
+  }
+  return std::nullopt;
+}
+
 std::optional<SmallVector<double>> constFloats(Value v) {
   DenseFPElementsAttr attr;
   if (!v || !matchPattern(v, m_Constant(&attr)))
@@ -330,7 +413,7 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
     return out;
   }
   if (auto r = dyn_cast<ReshapeOp>(op)) {
-    auto target = constInts(r.getShape());
+    auto target = partialInts(r.getShape());
     if (!target) {
       // A computed shape of known length still fixes the rank.
       auto st = dyn_cast<RankedTensorType>(r.getShape().getType());
@@ -550,7 +633,7 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
   }
   if (auto e = dyn_cast<ExpandOp>(op)) {
     auto in = shapeOf(e.getInput());
-    auto target = constInts(e.getShape());
+    auto target = partialInts(e.getShape());
     if (in && !target) {
       auto st = dyn_cast<RankedTensorType>(e.getShape().getType());
       if (st && st.getRank() == 1 && !st.isDynamicDim(0))
@@ -565,8 +648,10 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
       int64_t b = i + target->size() >= out.size() ? (*target)[i + target->size() - out.size()] : 1;
       if (a == 1)
         out[i] = b;
-      else if (b == 1 || a == b)
+      else if (b == 1 || a == b || b == kDyn)
         out[i] = a;
+      else if (a == kDyn)
+        out[i] = b;
       else
         return std::nullopt;
     }
@@ -597,7 +682,7 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
     return Dims{kDyn};
   }
   if (auto c = dyn_cast<ConstantOfShapeOp>(op)) {
-    if (auto dims = constInts(c.getInput()))
+    if (auto dims = partialInts(c.getInput()))
       return dims;
     auto s = shapeOf(c.getInput());
     if (s && s->size() == 1 && (*s)[0] != kDyn)

@@ -1,6 +1,8 @@
 //===- Contractions.cpp - MatMul, Gemm, Conv and pooling to linalg --------===//
 #include "LoweringUtils.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+
 using namespace mlir;
 using namespace quantc::qc;
 
@@ -97,7 +99,31 @@ Value expandLeading(OpBuilder &b, Location l, Value v, RankedTensorType type) {
   int64_t n = type.getRank() - cast<RankedTensorType>(v.getType()).getRank() + 1;
   if (n == 1)
     return v;
-  return tensor::ExpandShapeOp::create(b, l, type, v, leadingGroups(n, type.getRank()));
+  if (type.hasStaticShape())
+    return tensor::ExpandShapeOp::create(b, l, type, v, leadingGroups(n, type.getRank()));
+  // Dynamic: the leading group may hold one dynamic dim (dim 0 of v over
+  // the group's static ones); the others are v's.
+  SmallVector<OpFoldResult> vs = mixedSizes(b, l, v), out;
+  int64_t staticProd = 1, dynCount = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    if (type.isDynamicDim(i))
+      ++dynCount;
+    else
+      staticProd *= type.getDimSize(i);
+  }
+  if (dynCount > 1)
+    return {};
+  for (int64_t i = 0; i < n; ++i) {
+    if (!type.isDynamicDim(i)) {
+      out.push_back(b.getIndexAttr(type.getDimSize(i)));
+      continue;
+    }
+    Value d0 = getValueOrCreateConstantIndexOp(b, l, vs[0]);
+    out.push_back(arith::DivUIOp::create(b, l, d0, arith::ConstantIndexOp::create(b, l, staticProd))
+                      .getResult());
+  }
+  out.append(vs.begin() + 1, vs.end());
+  return tensor::ExpandShapeOp::create(b, l, type, v, leadingGroups(n, type.getRank()), out);
 }
 
 /// numpy matmul as linalg.matmul / linalg.batch_matmul when no operand is
