@@ -20,10 +20,16 @@ using namespace quantc::qc;
 
 namespace {
 
-RankedTensorType staticType(Value v) {
-  auto t = dyn_cast<RankedTensorType>(v.getType());
-  return t && t.hasStaticShape() ? t : RankedTensorType();
-}
+/// The ranked type of v. Sequence lengths may be symbolic (compiled for
+/// any length); batch, heads and head size are checked to be static where
+/// the algebra needs them.
+RankedTensorType staticType(Value v) { return dyn_cast<RankedTensorType>(v.getType()); }
+
+constexpr int64_t kDyn = ShapedType::kDynamic;
+
+/// Two dims that must agree: equal, or both symbolic (the same sequence
+/// length by construction of the graph).
+bool same(int64_t a, int64_t b) { return a == b; }
 
 /// A repeat of K/V heads: Reshape(Expand(x [b, G, 1, s, d] -> [b, G, R, s,
 /// d]) -> [b, G * R, s, d]). Returns x's 4-D source (Unsqueeze's input, or
@@ -54,17 +60,44 @@ std::optional<Repeat> matchRepeat(ReshapeOp r) {
     return std::nullopt;
   int64_t b = kt.getDimSize(0), G = kt.getDimSize(1), s = kt.getDimSize(2), d = kt.getDimSize(3);
   int64_t R = et.getDimSize(2);
-  if (et.getDimSize(0) != b || et.getDimSize(1) != G || et.getDimSize(3) != s ||
-      et.getDimSize(4) != d || rt.getDimSize(0) != b || rt.getDimSize(1) != G * R ||
-      rt.getDimSize(2) != s || rt.getDimSize(3) != d || R < 2)
+  if (b == kDyn || G == kDyn || d == kDyn || R == kDyn)
+    return std::nullopt;
+  if (!same(et.getDimSize(0), b) || !same(et.getDimSize(1), G) || !same(et.getDimSize(3), s) ||
+      !same(et.getDimSize(4), d) || !same(rt.getDimSize(0), b) || rt.getDimSize(1) != G * R ||
+      !same(rt.getDimSize(2), s) || !same(rt.getDimSize(3), d) || R < 2)
     return std::nullopt;
   return Repeat{u.getData(), G, R};
 }
 
-Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims) {
+/// Reshape of x to `dims`. A symbolic dim is taken from dim `from[i]` of
+/// `src[i]` at run time (Shape -> Concat), or, when it is the only one,
+/// inferred (-1).
+Value reshape(OpBuilder &b, Location loc, Value x, ArrayRef<int64_t> dims,
+              ArrayRef<std::pair<Value, int64_t>> from = {}) {
   auto elt = cast<ShapedType>(x.getType()).getElementType();
   auto st = RankedTensorType::get({static_cast<int64_t>(dims.size())}, b.getI64Type());
-  Value shape = ConstantOp::create(b, loc, st, DenseElementsAttr::get(st, dims));
+  int64_t dynamic = llvm::count(dims, kDyn);
+  Value shape;
+  if (dynamic <= 1) {
+    SmallVector<int64_t> target(dims);
+    for (int64_t &d : target)
+      if (d == kDyn)
+        d = -1;
+    shape = ConstantOp::create(b, loc, st, DenseElementsAttr::get(st, ArrayRef<int64_t>(target)));
+  } else {
+    auto one = RankedTensorType::get({1}, b.getI64Type());
+    SmallVector<Value> parts;
+    for (auto [i, d] : llvm::enumerate(dims)) {
+      if (d != kDyn) {
+        parts.push_back(ConstantOp::create(b, loc, one, DenseElementsAttr::get(one, ArrayRef<int64_t>{d})));
+        continue;
+      }
+      auto [src, axis] = from[i];
+      parts.push_back(ShapeOp::create(b, loc, one, src, b.getI64IntegerAttr(axis),
+                                      b.getI64IntegerAttr(axis + 1)));
+    }
+    shape = ConcatOp::create(b, loc, st, parts, b.getI64IntegerAttr(0));
+  }
   return ReshapeOp::create(b, loc, RankedTensorType::get(dims, elt), x, shape);
 }
 
@@ -78,10 +111,13 @@ Value groupedMatMul(OpBuilder &b, MatMulOp mm, Value rhs, int64_t G, int64_t R) 
   Location loc = mm.getLoc();
   int64_t bs = lt.getDimSize(0), m = lt.getDimSize(2), k = lt.getDimSize(3);
   int64_t n = rt.getDimSize(3);
-  Value l = reshape(b, loc, mm.getA(), {bs, G, R * m, k});
-  auto prodType = RankedTensorType::get({bs, G, R * m, n}, ot.getElementType());
+  int64_t rm = m == kDyn ? kDyn : R * m;
+  Value l = reshape(b, loc, mm.getA(), {bs, G, rm, k});
+  auto prodType = RankedTensorType::get({bs, G, rm, n}, ot.getElementType());
   Value prod = MatMulOp::create(b, loc, prodType, l, rhs);
-  return reshape(b, loc, prod, ot.getShape());
+  SmallVector<std::pair<Value, int64_t>> from{
+      {Value(), 0}, {Value(), 0}, {mm.getA(), 2}, {rhs, 3}};
+  return reshape(b, loc, prod, ot.getShape(), from);
 }
 
 /// Whether mm is lhs [b, H, m, k] x (its B operand) with a static 4-D
@@ -90,7 +126,8 @@ bool isHeadMatMul(MatMulOp mm, Value rhsUse, int64_t H) {
   auto lt = staticType(mm.getA());
   auto ot = staticType(mm.getY());
   return mm.getB() == rhsUse && mm.getA() != rhsUse && lt && ot && lt.getRank() == 4 &&
-         ot.getRank() == 4 && lt.getDimSize(1) == H && ot.getDimSize(1) == H;
+         ot.getRank() == 4 && lt.getDimSize(1) == H && ot.getDimSize(1) == H &&
+         lt.getDimSize(0) != kDyn && lt.getDimSize(3) != kDyn;
 }
 
 struct FoldKVRepeat : quantc::impl::QCFoldKVRepeatBase<FoldKVRepeat> {

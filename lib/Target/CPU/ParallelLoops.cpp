@@ -8,7 +8,11 @@
 //===----------------------------------------------------------------------===//
 #include "quantc/Target/CPU/Passes.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -28,6 +32,9 @@ using namespace mlir;
 namespace {
 
 constexpr const char *kParallelBodyAttr = "qc.parallel_body";
+/// A function calling a parallel body on the caller's thread (small
+/// dynamic sizes); its calls are left alone by the dispatch.
+constexpr const char *kSerialWrapperAttr = "qc.serial_wrapper";
 
 /// The loop dimension to split and, per operand, the position of its
 /// memref indexed by it (-1: not indexed, passed whole). Nothing when the
@@ -42,20 +49,27 @@ std::optional<Split> chooseSplit(linalg::LinalgOp op, int64_t minIterations) {
   if (!op.hasPureBufferSemantics() || op.hasIndexSemantics())
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  // With dynamic ranges the size is checked at run time (the call site
+  // runs small instances on the caller's thread).
   int64_t total = 1;
+  bool dynamic = false;
   for (int64_t r : ranges) {
     if (ShapedType::isDynamic(r))
-      return std::nullopt;
-    total *= r;
+      dynamic = true;
+    else
+      total *= r;
   }
-  if (total < minIterations)
+  if (!dynamic && total < minIterations)
+    return std::nullopt;
+  if (dynamic && total == 0)
     return std::nullopt;
   for (OpOperand &o : op->getOpOperands())
     if (!isa<MemRefType>(o.get().getType()))
       return std::nullopt;
   auto iterators = op.getIteratorTypesArray();
   for (unsigned d = 0; d < ranges.size(); ++d) {
-    if (iterators[d] != utils::IteratorType::parallel || ranges[d] < 4)
+    if (iterators[d] != utils::IteratorType::parallel ||
+        (!ShapedType::isDynamic(ranges[d]) && ranges[d] < 4))
       continue;
     Split s{d, ranges[d], {}};
     bool ok = true;
@@ -153,7 +167,10 @@ struct ParallelOutlinePass
         SmallVector<OpFoldResult> offsets, sizes, strides;
         for (int64_t d = 0; d < mt.getRank(); ++d) {
           offsets.push_back(d == pos ? OpFoldResult(lo) : OpFoldResult(b.getIndexAttr(0)));
-          sizes.push_back(d == pos ? OpFoldResult(size) : OpFoldResult(b.getIndexAttr(mt.getDimSize(d))));
+          sizes.push_back(d == pos ? OpFoldResult(size)
+                          : mt.isDynamicDim(d)
+                              ? OpFoldResult(memref::DimOp::create(b, loc, arg, d).getResult())
+                              : OpFoldResult(b.getIndexAttr(mt.getDimSize(d))));
           strides.push_back(b.getIndexAttr(1));
         }
         mapping.map(o.get(), memref::SubViewOp::create(b, loc, arg, offsets, sizes, strides));
@@ -178,10 +195,53 @@ struct ParallelOutlinePass
         callee = fn;
       }
       OpBuilder cb(op);
-      SmallVector<Value> args = {arith::ConstantIndexOp::create(cb, loc, 0),
-                                 arith::ConstantIndexOp::create(cb, loc, split.extent)};
+      Value extent;
+      if (!ShapedType::isDynamic(split.extent)) {
+        extent = arith::ConstantIndexOp::create(cb, loc, split.extent);
+      } else {
+        // The extent from an operand indexed by the split dim.
+        for (OpOperand &o : op->getOpOperands())
+          if (!extent && split.position[o.getOperandNumber()] >= 0)
+            extent = memref::DimOp::create(cb, loc, o.get(), split.position[o.getOperandNumber()]);
+      }
+      SmallVector<Value> args = {arith::ConstantIndexOp::create(cb, loc, 0), extent};
       args.append(buffers.begin(), buffers.end());
-      func::CallOp::create(cb, loc, callee, args);
+      bool dynamic = llvm::any_of(op.getStaticLoopRanges(), ShapedType::isDynamic);
+      if (!dynamic) {
+        func::CallOp::create(cb, loc, callee, args);
+        op->erase();
+        continue;
+      }
+      // Dynamic: the threads only when the instance is large enough.
+      Value total = arith::ConstantIndexOp::create(cb, loc, 1);
+      for (Range r : op.createLoopRanges(cb, loc))
+        total = arith::MulIOp::create(cb, loc, total,
+                                      getValueOrCreateConstantIndexOp(cb, loc, r.size));
+      Value big = arith::CmpIOp::create(cb, loc, arith::CmpIPredicate::sge, total,
+                                        arith::ConstantIndexOp::create(cb, loc, minIterations));
+      std::string serialName = callee.getSymName().str() + "_serial";
+      auto serial = module.lookupSymbol<func::FuncOp>(serialName);
+      if (!serial) {
+        OpBuilder sb(module.getBodyRegion());
+        sb.setInsertionPointToEnd(module.getBody());
+        serial = func::FuncOp::create(sb, loc, serialName, callee.getFunctionType());
+        serial.setPrivate();
+        serial->setAttr(kSerialWrapperAttr, UnitAttr::get(ctx));
+        Block *sbody = serial.addEntryBlock();
+        OpBuilder wb = OpBuilder::atBlockBegin(sbody);
+        func::CallOp::create(wb, loc, callee, sbody->getArguments());
+        func::ReturnOp::create(wb, loc);
+      }
+      scf::IfOp::create(
+          cb, loc, big,
+          [&](OpBuilder &tb, Location tl) {
+            func::CallOp::create(tb, tl, callee, args);
+            scf::YieldOp::create(tb, tl);
+          },
+          [&](OpBuilder &eb, Location el) {
+            func::CallOp::create(eb, el, serial, args);
+            scf::YieldOp::create(eb, el);
+          });
       op->erase();
     }
   }
@@ -202,7 +262,8 @@ struct ParallelDispatchPass
       if (!callee)
         return;
       auto fn = symbols.lookup<LLVM::LLVMFuncOp>(*callee);
-      if (fn && fn->hasAttr(kParallelBodyAttr))
+      auto caller = call->getParentOfType<LLVM::LLVMFuncOp>();
+      if (fn && fn->hasAttr(kParallelBodyAttr) && !(caller && caller->hasAttr(kSerialWrapperAttr)))
         calls.push_back(call);
     });
     if (calls.empty())

@@ -181,7 +181,7 @@ def CPUParallelOutline : Pass<"quantc-cpu-parallel-outline", "::mlir::ModuleOp">
            "Ops with fewer iterations stay on the calling thread">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect", "::mlir::memref::MemRefDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect"];
 }
 
 def CPUParallelDispatch : Pass<"quantc-cpu-parallel-dispatch", "::mlir::ModuleOp"> {
