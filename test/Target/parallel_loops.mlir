@@ -78,3 +78,36 @@ func.func @reduce(%x: memref<4x16x8xf32>, %m: memref<4x16x1xf32>, %t: memref<16x
   }
   return
 }
+
+// -----
+
+// Dynamic ranges (a symbolic sequence length): the extent is read with
+// memref.dim, and the size checked at run time: large instances go to the
+// pool, small ones call the body through a serial wrapper, which the
+// dispatch leaves a direct call.
+// CHECK-LABEL: func.func @dyn
+// CHECK: %[[N:.*]] = memref.dim %arg0, %{{.*}} : memref<?x64xf32>
+// CHECK: %[[BIG:.*]] = arith.cmpi sge, %{{.*}}, %{{.*}} : index
+// CHECK: scf.if %[[BIG]] {
+// CHECK:   call @qc_par_0(%{{.*}}, %[[N]], %arg0, %arg1)
+// CHECK: } else {
+// CHECK:   call @qc_par_0_serial(%{{.*}}, %[[N]], %arg0, %arg1)
+// CHECK: func.func private @qc_par_0(%[[LO:.*]]: index, %[[HI:.*]]: index, %{{.*}}: memref<?x64xf32>, %{{.*}}: memref<?x64xf32>) attributes {qc.parallel_body}
+// CHECK: func.func private @qc_par_0_serial({{.*}}) attributes {qc.serial_wrapper}
+// CHECK-NEXT: call @qc_par_0(
+
+// LLVM-LABEL: llvm.func @dyn
+// LLVM: llvm.call @qc_rt_parallel_for(
+// LLVM: llvm.func @qc_par_0_serial({{.*}}qc.serial_wrapper
+// LLVM-NOT: qc_rt_parallel_for
+// LLVM: llvm.call @qc_par_0(
+#d2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @dyn(%x: memref<?x64xf32>, %y: memref<?x64xf32>) {
+  linalg.generic {indexing_maps = [#d2, #d2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<?x64xf32>) outs(%y : memref<?x64xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.mulf %i, %i : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -55,3 +55,29 @@ func.func @kept(%p: tensor<1x4x1x3xf32>, %v: tensor<1x2x3x2xf32>) -> (tensor<1x4
   %c = qc.matmul %p, %vr : (tensor<1x4x1x3xf32>, tensor<1x4x3x2xf32>) -> tensor<1x4x1x2xf32>
   return %vr, %c, %t : tensor<1x4x3x2xf32>, tensor<1x4x1x2xf32>, tensor<1x3x4x2xf32>
 }
+
+// -----
+
+// Symbolic sequence lengths (queries m, keys n): Q regroups to [1, 2, ?, 8]
+// (one unknown dim, -1 in the target), and the products come back to 6
+// heads with m and n read from Shape at run time.
+// CHECK-LABEL: func.func @gqa_dynamic
+// CHECK-NOT: qc.expand
+// CHECK: %[[KT:.*]] = qc.transpose %arg1 {{.*}} -> tensor<1x2x8x?xf32>
+// CHECK: %[[Q:.*]] = qc.reshape %arg0, %{{.*}} : (tensor<1x6x?x8xf32>, tensor<4xi64>) -> tensor<1x2x?x8xf32>
+// CHECK: %[[S:.*]] = qc.matmul %[[Q]], %[[KT]] : (tensor<1x2x?x8xf32>, tensor<1x2x8x?xf32>) -> tensor<1x2x?x?xf32>
+// CHECK: %[[M:.*]] = qc.shape %arg0 {end = 3 : i64, start = 2 : i64}
+// CHECK: %[[N:.*]] = qc.shape %[[KT]] {end = 4 : i64, start = 3 : i64}
+// CHECK: %[[T:.*]] = qc.concat %{{.*}}, %{{.*}}, %[[M]], %[[N]] {axis = 0 : i64}
+// CHECK: qc.reshape %[[S]], %[[T]] {{.*}} -> tensor<1x6x?x?xf32>
+func.func @gqa_dynamic(%q: tensor<1x6x?x8xf32>, %k: tensor<1x2x?x8xf32>) -> tensor<1x6x?x?xf32> {
+  %ax = qc.constant dense<[2]> : tensor<1xi64>
+  %s5 = qc.constant dense<[1, 2, 3, 1, 8]> : tensor<5xi64>
+  %s4 = qc.constant dense<[1, 6, -1, 8]> : tensor<4xi64>
+  %ku = qc.unsqueeze %k, %ax : (tensor<1x2x?x8xf32>, tensor<1xi64>) -> tensor<1x2x1x?x8xf32>
+  %ke = qc.expand %ku, %s5 : (tensor<1x2x1x?x8xf32>, tensor<5xi64>) -> tensor<1x2x3x?x8xf32>
+  %kr = qc.reshape %ke, %s4 : (tensor<1x2x3x?x8xf32>, tensor<4xi64>) -> tensor<1x6x?x8xf32>
+  %kt = qc.transpose %kr {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x6x?x8xf32>) -> tensor<1x6x8x?xf32>
+  %s = qc.matmul %q, %kt : (tensor<1x6x?x8xf32>, tensor<1x6x8x?xf32>) -> tensor<1x6x?x?xf32>
+  return %s : tensor<1x6x?x?xf32>
+}

@@ -111,3 +111,30 @@ func.func @positions(%ids: tensor<2x7xi64>) -> (tensor<*xi64>, tensor<*xi64>) {
   %empty = qc.range %seq, %zero, %one : (tensor<*xi64>, tensor<i64>, tensor<i64>) -> tensor<*xi64>
   return %pos, %empty : tensor<*xi64>, tensor<*xi64>
 }
+
+// -----
+
+// A Reshape target computed from Shape the way exporters write it (batch
+// and length read at run time, then the heads): with a symbolic length the
+// target is known but for that element, so the result keeps its static dims
+// ([1, ?, 2, 4], not [?, ?, ?, ?]). Expand to a partly known shape keeps
+// the input's dims where the target's are unknown.
+// CHECK-LABEL: func.func @partial_target
+// CHECK: qc.reshape {{.*}} -> tensor<1x?x2x4xf32>
+// CHECK: qc.expand {{.*}} -> tensor<1x3x?x8xf32>
+func.func @partial_target(%x: tensor<1x?x8xf32>, %k: tensor<1x1x?x8xf32>) -> (tensor<*xf32>, tensor<*xf32>) {
+  %shape = qc.shape %x : (tensor<1x?x8xf32>) -> tensor<3xi64>
+  %i0 = qc.constant dense<0> : tensor<i64>
+  %i1 = qc.constant dense<1> : tensor<i64>
+  %b = qc.gather %shape, %i0 {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %s = qc.gather %shape, %i1 {axis = 0 : i64} : (tensor<3xi64>, tensor<i64>) -> tensor<i64>
+  %ax = qc.constant dense<[0]> : tensor<1xi64>
+  %b1 = qc.unsqueeze %b, %ax : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
+  %s1 = qc.unsqueeze %s, %ax : (tensor<i64>, tensor<1xi64>) -> tensor<1xi64>
+  %heads = qc.constant dense<[2, 4]> : tensor<2xi64>
+  %target = qc.concat %b1, %s1, %heads {axis = 0 : i64} : (tensor<1xi64>, tensor<1xi64>, tensor<2xi64>) -> tensor<4xi64>
+  %y = qc.reshape %x, %target : (tensor<1x?x8xf32>, tensor<4xi64>) -> tensor<*xf32>
+  %four = qc.constant dense<[1, 3, 1, 8]> : tensor<4xi64>
+  %e = qc.expand %k, %four : (tensor<1x1x?x8xf32>, tensor<4xi64>) -> tensor<*xf32>
+  return %y, %e : tensor<*xf32>, tensor<*xf32>
+}

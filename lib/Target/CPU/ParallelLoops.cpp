@@ -195,6 +195,7 @@ struct ParallelOutlinePass
         callee = fn;
       }
       OpBuilder cb(op);
+      Value zero = arith::ConstantIndexOp::create(cb, loc, 0);
       Value extent;
       if (!ShapedType::isDynamic(split.extent)) {
         extent = arith::ConstantIndexOp::create(cb, loc, split.extent);
@@ -204,7 +205,7 @@ struct ParallelOutlinePass
           if (!extent && split.position[o.getOperandNumber()] >= 0)
             extent = memref::DimOp::create(cb, loc, o.get(), split.position[o.getOperandNumber()]);
       }
-      SmallVector<Value> args = {arith::ConstantIndexOp::create(cb, loc, 0), extent};
+      SmallVector<Value> args = {zero, extent};
       args.append(buffers.begin(), buffers.end());
       bool dynamic = llvm::any_of(op.getStaticLoopRanges(), ShapedType::isDynamic);
       if (!dynamic) {
