@@ -28,6 +28,15 @@ def QCInferShapes : Pass<"qc-infer-shapes", "::mlir::func::FuncOp"> {
       constant operands where the op takes shapes or axes as inputs;
     * Range: [max(ceil((limit - start) / delta), 0)] from constant operands.
 
+    Reshape, Expand and ConstantOfShape also read targets that are computed,
+    element by element as far as they are known (`partialInts`): Shape of
+    a tensor gives its dims (`?` for symbolic ones), and Gather with
+    constant indices, Concat, Slice with constant bounds, Unsqueeze /
+    Squeeze / Reshape / Cast / Identity and integer Add / Sub / Mul / Div
+    carry them through. Exporters write Reshape(x, Concat(Unsqueeze(Gather(
+    Shape(x), 0)), Unsqueeze(Gather(Shape(x), 1)), [9], [64])); with a
+    symbolic length this gives [1, ?, 9, 64] rather than [?, ?, ?, ?].
+
     A result whose known dimension contradicts the inferred one is an error.
     Function result types are updated to the refined types.
   }];
@@ -77,8 +86,10 @@ def QCFoldKVRepeat : Pass<"qc-fold-kv-repeat", "::mlir::func::FuncOp"> {
 
     element for element the same dot products, without the R-fold copy of
     the cache (and of its transpose) that the exported form makes on every
-    layer and token. Needs static shapes (after qc-infer-shapes); the
-    repeat stays where it has other uses.
+    layer and token. Needs static b, G, R and d (after qc-infer-shapes);
+    the lengths m and s may be symbolic: Q' then has one unknown dim (-1
+    in its target) and the products' reshapes back to H heads read m and s
+    with Shape at run time. The repeat stays where it has other uses.
   }];
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }

@@ -126,6 +126,13 @@ FailureOr<AffineMap> paramMap(Operation *op, Value param, RankedTensorType data,
   auto t = dyn_cast<RankedTensorType>(param.getType());
   MLIRContext *ctx = op->getContext();
   int64_t rank = data.getRank();
+  // A 1-D parameter along a symbolic axis (per-row scales of a symbolic
+  // sequence length) may be dynamic too: it matches the data's dim.
+  bool dynAlong = t && t.getRank() == 1 && t.isDynamicDim(0) && blockSize == 0 &&
+                  (axis < 0 ? axis + rank : axis) >= 0 && (axis < 0 ? axis + rank : axis) < rank &&
+                  data.isDynamicDim(axis < 0 ? axis + rank : axis);
+  if (dynAlong)
+    return AffineMap::get(rank, 0, {getAffineDimExpr(axis < 0 ? axis + rank : axis, ctx)}, ctx);
   if (!t || !t.hasStaticShape())
     return op->emitError("cannot lower: ") << what << " needs a static shape";
   if (blockSize > 0) {
@@ -464,7 +471,14 @@ Value sumOver(OpBuilder &b, Location l, Value x, ArrayRef<int64_t> dims) {
     }
   }
   auto rt = RankedTensorType::get(shape, b.getI32Type());
-  Value init = buildFilled(b, l, rt, b.getI32IntegerAttr(0));
+  SmallVector<OpFoldResult> sizes;
+  if (!rt.hasStaticShape()) {
+    SmallVector<OpFoldResult> xs = mixedSizes(b, l, x);
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (!llvm::is_contained(dims, d))
+        sizes.push_back(xs[d]);
+  }
+  Value init = buildFilled(b, l, rt, b.getI32IntegerAttr(0), sizes);
   return linalg::GenericOp::create(
              b, l, TypeRange{rt}, ValueRange{x}, ValueRange{init},
              ArrayRef<AffineMap>{b.getMultiDimIdentityMap(t.getRank()),
@@ -626,8 +640,10 @@ FailureOr<Value> fastIntMatMul(Operation *op, ConversionPatternRewriter &rw, Val
                                Value origAZp, Value aZp, Value origB, Value B, Value origBZp,
                                Value bZp, ArrayRef<int64_t> shape) {
   auto at = dyn_cast<RankedTensorType>(A.getType()), bt = dyn_cast<RankedTensorType>(B.getType());
-  if (!at || !bt || !at.hasStaticShape() || !bt.hasStaticShape() || !isByteInteger(origA) ||
-      !isByteInteger(origB) || at.getRank() < 2 || bt.getRank() < 2)
+  // A's leading dims may be symbolic; K and B are static.
+  if (!at || !bt || at.getRank() < 2 || at.isDynamicDim(at.getRank() - 1) ||
+      !bt.hasStaticShape() || !isByteInteger(origA) || !isByteInteger(origB) ||
+      bt.getRank() < 2 || (bt.getRank() != 2 && !at.hasStaticShape()))
     return Value();
   if (bt.getRank() != 2 && (at.getRank() != bt.getRank() ||
                             at.getShape().drop_back(2) != bt.getShape().drop_back(2)))
@@ -738,8 +754,22 @@ struct MatMulIntegerLowering : OpConversionPattern<MatMulIntegerOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MatMulIntegerOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = staticType(op, op.getY(), "the result");
-    auto at = staticType(op, a.getA(), "A");
+    auto rt = dyn_cast<RankedTensorType>(op.getY().getType());
+    auto at = dyn_cast<RankedTensorType>(a.getA().getType());
+    if (rt && at && !rt.hasStaticShape()) {
+      // Symbolic rows: only the int8 GEMM path.
+      auto fast = fastIntMatMul(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
+                                op.getB(), a.getB(), op.getBZeroPoint(), a.getBZeroPoint(),
+                                rt.getShape());
+      if (failed(fast))
+        return failure();
+      if (!*fast)
+        return op.emitError("cannot lower: MatMulInteger with symbolic dims other than A's rows");
+      rw.replaceOp(op, *fast);
+      return success();
+    }
+    rt = staticType(op, op.getY(), "the result");
+    at = staticType(op, a.getA(), "A");
     if (!rt || !at)
       return failure();
     auto fast = fastIntMatMul(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
@@ -935,9 +965,10 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(DynamicQuantizeRowsOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto xt = staticType(op, a.getX(), "x");
-    if (!xt)
-      return failure();
+    // The rows may be symbolic (a sequence length); sized from x.
+    auto xt = dyn_cast<RankedTensorType>(a.getX().getType());
+    if (!xt || xt.isDynamicDim(xt.getRank() - 1))
+      return op.emitError("cannot lower: x needs a known rank and a static last dim");
     if (failed(checkUnsignedUsers(op, op.getY())) ||
         failed(checkUnsignedUsers(op, op.getYZeroPoint())))
       return failure();
@@ -946,11 +977,13 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
     Type f = rw.getF32Type(), i8 = rw.getI8Type();
     int64_t rank = xt.getRank();
     auto rowsT = RankedTensorType::get(xt.getShape().drop_back(), f);
+    SmallVector<OpFoldResult> rowSizes = mixedSizes(rw, l, a.getX());
+    rowSizes.pop_back();
     AffineMap id = rw.getMultiDimIdentityMap(rank);
     AffineMap rowMap = allDimsBut(ctx, rank, rank - 1);
     auto filled = [&](double v) {
       return linalg::FillOp::create(rw, l, ValueRange{arith::ConstantOp::create(rw, l, rw.getFloatAttr(f, v))},
-                                    ValueRange{tensor::EmptyOp::create(rw, l, rowsT.getShape(), f)})
+                                    ValueRange{emptyTensor(rw, l, rowsT, rowSizes)})
           .getResult(0);
     };
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
@@ -968,8 +1001,7 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
     AffineMap rowId = rw.getMultiDimIdentityMap(rank - 1);
     auto params = linalg::GenericOp::create(
         rw, l, TypeRange{rowsT, rowsT}, ValueRange{minmax.getResult(0), minmax.getResult(1)},
-        ValueRange{tensor::EmptyOp::create(rw, l, rowsT.getShape(), f),
-                   tensor::EmptyOp::create(rw, l, rowsT.getShape(), f)},
+        ValueRange{emptyTensor(rw, l, rowsT, rowSizes), emptyTensor(rw, l, rowsT, rowSizes)},
         SmallVector<AffineMap>(4, rowId), rowIters, [&](OpBuilder &b, Location nl, ValueRange v) {
           Value zero = arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0));
           Value range = arith::DivFOp::create(b, nl, arith::SubFOp::create(b, nl, v[1], v[0]),
@@ -1140,7 +1172,8 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
     auto dq = op.getB().getDefiningOp<DequantizeLinearOp>();
     auto rt = dyn_cast<RankedTensorType>(op.getY().getType());
     auto at = dyn_cast<RankedTensorType>(a.getA().getType());
-    if (!dq || !rt || !at || !rt.hasStaticShape() || !at.hasStaticShape() || at.getRank() < 2 ||
+    // A's leading dims may be symbolic (M read at run time); K is static.
+    if (!dq || !rt || !at || at.getRank() < 2 || at.isDynamicDim(at.getRank() - 1) ||
         !at.getElementType().isF32() || !rt.getElementType().isF32())
       return failure();
     auto wt = dyn_cast<RankedTensorType>(dq.getX().getType());
@@ -1176,10 +1209,13 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
     auto zt = RankedTensorType::get({G, N}, rw.getI8Type());
     Value Z = arith::ConstantOp::create(rw, l, DenseElementsAttr::get(zt, ArrayRef<int8_t>(zps)));
     // A as [M, K].
-    int64_t M = at.getNumElements() / K;
+    int64_t M = at.hasStaticShape() ? at.getNumElements() / K : ShapedType::kDynamic;
     Value A = collapseLeading(rw, l, a.getA(), at.getRank() - 1);
     auto ct = RankedTensorType::get({M, N}, rw.getF32Type());
-    Value init = buildFilled(rw, l, ct, rw.getF32FloatAttr(0.0f));
+    SmallVector<OpFoldResult> sizes;
+    if (!ct.hasStaticShape())
+      sizes = {tensor::DimOp::create(rw, l, A, 0).getResult(), rw.getIndexAttr(N)};
+    Value init = buildFilled(rw, l, ct, rw.getF32FloatAttr(0.0f), sizes);
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
     SmallVector<AffineMap> maps{AffineMap::get(3, 0, {d(0), d(2)}, ctx),
                                 AffineMap::get(3, 0, {d(2), d(1).floorDiv(2)}, ctx),

@@ -173,6 +173,13 @@ def CPUParallelOutline : Pass<"quantc-cpu-parallel-outline", "::mlir::ModuleOp">
     rows [lo, hi) of the inputs (p is parallel and indexes every output),
     so disjoint ranges can run at the same time. Identical functions are
     created once (the same op in every layer calls the same function).
+
+    Ops with dynamic loop ranges (symbolic dimensions) qualify whatever
+    their size: the extent comes from memref.dim, and the call site tests
+    the product of the ranges against `min-iterations` at run time,
+    calling `@qc_par_<n>_serial` (attribute `qc.serial_wrapper`, a plain
+    call of the body on [0, n) that the dispatch leaves alone) for small
+    instances, such as one decode token.
     quantc-cpu-parallel-dispatch later hands the calls to the runtime's
     threads.
   }];
