@@ -6,6 +6,8 @@ through the C API of include/quantc/Runtime.h (ctypes; no build step).
 The nanobind bindings of the compiler itself will join it here.
 """
 import ctypes
+import os
+import tempfile
 
 import numpy as np
 
@@ -32,8 +34,27 @@ class CompiledModel:
     of output name -> array. Inputs are converted to the dtype the model
     declares; their shapes must be one the library was compiled for."""
 
+    _loaded = {}  # real path -> inode of the library loaded from it
+
+    @classmethod
+    def _load(cls, path):
+        """ctypes.CDLL, except that a library rewritten at a path loaded
+        before is loaded anew: the dynamic loader hands out the library it
+        already holds for a path, so a recompiled model would silently run
+        the old code. A new file (a new inode, as `quantc compile` writes
+        it) is loaded through a symlink of its own name."""
+        real = os.path.realpath(path)
+        ino = os.stat(real).st_ino
+        seen = cls._loaded.get(real)
+        if seen is None or seen == ino:
+            cls._loaded[real] = ino
+            return ctypes.CDLL(real)
+        link = os.path.join(tempfile.mkdtemp(prefix="quantc-lib-"), "%d-%s" % (ino, os.path.basename(real)))
+        os.symlink(real, link)
+        return ctypes.CDLL(link)
+
     def __init__(self, path, threads=None):
-        lib = ctypes.CDLL(path)
+        lib = self._load(path)
         lib.qc_open.restype = ctypes.c_void_p
         for f in ("qc_input_name", "qc_output_name", "qc_last_error"):
             getattr(lib, f).restype = ctypes.c_char_p

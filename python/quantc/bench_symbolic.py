@@ -73,11 +73,14 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     tmp = tempfile.mkdtemp(prefix="quantc-bench-sym-")
     rows = []
-    for label, onnx_path, sym, fixed, feeds in cases(args.models, rng):
-        ts = compile_lib(args.quantc, onnx_path, sym, os.path.join(tmp, "sym.so"))
-        tf = compile_lib(args.quantc, onnx_path, fixed, os.path.join(tmp, "fixed.so"))
-        msym = CompiledModel(os.path.join(tmp, "sym.so"), threads=args.threads)
-        mfix = CompiledModel(os.path.join(tmp, "fixed.so"), threads=args.threads)
+    for k, (label, onnx_path, sym, fixed, feeds) in enumerate(cases(args.models, rng)):
+        # Distinct file names: the dynamic loader hands out a library
+        # already loaded from the same path.
+        sym_so, fixed_so = (os.path.join(tmp, "%s%d.so" % (n, k)) for n in ("sym", "fixed"))
+        ts = compile_lib(args.quantc, onnx_path, sym, sym_so)
+        tf = compile_lib(args.quantc, onnx_path, fixed, fixed_so)
+        msym = CompiledModel(sym_so, threads=args.threads)
+        mfix = CompiledModel(fixed_so, threads=args.threads)
         so = ort.SessionOptions()
         so.intra_op_num_threads = args.threads
         sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])

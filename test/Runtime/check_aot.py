@@ -232,6 +232,73 @@ def check_errors(args, tmp, failures):
         failures.append("temporary files left behind: %s" % leftovers)
 
 
+def check_symbolic(args, tmp, failures):
+    """The C API of a library with a symbolic dimension (MiniLM, --shape
+    input_ids=1x?): the dim reads -1, qc_run refuses to run before the
+    shapes are set (naming the input), and after qc_set_input_shapes the
+    library allocates the outputs (qc_output_data, qc_output_shape);
+    `quantc run` refuses '?'. Then quantc.CompiledModel on a library
+    recompiled at the same path runs the new one, not the loader's cached
+    old one."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from quantc import CompiledModel
+    onnx_path = os.path.join(args.models, "all-minilm-l6-v2", "model.onnx")
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    so = os.path.join(tmp, "minilm_sym.so")
+    subprocess.run([args.quantc, "compile", onnx_path, "-o", so] +
+                   sum([["--shape", n + "=1x?"] for n in names], []), check=True, stdout=subprocess.DEVNULL)
+    lib = load(so)
+    lib.qc_set_input_shapes.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+    lib.qc_output_data.restype = ctypes.c_void_p
+    lib.qc_output_data.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    m = lib.qc_open()
+    ins = describe(lib, m, "input")
+    if [s for _, _, s in ins] != [(1, -1)] * 3:
+        failures.append("symbolic library reports input shapes %s, want (1, -1)" % ins)
+    n = 5
+    feeds = {"input_ids": rng.integers(0, 30000, (1, n)).astype(np.int64),
+             "attention_mask": np.ones((1, n), np.int64), "token_type_ids": np.zeros((1, n), np.int64)}
+    ptrs = (ctypes.c_void_p * 3)(*[feeds[k].ctypes.data for k in names])
+    if lib.qc_run(m, ptrs, None) != -1 or b"give its shape with qc_set_input_shapes" not in lib.qc_last_error():
+        failures.append("qc_run before the shapes were set: %r" % lib.qc_last_error())
+    dims = [(ctypes.c_int64 * 2)(1, n) for _ in names]
+    if lib.qc_set_input_shapes(m, (ctypes.POINTER(ctypes.c_int64) * 3)(*dims)) != 0:
+        failures.append("qc_set_input_shapes: %r" % lib.qc_last_error())
+    if lib.qc_run(m, ptrs, None) != 0:
+        failures.append("qc_run on a symbolic library: %r" % lib.qc_last_error())
+    else:
+        outs = describe(lib, m, "output")
+        want = dict(zip([o.name for o in ort.InferenceSession(onnx_path).get_outputs()],
+                        ort.InferenceSession(onnx_path).run(None, feeds)))
+        for i, (name, dt, shape) in enumerate(outs):
+            ptr = lib.qc_output_data(m, i)
+            if shape != want[name].shape or not ptr:
+                failures.append("output %s: shape %s (ORT %s), data %s" % (name, shape, want[name].shape, ptr))
+                continue
+            got = np.ctypeslib.as_array(ctypes.cast(ptr, ctypes.POINTER(ctypes.c_float)), shape)
+            err = float(np.abs(got - want[name]).max() / np.abs(want[name]).max())
+            if not (err <= 1e-4):
+                failures.append("output %s of the symbolic library: max rel err %.3e" % (name, err))
+            else:
+                print("symbolic library, %s %s: max rel err %.2e" % (name, shape, err))
+    lib.qc_close(m)
+    p = subprocess.run([args.quantc, "run", onnx_path] + sum([["--shape", k + "=1x?"] for k in names], []),
+                       capture_output=True, text=True)
+    if p.returncode == 0 or "'?' (a symbolic dimension) is for compile" not in p.stderr:
+        failures.append("quantc run with '?': exit %d, %s" % (p.returncode, p.stderr.strip()))
+    # Recompiled at the same path: the new library runs.
+    same = os.path.join(tmp, "same.so")
+    for k in (4, 7):
+        subprocess.run([args.quantc, "compile", onnx_path, "-o", same] +
+                       sum([["--shape", "%s=1x%d" % (nm, k)] for nm in names], []),
+                       check=True, stdout=subprocess.DEVNULL)
+        got = CompiledModel(same).inputs[0][2]
+        if got != (1, k):
+            failures.append("CompiledModel on a library recompiled at the same path: shape %s, "
+                            "want (1, %d) (the old library ran)" % (got, k))
+    print("recompiled library at the same path: the new one runs")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quantc", required=True)
@@ -244,6 +311,7 @@ def main():
             check_case(args, tmp, rel, shapes, make, failures)
         check_variants(args, tmp, failures)
         check_errors(args, tmp, failures)
+        check_symbolic(args, tmp, failures)
     for f in failures:
         print("FAIL:", f)
     print("%d failures" % len(failures))

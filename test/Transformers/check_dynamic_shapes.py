@@ -100,9 +100,9 @@ def main():
         subprocess.run([args.quantc, "quantize", onnx_path, "--recipe", recipe, "-o", qir],
                        check=True, stdout=subprocess.DEVNULL)
         m = compile_once(args.quantc, qir, [(n, "1x?") for n in ("input_ids", "attention_mask", "token_type_ids")],
-                         os.path.join(tmp, "minilm-q.so"))
+                         os.path.join(tmp, "minilm-%s.so" % recipe))
         for n in (1, 33):
-            fixed = os.path.join(tmp, "minilm-q%d.so" % n)
+            fixed = os.path.join(tmp, "minilm-%s-%d.so" % (recipe, n))
             subprocess.run([args.quantc, "compile", qir, "-o", fixed] +
                            sum([["--shape", "%s=1x%d" % (k, n)] for k in ("input_ids", "attention_mask", "token_type_ids")], []),
                            check=True, stdout=subprocess.DEVNULL)
