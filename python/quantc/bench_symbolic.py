@@ -6,8 +6,9 @@ For each case (MiniLM 1x128, SmolLM2 prefill 1x256, SmolLM2 decode of one
 token at past 256) it compiles the model twice with `quantc compile`: once
 with '?' for the sequence/cache dims (one body for any length) and once
 for the case's exact shapes, then times both libraries and ONNX Runtime
-(same threads) on the same inputs: warm-up runs, then rounds that run the
-three in turn, and reports medians and ratios to ONNX Runtime. Times are
+(same threads) on the same inputs: per runner, warm-up runs then timed
+runs (ONNX Runtime last: its threads spin after a run and slow whatever
+runs next), and reports medians and ratios to ONNX Runtime. Times are
 of a call from Python (CompiledModel: inputs passed in place, outputs
 copied out; ORT's run allocates its outputs).
 """
@@ -86,12 +87,14 @@ def main(argv=None):
         sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
         runners = {"symbolic": lambda: msym(**feeds), "static": lambda: mfix(**feeds),
                    "ort": lambda: sess.run(None, feeds)}
-        for _ in range(args.warmup):
-            for r in runners.values():
-                r()
+        # Each runner's runs in one block, ONNX Runtime's last: its pool
+        # spins after a run, and on a 2-core machine a quantc run right
+        # after one measured twice its time.
         times = {k: [] for k in runners}
-        for _ in range(args.rounds):
-            for k, r in runners.items():
+        for k, r in runners.items():
+            for _ in range(args.warmup):
+                r()
+            for _ in range(args.rounds):
                 t0 = time.perf_counter()
                 r()
                 times[k].append((time.perf_counter() - t0) * 1e3)
