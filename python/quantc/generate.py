@@ -4,13 +4,18 @@ past_key_values.{i}.key/.value -> logits, present.{i}.key/.value), run by
 a library quantc compiled (float or quantized), or by ONNX Runtime.
 
     python -m quantc.generate MODEL_DIR --prompt "..." [--max-tokens N]
-        [--recipe R] [--window P] [--chunk C] [--threads T] [--compare-ort]
+        [--recipe R] [--window P --chunk C] [--threads T] [--compare-ort]
 
 (also `quantc generate ...`). MODEL_DIR holds decode.onnx and
 tokenizer.json (quantc.transformers.smollm2 writes them).
 
-The compiled library has two shape variants of the decode graph, both with
-a KV cache of P slots: C tokens at a time (the prompt, in chunks) and one
+By default the library is one body for any length (`?` for the prompt
+and cache lengths, docs/design.md): the prompt runs in one call on an
+empty cache and the cache grows by one slot per token, exactly as ONNX
+Runtime decodes, with no length limit but the model's.
+
+With --window P (and --chunk C) the library has two static shape variants
+of the decode graph instead, both with a KV cache of P slots: C tokens at a time (the prompt, in chunks) and one
 token (each new one). The cache is a window of the last P slots: every run
 appends its tokens' keys and values (present has P + C or P + 1 slots) and
 the oldest slots drop out. Slots that hold no token yet, and the left
@@ -18,8 +23,8 @@ padding of the first prompt chunk, have attention_mask 0, so attention
 never reads them (their scores are float-min, their softmax weights exactly
 0); RoPE positions come from position_ids, counting real tokens only. Up to
 P tokens in all (prompt + generated) this is the same computation as
-ONNX Runtime's growing cache. It is how one compiled body serves every
-length until quantc has symbolic dimensions (docs/design.md).
+ONNX Runtime's growing cache. It was the only way before symbolic
+dimensions; it is slower now (every step attends over P slots).
 """
 import argparse
 import os
@@ -73,6 +78,31 @@ def compile_decode(quantc, model_dir, out_so, window, chunk, recipe=None, calib=
         t = time.perf_counter()
         _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
         log("compiled %s (window %d, chunk %d) in %.1f s" % (out_so, window, chunk, time.perf_counter() - t))
+
+
+def compile_decode_symbolic(quantc, model_dir, out_so, recipe=None, calib=None, log=print):
+    """Compiles MODEL_DIR/decode.onnx (quantized with `recipe` when given)
+    into out_so with one body for any prompt and cache length (`?` dims)."""
+    model = os.path.join(model_dir, "decode.onnx")
+    kv = _kv_inputs(model)
+    shapes = ["input_ids=1x?", "attention_mask=1x?", "position_ids=1x?"]
+    shapes += ["%s=1x%dx?x%d" % (n, h, d) for n, h, d in kv]
+    src = model
+    with tempfile.TemporaryDirectory() as tmp:
+        if recipe:
+            src = os.path.join(tmp, "quantized.mlir")
+            cmd = [quantc, "quantize", model, "--recipe", recipe, "-o", src]
+            if calib:
+                cmd += ["--calib", calib]
+            t = time.perf_counter()
+            _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
+            log("quantized decode.onnx with %s in %.1f s" % (recipe, time.perf_counter() - t))
+        cmd = [quantc, "compile", src, "-o", out_so]
+        for s in shapes:
+            cmd += ["--shape", s]
+        t = time.perf_counter()
+        _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
+        log("compiled %s (symbolic lengths) in %.1f s" % (out_so, time.perf_counter() - t))
 
 
 def _check(p, cmd):
@@ -153,10 +183,41 @@ def ort_session(path, threads):
     return ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
 
 
+def growing_generate(run, kv, prompt, max_tokens, eos=None):
+    """Greedy decoding with a growing cache, as exporters mean the decode
+    graph to be used: the prompt in one run on an empty cache (past length
+    0), then one token at a time, each run's present the next run's past
+    (attention_mask all ones). `run(feeds) -> {name: array}`; `kv` as
+    _kv_inputs gives it."""
+    past = {name: np.zeros((1, h, 0, d), np.float32) for name, h, d in kv}
+    n = len(prompt)
+    if n < 1:
+        raise GenerateError("the prompt is empty")
+    t0 = time.perf_counter()
+    f = {"input_ids": np.array([prompt], np.int64), "attention_mask": np.ones((1, n), np.int64),
+         "position_ids": np.arange(n, dtype=np.int64)[None, :]}
+    f.update(past)
+    o = run(f)
+    tokens = [int(np.argmax(o["logits"][0, -1]))]
+    t1 = time.perf_counter()
+    while len(tokens) < max_tokens and (eos is None or tokens[-1] != eos):
+        total = n + len(tokens)
+        f = {"input_ids": np.array([[tokens[-1]]], np.int64), "attention_mask": np.ones((1, total), np.int64),
+             "position_ids": np.array([[total - 1]], np.int64)}
+        f.update({name: o[name.replace("past_key_values", "present")] for name, _, _ in kv})
+        o = run(f)
+        tokens.append(int(np.argmax(o["logits"][0, -1])))
+    t2 = time.perf_counter()
+    return tokens, {"prompt_tokens": n, "prefill_s": t1 - t0, "decode_tokens": len(tokens) - 1,
+                    "decode_s": t2 - t1}
+
+
 def ort_generate(dec, prompt, max_tokens, eos=None):
     """ONNX Runtime's greedy decoding with the decode graph alone (session
     `dec`): the prompt with an empty cache (past length 0), then one token
-    at a time with the growing cache (attention_mask all ones)."""
+    at a time with the growing cache (attention_mask all ones). Written
+    apart from growing_generate on purpose: it is the reference quantc's
+    tokens are checked against."""
     names = [o.name for o in dec.get_outputs()]
     past = {i.name: np.zeros([1, i.shape[1], 0, i.shape[3]], np.float32) for i in dec.get_inputs()
             if i.name.startswith("past_key_values.")}
@@ -216,8 +277,10 @@ def main(argv=None):
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--recipe", help="quantize decode.onnx with this recipe first (default: float)")
     ap.add_argument("--calib", help="calibration samples of decode.onnx's inputs (static recipes)")
-    ap.add_argument("--window", type=int, default=256, help="KV cache slots: prompt + new tokens (256)")
-    ap.add_argument("--chunk", type=int, default=64, help="prompt tokens per prefill run (64)")
+    ap.add_argument("--window", type=int,
+                    help="instead of one body for any length (the default), compile two static variants "
+                         "sharing a KV-cache window of this many slots (prompt + new tokens)")
+    ap.add_argument("--chunk", type=int, help="with --window: prompt tokens per prefill run (64)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--lib", help="use (or write, if missing) this compiled library")
     ap.add_argument("--compare-ort", action="store_true",
@@ -228,9 +291,13 @@ def main(argv=None):
     ap.add_argument("--stop-at-eos", action="store_true", help="stop at the tokenizer's end-of-text token")
     ap.add_argument("--quantc", default=os.environ.get("QUANTC", "quantc"))
     a = ap.parse_args(argv)
+    a.symbolic = a.window is None and a.chunk is None
+    if not a.symbolic:
+        a.window = 256 if a.window is None else a.window
+        a.chunk = 64 if a.chunk is None else a.chunk
     for what, v, lo in (("--max-tokens", a.max_tokens, 1), ("--window", a.window, 2), ("--chunk", a.chunk, 1),
                         ("--threads", a.threads, 1)):
-        if v < lo:
+        if v is not None and v < lo:
             ap.error("%s must be at least %d (got %d)" % (what, lo, v))
     from tokenizers import Tokenizer
     from quantc import CompiledModel
@@ -243,7 +310,10 @@ def main(argv=None):
     kv = _kv_inputs(os.path.join(a.model_dir, "decode.onnx"))
     prompts = [(p, tok.encode(p).ids) for p in a.prompt]
     for p, ids in prompts:  # before compiling
-        if not ids or len(ids) + a.max_tokens > a.window:
+        if not ids:
+            print("quantc generate: error: prompt %r has no tokens" % p, file=sys.stderr)
+            return 2
+        if not a.symbolic and len(ids) + a.max_tokens > a.window:
             print("quantc generate: error: prompt %r (%d tokens) + --max-tokens %d exceed the window of %d "
                   "cache slots (--window)" % (p[:40], len(ids), a.max_tokens, a.window), file=sys.stderr)
             return 2
@@ -251,15 +321,26 @@ def main(argv=None):
         with tempfile.TemporaryDirectory() as tmp:
             lib = a.lib or os.path.join(tmp, "decode.so")
             if not os.path.exists(lib):
-                compile_decode(a.quantc, a.model_dir, lib, a.window, a.chunk, a.recipe, a.calib)
+                if a.symbolic:
+                    compile_decode_symbolic(a.quantc, a.model_dir, lib, a.recipe, a.calib)
+                else:
+                    compile_decode(a.quantc, a.model_dir, lib, a.window, a.chunk, a.recipe, a.calib)
             ort_dec = ort_session(ort_peer(a.model_dir, a.ort_peer, tmp), a.threads) if a.compare_ort else None
             model = CompiledModel(lib, threads=a.threads)
             print("kernels: %s" % model.kernel_paths())
-            dec = WindowedDecoder(lambda f: model(**f), kv, a.window, a.chunk)
-            print("warm-up (one run of each variant): %.0f ms" % (1e3 * dec.warm_up()))
+            if a.symbolic:
+                run = lambda f: model(**f)  # noqa: E731
+                t = time.perf_counter()
+                growing_generate(run, kv, prompts[0][1], 2)
+                print("warm-up (the first prompt and one token): %.0f ms" % (1e3 * (time.perf_counter() - t)))
+                gen = lambda ids: growing_generate(run, kv, ids, a.max_tokens, eos)  # noqa: E731
+            else:
+                dec = WindowedDecoder(lambda f: model(**f), kv, a.window, a.chunk)
+                print("warm-up (one run of each variant): %.0f ms" % (1e3 * dec.warm_up()))
+                gen = lambda ids: dec.generate(ids, a.max_tokens, eos)  # noqa: E731
             mismatches = 0
             for prompt, ids in prompts:
-                tokens, st = dec.generate(ids, a.max_tokens, eos)
+                tokens, st = gen(ids)
                 pf, dc = _rates(st)
                 print("\nprompt: %r (%d tokens)" % (prompt, len(ids)))
                 print("quantc %s: %r" % (a.recipe or "float", tok.decode(tokens)))
