@@ -259,14 +259,23 @@ int64_t skinnyTaskWidth(int64_t N) {
 
 void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, float *C,
              int64_t ldc) {
-  if (M > 0 && M <= kSkinnyMaxRows && B.pcs == 1 && N > 0 && K > 0 && B.group > 0) {
+  // Up to kSkinnyW4BlockedRows rows (a prompt), the skinny kernel runs on
+  // blocks of 4 rows: each task's nibbles (K x 1024 / 2 bytes at most)
+  // stay in L2 between blocks, where the packed GEMM would dequantize all
+  // of B into float panels first (8x the bytes). kernel-bench: 8x1536x576
+  // 0.84 -> 0.10 ms.
+  if (M > 0 && M <= kSkinnyW4BlockedRows && B.pcs == 1 && N > 0 && K > 0 && B.group > 0) {
     static const SkinnyW4Kernel kernel = selectSkinnyW4Kernel();
     int64_t width = skinnyTaskWidth(N), tasks = (N + width - 1) / width;
     parallelFor(tasks, [&](int64_t t) {
       int64_t n0 = t * width, nc = std::min(width, N - n0);
       thread_local std::vector<float> tmp;
-      tmp.resize(M * nc);
-      kernel(M, K, n0, nc, A, B, C, ldc, tmp.data());
+      tmp.resize(kSkinnyMaxRows * nc);
+      for (int64_t r0 = 0; r0 < M; r0 += kSkinnyMaxRows) {
+        Matrix Ar = A;
+        Ar.ptr = A.ptr + r0 * A.rs;
+        kernel(std::min(kSkinnyMaxRows, M - r0), K, n0, nc, Ar, B, C + r0 * ldc, ldc, tmp.data());
+      }
     });
     return;
   }

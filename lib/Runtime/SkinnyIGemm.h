@@ -17,6 +17,9 @@
 namespace quantc::rt {
 
 constexpr int64_t kSkinnyIMaxRows = 4;
+/// Products of up to this many rows run the kernel on blocks of
+/// kSkinnyIMaxRows rows (see igemmS8).
+constexpr int64_t kSkinnyIBlockedRows = 32;
 
 /// C[0..m, 0..nc] += A[0..m, 0..K] * B[0..K, 0..nc] for m <= 4; B's rows
 /// ldb bytes apart and unit-stride; `tmp` holds m * (nc + 32) int32.

@@ -218,7 +218,11 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{1, 65, 33, true, false}, GemmCase{2, 300, 129, false, false},
                       GemmCase{3, 17, 200, true, false}, GemmCase{4, 129, 64, false, false},
                       GemmCase{4, 40, 7, false, false}, GemmCase{5, 63, 31, false, false},
-                      GemmCase{2, 33, 65, false, true}));
+                      GemmCase{2, 33, 65, false, true},
+                      // 5..32 rows: the skinny kernel on blocks of 4 rows
+                      // (a partial last block), and 33 rows past it.
+                      GemmCase{9, 130, 77, false, false}, GemmCase{32, 129, 64, false, false},
+                      GemmCase{17, 1100, 40, true, false}, GemmCase{33, 70, 33, false, false}));
 
 class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
 
@@ -314,7 +318,11 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
                                            // column tails and a partial last group.
                                            W4Case{1, 96, 256, 128, true}, W4Case{3, 70, 200, 32, false},
                                            W4Case{4, 33, 64, 64, true}, W4Case{2, 1000, 96, 32, false},
-                                           W4Case{1, 576, 576, 128, false}));
+                                           W4Case{1, 576, 576, 128, false},
+                                           // 5..64 rows: blocks of 4 rows (a partial
+                                           // last one); 65 rows: the packed GEMM.
+                                           W4Case{9, 130, 200, 32, true}, W4Case{64, 40, 128, 64, false},
+                                           W4Case{23, 1100, 96, 32, false}, W4Case{65, 48, 64, 32, true}));
 
 } // namespace
 

@@ -51,8 +51,11 @@ int main(int argc, char **argv) {
   };
   std::printf("threads %d, median of %d runs, ms (speed-up over the float GEMM)\n", threads, runs);
   std::printf("%-18s %10s %20s %20s\n", "M x N x K", "f32", "int8 -> int32", "f32 x int4 g128");
+  // Then a language model's prompt-sized products (SmolLM2: hidden 576,
+  // MLP 1536): a few rows against a large weight.
   for (Shape s : {Shape{256, 1024, 1024}, Shape{64, 3840, 120}, Shape{480, 64, 576},
-                  Shape{40, 480, 240}}) {
+                  Shape{40, 480, 240}, Shape{4, 1536, 576}, Shape{8, 1536, 576},
+                  Shape{16, 1536, 576}, Shape{8, 576, 1536}, Shape{32, 1536, 576}}) {
     std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f), c(s.M * s.N);
     std::vector<int8_t> ai(s.M * s.K, 3), bi(s.K * s.N, -2);
     std::vector<int32_t> ci(s.M * s.N);
