@@ -328,7 +328,7 @@ lowerToLLVMDialect(ModuleOp module, const std::vector<std::vector<int64_t>> &inp
   }
   // The C interface (_mlir_ciface_main) is what shared libraries call.
   main->setAttr("llvm.emit_c_interface", UnitAttr::get(ctx));
-  buildCPULoweringPipeline(lower);
+  buildCPULoweringPipeline(lower, symbolic);
   PhaseTimer timer(compileOptions.phases, "MLIR lowering");
   if (auto err = runPasses(lower, clone, "lowering"))
     return std::move(err);

@@ -8,7 +8,9 @@ namespace quantc::cpu {
 
 /// qc (static shapes) -> linalg -> bufferized loops -> LLVM dialect. The
 /// entry function takes its results as trailing out-parameter memrefs.
-void buildCPULoweringPipeline(mlir::OpPassManager &pm);
+/// `symbolic`: the module has symbolic dims (one body for any size); a
+/// cheaper deallocation pipeline then (see CPUPipeline.cpp).
+void buildCPULoweringPipeline(mlir::OpPassManager &pm, bool symbolic = false);
 
 /// Registers `quantc-cpu-lower` for quant-opt.
 void registerCPUPipelines();
