@@ -296,6 +296,25 @@ void skinnyKernelGeneric(int64_t m, int64_t K, int64_t nc, Matrix A, const float
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
+  if (M > kSkinnyMaxRows && M <= kSkinnyBlockedRows && B.cs == 1 && N > 0 && K > 0) {
+    // A prompt's few rows: the packed GEMM would copy all of B into
+    // panels on every call (SmolLM2's 113 MB output head for 8 tokens),
+    // so the skinny kernel runs on blocks of 4 rows instead, each task's
+    // columns of B (about 512 KiB) staying in L2 between blocks.
+    static const SkinnyKernel kernel = selectSkinnyKernel();
+    int64_t fit = std::max<int64_t>(16, (int64_t(512) * 1024 / (4 * K)) / 16 * 16);
+    int64_t width = std::min(skinnyTaskWidth(N), fit);
+    int64_t tasks = (N + width - 1) / width;
+    parallelFor(tasks, [&](int64_t t) {
+      int64_t n0 = t * width, nc = std::min(width, N - n0);
+      for (int64_t r0 = 0; r0 < M; r0 += kSkinnyMaxRows) {
+        Matrix Ar = A;
+        Ar.ptr = A.ptr + r0 * A.rs;
+        kernel(std::min(kSkinnyMaxRows, M - r0), K, nc, Ar, B.ptr + n0, B.rs, C + r0 * ldc + n0, ldc);
+      }
+    });
+    return;
+  }
   if (M > 0 && M <= kSkinnyMaxRows && B.cs == 1 && N > 0 && K > 0) {
     static const SkinnyKernel kernel = selectSkinnyKernel();
     int64_t width = skinnyTaskWidth(N);

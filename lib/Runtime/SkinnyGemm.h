@@ -20,6 +20,8 @@ constexpr int64_t kSkinnyMaxRows = 4;
 /// 4-bit weights: products of up to this many rows run the skinny kernel
 /// on blocks of kSkinnyMaxRows rows (see sgemmW4).
 constexpr int64_t kSkinnyW4BlockedRows = 64;
+/// Float weights: the same up to this many rows (see sgemm).
+constexpr int64_t kSkinnyBlockedRows = 8;
 /// At most this many columns of C per task of the thread pool (the rows
 /// of C a task updates stay in L1).
 constexpr int64_t kSkinnyTaskCols = 1024;

@@ -82,7 +82,11 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{1, 65, 33, true, false}, GemmCase{2, 300, 129, false, false},
                       GemmCase{3, 17, 200, true, false}, GemmCase{4, 129, 64, false, false},
                       GemmCase{4, 40, 7, false, false}, GemmCase{5, 63, 31, false, false},
-                      GemmCase{2, 33, 65, false, true}));
+                      GemmCase{2, 33, 65, false, true},
+                      // 5..8 rows: blocks of 4 rows over L2-sized column
+                      // tasks (K = 700: 176 columns a task), 9 past it.
+                      GemmCase{6, 1100, 700, false, false}, GemmCase{8, 177, 3000, true, false},
+                      GemmCase{9, 200, 50, false, false}));
 
 struct ConvCase {
   int64_t C, H, W, M, KH, KW, sh, sw, dh, dw, padT, padL;
