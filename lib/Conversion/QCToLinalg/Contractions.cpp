@@ -95,7 +95,7 @@ Value collapseLeading(OpBuilder &b, Location l, Value v, int64_t n) {
   return tensor::CollapseShapeOp::create(b, l, v, leadingGroups(n, t.getRank()));
 }
 
-Value expandLeading(OpBuilder &b, Location l, Value v, RankedTensorType type) {
+Value expandLeading(OpBuilder &b, Location l, Value v, RankedTensorType type, Value like) {
   int64_t n = type.getRank() - cast<RankedTensorType>(v.getType()).getRank() + 1;
   if (n == 1)
     return v;
@@ -111,8 +111,16 @@ Value expandLeading(OpBuilder &b, Location l, Value v, RankedTensorType type) {
     else
       staticProd *= type.getDimSize(i);
   }
-  if (dynCount > 1)
-    return {};
+  if (dynCount > 1) {
+    // Several unknown dims in the group: read them from `like`, whose
+    // leading dims are the result's (the product's A).
+    if (!like)
+      return {};
+    SmallVector<OpFoldResult> ls = mixedSizes(b, l, like);
+    out.assign(ls.begin(), ls.begin() + n);
+    out.append(vs.begin() + 1, vs.end());
+    return tensor::ExpandShapeOp::create(b, l, type, v, leadingGroups(n, type.getRank()), out);
+  }
   for (int64_t i = 0; i < n; ++i) {
     if (!type.isDynamicDim(i)) {
       out.push_back(b.getIndexAttr(type.getDimSize(i)));
@@ -154,15 +162,18 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
     Value r = linalg::MatmulOp::create(b, l, TypeRange{mt}, ValueRange{a2, B},
                                        ValueRange{zeroFilled(b, l, mt, sizes)})
                   .getResult(0);
-    return expandLeading(b, l, r, rt);
+    return expandLeading(b, l, r, rt, A);
   }
+  // Equal static batch dims. (Symbolic ones lower, but MLIR 22's
+  // expand-strided-metadata then crashes on the result; not yet.)
   if (at.getRank() != bt.getRank() || at.getShape().drop_back(2) != bt.getShape().drop_back(2) ||
       llvm::any_of(at.getShape().drop_back(2), ShapedType::isDynamic))
     return {};
   int64_t nb = at.getRank() - 2;
   int64_t batch = 1;
   for (int64_t i = 0; i < nb; ++i)
-    batch *= at.getDimSize(i);
+    batch = at.isDynamicDim(i) || ShapedType::isDynamic(batch) ? ShapedType::kDynamic
+                                                              : batch * at.getDimSize(i);
   auto to3 = [&](Value v) -> Value {
     if (nb == 1)
       return v;
@@ -180,12 +191,12 @@ Value buildNamedMatMul(OpBuilder &b, Location l, Value A, Value B, RankedTensorT
   Value a3 = to3(A), b3 = to3(B);
   SmallVector<OpFoldResult> sizes;
   if (!bt3.hasStaticShape())
-    sizes = {b.getIndexAttr(batch), tensor::getMixedSize(b, l, a3, 1),
+    sizes = {tensor::getMixedSize(b, l, a3, 0), tensor::getMixedSize(b, l, a3, 1),
              tensor::getMixedSize(b, l, b3, 2)};
   Value r = linalg::BatchMatmulOp::create(b, l, TypeRange{bt3}, ValueRange{a3, b3},
                                           ValueRange{zeroFilled(b, l, bt3, sizes)})
                 .getResult(0);
-  return expandLeading(b, l, r, rt);
+  return expandLeading(b, l, r, rt, A);
 }
 
 namespace {

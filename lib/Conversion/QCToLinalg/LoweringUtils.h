@@ -98,7 +98,7 @@ mlir::TypedAttr lowestValue(mlir::Type type);
 /// inverse: dim 0 of `v` expanded into the leading dims of `type`.
 mlir::Value collapseLeading(mlir::OpBuilder &b, mlir::Location l, mlir::Value v, int64_t n);
 mlir::Value expandLeading(mlir::OpBuilder &b, mlir::Location l, mlir::Value v,
-                          mlir::RankedTensorType type);
+                          mlir::RankedTensorType type, mlir::Value like = {});
 
 /// numpy matmul as linalg.matmul / linalg.batch_matmul (f32 into f32, or
 /// i8 into i32) when the shapes allow (no vector operand, no batch

@@ -1238,7 +1238,7 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
     gen->setAttr("qc.kernel", rw.getStringAttr("matmul_f32_w4"));
     gen->setAttr("qc.group", rw.getI64IntegerAttr(g));
     gen->setAttr("qc.signed", rw.getBoolAttr(isSigned));
-    rw.replaceOp(op, expandLeading(rw, l, gen.getResult(0), rt));
+    rw.replaceOp(op, expandLeading(rw, l, gen.getResult(0), rt, a.getA()));
     return success();
   }
 };
