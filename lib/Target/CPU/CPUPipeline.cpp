@@ -33,6 +33,7 @@ static const char *kLowering =
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
     "quantc-cpu-results-to-out-params,"
+    "quantc-cpu-fold-transposes,"
     "buffer-deallocation-pipeline,"
     "quantc-cpu-kernel-calls,"
     "quantc-cpu-parallel-outline,"

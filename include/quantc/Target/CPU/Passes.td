@@ -77,6 +77,12 @@ def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
     functions come out identical and quantc-cpu-dedup-functions compiles
     one of them (content-defined chunking, as deduplicating storage cuts
     files at content-defined boundaries).
+
+    First, a Transpose whose users are all MatMuls moves down to just
+    before the first of them (qc ops are pure), so that it is outlined
+    with its consumer: quantc-cpu-fold-transposes can then read it as a
+    strided view instead of copying it into a buffer returned across a
+    call.
   }];
   let options = [
     Option<"opsPerFunction", "ops-per-function", "int64_t", /*default=*/"16",
@@ -249,6 +255,29 @@ def CPUResultsToOutParams : Pass<"quantc-cpu-results-to-out-params", "::mlir::Mo
     deallocation makes the caller own them, and @main's results reach the
     C API, which frees them (qc_run keeps them until the next run). For a
     statically shaped model this is exactly buffer-results-to-out-params.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+
+def CPUFoldTransposes : Pass<"quantc-cpu-fold-transposes", "::mlir::ModuleOp"> {
+  let summary = "Transposes that only feed matmuls become strided views";
+  let description = [{
+    Runs on buffers after bufferization and before deallocation. A
+    linalg.transpose whose output is a fresh buffer (memref.alloc) used
+    only as input operands of linalg.matmul / linalg.batch_matmul (directly
+    or through memref.collapse_shape / expand_shape) is replaced by
+    memref.transpose of its input, a view with permuted strides:
+
+      out[i_p(0), .., i_p(n-1)] = in[i_0, .., i_n-1]   (the same element)
+
+    and the views between it and the matmuls are rebuilt on that layout
+    (skipped when a collapse is not possible on it). The runtime's GEMMs
+    read A and B with any row and column strides (quantc-cpu-kernel-calls
+    passes their descriptors), so the copy is never made: attention's Q,
+    K and V head transposes and the Kᵀ of the scores. The deallocation
+    pipeline after it sees the view alias the input, so the input lives
+    until the matmul.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
