@@ -51,7 +51,21 @@ bool onlyFeedsMatmuls(Value v, int depth = 0) {
 /// value of type `t` (a strided layout): every collapse must stay
 /// possible.
 bool viewsFit(Value v, MemRefType t) {
-  for (Operation *user : v.getUsers()) {
+  for (OpOperand &use : v.getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(user)) {
+      // As B, the view must keep unit column stride: the decode-shaped
+      // (skinny) kernels stream B's rows and take no other; a transposed
+      // B there fell back to packing and made SmolLM2's decode step 17%
+      // slower than copying it. A may have any strides.
+      if (use.getOperandNumber() == 1) {
+        SmallVector<int64_t> strides;
+        int64_t offset;
+        if (failed(t.getStridesAndOffset(strides, offset)) || strides.empty() || strides.back() != 1)
+          return false;
+      }
+      continue;
+    }
     if (auto c = dyn_cast<memref::CollapseShapeOp>(user)) {
       if (!memref::CollapseShapeOp::isGuaranteedCollapsible(t, c.getReassociationIndices()))
         return false;
