@@ -34,7 +34,7 @@ private:
 };
 
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
-                    int64_t ldc);
+                    int64_t ldc, const float *prepacked = nullptr);
 
 /// C[mr x nr] += Ap (kc x MR, packed) * Bp (kc x NR, packed).
 using MicroKernel = void (*)(int64_t kc, const float *Ap, const float *Bp, float *C,

@@ -166,6 +166,16 @@ void _mlir_ciface_qc_rt_matmul_f32(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2
   matmulEntry(A, B, C);
 }
 
+/// B is a constant (a weight): packed once and kept (sgemmConstB).
+void _mlir_ciface_qc_rt_matmul_f32_constb(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C) {
+  if (C->strides[1] != 1) {
+    matmulEntry(A, B, C);
+    return;
+  }
+  sgemmConstB(C->sizes[0], C->sizes[1], A->sizes[1], Matrix{A->data(), A->strides[0], A->strides[1]},
+              Matrix{B->data(), B->strides[0], B->strides[1]}, C->data(), C->strides[0]);
+}
+
 void _mlir_ciface_qc_rt_batch_matmul_f32(MemRefF32<3> *A, MemRefF32<3> *B, MemRefF32<3> *C) {
   batchMatmulEntry(A, B, C);
 }
@@ -236,6 +246,8 @@ void qc_rt_parallel_for(void (*fn)(void *, int64_t, int64_t), void *ctx, int64_t
 std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
   return {
       {"_mlir_ciface_qc_rt_matmul_f32", reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32)},
+      {"_mlir_ciface_qc_rt_matmul_f32_constb",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_constb)},
       {"_mlir_ciface_qc_rt_batch_matmul_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_f32)},
       {"_mlir_ciface_qc_rt_conv2d_nchw_f32",

@@ -1,6 +1,10 @@
 //===- SGemm.cpp - blocked, packed single-precision GEMM ------------------===//
 #include "GemmDriver.h"
 #include "SkinnyGemm.h"
+
+#include <map>
+#include <mutex>
+#include <tuple>
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
@@ -125,9 +129,19 @@ const char *sgemmKernelName() {
 }
 
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
-                    int64_t ldc) {
+                    int64_t ldc, const float *prepacked) {
   if (M <= 0 || N <= 0 || K <= 0)
     return;
+  // With `prepacked` (all of B packed once, canonicalPanels' layout), a
+  // task's panels for [n0, n0 + nc) of the slice at k0 are read in place.
+  int64_t allPanels = (N + kNR - 1) / kNR;
+  auto panels = [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, std::vector<float> &buf) {
+    if (prepacked)
+      return prepacked + k0 * allPanels * kNR + (n0 / kNR) * kc * kNR;
+    buf.resize(((nc + kNR - 1) / kNR) * kNR * kc);
+    B.pack(k0, kc, n0, nc, buf.data());
+    return static_cast<const float *>(buf.data());
+  };
   static const MicroKernel kernel = selectMicroKernel();
   int64_t threads = getNumThreads();
   if (M <= kWholeAMaxRows) {
@@ -155,12 +169,11 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
       Scratch &s = scratch;
       for (int64_t k0 = 0; k0 < K; k0 += kKC) {
         int64_t kc = std::min(kKC, K - k0);
-        s.b.resize(nPanels * kNR * kc);
-        B.pack(k0, kc, n0, nc, s.b.data());
+        const float *bp = panels(k0, kc, n0, nc, s.b);
         const float *as = ap.data() + k0 * mPanels * kMR;
         for (int64_t j = 0; j < nPanels; ++j)
           for (int64_t i = 0; i < mPanels; ++i)
-            kernel(kc, as + i * kMR * kc, s.b.data() + j * kNR * kc,
+            kernel(kc, as + i * kMR * kc, bp + j * kNR * kc,
                    C + i * kMR * ldc + n0 + j * kNR, ldc, std::min(kMR, M - i * kMR),
                    std::min(kNR, nc - j * kNR));
       }
@@ -183,12 +196,11 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     for (int64_t k0 = 0; k0 < K; k0 += kKC) {
       int64_t kc = std::min(kKC, K - k0);
       s.a.resize(mPanels * kMR * kc);
-      s.b.resize(nPanels * kNR * kc);
       packA(A, m0, mc, k0, kc, s.a.data());
-      B.pack(k0, kc, n0, nc, s.b.data());
+      const float *bp = panels(k0, kc, n0, nc, s.b);
       for (int64_t j = 0; j < nPanels; ++j)
         for (int64_t i = 0; i < mPanels; ++i)
-          kernel(kc, s.a.data() + i * kMR * kc, s.b.data() + j * kNR * kc,
+          kernel(kc, s.a.data() + i * kMR * kc, bp + j * kNR * kc,
                  C + (m0 + i * kMR) * ldc + n0 + j * kNR, ldc,
                  std::min(kMR, mc - i * kMR), std::min(kNR, nc - j * kNR));
     }
@@ -326,6 +338,63 @@ void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_
     return;
   }
   gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc);
+}
+
+namespace {
+/// All of a constant B packed once: slice by slice of kKC rows, each slice
+/// the NR-column panels of every column (what DenseBPacker writes for
+/// [0, N)); slice k0 starts at k0 * panels * NR floats.
+struct PackedWeights {
+  std::mutex mu;
+  std::map<std::tuple<const float *, int64_t, int64_t, int64_t>, std::vector<float>> packed;
+};
+
+PackedWeights &packedWeights() {
+  static PackedWeights *w = new PackedWeights(); // never destroyed: models may run at exit
+  return *w;
+}
+
+bool prepackEnabled() {
+  static const bool on = [] {
+    const char *env = getenv("QUANTC_PREPACK");
+    return !(env && env[0] == '0');
+  }();
+  return on;
+}
+
+const float *packOnce(Matrix B, int64_t K, int64_t N) {
+  PackedWeights &w = packedWeights();
+  std::lock_guard<std::mutex> lock(w.mu);
+  auto key = std::make_tuple(B.ptr, B.rs, K, N);
+  auto it = w.packed.find(key);
+  if (it != w.packed.end())
+    return it->second.data();
+  int64_t panels = (N + kNR - 1) / kNR;
+  std::vector<float> buf(panels * kNR * K);
+  DenseBPacker packer(B);
+  int64_t slices = (K + kKC - 1) / kKC;
+  parallelFor(slices, [&](int64_t s) {
+    int64_t k0 = s * kKC, kc = std::min(kKC, K - k0);
+    packer.pack(k0, kc, 0, N, buf.data() + k0 * panels * kNR);
+  });
+  return w.packed.emplace(key, std::move(buf)).first->second.data();
+}
+} // namespace
+
+void releasePackedWeights() {
+  PackedWeights &w = packedWeights();
+  std::lock_guard<std::mutex> lock(w.mu);
+  w.packed.clear();
+}
+
+void sgemmConstB(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
+  // Prompt- and decode-sized products stream B in place (no packing to
+  // save); so does everything with QUANTC_PREPACK=0.
+  if (M <= kSkinnyBlockedRows || B.cs != 1 || N <= 0 || K <= 0 || !prepackEnabled()) {
+    sgemm(M, N, K, A, B, C, ldc);
+    return;
+  }
+  gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc, packOnce(B, K, N));
 }
 
 } // namespace quantc::rt

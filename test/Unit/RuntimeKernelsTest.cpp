@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -65,8 +66,43 @@ TEST_P(SGemm, MatchesNaiveLoops) {
     std::vector<float> c = c0;
     sgemm(M, N, K, A, B, c.data(), N);
     expectClose(c, want, double(K));
+    // The same B as a weight: packed on the first call and kept, read
+    // from the cache on the second (with other threads, other blocks).
+    for (int call = 0; call < 2; ++call) {
+      c = c0;
+      sgemmConstB(M, N, K, A, B, c.data(), N);
+      expectClose(c, want, double(K));
+    }
   }
+  // b is freed after this test; another case's B may take its address.
+  releasePackedWeights();
   setNumThreads(0);
+}
+
+// The packed-weights cache is keyed by address: new weights at the same
+// address are read stale until releasePackedWeights() (what a JIT model's
+// destructor calls), and correctly after it.
+TEST(SGemmConstB, ReleasedCacheReadsNewWeightsAtTheSameAddress) {
+  const int64_t M = 20, N = 70, K = 300;
+  auto a = randomVector(M * K, 5), b = randomVector(K * N, 6);
+  auto reference = [&] {
+    std::vector<double> want(M * N, 0.0);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        for (int64_t k = 0; k < K; ++k)
+          want[i * N + j] += double(a[i * K + k]) * b[k * N + j];
+    return want;
+  };
+  std::vector<float> c(M * N, 0.0f);
+  sgemmConstB(M, N, K, Matrix{a.data(), K, 1}, Matrix{b.data(), N, 1}, c.data(), N);
+  expectClose(c, reference(), double(K));
+  auto other = randomVector(K * N, 7);
+  std::copy(other.begin(), other.end(), b.begin()); // same buffer, other values
+  releasePackedWeights();
+  std::fill(c.begin(), c.end(), 0.0f);
+  sgemmConstB(M, N, K, Matrix{a.data(), K, 1}, Matrix{b.data(), N, 1}, c.data(), N);
+  expectClose(c, reference(), double(K));
+  releasePackedWeights();
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -39,6 +39,15 @@ struct Matrix {
 /// C[M x N] (+)= A[M x K] * B[K x N]; C's columns are unit-stride, its rows
 /// `ldc` apart. Spreads over the runtime's threads.
 void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc);
+/// sgemm with a B that never changes (a weight): packed into the GEMM's
+/// panels on the first call and kept (keyed by its address and shape), so
+/// later calls skip packing. Small M streams B as sgemm does.
+/// QUANTC_PREPACK=0 turns the cache off.
+void sgemmConstB(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc);
+/// Drops every packed weight. The cache is keyed by address: whoever frees
+/// weights that compiled code ran on (a JIT model going away) calls this,
+/// so that other weights later at the same address are not read stale.
+void releasePackedWeights();
 
 /// 2-D convolution geometry (NCHW input, MCKhKw weights, one image).
 struct Conv2DShape {

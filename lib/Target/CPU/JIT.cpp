@@ -90,7 +90,11 @@ int64_t HostTensor::numElements() const {
   return n;
 }
 
-JITModel::~JITModel() = default;
+JITModel::~JITModel() {
+  // Its weights go away with it (the importer's buffers): packed copies
+  // keyed by their addresses must not outlive them.
+  quantc::rt::releasePackedWeights();
+}
 
 namespace {
 std::string attrName(DictionaryAttr attrs, unsigned i, const char *prefix) {

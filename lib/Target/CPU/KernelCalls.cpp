@@ -160,7 +160,9 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       }
     };
     if (isa<linalg::MatmulOp>(op.getOperation())) {
-      name = s8 ? "qc_rt_matmul_i8_i32" : "qc_rt_matmul_f32";
+      // A constant B (a weight) is packed once by the runtime and kept.
+      bool constB = op->getOperand(1).getDefiningOp<memref::GetGlobalOp>() != nullptr;
+      name = s8 ? "qc_rt_matmul_i8_i32" : constB ? "qc_rt_matmul_f32_constb" : "qc_rt_matmul_f32";
     } else if (isa<linalg::BatchMatmulOp>(op.getOperation())) {
       name = s8 ? "qc_rt_batch_matmul_i8_i32" : "qc_rt_batch_matmul_f32";
     } else if (auto c = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
