@@ -54,55 +54,44 @@ def _kv_inputs(model_path):
     return out
 
 
-def compile_decode(quantc, model_dir, out_so, window, chunk, recipe=None, calib=None, log=print):
-    """Compiles MODEL_DIR/decode.onnx (quantized with `recipe` when given)
-    into out_so with the prompt-chunk and one-token variants."""
+def _compile(quantc, model_dir, out_so, shapes, what, recipe=None, calib=None, log=print):
+    """MODEL_DIR/decode.onnx (quantized with `recipe` first when given)
+    compiled into out_so with `--shape` for each of `shapes`."""
     model = os.path.join(model_dir, "decode.onnx")
-    kv = _kv_inputs(model)
+    src = model
+    with tempfile.TemporaryDirectory() as tmp:
+        if recipe:
+            src = os.path.join(tmp, "quantized.mlir")
+            cmd = [quantc, "quantize", model, "--recipe", recipe, "-o", src]
+            if calib:
+                cmd += ["--calib", calib]
+            t = time.perf_counter()
+            _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
+            log("quantized decode.onnx with %s in %.1f s" % (recipe, time.perf_counter() - t))
+        cmd = [quantc, "compile", src, "-o", out_so]
+        for s in shapes:
+            cmd += ["--shape", s]
+        t = time.perf_counter()
+        _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
+        log("compiled %s (%s) in %.1f s" % (out_so, what, time.perf_counter() - t))
+
+
+def compile_decode(quantc, model_dir, out_so, window, chunk, recipe=None, calib=None, log=print):
+    """The prompt-chunk and one-token variants sharing a window of cache
+    slots."""
+    kv = _kv_inputs(os.path.join(model_dir, "decode.onnx"))
     shapes = ["input_ids=1x%d" % chunk, "input_ids=1x1", "attention_mask=1x%d" % (window + chunk),
               "attention_mask=1x%d" % (window + 1), "position_ids=1x%d" % chunk, "position_ids=1x1"]
     shapes += ["%s=1x%dx%dx%d" % (n, h, window, d) for n, h, d in kv]
-    src = model
-    with tempfile.TemporaryDirectory() as tmp:
-        if recipe:
-            src = os.path.join(tmp, "quantized.mlir")
-            cmd = [quantc, "quantize", model, "--recipe", recipe, "-o", src]
-            if calib:
-                cmd += ["--calib", calib]
-            t = time.perf_counter()
-            _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
-            log("quantized decode.onnx with %s in %.1f s" % (recipe, time.perf_counter() - t))
-        cmd = [quantc, "compile", src, "-o", out_so]
-        for s in shapes:
-            cmd += ["--shape", s]
-        t = time.perf_counter()
-        _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
-        log("compiled %s (window %d, chunk %d) in %.1f s" % (out_so, window, chunk, time.perf_counter() - t))
+    _compile(quantc, model_dir, out_so, shapes, "window %d, chunk %d" % (window, chunk), recipe, calib, log)
 
 
 def compile_decode_symbolic(quantc, model_dir, out_so, recipe=None, calib=None, log=print):
-    """Compiles MODEL_DIR/decode.onnx (quantized with `recipe` when given)
-    into out_so with one body for any prompt and cache length (`?` dims)."""
-    model = os.path.join(model_dir, "decode.onnx")
-    kv = _kv_inputs(model)
+    """One body for any prompt and cache length (`?` dims)."""
+    kv = _kv_inputs(os.path.join(model_dir, "decode.onnx"))
     shapes = ["input_ids=1x?", "attention_mask=1x?", "position_ids=1x?"]
     shapes += ["%s=1x%dx?x%d" % (n, h, d) for n, h, d in kv]
-    src = model
-    with tempfile.TemporaryDirectory() as tmp:
-        if recipe:
-            src = os.path.join(tmp, "quantized.mlir")
-            cmd = [quantc, "quantize", model, "--recipe", recipe, "-o", src]
-            if calib:
-                cmd += ["--calib", calib]
-            t = time.perf_counter()
-            _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
-            log("quantized decode.onnx with %s in %.1f s" % (recipe, time.perf_counter() - t))
-        cmd = [quantc, "compile", src, "-o", out_so]
-        for s in shapes:
-            cmd += ["--shape", s]
-        t = time.perf_counter()
-        _check(subprocess.run(cmd, capture_output=True, text=True), cmd)
-        log("compiled %s (symbolic lengths) in %.1f s" % (out_so, time.perf_counter() - t))
+    _compile(quantc, model_dir, out_so, shapes, "symbolic lengths", recipe, calib, log)
 
 
 def _check(p, cmd):
