@@ -413,7 +413,8 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
   }
 };
 
-/// Shape and Size of static tensors are constants.
+/// Shape and Size: constants for static tensors, read at run time for
+/// symbolic ones.
 template <typename OpTy> struct StaticShapeLowering : OpConversionPattern<OpTy> {
   using OpConversionPattern<OpTy>::OpConversionPattern;
   LogicalResult matchAndRewrite(OpTy op, typename OpTy::Adaptor a,
@@ -422,20 +423,21 @@ template <typename OpTy> struct StaticShapeLowering : OpConversionPattern<OpTy> 
     auto rt = requireStatic(op, op->getResult(0), "the result");
     if (!it || !rt)
       return failure();
+    // The dims [start, end) (Shape), or all of them (Size).
+    int64_t rank = it.getRank(), start = 0, end = rank;
+    if constexpr (!std::is_same_v<OpTy, SizeOp>) {
+      auto clampAxis = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
+      start = clampAxis(op.getStart());
+      end = std::max(start, op.getEnd() ? clampAxis(*op.getEnd()) : rank);
+    }
     if (!it.hasStaticShape()) {
       // Read the dims at run time.
       Location l = op.getLoc();
       SmallVector<OpFoldResult> sizes = mixedSizes(rw, l, a.getData()), picked;
-      if constexpr (std::is_same_v<OpTy, SizeOp>) {
+      if constexpr (std::is_same_v<OpTy, SizeOp>)
         picked.push_back(productOf(rw, l, sizes));
-      } else {
-        int64_t rank = it.getRank();
-        auto clampAxis = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
-        int64_t start = clampAxis(op.getStart());
-        int64_t end = op.getEnd() ? clampAxis(*op.getEnd()) : rank;
-        for (int64_t i = start; i < end; ++i)
-          picked.push_back(sizes[i]);
-      }
+      else
+        picked.assign(sizes.begin() + start, sizes.begin() + end);
       Value t = shapeTensor(rw, l, picked);
       if (t.getType() != rt)
         t = tensor::ReshapeOp::create(
@@ -446,16 +448,10 @@ template <typename OpTy> struct StaticShapeLowering : OpConversionPattern<OpTy> 
       return success();
     }
     SmallVector<int64_t> values;
-    if constexpr (std::is_same_v<OpTy, SizeOp>) {
+    if constexpr (std::is_same_v<OpTy, SizeOp>)
       values.push_back(it.getNumElements());
-    } else {
-      int64_t rank = it.getRank();
-      auto clampAxis = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
-      int64_t start = clampAxis(op.getStart());
-      int64_t end = op.getEnd() ? clampAxis(*op.getEnd()) : rank;
-      for (int64_t i = start; i < end; ++i)
-        values.push_back(it.getDimSize(i));
-    }
+    else
+      values.assign(it.getShape().begin() + start, it.getShape().begin() + end);
     rw.replaceOpWithNewOp<arith::ConstantOp>(op, DenseElementsAttr::get(rt, ArrayRef<int64_t>(values)));
     return success();
   }

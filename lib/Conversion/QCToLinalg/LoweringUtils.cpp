@@ -11,18 +11,13 @@ namespace quantc::lowering {
 
 RankedTensorType requireStatic(Operation *op, Value v, StringRef what) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
-  if (!t || !t.hasStaticShape()) {
+  if (t && !t.hasStaticShape()) {
     op->emitError() << "cannot lower: " << what << " has type " << v.getType()
                     << "; the lowering needs static shapes (specialize the "
                        "input shapes and run qc-infer-shapes first)";
     return {};
   }
-  if (t.getElementType().isUnsignedInteger()) {
-    op->emitError() << "cannot lower: " << what << " has unsigned element type "
-                    << t.getElementType() << ", which is not lowered yet";
-    return {};
-  }
-  return t;
+  return requireRanked(op, v, what);
 }
 
 RankedTensorType requireRanked(Operation *op, Value v, StringRef what) {
