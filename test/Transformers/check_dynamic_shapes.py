@@ -27,6 +27,7 @@ import onnxruntime as ort
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
 from quantc import CompiledModel  # noqa: E402
+from quantc.bench_symbolic import compile_lib  # noqa: E402
 
 TOL = 1e-4
 failures = []
@@ -39,13 +40,9 @@ def session(path):
 
 
 def compile_once(quantc, onnx_path, shapes, out):
-    cmd = [quantc, "compile", onnx_path, "-o", out]
-    for name, dims in shapes:
-        cmd += ["--shape", "%s=%s" % (name, dims)]
-    t0 = time.time()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    seconds = compile_lib(quantc, onnx_path, shapes, out)
     print("  compiled %s once (%s) in %.1f s" % (os.path.basename(onnx_path),
-                                                ", ".join("%s=%s" % s for s in shapes[:3]), time.time() - t0))
+                                                ", ".join("%s=%s" % s for s in shapes[:3]), seconds))
     return CompiledModel(out, threads=2)
 
 
