@@ -176,6 +176,28 @@ void _mlir_ciface_qc_rt_matmul_f32_constb(MemRefF32<2> *A, MemRefF32<2> *B, MemR
               Matrix{B->data(), B->strides[0], B->strides[1]}, C->data(), C->strides[0]);
 }
 
+namespace {
+View4 view(const MemRefF32<4> *m) {
+  View4 v{m->data(), {}, {}};
+  for (int i = 0; i < 4; ++i) {
+    v.sizes[i] = m->sizes[i];
+    v.strides[i] = m->strides[i];
+  }
+  return v;
+}
+} // namespace
+
+void _mlir_ciface_qc_rt_attention_f32(MemRefF32<4> *Q, MemRefF32<4> *K, MemRefF32<4> *V,
+                                      MemRefF32<4> *O, float scale) {
+  attentionF32(view(Q), view(K), view(V), nullptr, view(O), scale);
+}
+
+void _mlir_ciface_qc_rt_attention_masked_f32(MemRefF32<4> *Q, MemRefF32<4> *K, MemRefF32<4> *V,
+                                             MemRefF32<4> *Mask, MemRefF32<4> *O, float scale) {
+  View4 mask = view(Mask);
+  attentionF32(view(Q), view(K), view(V), &mask, view(O), scale);
+}
+
 void _mlir_ciface_qc_rt_batch_matmul_f32(MemRefF32<3> *A, MemRefF32<3> *B, MemRefF32<3> *C) {
   batchMatmulEntry(A, B, C);
 }
@@ -250,6 +272,10 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_constb)},
       {"_mlir_ciface_qc_rt_batch_matmul_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_f32)},
+      {"_mlir_ciface_qc_rt_attention_f32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_attention_f32)},
+      {"_mlir_ciface_qc_rt_attention_masked_f32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_attention_masked_f32)},
       {"_mlir_ciface_qc_rt_conv2d_nchw_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32",

@@ -365,7 +365,8 @@ const char *qc_kernel_paths(void) {
   static const std::string paths = std::string("sgemm=") + quantc::rt::sgemmKernelName() +
                                    " igemm=" + quantc::rt::igemmKernelName() +
                                    " depthwise=" + quantc::rt::depthwiseKernelName() +
-                                   " igemm-skinny=" + quantc::rt::skinnyIgemmKernelName();
+                                   " igemm-skinny=" + quantc::rt::skinnyIgemmKernelName() +
+                                   " softmax=" + quantc::rt::softmaxKernelName();
   return paths.c_str();
 }
 

@@ -371,10 +371,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
 // too; run under `qemu-x86_64 -cpu Haswell` it must pick no AVX-512 path).
 TEST(KernelPaths, MatchTheCpuAndTheCap) {
   std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName(),
-              is = skinnyIgemmKernelName();
-  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s igemm-skinny=%s\n", sg.c_str(),
-              ig.c_str(), dw.c_str(), is.c_str());
-  for (const std::string &k : {sg, ig, dw, is})
+              is = skinnyIgemmKernelName(), sm = softmaxKernelName();
+  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s igemm-skinny=%s softmax=%s\n",
+              sg.c_str(), ig.c_str(), dw.c_str(), is.c_str(), sm.c_str());
+  for (const std::string &k : {sg, ig, dw, is, sm})
     EXPECT_NE(k, "unknown");
   const char *cap = std::getenv("QUANTC_CPU_KERNELS");
   std::string limit = cap ? cap : "";
@@ -389,12 +389,16 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
     EXPECT_EQ(ig, "generic");
     EXPECT_EQ(dw, "generic");
     EXPECT_EQ(is, "generic");
+    EXPECT_EQ(sm, "generic");
   }
   if (limit == "avx2" || !avx512) {
     EXPECT_NE(sg, "avx512");
     EXPECT_NE(dw, "avx512");
     EXPECT_NE(is, "avx512bw");
+    EXPECT_NE(sm, "avx512");
   }
   if (limit.empty() && avx2)
     EXPECT_NE(ig, "generic") << "an AVX2 CPU runs the AVX2 int8 kernel";
+  if (limit.empty() && avx2)
+    EXPECT_NE(sm, "generic") << "an AVX2 CPU runs a vectorized softmax";
 }

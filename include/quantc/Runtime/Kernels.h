@@ -103,6 +103,25 @@ void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, fl
 /// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image.
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
 
+/// A 4-D float view: element (i, j, k, l) at
+/// ptr[i * strides[0] + j * strides[1] + k * strides[2] + l * strides[3]].
+struct View4 {
+  float *ptr;
+  int64_t sizes[4], strides[4];
+};
+
+/// Scaled dot-product attention over grouped K/V heads (qc.attention):
+/// q [b, H, m, d], k [b, G, s, d], v [b, G, s, dv], out [b, H, m, dv],
+/// H = R * G, mask null or [b|1, H|1, m|1, s|1] (size-1 dims broadcast):
+///   out[b, h] = softmax(scale * q[b, h] k[b, h / R]^T + mask[b, h]) v[b, h / R]
+/// Overwrites out. Tasks own blocks of query rows of one head (or, when
+/// m = 1, the R heads of one K/V group, so each K/V row is read once per
+/// group); each holds only its block's scores, at most ~64K floats.
+void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *mask,
+                  const View4 &out, float scale);
+/// The row softmax it runs: "avx512", "avx2" or "generic".
+const char *softmaxKernelName();
+
 /// The micro-kernel each family runs on this CPU (after QUANTC_CPU_KERNELS
 /// caps it): "generic", "avx2-fma"/"avx2", "avx512".
 const char *sgemmKernelName();
@@ -121,6 +140,15 @@ extern "C" {
 // C[M,N] += A[M,K] * B[K,N]
 void _mlir_ciface_qc_rt_matmul_f32(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefF32<2> *B,
                                    quantc::rt::MemRefF32<2> *C);
+// out = attention(Q, K, V [, mask]) (quantc::rt::attentionF32; overwrites out)
+void _mlir_ciface_qc_rt_attention_f32(quantc::rt::MemRefF32<4> *Q, quantc::rt::MemRefF32<4> *K,
+                                      quantc::rt::MemRefF32<4> *V, quantc::rt::MemRefF32<4> *O,
+                                      float scale);
+void _mlir_ciface_qc_rt_attention_masked_f32(quantc::rt::MemRefF32<4> *Q,
+                                             quantc::rt::MemRefF32<4> *K,
+                                             quantc::rt::MemRefF32<4> *V,
+                                             quantc::rt::MemRefF32<4> *Mask,
+                                             quantc::rt::MemRefF32<4> *O, float scale);
 // C[b,M,N] += A[b,M,K] * B[b,K,N]
 void _mlir_ciface_qc_rt_batch_matmul_f32(quantc::rt::MemRefF32<3> *A,
                                          quantc::rt::MemRefF32<3> *B,

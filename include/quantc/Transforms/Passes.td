@@ -67,6 +67,33 @@ def QCIntegerContractions : Pass<"qc-integer-contractions", "::mlir::func::FuncO
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCFuseAttention : Pass<"qc-fuse-attention", "::mlir::func::FuncOp"> {
+  let summary = "Scaled dot-product attention as one qc.attention";
+  let description = [{
+    Exporters write attention as
+
+      S = MatMul(Q, Kt)            Q [b, H, m, d], Kt [b, H, d, s]
+      S = Div(S, c) | Mul(S, c)    (optional; c a scalar constant)
+      S = Add(S, mask)             (optional; f32, broadcastable)
+      P = Softmax(S, axis = -1)
+      O = MatMul(P, V)             V [b, H, s, dv]
+
+    which is qc.attention(Q, K, V, mask) with scale 1/c (or c), K the
+    [b, H, s, d] keys: Kt's transpose, read from Kt's own transpose when it
+    has one (MiniLM's Transpose(k, [0, 2, 3, 1]) gives K = Transpose(k,
+    [0, 2, 1, 3])). When K and V are both grouped-query repeats (the form
+    qc-fold-kv-repeat folds: Reshape(Expand(Unsqueeze(kv)))), qc.attention
+    reads the G = H / R heads kv directly: head h uses K/V head h / R.
+    A mask of rank < 4 gets leading unit axes. Every intermediate must have
+    this chain as its only user (an observer on the scores or
+    probabilities keeps the ops apart); batch and head counts must be
+    static and equal across Q, Kt and V. On the CPU qc.attention is one
+    runtime kernel: the [m, s] scores of all heads are never stored, only
+    a block of rows per thread.
+  }];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCFoldKVRepeat : Pass<"qc-fold-kv-repeat", "::mlir::func::FuncOp"> {
   let summary = "Grouped-query attention without materialising repeated K/V heads";
   let description = [{

@@ -23,7 +23,7 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
                            math::MathDialect, affine::AffineDialect, func::FuncDialect,
                            scf::SCFDialect, quant::QuantDialect>();
     target.addIllegalDialect<quantc::qc::QCDialect>();
-    target.addLegalOp<quantc::qc::NoneOp>();
+    target.addLegalOp<quantc::qc::NoneOp, quantc::qc::AttentionKernelOp>();
     // The cast of an unsigned result to @main's signless result type
     // (quantc-cpu-unsigned-boundary) goes once its operand is lowered.
     target.addDynamicallyLegalOp<UnrealizedConversionCastOp>([](UnrealizedConversionCastOp op) {
@@ -37,6 +37,7 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
     quantc::lowering::populateResizePatterns(patterns);
     quantc::lowering::populateControlFlowPatterns(patterns);
     quantc::lowering::populateQuantizePatterns(patterns);
+    quantc::lowering::populateAttentionPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     getOperation().walk([](quantc::qc::NoneOp op) {

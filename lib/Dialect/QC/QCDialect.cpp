@@ -10,11 +10,16 @@ using namespace quantc::qc;
 
 #include "quantc/Dialect/QC/QCDialect.cpp.inc"
 
+namespace quantc::qc {
+void attachAttentionBufferization(MLIRContext &ctx);
+}
+
 void QCDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
 #include "quantc/Dialect/QC/QCOps.cpp.inc"
       >();
+  attachAttentionBufferization(*getContext());
 }
 
 Operation *QCDialect::materializeConstant(OpBuilder &builder, Attribute value,

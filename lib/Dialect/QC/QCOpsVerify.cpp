@@ -405,3 +405,39 @@ LogicalResult DynamicQuantizeRowsOp::verify() {
   }
   return success();
 }
+
+LogicalResult AttentionOp::verify() {
+  auto q = cast<RankedTensorType>(getQuery().getType());
+  auto k = cast<RankedTensorType>(getKey().getType());
+  auto v = cast<RankedTensorType>(getValue().getType());
+  auto o = cast<RankedTensorType>(getOutput().getType());
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4 || o.getRank() != 4)
+    return emitOpError() << "query, key, value and output must be rank 4";
+  auto known = [](int64_t a, int64_t b) { return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b; };
+  if (!known(q.getDimSize(3), k.getDimSize(3)))
+    return emitOpError() << "query and key head sizes differ";
+  if (!known(k.getDimSize(1), v.getDimSize(1)) || !known(k.getDimSize(2), v.getDimSize(2)))
+    return emitOpError() << "key and value differ in heads or length";
+  int64_t h = q.getDimSize(1), g = k.getDimSize(1);
+  if (!ShapedType::isDynamic(h) && !ShapedType::isDynamic(g) && (g == 0 || h % g != 0))
+    return emitOpError() << "query heads (" << h << ") are not a multiple of key heads (" << g
+                         << ")";
+  if (!isNone(getMask())) {
+    auto m = dyn_cast<RankedTensorType>(getMask().getType());
+    if (!m || m.getRank() > 4)
+      return emitOpError() << "mask must be ranked with rank at most 4";
+  }
+  return success();
+}
+
+void AttentionKernelOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>> &effects) {
+  for (OpOperand &o : getOperation()->getOpOperands()) {
+    if (!isa<MemRefType>(o.get().getType()))
+      continue;
+    if (&o == &getInitMutable())
+      effects.emplace_back(MemoryEffects::Write::get(), &o, SideEffects::DefaultResource::get());
+    else
+      effects.emplace_back(MemoryEffects::Read::get(), &o, SideEffects::DefaultResource::get());
+  }
+}

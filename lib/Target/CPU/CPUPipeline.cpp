@@ -25,7 +25,7 @@ namespace quantc::cpu {
 // LLVM dialect. math ops without an LLVM intrinsic (erf, tanh, ...) become
 // libm calls.
 static const char *kLowering =
-    "func.func(qc-fold-kv-repeat,qc-integer-contractions),"
+    "func.func(qc-fuse-attention,qc-fold-kv-repeat,qc-integer-contractions),"
     "quantc-cpu-unsigned-boundary,"
     "quantc-cpu-outline-ops{ops-per-function=16 content-defined=true},"
     "func.func(qc-to-linalg,quantc-cpu-fuse-elementwise,canonicalize,cse),"

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -21,6 +22,13 @@ using namespace mlir;
 
 namespace {
 
+/// An input of qc.attention_kernel: the attention kernel reads its
+/// operands through any strides.
+bool isAttentionInput(OpOperand &use) {
+  auto a = dyn_cast<quantc::qc::AttentionKernelOp>(use.getOwner());
+  return a && !a.isDpsInit(&use);
+}
+
 /// Whether every use of `v` is an input of a matmul / batch_matmul that
 /// quantc-cpu-kernel-calls hands to the runtime, directly or through
 /// collapse_shape / expand_shape views with the same property.
@@ -29,6 +37,8 @@ bool onlyFeedsMatmuls(Value v, int depth = 0) {
     return false;
   for (OpOperand &use : v.getUses()) {
     Operation *user = use.getOwner();
+    if (isAttentionInput(use))
+      continue;
     if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(user)) {
       auto l = cast<linalg::LinalgOp>(user);
       bool userMaps = isa<linalg::MatmulOp>(user) ? cast<linalg::MatmulOp>(user).hasUserDefinedMaps()
@@ -53,6 +63,8 @@ bool onlyFeedsMatmuls(Value v, int depth = 0) {
 bool viewsFit(Value v, MemRefType t) {
   for (OpOperand &use : v.getUses()) {
     Operation *user = use.getOwner();
+    if (isAttentionInput(use))
+      continue;
     if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(user)) {
       // As B, the view must keep unit column stride: the decode-shaped
       // (skinny) kernels stream B's rows and take no other; a transposed
@@ -87,7 +99,7 @@ bool viewsFit(Value v, MemRefType t) {
 void rebuildViews(OpBuilder &b, Value oldV, Value newV, SmallVectorImpl<Operation *> &dead) {
   for (OpOperand &use : llvm::make_early_inc_range(oldV.getUses())) {
     Operation *user = use.getOwner();
-    if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(user)) {
+    if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(user) || isAttentionInput(use)) {
       use.set(newV);
       continue;
     }
@@ -149,6 +161,8 @@ struct FoldTransposesPass : quantc::cpu::impl::CPUFoldTransposesBase<FoldTranspo
 
   static bool onlyFeedsMatmulsUse(OpOperand &use) {
     Operation *user = use.getOwner();
+    if (isAttentionInput(use))
+      return true;
     if (isa<linalg::MatmulOp, linalg::BatchMatmulOp, memref::CollapseShapeOp, memref::ExpandShapeOp>(user)) {
       // Check this one use's path.
       if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user))

@@ -1,5 +1,6 @@
 //===- KernelCalls.cpp - contractions on buffers to runtime kernels -------===//
 #include "quantc/Target/CPU/Passes.h"
+#include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Builders.h"
@@ -78,6 +79,27 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     });
     for (linalg::GenericOp op : marked)
       replaceMarked(module, op);
+    // Fused attention on buffers.
+    SmallVector<quantc::qc::AttentionKernelOp> attention;
+    module.walk([&](quantc::qc::AttentionKernelOp op) {
+      if (op->getNumResults() == 0 &&
+          llvm::all_of(op->getOperands(), [](Value v) {
+            return isStridedOf(v, [](Type t) { return t.isF32(); });
+          }))
+        attention.push_back(op);
+    });
+    for (quantc::qc::AttentionKernelOp op : attention) {
+      OpBuilder b(op);
+      SmallVector<Value> args;
+      SmallVector<Type> types;
+      dynamicOperands(b, op, args, types);
+      args.push_back(arith::ConstantOp::create(b, op.getLoc(), op.getScaleAttr()));
+      types.push_back(b.getF32Type());
+      func::FuncOp callee = declare(
+          module, op.getMask() ? "qc_rt_attention_masked_f32" : "qc_rt_attention_f32", types);
+      func::CallOp::create(b, op.getLoc(), callee, args);
+      op->erase();
+    }
     // Strided copies (tensor.pad, concat, slices) become loops that LLVM
     // vectorizes instead of calls to the element-wise memrefCopy.
     SmallVector<memref::CopyOp> copies;

@@ -14,6 +14,7 @@ include "mlir/IR/BuiltinAttributes.td"
 include "mlir/IR/CommonAttrConstraints.td"
 include "mlir/IR/CommonTypeConstraints.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 
 def QC_OptTensor : AnyTypeOf<[AnyTensor, NoneType], "tensor or none">;
 
@@ -782,6 +783,51 @@ def QC_DynamicQuantizeRowsOp : QC_Op<"dynamic_quantize_rows"> {
   let arguments = (ins AnyTensor:$x);
   let results = (outs AnyTensor:$y, AnyTensor:$y_scale, AnyTensor:$y_zero_point);
   let hasVerifier = 1;
+}
+
+def QC_AttentionOp : QC_Op<"attention"> {
+  let summary = "scaled dot-product attention over grouped K/V heads";
+  let description = [{
+    For query [b, H, m, d], key [b, G, s, d], value [b, G, s, dv] with
+    H = R * G, and mask (optional, broadcastable to [b, H, m, s]):
+
+      output[b, h] = softmax(scale * query[b, h] x key[b, h / R]^T
+                             + mask[b, h]) x value[b, h / R]
+
+    with the softmax over the last axis; output is [b, H, m, dv]. Made by
+    qc-fuse-attention from the MatMul / Div / Add / Softmax / MatMul
+    exporters write (never imported); lowered to the runtime's fused
+    attention kernel, which never holds more than a block of score rows.
+  }];
+  let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key, AnyRankedTensor:$value,
+                   QC_OptTensor:$mask, F32Attr:$scale);
+  let results = (outs AnyRankedTensor:$output);
+  let hasVerifier = 1;
+}
+
+def QC_AttentionKernelOp : Op<QC_Dialect, "attention_kernel", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "qc.attention in destination-passing style (tensors or buffers)";
+  let description = [{
+    What qc-to-linalg lowers `qc.attention` to: the same computation written
+    into `init` (an empty tensor, or after bufferization a buffer, when the
+    op has no result). quantc-cpu-kernel-calls turns the buffer form into a
+    call of the runtime's qc_rt_attention_f32. Operands may be strided
+    views (transposes read in place).
+  }];
+  let arguments = (ins AnyShaped:$query, AnyShaped:$key,
+                   AnyShaped:$value, Optional<AnyShaped>:$mask,
+                   AnyShaped:$init, F32Attr:$scale);
+  let results = (outs Variadic<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` $mask^)? `into` $init attr-dict `:`
+    type($query) `,` type($key) `,` type($value) (`,` type($mask)^)? `into` type($init)
+    (`->` type($result)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() { return getInitMutable(); }
+  }];
 }
 
 //===----------------------------------------------------------------------===//

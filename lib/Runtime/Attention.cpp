@@ -1,0 +1,128 @@
+//===- Attention.cpp - fused scaled dot-product attention -----------------===//
+//
+// softmax(scale * Q K^T + mask) V per head without the [m, s] score matrix
+// of every head: each task takes a block of query rows, computes their
+// scores with the packed GEMM, applies scale, mask and softmax in place and
+// multiplies by V into the output. Grouped-query heads read their K/V head
+// directly (no repeat). Transposed operands are read through their strides.
+//
+//===----------------------------------------------------------------------===//
+#include "Softmax.h"
+#include "quantc/Runtime/Kernels.h"
+#include "quantc/Runtime/ThreadPool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace quantc::rt {
+
+void softmaxRowGeneric(float *x, int64_t n, float scale, const float *mask, int64_t ms) {
+  softmax_detail::softmaxRow(x, n, scale, mask, ms);
+}
+
+namespace {
+SoftmaxRowFn selectSoftmax() {
+  const char *cap = getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+  (void)limit;
+#ifdef QUANTC_HAVE_X86_KERNELS
+  __builtin_cpu_init();
+  if (limit == "generic")
+    return softmaxRowGeneric;
+#endif
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (limit != "avx2" && __builtin_cpu_supports("avx512f"))
+    return softmaxRowAVX512;
+#endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return softmaxRowAVX2;
+#endif
+  return softmaxRowGeneric;
+}
+
+/// Score floats a task holds: a block of rows of at most this many.
+constexpr int64_t kScoreBlock = 64 * 1024;
+} // namespace
+
+const char *softmaxKernelName() {
+  SoftmaxRowFn f = selectSoftmax();
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (f == softmaxRowAVX512)
+    return "avx512";
+#endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+  if (f == softmaxRowAVX2)
+    return "avx2";
+#endif
+  return "generic";
+}
+
+void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *mask,
+                  const View4 &out, float scale) {
+  static const SoftmaxRowFn softmax = selectSoftmax();
+  const int64_t B = q.sizes[0], H = q.sizes[1], m = q.sizes[2], d = q.sizes[3];
+  const int64_t G = k.sizes[1], s = k.sizes[2], dv = v.sizes[3];
+  if (B <= 0 || H <= 0 || m <= 0 || dv <= 0)
+    return;
+  const int64_t R = G > 0 ? H / G : 1;
+  if (out.strides[3] != 1) {
+    // Rare (the output is a fresh buffer): through a contiguous copy.
+    std::vector<float> tmp(B * H * m * dv);
+    View4 t{tmp.data(), {B, H, m, dv}, {H * m * dv, m * dv, dv, 1}};
+    attentionF32(q, k, v, mask, t, scale);
+    for (int64_t i = 0; i < B; ++i)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t c = 0; c < dv; ++c)
+            out.ptr[i * out.strides[0] + h * out.strides[1] + r * out.strides[2] +
+                    c * out.strides[3]] = tmp[((i * H + h) * m + r) * dv + c];
+    return;
+  }
+  // One decode row per head: the R heads of a group form one block.
+  const bool stack = m == 1 && R > 1;
+  int64_t rows = stack ? R : std::clamp<int64_t>(kScoreBlock / std::max<int64_t>(s, 1) / 8 * 8,
+                                                 8, m);
+  rows = std::min(rows, stack ? R : m);
+  const int64_t blocks = stack ? 1 : (m + rows - 1) / rows;
+  const int64_t heads = stack ? G : H;
+  auto maskRow = [&](int64_t b, int64_t h, int64_t i) -> const float * {
+    if (!mask)
+      return nullptr;
+    const View4 &mk = *mask;
+    return mk.ptr + (mk.sizes[0] > 1 ? b * mk.strides[0] : 0) +
+           (mk.sizes[1] > 1 ? h * mk.strides[1] : 0) + (mk.sizes[2] > 1 ? i * mk.strides[2] : 0);
+  };
+  const int64_t maskCol = mask && mask->sizes[3] > 1 ? mask->strides[3] : 0;
+  parallelFor(B * heads * blocks, [&](int64_t t) {
+    int64_t b = t / (heads * blocks), rest = t % (heads * blocks);
+    int64_t hh = rest / blocks, i0 = (rest % blocks) * rows;
+    int64_t n = stack ? R : std::min(rows, m - i0);
+    int64_t h0 = stack ? hh * R : hh, g = stack ? hh : hh / R;
+    // Rows of the block: query rows i0.. of head h0, or heads h0.. at row 0.
+    const float *qp = q.ptr + b * q.strides[0] + h0 * q.strides[1] + i0 * q.strides[2];
+    int64_t qrs = stack ? q.strides[1] : q.strides[2];
+    float *op = out.ptr + b * out.strides[0] + h0 * out.strides[1] + i0 * out.strides[2];
+    int64_t ors = stack ? out.strides[1] : out.strides[2];
+    const float *kp = k.ptr + b * k.strides[0] + g * k.strides[1];
+    const float *vp = v.ptr + b * v.strides[0] + g * v.strides[1];
+    thread_local std::vector<float> scores;
+    scores.assign(n * s, 0.0f);
+    if (s > 0)
+      sgemm(n, s, d, Matrix{qp, qrs, q.strides[3]}, Matrix{kp, k.strides[3], k.strides[2]},
+            scores.data(), s);
+    for (int64_t r = 0; r < n; ++r) {
+      const float *mr = stack ? maskRow(b, h0 + r, 0) : maskRow(b, h0, i0 + r);
+      softmax(scores.data() + r * s, s, scale, mr, maskCol);
+      std::memset(op + r * ors, 0, dv * sizeof(float));
+    }
+    if (s > 0)
+      sgemm(n, dv, s, Matrix{scores.data(), s, 1}, Matrix{vp, v.strides[2], v.strides[3]}, op,
+            ors);
+  });
+}
+
+} // namespace quantc::rt
