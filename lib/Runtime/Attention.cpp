@@ -110,18 +110,16 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
     const float *kp = k.ptr + b * k.strides[0] + g * k.strides[1];
     const float *vp = v.ptr + b * v.strides[0] + g * v.strides[1];
     thread_local std::vector<float> scores;
-    scores.assign(n * s, 0.0f);
+    scores.resize(n * s);
     if (s > 0)
       sgemm(n, s, d, Matrix{qp, qrs, q.strides[3]}, Matrix{kp, k.strides[3], k.strides[2]},
-            scores.data(), s);
+            scores.data(), s, /*overwrite=*/true);
     for (int64_t r = 0; r < n; ++r) {
       const float *mr = stack ? maskRow(b, h0 + r, 0) : maskRow(b, h0, i0 + r);
       softmax(scores.data() + r * s, s, scale, mr, maskCol);
-      std::memset(op + r * ors, 0, dv * sizeof(float));
     }
-    if (s > 0)
-      sgemm(n, dv, s, Matrix{scores.data(), s, 1}, Matrix{vp, v.strides[2], v.strides[3]}, op,
-            ors);
+    sgemm(n, dv, s, Matrix{scores.data(), s, 1}, Matrix{vp, v.strides[2], v.strides[3]}, op, ors,
+          /*overwrite=*/true);
   });
 }
 

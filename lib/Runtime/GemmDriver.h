@@ -33,21 +33,24 @@ private:
   Matrix b;
 };
 
+/// C += A * B, or with `overwrite` C = A * B (C's old contents never read).
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
-                    int64_t ldc, const float *prepacked = nullptr);
+                    int64_t ldc, const float *prepacked = nullptr, bool overwrite = false);
 
-/// C[mr x nr] += Ap (kc x MR, packed) * Bp (kc x NR, packed).
+/// C[mr x nr] += Ap (kc x MR, packed) * Bp (kc x NR, packed); with
+/// `overwrite`, C[mr x nr] = the product (the first K slice of a product
+/// whose output is not initialized).
 using MicroKernel = void (*)(int64_t kc, const float *Ap, const float *Bp, float *C,
-                             int64_t ldc, int64_t mr, int64_t nr);
+                             int64_t ldc, int64_t mr, int64_t nr, bool overwrite);
 void microKernelGeneric(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                        int64_t mr, int64_t nr);
+                        int64_t mr, int64_t nr, bool overwrite);
 #ifdef QUANTC_HAVE_X86_KERNELS
 void microKernelAVX2(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                     int64_t mr, int64_t nr);
+                     int64_t mr, int64_t nr, bool overwrite);
 #endif
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                       int64_t mr, int64_t nr);
+                       int64_t mr, int64_t nr, bool overwrite);
 #endif
 
 } // namespace quantc::rt

@@ -17,11 +17,14 @@ using namespace quantc::rt;
 
 namespace {
 void gemm(int64_t M, int64_t N, int64_t K, const float *a, int64_t ars, int64_t acs,
-          const float *b, int64_t brs, int64_t bcs, float *c, int64_t ldc) {
-  sgemm(M, N, K, Matrix{a, ars, acs}, Matrix{b, brs, bcs}, c, ldc);
+          const float *b, int64_t brs, int64_t bcs, float *c, int64_t ldc, bool overwrite) {
+  sgemm(M, N, K, Matrix{a, ars, acs}, Matrix{b, brs, bcs}, c, ldc, overwrite);
 }
 void gemm(int64_t M, int64_t N, int64_t K, const int8_t *a, int64_t ars, int64_t acs,
-          const int8_t *b, int64_t brs, int64_t bcs, int32_t *c, int64_t ldc) {
+          const int8_t *b, int64_t brs, int64_t bcs, int32_t *c, int64_t ldc, bool overwrite) {
+  if (overwrite)
+    for (int64_t i = 0; i < M; ++i)
+      std::fill(c + i * ldc, c + i * ldc + N, 0);
   igemmS8(M, N, K, MatrixS8{a, ars, acs}, MatrixS8{b, brs, bcs}, c, ldc);
 }
 void conv(const Conv2DShape &s, const float *x, const float *w, float *y) { conv2d(s, x, w, y); }
@@ -29,30 +32,34 @@ void conv(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *y) {
   conv2dS8(s, x, w, y);
 }
 
-/// C[M,N] += A[M,K] * B[K,N] (float, or int8 into int32), C through a
-/// contiguous temporary when its columns are strided.
+/// C[M,N] += A[M,K] * B[K,N] (float, or int8 into int32), or with
+/// `overwrite` C = A * B; C through a contiguous temporary when its columns
+/// are strided.
 template <typename In, typename Acc>
 void matmulInto(const In *a, int64_t ars, int64_t acs, const In *b, int64_t brs, int64_t bcs,
-                Acc *c, int64_t crs, int64_t ccs, int64_t M, int64_t N, int64_t K) {
+                Acc *c, int64_t crs, int64_t ccs, int64_t M, int64_t N, int64_t K,
+                bool overwrite = false) {
   if (ccs == 1) {
-    gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs);
+    gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs, overwrite);
     return;
   }
   std::vector<Acc> tmp(M * N, Acc(0));
-  gemm(M, N, K, a, ars, acs, b, brs, bcs, tmp.data(), N);
+  gemm(M, N, K, a, ars, acs, b, brs, bcs, tmp.data(), N, false);
   for (int64_t i = 0; i < M; ++i)
     for (int64_t j = 0; j < N; ++j)
-      c[i * crs + j * ccs] += tmp[i * N + j];
+      c[i * crs + j * ccs] = overwrite ? tmp[i * N + j] : c[i * crs + j * ccs] + tmp[i * N + j];
 }
 
 template <typename In, typename Acc>
-void matmulEntry(MemRef<In, 2> *A, MemRef<In, 2> *B, MemRef<Acc, 2> *C) {
+void matmulEntry(MemRef<In, 2> *A, MemRef<In, 2> *B, MemRef<Acc, 2> *C, bool overwrite = false) {
   matmulInto(A->data(), A->strides[0], A->strides[1], B->data(), B->strides[0], B->strides[1],
-             C->data(), C->strides[0], C->strides[1], C->sizes[0], C->sizes[1], A->sizes[1]);
+             C->data(), C->strides[0], C->strides[1], C->sizes[0], C->sizes[1], A->sizes[1],
+             overwrite);
 }
 
 template <typename In, typename Acc>
-void batchMatmulEntry(MemRef<In, 3> *A, MemRef<In, 3> *B, MemRef<Acc, 3> *C) {
+void batchMatmulEntry(MemRef<In, 3> *A, MemRef<In, 3> *B, MemRef<Acc, 3> *C,
+                      bool overwrite = false) {
   int64_t batch = C->sizes[0], M = C->sizes[1], N = C->sizes[2], K = A->sizes[2];
   // Enough batch elements (attention heads) for every thread: one per
   // task, each single-threaded. Fewer (SmolLM2's 3 grouped K/V heads on 2
@@ -62,13 +69,14 @@ void batchMatmulEntry(MemRef<In, 3> *A, MemRef<In, 3> *B, MemRef<Acc, 3> *C) {
     for (int64_t i = 0; i < batch; ++i)
       matmulInto(A->data() + i * A->strides[0], A->strides[1], A->strides[2],
                  B->data() + i * B->strides[0], B->strides[1], B->strides[2],
-                 C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K);
+                 C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K,
+                 overwrite);
     return;
   }
   parallelFor(batch, [&](int64_t i) {
     matmulInto(A->data() + i * A->strides[0], A->strides[1], A->strides[2],
                B->data() + i * B->strides[0], B->strides[1], B->strides[2],
-               C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K);
+               C->data() + i * C->strides[0], C->strides[1], C->strides[2], M, N, K, overwrite);
   });
 }
 
@@ -166,14 +174,32 @@ void _mlir_ciface_qc_rt_matmul_f32(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2
   matmulEntry(A, B, C);
 }
 
-/// B is a constant (a weight): packed once and kept (sgemmConstB).
-void _mlir_ciface_qc_rt_matmul_f32_constb(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C) {
+namespace {
+void constBEntry(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C, bool overwrite) {
   if (C->strides[1] != 1) {
-    matmulEntry(A, B, C);
+    matmulEntry(A, B, C, overwrite);
     return;
   }
   sgemmConstB(C->sizes[0], C->sizes[1], A->sizes[1], Matrix{A->data(), A->strides[0], A->strides[1]},
-              Matrix{B->data(), B->strides[0], B->strides[1]}, C->data(), C->strides[0]);
+              Matrix{B->data(), B->strides[0], B->strides[1]}, C->data(), C->strides[0], overwrite);
+}
+} // namespace
+
+/// B is a constant (a weight): packed once and kept (sgemmConstB).
+void _mlir_ciface_qc_rt_matmul_f32_constb(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C) {
+  constBEntry(A, B, C, false);
+}
+
+// The _set variants write C = A * B without reading C (the output was
+// not zero-filled: quantc-cpu-kernel-calls dropped the fill).
+void _mlir_ciface_qc_rt_matmul_f32_set(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C) {
+  matmulEntry(A, B, C, true);
+}
+void _mlir_ciface_qc_rt_matmul_f32_constb_set(MemRefF32<2> *A, MemRefF32<2> *B, MemRefF32<2> *C) {
+  constBEntry(A, B, C, true);
+}
+void _mlir_ciface_qc_rt_batch_matmul_f32_set(MemRefF32<3> *A, MemRefF32<3> *B, MemRefF32<3> *C) {
+  batchMatmulEntry(A, B, C, true);
 }
 
 namespace {
@@ -272,6 +298,12 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_constb)},
       {"_mlir_ciface_qc_rt_batch_matmul_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_f32)},
+      {"_mlir_ciface_qc_rt_matmul_f32_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_set)},
+      {"_mlir_ciface_qc_rt_matmul_f32_constb_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_constb_set)},
+      {"_mlir_ciface_qc_rt_batch_matmul_f32_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_f32_set)},
       {"_mlir_ciface_qc_rt_attention_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_attention_f32)},
       {"_mlir_ciface_qc_rt_attention_masked_f32",

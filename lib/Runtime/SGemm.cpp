@@ -112,7 +112,7 @@ void DenseBPacker::pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *d
 }
 
 void microKernelGeneric(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                        int64_t mr, int64_t nr) {
+                        int64_t mr, int64_t nr, bool overwrite) {
   float acc[kMR][kNR] = {};
   for (int64_t k = 0; k < kc; ++k)
     for (int64_t r = 0; r < kMR; ++r) {
@@ -122,7 +122,7 @@ void microKernelGeneric(int64_t kc, const float *Ap, const float *Bp, float *C, 
     }
   for (int64_t r = 0; r < mr; ++r)
     for (int64_t c = 0; c < nr; ++c)
-      C[r * ldc + c] += acc[r][c];
+      C[r * ldc + c] = overwrite ? acc[r][c] : C[r * ldc + c] + acc[r][c];
 }
 
 const char *sgemmKernelName() {
@@ -139,9 +139,15 @@ const char *sgemmKernelName() {
 }
 
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
-                    int64_t ldc, const float *prepacked) {
-  if (M <= 0 || N <= 0 || K <= 0)
+                    int64_t ldc, const float *prepacked, bool overwrite) {
+  if (M <= 0 || N <= 0)
     return;
+  if (K <= 0) {
+    if (overwrite)
+      for (int64_t i = 0; i < M; ++i)
+        std::memset(C + i * ldc, 0, N * sizeof(float));
+    return;
+  }
   // With `prepacked` (all of B packed once, canonicalPanels' layout), a
   // task's panels for [n0, n0 + nc) of the slice at k0 are read in place.
   int64_t allPanels = (N + kNR - 1) / kNR;
@@ -200,7 +206,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
               __builtin_prefetch(next + l * 16, 0, 2);
             kernel(kc, as + i * kMR * kc, bp + j * kNR * kc,
                    C + i * kMR * ldc + n0 + j * kNR, ldc, std::min(kMR, M - i * kMR),
-                   std::min(kNR, nc - j * kNR));
+                   std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
           }
         }
       }
@@ -230,7 +236,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
         for (int64_t i = 0; i < mPanels; ++i)
           kernel(kc, s.a.data() + i * kMR * kc, bp + j * kNR * kc,
                  C + (m0 + i * kMR) * ldc + n0 + j * kNR, ldc,
-                 std::min(kMR, mc - i * kMR), std::min(kNR, nc - j * kNR));
+                 std::min(kMR, mc - i * kMR), std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
     }
   });
 }
@@ -335,7 +341,17 @@ void skinnyKernelGeneric(int64_t m, int64_t K, int64_t nc, Matrix A, const float
   }
 }
 
-void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
+namespace {
+/// C[0 .. M, n0 .. n0 + nc] = 0: the skinny kernels accumulate, so a
+/// product that overwrites its output zeroes each task's columns first.
+void zeroColumns(float *C, int64_t ldc, int64_t M, int64_t n0, int64_t nc) {
+  for (int64_t r = 0; r < M; ++r)
+    std::memset(C + r * ldc + n0, 0, nc * sizeof(float));
+}
+} // namespace
+
+void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc,
+           bool overwrite) {
   if (M > kSkinnyMaxRows && M <= kSkinnyBlockedRows && B.cs == 1 && N > 0 && K > 0) {
     // A prompt's few rows: the packed GEMM would copy all of B into
     // panels on every call (SmolLM2's 113 MB output head for 8 tokens),
@@ -347,6 +363,8 @@ void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_
     int64_t tasks = (N + width - 1) / width;
     parallelFor(tasks, [&](int64_t t) {
       int64_t n0 = t * width, nc = std::min(width, N - n0);
+      if (overwrite)
+        zeroColumns(C, ldc, M, n0, nc);
       for (int64_t r0 = 0; r0 < M; r0 += kSkinnyMaxRows) {
         Matrix Ar = A;
         Ar.ptr = A.ptr + r0 * A.rs;
@@ -360,12 +378,14 @@ void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_
     int64_t width = skinnyTaskWidth(N);
     int64_t tasks = (N + width - 1) / width;
     parallelFor(tasks, [&](int64_t t) {
-      int64_t n0 = t * width;
-      kernel(M, K, std::min(width, N - n0), A, B.ptr + n0, B.rs, C + n0, ldc);
+      int64_t n0 = t * width, nc = std::min(width, N - n0);
+      if (overwrite)
+        zeroColumns(C, ldc, M, n0, nc);
+      kernel(M, K, nc, A, B.ptr + n0, B.rs, C + n0, ldc);
     });
     return;
   }
-  gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc);
+  gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc, nullptr, overwrite);
 }
 
 namespace {
@@ -416,14 +436,15 @@ void releasePackedWeights() {
   w.packed.clear();
 }
 
-void sgemmConstB(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc) {
+void sgemmConstB(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc,
+                 bool overwrite) {
   // Prompt- and decode-sized products stream B in place (no packing to
   // save); so does everything with QUANTC_PREPACK=0.
   if (M <= kSkinnyBlockedRows || B.cs != 1 || N <= 0 || K <= 0 || !prepackEnabled()) {
-    sgemm(M, N, K, A, B, C, ldc);
+    sgemm(M, N, K, A, B, C, ldc, overwrite);
     return;
   }
-  gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc, packOnce(B, K, N));
+  gemmWithPacker(M, N, K, A, DenseBPacker(B), C, ldc, packOnce(B, K, N), overwrite);
 }
 
 } // namespace quantc::rt

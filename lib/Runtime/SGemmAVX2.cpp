@@ -16,7 +16,14 @@
 namespace quantc::rt {
 namespace {
 
-inline void addTo(float *dst, __m256 v, int64_t cols) {
+inline void addTo(float *dst, __m256 v, int64_t cols, bool overwrite) {
+  if (overwrite) {
+    if (cols >= 8)
+      _mm256_storeu_ps(dst, v);
+    else if (cols > 0)
+      _mm256_maskstore_ps(dst, laneMask(cols), v);
+    return;
+  }
   if (cols >= 8) {
     _mm256_storeu_ps(dst, _mm256_add_ps(_mm256_loadu_ps(dst), v));
   } else if (cols > 0) {
@@ -27,7 +34,7 @@ inline void addTo(float *dst, __m256 v, int64_t cols) {
 
 /// C[r0 .. r0+4, c0 .. c0+16] of the 8x32 tile.
 inline void subTile(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                    int64_t rows, int64_t cols) {
+                    int64_t rows, int64_t cols, bool overwrite) {
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
   __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
@@ -51,18 +58,18 @@ inline void subTile(int64_t kc, const float *Ap, const float *Bp, float *C, int6
   }
   __m256 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
   for (int64_t r = 0; r < rows; ++r) {
-    addTo(C + r * ldc, acc[r][0], cols);
-    addTo(C + r * ldc + 8, acc[r][1], cols - 8);
+    addTo(C + r * ldc, acc[r][0], cols, overwrite);
+    addTo(C + r * ldc + 8, acc[r][1], cols - 8, overwrite);
   }
 }
 } // namespace
 
 void microKernelAVX2(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                     int64_t mr, int64_t nr) {
+                     int64_t mr, int64_t nr, bool overwrite) {
   for (int64_t r0 = 0; r0 < mr; r0 += 4)
     for (int64_t c0 = 0; c0 < nr; c0 += 16)
       subTile(kc, Ap + r0, Bp + c0, C + r0 * ldc + c0, ldc, mr - r0 < 4 ? mr - r0 : 4,
-              nr - c0 < 16 ? nr - c0 : 16);
+              nr - c0 < 16 ? nr - c0 : 16, overwrite);
 }
 
 } // namespace quantc::rt

@@ -12,7 +12,7 @@
 namespace quantc::rt {
 
 void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                       int64_t mr, int64_t nr) {
+                       int64_t mr, int64_t nr, bool overwrite) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -54,6 +54,14 @@ void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, i
   __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? static_cast<__mmask16>((1u << (nr - 16)) - 1) : 0;
   __m512 rows[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                        {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+  if (overwrite) {
+    for (int64_t r = 0; r < mr; ++r) {
+      _mm512_mask_storeu_ps(C + r * ldc, m0, rows[r][0]);
+      if (m1)
+        _mm512_mask_storeu_ps(C + r * ldc + 16, m1, rows[r][1]);
+    }
+    return;
+  }
   for (int64_t r = 0; r < mr; ++r) {
     float *row = C + r * ldc;
     _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), rows[r][0]));

@@ -73,6 +73,16 @@ TEST_P(SGemm, MatchesNaiveLoops) {
       sgemmConstB(M, N, K, A, B, c.data(), N);
       expectClose(c, want, double(K));
     }
+    // overwrite: C = A * B with C's old contents (NaN here) never read.
+    std::vector<double> product(M * N);
+    for (int64_t i = 0; i < M * N; ++i)
+      product[i] = want[i] - c0[i];
+    std::fill(c.begin(), c.end(), std::nanf(""));
+    sgemm(M, N, K, A, B, c.data(), N, /*overwrite=*/true);
+    expectClose(c, product, double(K));
+    std::fill(c.begin(), c.end(), std::nanf(""));
+    sgemmConstB(M, N, K, A, B, c.data(), N, /*overwrite=*/true);
+    expectClose(c, product, double(K));
   }
   // b is freed after this test; another case's B may take its address.
   releasePackedWeights();
@@ -122,7 +132,10 @@ INSTANTIATE_TEST_SUITE_P(
                       // 5..8 rows: blocks of 4 rows over L2-sized column
                       // tasks (K = 700: 176 columns a task), 9 past it.
                       GemmCase{6, 1100, 700, false, false}, GemmCase{8, 177, 3000, true, false},
-                      GemmCase{9, 200, 50, false, false}));
+                      GemmCase{9, 200, 50, false, false},
+                      // More rows than the whole-A path takes (1024): row
+                      // blocks of their own.
+                      GemmCase{1030, 70, 40, false, false}));
 
 struct ConvCase {
   int64_t C, H, W, M, KH, KW, sh, sw, dh, dw, padT, padL;

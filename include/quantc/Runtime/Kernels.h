@@ -38,12 +38,16 @@ struct Matrix {
 
 /// C[M x N] (+)= A[M x K] * B[K x N]; C's columns are unit-stride, its rows
 /// `ldc` apart. Spreads over the runtime's threads.
-void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc);
+/// With `overwrite`, C = A * B: C's old contents are never read (a fresh
+/// output needs no zero fill).
+void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc,
+           bool overwrite = false);
 /// sgemm with a B that never changes (a weight): packed into the GEMM's
 /// panels on the first call and kept (keyed by its address and shape), so
 /// later calls skip packing. Small M streams B as sgemm does.
 /// QUANTC_PREPACK=0 turns the cache off.
-void sgemmConstB(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc);
+void sgemmConstB(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc,
+                 bool overwrite = false);
 /// Drops every packed weight. The cache is keyed by address: whoever frees
 /// weights that compiled code ran on (a JIT model going away) calls this,
 /// so that other weights later at the same address are not read stale.
@@ -149,6 +153,15 @@ void _mlir_ciface_qc_rt_attention_masked_f32(quantc::rt::MemRefF32<4> *Q,
                                              quantc::rt::MemRefF32<4> *V,
                                              quantc::rt::MemRefF32<4> *Mask,
                                              quantc::rt::MemRefF32<4> *O, float scale);
+// C = A * B (C not read): the three f32 matmul entries without accumulation.
+void _mlir_ciface_qc_rt_matmul_f32_set(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefF32<2> *B,
+                                       quantc::rt::MemRefF32<2> *C);
+void _mlir_ciface_qc_rt_matmul_f32_constb_set(quantc::rt::MemRefF32<2> *A,
+                                              quantc::rt::MemRefF32<2> *B,
+                                              quantc::rt::MemRefF32<2> *C);
+void _mlir_ciface_qc_rt_batch_matmul_f32_set(quantc::rt::MemRefF32<3> *A,
+                                             quantc::rt::MemRefF32<3> *B,
+                                             quantc::rt::MemRefF32<3> *C);
 // C[b,M,N] += A[b,M,K] * B[b,K,N]
 void _mlir_ciface_qc_rt_batch_matmul_f32(quantc::rt::MemRefF32<3> *A,
                                          quantc::rt::MemRefF32<3> *B,

@@ -68,7 +68,8 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       }
     });
     for (linalg::LinalgOp op : targets)
-      replace(module, op);
+      replace(module, op,
+              isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation()) && zeroFilledOutput(op));
     // Contractions the lowering marked for a kernel (qc.kernel).
     SmallVector<linalg::GenericOp> marked;
     module.walk([&](linalg::GenericOp op) {
@@ -165,7 +166,62 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     op->erase();
   }
 
-  void replace(ModuleOp module, linalg::LinalgOp op) {
+  /// Whether op is an f32 (batch) matmul whose output buffer was just
+  /// zero-filled for it: the fill (or the copy of a zero-filled buffer CSE
+  /// left) is erased and the kernel writes C = A * B without reading C (a
+  /// pass over the output saved; SmolLM2's logits are 50 MB). The output
+  /// must have no other user before the matmul.
+  bool zeroFilledOutput(linalg::LinalgOp op) {
+    if (kindOf(op) != Kind::F32 || op.getNumDpsInits() != 1)
+      return false;
+    Value c = op.getDpsInits()[0];
+    Operation *writer = nullptr;
+    for (Operation *u : c.getUsers()) {
+      if (u == op.getOperation())
+        continue;
+      if (u->getBlock() != op->getBlock())
+        return false;
+      if (u->isBeforeInBlock(op)) {
+        if (writer)
+          return false; // more than one use before the matmul
+        writer = u;
+      }
+    }
+    auto isZeroFill = [](Operation *w, Value out) {
+      auto f = dyn_cast_or_null<linalg::FillOp>(w);
+      if (!f || f.getOutputs()[0] != out)
+        return false;
+      auto cst = f.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+      auto v = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
+      return v && v.getValue().isZero() && !v.getValue().isNegative();
+    };
+    if (isZeroFill(writer, c)) {
+      writer->erase();
+      return true;
+    }
+    // linalg.copy (or memref.copy) from a buffer whose only writer before
+    // it is a zero fill.
+    Value src;
+    if (auto cp = dyn_cast_or_null<linalg::CopyOp>(writer); cp && cp.getOutputs()[0] == c)
+      src = cp.getInputs()[0];
+    else if (auto mc = dyn_cast_or_null<memref::CopyOp>(writer); mc && mc.getTarget() == c)
+      src = mc.getSource();
+    if (!src)
+      return false;
+    Operation *fill = nullptr;
+    for (Operation *u : src.getUsers())
+      if (u != writer && u->getBlock() == writer->getBlock() && u->isBeforeInBlock(writer)) {
+        if (fill)
+          return false;
+        fill = u;
+      }
+    if (!isZeroFill(fill, src))
+      return false;
+    writer->erase();
+    return true;
+  }
+
+  void replace(ModuleOp module, linalg::LinalgOp op, bool overwrite = false) {
     OpBuilder b(op);
     Location l = op.getLoc();
     SmallVector<Value> args;
@@ -184,9 +240,14 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     if (isa<linalg::MatmulOp>(op.getOperation())) {
       // A constant B (a weight) is packed once by the runtime and kept.
       bool constB = op->getOperand(1).getDefiningOp<memref::GetGlobalOp>() != nullptr;
-      name = s8 ? "qc_rt_matmul_i8_i32" : constB ? "qc_rt_matmul_f32_constb" : "qc_rt_matmul_f32";
+      name = s8          ? "qc_rt_matmul_i8_i32"
+             : overwrite ? (constB ? "qc_rt_matmul_f32_constb_set" : "qc_rt_matmul_f32_set")
+             : constB    ? "qc_rt_matmul_f32_constb"
+                         : "qc_rt_matmul_f32";
     } else if (isa<linalg::BatchMatmulOp>(op.getOperation())) {
-      name = s8 ? "qc_rt_batch_matmul_i8_i32" : "qc_rt_batch_matmul_f32";
+      name = s8          ? "qc_rt_batch_matmul_i8_i32"
+             : overwrite ? "qc_rt_batch_matmul_f32_set"
+                         : "qc_rt_batch_matmul_f32";
     } else if (auto c = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
       name = s8 ? "qc_rt_conv2d_nchw_i8_i32" : "qc_rt_conv2d_nchw_f32";
       addWindow(c.getStrides(), c.getDilations());

@@ -1,0 +1,51 @@
+// RUN: quant-opt %s --split-input-file --quantc-cpu-kernel-calls | FileCheck %s
+
+// A matmul whose output was zero-filled just for it: the fill goes and the
+// kernel overwrites C (the _set entry points), for a weight (constb), an
+// activation and a batch; the copy of a zero-filled buffer that CSE leaves
+// when two products share one fill goes too, and then the shared fill.
+// CHECK-LABEL: func.func @zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.copy
+// CHECK: call @qc_rt_matmul_f32_constb_set(
+// CHECK: call @qc_rt_matmul_f32_set(
+// CHECK: call @qc_rt_matmul_f32_set(
+// CHECK: call @qc_rt_batch_matmul_f32_set(
+memref.global "private" constant @w : memref<8x6xf32> = dense<1.0>
+func.func @zero_filled(%a: memref<4x8xf32>, %b: memref<8x6xf32>, %c: memref<4x6xf32>,
+                       %ba: memref<2x4x8xf32>, %bb: memref<2x8x6xf32>, %bc: memref<2x4x6xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %w = memref.get_global @w : memref<8x6xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x6xf32>)
+  linalg.matmul ins(%a, %w : memref<4x8xf32>, memref<8x6xf32>) outs(%c : memref<4x6xf32>)
+  %z = memref.alloc() : memref<4x6xf32>
+  linalg.fill ins(%zero : f32) outs(%z : memref<4x6xf32>)
+  %z2 = memref.alloc() : memref<4x6xf32>
+  linalg.copy ins(%z : memref<4x6xf32>) outs(%z2 : memref<4x6xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x6xf32>) outs(%z2 : memref<4x6xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x6xf32>) outs(%z : memref<4x6xf32>)
+  linalg.fill ins(%zero : f32) outs(%bc : memref<2x4x6xf32>)
+  linalg.batch_matmul ins(%ba, %bb : memref<2x4x8xf32>, memref<2x8x6xf32>) outs(%bc : memref<2x4x6xf32>)
+  return
+}
+
+// -----
+
+// Not zero (a bias of one), or read between fill and matmul: C is
+// accumulated into as before.
+// CHECK-LABEL: func.func @kept
+// CHECK: linalg.fill ins(%{{.*}} : f32)
+// CHECK: call @qc_rt_matmul_f32(
+// CHECK: linalg.fill
+// CHECK: linalg.copy
+// CHECK: call @qc_rt_matmul_f32(
+func.func @kept(%a: memref<4x8xf32>, %b: memref<8x6xf32>, %c: memref<4x6xf32>, %d: memref<4x6xf32>, %e: memref<4x6xf32>) {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%one : f32) outs(%c : memref<4x6xf32>)
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x6xf32>) outs(%c : memref<4x6xf32>)
+  linalg.fill ins(%zero : f32) outs(%d : memref<4x6xf32>)
+  memref.copy %d, %e : memref<4x6xf32> to memref<4x6xf32>
+  linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x6xf32>) outs(%d : memref<4x6xf32>)
+  return
+}
