@@ -15,6 +15,12 @@
 #include <string>
 
 namespace quantc::rt {
+
+/// Convolutions keep 256-deep K slices (the matmuls' even ~192 split,
+/// SGemm.cpp, changed the order of their sums, and quantized conv models,
+/// whose exported QDQ graphs scripts/check_export.py compares with ONNX
+/// Runtime to 1e-4, then requantized a few activations one step apart).
+constexpr int64_t kConvSliceK = 256;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 void depthwiseChannelAVX512(const Conv2DShape &s, const float *plane, const float *wc, float *o);
 #endif
@@ -49,10 +55,11 @@ void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
   Matrix A{w, K, 1};
   if (isPointwise(s)) {
     // 1x1: the image itself is the col matrix.
-    gemmWithPacker(s.M, N, K, A, DenseBPacker(Matrix{x, s.xsC, 1}), out, N);
+    gemmWithPacker(s.M, N, K, A, DenseBPacker(Matrix{x, s.xsC, 1}), out, N, nullptr, false,
+                   kConvSliceK);
     return;
   }
-  gemmWithPacker(s.M, N, K, A, Im2ColPacker(s, x), out, N);
+  gemmWithPacker(s.M, N, K, A, Im2ColPacker(s, x), out, N, nullptr, false, kConvSliceK);
 }
 
 namespace {

@@ -18,12 +18,17 @@ namespace {
 
 constexpr int64_t kNC = 256, kMC = 128;
 
-/// Depth of the K slices: K cut into equal slices of at most ~192 (a
-/// multiple of 8), so that no slice is a short remainder (K = 576 was 256 +
-/// 256 + 64) and a B panel (kc x 32 floats, 24 KiB at 192) stays in L1
-/// beside the streamed A panel. The 8x32 AVX-512 micro-kernel measured
-/// 194 GFLOP/s at kc 256 and 204 at 192 on L2-resident panels.
+/// Depth of the K slices: up to 256 one slice; deeper K cut into equal
+/// slices of at most ~192 (a multiple of 8), so that no slice is a short
+/// remainder (K = 576 was 256 + 256 + 64) and a B panel (kc x 32 floats,
+/// 24 KiB at 192) stays in L1 beside the streamed A panel. The 8x32
+/// AVX-512 micro-kernel measured 194 GFLOP/s at kc 256 and 204 at 192 on
+/// L2-resident panels. (Products with K <= 256 keep one slice: their sums
+/// run in the order they always did, which quantized models' tests
+/// compare bit for bit with ONNX Runtime after requantization.)
 int64_t sliceDepth(int64_t K) {
+  if (K <= 256)
+    return K;
   int64_t slices = (K + 191) / 192;
   return ((K + slices - 1) / slices + 7) / 8 * 8;
 }
@@ -139,7 +144,7 @@ const char *sgemmKernelName() {
 }
 
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
-                    int64_t ldc, const float *prepacked, bool overwrite) {
+                    int64_t ldc, const float *prepacked, bool overwrite, int64_t sliceK) {
   if (M <= 0 || N <= 0)
     return;
   if (K <= 0) {
@@ -168,7 +173,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     int64_t mPanels = (M + kMR - 1) / kMR;
     std::vector<float> &ap = wholeA;
     ap.resize(mPanels * kMR * K);
-    const int64_t kKC = sliceDepth(K);
+    const int64_t kKC = sliceK > 0 ? sliceK : sliceDepth(K);
     int64_t slices = (K + kKC - 1) / kKC;
     parallelFor(slices * mPanels, [&](int64_t t) {
       int64_t k0 = (t / mPanels) * kKC, kc = std::min(kKC, K - k0), p = t % mPanels;
@@ -213,7 +218,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     });
     return;
   }
-  const int64_t kKC = sliceDepth(K);
+  const int64_t kKC = sliceK > 0 ? sliceK : sliceDepth(K);
   int64_t mBlocks = (M + kMC - 1) / kMC, nBlocks = (N + kNC - 1) / kNC, ncBlock = kNC;
   // Too few blocks to keep every thread busy: at least two tasks per
   // thread, N cut into equal widths (multiples of NR).

@@ -1,5 +1,6 @@
 //===- DataMovement.cpp - constants, reshapes, slices, gathers to tensor --===//
 #include "LoweringUtils.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -84,6 +85,20 @@ template <typename OpTy> struct ReshapeLikeLowering : OpConversionPattern<OpTy> 
       return success();
     }
     Location l = op.getLoc();
+    if (rt.hasStaticShape() && it.hasStaticShape() && rt.getRank() != it.getRank()) {
+      // A pure collapse or expansion of static dims: a view after
+      // bufferization (tensor.reshape becomes memref.reshape, which later
+      // passes do not see through: results copied into out-parameters).
+      if (rt.getRank() < it.getRank()) {
+        if (auto re = getReassociationIndicesForCollapse(it.getShape(), rt.getShape())) {
+          rw.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, rt, in, *re);
+          return success();
+        }
+      } else if (auto re = getReassociationIndicesForCollapse(rt.getShape(), it.getShape())) {
+        rw.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, rt, in, *re);
+        return success();
+      }
+    }
     if (rt.hasStaticShape()) {
       auto shapeType = RankedTensorType::get({rt.getRank()}, rw.getI64Type());
       Value shape =

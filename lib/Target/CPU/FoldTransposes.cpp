@@ -124,6 +124,7 @@ void rebuildViews(OpBuilder &b, Value oldV, Value newV, SmallVectorImpl<Operatio
 
 struct FoldTransposesPass : quantc::cpu::impl::CPUFoldTransposesBase<FoldTransposesPass> {
   void runOnOperation() override {
+    foldAttentionOutputs();
     SmallVector<linalg::TransposeOp> candidates;
     getOperation().walk([&](linalg::TransposeOp t) {
       if (!t.hasPureBufferSemantics())
@@ -156,6 +157,85 @@ struct FoldTransposesPass : quantc::cpu::impl::CPUFoldTransposesBase<FoldTranspo
       t->erase();
       if (alloc->use_empty())
         alloc->erase();
+    }
+  }
+
+  /// A transpose of the attention kernel's output (heads back to
+  /// [b, m, H, dv] before the output projection): the kernel writes
+  /// through the inverse permutation of the transpose's output buffer
+  /// instead, and the copy goes. The kernel's own output must be a fresh
+  /// buffer read only by the transpose; the target buffer's allocation
+  /// moves before the kernel when its sizes allow.
+  void foldAttentionOutputs() {
+    SmallVector<linalg::TransposeOp> ts;
+    getOperation().walk([&](linalg::TransposeOp t) {
+      if (t.hasPureBufferSemantics())
+        ts.push_back(t);
+    });
+    for (linalg::TransposeOp t : ts) {
+      Value x = t.getInput();
+      auto xAlloc = x.getDefiningOp<memref::AllocOp>();
+      if (!xAlloc || !xAlloc.getType().getLayout().isIdentity())
+        continue;
+      quantc::qc::AttentionKernelOp attn;
+      bool ok = true;
+      for (OpOperand &u : x.getUses()) {
+        if (u.getOwner() == t.getOperation())
+          continue;
+        auto a = dyn_cast<quantc::qc::AttentionKernelOp>(u.getOwner());
+        if (!a || !a.isDpsInit(&u) || attn || a->getBlock() != t->getBlock() ||
+            !a->isBeforeInBlock(t)) {
+          ok = false;
+          break;
+        }
+        attn = a;
+      }
+      if (!ok || !attn)
+        continue;
+      Value y = t.getInit();
+      auto yt = cast<MemRefType>(y.getType());
+      if (!yt.getLayout().isIdentity())
+        continue;
+      // y must be fresh: no use before the transpose (bufferization may
+      // have given the transpose a buffer that held the query until the
+      // kernel read it).
+      bool touched = llvm::any_of(y.getUsers(), [&](Operation *u) {
+        Operation *top = t->getBlock()->findAncestorOpInBlock(*u);
+        return u != t.getOperation() && (!top || top->isBeforeInBlock(t));
+      });
+      if (touched)
+        continue;
+      // y must exist before the kernel, and nothing may touch y between.
+      if (auto yAlloc = y.getDefiningOp<memref::AllocOp>()) {
+        if (yAlloc->getBlock() != t->getBlock())
+          continue;
+        if (!yAlloc->isBeforeInBlock(attn)) {
+          if (llvm::any_of(yAlloc->getOperands(), [&](Value v) {
+                Operation *d = v.getDefiningOp();
+                return d && d->getBlock() == attn->getBlock() && !d->isBeforeInBlock(attn);
+              }))
+            continue;
+          yAlloc->moveBefore(attn);
+        }
+      } else if (!isa<BlockArgument>(y)) {
+        continue;
+      }
+      // x = transpose^-1(y): y[.., p[i], ..] = x[.., i, ..].
+      ArrayRef<int64_t> p = t.getPermutation();
+      SmallVector<unsigned> inv(p.size());
+      for (auto [i, v] : llvm::enumerate(p))
+        inv[v] = i;
+      OpBuilder b(attn);
+      AffineMap invMap = AffineMap::getPermutationMap(inv, t.getContext());
+      Value view = memref::TransposeOp::create(b, t.getLoc(), y, AffineMapAttr::get(invMap));
+      if (cast<MemRefType>(view.getType()).getShape() != xAlloc.getType().getShape()) {
+        view.getDefiningOp()->erase();
+        continue;
+      }
+      attn.getInitMutable().set(view);
+      t->erase();
+      if (xAlloc->use_empty())
+        xAlloc->erase();
     }
   }
 

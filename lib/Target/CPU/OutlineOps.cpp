@@ -45,14 +45,14 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
     auto main = module.lookupSymbol<func::FuncOp>("main");
     if (!main || main.isExternal())
       return;
-    // A Transpose that only feeds MatMuls moves down to just before the
-    // first of them, so that both land in one function and
-    // quantc-cpu-fold-transposes can turn the copy into a strided view.
+    // A Transpose that only feeds MatMuls (or fused attention) moves down
+    // to just before the first of them, so that both land in one function
+    // and quantc-cpu-fold-transposes can turn the copy into a strided view.
     SmallVector<Operation *> sink;
     for (Operation &op : main.getBody().front())
       if (isa<qc::TransposeOp>(op) && !op.use_empty() &&
           llvm::all_of(op.getUsers(), [&](Operation *u) {
-            return isa<qc::MatMulOp>(u) && u->getBlock() == op.getBlock();
+            return isa<qc::MatMulOp, qc::AttentionOp>(u) && u->getBlock() == op.getBlock();
           }))
         sink.push_back(&op);
     for (Operation *op : sink) {

@@ -37,12 +37,14 @@ struct ResultsToOutParamsPass
     getOperation().walk([](func::FuncOp f) { writeInPlace(f); });
   }
 
-  /// A result that was a callee's result (its buffer hoisted into this
-  /// function as an allocation) is copied into the out-parameter at the
-  /// end: the allocation becomes the out-parameter itself, and the copy
-  /// goes (SmolLM2's 50 MB of logits were copied once per run). Only when
-  /// the out-parameter has no other use, the allocation has the same type
-  /// and the copy is its last use in the block.
+  /// A result computed into a buffer and copied into the out-parameter at
+  /// the end (a callee's result hoisted as an allocation, or a reshape view
+  /// of one: a matmul's 2-D output returned as [1, m, n]) is computed in
+  /// the out-parameter itself, through the inverse view, and the copy goes
+  /// (SmolLM2's 50 MB of logits were copied once per run, MiniLM copied
+  /// most of its products). Only when the out-parameter has no other use,
+  /// the views have no other use, and the copy is the allocation's last
+  /// use in the block.
   static void writeInPlace(func::FuncOp f) {
     if (f.isExternal())
       return;
@@ -52,18 +54,45 @@ struct ResultsToOutParamsPass
         copies.push_back(c);
     for (memref::CopyOp c : copies) {
       auto arg = dyn_cast<BlockArgument>(c.getTarget());
-      auto alloc = c.getSource().getDefiningOp<memref::AllocOp>();
-      if (!arg || arg.getOwner() != &f.getBody().front() || !arg.hasOneUse() || !alloc ||
-          alloc->getBlock() != c->getBlock() || alloc.getType() != arg.getType())
+      if (!arg || arg.getOwner() != &f.getBody().front() || !arg.hasOneUse() ||
+          !cast<MemRefType>(arg.getType()).getLayout().isIdentity())
+        continue;
+      Operation *view = c.getSource().getDefiningOp();
+      Value base = c.getSource();
+      if (isa_and_nonnull<memref::ExpandShapeOp, memref::CollapseShapeOp>(view)) {
+        if (!c.getSource().hasOneUse())
+          continue;
+        base = view->getOperand(0);
+      } else {
+        view = nullptr;
+      }
+      auto alloc = base.getDefiningOp<memref::AllocOp>();
+      if (!alloc || alloc->getBlock() != c->getBlock() ||
+          !alloc.getType().getLayout().isIdentity() ||
+          (!view && alloc.getType() != arg.getType()))
         continue;
       bool last = llvm::all_of(alloc->getUsers(), [&](Operation *u) {
         Operation *top = c->getBlock()->findAncestorOpInBlock(*u);
-        return u == c || (top && top->isBeforeInBlock(c));
+        return u == view || (top && top->isBeforeInBlock(c));
       });
       if (!last)
         continue;
+      OpBuilder b(alloc);
+      Value inPlace = arg;
+      if (auto e = dyn_cast_or_null<memref::ExpandShapeOp>(view))
+        inPlace = memref::CollapseShapeOp::create(b, e.getLoc(), arg, e.getReassociationIndices());
+      else if (auto cs = dyn_cast_or_null<memref::CollapseShapeOp>(view))
+        inPlace = memref::ExpandShapeOp::create(b, cs.getLoc(), alloc.getType().getShape(), arg,
+                                                cs.getReassociationIndices());
+      if (inPlace.getType() != alloc.getType()) {
+        if (inPlace != arg)
+          inPlace.getDefiningOp()->erase();
+        continue;
+      }
       c->erase();
-      alloc.getResult().replaceAllUsesWith(arg);
+      if (view)
+        view->erase();
+      alloc.getResult().replaceAllUsesWith(inPlace);
       alloc->erase();
     }
   }
