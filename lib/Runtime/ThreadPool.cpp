@@ -2,7 +2,10 @@
 //
 // Workers sleep on a condition variable between jobs and spin briefly
 // after one, since a model runs many short kernels back to back. A job is
-// an index range handed out through an atomic counter.
+// an index range handed out through an atomic counter; the caller takes
+// indices too and then waits only for the workers that joined the job
+// while it was open (a worker the OS has not scheduled would otherwise
+// cost every kernel a time slice when another process shares the cores).
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Runtime/ThreadPool.h"
@@ -45,14 +48,18 @@ public:
     job = &fn;
     count = n;
     next.store(0, std::memory_order_relaxed);
-    pending.store(static_cast<int>(threads.size()), std::memory_order_relaxed);
+    open.store(true, std::memory_order_release); // publishes job and count
     {
       std::lock_guard<std::mutex> lock(mu);
       ++generation;
     }
     cv.notify_all();
     work();
-    while (pending.load(std::memory_order_acquire) != 0)
+    // Wait only for the workers that joined: one the OS has not scheduled
+    // (another process on the core) must not hold up every kernel for a
+    // time slice. Those arriving later find the job closed.
+    open.store(false, std::memory_order_seq_cst);
+    while (inside.load(std::memory_order_seq_cst) != 0)
       std::this_thread::yield();
     job = nullptr;
   }
@@ -80,8 +87,12 @@ private:
       seen = generation.load();
       if (stopping)
         return;
-      work();
-      pending.fetch_sub(1, std::memory_order_release);
+      // Join the job only while it is open; the caller waits for those
+      // inside before it returns (and before it sets up the next job).
+      inside.fetch_add(1, std::memory_order_seq_cst);
+      if (open.load(std::memory_order_seq_cst))
+        work();
+      inside.fetch_sub(1, std::memory_order_release);
     }
   }
 
@@ -93,7 +104,8 @@ private:
   const std::function<void(int64_t)> *job = nullptr;
   int64_t count = 0;
   std::atomic<int64_t> next{0};
-  std::atomic<int> pending{0};
+  std::atomic<bool> open{false};
+  std::atomic<int> inside{0};
 };
 
 int hardwareThreads() {

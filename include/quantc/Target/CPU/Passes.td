@@ -29,6 +29,20 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     qc_rt_conv2d_nchw_i8_i32 (exact int32 accumulation). Ops on other
     element types are left to the generic lowering.
 
+    A matmul or batch_matmul whose output buffer was zero-filled just for
+    it (linalg.fill of +0.0 as the buffer's only use before the product,
+    or a copy of such a buffer, which CSE leaves when two products share
+    one fill) drops the fill and calls the `_set` entry instead
+    (qc_rt_matmul_f32_set, qc_rt_matmul_f32_constb_set,
+    qc_rt_batch_matmul_f32_set): C = A B, C never read. A fill of any other
+    value (a bias) or another use in between keeps the accumulating call.
+
+    qc.attention_kernel on buffers (qc-fuse-attention's op after
+    bufferization) becomes qc_rt_attention_f32 / _masked_f32 with the
+    scale as an f32 argument:
+
+      O[b,h] = softmax(scale * Q[b,h] K[b,h/R]^T + mask[b,h]) V[b,h/R]
+
     memref.copy ops of ranked buffers become linalg.copy, so that strided
     copies are lowered to loops that LLVM vectorizes rather than calls to
     the element-by-element memrefCopy; rank-0 copies become a load and a
@@ -78,7 +92,7 @@ def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
     one of them (content-defined chunking, as deduplicating storage cuts
     files at content-defined boundaries).
 
-    First, a Transpose whose users are all MatMuls moves down to just
+    First, a Transpose whose users are all MatMuls (or qc.attention) moves down to just
     before the first of them (qc ops are pure), so that it is outlined
     with its consumer: quantc-cpu-fold-transposes can then read it as a
     strided view instead of copying it into a buffer returned across a
@@ -254,7 +268,13 @@ def CPUResultsToOutParams : Pass<"quantc-cpu-results-to-out-params", "::mlir::Mo
     NAME=1x?`) keeps returning its buffers: the ownership-based
     deallocation makes the caller own them, and @main's results reach the
     C API, which frees them (qc_run keeps them until the next run). For a
-    statically shaped model this is exactly buffer-results-to-out-params.
+    statically shaped model this is exactly buffer-results-to-out-params,
+    plus one clean-up: a result computed into an allocation (a callee's
+    hoisted result, or an expand/collapse view of one) and copied into
+    its out-parameter at the end is computed in the out-parameter (through
+    the inverse view) and the copy goes, when the out-parameter has no
+    other use and the copy is the allocation's last use (SmolLM2's 50 MB
+    of logits were copied once per run).
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
@@ -281,6 +301,16 @@ def CPUFoldTransposes : Pass<"quantc-cpu-fold-transposes", "::mlir::ModuleOp"> {
     ms) than copying it. The deallocation
     pipeline after it sees the view alias the input, so the input lives
     until the matmul.
+
+    Fused attention (qc.attention_kernel) reads its inputs through any
+    strides, so a transpose feeding only its query, key or value folds the
+    same way. And a transpose of its output (the heads merged back,
+    y = transpose(x, p) with x the kernel's fresh output buffer read by
+    nothing else) is folded the other way: the kernel writes x through
+    memref.transpose(y, p^-1), the same elements of y, and the copy goes.
+    y must have no use before the transpose (bufferization may have handed
+    the transpose a buffer the kernel still reads: MiniLM at m = H = 12
+    gave it the query's), and its allocation moves before the kernel.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
