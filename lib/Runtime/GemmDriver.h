@@ -53,6 +53,9 @@ void microKernelAVX2(int64_t kc, const float *Ap, const float *Bp, float *C, int
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
                        int64_t mr, int64_t nr, bool overwrite);
+/// microKernelAVX512 reading A in place: row r at A + r * lda.
+void microKernelAVX512DirectA(int64_t kc, const float *A, int64_t lda, const float *Bp, float *C,
+                              int64_t ldc, int64_t mr, int64_t nr, bool overwrite);
 #endif
 
 } // namespace quantc::rt

@@ -89,6 +89,21 @@ void packA(Matrix a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *dst)
 struct Scratch {
   std::vector<float> a, b;
 };
+
+/// QUANTC_DIRECT_A=0 packs A even where the kernel could read it in place.
+bool directAEnabled() {
+  const char *env = getenv("QUANTC_DIRECT_A");
+  return !(env && env[0] == '0');
+}
+
+/// The packed kernel that has a direct-A twin (null: none).
+MicroKernel directAKernelFor() {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  return microKernelAVX512;
+#else
+  return nullptr;
+#endif
+}
 thread_local Scratch scratch;
 /// Products with at most this many rows pack all of A once per call.
 constexpr int64_t kWholeAMaxRows = 1024;
@@ -172,14 +187,20 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     // blocks and pack their B panels once per slice.
     int64_t mPanels = (M + kMR - 1) / kMR;
     std::vector<float> &ap = wholeA;
-    ap.resize(mPanels * kMR * K);
     const int64_t kKC = sliceK > 0 ? sliceK : sliceDepth(K);
     int64_t slices = (K + kKC - 1) / kKC;
-    parallelFor(slices * mPanels, [&](int64_t t) {
-      int64_t k0 = (t / mPanels) * kKC, kc = std::min(kKC, K - k0), p = t % mPanels;
-      packA(A, p * kMR, std::min(kMR, M - p * kMR), k0, kc,
-            ap.data() + k0 * mPanels * kMR + p * kMR * kc);
-    });
+    // A with contiguous rows is read in place by the AVX-512 kernel (no
+    // packing pass, no fork-join before the product).
+    static const bool directOk = directAEnabled();
+    const bool directA = directOk && kernel == directAKernelFor() && A.cs == 1;
+    if (!directA) {
+      ap.resize(mPanels * kMR * K);
+      parallelFor(slices * mPanels, [&](int64_t t) {
+        int64_t k0 = (t / mPanels) * kKC, kc = std::min(kKC, K - k0), p = t % mPanels;
+        packA(A, p * kMR, std::min(kMR, M - p * kMR), k0, kc,
+              ap.data() + k0 * mPanels * kMR + p * kMR * kc);
+      });
+    }
     // Column blocks: at most kNC wide, at least two per thread when N
     // allows, equal widths in multiples of NR.
     int64_t want = std::max<int64_t>((N + kNC - 1) / kNC, threads > 1 ? 2 * threads : 1);
@@ -192,7 +213,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
       for (int64_t k0 = 0; k0 < K; k0 += kKC) {
         int64_t kc = std::min(kKC, K - k0);
         const float *bp = panels(k0, kc, n0, nc, s.b);
-        const float *as = ap.data() + k0 * mPanels * kMR;
+        const float *as = directA ? nullptr : ap.data() + k0 * mPanels * kMR;
         // Packed-once weights come from memory (each is read once per
         // run): while panel j is multiplied, panel j + 1 (or the next
         // slice's first) is prefetched, a share of its lines before each
@@ -209,6 +230,15 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
           for (int64_t i = 0; i < mPanels; ++i) {
             for (int64_t l = i * per, e = std::min(lines, l + per); l < e; ++l)
               __builtin_prefetch(next + l * 16, 0, 2);
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+            if (directA) {
+              microKernelAVX512DirectA(kc, A.ptr + i * kMR * A.rs + k0, A.rs, bp + j * kNR * kc,
+                                       C + i * kMR * ldc + n0 + j * kNR, ldc,
+                                       std::min(kMR, M - i * kMR), std::min(kNR, nc - j * kNR),
+                                       overwrite && k0 == 0);
+              continue;
+            }
+#endif
             kernel(kc, as + i * kMR * kc, bp + j * kNR * kc,
                    C + i * kMR * ldc + n0 + j * kNR, ldc, std::min(kMR, M - i * kMR),
                    std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
