@@ -24,21 +24,16 @@ void softmaxRowGeneric(float *x, int64_t n, float scale, const float *mask, int6
 }
 
 namespace {
+/// The row softmax of the same ISA as the float GEMM's micro-kernel (so
+/// QUANTC_CPU_KERNELS caps both alike).
 SoftmaxRowFn selectSoftmax() {
-  const char *cap = getenv("QUANTC_CPU_KERNELS");
-  std::string limit = cap ? cap : "";
-  (void)limit;
-#ifdef QUANTC_HAVE_X86_KERNELS
-  __builtin_cpu_init();
-  if (limit == "generic")
-    return softmaxRowGeneric;
-#endif
+  std::string gemm = sgemmKernelName();
 #ifdef QUANTC_HAVE_AVX512_KERNELS
-  if (limit != "avx2" && __builtin_cpu_supports("avx512f"))
+  if (gemm == "avx512")
     return softmaxRowAVX512;
 #endif
 #ifdef QUANTC_HAVE_X86_KERNELS
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+  if (gemm == "avx2-fma")
     return softmaxRowAVX2;
 #endif
   return softmaxRowGeneric;

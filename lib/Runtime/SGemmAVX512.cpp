@@ -11,8 +11,13 @@
 
 namespace quantc::rt {
 
-void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
-                       int64_t mr, int64_t nr, bool overwrite) {
+namespace {
+/// The 8x32 tile: A's value of row r at step k is a(k, r). Inlined into
+/// both kernels below, so each keeps its own loop.
+template <typename AValue>
+__attribute__((always_inline)) inline void tile(int64_t kc, AValue a, const float *Bp, float *C,
+                                                int64_t ldc, int64_t mr, int64_t nr,
+                                                bool overwrite) {
   __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
   __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
   __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
@@ -24,95 +29,28 @@ void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, i
   for (int64_t k = 0; k < kc; ++k) {
     __m512 b0 = _mm512_loadu_ps(Bp + k * kNR);
     __m512 b1 = _mm512_loadu_ps(Bp + k * kNR + 16);
-    const float *a = Ap + k * kMR;
-    __m512 a0 = _mm512_set1_ps(a[0]);
-    c00 = _mm512_fmadd_ps(a0, b0, c00);
-    c01 = _mm512_fmadd_ps(a0, b1, c01);
-    __m512 a1 = _mm512_set1_ps(a[1]);
-    c10 = _mm512_fmadd_ps(a1, b0, c10);
-    c11 = _mm512_fmadd_ps(a1, b1, c11);
-    __m512 a2 = _mm512_set1_ps(a[2]);
-    c20 = _mm512_fmadd_ps(a2, b0, c20);
-    c21 = _mm512_fmadd_ps(a2, b1, c21);
-    __m512 a3 = _mm512_set1_ps(a[3]);
-    c30 = _mm512_fmadd_ps(a3, b0, c30);
-    c31 = _mm512_fmadd_ps(a3, b1, c31);
-    __m512 a4 = _mm512_set1_ps(a[4]);
-    c40 = _mm512_fmadd_ps(a4, b0, c40);
-    c41 = _mm512_fmadd_ps(a4, b1, c41);
-    __m512 a5 = _mm512_set1_ps(a[5]);
-    c50 = _mm512_fmadd_ps(a5, b0, c50);
-    c51 = _mm512_fmadd_ps(a5, b1, c51);
-    __m512 a6 = _mm512_set1_ps(a[6]);
-    c60 = _mm512_fmadd_ps(a6, b0, c60);
-    c61 = _mm512_fmadd_ps(a6, b1, c61);
-    __m512 a7 = _mm512_set1_ps(a[7]);
-    c70 = _mm512_fmadd_ps(a7, b0, c70);
-    c71 = _mm512_fmadd_ps(a7, b1, c71);
-  }
-  __mmask16 m0 = nr >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << nr) - 1);
-  __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? static_cast<__mmask16>((1u << (nr - 16)) - 1) : 0;
-  __m512 rows[8][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                       {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-  if (overwrite) {
-    for (int64_t r = 0; r < mr; ++r) {
-      _mm512_mask_storeu_ps(C + r * ldc, m0, rows[r][0]);
-      if (m1)
-        _mm512_mask_storeu_ps(C + r * ldc + 16, m1, rows[r][1]);
-    }
-    return;
-  }
-  for (int64_t r = 0; r < mr; ++r) {
-    float *row = C + r * ldc;
-    _mm512_mask_storeu_ps(row, m0, _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), rows[r][0]));
-    if (m1)
-      _mm512_mask_storeu_ps(row + 16, m1,
-                            _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), rows[r][1]));
-  }
-}
-
-/// The same tile with A read in place: rows r of A at A + r * lda (unit
-/// column stride), rows past mr repeating the last one (computed, never
-/// stored). Saves packing A when its rows are contiguous.
-void microKernelAVX512DirectA(int64_t kc, const float *A, int64_t lda, const float *Bp, float *C,
-                              int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
-  const float *a0 = A, *a1 = A + (mr > 1 ? 1 : 0) * lda, *a2 = A + (mr > 2 ? 2 : mr - 1) * lda,
-              *a3 = A + (mr > 3 ? 3 : mr - 1) * lda, *a4 = A + (mr > 4 ? 4 : mr - 1) * lda,
-              *a5 = A + (mr > 5 ? 5 : mr - 1) * lda, *a6 = A + (mr > 6 ? 6 : mr - 1) * lda,
-              *a7 = A + (mr > 7 ? 7 : mr - 1) * lda;
-  __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
-  __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();
-  __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps();
-  __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps();
-  __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps();
-  __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps();
-  __m512 c60 = _mm512_setzero_ps(), c61 = _mm512_setzero_ps();
-  __m512 c70 = _mm512_setzero_ps(), c71 = _mm512_setzero_ps();
-  for (int64_t k = 0; k < kc; ++k) {
-    __m512 b0 = _mm512_loadu_ps(Bp + k * kNR);
-    __m512 b1 = _mm512_loadu_ps(Bp + k * kNR + 16);
-    __m512 x = _mm512_set1_ps(a0[k]);
+    __m512 x = _mm512_set1_ps(a(k, 0));
     c00 = _mm512_fmadd_ps(x, b0, c00);
     c01 = _mm512_fmadd_ps(x, b1, c01);
-    x = _mm512_set1_ps(a1[k]);
+    x = _mm512_set1_ps(a(k, 1));
     c10 = _mm512_fmadd_ps(x, b0, c10);
     c11 = _mm512_fmadd_ps(x, b1, c11);
-    x = _mm512_set1_ps(a2[k]);
+    x = _mm512_set1_ps(a(k, 2));
     c20 = _mm512_fmadd_ps(x, b0, c20);
     c21 = _mm512_fmadd_ps(x, b1, c21);
-    x = _mm512_set1_ps(a3[k]);
+    x = _mm512_set1_ps(a(k, 3));
     c30 = _mm512_fmadd_ps(x, b0, c30);
     c31 = _mm512_fmadd_ps(x, b1, c31);
-    x = _mm512_set1_ps(a4[k]);
+    x = _mm512_set1_ps(a(k, 4));
     c40 = _mm512_fmadd_ps(x, b0, c40);
     c41 = _mm512_fmadd_ps(x, b1, c41);
-    x = _mm512_set1_ps(a5[k]);
+    x = _mm512_set1_ps(a(k, 5));
     c50 = _mm512_fmadd_ps(x, b0, c50);
     c51 = _mm512_fmadd_ps(x, b1, c51);
-    x = _mm512_set1_ps(a6[k]);
+    x = _mm512_set1_ps(a(k, 6));
     c60 = _mm512_fmadd_ps(x, b0, c60);
     c61 = _mm512_fmadd_ps(x, b1, c61);
-    x = _mm512_set1_ps(a7[k]);
+    x = _mm512_set1_ps(a(k, 7));
     c70 = _mm512_fmadd_ps(x, b0, c70);
     c71 = _mm512_fmadd_ps(x, b1, c71);
   }
@@ -132,6 +70,23 @@ void microKernelAVX512DirectA(int64_t kc, const float *A, int64_t lda, const flo
     if (m1)
       _mm512_mask_storeu_ps(row + 16, m1, v1);
   }
+}
+} // namespace
+
+void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
+                       int64_t mr, int64_t nr, bool overwrite) {
+  tile(kc, [Ap](int64_t k, int r) { return Ap[k * kMR + r]; }, Bp, C, ldc, mr, nr, overwrite);
+}
+
+/// The same tile with A read in place: rows r of A at A + r * lda (unit
+/// column stride), rows past mr repeating the last one (computed, never
+/// stored). Saves packing A when its rows are contiguous.
+void microKernelAVX512DirectA(int64_t kc, const float *A, int64_t lda, const float *Bp, float *C,
+                              int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
+  const float *rows[8];
+  for (int r = 0; r < 8; ++r)
+    rows[r] = A + (r < mr ? r : mr - 1) * lda;
+  tile(kc, [&rows](int64_t k, int r) { return rows[r][k]; }, Bp, C, ldc, mr, nr, overwrite);
 }
 
 } // namespace quantc::rt
