@@ -13,7 +13,9 @@ of a call from Python (CompiledModel: inputs passed in place, outputs
 copied out; ORT's run allocates its outputs).
 """
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,6 +75,9 @@ def main(argv=None):
     args = ap.parse_args(argv)
     rng = np.random.default_rng(0)
     tmp = tempfile.mkdtemp(prefix="quantc-bench-sym-")
+    # Removed at exit (each run wrote ~2-2.6 GB of libraries and IR that
+    # stayed in /tmp and filled the disk after some sessions).
+    atexit.register(shutil.rmtree, tmp, True)
     rows = []
     for k, (label, onnx_path, sym, fixed, feeds) in enumerate(cases(args.models, rng)):
         # Distinct file names: the dynamic loader hands out a library

@@ -16,7 +16,9 @@ quantized with w8a8-dynamic-token and w4a16-g128 is compiled the same way and
 checked against the static compile of the same quantized IR (1e-4).
 """
 import argparse
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -72,6 +74,9 @@ def main():
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     tmp = tempfile.mkdtemp(prefix="quantc-dyn-")
+    # Removed at exit (each run wrote ~2-2.6 GB of libraries and IR that
+    # stayed in /tmp and filled the disk after some sessions).
+    atexit.register(shutil.rmtree, tmp, True)
 
     print("MiniLM")
     onnx_path = os.path.join(args.models, "all-minilm-l6-v2", "model.onnx")

@@ -73,7 +73,7 @@ struct ResultsToOutParamsPass
         continue;
       bool last = llvm::all_of(alloc->getUsers(), [&](Operation *u) {
         Operation *top = c->getBlock()->findAncestorOpInBlock(*u);
-        return u == view || (top && top->isBeforeInBlock(c));
+        return u == c.getOperation() || u == view || (top && top->isBeforeInBlock(c));
       });
       if (!last)
         continue;
