@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <string>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 namespace quantc::rt {
@@ -110,6 +111,33 @@ constexpr int64_t kWholeAMaxRows = 1024;
 /// That packed A, per calling thread (a nested GEMM, e.g. one batch
 /// element per task, has its own).
 thread_local std::vector<float> wholeA;
+
+/// How a product of P column panels (NR wide) and mPanels row panels is
+/// cut into tasks for `threads` threads: {panels per column block, row
+/// groups}. Every thread should get the same work, since the last one
+/// to finish sets the time: the number of blocks is the smallest
+/// multiple of `threads` that is at least P / 8 (blocks of at most 256
+/// columns, kNC) and divides P (SmolLM2's 576 columns, 18 panels: 6
+/// blocks of 3, where ceil-sized blocks of 5, 5, 5, 3 panels kept one
+/// thread busy 10 panels and the other 8). Where no such count exists
+/// (P prime, or fewer panels than threads), blocks of about 8 panels are
+/// split further into `threads` groups of rows.
+std::pair<int64_t, int64_t> balancedColumnBlocks(int64_t P, int64_t mPanels, int64_t threads) {
+  constexpr int64_t kMaxBlockPanels = kNC / kNR;
+  if (threads <= 1)
+    return {std::min(P, kMaxBlockPanels), 1};
+  int64_t least = std::max<int64_t>((P + kMaxBlockPanels - 1) / kMaxBlockPanels, 1);
+  for (int64_t blocks = (least + threads - 1) / threads * threads; blocks <= P; blocks += threads)
+    if (P % blocks == 0)
+      return {P / blocks, 1};
+  // Ceil-sized blocks: with many of them the imbalance is small; with
+  // few, rows are split too.
+  int64_t blocks = std::max(least, std::min(P, 2 * threads));
+  int64_t per = (P + blocks - 1) / blocks;
+  blocks = (P + per - 1) / per;
+  int64_t groups = blocks >= 4 * threads ? 1 : std::min(mPanels, threads);
+  return {per, std::max<int64_t>(groups, 1)};
+}
 } // namespace
 
 void DenseBPacker::pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const {
@@ -201,12 +229,18 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
               ap.data() + k0 * mPanels * kMR + p * kMR * kc);
       });
     }
-    // Column blocks: at most kNC wide, at least two per thread when N
-    // allows, equal widths in multiples of NR.
-    int64_t want = std::max<int64_t>((N + kNC - 1) / kNC, threads > 1 ? 2 * threads : 1);
-    int64_t ncBlock = std::max(kNR, ((N + want - 1) / want + kNR - 1) / kNR * kNR);
-    int64_t nBlocks = (N + ncBlock - 1) / ncBlock;
-    parallelFor(nBlocks, [&](int64_t task) {
+    // Column blocks of whole NR panels, at most kNC wide, and as many
+    // blocks per thread (balancedColumnBlocks); row groups only where the
+    // panels cannot be shared evenly.
+    int64_t allN = (N + kNR - 1) / kNR;
+    std::pair<int64_t, int64_t> cut = balancedColumnBlocks(allN, mPanels, threads);
+    int64_t blockPanels = cut.first, rowGroups = cut.second;
+    int64_t ncBlock = blockPanels * kNR;
+    int64_t nBlocks = (allN + blockPanels - 1) / blockPanels;
+    int64_t groupPanels = (mPanels + rowGroups - 1) / rowGroups;
+    parallelFor(nBlocks * rowGroups, [&](int64_t t) {
+      int64_t task = t / rowGroups, g = t % rowGroups;
+      int64_t iBegin = g * groupPanels, iEnd = std::min(mPanels, iBegin + groupPanels);
       int64_t n0 = task * ncBlock, nc = std::min(ncBlock, N - n0);
       int64_t nPanels = (nc + kNR - 1) / kNR;
       Scratch &s = scratch;
@@ -226,9 +260,9 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
                               : j + 1 < nPanels ? bp + (j + 1) * kNR * kc
                                                 : nextSlice;
           int64_t lines = next ? (j + 1 < nPanels ? kc : kcNext) * kNR / 16 : 0;
-          int64_t per = (lines + mPanels - 1) / mPanels;
-          for (int64_t i = 0; i < mPanels; ++i) {
-            for (int64_t l = i * per, e = std::min(lines, l + per); l < e; ++l)
+          int64_t per = (lines + (iEnd - iBegin) - 1) / std::max<int64_t>(1, iEnd - iBegin);
+          for (int64_t i = iBegin; i < iEnd; ++i) {
+            for (int64_t l = (i - iBegin) * per, e = std::min(lines, l + per); l < e; ++l)
               __builtin_prefetch(next + l * 16, 0, 2);
 #ifdef QUANTC_HAVE_AVX512_KERNELS
             if (directA) {

@@ -133,6 +133,10 @@ INSTANTIATE_TEST_SUITE_P(
                       // tasks (K = 700: 176 columns a task), 9 past it.
                       GemmCase{6, 1100, 700, false, false}, GemmCase{8, 177, 3000, true, false},
                       GemmCase{9, 200, 50, false, false},
+                      // Column blocks shared evenly (balancedColumnBlocks):
+                      // 18 panels in 6 blocks of 3, 6 in 2 of 3; 9 and 1
+                      // panels (above) also split rows.
+                      GemmCase{40, 576, 300, false, false}, GemmCase{24, 192, 64, false, false},
                       // More rows than the whole-A path takes (1024): row
                       // blocks of their own.
                       GemmCase{1030, 70, 40, false, false}));

@@ -60,8 +60,9 @@ int main(int argc, char **argv) {
                   Shape{16, 1536, 576}, Shape{8, 576, 1536}, Shape{32, 1536, 576},
                   // MiniLM at 128 tokens: projections, FFN in and out.
                   Shape{128, 384, 384}, Shape{128, 1536, 384}, Shape{128, 384, 1536},
-                  // SmolLM2's prompt of 256 tokens: MLP in and out, output head.
-                  Shape{256, 1536, 576}, Shape{256, 576, 1536}, Shape{256, 49152, 576}}) {
+                  // SmolLM2's prompt of 256 tokens: q/o and k/v projections, MLP
+                  // in and out, output head.
+                  Shape{256, 576, 576}, Shape{256, 192, 576}, Shape{256, 1536, 576}, Shape{256, 576, 1536}, Shape{256, 49152, 576}}) {
     std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f), c(s.M * s.N);
     std::vector<int8_t> ai(s.M * s.K, 3), bi(s.K * s.N, -2);
     std::vector<int32_t> ci(s.M * s.N);
