@@ -56,6 +56,9 @@ void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, i
 /// microKernelAVX512 reading A in place: row r at A + r * lda.
 void microKernelAVX512DirectA(int64_t kc, const float *A, int64_t lda, const float *Bp, float *C,
                               int64_t ldc, int64_t mr, int64_t nr, bool overwrite);
+/// The same with 12 rows (mr <= 12).
+void microKernelAVX512DirectA12(int64_t kc, const float *A, int64_t lda, const float *Bp,
+                                float *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite);
 #endif
 
 } // namespace quantc::rt

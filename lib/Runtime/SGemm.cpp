@@ -18,6 +18,8 @@ namespace quantc::rt {
 namespace {
 
 constexpr int64_t kNC = 256, kMC = 128;
+/// Rows of the direct-A AVX-512 kernel's tile (microKernelAVX512DirectA12).
+constexpr int64_t kDirectRows = 12;
 
 /// Depth of the K slices: up to 256 one slice; deeper K cut into equal
 /// slices of at most ~192 (a multiple of 8), so that no slice is a short
@@ -233,14 +235,18 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     // blocks per thread (balancedColumnBlocks); row groups only where the
     // panels cannot be shared evenly.
     int64_t allN = (N + kNR - 1) / kNR;
-    std::pair<int64_t, int64_t> cut = balancedColumnBlocks(allN, mPanels, threads);
+    // Row tiles: the packed kernel's MR rows, or 12 for the direct-A
+    // kernel (fewer B loads and C updates per multiply-add).
+    const int64_t rowTile = directA ? kDirectRows : kMR;
+    const int64_t mTiles = (M + rowTile - 1) / rowTile;
+    std::pair<int64_t, int64_t> cut = balancedColumnBlocks(allN, mTiles, threads);
     int64_t blockPanels = cut.first, rowGroups = cut.second;
     int64_t ncBlock = blockPanels * kNR;
     int64_t nBlocks = (allN + blockPanels - 1) / blockPanels;
-    int64_t groupPanels = (mPanels + rowGroups - 1) / rowGroups;
+    int64_t groupPanels = (mTiles + rowGroups - 1) / rowGroups;
     parallelFor(nBlocks * rowGroups, [&](int64_t t) {
       int64_t task = t / rowGroups, g = t % rowGroups;
-      int64_t iBegin = g * groupPanels, iEnd = std::min(mPanels, iBegin + groupPanels);
+      int64_t iBegin = g * groupPanels, iEnd = std::min(mTiles, iBegin + groupPanels);
       int64_t n0 = task * ncBlock, nc = std::min(ncBlock, N - n0);
       int64_t nPanels = (nc + kNR - 1) / kNR;
       Scratch &s = scratch;
@@ -266,10 +272,10 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
               __builtin_prefetch(next + l * 16, 0, 2);
 #ifdef QUANTC_HAVE_AVX512_KERNELS
             if (directA) {
-              microKernelAVX512DirectA(kc, A.ptr + i * kMR * A.rs + k0, A.rs, bp + j * kNR * kc,
-                                       C + i * kMR * ldc + n0 + j * kNR, ldc,
-                                       std::min(kMR, M - i * kMR), std::min(kNR, nc - j * kNR),
-                                       overwrite && k0 == 0);
+              microKernelAVX512DirectA12(kc, A.ptr + i * rowTile * A.rs + k0, A.rs,
+                                         bp + j * kNR * kc, C + i * rowTile * ldc + n0 + j * kNR,
+                                         ldc, std::min(rowTile, M - i * rowTile),
+                                         std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
               continue;
             }
 #endif

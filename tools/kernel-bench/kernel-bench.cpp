@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 using namespace quantc::rt;
@@ -63,7 +64,11 @@ int main(int argc, char **argv) {
                   // SmolLM2's prompt of 256 tokens: q/o and k/v projections, MLP
                   // in and out, output head.
                   Shape{256, 576, 576}, Shape{256, 192, 576}, Shape{256, 1536, 576}, Shape{256, 576, 1536}, Shape{256, 49152, 576}}) {
-    std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f), c(s.M * s.N);
+    // C 64-byte aligned, as the compiled models' outputs and buffers are
+    // (a std::vector's large blocks are 16 bytes into a page).
+    std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f);
+    std::unique_ptr<float[], void (*)(void *)> c(
+        static_cast<float *>(std::aligned_alloc(64, (s.M * s.N * 4 + 63) / 64 * 64)), std::free);
     std::vector<int8_t> ai(s.M * s.K, 3), bi(s.K * s.N, -2);
     std::vector<int32_t> ci(s.M * s.N);
     int64_t half = (s.N + 1) / 2, groups = (s.K + 127) / 128;
@@ -71,15 +76,15 @@ int main(int argc, char **argv) {
     std::vector<float> scale(groups * s.N, 0.01f);
     Int4Weights w{packed.data(), half, 1, scale.data(), s.N, 1, zp.data(), s.N, 1, 128, false};
     double tf = medianMs([&] { sgemm(s.M, s.N, s.K, Matrix{a.data(), s.K, 1},
-                                     Matrix{b.data(), s.N, 1}, c.data(), s.N); }, runs);
+                                     Matrix{b.data(), s.N, 1}, c.get(), s.N); }, runs);
     double ti = medianMs([&] { igemmS8(s.M, s.N, s.K, MatrixS8{ai.data(), s.K, 1},
                                        MatrixS8{bi.data(), s.N, 1}, ci.data(), s.N); }, runs);
-    double t4 = medianMs([&] { sgemmW4(s.M, s.N, s.K, Matrix{a.data(), s.K, 1}, w, c.data(),
+    double t4 = medianMs([&] { sgemmW4(s.M, s.N, s.K, Matrix{a.data(), s.K, 1}, w, c.get(),
                                        s.N); }, runs);
     // The same float product with B a weight: packed on the first call
     // (medianMs's untimed warm-up) and read from the cache after.
     double tc = medianMs([&] { sgemmConstB(s.M, s.N, s.K, Matrix{a.data(), s.K, 1},
-                                           Matrix{b.data(), s.N, 1}, c.data(), s.N); }, runs);
+                                           Matrix{b.data(), s.N, 1}, c.get(), s.N); }, runs);
     releasePackedWeights();
     char shape[64];
     std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.N,
