@@ -21,6 +21,8 @@ debian-handbook (its English HTML), into .cache/data:
               first half of the pages, evaluation from the second
               (disjoint). Perplexity is scored on each
               window on its own (no context carried across windows).
+  lm_text_1024  the same with windows of 1024 tokens (calib 16 of the
+              24 the first half holds, eval 40 of its 51).
 
 Prose only: indented paragraphs of at least two sentences, mostly letters;
 sentences of 6 to 40 words. Each set has its own stamp (VERSIONS), so
@@ -44,7 +46,8 @@ from make_datasets import write_manifests, write_split  # noqa: E402
 
 BOOK = "/usr/share/debian-reference/debian-reference.en.txt.gz"
 VERSIONS = {"sentences": "1: sentences 32/200 from debian-reference-en, 64 tokens",
-            "lm_text": "1: 16/40 windows of 256 tokens from debian-handbook"}
+            "lm_text": "1: 16/40 windows of 256 tokens from debian-handbook",
+            "lm_text_1024": "1: 16/40 windows of 1024 tokens from debian-handbook"}
 HANDBOOK = "/usr/share/doc/debian-handbook/html/en-US"
 SEQ = 64
 LM_WINDOW, LM_CALIB, LM_EVAL = 256, 16, 40
@@ -127,8 +130,9 @@ def handbook_pages(root):
     return pages
 
 
-def make_lm_text(out, models):
-    """The lm_text windows (see the module comment)."""
+def make_lm_text(out, models, name="lm_text", window=LM_WINDOW):
+    """The lm_text windows (see the module comment), `window` tokens each,
+    into <out>/<name>."""
     from quantc.transformers import smollm2
     tok = smollm2.tokenizer(os.path.join(models, "smollm2"))
     pages = handbook_pages(HANDBOOK)
@@ -136,15 +140,15 @@ def make_lm_text(out, models):
 
     def windows(texts, n):
         ids = tok.encode("\n\n".join(texts)).ids
-        total = len(ids) // LM_WINDOW
+        total = len(ids) // window
         if total < n:
-            raise SystemExit("lm_text: %d windows of %d tokens, %d wanted" % (total, LM_WINDOW, n))
+            raise SystemExit("%s: %d windows of %d tokens, %d wanted" % (name, total, window, n))
         picks = np.linspace(0, total - 1, n).round().astype(int)
-        return [{"input_ids": np.array(ids[k * LM_WINDOW:(k + 1) * LM_WINDOW], np.int64)[None]} for k in picks]
+        return [{"input_ids": np.array(ids[k * window:(k + 1) * window], np.int64)[None]} for k in picks]
     calib = windows([p for page in pages[:half] for p in page], LM_CALIB)
     evals = windows([p for page in pages[half:] for p in page], LM_EVAL)
-    write_split(os.path.join(out, "lm_text", "calib"), calib)
-    write_split(os.path.join(out, "lm_text", "eval"), evals)
+    write_split(os.path.join(out, name, "calib"), calib)
+    write_split(os.path.join(out, name, "eval"), evals)
     return len(calib), len(evals)
 
 
@@ -155,7 +159,8 @@ def main():
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
     makers = {"sentences": lambda: make_sentences(args.out, minilm_tokenizer(args.models)),
-              "lm_text": lambda: make_lm_text(args.out, args.models)}
+              "lm_text": lambda: make_lm_text(args.out, args.models),
+              "lm_text_1024": lambda: make_lm_text(args.out, args.models, "lm_text_1024", 1024)}
     for name, make in makers.items():
         stamp = os.path.join(args.out, name, ".done")
         if os.path.exists(stamp) and open(stamp).read().strip() == VERSIONS[name] and not args.force:

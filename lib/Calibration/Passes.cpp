@@ -29,6 +29,12 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
       module.emitError("qc-quantize: unknown recipe '") << recipe << "'";
       return signalPassFailure();
     }
+    if (r->kv8) {
+      module.emitError("qc-quantize: recipe '")
+          << recipe << "': its -kv8 / -qkv8 part is a pass of its own: run "
+          << "func.func(qc-fuse-attention,qc-quantize-kv) after qc-quantize";
+      return signalPassFailure();
+    }
     auto cal = parseCalibrator(calibrator);
     if (!cal) {
       module.emitError("qc-quantize: unknown calibrator '")

@@ -306,6 +306,17 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples) {
 }
 
 std::optional<Recipe> Recipe::parse(const std::string &name) {
+  llvm::StringRef full(name);
+  for (llvm::StringRef suffix : {"-qkv8", "-kv8"})
+    if (full.ends_with(suffix) && full.size() > suffix.size()) {
+      auto base = parse(full.drop_back(suffix.size()).str());
+      if (!base || base->kv8)
+        return std::nullopt;
+      base->name = name;
+      base->kv8 = true;
+      base->query8 = suffix == "-qkv8";
+      return base;
+    }
   Recipe r;
   r.name = name;
   llvm::StringRef n(name);

@@ -971,7 +971,7 @@ int runQuantize(std::vector<std::string> args) {
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
                  << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
-                    "fp8-e4m3)\n";
+                    "fp8-e4m3; any of them + -kv8 or -qkv8)\n";
     return 2;
   }
   parsedRecipe->int4Convs = int4Convs;
@@ -993,6 +993,12 @@ int runQuantize(std::vector<std::string> args) {
   bool toOnnx = llvm::StringRef(output).ends_with(".onnx");
   if (!toSo && !toOnnx && !llvm::StringRef(output).ends_with(".mlir")) {
     llvm::errs() << "quantc: error: -o must end in .mlir, .so or .onnx\n";
+    return 2;
+  }
+  if (toOnnx && parsedRecipe->kv8) {
+    llvm::errs() << "quantc: error: recipe '" << recipe
+                 << "' rounds attention operands inside the fused attention, which QDQ export "
+                    "cannot write: use -o .so or .mlir\n";
     return 2;
   }
   if (toOnnx && (!llvm::StringRef(in.model).ends_with(".onnx"))) {
@@ -1075,6 +1081,16 @@ int runQuantize(std::vector<std::string> args) {
                  << "\n";
     return 1;
   }
+  size_t attentionRounded = 0;
+  if (parsedRecipe->kv8) {
+    auto n = quantc::calib::quantizeAttentionOperands(*module, parsedRecipe->query8);
+    if (!n) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(n.takeError())
+                   << "\n";
+      return 1;
+    }
+    attentionRounded = *n;
+  }
   int64_t params = 0, bytes = 0;
   for (const auto &r : *reports) {
     params += r.weightParams;
@@ -1099,6 +1115,11 @@ int runQuantize(std::vector<std::string> args) {
     llvm::outs() << llvm::format("  4-bit layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
                                  static_cast<long long>(params4), static_cast<long long>(bytes4),
                                  static_cast<double>(bytes4) / params4);
+  if (attentionRounded)
+    llvm::outs() << "  attention: " << attentionRounded << " fused op(s); keys and values"
+                 << (parsedRecipe->query8 ? " and queries" : "")
+                 << " rounded to uint8 with one scale and zero point per token and head "
+                    "(computed in float)\n";
   if (std::isfinite(minLayerSqnr)) {
     llvm::outs() << llvm::format("  %zu layer(s) kept float: quantized alone, the output SQNR "
                                  "fell below %.1f dB on %d sample(s)",

@@ -76,8 +76,17 @@ struct Recipe {
   bool dynamicActivations = false; // w8a8-dynamic
   bool perToken = false;           // w8a8-dynamic-token: per-row activation scales
   bool fp8 = false;                 // fp8-e4m3
+  /// Suffix -kv8: attention's keys and values rounded to int8 per token
+  /// and head (qc-quantize-kv); -qkv8: the queries too.
+  bool kv8 = false, query8 = false;
   static std::optional<Recipe> parse(const std::string &name);
 };
+
+/// A recipe's -kv8 / -qkv8 part, after its layers are quantized:
+/// qc-fuse-attention, then qc-quantize-kv on every function of `module`.
+/// Returns how many attention ops were rounded; an error when the
+/// passes fail or no attention was found (the option would do nothing).
+llvm::Expected<size_t> quantizeAttentionOperands(mlir::ModuleOp module, bool query);
 
 std::vector<Target> quantizationTargets(mlir::ModuleOp module);
 

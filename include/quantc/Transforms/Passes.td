@@ -94,6 +94,34 @@ def QCFuseAttention : Pass<"qc-fuse-attention", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCQuantizeKV : Pass<"qc-quantize-kv", "::mlir::func::FuncOp"> {
+  let summary = "Round attention's keys and values (and queries) to int8, one scale per token and head";
+  let description = [{
+    For each qc.attention, the keys and values (the KV cache) and, with
+    `query`, the queries are replaced by their int8 round trip with
+    per-row dynamic scales (rows: the last axis, one head's vector of one
+    token):
+
+      lo = min(0, min r), hi = max(0, max r), scale = (hi - lo) / 255,
+      zp = round(-lo / scale), r' = (clamp(round(r / scale) + zp, 0, 255) - zp) * scale
+
+    (qc.dynamic_quantize_rows, then the dequantization), so QK^T and P x V
+    read what an int8 cache, or an int8 x int8 score product, holds; the
+    kernel still computes in float (the accuracy of int8 attention
+    operands, not its speed or memory). Where K or V is a Concat along
+    the sequence axis (axis 2: the past cache, then this step's tokens),
+    only the last operand, the new tokens, is rounded, so the present
+    outputs carry the rounded values and the past ones, which came from
+    an earlier step's present, are not rounded twice. Softmax
+    probabilities stay float.
+  }];
+  let options = [
+    Option<"query", "query", "bool", /*default=*/"false",
+           "also round the queries (both operands of Q x K^T int8)">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCFoldKVRepeat : Pass<"qc-fold-kv-repeat", "::mlir::func::FuncOp"> {
   let summary = "Grouped-query attention without materialising repeated K/V heads";
   let description = [{

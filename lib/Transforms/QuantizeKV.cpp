@@ -1,0 +1,108 @@
+//===- QuantizeKV.cpp - qc-quantize-kv ------------------------------------===//
+//
+// Keys and values (and optionally queries) of qc.attention rounded to int8
+// with one dynamic scale per row; see QCQuantizeKV in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+#include "quantc/Dialect/QC/QCOps.h"
+#include "quantc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace quantc {
+#define GEN_PASS_DEF_QCQUANTIZEKV
+#include "quantc/Transforms/Passes.h.inc"
+} // namespace quantc
+
+using namespace mlir;
+using namespace quantc::qc;
+
+namespace {
+
+/// x's round trip through uint8, row by row along its last axis (x ranked
+/// f32, the last axis static), in float ops that fuse into one loop nest:
+/// DynamicQuantizeLinear's scale and zero point per row, then
+/// (clamp(round(x / scale) + zp, 0, 255) - zp) * scale. (An all-zero row,
+/// whose scale DynamicQuantizeLinear reports as 1, comes back as zeros
+/// either way; the scale is kept above 0 instead.)
+Value roundTripRows(OpBuilder &b, Location loc, Value x) {
+  auto xt = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> keptDims(xt.getShape());
+  keptDims.back() = 1;
+  auto kept = RankedTensorType::get(keptDims, b.getF32Type());
+  auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  auto scalar = [&](float v) -> Value {
+    return ConstantOp::create(b, loc, scalarType, DenseElementsAttr::get(scalarType, v));
+  };
+  auto axesType = RankedTensorType::get({1}, b.getI64Type());
+  Value axes = ConstantOp::create(b, loc, axesType,
+                                  DenseElementsAttr::get(axesType, ArrayRef<int64_t>{xt.getRank() - 1}));
+  Value zero = scalar(0.0f), top = scalar(255.0f);
+  Value hi = MaxOp::create(b, loc, kept, ValueRange{ReduceMaxOp::create(b, loc, kept, x, axes), zero});
+  Value lo = MinOp::create(b, loc, kept, ValueRange{ReduceMinOp::create(b, loc, kept, x, axes), zero});
+  Value scale = DivOp::create(b, loc, kept, SubOp::create(b, loc, kept, hi, lo), top);
+  scale = MaxOp::create(b, loc, kept, ValueRange{scale, scalar(1e-30f)});
+  Value zp = RoundOp::create(b, loc, kept, DivOp::create(b, loc, kept, NegOp::create(b, loc, kept, lo), scale));
+  zp = ClipOp::create(b, loc, kept, zp, zero, top);
+  Value q = RoundOp::create(b, loc, xt, DivOp::create(b, loc, xt, x, scale));
+  q = ClipOp::create(b, loc, xt, AddOp::create(b, loc, xt, q, zp), zero, top);
+  return MulOp::create(b, loc, xt, SubOp::create(b, loc, xt, q, zp), scale);
+}
+
+bool roundable(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  // The rows' width must be static (the dequantization's block size).
+  return t && t.getElementType().isF32() && t.getRank() >= 1 && !t.isDynamicDim(t.getRank() - 1);
+}
+
+/// Rounds the tokens `v` adds to the cache: the last operand of a
+/// Concat along the sequence axis (2 of [b, heads, s, d]), else all of v.
+/// Returns false where nothing could be rounded.
+bool roundCacheOperand(OpBuilder &b, Operation *user, unsigned index) {
+  Value v = user->getOperand(index);
+  if (auto cat = v.getDefiningOp<ConcatOp>()) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    int64_t axis = cat.getAxis();
+    if (t && axis < 0)
+      axis += t.getRank();
+    if (t && t.getRank() == 4 && axis == 2 && cat->getNumOperands() >= 2) {
+      unsigned last = cat->getNumOperands() - 1;
+      Value fresh = cat->getOperand(last);
+      if (!roundable(fresh))
+        return false;
+      b.setInsertionPoint(cat);
+      cat->setOperand(last, roundTripRows(b, cat.getLoc(), fresh));
+      return true;
+    }
+  }
+  if (!roundable(v))
+    return false;
+  b.setInsertionPoint(user);
+  user->setOperand(index, roundTripRows(b, user->getLoc(), v));
+  return true;
+}
+
+struct QuantizeKVPass : quantc::impl::QCQuantizeKVBase<QuantizeKVPass> {
+  using QCQuantizeKVBase::QCQuantizeKVBase;
+  void runOnOperation() override {
+    OpBuilder b(&getContext());
+    SmallVector<AttentionOp> ops;
+    getOperation().walk([&](AttentionOp op) { ops.push_back(op); });
+    for (AttentionOp op : ops) {
+      // Operands: query 0, key 1, value 2. K and V may be one value (a
+      // model reusing its keys as values): rounded once.
+      bool same = op.getKey() == op.getValue();
+      roundCacheOperand(b, op, 1);
+      if (same)
+        op->setOperand(2, op.getKey());
+      else
+        roundCacheOperand(b, op, 2);
+      if (query && roundable(op.getQuery())) {
+        b.setInsertionPoint(op);
+        op->setOperand(0, roundTripRows(b, op.getLoc(), op.getQuery()));
+      }
+    }
+  }
+};
+} // namespace
