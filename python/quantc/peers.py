@@ -195,7 +195,15 @@ def inc(pre, out, calib_dir, algo, alpha="0.5", nodes_to_quantize=None, matched=
         cmd += ["--matched", "--nodes", ",".join(nodes_to_quantize or [])]
     if reduce_range:
         cmd.append("--reduce-range")
-    p = subprocess.run(cmd, capture_output=True, text=True)
+    # INC's AWQ took 35 minutes on SmolLM2 (docs/accuracy.md); a peer that
+    # runs past $QUANTC_PEER_TIMEOUT seconds (default 3600) is a failed row.
+    limit = float(os.environ.get("QUANTC_PEER_TIMEOUT", "3600"))
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=limit)
+    except subprocess.TimeoutExpired:
+        if os.path.exists(out):
+            os.remove(out)
+        raise RuntimeError("INC %s: no model after %.0f s (QUANTC_PEER_TIMEOUT)" % (algo, limit))
     if p.returncode != 0 or not os.path.exists(out):
         lines = [l for l in (p.stderr + p.stdout).strip().splitlines() if l.strip()]
         errors = [l for l in lines if "Error" in l or "error:" in l]  # not its progress bars
