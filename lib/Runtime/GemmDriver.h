@@ -53,10 +53,11 @@ void microKernelAVX2(int64_t kc, const float *Ap, const float *Bp, float *C, int
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, int64_t ldc,
                        int64_t mr, int64_t nr, bool overwrite);
-/// microKernelAVX512 reading A in place: row r at A + r * lda.
-void microKernelAVX512DirectA(int64_t kc, const float *A, int64_t lda, const float *Bp, float *C,
-                              int64_t ldc, int64_t mr, int64_t nr, bool overwrite);
-/// The same with 12 rows (mr <= 12).
+/// Rows of the direct-A tile: 12 (24 accumulators; fewer B loads and C
+/// updates per multiply-add than the packed kernel's 8).
+constexpr int64_t kDirectMR = 12;
+/// The AVX-512 tile reading A in place: kDirectMR rows (mr <= kDirectMR),
+/// row r at A + r * lda.
 void microKernelAVX512DirectA12(int64_t kc, const float *A, int64_t lda, const float *Bp,
                                 float *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite);
 #endif

@@ -18,8 +18,6 @@ namespace quantc::rt {
 namespace {
 
 constexpr int64_t kNC = 256, kMC = 128;
-/// Rows of the direct-A AVX-512 kernel's tile (microKernelAVX512DirectA12).
-constexpr int64_t kDirectRows = 12;
 
 /// Depth of the K slices: up to 256 one slice; deeper K cut into equal
 /// slices of at most ~192 (a multiple of 8), so that no slice is a short
@@ -237,7 +235,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     int64_t allN = (N + kNR - 1) / kNR;
     // Row tiles: the packed kernel's MR rows, or 12 for the direct-A
     // kernel (fewer B loads and C updates per multiply-add).
-    const int64_t rowTile = directA ? kDirectRows : kMR;
+    const int64_t rowTile = directA ? kDirectMR : kMR;
     const int64_t mTiles = (M + rowTile - 1) / rowTile;
     std::pair<int64_t, int64_t> cut = balancedColumnBlocks(allN, mTiles, threads);
     int64_t blockPanels = cut.first, rowGroups = cut.second;

@@ -60,23 +60,15 @@ void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, i
             overwrite);
 }
 
-/// The same tile with A read in place: rows r of A at A + r * lda (unit
-/// column stride), rows past mr repeating the last one (computed, never
-/// stored). Saves packing A when its rows are contiguous.
-void microKernelAVX512DirectA(int64_t kc, const float *A, int64_t lda, const float *Bp, float *C,
-                              int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
-  const float *rows[kMR];
-  for (int r = 0; r < kMR; ++r)
-    rows[r] = A + (r < mr ? r : mr - 1) * lda;
-  tile<kMR>(kc, [&rows](int64_t k, int r) { return rows[r][k]; }, Bp, C, ldc, mr, nr, overwrite);
-}
-
+/// The tile with A read in place: rows r of A at A + r * lda (unit column
+/// stride), kDirectMR of them, rows past mr repeating the last one
+/// (computed, never stored). Saves packing A when its rows are contiguous.
 void microKernelAVX512DirectA12(int64_t kc, const float *A, int64_t lda, const float *Bp,
                                 float *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
-  const float *rows[12];
-  for (int r = 0; r < 12; ++r)
+  const float *rows[kDirectMR];
+  for (int r = 0; r < kDirectMR; ++r)
     rows[r] = A + (r < mr ? r : mr - 1) * lda;
-  tile<12>(kc, [&rows](int64_t k, int r) { return rows[r][k]; }, Bp, C, ldc, mr, nr, overwrite);
+  tile<kDirectMR>(kc, [&rows](int64_t k, int r) { return rows[r][k]; }, Bp, C, ldc, mr, nr, overwrite);
 }
 
 } // namespace quantc::rt

@@ -93,15 +93,24 @@ struct QuantizeKVPass : quantc::impl::QCQuantizeKVBase<QuantizeKVPass> {
       // Operands: query 0, key 1, value 2. K and V may be one value (a
       // model reusing its keys as values): rounded once.
       bool same = op.getKey() == op.getValue();
-      roundCacheOperand(b, op, 1);
+      bool rounded = roundCacheOperand(b, op, 1);
       if (same)
         op->setOperand(2, op.getKey());
       else
-        roundCacheOperand(b, op, 2);
-      if (query && roundable(op.getQuery())) {
-        b.setInsertionPoint(op);
-        op->setOperand(0, roundTripRows(b, op.getLoc(), op.getQuery()));
+        rounded = roundCacheOperand(b, op, 2) && rounded;
+      if (query) {
+        if (roundable(op.getQuery())) {
+          b.setInsertionPoint(op);
+          op->setOperand(0, roundTripRows(b, op.getLoc(), op.getQuery()));
+        } else {
+          rounded = false;
+        }
       }
+      // Not silently: an operand left float (not f32, or its head
+      // dimension dynamic) is named.
+      if (!rounded)
+        op.emitWarning("qc-quantize-kv: an operand of this attention stays float (it must be f32 "
+                       "with a static last dimension)");
     }
   }
 };

@@ -1,4 +1,5 @@
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-quantize-kv))' | FileCheck %s
+// RUN: quant-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(qc-quantize-kv))' -o /dev/null
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-quantize-kv{query=true}))' | FileCheck %s --check-prefix=QUERY
 
 // A decode step: the cache is Concat(past, new) along the sequence axis.
@@ -58,4 +59,18 @@ func.func @prefill(%q: tensor<1x6x?x8xf32>, %k: tensor<1x2x?x8xf32>, %v: tensor<
   %n = qc.none
   %o = qc.attention %q, %k, %v, %n {scale = 0.353553385 : f32} : (tensor<1x6x?x8xf32>, tensor<1x2x?x8xf32>, tensor<1x2x?x8xf32>, none) -> tensor<1x6x?x8xf32>
   return %o : tensor<1x6x?x8xf32>
+}
+
+// -----
+
+// A head dimension only known at run time cannot be the rounding's row
+// width: the operand stays float and the pass says so.
+// CHECK-LABEL: func.func @dynamic_head
+// CHECK-NOT: qc.reduce_max
+// CHECK: qc.attention %arg0, %arg1, %arg2
+func.func @dynamic_head(%q: tensor<1x2x3x?xf32>, %k: tensor<1x2x5x?xf32>, %v: tensor<1x2x5x?xf32>) -> tensor<1x2x3x?xf32> {
+  %n = qc.none
+  // expected-warning @+1 {{qc-quantize-kv: an operand of this attention stays float}}
+  %o = qc.attention %q, %k, %v, %n {scale = 0.5 : f32} : (tensor<1x2x3x?xf32>, tensor<1x2x5x?xf32>, tensor<1x2x5x?xf32>, none) -> tensor<1x2x3x?xf32>
+  return %o : tensor<1x2x3x?xf32>
 }
