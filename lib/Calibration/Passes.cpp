@@ -1,13 +1,17 @@
 //===- Passes.cpp - qc-insert-observers and qc-quantize -------------------===//
 #include "quantc/Calibration/Passes.h"
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/Smooth.h"
 #include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include <cmath>
+
 namespace quantc::calib {
 #define GEN_PASS_DEF_QCINSERTOBSERVERS
 #define GEN_PASS_DEF_QCQUANTIZE
+#define GEN_PASS_DEF_QCSMOOTH
 #include "quantc/Calibration/Passes.h.inc"
 } // namespace quantc::calib
 
@@ -18,6 +22,61 @@ namespace {
 
 struct InsertObserversPass : quantc::calib::impl::QCInsertObserversBase<InsertObserversPass> {
   void runOnOperation() override { insertObservers(getOperation()); }
+};
+
+struct SmoothPass : quantc::calib::impl::QCSmoothBase<SmoothPass> {
+  using QCSmoothBase::QCSmoothBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (!(alpha >= 0.0 && alpha <= 1.0)) {
+      module.emitError("qc-smooth: alpha must be in [0, 1], got ") << alpha;
+      return signalPassFailure();
+    }
+    bool calibrated = false;
+    module.walk([&](quantc::qc::ObserveOp o) { calibrated |= bool(o.getStatsAttr()); });
+    if (!calibrated) {
+      module.emitError("qc-smooth: no calibrated qc.observe in the module (run "
+                       "qc-insert-observers and calibrate first, e.g. `quantc calibrate`)");
+      return signalPassFailure();
+    }
+    std::vector<Target> targets = quantizationTargets(module);
+    for (const SmoothSite &site : smoothingSites(module, targets)) {
+      // The site's per-channel range: from any of its consumers' observers
+      // (a site nobody observed is left alone).
+      std::optional<ActivationStats> st;
+      bool observed = false;
+      for (size_t c : site.consumers) {
+        const Target &t = targets[c];
+        auto o = t.op->getOperand(t.activation).getDefiningOp<quantc::qc::ObserveOp>();
+        if (!o || !o.getStatsAttr())
+          continue;
+        observed = true;
+        auto s = statsFromAttr(o.getStatsAttr());
+        if (!s) {
+          o.emitError("qc-smooth: layer '") << o.getLayer() << "': " << llvm::toString(s.takeError());
+          return signalPassFailure();
+        }
+        if (s->channels.channelCount() == site.channels)
+          st = std::move(*s);
+      }
+      if (!observed)
+        continue;
+      if (!st) {
+        targets[site.consumers.front()].op->emitError(
+            "qc-smooth: its observer has no per-channel statistics of this layer's input "
+            "(calibrate again with this version)");
+        return signalPassFailure();
+      }
+      std::vector<double> xAbsMax(site.channels);
+      for (int64_t j = 0; j < site.channels; ++j)
+        xAbsMax[j] = std::max(std::fabs(st->channels.min()[j]), std::fabs(st->channels.max()[j]));
+      auto s = smoothingScales(xAbsMax, weightRowAbsMax(targets, site), alpha);
+      if (llvm::Error e = applySmoothing(targets, site, s)) {
+        module.emitError("qc-smooth: ") << llvm::toString(std::move(e));
+        return signalPassFailure();
+      }
+    }
+  }
 };
 
 struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {

@@ -1,5 +1,6 @@
 //===- Quantize.cpp - calibrate and quantize a qc model -------------------===//
 #include "quantc/Calibration/Quantize.h"
+#include "Constants.h"
 #include "quantc/Dialect/QC/QCOps.h"
 #include "quantc/Quant/Formats.h"
 #include "quantc/Target/CPU/JIT.h"
@@ -15,39 +16,13 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <set>
 
 using namespace mlir;
 using namespace quantc;
 
 namespace quantc::calib {
 namespace {
-
-/// The float values of a constant weight (dense or dense_resource).
-std::optional<std::vector<float>> floatValues(Value v) {
-  auto c = v.getDefiningOp<qc::ConstantOp>();
-  if (!c)
-    return std::nullopt;
-  auto type = dyn_cast<RankedTensorType>(c.getType());
-  if (!type || !type.getElementType().isF32())
-    return std::nullopt;
-  Attribute attr = c.getValue();
-  if (auto dense = dyn_cast<DenseElementsAttr>(attr)) {
-    auto values = dense.getValues<float>();
-    return std::vector<float>(values.begin(), values.end());
-  }
-  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
-    AsmResourceBlob *blob = res.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> bytes = blob->getData();
-    if (bytes.size() != static_cast<size_t>(type.getNumElements()) * sizeof(float))
-      return std::nullopt;
-    std::vector<float> out(type.getNumElements());
-    std::memcpy(out.data(), bytes.data(), bytes.size());
-    return out;
-  }
-  return std::nullopt;
-}
 
 std::string nodeName(Operation *op) {
   if (auto nl = dyn_cast<NameLoc>(op->getLoc()))
@@ -145,7 +120,7 @@ size_t insertObservers(ModuleOp module) {
 
 DictionaryAttr statsToAttr(MLIRContext *ctx, const ActivationStats &s) {
   Builder b(ctx);
-  return b.getDictionaryAttr({
+  SmallVector<NamedAttribute> attrs{
       b.getNamedAttr("min", b.getF64FloatAttr(s.minmax.empty() ? 0.0 : s.minmax.min()[0])),
       b.getNamedAttr("max", b.getF64FloatAttr(s.minmax.empty() ? 0.0 : s.minmax.max()[0])),
       b.getNamedAttr("samples", b.getI64IntegerAttr(s.minmax.batchCount())),
@@ -153,7 +128,14 @@ DictionaryAttr statsToAttr(MLIRContext *ctx, const ActivationStats &s) {
       b.getNamedAttr("bin_width", b.getF64FloatAttr(s.histogram.binWidth())),
       b.getNamedAttr("total", b.getF64FloatAttr(s.histogram.count())),
       b.getNamedAttr("counts", b.getDenseF64ArrayAttr(s.histogram.binCounts())),
-  });
+  };
+  if (!s.channels.empty()) {
+    attrs.push_back(b.getNamedAttr("channel_min", b.getDenseF64ArrayAttr(s.channels.min())));
+    attrs.push_back(b.getNamedAttr("channel_max", b.getDenseF64ArrayAttr(s.channels.max())));
+  }
+  if (s.smoothed)
+    attrs.push_back(b.getNamedAttr("smoothed", b.getUnitAttr()));
+  return b.getDictionaryAttr(attrs);
 }
 
 llvm::Expected<ActivationStats> statsFromAttr(DictionaryAttr attr) {
@@ -181,6 +163,22 @@ llvm::Expected<ActivationStats> statsFromAttr(DictionaryAttr attr) {
   s.histogram = Histogram::restore(std::vector<double>(counts.asArrayRef().begin(),
                                                        counts.asArrayRef().end()),
                                    *width, *total, *nonFinite);
+  auto cmin = attr.getAs<DenseF64ArrayAttr>("channel_min");
+  auto cmax = attr.getAs<DenseF64ArrayAttr>("channel_max");
+  if (cmin || cmax) {
+    if (!cmin || !cmax || cmin.size() != cmax.size() || cmin.size() == 0)
+      return llvm::createStringError(
+          "bad qc.observe stats: channel_min and channel_max must both be non-empty "
+          "array<f64: ...> of one length");
+    for (int64_t c = 0; c < cmin.size(); ++c)
+      if (!(cmin[c] <= cmax[c]))
+        return llvm::createStringError("bad qc.observe stats: channel " + std::to_string(c) +
+                                       " has channel_min > channel_max");
+    if (*samples > 0)
+      s.channels = MinMax::restore(std::vector<double>(cmin.asArrayRef()),
+                                   std::vector<double>(cmax.asArrayRef()), *samples, *nonFinite);
+  }
+  s.smoothed = attr.contains("smoothed");
   return s;
 }
 
@@ -221,12 +219,26 @@ std::optional<Calibrator> parseCalibrator(const std::string &name) {
   return std::nullopt;
 }
 
-llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples) {
+llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
+                      const CalibrationOptions &options,
+                      std::map<int64_t, ActivationStats> *kept) {
   if (samples.empty())
     return llvm::createStringError("the calibration set is empty: no samples to observe");
   MLIRContext *ctx = module.getContext();
   std::map<int64_t, qc::ObserveOp> observers;
   module.walk([&](qc::ObserveOp o) { observers[o.getIndex()] = o; });
+  // Observers of a MatMul/Gemm activation also reduce per channel of the
+  // last axis (the reduction axis), for qc-smooth.
+  std::set<int64_t> rowwise;
+  for (auto &[k, o] : observers)
+    for (Operation *user : o->getUsers())
+      if (isa<qc::MatMulOp, qc::GemmOp>(user))
+        rowwise.insert(k);
+  int64_t rowsPerSample =
+      options.keepRows > 0
+          ? (options.keepRows + static_cast<int64_t>(samples.size()) - 1) /
+                static_cast<int64_t>(samples.size())
+          : 0;
   std::map<int64_t, ActivationStats> stats;
   struct Observed {
     std::unique_ptr<cpu::JITModel> jit;
@@ -296,12 +308,29 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples) {
       ActivationStats &st = stats[obs.observedIndex[i]];
       st.minmax.add(data, o.shape);
       st.histogram.add(data, n);
+      int64_t width = o.shape.empty() ? 0 : o.shape.back();
+      if (!rowwise.count(obs.observedIndex[i]) || width <= 0)
+        continue;
+      if (st.channels.channelCount() != width)
+        st.channels = MinMax(width);
+      st.channels.add(data, o.shape, static_cast<int64_t>(o.shape.size()) - 1);
+      // Rows kept for the scale search: evenly spaced in each sample.
+      int64_t rows = n / width;
+      int64_t have = st.rowWidth == width ? static_cast<int64_t>(st.rows.size()) / width : 0;
+      int64_t take = std::min({rowsPerSample, rows, options.keepRows - have});
+      st.rowWidth = width;
+      for (int64_t r = 0; r < take; ++r) {
+        int64_t row = (2 * r + 1) * rows / (2 * take);
+        st.rows.insert(st.rows.end(), data + row * width, data + (row + 1) * width);
+      }
     }
   }
   for (auto &[k, o] : observers) {
     auto it = stats.find(k);
     o.setStatsAttr(statsToAttr(ctx, it != stats.end() ? it->second : ActivationStats()));
   }
+  if (kept)
+    *kept = std::move(stats);
   return llvm::Error::success();
 }
 
@@ -317,6 +346,16 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
       base->query8 = suffix == "-qkv8";
       return base;
     }
+  // -smooth (before any -kv8): qc-smooth first, for recipes whose
+  // activations are quantized.
+  if (full.ends_with("-smooth") && full.size() > 7) {
+    auto base = parse(full.drop_back(7).str());
+    if (!base || base->kv8 || base->smooth || (!base->activations && !base->dynamicActivations))
+      return std::nullopt;
+    base->name = name;
+    base->smooth = true;
+    return base;
+  }
   Recipe r;
   r.name = name;
   llvm::StringRef n(name);
@@ -524,6 +563,11 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         return llvm::createStringError("node '" + t.name + "': its input was never observed");
       }
       const ActivationStats &st = stats[k];
+      if (st.smoothed && calibrator != Calibrator::MinMax)
+        return llvm::createStringError(
+            "node '" + t.name +
+            "': qc-smooth rescaled its input after calibration, which leaves no histogram for "
+            "this calibrator: calibrate the smoothed model again, or use calibrator=minmax");
       r.actMin = st.minmax.min()[0];
       r.actMax = st.minmax.max()[0];
       r.nonFinite = st.minmax.nonFinite();

@@ -23,7 +23,20 @@ void MinMax::add(const float *x, const std::vector<int64_t> &shape, int64_t axis
       inner *= shape[d];
   std::vector<double> bl(c, std::numeric_limits<double>::infinity()),
       bh(c, -std::numeric_limits<double>::infinity());
-  for (int64_t i = 0; i < n; ++i) {
+  // Channels along the last axis (inner == 1): row by row, no division.
+  for (int64_t r = 0; channels > 0 && inner == 1 && r < n / c; ++r) {
+    const float *row = x + r * c;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float v = row[ch];
+      if (!std::isfinite(v)) {
+        ++skipped;
+        continue;
+      }
+      bl[ch] = std::min(bl[ch], static_cast<double>(v));
+      bh[ch] = std::max(bh[ch], static_cast<double>(v));
+    }
+  }
+  for (int64_t i = channels > 0 && inner == 1 ? n : 0; i < n; ++i) {
     float v = x[i];
     if (!std::isfinite(v)) {
       ++skipped;
@@ -51,6 +64,16 @@ MinMax MinMax::restore(double min, double max, int64_t batches, int64_t nonFinit
   MinMax m;
   m.lo = {min};
   m.hi = {max};
+  m.batches = batches;
+  m.skipped = nonFinite;
+  return m;
+}
+
+MinMax MinMax::restore(std::vector<double> min, std::vector<double> max, int64_t batches,
+                       int64_t nonFinite) {
+  MinMax m(static_cast<int64_t>(min.size()));
+  m.lo = std::move(min);
+  m.hi = std::move(max);
   m.batches = batches;
   m.skipped = nonFinite;
   return m;

@@ -23,7 +23,7 @@ Protocol
 Tables
   matched      the same tensors quantized on both sides: the activation
                input and the weight of each Conv/MatMul/Gemm that quantc's
-               w8a8 quantizes (ORT: nodes_to_quantize = quantc's layers,
+               w8a8 quantizes (and w8a8-smooth with --matched) (ORT: nodes_to_quantize = quantc's layers,
                outputs and biases float, per-channel int8 weights, uint8
                activations); calibrators: quantc minmax/percentile/mse/
                entropy, ORT MinMax/Percentile/Entropy (2048 bins).
@@ -374,7 +374,8 @@ class Evaluation:
         def quantc_row(recipe, cal, table):
             base = recipe.split("@")[0]
             exportable = (base.startswith(EXPORTABLE) and not base.startswith("w8a8-dynamic")
-                          and not base.endswith("kv8"))  # -kv8/-qkv8: fused attention, .so only
+                          and not base.endswith("kv8")  # -kv8/-qkv8: fused attention, .so only
+                          and "-smooth" not in base)  # folds outside the quantized layers, .so only
             weight_only = base == "w8a16" or base.startswith("w4a16")
             dynamic = base.startswith("w8a8-dynamic")
             label = "quantc %s" % recipe if weight_only or dynamic else "quantc %s/%s" % (recipe, cal)
@@ -431,8 +432,9 @@ class Evaluation:
 
         # Matched table.
         ours = {}
-        for cal in a.calibrators:
-            ours[cal] = quantc_row("w8a8", cal, "matched")
+        for recipe in a.matched:
+            for cal in a.calibrators:
+                ours[(recipe, cal)] = quantc_row(recipe, cal, "matched")
         ref_row = next((r for r in ours.values() if r.error is None), None)
         if ref_row is None:
             print("  no quantc w8a8 row: the matched ORT rows need its layer list", flush=True)
@@ -457,7 +459,7 @@ class Evaluation:
                 quantc_row(recipe, "minmax", "best")
                 continue
             for cal in a.calibrators:
-                if recipe == "w8a8":
+                if recipe in a.matched or recipe == "w8a8":
                     continue  # the matched rows
                 r = quantc_row(recipe, cal, "best")
                 if recipe.startswith("w8a8@") and at20 is None and r.error is None:
@@ -615,6 +617,9 @@ def main(argv=None):
                          "effort and weight-only")
     ap.add_argument("--recipes", default="w8a8@20,fp8-e4m3,w8a8-dynamic,w8a8-dynamic-token,w8a16,w4a16-g128",
                     help="quantc recipes of the best-effort table (w8a8 is always run, for the matched table)")
+    ap.add_argument("--matched", default="w8a8",
+                    help="quantc recipes of the matched table: w8a8 and/or w8a8-smooth (same tensors, same "
+                         "formats; smoothing is a method, like INC's SmoothQuant row there; default w8a8)")
     ap.add_argument("--calibrators", default="minmax,percentile,mse,entropy",
                     help="quantc calibrators (default minmax,percentile,mse,entropy)")
     ap.add_argument("--ort-methods", default="MinMax,Percentile,Entropy",
@@ -637,6 +642,10 @@ def main(argv=None):
     args = ap.parse_args(argv)
     split = lambda s: [x for x in s.split(",") if x]  # noqa: E731
     args.recipes, args.calibrators = split(args.recipes), split(args.calibrators)
+    args.matched = split(args.matched)
+    for r in args.matched:
+        if r not in ("w8a8", "w8a8-smooth"):
+            ap.error("--matched: '%s' is not a matched recipe (w8a8, w8a8-smooth)" % r)
     args.ort_methods, args.ort_formats, args.ort_extra = split(args.ort_methods), split(args.ort_formats), \
         split(args.ort_extra)
     args.inc_sq, args.inc_extra = split(args.inc_sq), split(args.inc_extra)

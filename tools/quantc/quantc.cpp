@@ -13,6 +13,7 @@
 #include "quantc/Target/CPU/JIT.h"
 #include "quantc/Target/CPU/AOT.h"
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/Smooth.h"
 #include "quantc/Export/ONNX/QDQExport.h"
 #include "quantc/Runtime/Profile.h"
 #include "quantc/Dialect/QC/QCDialect.h"
@@ -78,7 +79,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
-        "                  [--sensitivity-samples N] [--cpu CPU] [--features F]\n"
+        "                  [--sensitivity-samples N] [--smooth-alpha A] [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
         "      <input>.npy files or ONNX TensorProtos input_<i>.pb) and quantize the\n"
@@ -92,6 +93,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
         "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both),\n"
         "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor).\n"
+        "      R-smooth (R with quantized activations): SmoothQuant first, alpha\n"
+        "      searched per layer input on the simulated output error (--smooth-alpha\n"
+        "      fixes it); R-kv8 / R-qkv8: attention's keys and values (and queries)\n"
+        "      rounded to int8 per token and head.\n"
         "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
@@ -936,6 +941,7 @@ int runQuantize(std::vector<std::string> args) {
   bool int4Convs = false;
   double minLayerSqnr = -INFINITY;
   int sensitivitySamples = 4;
+  std::string smoothAlpha;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -955,6 +961,8 @@ int runQuantize(std::vector<std::string> args) {
       int4Convs = true;
     else if (a == "--min-layer-sqnr" && i + 1 < args.size())
       minLayerSqnr = std::atof(args[++i].c_str());
+    else if (a == "--smooth-alpha" && i + 1 < args.size())
+      smoothAlpha = args[++i];
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
       sensitivitySamples = std::atoi(args[++i].c_str());
     else if (a == "--cpu" && i + 1 < args.size())
@@ -971,8 +979,23 @@ int runQuantize(std::vector<std::string> args) {
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
                  << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
-                    "fp8-e4m3; any of them + -kv8 or -qkv8)\n";
+                    "fp8-e4m3; + -smooth where activations are quantized; + -kv8 or -qkv8)\n";
     return 2;
+  }
+  quantc::calib::SmoothOptions smoothOptions;
+  if (!smoothAlpha.empty()) {
+    char *end = nullptr;
+    double a = std::strtod(smoothAlpha.c_str(), &end);
+    if (!parsedRecipe->smooth) {
+      llvm::errs() << "quantc: error: --smooth-alpha needs a -smooth recipe (e.g. w8a8-smooth)\n";
+      return 2;
+    }
+    if (end == smoothAlpha.c_str() || *end || !(a >= 0.0 && a <= 1.0)) {
+      llvm::errs() << "quantc: error: --smooth-alpha '" << smoothAlpha
+                   << "': expected a number in [0, 1]\n";
+      return 2;
+    }
+    smoothOptions.alpha = a;
   }
   parsedRecipe->int4Convs = int4Convs;
   quantc::calib::Calibrator cal;
@@ -1001,6 +1024,12 @@ int runQuantize(std::vector<std::string> args) {
                     "cannot write: use -o .so or .mlir\n";
     return 2;
   }
+  if (toOnnx && parsedRecipe->smooth) {
+    llvm::errs() << "quantc: error: recipe '" << recipe
+                 << "' folds smoothing scales into norms and other producers, which QDQ export "
+                    "(it rewrites only the quantized layers) cannot write: use -o .so or .mlir\n";
+    return 2;
+  }
   if (toOnnx && (!llvm::StringRef(in.model).ends_with(".onnx"))) {
     llvm::errs() << "quantc: error: -o .onnx (QDQ export) needs an .onnx source model\n";
     return 2;
@@ -1012,7 +1041,7 @@ int runQuantize(std::vector<std::string> args) {
   auto specs = quantc::cpu::JITModel::inputsOf(*module);
   // Weight-only recipes need no calibration data; with --calib the first
   // sample still gives the shapes a .so is compiled for.
-  if (calibDir.empty() && (parsedRecipe->activations || toSo)) {
+  if (calibDir.empty() && (parsedRecipe->activations || parsedRecipe->smooth || toSo)) {
     llvm::errs() << "quantc: error: recipe '" << recipe << "'"
                  << (parsedRecipe->activations ? "" : " with -o .so")
                  << " needs --calib DIR (calibration samples"
@@ -1026,6 +1055,29 @@ int runQuantize(std::vector<std::string> args) {
   if (!samples) {
     llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
     return 1;
+  }
+  // -smooth: qc-smooth with alpha searched per site (its own calibration
+  // run), before the smoothed model is calibrated.
+  if (parsedRecipe->smooth) {
+    auto choices = quantc::calib::smoothModel(*module, *samples, *parsedRecipe, smoothOptions);
+    if (!choices) {
+      llvm::errs() << "quantc: error: " << in.model << ": smoothing: "
+                   << llvm::toString(choices.takeError()) << "\n";
+      return 1;
+    }
+    size_t smoothed = 0;
+    for (const auto &c : *choices)
+      smoothed += c.alpha >= 0;
+    llvm::outs() << "smoothing: " << smoothed << " of " << choices->size()
+                 << " sites smoothed (alpha " << (smoothOptions.alpha >= 0 ? "fixed" : "searched")
+                 << " on the consumers' simulated output error)\n";
+    for (const auto &c : *choices)
+      llvm::outs() << llvm::formatv("  {0,-40} {1,-9} outliers {2,6:f1}x  alpha {3}  error "
+                                    "{4:e2} -> {5:e2}\n",
+                                    c.name.size() > 40 ? c.name.substr(0, 37) + "..." : c.name,
+                                    c.fold, c.outlierRatio,
+                                    c.alpha >= 0 ? llvm::formatv("{0:f2}", c.alpha).str() : "-   ",
+                                    c.lossUnsmoothed, c.loss);
   }
   // qc-insert-observers, the calibration run (statistics attached to the
   // observers), then qc-quantize's first step: the statistics back per

@@ -16,6 +16,36 @@ def QCInsertObservers : Pass<"qc-insert-observers", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCSmooth : Pass<"qc-smooth", "::mlir::ModuleOp"> {
+  let summary = "SmoothQuant: move activation outliers into the weights (calibrated IR)";
+  let description = [{
+    The MatMul/Gemm targets reading one activation X [..., K] form a site;
+    per input channel j
+
+      s_j = max|X_j|^alpha / max|W_j|^(1 - alpha)
+
+    (max|X_j| from the observers' per-channel statistics, max|W_j| over row
+    j of all the site's weights; s_j = 1 where either is 0; clamped to
+    [1e-5, 1e5]) and X W = (X / s)(diag(s) W). The weights become diag(s) W;
+    X / s is folded into X's producer: RMSNorm's constant scale (g / s),
+    LayerNorm's gamma and beta (/ s), the up projection of a gated product
+    X = a * (y U + c) (U's columns and c / s); any other producer gets an
+    explicit X * (1 / s) before the consumers. Other readers of a folded X
+    (a residual connection) read X * s, so the float function is unchanged.
+    The observers' min, max and per-channel ranges are divided by s
+    exactly; their histograms cannot be, so they are marked `smoothed` and
+    qc-quantize then accepts only calibrator=minmax (`quantc quantize
+    --recipe R-smooth` calibrates the smoothed model again instead, and
+    searches alpha per site on the recipe's simulated output error).
+    Convolutions and layers inside qc.if regions are left alone.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", "0.5",
+           "migration strength in [0, 1]: 0 leaves activations' ranges to the weights' scale, 1 flattens the activations">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let summary = "Quantize the targets per a recipe, from their observers' statistics";
   let description = [{

@@ -30,6 +30,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,6 +80,10 @@ struct Recipe {
   /// Suffix -kv8: attention's keys and values rounded to int8 per token
   /// and head (qc-quantize-kv); -qkv8: the queries too.
   bool kv8 = false, query8 = false;
+  /// Suffix -smooth (before -kv8): SmoothQuant (qc-smooth, Smooth.h) with
+  /// alpha searched per site, then calibration of the smoothed model.
+  /// Recipes with quantized activations (static or dynamic) only.
+  bool smooth = false;
   static std::optional<Recipe> parse(const std::string &name);
 };
 
@@ -93,6 +98,18 @@ std::vector<Target> quantizationTargets(mlir::ModuleOp module);
 struct ActivationStats {
   MinMax minmax;
   Histogram histogram{2048};
+  /// Per channel of the last axis (the reduction axis of a MatMul/Gemm
+  /// activation), for qc-smooth; empty for other observers.
+  MinMax channels;
+  /// qc-smooth divided this activation by its scales: min/max and channels
+  /// are exact, the histogram is gone (only the minmax calibrator applies
+  /// until the model is calibrated again).
+  bool smoothed = false;
+  /// In memory only, never in the IR (calibrate with keepRows): up to
+  /// keepRows rows of the activation, row-major [rows / rowWidth, rowWidth],
+  /// spread evenly over the samples.
+  std::vector<float> rows;
+  int64_t rowWidth = 0;
 };
 
 /// One calibration sample: a tensor per model input, in input order.
@@ -109,7 +126,16 @@ size_t insertObservers(mlir::ModuleOp module);
 /// and a Histogram reducer (memory does not grow with the samples). The
 /// statistics are attached to each observer as its `stats` attribute.
 /// Errors on an empty sample set or samples that do not match the inputs.
-llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples);
+struct CalibrationOptions {
+  /// Rows of each MatMul/Gemm activation kept in memory (for qc-smooth's
+  /// scale search); 0: none.
+  int64_t keepRows = 0;
+};
+/// `kept` (optional) receives every observer's statistics by index,
+/// rows included.
+llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples,
+                      const CalibrationOptions &options = {},
+                      std::map<int64_t, ActivationStats> *kept = nullptr);
 
 /// The statistics of one observer's `stats` attribute, and back.
 mlir::DictionaryAttr statsToAttr(mlir::MLIRContext *ctx, const ActivationStats &s);

@@ -48,6 +48,10 @@ public:
   int64_t batchCount() const { return batches; }
   /// A per-tensor reducer in the state given (statistics read back from IR).
   static MinMax restore(double min, double max, int64_t batches, int64_t nonFinite);
+  /// A per-channel reducer in the state given.
+  static MinMax restore(std::vector<double> min, std::vector<double> max, int64_t batches,
+                        int64_t nonFinite);
+  int64_t channelCount() const { return channels; }
 
 private:
   int64_t channels;
