@@ -1,6 +1,7 @@
 //===- Passes.cpp - qc-insert-observers and qc-quantize -------------------===//
 #include "quantc/Calibration/Passes.h"
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Smooth.h"
 #include "quantc/Dialect/QC/QCOps.h"
 
@@ -12,6 +13,7 @@ namespace quantc::calib {
 #define GEN_PASS_DEF_QCINSERTOBSERVERS
 #define GEN_PASS_DEF_QCQUANTIZE
 #define GEN_PASS_DEF_QCSMOOTH
+#define GEN_PASS_DEF_QCFOLDROTATIONS
 #include "quantc/Calibration/Passes.h.inc"
 } // namespace quantc::calib
 
@@ -75,6 +77,17 @@ struct SmoothPass : quantc::calib::impl::QCSmoothBase<SmoothPass> {
         module.emitError("qc-smooth: ") << llvm::toString(std::move(e));
         return signalPassFailure();
       }
+    }
+  }
+};
+
+struct FoldRotationsPass : quantc::calib::impl::QCFoldRotationsBase<FoldRotationsPass> {
+  using QCFoldRotationsBase::QCFoldRotationsBase;
+  void runOnOperation() override {
+    auto r = foldRotations(getOperation(), seed);
+    if (!r) {
+      getOperation().emitError(llvm::toString(r.takeError()));
+      return signalPassFailure();
     }
   }
 };

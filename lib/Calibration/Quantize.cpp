@@ -356,6 +356,15 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     base->smooth = true;
     return base;
   }
+  // -rot (before -smooth and -kv8): qc-fold-rotations first.
+  if (full.ends_with("-rot") && full.size() > 4) {
+    auto base = parse(full.drop_back(4).str());
+    if (!base || base->kv8 || base->smooth || base->rotate)
+      return std::nullopt;
+    base->name = name;
+    base->rotate = true;
+    return base;
+  }
   Recipe r;
   r.name = name;
   llvm::StringRef n(name);

@@ -126,6 +126,13 @@ Value scaledChannels(OpBuilder &b, Operation *at, Value old, const std::vector<f
   return floatConstant(b, at->getLoc(), shape, v);
 }
 
+/// Erases the constant behind `v` once nothing reads it (a rewritten
+/// weight's old value would otherwise stay in the IR).
+void eraseIfDead(Value v) {
+  if (Operation *def = v.getDefiningOp(); def && isa<qc::ConstantOp>(def) && def->use_empty())
+    def->erase();
+}
+
 /// The uses of X that belong to the consumers: the consumers' activation
 /// operands and the observers that only feed consumers.
 bool isConsumerSide(OpOperand &use, const llvm::SmallPtrSetImpl<Operation *> &consumers) {
@@ -284,19 +291,26 @@ llvm::Error applySmoothing(const std::vector<Target> &targets, const SmoothSite 
         v[i * dims[1] + n] *= s[t.reductionAxis == 0 ? i : n];
     b.setInsertionPoint(t.op);
     t.op->setOperand(t.weight, floatConstant(b, t.op->getLoc(), dims, v));
+    eraseIfDead(w);
   }
 
   // The producer: X <- X / s.
   switch (plan.fold) {
-  case SmoothSite::Fold::Scale:
-    plan.op->setOperand(plan.operand,
-                        scaledChannels(b, plan.op, plan.op->getOperand(plan.operand), inv));
+  case SmoothSite::Fold::Scale: {
+    Value old = plan.op->getOperand(plan.operand);
+    plan.op->setOperand(plan.operand, scaledChannels(b, plan.op, old, inv));
+    eraseIfDead(old);
     break;
+  }
   case SmoothSite::Fold::LayerNorm: {
     auto ln = cast<qc::LayerNormalizationOp>(plan.op);
-    ln->setOperand(1, scaledChannels(b, ln, ln.getScale(), inv));
-    if (!isa<NoneType>(ln.getB().getType()))
-      ln->setOperand(2, scaledChannels(b, ln, ln.getB(), inv));
+    Value oldScale = ln.getScale(), oldBias = ln.getB();
+    ln->setOperand(1, scaledChannels(b, ln, oldScale, inv));
+    eraseIfDead(oldScale);
+    if (!isa<NoneType>(oldBias.getType())) {
+      ln->setOperand(2, scaledChannels(b, ln, oldBias, inv));
+      eraseIfDead(oldBias);
+    }
     break;
   }
   case SmoothSite::Fold::Gate: {
@@ -307,11 +321,15 @@ llvm::Error applySmoothing(const std::vector<Target> &targets, const SmoothSite 
       for (int64_t j = 0; j < k; ++j)
         u[i * k + j] *= inv[j];
     b.setInsertionPoint(mm);
+    Value oldU = mm.getB();
     mm->setOperand(1, floatConstant(b, mm.getLoc(), dims, u));
-    if (plan.gateBias)
-      plan.gateBias->setOperand(
-          plan.biasOperand,
-          scaledChannels(b, plan.gateBias, plan.gateBias->getOperand(plan.biasOperand), inv));
+    eraseIfDead(oldU);
+    if (plan.gateBias) {
+      Value oldBias = plan.gateBias->getOperand(plan.biasOperand);
+      plan.gateBias->setOperand(plan.biasOperand,
+                                scaledChannels(b, plan.gateBias, oldBias, inv));
+      eraseIfDead(oldBias);
+    }
     break;
   }
   case SmoothSite::Fold::Explicit:

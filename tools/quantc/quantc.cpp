@@ -13,6 +13,7 @@
 #include "quantc/Target/CPU/JIT.h"
 #include "quantc/Target/CPU/AOT.h"
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Smooth.h"
 #include "quantc/Export/ONNX/QDQExport.h"
 #include "quantc/Runtime/Profile.h"
@@ -93,6 +94,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
         "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both),\n"
         "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor).\n"
+        "      R-rot: the residual stream of a pre-norm RMSNorm transformer rotated by\n"
+        "      a randomized Hadamard matrix folded into the weights (QuaRot), first;\n"
         "      R-smooth (R with quantized activations): SmoothQuant first, alpha\n"
         "      searched per layer input on the simulated output error (--smooth-alpha\n"
         "      fixes it); R-kv8 / R-qkv8: attention's keys and values (and queries)\n"
@@ -979,7 +982,7 @@ int runQuantize(std::vector<std::string> args) {
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
                  << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
-                    "fp8-e4m3; + -smooth where activations are quantized; + -kv8 or -qkv8)\n";
+                    "fp8-e4m3; + -rot; + -smooth where activations are quantized; + -kv8 or -qkv8)\n";
     return 2;
   }
   quantc::calib::SmoothOptions smoothOptions;
@@ -1024,9 +1027,9 @@ int runQuantize(std::vector<std::string> args) {
                     "cannot write: use -o .so or .mlir\n";
     return 2;
   }
-  if (toOnnx && parsedRecipe->smooth) {
+  if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate)) {
     llvm::errs() << "quantc: error: recipe '" << recipe
-                 << "' folds smoothing scales into norms and other producers, which QDQ export "
+                 << "' folds smoothing scales or rotations into norms and other producers, which QDQ export "
                     "(it rewrites only the quantized layers) cannot write: use -o .so or .mlir\n";
     return 2;
   }
@@ -1055,6 +1058,22 @@ int runQuantize(std::vector<std::string> args) {
   if (!samples) {
     llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
     return 1;
+  }
+  // -rot: the residual stream rotated (qc-fold-rotations), before any
+  // statistics are taken.
+  if (parsedRecipe->rotate) {
+    auto rot = quantc::calib::foldRotations(*module, /*seed=*/0);
+    if (!rot) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(rot.takeError())
+                   << "\n";
+      return 1;
+    }
+    llvm::outs() << llvm::formatv("rotation: residual stream of width {0} rotated by a {1} "
+                                  "({2} norms, {3} reading and {4} writing layers)\n",
+                                  rot->dim,
+                                  rot->hadamard ? "randomized Hadamard matrix"
+                                                : "random orthogonal matrix",
+                                  rot->norms, rot->readers, rot->writers);
   }
   // -smooth: qc-smooth with alpha searched per site (its own calibration
   // run), before the smoothed model is calibrated.

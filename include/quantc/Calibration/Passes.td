@@ -46,6 +46,40 @@ def QCSmooth : Pass<"qc-smooth", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCFoldRotations : Pass<"qc-fold-rotations", "::mlir::ModuleOp"> {
+  let summary = "QuaRot: rotate a pre-norm transformer's residual stream, folded into its weights";
+  let description = [{
+    For an orthogonal Q (D x D), RMSNorm with gamma = 1 commutes with Q:
+    RMSNorm_1(h Q) = RMSNorm_1(h) Q, since mean((h Q)^2) = mean(h^2). So
+    the residual stream h can live in the basis h Q with the function
+    unchanged once every weight touching it is rotated:
+
+      embedding table  E <- E Q
+      norm readers     W <- Q^T diag(gamma) W   (q, k, v, gate, up, head;
+                                                  the gamma Mul removed)
+      stream writers   W <- W Q, bias <- bias Q  (o, down)
+
+    Q = diag(+-1) H / sqrt(D): a Hadamard matrix H of order D built as a
+    Kronecker product of Sylvester (2^k) and Paley (q + 1, q prime = 3
+    mod 4) orders (576 = 12 x 12 x 4), signs drawn from `seed`; a seeded
+    random orthogonal matrix where no such product exists. Rotated, the
+    activations and weights lose their outlier channels, which helps
+    per-tensor activations and 4-bit weights.
+
+    Runs before calibration (observers are an error). The stream is
+    traced from the embedding (one Gather from a constant [V, D] table)
+    through the residual Adds; a reader of the stream that is not an
+    RMSNorm (x / sqrt(mean(x^2) + eps), optional Mul by gamma) feeding
+    MatMuls with constant weights, or a residual Add whose other operand
+    is not such a MatMul (+ constant bias), is an error naming the op: a
+    LayerNorm's mean subtraction, for one, does not commute with Q.
+  }];
+  let options = [
+    Option<"seed", "seed", "uint64_t", "0", "seed of the random signs (or matrix)">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let summary = "Quantize the targets per a recipe, from their observers' statistics";
   let description = [{

@@ -84,6 +84,10 @@ struct Recipe {
   /// alpha searched per site, then calibration of the smoothed model.
   /// Recipes with quantized activations (static or dynamic) only.
   bool smooth = false;
+  /// Suffix -rot (before -smooth and -kv8): the residual stream rotated
+  /// by a randomized Hadamard matrix folded into the weights
+  /// (qc-fold-rotations, Rotate.h) before anything else.
+  bool rotate = false;
   static std::optional<Recipe> parse(const std::string &name);
 };
 

@@ -1,0 +1,60 @@
+//===- Rotate.h - rotation folding (QuaRot) ---------------------*- C++ -*-===//
+//
+// A pre-norm transformer with RMSNorm keeps its residual stream h [..., D]
+// in a basis nothing depends on: for an orthogonal Q,
+//
+//   RMSNorm_1(h Q) = RMSNorm_1(h) Q    (sum of squares is invariant;
+//                                       RMSNorm_1 = RMSNorm with gamma = 1)
+//
+// so multiplying the stream by Q everywhere leaves the function unchanged
+// once every weight that touches it is rotated (QuaRot, Ashkboos et al.
+// 2024):
+//
+//   embedding table    E <- E Q
+//   gamma              folded into the readers first: W <- diag(gamma) W,
+//                      then the norm's Mul removed
+//   readers (q, k, v, gate, up, the head: they read a norm's output)
+//                      W <- Q^T W
+//   writers (o, down: their output is added to the stream)
+//                      W <- W Q, bias <- bias Q
+//
+// Q = diag(+-1) H / sqrt(D), a randomized Hadamard matrix (quant::rotation;
+// a seeded random orthogonal matrix where no Hadamard construction of
+// order D exists). Rotated activations lose their outlier channels (each
+// channel becomes a +-1/sqrt(D) mix of all of them), and so do the
+// weights, which helps 4-bit weights and per-tensor activations alike.
+//
+// The stream is found from the embedding (the one Gather from a constant
+// [V, D] table) through the chain of residual Adds; every reader of the
+// stream must be an RMSNorm written as exporters do (x / sqrt(mean(x^2) +
+// eps), then an optional Mul by a constant gamma) whose output feeds only
+// MatMuls with constant [D, N] weights, or the next residual Add, whose
+// other operand is a MatMul with a constant [K, D] weight (+ a constant
+// bias). Anything else (LayerNorm's mean subtraction, which does not
+// commute with Q; a post-norm block; an op reading the raw stream) is an
+// error naming the op: rotating around it would change the function.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_CALIBRATION_ROTATE_H
+#define QUANTC_CALIBRATION_ROTATE_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+
+namespace quantc::calib {
+
+struct RotationReport {
+  int64_t dim = 0;          // D
+  bool hadamard = false;    // a randomized Hadamard (else random orthogonal)
+  int64_t norms = 0, readers = 0, writers = 0;
+};
+
+/// Folds a rotation of the residual stream into `module`'s main function,
+/// as above. Errors (naming the op) leave the module unchanged.
+llvm::Expected<RotationReport> foldRotations(mlir::ModuleOp module, uint64_t seed);
+
+} // namespace quantc::calib
+
+#endif

@@ -1,0 +1,35 @@
+//===- Hadamard.h - Hadamard and random orthogonal matrices -----*- C++ -*-===//
+//
+// Orthogonal matrices for rotation folding (qc-fold-rotations):
+//
+//   hadamard(n)    an n x n matrix of +-1 with H H^T = n I, for n a Kronecker
+//                  product of Sylvester orders (2^k) and Paley orders
+//                  (q + 1 for a prime q = 3 mod 4: 12, 20, 24, 32, 44, 48,
+//                  60, ...): 576 = 12 x 12 x 4, 1536 = 12 x 128,
+//                  384 = 12 x 32. Empty where no such product exists.
+//   Paley's construction: with chi the quadratic character mod q and
+//   Q[i][j] = chi(j - i), H = I + [[0, 1^T], [-1, Q]].
+//   randomOrthogonal(n, seed)
+//                  Q R of a seeded Gaussian matrix (Gram-Schmidt, signs
+//                  fixed by R's diagonal): orthogonal, for sizes with no
+//                  Hadamard construction.
+//   rotation(n, seed)
+//                  diag(+-1, seeded) H / sqrt(n) (a randomized Hadamard,
+//                  QuaRot), else randomOrthogonal. Row-major n x n.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_QUANT_HADAMARD_H
+#define QUANTC_QUANT_HADAMARD_H
+
+#include <cstdint>
+#include <vector>
+
+namespace quantc::quant {
+
+std::vector<int8_t> hadamard(int64_t n);
+std::vector<double> randomOrthogonal(int64_t n, uint64_t seed);
+std::vector<double> rotation(int64_t n, uint64_t seed, bool *isHadamard = nullptr);
+
+} // namespace quantc::quant
+
+#endif
