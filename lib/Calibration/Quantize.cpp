@@ -58,6 +58,12 @@ std::vector<Target> quantizationTargets(ModuleOp module) {
     if (!floatValues(op->getOperand(t.weight)) ||
         !isa<FloatType>(cast<TensorType>(op->getOperand(t.activation).getType()).getElementType()))
       return;
+    // A product over one element (K = 1: an outer product, e.g. positions
+    // times RoPE's inverse frequencies) saves nothing quantized and would
+    // round its input: positions beyond 255 lose their exact values.
+    auto wt = cast<RankedTensorType>(op->getOperand(t.weight).getType());
+    if (!isa<qc::ConvOp>(op) && wt.getShape()[t.reductionAxis] == 1)
+      return;
     targets.push_back(t);
   });
   return targets;

@@ -3,7 +3,8 @@
 // Calibration and quantization of a qc model, in QDQ form:
 //
 //  1. quantizationTargets: every Conv, MatMul (2-D B) and Gemm with a
-//     constant float weight, also inside qc.if branches.
+//     constant float weight, also inside qc.if branches (not a MatMul or
+//     Gemm over K = 1: an outer product saves nothing quantized).
 //  2. insertObservers (pass qc-insert-observers) puts a qc.observe on each
 //     target's activation; calibrate JIT-compiles the model specialized to
 //     the sample shapes with the observed tensors as extra outputs (routed
