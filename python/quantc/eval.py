@@ -89,6 +89,9 @@ MODELS = {
     "smollm2": ("smollm2/prefill.onnx", "lm_text", lambda m: metrics.Perplexity()),
     # The same on 1024-token windows (calibrated on 1024-token windows too).
     "smollm2_1024": ("smollm2/prefill.onnx", "lm_text_1024", lambda m: metrics.Perplexity()),
+    # SmolLM2 with planted outlier channels (quantc.transformers.outliers:
+    # the same float function; 1% of each norm's channels x 50).
+    "smollm2_outlier": ("smollm2/prefill_outlier.onnx", "lm_text", lambda m: metrics.Perplexity()),
     # Whole clips streamed 512 samples at a time through the candidate, which
     # carries its own recurrent state; calibrated on the vad chunks.
     "vad_stream": ("silero-vad/weights/silero_vad_op18_ifless.onnx", "vad_stream", lambda m: metrics.VadStream()),
@@ -123,7 +126,7 @@ FLOORS = {
     # uint8 activations nearly double SmolLM2's perplexity on both sides
     # (21.8 -> 39.7 quantc, 44.1 ORT on the first 6 windows: down_proj's
     # outlier channels, docs/accuracy.md), so the floor catches collapse.
-    "smollm2": ("rel", 30.0), "smollm2_1024": ("rel", 30.0),
+    "smollm2": ("rel", 30.0), "smollm2_1024": ("rel", 30.0), "smollm2_outlier": ("rel", 30.0),
 }
 
 # Non-inferiority margins of the matched peer comparison, in the first

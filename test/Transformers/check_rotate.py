@@ -11,6 +11,8 @@
 2. MiniLM (post-norm BERT: three embedding tables summed, then
    LayerNorm): `quantc quantize --recipe w8a8-rot` refuses with an error
    from qc-fold-rotations and writes nothing.
+   Also: the planted-outlier variant (quantc.transformers.outliers) gives
+   ONNX Runtime the same logits as the original (1e-4).
 3. Quantized (`quantc quantize --recipe w8a8-rot --report`, four
    calibration windows): the layers reading a norm (q/k/v, gate/up, the
    head) get a per-tensor uint8 activation SQNR at least 10 dB above
@@ -62,6 +64,14 @@ def main():
         np.save(ids_path, np.ascontiguousarray(ids))
         ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"]).run(
             ["logits"], {"input_ids": ids})[0].astype(np.float64)
+        # The planted-outlier variant (fetch-models writes it with
+        # quantc.transformers.outliers) computes the same function.
+        planted = ort.InferenceSession(os.path.join(a.models, "smollm2", "prefill_outlier.onnx"),
+                                       providers=["CPUExecutionProvider"]).run(["logits"], {"input_ids": ids})[0]
+        err = float(np.max(np.abs(planted - ref)) / np.max(np.abs(ref)))
+        print("smollm2 with planted outliers vs float: max rel error %.2e" % err, flush=True)
+        if not (err <= TOL):
+            failures.append("the planted-outlier SmolLM2 differs from float by %.3g > %g" % (err, TOL))
         imported, rotated = os.path.join(tmp, "smollm2.mlir"), os.path.join(tmp, "rotated.mlir")
         run([a.quantc, "import", model, "-o", imported])
         run([a.quant_opt, imported, "--qc-fold-rotations", "-o", rotated])
