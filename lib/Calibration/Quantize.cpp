@@ -190,9 +190,12 @@ llvm::Expected<ActivationStats> statsFromAttr(DictionaryAttr attr) {
 
 llvm::Expected<Observations> takeObservations(ModuleOp module) {
   std::map<Operation *, ActivationStats> byTarget;
+  std::map<Operation *, std::string> layerOf;
   SmallVector<qc::ObserveOp> observers;
   module.walk([&](qc::ObserveOp o) { observers.push_back(o); });
   for (qc::ObserveOp o : observers) {
+    for (Operation *user : o->getUsers())
+      layerOf[user] = o.getLayer().str();
     if (auto st = o.getStatsAttr()) {
       auto s = statsFromAttr(st);
       if (!s)
@@ -206,7 +209,12 @@ llvm::Expected<Observations> takeObservations(ModuleOp module) {
   }
   Observations out;
   out.targets = quantizationTargets(module);
-  for (const Target &t : out.targets) {
+  for (Target &t : out.targets) {
+    // IR read back from text has lost the node names in its locations;
+    // the observer kept the layer's.
+    if (auto l = layerOf.find(t.op);
+        l != layerOf.end() && !isa<NameLoc>(t.op->getLoc()) && !l->second.empty())
+      t.name = l->second;
     auto it = byTarget.find(t.op);
     out.stats.push_back(it != byTarget.end() ? it->second : ActivationStats());
   }
