@@ -177,7 +177,9 @@ llvm::Error smoothObserverStats(qc::ObserveOp o, const std::vector<float> &s) {
   return llvm::Error::success();
 }
 
-const char *foldName(SmoothSite::Fold f) {
+} // namespace
+
+const char *smoothFoldName(SmoothSite::Fold f) {
   switch (f) {
   case SmoothSite::Fold::Scale:
     return "scale";
@@ -190,10 +192,6 @@ const char *foldName(SmoothSite::Fold f) {
   }
   return "?";
 }
-
-} // namespace
-
-const char *smoothFoldName(SmoothSite::Fold f) { return foldName(f); }
 
 std::vector<SmoothSite> smoothingSites(ModuleOp module, const std::vector<Target> &targets) {
   std::vector<SmoothSite> sites;

@@ -14,8 +14,6 @@ residual stream) cannot be planted this way without changing the function
 and are refused.
 """
 import argparse
-import os
-import shutil
 import sys
 
 import numpy as np
@@ -59,16 +57,8 @@ def plant(src, dst, fraction=0.01, factor=50.0, seed=0):
     if planted == 0:
         raise SystemExit("%s: no norm scale feeding only MatMuls found (post-norm models cannot be planted "
                          "without changing the function)" % src)
-    out_dir = os.path.dirname(os.path.abspath(dst))
-    stem = os.path.splitext(os.path.basename(dst))[0]
-    tmp = os.path.join(out_dir, ".%s.part" % stem)
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    onnx.save(m, os.path.join(tmp, stem + ".onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
-              location=stem + ".weights", size_threshold=1024)
-    for f in (stem + ".weights", stem + ".onnx"):
-        os.replace(os.path.join(tmp, f), os.path.join(out_dir, f))
-    os.rmdir(tmp)
+    from quantc.transformers.smollm2 import save_with_weights
+    save_with_weights(m, dst)
     return planted
 
 

@@ -239,23 +239,30 @@ def build(w, cfg, decode):
     return m
 
 
-def convert(gguf_path, out_dir):
+def save_with_weights(model, path):
+    """Writes `model` to PATH.onnx with its tensors in PATH.weights beside
+    it. Written in a scratch directory, then moved: onnx.save appends to an
+    existing external-data file, and nothing half-written is left."""
+    import shutil
     import onnx
+    out_dir = os.path.dirname(os.path.abspath(path))
+    stem = os.path.splitext(os.path.basename(path))[0]
+    tmp = os.path.join(out_dir, ".%s.part" % stem)
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    onnx.save(model, os.path.join(tmp, stem + ".onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
+              location=stem + ".weights", size_threshold=1024)
+    for f in (stem + ".weights", stem + ".onnx"):
+        os.replace(os.path.join(tmp, f), os.path.join(out_dir, f))
+    os.rmdir(tmp)
+
+
+def convert(gguf_path, out_dir):
     w, cfg, r = load_gguf(gguf_path)
     os.makedirs(out_dir, exist_ok=True)
-    import shutil
     for name, decode in (("prefill", False), ("decode", True)):
         m = build(w, cfg, decode)
-        # Written in a scratch directory, then moved: onnx.save appends to an
-        # existing external-data file, and nothing half-written is left.
-        tmp = os.path.join(out_dir, ".%s.part" % name)
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        onnx.save(m, os.path.join(tmp, name + ".onnx"), save_as_external_data=True, all_tensors_to_one_file=True,
-                  location=name + ".weights", size_threshold=1024)
-        for f in (name + ".weights", name + ".onnx"):
-            os.replace(os.path.join(tmp, f), os.path.join(out_dir, f))
-        os.rmdir(tmp)
+        save_with_weights(m, os.path.join(out_dir, name + ".onnx"))
         print("wrote %s (%d nodes)" % (os.path.join(out_dir, name + ".onnx"), len(m.graph.node)))
     with open(os.path.join(out_dir, "tokenizer.json"), "w") as f:
         json.dump(tokenizer_json(r), f)
