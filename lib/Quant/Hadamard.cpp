@@ -117,4 +117,14 @@ std::vector<double> rotation(int64_t n, uint64_t seed, bool *isHadamard) {
   return q;
 }
 
+int64_t onlineHadamardOrder(int64_t n) {
+  if (n <= 0)
+    return 0;
+  int64_t p = n & -n; // the largest power of two dividing n
+  for (; p >= 1; p /= 2)
+    if (!hadamard(n / p).empty())
+      return n / p;
+  return 0;
+}
+
 } // namespace quantc::quant

@@ -224,6 +224,35 @@ void _mlir_ciface_qc_rt_attention_masked_f32(MemRefF32<4> *Q, MemRefF32<4> *K, M
   attentionF32(view(Q), view(K), view(V), &mask, view(O), scale);
 }
 
+void _mlir_ciface_qc_rt_hadamard_f32(MemRefF32<2> *X, MemRefF32<2> *F, MemRefF32<2> *Y) {
+  const int64_t rows = Y->sizes[0], n = Y->sizes[1], m = F->sizes[0];
+  // The factor is a small constant; x and y are read and written by rows.
+  std::vector<float> f(m * m);
+  for (int64_t a = 0; a < m; ++a)
+    for (int64_t c = 0; c < m; ++c)
+      f[a * m + c] = F->data()[a * F->strides[0] + c * F->strides[1]];
+  std::vector<float> xc, yc;
+  const float *x = X->data();
+  int64_t xs = X->strides[0];
+  if (X->strides[1] != 1) {
+    xc.resize(rows * n);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < n; ++i)
+        xc[r * n + i] = x[r * xs + i * X->strides[1]];
+    x = xc.data();
+    xs = n;
+  }
+  if (Y->strides[1] == 1) {
+    hadamardF32(rows, n, x, xs, f.data(), m, Y->data(), Y->strides[0]);
+    return;
+  }
+  yc.resize(rows * n);
+  hadamardF32(rows, n, x, xs, f.data(), m, yc.data(), n);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t i = 0; i < n; ++i)
+      Y->data()[r * Y->strides[0] + i * Y->strides[1]] = yc[r * n + i];
+}
+
 void _mlir_ciface_qc_rt_batch_matmul_f32(MemRefF32<3> *A, MemRefF32<3> *B, MemRefF32<3> *C) {
   batchMatmulEntry(A, B, C);
 }
@@ -312,6 +341,8 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32)},
+      {"_mlir_ciface_qc_rt_hadamard_f32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_hadamard_f32)},
       {"_mlir_ciface_qc_rt_matmul_f32_w4",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_w4)},
       {"_mlir_ciface_qc_rt_matmul_i8_i32",

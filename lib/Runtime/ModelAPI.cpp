@@ -366,7 +366,8 @@ const char *qc_kernel_paths(void) {
                                    " igemm=" + quantc::rt::igemmKernelName() +
                                    " depthwise=" + quantc::rt::depthwiseKernelName() +
                                    " igemm-skinny=" + quantc::rt::skinnyIgemmKernelName() +
-                                   " softmax=" + quantc::rt::softmaxKernelName();
+                                   " softmax=" + quantc::rt::softmaxKernelName() +
+                                   " hadamard=" + quantc::rt::hadamardKernelName();
   return paths.c_str();
 }
 

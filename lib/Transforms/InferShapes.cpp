@@ -317,7 +317,7 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
     return broadcast(SmallVector<Value>(op->getOperands()));
   if (isa<ClipOp, CastOp, CastLikeOp, BatchNormalizationOp, InstanceNormalizationOp,
           MeanVarianceNormalizationOp, CumSumOp, DropoutOp, QuantizeLinearOp,
-          DequantizeLinearOp, TriluOp, ScatterElementsOp, ScatterNDOp>(op))
+          DequantizeLinearOp, TriluOp, ScatterElementsOp, ScatterNDOp, HadamardOp>(op))
     return shapeOf(op->getOperand(0));
   if (auto ln = dyn_cast<LayerNormalizationOp>(op)) {
     auto s = shapeOf(ln.getX());

@@ -388,10 +388,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
 // too; run under `qemu-x86_64 -cpu Haswell` it must pick no AVX-512 path).
 TEST(KernelPaths, MatchTheCpuAndTheCap) {
   std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName(),
-              is = skinnyIgemmKernelName(), sm = softmaxKernelName();
-  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s igemm-skinny=%s softmax=%s\n",
-              sg.c_str(), ig.c_str(), dw.c_str(), is.c_str(), sm.c_str());
-  for (const std::string &k : {sg, ig, dw, is, sm})
+              is = skinnyIgemmKernelName(), sm = softmaxKernelName(),
+              hd = hadamardKernelName();
+  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s igemm-skinny=%s softmax=%s "
+              "hadamard=%s\n",
+              sg.c_str(), ig.c_str(), dw.c_str(), is.c_str(), sm.c_str(), hd.c_str());
+  for (const std::string &k : {sg, ig, dw, is, sm, hd})
     EXPECT_NE(k, "unknown");
   const char *cap = std::getenv("QUANTC_CPU_KERNELS");
   std::string limit = cap ? cap : "";
@@ -407,12 +409,14 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
     EXPECT_EQ(dw, "generic");
     EXPECT_EQ(is, "generic");
     EXPECT_EQ(sm, "generic");
+    EXPECT_EQ(hd, "generic");
   }
   if (limit == "avx2" || !avx512) {
     EXPECT_NE(sg, "avx512");
     EXPECT_NE(dw, "avx512");
     EXPECT_NE(is, "avx512bw");
     EXPECT_NE(sm, "avx512");
+    EXPECT_NE(hd, "avx512");
   }
   if (limit.empty() && avx2)
     EXPECT_NE(ig, "generic") << "an AVX2 CPU runs the AVX2 int8 kernel";

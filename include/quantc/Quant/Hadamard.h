@@ -16,6 +16,12 @@
 //   rotation(n, seed)
 //                  diag(+-1, seeded) H / sqrt(n) (a randomized Hadamard,
 //                  QuaRot), else randomOrthogonal. Row-major n x n.
+//   onlineHadamardOrder(n)
+//                  the smallest m with hadamard(m) non-empty and n / m a
+//                  power of two (1 for n = 2^k, 12 for 1536, 72 for 576):
+//                  qc.hadamard multiplies by hadamard(m) (x) S_{n/m}
+//                  (Sylvester), a fast Walsh-Hadamard transform of each
+//                  block of n/m and an m x m mix. 0 when there is none.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_QUANT_HADAMARD_H
@@ -29,6 +35,7 @@ namespace quantc::quant {
 std::vector<int8_t> hadamard(int64_t n);
 std::vector<double> randomOrthogonal(int64_t n, uint64_t seed);
 std::vector<double> rotation(int64_t n, uint64_t seed, bool *isHadamard = nullptr);
+int64_t onlineHadamardOrder(int64_t n);
 
 } // namespace quantc::quant
 

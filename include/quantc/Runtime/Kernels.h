@@ -126,6 +126,14 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
 /// The row softmax it runs: "avx512", "avx2" or "generic".
 const char *softmaxKernelName();
 
+/// y = x (F (x) S) for each of `rows` rows of n floats (qc.hadamard): F an
+/// m x m row-major factor, S the Sylvester matrix of order n / m (a power
+/// of two). x and y have unit column stride and may be the same buffer.
+void hadamardF32(int64_t rows, int64_t n, const float *x, int64_t xs, const float *F, int64_t m,
+                 float *y, int64_t ys);
+/// Its row kernel: "avx512", "avx2" or "generic".
+const char *hadamardKernelName();
+
 /// The micro-kernel each family runs on this CPU (after QUANTC_CPU_KERNELS
 /// caps it): "generic", "avx2-fma"/"avx2", "avx512".
 const char *sgemmKernelName();
@@ -153,6 +161,9 @@ void _mlir_ciface_qc_rt_attention_masked_f32(quantc::rt::MemRefF32<4> *Q,
                                              quantc::rt::MemRefF32<4> *V,
                                              quantc::rt::MemRefF32<4> *Mask,
                                              quantc::rt::MemRefF32<4> *O, float scale);
+// Y = X (F (x) S) along the last axis (quantc::rt::hadamardF32; overwrites Y)
+void _mlir_ciface_qc_rt_hadamard_f32(quantc::rt::MemRefF32<2> *X, quantc::rt::MemRefF32<2> *F,
+                                     quantc::rt::MemRefF32<2> *Y);
 // C = A * B (C not read): the three f32 matmul entries without accumulation.
 void _mlir_ciface_qc_rt_matmul_f32_set(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefF32<2> *B,
                                        quantc::rt::MemRefF32<2> *C);

@@ -131,6 +131,7 @@ void populateResizePatterns(mlir::RewritePatternSet &patterns);
 void populateControlFlowPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizePatterns(mlir::RewritePatternSet &patterns);
 void populateAttentionPatterns(mlir::RewritePatternSet &patterns);
+void populateHadamardPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace quantc::lowering
 

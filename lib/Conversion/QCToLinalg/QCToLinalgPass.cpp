@@ -38,6 +38,7 @@ struct QCToLinalgPass : quantc::impl::QCToLinalgBase<QCToLinalgPass> {
     quantc::lowering::populateControlFlowPatterns(patterns);
     quantc::lowering::populateQuantizePatterns(patterns);
     quantc::lowering::populateAttentionPatterns(patterns);
+    quantc::lowering::populateHadamardPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       return signalPassFailure();
     getOperation().walk([](quantc::qc::NoneOp op) {

@@ -406,6 +406,27 @@ LogicalResult DynamicQuantizeRowsOp::verify() {
   return success();
 }
 
+LogicalResult HadamardOp::verify() {
+  auto xt = cast<RankedTensorType>(getX().getType());
+  auto ft = cast<RankedTensorType>(getFactor().getType());
+  auto yt = cast<RankedTensorType>(getY().getType());
+  if (xt.getRank() < 1 || !xt.getElementType().isF32() || yt.getElementType() != xt.getElementType() ||
+      failed(verifyCompatibleShape(xt.getShape(), yt.getShape())))
+    return emitOpError("x must be an f32 tensor of rank >= 1 and y of x's type (x ")
+           << xt << ", y " << yt << ")";
+  int64_t n = xt.getDimSize(xt.getRank() - 1);
+  if (ShapedType::isDynamic(n))
+    return emitOpError("the last axis of x (the rotated one) must be static");
+  if (ft.getRank() != 2 || !ft.hasStaticShape() || ft.getDimSize(0) != ft.getDimSize(1) ||
+      !ft.getElementType().isF32())
+    return emitOpError("factor must be a static square f32 matrix, not ") << ft;
+  int64_t m = ft.getDimSize(0);
+  if (m < 1 || n % m != 0 || ((n / m) & (n / m - 1)) != 0)
+    return emitOpError("the last axis (") << n << ") must be the factor's order (" << m
+                                          << ") times a power of two";
+  return success();
+}
+
 LogicalResult AttentionOp::verify() {
   auto q = cast<RankedTensorType>(getQuery().getType());
   auto k = cast<RankedTensorType>(getKey().getType());

@@ -80,6 +80,24 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     });
     for (linalg::GenericOp op : marked)
       replaceMarked(module, op);
+    // qc.hadamard's contraction: the runtime's fast transform, which
+    // overwrites Y (the zero fill before it is dropped).
+    SmallVector<linalg::GenericOp> hadamards;
+    module.walk([&](linalg::GenericOp op) {
+      auto k = op->getAttrOfType<StringAttr>("qc.kernel");
+      if (k && k.getValue() == "hadamard" && op.hasPureBufferSemantics() &&
+          op->getNumOperands() == 3 && kindOf(op) == Kind::F32)
+        hadamards.push_back(op);
+    });
+    for (linalg::GenericOp op : hadamards) {
+      zeroFilledOutput(op);
+      OpBuilder b(op);
+      SmallVector<Value> args;
+      SmallVector<Type> types;
+      dynamicOperands(b, op, args, types);
+      func::CallOp::create(b, op.getLoc(), declare(module, "qc_rt_hadamard_f32", types), args);
+      op->erase();
+    }
     // Fused attention on buffers.
     SmallVector<quantc::qc::AttentionKernelOp> attention;
     module.walk([&](quantc::qc::AttentionKernelOp op) {

@@ -785,6 +785,30 @@ def QC_DynamicQuantizeRowsOp : QC_Op<"dynamic_quantize_rows"> {
   let hasVerifier = 1;
 }
 
+def QC_HadamardOp : QC_Op<"hadamard"> {
+  let summary = "online Hadamard rotation of the last axis (QuaRot)";
+  let description = [{
+    y = x H along the last axis of x (n wide), with H = F (x) S: F the
+    m x m `factor` (a constant), S the Sylvester matrix of order p = n / m,
+    a power of two, S[b][d] = (-1)^popcount(b & d). For i = a p + b and
+    o = c p + d:
+
+      y[..., o] = sum_i x[..., i] F[a][c] S[b][d]
+
+    qc-fold-rotations inserts it where a rotation cannot be folded into a
+    producer (the input of a down projection, whose producer is the
+    nonlinear SwiGLU product; the queries and keys after RoPE), with F a
+    Hadamard matrix of order m scaled by 1/sqrt(n), so H is orthogonal and
+    the reader's weight rows are multiplied by H^T offline. Lowered to the
+    runtime's fast Walsh-Hadamard transform (p log p additions per block,
+    then an m x m mix of the m blocks): O(n (log p + m)) per row instead of
+    the n^2 of a dense product.
+  }];
+  let arguments = (ins AnyRankedTensor:$x, AnyRankedTensor:$factor);
+  let results = (outs AnyRankedTensor:$y);
+  let hasVerifier = 1;
+}
+
 def QC_AttentionOp : QC_Op<"attention"> {
   let summary = "scaled dot-product attention over grouped K/V heads";
   let description = [{
