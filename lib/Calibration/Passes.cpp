@@ -84,7 +84,7 @@ struct SmoothPass : quantc::calib::impl::QCSmoothBase<SmoothPass> {
 struct FoldRotationsPass : quantc::calib::impl::QCFoldRotationsBase<FoldRotationsPass> {
   using QCFoldRotationsBase::QCFoldRotationsBase;
   void runOnOperation() override {
-    auto r = foldRotations(getOperation(), seed);
+    auto r = foldRotations(getOperation(), RotationOptions{seed, online});
     if (!r) {
       getOperation().emitError(llvm::toString(r.takeError()));
       return signalPassFailure();

@@ -218,7 +218,27 @@ std::vector<float> matmul(const std::vector<float> &a, const std::vector<float> 
 
 } // namespace
 
-llvm::Expected<RotationReport> foldRotations(ModuleOp module, uint64_t seed) {
+std::vector<float> onlineHadamardMatrix(int64_t n, std::vector<float> *factor) {
+  int64_t m = quant::onlineHadamardOrder(n);
+  if (m == 0)
+    return {};
+  int64_t p = n / m;
+  std::vector<int8_t> hm = quant::hadamard(m), hp = quant::hadamard(p);
+  float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
+  if (factor) {
+    factor->resize(m * m);
+    for (int64_t i = 0; i < m * m; ++i)
+      (*factor)[i] = hm[i] * scale;
+  }
+  std::vector<float> h(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t o = 0; o < n; ++o)
+      h[i * n + o] = hm[(i / p) * m + o / p] * hp[(i % p) * p + o % p] * scale;
+  return h;
+}
+
+llvm::Expected<RotationReport> foldRotations(ModuleOp module, const RotationOptions &options) {
+  const uint64_t seed = options.seed;
   auto main = module.lookupSymbol<func::FuncOp>("main");
   if (!main)
     return llvm::createStringError("qc-fold-rotations: no main function");
@@ -288,6 +308,30 @@ llvm::Expected<RotationReport> foldRotations(ModuleOp module, uint64_t seed) {
     }
     ++report.writers;
   }
+  // Online: x <- x H before the writer (qc.hadamard), W <- H^T W.
+  if (options.online)
+    for (Writer &w : p->writers) {
+      Value x = w.matmul.getA();
+      auto xt = dyn_cast<RankedTensorType>(x.getType());
+      auto shape = cast<RankedTensorType>(w.matmul.getB().getType()).getShape();
+      std::vector<float> factor;
+      std::vector<float> h = onlineHadamardMatrix(shape[0], &factor);
+      if (h.empty() || !xt || xt.isDynamicDim(xt.getRank() - 1)) {
+        ++report.onlineSkipped;
+        continue;
+      }
+      int64_t k = shape[0], m = static_cast<int64_t>(std::sqrt(double(factor.size())));
+      replaceWeight(w.matmul, 1, shape,
+                    matmul(h, *floatValues(w.matmul.getB()), k, k, shape[1], /*transposeA=*/true));
+      b.setInsertionPoint(w.matmul);
+      Location loc = w.matmul.getLoc();
+      if (auto nl = dyn_cast<NameLoc>(loc))
+        loc = NameLoc::get(b.getStringAttr(nl.getName().str() + "/hadamard"), nl.getChildLoc());
+      Value f = floatConstant(b, loc, {m, m}, factor);
+      auto had = qc::HadamardOp::create(b, loc, xt, x, f);
+      w.matmul->setOperand(0, had.getResult());
+      ++report.online;
+    }
   return report;
 }
 

@@ -2,9 +2,11 @@
 """qc-fold-rotations on the real transformers.
 
 1. SmolLM2's prefill (RMSNorm, pre-norm): imported, rotated by
-   `quant-opt --qc-fold-rotations` (a randomized Hadamard matrix of order
-   576 = 12 x 12 x 4 folded into the embedding, the 90 reading and 60
-   writing layers and the head) and run by quantc: its logits match ONNX
+   `quant-opt --qc-fold-rotations=online=true` (a randomized Hadamard
+   matrix of order 576 = 12 x 12 x 4 folded into the embedding, the 90
+   reading and 60 writing layers and the head; the writers' inputs rotated
+   at run time by qc.hadamard, 576 = 72 x 8 and 1536 = 12 x 128, their
+   weights taking H^T) and run by quantc: its logits match ONNX
    Runtime's float original within 1e-4 (max abs error over max abs value)
    on a held-out window, while the rotated weights differ from the
    originals (the rotation took place).
@@ -15,9 +17,10 @@
    ONNX Runtime the same logits as the original (1e-4).
 3. Quantized (`quantc quantize --recipe w8a8-rot --report`, four
    calibration windows): the layers reading a norm (q/k/v, gate/up, the
-   head) get a per-tensor uint8 activation SQNR at least 10 dB above
-   plain w8a8's (measured: 19.3 -> 40.4, 26.8 -> 40.5, 13.7 -> 40.7 dB;
-   the down projections stay at 16.0, as they are not rotated).
+   head) and those behind an online Hadamard (down_proj) get a per-tensor
+   uint8 activation SQNR at least 10 dB above plain w8a8's (measured:
+   19.3 -> 40.4, 26.8 -> 40.5, 13.7 -> 40.7 dB; down_proj 16.0 with the
+   offline rotation alone).
 
 Comparisons are NaN-safe (`not (err <= tol)` fails).
 """
@@ -74,7 +77,11 @@ def main():
             failures.append("the planted-outlier SmolLM2 differs from float by %.3g > %g" % (err, TOL))
         imported, rotated = os.path.join(tmp, "smollm2.mlir"), os.path.join(tmp, "rotated.mlir")
         run([a.quantc, "import", model, "-o", imported])
-        run([a.quant_opt, imported, "--qc-fold-rotations", "-o", rotated])
+        run([a.quant_opt, imported, "--qc-fold-rotations=online=true", "-o", rotated])
+        hadamards = run(["grep", "-c", "qc.hadamard", rotated], ok=False).stdout.strip()
+        print("smollm2 rotated: %s qc.hadamard ops" % hadamards, flush=True)
+        if hadamards != "60":
+            failures.append("expected 60 online Hadamards (o_proj, down_proj x 30), found %s" % hadamards)
         os.remove(imported)
         got = logits(a, rotated, ids_path, os.path.join(tmp, "rot_out"))
         err = float(np.max(np.abs(got - ref)) / np.max(np.abs(ref)))
@@ -100,8 +107,8 @@ def main():
 
         # Quantized: the layers that read a norm see their activation
         # outliers spread (per-tensor uint8 activation SQNR from quantc's
-        # report, on four calibration windows), the down projections
-        # (not rotated: that needs the online Hadamard) do not.
+        # report, on four calibration windows), and so do the down
+        # projections behind their online Hadamard.
         calib4 = os.path.join(tmp, "calib4")
         os.makedirs(calib4)
         src = os.path.join(a.data, "lm_text", "calib")
@@ -119,7 +126,7 @@ def main():
             sqnr[recipe] = {k: float(np.mean(v)) for k, v in groups.items()}
             print("  %-9s mean activation SQNR (dB): %s" % (
                 recipe, ", ".join("%s %.1f" % (k, v) for k, v in sorted(sqnr[recipe].items()))), flush=True)
-        for kind in ("q_proj", "gate_proj", "lm_head"):
+        for kind in ("q_proj", "gate_proj", "lm_head", "down_proj"):
             gain = sqnr["w8a8-rot"][kind] - sqnr["w8a8"][kind]
             if not (gain >= 10.0):
                 failures.append("rotation raised %s's activation SQNR by %.1f dB, not 10" % (kind, gain))

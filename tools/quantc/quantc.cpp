@@ -80,7 +80,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
-        "                  [--sensitivity-samples N] [--smooth-alpha A] [--cpu CPU] [--features F]\n"
+        "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
+        "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
         "      <input>.npy files or ONNX TensorProtos input_<i>.pb) and quantize the\n"
@@ -95,7 +96,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both),\n"
         "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor).\n"
         "      R-rot: the residual stream of a pre-norm RMSNorm transformer rotated by\n"
-        "      a randomized Hadamard matrix folded into the weights (QuaRot), first;\n"
+        "      a randomized Hadamard matrix folded into the weights (QuaRot), first,\n"
+        "      and the inputs of the layers writing to it (o_proj, down_proj) rotated\n"
+        "      at run time by a fast Hadamard transform (not with\n"
+        "      --offline-rotation-only);\n"
         "      R-smooth (R with quantized activations): SmoothQuant first, alpha\n"
         "      searched per layer input on the simulated output error (--smooth-alpha\n"
         "      fixes it); R-kv8 / R-qkv8: attention's keys and values (and queries)\n"
@@ -945,6 +949,7 @@ int runQuantize(std::vector<std::string> args) {
   double minLayerSqnr = -INFINITY;
   int sensitivitySamples = 4;
   std::string smoothAlpha;
+  bool offlineRotationOnly = false;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -966,6 +971,8 @@ int runQuantize(std::vector<std::string> args) {
       minLayerSqnr = std::atof(args[++i].c_str());
     else if (a == "--smooth-alpha" && i + 1 < args.size())
       smoothAlpha = args[++i];
+    else if (a == "--offline-rotation-only")
+      offlineRotationOnly = true;
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
       sensitivitySamples = std::atoi(args[++i].c_str());
     else if (a == "--cpu" && i + 1 < args.size())
@@ -999,6 +1006,10 @@ int runQuantize(std::vector<std::string> args) {
       return 2;
     }
     smoothOptions.alpha = a;
+  }
+  if (offlineRotationOnly && !parsedRecipe->rotate) {
+    llvm::errs() << "quantc: error: --offline-rotation-only needs a -rot recipe (e.g. w8a8-rot)\n";
+    return 2;
   }
   parsedRecipe->int4Convs = int4Convs;
   quantc::calib::Calibrator cal;
@@ -1062,18 +1073,21 @@ int runQuantize(std::vector<std::string> args) {
   // -rot: the residual stream rotated (qc-fold-rotations), before any
   // statistics are taken.
   if (parsedRecipe->rotate) {
-    auto rot = quantc::calib::foldRotations(*module, /*seed=*/0);
+    auto rot = quantc::calib::foldRotations(
+        *module, quantc::calib::RotationOptions{/*seed=*/0, /*online=*/!offlineRotationOnly});
     if (!rot) {
       llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(rot.takeError())
                    << "\n";
       return 1;
     }
     llvm::outs() << llvm::formatv("rotation: residual stream of width {0} rotated by a {1} "
-                                  "({2} norms, {3} reading and {4} writing layers)\n",
+                                  "({2} norms, {3} reading and {4} writing layers; {5} writer "
+                                  "inputs rotated online, {6} without a Hadamard of their width)\n",
                                   rot->dim,
                                   rot->hadamard ? "randomized Hadamard matrix"
                                                 : "random orthogonal matrix",
-                                  rot->norms, rot->readers, rot->writers);
+                                  rot->norms, rot->readers, rot->writers, rot->online,
+                                  rot->onlineSkipped);
   }
   // -smooth: qc-smooth with alpha searched per site (its own calibration
   // run), before the smoothed model is calibrated.

@@ -73,9 +73,19 @@ def QCFoldRotations : Pass<"qc-fold-rotations", "::mlir::ModuleOp"> {
     MatMuls with constant weights, or a residual Add whose other operand
     is not such a MatMul (+ constant bias), is an error naming the op: a
     LayerNorm's mean subtraction, for one, does not commute with Q.
+
+    With `online`, each writer's input (no linear producer to fold into:
+    the SwiGLU product before down_proj, the attention output before
+    o_proj) is rotated at run time by a `qc.hadamard`, x <- x H with H =
+    hadamard(m) (x) S_{K/m} / sqrt(K) orthogonal (m the smallest Hadamard
+    order with K/m a power of two: 12 for 1536, 72 for 576), and the
+    writer's weight rows take H^T: (x H)(H^T W) = x W. Writers whose K has
+    no such H keep their input as is.
   }];
   let options = [
     Option<"seed", "seed", "uint64_t", "0", "seed of the random signs (or matrix)">,
+    Option<"online", "online", "bool", "false",
+           "rotate every writer's input at run time (qc.hadamard)">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }

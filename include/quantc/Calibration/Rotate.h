@@ -24,6 +24,15 @@
 // channel becomes a +-1/sqrt(D) mix of all of them), and so do the
 // weights, which helps 4-bit weights and per-tensor activations alike.
 //
+// Online rotations (`online`): a writer's input (the attention output
+// before o_proj, the SwiGLU product before down_proj) has no linear
+// producer to fold a rotation into, and its outliers stay (SmolLM2's
+// down_proj input keeps 16 dB of int8 SQNR after the offline rotation).
+// There qc.hadamard rotates the activation at run time, x <- x H with H =
+// hadamard(m) (x) S_{K/m} / sqrt(K) (m = quant::onlineHadamardOrder(K)),
+// and the writer's weight takes H^T on its rows: (x H)(H^T W) = x W. A
+// writer whose K has no such H is left unrotated (counted in the report).
+//
 // The stream is found from the embedding (the one Gather from a constant
 // [V, D] table) through the chain of residual Adds; every reader of the
 // stream must be an RMSNorm written as exporters do (x / sqrt(mean(x^2) +
@@ -42,6 +51,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace quantc::calib {
 
@@ -49,11 +59,24 @@ struct RotationReport {
   int64_t dim = 0;          // D
   bool hadamard = false;    // a randomized Hadamard (else random orthogonal)
   int64_t norms = 0, readers = 0, writers = 0;
+  int64_t online = 0;        // writers given an online Hadamard
+  int64_t onlineSkipped = 0; // writers whose width has none
+};
+
+struct RotationOptions {
+  uint64_t seed = 0;
+  bool online = false; // qc.hadamard before every writer
 };
 
 /// Folds a rotation of the residual stream into `module`'s main function,
 /// as above. Errors (naming the op) leave the module unchanged.
-llvm::Expected<RotationReport> foldRotations(mlir::ModuleOp module, uint64_t seed);
+llvm::Expected<RotationReport> foldRotations(mlir::ModuleOp module,
+                                             const RotationOptions &options);
+
+/// The orthogonal H = hadamard(m) (x) S_{n/m} / sqrt(n) of qc.hadamard for
+/// a width n, row-major n x n, and its factor F = hadamard(m) / sqrt(n)
+/// (m x m); empty when n has no online Hadamard.
+std::vector<float> onlineHadamardMatrix(int64_t n, std::vector<float> *factor = nullptr);
 
 } // namespace quantc::calib
 
