@@ -14,12 +14,15 @@
 
 namespace quantc::calib {
 
-llvm::Expected<size_t> quantizeAttentionOperands(mlir::ModuleOp module, bool query) {
+llvm::Expected<size_t> quantizeAttentionOperands(mlir::ModuleOp module, bool query, int bits,
+                                                 bool rotate) {
   mlir::PassManager pm(module.getContext());
   mlir::OpPassManager &fn = pm.nest<mlir::func::FuncOp>();
   fn.addPass(createQCFuseAttention());
   QCQuantizeKVOptions options;
   options.query = query;
+  options.bits = bits;
+  options.rotate = rotate;
   fn.addPass(createQCQuantizeKV(options));
   if (mlir::failed(pm.run(module)))
     return llvm::createStringError("qc-fuse-attention / qc-quantize-kv failed");
@@ -27,7 +30,7 @@ llvm::Expected<size_t> quantizeAttentionOperands(mlir::ModuleOp module, bool que
   module.walk([&](qc::AttentionOp) { ++count; });
   if (count == 0)
     return llvm::createStringError(
-        "the recipe rounds attention's keys and values (-kv8 / -qkv8), but the model has no "
+        "the recipe rounds attention's keys and values (-kv8 / -qkv8 / -kv4 / -qkv4), but the model has no "
         "attention that qc-fuse-attention recognizes (MatMul(Q, K^T) -> [scale] -> [mask] -> "
         "Softmax -> MatMul(., V))");
   return count;

@@ -350,14 +350,15 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
 
 std::optional<Recipe> Recipe::parse(const std::string &name) {
   llvm::StringRef full(name);
-  for (llvm::StringRef suffix : {"-qkv8", "-kv8"})
+  for (llvm::StringRef suffix : {"-qkv8", "-kv8", "-qkv4", "-kv4"})
     if (full.ends_with(suffix) && full.size() > suffix.size()) {
       auto base = parse(full.drop_back(suffix.size()).str());
       if (!base || base->kv8)
         return std::nullopt;
       base->name = name;
       base->kv8 = true;
-      base->query8 = suffix == "-qkv8";
+      base->query8 = suffix.starts_with("-qkv");
+      base->kvBits = suffix.ends_with("4") ? 4 : 8;
       return base;
     }
   // -smooth (before any -kv8): qc-smooth first, for recipes whose
@@ -408,6 +409,13 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     return r;
   }
   r.weightBits = 4;
+  if (n == "w4a4") {
+    r.activations = false;
+    r.dynamicActivations = true;
+    r.perToken = true;
+    r.activationBits = 4;
+    return r;
+  }
   if (n.consume_front("w4a16")) {
     r.activations = false;
     if (group(n, 0))
@@ -663,8 +671,9 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       reports.push_back(r);
       continue;
     }
-    if (recipe.dynamicActivations && recipe.weightBits != 8)
-      return llvm::createStringError("dynamic activations need 8-bit weights");
+    if (recipe.dynamicActivations && recipe.weightBits != 8 &&
+        !(recipe.weightBits == 4 && recipe.groupSize == 0))
+      return llvm::createStringError("dynamic activations need 8-bit or per-channel 4-bit weights");
 
     // Weight: symmetric, one scale per output channel (a 1-D scale along
     // weightAxis) or per group of groupSize along reductionAxis (a scale of
@@ -718,8 +727,9 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     for (size_t i = 0; i < wv.size(); ++i)
       members[scaleOf[i]].push_back(wv[i]);
     // 4-bit groups are asymmetric (uint4 with a zero point per group),
-    // 8-bit channels symmetric.
-    bool asym = bits == 4;
+    // 8-bit channels symmetric, and so are w4a4's 4-bit channels (the
+    // integer MatMulInteger path has no weight zero point).
+    bool asym = bits == 4 && !recipe.dynamicActivations;
     std::vector<float> scales(nScales);
     std::vector<APInt> zps(nScales, APInt(bits, 0));
     std::vector<int32_t> zpv(nScales, 0);
@@ -746,7 +756,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       noise += (wv[i] - back) * (wv[i] - back);
     }
     r.weightSQNR = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
-    r.weightFormat = (bits == 4 ? std::string("uint4") : std::string("int8")) +
+    r.weightFormat = (bits == 4 ? std::string(asym ? "uint4" : "int4") : std::string("int8")) +
                      (group > 0 ? " g" + std::to_string(group) : std::string(" per channel"));
     r.weightParams = static_cast<int64_t>(wv.size());
     r.weightBits = bits;
@@ -809,8 +819,11 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
                       ->getResult(0);
         x = make("qc.reshape", {x, i64Const({-1, K})}, {unranked(f32)})->getResult(0);
       }
+      SmallVector<NamedAttribute> rowAttrs;
+      if (recipe.activationBits == 4)
+        rowAttrs.push_back(b.getNamedAttr("levels", b.getI64IntegerAttr(15)));
       Operation *dq = rows ? make("qc.dynamic_quantize_rows", {x},
-                                  {unranked(ui8), unranked(f32), unranked(ui8)})
+                                  {unranked(ui8), unranked(f32), unranked(ui8)}, rowAttrs)
                            : make("qc.dynamic_quantize_linear", {x},
                                   {xt.clone(ui8), RankedTensorType::get({}, f32),
                                    RankedTensorType::get({}, ui8)});
@@ -897,7 +910,9 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         out = make("qc.add", {out, addend}, {resultType})->getResult(0);
       t.op->getResult(0).replaceAllUsesWith(out);
       t.op->erase();
-      r.activationFormat = rows ? "uint8 dynamic per token" : "uint8 dynamic";
+      r.activationFormat = rows ? (recipe.activationBits == 4 ? "uint4 dynamic per token"
+                                                              : "uint8 dynamic per token")
+                                : "uint8 dynamic";
       reports.push_back(r);
       continue;
     }

@@ -58,6 +58,8 @@ void quantizeActivation(std::vector<float> &x, int64_t m, int64_t k, const Recip
   };
   quant::Format f = r.fp8 ? quant::Format::F8E4M3FN : quant::Format::U8;
   if (r.dynamicActivations && r.perToken) {
+    if (r.activationBits == 4)
+      f = quant::Format::U4;
     for (int64_t i = 0; i < m; ++i) {
       auto [a, b] = range(x.data() + i * k, k);
       fakeQuantize(x.data() + i * k, k, 1, a, b, f, r.fp8);
@@ -76,7 +78,8 @@ struct Weight {
 };
 
 /// The weight as the recipe stores it: int8 symmetric per output channel,
-/// fp8 e4m3 per channel, or uint4 asymmetric in groups along K.
+/// fp8 e4m3 per channel, uint4 asymmetric in groups along K, or (w4a4)
+/// int4 symmetric per channel.
 void quantizeWeight(Weight &w, const Recipe &r) {
   for (int64_t n = 0; n < w.n; ++n) {
     int64_t group = r.weightBits == 4 && r.groupSize > 0 ? r.groupSize : w.k;
@@ -90,6 +93,8 @@ void quantizeWeight(Weight &w, const Recipe &r) {
       }
       if (r.fp8)
         fakeQuantize(p, len, w.rs, lo, hi, quant::Format::F8E4M3FN, true);
+      else if (r.weightBits == 4 && r.dynamicActivations) // w4a4: int4 per channel
+        fakeQuantize(p, len, w.rs, lo, hi, quant::Format::I4, true);
       else if (r.weightBits == 4)
         fakeQuantize(p, len, w.rs, lo, hi, quant::Format::U4, false);
       else

@@ -465,6 +465,50 @@ def test_compiled_dynamic_rows(d, quantc):
           "dynamic_quantize_rows: zero points differ: %s vs %s" % (got_z, want_z))
 
 
+ROWS4_MLIR = """
+func.func @main(%x: tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>) {{
+  %y, %s, %z = "qc.dynamic_quantize_rows"(%x) {{levels = 15 : i64}} : (tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>)
+  return %y, %s, %z : tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>
+}}
+"""
+
+
+def test_compiled_dynamic_rows_4bit(d, quantc):
+    """qc.dynamic_quantize_rows with levels = 15 (w4a4's 4-bit activations)
+    against numpy's float32 arithmetic of the op's definition: scale =
+    (max(0, max r) - min(0, min r)) / 15 (1 for an all-zero row), zero
+    point = clip(rint(-lo / scale), 0, 15), y = clip(rint(r / scale) + zp,
+    0, 15), rint rounding half to even; bit-identical, and every code in
+    [0, 15]."""
+    k = 11
+    rows = [rng.normal(0, 1, k), np.abs(rng.normal(0, 1, k)) + 0.1, -np.abs(rng.normal(0, 2, k)) - 0.1,
+            np.zeros(k), np.concatenate([rng.normal(0, 0.1, k - 1), [300.0]]),
+            (np.arange(k) - 3) * np.float32(1.0 / 15) + np.float32(1.0 / 30)]
+    x = np.stack(rows + [rng.normal(0, s, k) for s in (1e-3, 10.0)]).astype(np.float32).reshape(2, 4, k)
+    f32 = np.float32
+    lo = np.minimum(x.min(axis=-1), f32(0))
+    hi = np.maximum(x.max(axis=-1), f32(0))
+    scale = ((hi - lo) / f32(15)).astype(np.float32)
+    scale = np.where(scale == 0, f32(1), scale).astype(np.float32)
+    zp = np.clip(np.rint(-lo / scale), 0, 15).astype(np.float32)
+    want_y = np.clip(np.rint(x / scale[..., None]) + zp[..., None], 0, 15).astype(np.uint8)
+    path = os.path.join(d.tmp, "rows4.mlir")
+    with open(path, "w") as f:
+        f.write(ROWS4_MLIR.format(shape="2x4x%d" % k, rows="2x4"))
+    out = os.path.join(d.tmp, "rows4_out")
+    p = subprocess.run([quantc, "run", path, d.save(x), "--output-dir", out], capture_output=True, text=True)
+    check(p.returncode == 0, "dynamic_quantize_rows levels=15: quantc run failed: %s" % p.stderr[:500])
+    if p.returncode != 0:
+        return
+    got_y, got_s, got_z = (np.load(os.path.join(out, "output%d.npy" % i)) for i in range(3))
+    check(got_y.dtype == np.uint8 and np.array_equal(got_y, want_y) and int(got_y.max()) <= 15,
+          "dynamic_quantize_rows levels=15: %d of %d values differ from numpy" %
+          (int(np.sum(got_y != want_y)), want_y.size))
+    check(np.array_equal(got_s, scale), "dynamic_quantize_rows levels=15: scales differ: %s vs %s" % (got_s, scale))
+    check(np.array_equal(got_z, zp.astype(np.uint8)),
+          "dynamic_quantize_rows levels=15: zero points differ: %s vs %s" % (got_z, zp))
+
+
 def test_compiled_parallel(d, quantc):
     """Elementwise and row-wise loops split over threads
     (quantc-cpu-parallel-outline/-dispatch): a broadcast Add, SiLU,
@@ -628,6 +672,7 @@ def main():
         tests += [("test_compiled_qdq", lambda d: test_compiled_qdq(d, args.quantc)),
                   ("test_compiled_fp8", lambda d: test_compiled_fp8(d, args.quantc)),
                   ("test_compiled_dynamic_rows", lambda d: test_compiled_dynamic_rows(d, args.quantc)),
+                  ("test_compiled_dynamic_rows_4bit", lambda d: test_compiled_dynamic_rows_4bit(d, args.quantc)),
                   ("test_compiled_math", lambda d: test_compiled_math(d, args.quantc)),
                   ("test_compiled_gqa", lambda d: test_compiled_gqa(d, args.quantc)),
                   ("test_compiled_parallel", lambda d: test_compiled_parallel(d, args.quantc))]

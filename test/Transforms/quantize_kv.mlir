@@ -1,6 +1,8 @@
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-quantize-kv))' | FileCheck %s
 // RUN: quant-opt %s --split-input-file --verify-diagnostics --pass-pipeline='builtin.module(func.func(qc-quantize-kv))' -o /dev/null
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-quantize-kv{query=true}))' | FileCheck %s --check-prefix=QUERY
+// RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-quantize-kv{rotate=true bits=4}))' | FileCheck %s --check-prefix=ROT4
+// RUN: not quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-quantize-kv{bits=3}))' -o /dev/null 2>&1 | FileCheck %s --check-prefix=BITS
 
 // A decode step: the cache is Concat(past, new) along the sequence axis.
 // Only this step's key and value rows are rounded, before the Concat, so
@@ -36,6 +38,21 @@
 // CHECK-NOT: qc.reduce_max
 // CHECK: qc.attention %arg0, %[[K]], %[[V]], %{{.*}} {scale = 0.353553385 : f32}
 // CHECK: return
+// rotate=true bits=4: the new key rows rotated over the head dimension
+// (8: Sylvester, factor 1/sqrt(8)), rounded to 15 levels, rotated back
+// (the factor transposed: the same 1x1), then appended to the cache.
+// ROT4-LABEL: func.func @decode
+// ROT4: %[[F:.*]] = qc.constant dense<0.353553385> : tensor<1x1xf32>
+// ROT4: %[[H:.*]] = qc.hadamard %arg2, %[[F]] : (tensor<1x2x1x8xf32>, tensor<1x1xf32>) -> tensor<1x2x1x8xf32>
+// ROT4: %[[TOP:.*]] = qc.constant dense<1.500000e+01> : tensor<f32>
+// ROT4: qc.reduce_max %[[H]]
+// ROT4: %[[KR:.*]] = qc.mul
+// ROT4: %[[FT:.*]] = qc.constant dense<0.353553385> : tensor<1x1xf32>
+// ROT4: %[[B:.*]] = qc.hadamard %[[KR]], %[[FT]]
+// ROT4: %[[K:.*]] = qc.concat %arg1, %[[B]] {axis = 2 : i64}
+// ROT4: qc.hadamard %arg4
+// ROT4: qc.attention %arg0, %[[K]]
+// BITS: qc-quantize-kv: bits must be 8 or 4, not 3
 // QUERY-LABEL: func.func @decode
 // QUERY-COUNT-3: qc.reduce_max
 // QUERY: qc.attention %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}, %{{[0-9]+}}

@@ -94,7 +94,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "      w4a16-g32|g64|g128\n"
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
         "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both),\n"
-        "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor).\n"
+        "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor),\n"
+        "      w4a4 (int4 weights per channel, MatMul/Gemm activations rounded to 4\n"
+        "      bits per token at run time; meant with -rot).\n"
         "      R-rot: the residual stream of a pre-norm RMSNorm transformer rotated by\n"
         "      a randomized Hadamard matrix folded into the weights (QuaRot), first,\n"
         "      and the inputs of the layers writing to it (o_proj, down_proj) rotated\n"
@@ -103,7 +105,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "      R-smooth (R with quantized activations): SmoothQuant first, alpha\n"
         "      searched per layer input on the simulated output error (--smooth-alpha\n"
         "      fixes it); R-kv8 / R-qkv8: attention's keys and values (and queries)\n"
-        "      rounded to int8 per token and head.\n"
+        "      rounded to int8 per token and head (-kv4 / -qkv4: int4; after -rot, in\n"
+        "      a Hadamard-rotated basis).\n"
         "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
@@ -988,8 +991,8 @@ int runQuantize(std::vector<std::string> args) {
   auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
-                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128]; "
-                    "fp8-e4m3; + -rot; + -smooth where activations are quantized; + -kv8 or -qkv8)\n";
+                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128], w4a4; "
+                    "fp8-e4m3; + -rot; + -smooth where activations are quantized; + -kv8, -qkv8, -kv4 or -qkv4)\n";
     return 2;
   }
   quantc::calib::SmoothOptions smoothOptions;
@@ -1168,7 +1171,9 @@ int runQuantize(std::vector<std::string> args) {
   }
   size_t attentionRounded = 0;
   if (parsedRecipe->kv8) {
-    auto n = quantc::calib::quantizeAttentionOperands(*module, parsedRecipe->query8);
+    auto n = quantc::calib::quantizeAttentionOperands(
+        *module, parsedRecipe->query8, parsedRecipe->kvBits,
+        /*rotate=*/parsedRecipe->rotate && !offlineRotationOnly);
     if (!n) {
       llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(n.takeError())
                    << "\n";
@@ -1203,8 +1208,12 @@ int runQuantize(std::vector<std::string> args) {
   if (attentionRounded)
     llvm::outs() << "  attention: " << attentionRounded << " fused op(s); keys and values"
                  << (parsedRecipe->query8 ? " and queries" : "")
-                 << " rounded to uint8 with one scale and zero point per token and head "
-                    "(computed in float)\n";
+                 << " rounded to " << (parsedRecipe->kvBits == 4 ? "uint4" : "uint8")
+                 << " with one scale and zero point per token and head"
+                 << (parsedRecipe->rotate && !offlineRotationOnly
+                         ? ", after a Hadamard rotation of each head (rotated back)"
+                         : "")
+                 << " (computed in float)\n";
   if (std::isfinite(minLayerSqnr)) {
     llvm::outs() << llvm::format("  %zu layer(s) kept float: quantized alone, the output SQNR "
                                  "fell below %.1f dB on %d sample(s)",
@@ -1223,6 +1232,8 @@ int runQuantize(std::vector<std::string> args) {
                             : std::string(!parsedRecipe->dynamicActivations ? "float"
                                           : r.activationFormat == "uint8 dynamic per token"
                                               ? "uint8/token at run time"
+                                          : r.activationFormat == "uint4 dynamic per token"
+                                              ? "uint4/token at run time"
                                               : "uint8 at run time");
     std::string actSqnr = parsedRecipe->activations
                               ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()

@@ -77,10 +77,16 @@ struct Recipe {
   bool int4Convs = false;
   bool dynamicActivations = false; // w8a8-dynamic
   bool perToken = false;           // w8a8-dynamic-token: per-row activation scales
+  /// w4a4: per-token dynamic activations rounded to 4 bits (15 levels;
+  /// qc.dynamic_quantize_rows levels = 15) and symmetric int4 weights per
+  /// output channel, both through the integer MatMulInteger path.
+  int activationBits = 8;
   bool fp8 = false;                 // fp8-e4m3
   /// Suffix -kv8: attention's keys and values rounded to int8 per token
-  /// and head (qc-quantize-kv); -qkv8: the queries too.
+  /// and head (qc-quantize-kv); -qkv8: the queries too; -kv4 / -qkv4: to
+  /// int4 (kvBits). After -rot, rounded in a Hadamard-rotated basis.
   bool kv8 = false, query8 = false;
+  int kvBits = 8;
   /// Suffix -smooth (before -kv8): SmoothQuant (qc-smooth, Smooth.h) with
   /// alpha searched per site, then calibration of the smoothed model.
   /// Recipes with quantized activations (static or dynamic) only.
@@ -92,11 +98,13 @@ struct Recipe {
   static std::optional<Recipe> parse(const std::string &name);
 };
 
-/// A recipe's -kv8 / -qkv8 part, after its layers are quantized:
-/// qc-fuse-attention, then qc-quantize-kv on every function of `module`.
+/// A recipe's -kv8 / -qkv8 (-kv4 / -qkv4) part, after its layers are
+/// quantized: qc-fuse-attention, then qc-quantize-kv{bits, rotate} on every
+/// function of `module`.
 /// Returns how many attention ops were rounded; an error when the
 /// passes fail or no attention was found (the option would do nothing).
-llvm::Expected<size_t> quantizeAttentionOperands(mlir::ModuleOp module, bool query);
+llvm::Expected<size_t> quantizeAttentionOperands(mlir::ModuleOp module, bool query,
+                                                 int bits = 8, bool rotate = false);
 
 std::vector<Target> quantizationTargets(mlir::ModuleOp module);
 

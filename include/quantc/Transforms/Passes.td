@@ -114,10 +114,21 @@ def QCQuantizeKV : Pass<"qc-quantize-kv", "::mlir::func::FuncOp"> {
     outputs carry the rounded values and the past ones, which came from
     an earlier step's present, are not rounded twice. Softmax
     probabilities stay float.
+
+    `bits` = 4 rounds to 15 levels instead of 255 (an int4 cache). With
+    `rotate`, each row is rounded in a rotated basis (QuaRot's KV cache):
+    r' = roundtrip(r H) H^T with H = hadamard(m) (x) S_{d/m} / sqrt(d)
+    orthogonal over the head dimension d (two qc.hadamard ops), so a
+    head's outlier dimensions are spread before the rounding and the
+    cache, queries and outputs stay in the model's basis (in float,
+    H H^T = I: nothing changes).
   }];
   let options = [
     Option<"query", "query", "bool", /*default=*/"false",
            "also round the queries (both operands of Q x K^T int8)">,
+    Option<"bits", "bits", "int64_t", /*default=*/"8", "8 (int8 rows) or 4 (int4 rows)">,
+    Option<"rotate", "rotate", "bool", /*default=*/"false",
+           "round each row after an online Hadamard rotation, then rotate it back">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }

@@ -885,11 +885,11 @@ struct QLinearConvLowering : OpConversionPattern<QLinearConvOp> {
   }
 };
 
-/// An f32 clamped to [0, 255] (DynamicQuantizeLinear's uint8 range).
-Value clamp255(OpBuilder &b, Location l, Value v) {
+/// An f32 clamped to [0, hi] (DynamicQuantizeLinear's uint8 range: 255).
+Value clamp255(OpBuilder &b, Location l, Value v, double hi = 255.0) {
   Type f = b.getF32Type();
   v = arith::MaximumFOp::create(b, l, v, arith::ConstantOp::create(b, l, b.getFloatAttr(f, 0.0)));
-  return arith::MinimumFOp::create(b, l, v, arith::ConstantOp::create(b, l, b.getFloatAttr(f, 255.0)));
+  return arith::MinimumFOp::create(b, l, v, arith::ConstantOp::create(b, l, b.getFloatAttr(f, hi)));
 }
 
 /// DynamicQuantizeLinear: uint8 with the range [min(0, min x), max(0, max
@@ -974,6 +974,7 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
       return failure();
     Location l = op.getLoc();
     MLIRContext *ctx = rw.getContext();
+    const double levels = static_cast<double>(op.getLevels());
     Type f = rw.getF32Type(), i8 = rw.getI8Type();
     int64_t rank = xt.getRank();
     auto rowsT = RankedTensorType::get(xt.getShape().drop_back(), f);
@@ -1005,13 +1006,13 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
         SmallVector<AffineMap>(4, rowId), rowIters, [&](OpBuilder &b, Location nl, ValueRange v) {
           Value zero = arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0));
           Value range = arith::DivFOp::create(b, nl, arith::SubFOp::create(b, nl, v[1], v[0]),
-                                              arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 255.0)));
+                                              arith::ConstantOp::create(b, nl, b.getFloatAttr(f, levels)));
           Value isZero = arith::CmpFOp::create(b, nl, arith::CmpFPredicate::OEQ, range, zero);
           Value scale = arith::SelectOp::create(
               b, nl, isZero, arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 1.0)), range);
           Value zpf = clamp255(b, nl, math::RoundEvenOp::create(
                                           b, nl, arith::DivFOp::create(b, nl, arith::NegFOp::create(b, nl, v[0]),
-                                                                       scale)));
+                                                                       scale)), levels);
           linalg::YieldOp::create(b, nl, ValueRange{scale, zpf});
         });
     Value scale = params.getResult(0), divisor = scale, zpf = params.getResult(1);
@@ -1019,7 +1020,7 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
         rw, l, RankedTensorType::get(xt.getShape(), i8), {a.getX(), divisor, zpf}, {id, rowMap, rowMap},
         [&](OpBuilder &b, Location nl, ValueRange v, Type) -> Value {
           Value q = math::RoundEvenOp::create(b, nl, arith::DivFOp::create(b, nl, v[0], v[1]));
-          q = clamp255(b, nl, arith::AddFOp::create(b, nl, q, v[2]));
+          q = clamp255(b, nl, arith::AddFOp::create(b, nl, q, v[2]), levels);
           return arith::FPToUIOp::create(b, nl, i8, q);
         });
     Value zp = buildElementwise(rw, l, RankedTensorType::get(rowsT.getShape(), i8), {zpf},

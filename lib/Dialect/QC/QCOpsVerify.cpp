@@ -396,6 +396,8 @@ LogicalResult DynamicQuantizeRowsOp::verify() {
     return emitOpError("x must have at least one axis (the rows are its last)");
   if (!xt.getElementType().isF32())
     return emitOpError("x must be f32, not ") << xt.getElementType();
+  if (getLevels() < 1 || getLevels() > 255)
+    return emitOpError("levels must be in [1, 255] (uint8 storage), not ") << getLevels();
   for (Value r : {getYScale(), getYZeroPoint()}) {
     auto rt = dyn_cast<RankedTensorType>(r.getType());
     if (rt && (rt.getRank() != xt.getRank() - 1 ||

@@ -770,17 +770,19 @@ def QC_DynamicQuantizeRowsOp : QC_Op<"dynamic_quantize_rows"> {
   let description = [{
     ONNX DynamicQuantizeLinear applied to each row of x (the slices along
     its last axis) on its own: for a row r, lo = min(0, min r), hi =
-    max(0, max r), scale = (hi - lo) / 255, zero point =
+    max(0, max r), scale = (hi - lo) / L, zero point =
     saturate(round(-lo / scale)), y = saturate(round(r / scale) + zero
-    point), rounding half to even, uint8; an all-zero row has scale 1
-    (as ONNX Runtime's DynamicQuantizeLinear reports it), zero point 0 and
-    y 0. y has x's shape; y_scale (f32) and y_zero_point
-    (ui8) have x's shape without its last axis. w8a8-dynamic quantizes
-    each token's activation row of a MatMul/Gemm this way (LLM.int8's and
-    SmoothQuant's per-token scales): a token with large values no longer
-    coarsens the scale of every other token.
+    point), rounding half to even, saturating to [0, L], stored as uint8
+    (L = `levels`, 255 by default; 15 for 4-bit activations, w4a4); an
+    all-zero row has scale 1 (as ONNX Runtime's DynamicQuantizeLinear
+    reports it), zero point 0 and y 0. y has x's shape; y_scale (f32) and
+    y_zero_point (ui8) have x's shape without its last axis.
+    w8a8-dynamic-token quantizes each token's activation row of a
+    MatMul/Gemm this way (LLM.int8's and SmoothQuant's per-token scales):
+    a token with large values no longer coarsens the scale of every other
+    token.
   }];
-  let arguments = (ins AnyTensor:$x);
+  let arguments = (ins AnyTensor:$x, DefaultValuedAttr<I64Attr, "255">:$levels);
   let results = (outs AnyTensor:$y, AnyTensor:$y_scale, AnyTensor:$y_zero_point);
   let hasVerifier = 1;
 }
