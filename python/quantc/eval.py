@@ -458,7 +458,7 @@ class Evaluation:
         at20 = None
         for recipe in a.recipes:
             base = recipe.split("@")[0]
-            if base == "w8a16" or base.startswith(("w4a16", "w8a8-dynamic")):
+            if base == "w8a16" or base.startswith(("w4a16", "w8a8-dynamic", "w4a4")):
                 quantc_row(recipe, "minmax", "best")
                 continue
             for cal in a.calibrators:
