@@ -11,11 +11,15 @@
 //   clip METHOD BINS BITS IN.npy...                      -> threshold width mse
 //        METHOD: percentile:P | entropy | mse
 //   weightparams BITS ASYMMETRIC IN.npy                  -> "scale zp ratio"
+//   gptq|rtn BITS GROUP ASYMMETRIC ACTORDER W.npy H.npy OUT_PREFIX
+//        W [K, N] float32, H [K, K] float64; writes OUT_PREFIX{q,scale,zero}.npy
+//        (int32 [K, N], float32 [G, N], int32 [G, N])
 //
 //===----------------------------------------------------------------------===//
 #include "NpyFile.h"
 #include "quantc/Calibration/Statistics.h"
 #include "quantc/Quant/Formats.h"
+#include "quantc/Quant/GPTQ.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -53,6 +57,42 @@ int main(int argc, char **argv) {
                                        in.numElements(), std::atoi(argv[2]),
                                        std::atoi(argv[3]) != 0);
     std::printf("%.9g %d %.17g\n", p.scale, p.zeroPoint, p.ratio);
+    return 0;
+  }
+  if ((cmd == "gptq" || cmd == "rtn") && argc == 9) {
+    cpu::HostTensor w, h;
+    if (!load(argv[6], w) || w.dtype != cpu::DType::F32 || w.shape.size() != 2)
+      return fail("W: float32 [K, N] .npy expected");
+    if (!load(argv[7], h) || h.dtype != cpu::DType::F64 || h.numElements() != w.shape[0] * w.shape[0])
+      return fail("H: float64 [K, K] .npy expected");
+    quant::GPTQOptions o;
+    o.bits = std::atoi(argv[2]);
+    o.group = std::atoi(argv[3]);
+    o.asymmetric = std::atoi(argv[4]) != 0;
+    o.actOrder = std::atoi(argv[5]) != 0;
+    const int64_t K = w.shape[0], N = w.shape[1];
+    const double *hp = reinterpret_cast<const double *>(h.data.data());
+    const float *wp = reinterpret_cast<const float *>(w.data.data());
+    quant::GPTQResult r = cmd == "gptq"
+                              ? quant::gptq(wp, K, N, std::vector<double>(hp, hp + K * K), o)
+                              : quant::roundToNearest(wp, K, N, o);
+    if (!r.error.empty())
+      return fail(r.error);
+    auto save = [&](const std::string &suffix, cpu::DType t, std::vector<int64_t> shape,
+                    const void *data, size_t bytes) {
+      cpu::HostTensor out;
+      out.dtype = t;
+      out.shape = std::move(shape);
+      out.data.resize(bytes);
+      std::memcpy(out.data.data(), data, bytes);
+      return writeNpy(std::string(argv[8]) + suffix, out);
+    };
+    if (auto err = save("q.npy", cpu::DType::I32, {K, N}, r.q.data(), r.q.size() * 4))
+      return fail(llvm::toString(std::move(err)));
+    if (auto err = save("scale.npy", cpu::DType::F32, {r.groups, N}, r.scale.data(), r.scale.size() * 4))
+      return fail(llvm::toString(std::move(err)));
+    if (auto err = save("zero.npy", cpu::DType::I32, {r.groups, N}, r.zero.data(), r.zero.size() * 4))
+      return fail(llvm::toString(std::move(err)));
     return 0;
   }
   if (cmd == "quantize" && argc == 8) {

@@ -1,0 +1,59 @@
+//===- GPTQ.h - error-compensating weight rounding (GPTQ) -------*- C++ -*-===//
+//
+// GPTQ (Frantar et al. 2023) for a linear layer y = x W, W [K, N], with
+// H = sum over calibration rows of x^T x (K x K): the input dimensions
+// are rounded one at a time, and each rounding error is pushed onto the
+// input dimensions not rounded yet, weighted so as to minimize the
+// layer's output error ||X W - X Q||^2 on the calibration rows:
+//
+//   H += damp * mean(diag H) * I               (dead inputs: H_kk = 1, W_k = 0)
+//   U = chol(H^-1), upper (H^-1 = U^T U)
+//   for k in order:   q_k = round(W_k),  e = (W_k - q_k) / U_kk,
+//                     W_j -= U_kj e   for every j after k
+//
+// (W_k: row k of W, N values, one per output.) The updates of a block of
+// `block` rows are applied to the rows after it at once (lazy batch, one
+// GEMM). With act-order the rows go by decreasing H_kk; the groups stay
+// the contiguous runs of `group` rows in the original order (static
+// groups), so the run-time layout is unchanged. Each group's scale and
+// zero point per output column come from the original W's min/max over
+// the group (symmetric: max |w|, qmin = -2^(b-1)), before any update.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_QUANT_GPTQ_H
+#define QUANTC_QUANT_GPTQ_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace quantc::quant {
+
+struct GPTQOptions {
+  int bits = 4;
+  int64_t group = 128; // rows per group along K; 0: one group (per channel)
+  bool asymmetric = true;
+  double damp = 0.01;
+  int64_t block = 128;
+  bool actOrder = true;
+};
+
+struct GPTQResult {
+  std::vector<int32_t> q;     // [K, N], in [qmin, qmax] (zero point included)
+  std::vector<float> scale;   // [G, N]
+  std::vector<int32_t> zero;  // [G, N]
+  int64_t groups = 0;         // G
+  int64_t deadInputs = 0;     // H_kk = 0: never active on calibration data
+  std::string error;          // non-empty: H not positive definite after damping
+};
+
+/// W row-major [K, N]; H row-major [K, K] (any positive scale).
+GPTQResult gptq(const float *W, int64_t K, int64_t N, const std::vector<double> &H,
+                const GPTQOptions &options);
+
+/// Round-to-nearest with the same group parameters (GPTQ's starting point).
+GPTQResult roundToNearest(const float *W, int64_t K, int64_t N, const GPTQOptions &options);
+
+} // namespace quantc::quant
+
+#endif

@@ -1,0 +1,216 @@
+//===- GPTQ.cpp - error-compensating weight rounding (GPTQ) ---------------===//
+//
+// See quantc/Quant/GPTQ.h. Factorizations in double, the weight updates
+// in float (as the method's own implementation does).
+//
+//===----------------------------------------------------------------------===//
+#include "quantc/Quant/GPTQ.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace quantc::quant {
+namespace {
+
+/// In-place lower Cholesky of a row-major n x n SPD matrix (the lower
+/// triangle holds L, H = L L^T). False if a pivot is not positive.
+bool cholesky(std::vector<double> &a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    double *aj = a.data() + j * n;
+    double d = aj[j];
+    for (int64_t k = 0; k < j; ++k)
+      d -= aj[k] * aj[k];
+    if (!(d > 0))
+      return false;
+    d = std::sqrt(d);
+    aj[j] = d;
+    for (int64_t i = j + 1; i < n; ++i) {
+      double *ai = a.data() + i * n;
+      double s = ai[j];
+      for (int64_t k = 0; k < j; ++k)
+        s -= ai[k] * aj[k];
+      ai[j] = s / d;
+    }
+  }
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j)
+      a[i * n + j] = 0;
+  return true;
+}
+
+/// U upper with U^T U = H^-1, from H (SPD, row-major n x n).
+bool upperCholeskyOfInverse(std::vector<double> h, int64_t n, std::vector<double> &u) {
+  if (!cholesky(h, n))
+    return false;
+  // Linv = L^-1 (lower), by forward substitution on the identity.
+  std::vector<double> linv(n * n, 0.0);
+  for (int64_t c = 0; c < n; ++c) {
+    linv[c * n + c] = 1.0 / h[c * n + c];
+    for (int64_t i = c + 1; i < n; ++i) {
+      double s = 0;
+      for (int64_t k = c; k < i; ++k)
+        s += h[i * n + k] * linv[k * n + c];
+      linv[i * n + c] = -s / h[i * n + i];
+    }
+  }
+  // Hinv = Linv^T Linv.
+  std::vector<double> hinv(n * n, 0.0);
+  for (int64_t k = 0; k < n; ++k) {
+    const double *lk = linv.data() + k * n; // row k: entries 0..k
+    for (int64_t i = 0; i <= k; ++i) {
+      double v = lk[i];
+      if (v == 0)
+        continue;
+      double *hi = hinv.data() + i * n;
+      for (int64_t j = 0; j <= k; ++j)
+        hi[j] += v * lk[j];
+    }
+  }
+  if (!cholesky(hinv, n))
+    return false;
+  // Hinv = L2 L2^T -> U = L2^T.
+  u.assign(n * n, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j <= i; ++j)
+      u[j * n + i] = hinv[i * n + j];
+  return true;
+}
+
+struct Grid {
+  double qmin, qmax;
+};
+
+Grid gridOf(const GPTQOptions &o) {
+  if (o.asymmetric)
+    return {0.0, std::ldexp(1.0, o.bits) - 1};
+  return {-std::ldexp(1.0, o.bits - 1), std::ldexp(1.0, o.bits - 1) - 1};
+}
+
+/// Scale and zero point per (group, column) from W's min/max.
+void groupParams(const float *W, int64_t K, int64_t N, const GPTQOptions &o, GPTQResult &r) {
+  const int64_t g = o.group > 0 ? o.group : K;
+  r.groups = (K + g - 1) / g;
+  r.scale.assign(r.groups * N, 1.0f);
+  r.zero.assign(r.groups * N, 0);
+  Grid grid = gridOf(o);
+  for (int64_t gi = 0; gi < r.groups; ++gi)
+    for (int64_t n = 0; n < N; ++n) {
+      double lo = 0, hi = 0;
+      for (int64_t k = gi * g; k < std::min(K, (gi + 1) * g); ++k) {
+        lo = std::min<double>(lo, W[k * N + n]);
+        hi = std::max<double>(hi, W[k * N + n]);
+      }
+      float s;
+      int32_t z = 0;
+      if (o.asymmetric) {
+        s = static_cast<float>((hi - lo) / grid.qmax);
+        if (s > 0)
+          z = static_cast<int32_t>(std::clamp(std::nearbyint(-lo / s), grid.qmin, grid.qmax));
+      } else {
+        s = static_cast<float>(std::max(-lo, hi) / grid.qmax);
+      }
+      r.scale[gi * N + n] = s > 0 ? s : 1.0f;
+      r.zero[gi * N + n] = z;
+    }
+}
+
+} // namespace
+
+GPTQResult roundToNearest(const float *W, int64_t K, int64_t N, const GPTQOptions &o) {
+  GPTQResult r;
+  groupParams(W, K, N, o, r);
+  Grid grid = gridOf(o);
+  const int64_t g = o.group > 0 ? o.group : K;
+  r.q.resize(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t p = (k / g) * N + n;
+      r.q[k * N + n] = static_cast<int32_t>(
+          std::clamp(static_cast<double>(std::nearbyint(W[k * N + n] / r.scale[p])) + r.zero[p], grid.qmin, grid.qmax));
+    }
+  return r;
+}
+
+GPTQResult gptq(const float *W0, int64_t K, int64_t N, const std::vector<double> &H0,
+                const GPTQOptions &o) {
+  GPTQResult r;
+  groupParams(W0, K, N, o, r);
+  Grid grid = gridOf(o);
+  const int64_t g = o.group > 0 ? o.group : K;
+  std::vector<float> W(W0, W0 + K * N);
+  std::vector<double> H(H0);
+  // Dead inputs: never active, so any value is as good; rounded as zero.
+  for (int64_t k = 0; k < K; ++k)
+    if (!(H[k * K + k] > 0)) {
+      H[k * K + k] = 1;
+      std::fill(W.begin() + k * N, W.begin() + (k + 1) * N, 0.0f);
+      ++r.deadInputs;
+    }
+  // Order: by decreasing diagonal (act-order), else as given.
+  std::vector<int64_t> perm(K);
+  std::iota(perm.begin(), perm.end(), 0);
+  if (o.actOrder)
+    std::stable_sort(perm.begin(), perm.end(),
+                     [&](int64_t a, int64_t b) { return H[a * K + a] > H[b * K + b]; });
+  std::vector<double> Hp(K * K);
+  double meanDiag = 0;
+  for (int64_t i = 0; i < K; ++i) {
+    for (int64_t j = 0; j < K; ++j)
+      Hp[i * K + j] = H[perm[i] * K + perm[j]];
+    meanDiag += Hp[i * K + i];
+  }
+  meanDiag /= static_cast<double>(K);
+  for (int64_t i = 0; i < K; ++i)
+    Hp[i * K + i] += o.damp * meanDiag;
+  std::vector<double> U;
+  if (!upperCholeskyOfInverse(std::move(Hp), K, U)) {
+    r.error = "the Hessian is not positive definite after damping " + std::to_string(o.damp);
+    return r;
+  }
+  // Rows in processing order.
+  std::vector<float> Wp(K * N);
+  for (int64_t i = 0; i < K; ++i)
+    std::copy(W.begin() + perm[i] * N, W.begin() + (perm[i] + 1) * N, Wp.begin() + i * N);
+  r.q.assign(K * N, 0);
+  const int64_t B = std::max<int64_t>(1, o.block);
+  std::vector<float> E(B * N);
+  for (int64_t i1 = 0; i1 < K; i1 += B) {
+    const int64_t i2 = std::min(K, i1 + B);
+    for (int64_t i = i1; i < i2; ++i) {
+      const int64_t k = perm[i];
+      const float *sc = r.scale.data() + (k / g) * N;
+      const int32_t *zp = r.zero.data() + (k / g) * N;
+      float *w = Wp.data() + i * N;
+      float *e = E.data() + (i - i1) * N;
+      const double d = U[i * K + i];
+      for (int64_t n = 0; n < N; ++n) {
+        double q = std::clamp(static_cast<double>(std::nearbyint(w[n] / sc[n])) + zp[n], grid.qmin, grid.qmax);
+        r.q[k * N + n] = static_cast<int32_t>(q);
+        double back = (q - zp[n]) * sc[n];
+        e[n] = static_cast<float>((w[n] - back) / d);
+      }
+      for (int64_t j = i + 1; j < i2; ++j) {
+        const float u = static_cast<float>(U[i * K + j]);
+        float *wj = Wp.data() + j * N;
+        for (int64_t n = 0; n < N; ++n)
+          wj[n] -= u * e[n];
+      }
+    }
+    // The block's errors onto every later row: W[j] -= sum_i U[i][j] E[i].
+    for (int64_t j = i2; j < K; ++j) {
+      float *wj = Wp.data() + j * N;
+      for (int64_t i = i1; i < i2; ++i) {
+        const float u = static_cast<float>(U[i * K + j]);
+        if (u == 0)
+          continue;
+        const float *e = E.data() + (i - i1) * N;
+        for (int64_t n = 0; n < N; ++n)
+          wj[n] -= u * e[n];
+      }
+    }
+  }
+  return r;
+}
+
+} // namespace quantc::quant
