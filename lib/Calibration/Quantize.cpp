@@ -3,6 +3,8 @@
 #include "Constants.h"
 #include "quantc/Dialect/QC/QCOps.h"
 #include "quantc/Quant/Formats.h"
+#include "quantc/Quant/GPTQ.h"
+#include "quantc/Runtime/Kernels.h"
 #include "quantc/Target/CPU/JIT.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -254,6 +256,17 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
                 static_cast<int64_t>(samples.size())
           : 0;
   std::map<int64_t, ActivationStats> stats;
+  // Hessians: one per observed value (the observers of q, k and v share
+  // their input), accumulated in double from each sample's X^T X.
+  std::map<int64_t, int64_t> hessianOwner; // observer -> first observer of its input
+  if (options.hessians) {
+    llvm::DenseMap<Value, int64_t> firstOf;
+    for (auto &[k, o] : observers)
+      if (rowwise.count(k))
+        hessianOwner[k] = firstOf.try_emplace(o.getInput(), k).first->second;
+  }
+  std::map<int64_t, std::shared_ptr<std::vector<double>>> hessianOf;
+  std::vector<float> xtx;
   struct Observed {
     std::unique_ptr<cpu::JITModel> jit;
     unsigned firstObserved = 0;
@@ -328,8 +341,23 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
       if (st.channels.channelCount() != width)
         st.channels = MinMax(width);
       st.channels.add(data, o.shape, static_cast<int64_t>(o.shape.size()) - 1);
-      // Rows kept for the scale search: evenly spaced in each sample.
       int64_t rows = n / width;
+      if (auto own = hessianOwner.find(obs.observedIndex[i]);
+          own != hessianOwner.end() && own->second == obs.observedIndex[i]) {
+        auto &h = hessianOf[own->second];
+        if (!h)
+          h = std::make_shared<std::vector<double>>(width * width, 0.0);
+        if (static_cast<int64_t>(h->size()) == width * width) {
+          // X^T X of this sample with the runtime's GEMM (X read transposed).
+          xtx.assign(width * width, 0.0f);
+          rt::sgemm(width, width, rows, rt::Matrix{data, 1, width}, rt::Matrix{data, width, 1},
+                    xtx.data(), width, /*overwrite=*/true);
+          for (int64_t e = 0; e < width * width; ++e)
+            (*h)[e] += xtx[e];
+          st.hessianRows += rows;
+        }
+      }
+      // Rows kept for the scale search: evenly spaced in each sample.
       int64_t have = st.rowWidth == width ? static_cast<int64_t>(st.rows.size()) / width : 0;
       int64_t take = std::min({rowsPerSample, rows, options.keepRows - have});
       st.rowWidth = width;
@@ -337,6 +365,13 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
         int64_t row = (2 * r + 1) * rows / (2 * take);
         st.rows.insert(st.rows.end(), data + row * width, data + (row + 1) * width);
       }
+    }
+  }
+  for (auto &[k, owner] : hessianOwner) {
+    auto h = hessianOf.find(owner);
+    if (h != hessianOf.end() && stats.count(k)) {
+      stats[k].hessian = h->second;
+      stats[k].hessianRows = stats[owner].hessianRows;
     }
   }
   for (auto &[k, o] : observers) {
@@ -361,11 +396,22 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
       base->kvBits = suffix.ends_with("4") ? 4 : 8;
       return base;
     }
+  // -gptq (after -rot/-smooth, before any -kv8): GPTQ weights, for
+  // recipes with integer weights.
+  if (full.ends_with("-gptq") && full.size() > 5) {
+    auto base = parse(full.drop_back(5).str());
+    if (!base || base->kv8 || base->gptq || base->fp8)
+      return std::nullopt;
+    base->name = name;
+    base->gptq = true;
+    return base;
+  }
   // -smooth (before any -kv8): qc-smooth first, for recipes whose
   // activations are quantized.
   if (full.ends_with("-smooth") && full.size() > 7) {
     auto base = parse(full.drop_back(7).str());
-    if (!base || base->kv8 || base->smooth || (!base->activations && !base->dynamicActivations))
+    if (!base || base->kv8 || base->gptq || base->smooth ||
+        (!base->activations && !base->dynamicActivations))
       return std::nullopt;
     base->name = name;
     base->smooth = true;
@@ -374,7 +420,7 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   // -rot (before -smooth and -kv8): qc-fold-rotations first.
   if (full.ends_with("-rot") && full.size() > 4) {
     auto base = parse(full.drop_back(4).str());
-    if (!base || base->kv8 || base->smooth || base->rotate)
+    if (!base || base->kv8 || base->gptq || base->smooth || base->rotate)
       return std::nullopt;
     base->name = name;
     base->rotate = true;
@@ -733,15 +779,47 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     std::vector<float> scales(nScales);
     std::vector<APInt> zps(nScales, APInt(bits, 0));
     std::vector<int32_t> zpv(nScales, 0);
+    // -gptq on a 2-D weight whose input's Hessian was collected: GPTQ's
+    // integers and its (min/max) group parameters.
+    std::vector<int32_t> gptqQ;
+    if (recipe.gptq && rank == 2 && k < stats.size() && stats[k].hessian) {
+      const int64_t K = dims[t.reductionAxis], N = dims[t.weightAxis];
+      const int64_t rs = strides[t.reductionAxis], cs = strides[t.weightAxis];
+      if (static_cast<int64_t>(stats[k].hessian->size()) == K * K) {
+        std::vector<float> W(K * N);
+        for (int64_t i = 0; i < K; ++i)
+          for (int64_t n = 0; n < N; ++n)
+            W[i * N + n] = wv[i * rs + n * cs];
+        quant::GPTQOptions o;
+        o.bits = bits;
+        o.group = group;
+        o.asymmetric = asym;
+        quant::GPTQResult g = quant::gptq(W.data(), K, N, *stats[k].hessian, o);
+        if (!g.error.empty())
+          return llvm::createStringError("node '" + t.name + "': GPTQ: " + g.error);
+        const int64_t gs = group > 0 ? group : K;
+        gptqQ.resize(wv.size());
+        for (int64_t i = 0; i < K; ++i)
+          for (int64_t n = 0; n < N; ++n) {
+            size_t e = static_cast<size_t>(i * rs + n * cs);
+            scales[scaleOf[e]] = g.scale[(i / gs) * N + n];
+            zpv[scaleOf[e]] = g.zero[(i / gs) * N + n];
+            gptqQ[e] = g.q[i * N + n];
+          }
+        for (int64_t s = 0; s < nScales; ++s)
+          zps[s] = APInt(bits, static_cast<uint64_t>(zpv[s]));
+        r.weightMethod = "gptq";
+      }
+    }
     double clipSum = 0;
-    for (int64_t g = 0; g < nScales; ++g) {
+    for (int64_t g = 0; g < nScales && gptqQ.empty(); ++g) {
       quant::WeightParams p = quant::searchWeightParams(members[g].data(), static_cast<int64_t>(members[g].size()), bits, asym);
       scales[g] = p.scale;
       zpv[g] = p.zeroPoint;
       zps[g] = APInt(bits, static_cast<uint64_t>(p.zeroPoint));
       clipSum += p.ratio;
     }
-    r.weightClip = clipSum / static_cast<double>(std::max<int64_t>(1, nScales));
+    r.weightClip = gptqQ.empty() ? clipSum / static_cast<double>(std::max<int64_t>(1, nScales)) : 1.0;
     double qmin = asym ? 0 : -std::ldexp(1.0, bits - 1);
     double qmax = asym ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
     std::vector<APInt> wq(wv.size());
@@ -749,7 +827,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     for (size_t i = 0; i < wv.size(); ++i) {
       float sc = scales[scaleOf[i]];
       int32_t zp = zpv[scaleOf[i]];
-      double q = std::clamp(std::nearbyint(static_cast<double>(wv[i]) / sc) + zp, qmin, qmax);
+      double q = !gptqQ.empty() ? static_cast<double>(gptqQ[i])
+                                : std::clamp(std::nearbyint(static_cast<double>(wv[i]) / sc) + zp, qmin, qmax);
       wq[i] = APInt(bits, static_cast<uint64_t>(static_cast<int64_t>(q)), /*isSigned=*/!asym);
       double back = (q - zp) * sc;
       signal += static_cast<double>(wv[i]) * wv[i];
@@ -757,7 +836,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     }
     r.weightSQNR = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
     r.weightFormat = (bits == 4 ? std::string(asym ? "uint4" : "int4") : std::string("int8")) +
-                     (group > 0 ? " g" + std::to_string(group) : std::string(" per channel"));
+                     (group > 0 ? " g" + std::to_string(group) : std::string(" per channel")) +
+                     (gptqQ.empty() ? "" : " gptq");
     r.weightParams = static_cast<int64_t>(wv.size());
     r.weightBits = bits;
     // Storage: the packed values, a float scale and (asymmetric) a zero

@@ -13,24 +13,29 @@
 namespace quantc::quant {
 namespace {
 
+double dot(const double *a, const double *b, int64_t n) {
+  // Vectorized: the file is built with reassociation allowed
+  // (lib/Quant/CMakeLists.txt).
+  double s = 0;
+  for (int64_t k = 0; k < n; ++k)
+    s += a[k] * b[k];
+  return s;
+}
+
 /// In-place lower Cholesky of a row-major n x n SPD matrix (the lower
-/// triangle holds L, H = L L^T). False if a pivot is not positive.
+/// triangle holds L, H = L L^T; the upper is zeroed). False if a pivot is
+/// not positive.
 bool cholesky(std::vector<double> &a, int64_t n) {
   for (int64_t j = 0; j < n; ++j) {
     double *aj = a.data() + j * n;
-    double d = aj[j];
-    for (int64_t k = 0; k < j; ++k)
-      d -= aj[k] * aj[k];
+    double d = aj[j] - dot(aj, aj, j);
     if (!(d > 0))
       return false;
     d = std::sqrt(d);
     aj[j] = d;
     for (int64_t i = j + 1; i < n; ++i) {
       double *ai = a.data() + i * n;
-      double s = ai[j];
-      for (int64_t k = 0; k < j; ++k)
-        s -= ai[k] * aj[k];
-      ai[j] = s / d;
+      ai[j] = (ai[j] - dot(ai, aj, j)) / d;
     }
   }
   for (int64_t i = 0; i < n; ++i)
@@ -39,41 +44,33 @@ bool cholesky(std::vector<double> &a, int64_t n) {
   return true;
 }
 
-/// U upper with U^T U = H^-1, from H (SPD, row-major n x n).
-bool upperCholeskyOfInverse(std::vector<double> h, int64_t n, std::vector<double> &u) {
-  if (!cholesky(h, n))
-    return false;
-  // Linv = L^-1 (lower), by forward substitution on the identity.
-  std::vector<double> linv(n * n, 0.0);
-  for (int64_t c = 0; c < n; ++c) {
-    linv[c * n + c] = 1.0 / h[c * n + c];
-    for (int64_t i = c + 1; i < n; ++i) {
-      double s = 0;
-      for (int64_t k = c; k < i; ++k)
-        s += h[i * n + k] * linv[k * n + c];
-      linv[i * n + c] = -s / h[i * n + i];
-    }
-  }
-  // Hinv = Linv^T Linv.
-  std::vector<double> hinv(n * n, 0.0);
-  for (int64_t k = 0; k < n; ++k) {
-    const double *lk = linv.data() + k * n; // row k: entries 0..k
-    for (int64_t i = 0; i <= k; ++i) {
-      double v = lk[i];
-      if (v == 0)
-        continue;
-      double *hi = hinv.data() + i * n;
-      for (int64_t j = 0; j <= k; ++j)
-        hi[j] += v * lk[j];
-    }
-  }
-  if (!cholesky(hinv, n))
-    return false;
-  // Hinv = L2 L2^T -> U = L2^T.
-  u.assign(n * n, 0.0);
+/// U upper with U^T U = H^-1, from H (SPD, row-major n x n), without
+/// forming H^-1: with J the reversal, J H J = L L^T gives H = V V^T for
+/// the upper V = J L J, so H^-1 = V^-T V^-1 and U = V^-1 = J L^-1 J. One
+/// Cholesky and one triangular inverse (n^3 / 2 multiply-adds).
+bool upperCholeskyOfInverse(const std::vector<double> &h, int64_t n, std::vector<double> &u) {
+  std::vector<double> l(n * n);
   for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j <= i; ++j)
-      u[j * n + i] = hinv[i * n + j];
+    for (int64_t j = 0; j < n; ++j)
+      l[i * n + j] = h[(n - 1 - i) * n + (n - 1 - j)];
+  if (!cholesky(l, n))
+    return false;
+  // T = (L^-1)^T row by row: T[c][i] = L^-1[i][c], forward substitution
+  // down column c of L^-1 with contiguous dot products.
+  std::vector<double> t(n * n, 0.0);
+  for (int64_t c = 0; c < n; ++c) {
+    double *tc = t.data() + c * n;
+    tc[c] = 1.0 / l[c * n + c];
+    for (int64_t i = c + 1; i < n; ++i) {
+      const double *li = l.data() + i * n;
+      tc[i] = -dot(li + c, tc + c, i - c) / li[i];
+    }
+  }
+  // U[a][b] = L^-1[n-1-a][n-1-b] = T[n-1-b][n-1-a].
+  u.assign(n * n, 0.0);
+  for (int64_t a = 0; a < n; ++a)
+    for (int64_t b = a; b < n; ++b)
+      u[a * n + b] = t[(n - 1 - b) * n + (n - 1 - a)];
   return true;
 }
 
@@ -164,7 +161,7 @@ GPTQResult gptq(const float *W0, int64_t K, int64_t N, const std::vector<double>
   for (int64_t i = 0; i < K; ++i)
     Hp[i * K + i] += o.damp * meanDiag;
   std::vector<double> U;
-  if (!upperCholeskyOfInverse(std::move(Hp), K, U)) {
+  if (!upperCholeskyOfInverse(Hp, K, U)) {
     r.error = "the Hessian is not positive definite after damping " + std::to_string(o.damp);
     return r;
   }

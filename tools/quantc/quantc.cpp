@@ -1115,6 +1115,21 @@ int runQuantize(std::vector<std::string> args) {
                                     c.alpha >= 0 ? llvm::formatv("{0:f2}", c.alpha).str() : "-   ",
                                     c.lossUnsmoothed, c.loss);
   }
+  // -gptq: the Hessian of every layer's input (float activations of the
+  // model as rotated/smoothed so far), before the layers are quantized.
+  std::vector<std::shared_ptr<const std::vector<double>>> hessians;
+  std::vector<std::string> hessianNames;
+  if (parsedRecipe->gptq) {
+    auto h = quantc::calib::collectHessians(*module, *samples);
+    if (!h) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(h.takeError())
+                   << "\n";
+      return 1;
+    }
+    hessians = std::move(*h);
+    for (const auto &t : quantc::calib::quantizationTargets(*module))
+      hessianNames.push_back(t.name);
+  }
   // qc-insert-observers, the calibration run (statistics attached to the
   // observers), then qc-quantize's first step: the statistics back per
   // target, the observers removed.
@@ -1128,6 +1143,28 @@ int runQuantize(std::vector<std::string> args) {
   }
   auto targets = std::move(observations->targets);
   auto stats = std::make_optional(std::move(observations->stats));
+  if (parsedRecipe->gptq) {
+    // The targets come back in the order the Hessians were taken in.
+    if (hessianNames.size() != targets.size()) {
+      llvm::errs() << "quantc: error: " << in.model << ": GPTQ: " << hessianNames.size()
+                   << " layers had Hessians, " << targets.size() << " are quantized\n";
+      return 1;
+    }
+    stats->resize(targets.size());
+    size_t withHessian = 0;
+    for (size_t k = 0; k < targets.size(); ++k) {
+      if (targets[k].name != hessianNames[k]) {
+        llvm::errs() << "quantc: error: " << in.model << ": GPTQ: layer " << k << " is '"
+                     << targets[k].name << "', its Hessian was taken for '" << hessianNames[k]
+                     << "'\n";
+        return 1;
+      }
+      (*stats)[k].hessian = hessians[k];
+      withHessian += hessians[k] != nullptr;
+    }
+    llvm::outs() << "gptq: Hessians of " << withHessian << " of " << targets.size()
+                 << " layer inputs from " << samples->size() << " samples\n";
+  }
   // Mixed precision: layers whose quantization alone takes the output
   // below --min-layer-sqnr stay float.
   std::vector<double> sensitivity;

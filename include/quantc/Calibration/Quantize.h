@@ -32,6 +32,7 @@
 #include "llvm/Support/Error.h"
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -91,6 +92,11 @@ struct Recipe {
   /// alpha searched per site, then calibration of the smoothed model.
   /// Recipes with quantized activations (static or dynamic) only.
   bool smooth = false;
+  /// Suffix -gptq (after -rot/-smooth, before -kv8): MatMul/Gemm weights
+  /// rounded by GPTQ (quant::gptq) on Hessians of their inputs collected
+  /// from the calibration samples (collectHessians), instead of
+  /// round-to-nearest with a clip search.
+  bool gptq = false;
   /// Suffix -rot (before -smooth and -kv8): the residual stream rotated
   /// by a randomized Hadamard matrix folded into the weights
   /// (qc-fold-rotations, Rotate.h) before anything else.
@@ -123,6 +129,11 @@ struct ActivationStats {
   /// spread evenly over the samples.
   std::vector<float> rows;
   int64_t rowWidth = 0;
+  /// In memory only (calibrate with hessians): H = sum of x^T x over every
+  /// row x of the activation, row-major [rowWidth, rowWidth], for GPTQ.
+  /// Observers of one value (q, k and v read the same input) share it.
+  std::shared_ptr<const std::vector<double>> hessian;
+  int64_t hessianRows = 0;
 };
 
 /// One calibration sample: a tensor per model input, in input order.
@@ -143,12 +154,22 @@ struct CalibrationOptions {
   /// Rows of each MatMul/Gemm activation kept in memory (for qc-smooth's
   /// scale search); 0: none.
   int64_t keepRows = 0;
+  /// Accumulate H = X^T X of each MatMul/Gemm activation (GPTQ).
+  bool hessians = false;
 };
 /// `kept` (optional) receives every observer's statistics by index,
 /// rows included.
 llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples,
                       const CalibrationOptions &options = {},
                       std::map<int64_t, ActivationStats> *kept = nullptr);
+
+/// H = X^T X of the activation of every target of quantizationTargets
+/// (module), over all rows of all samples (the float model's
+/// activations, on a clone with observers; the module is unchanged).
+/// Targets that read one value share one matrix; null where a target's
+/// input was never observed or is not a MatMul/Gemm row activation.
+llvm::Expected<std::vector<std::shared_ptr<const std::vector<double>>>>
+collectHessians(mlir::ModuleOp module, const std::vector<Sample> &samples);
 
 /// The statistics of one observer's `stats` attribute, and back.
 mlir::DictionaryAttr statsToAttr(mlir::MLIRContext *ctx, const ActivationStats &s);
@@ -176,6 +197,7 @@ struct LayerReport {
   double activationSQNR = 0; // dB, estimated from the histogram (0: float)
   double weightClip = 1;     // mean clip ratio of the weight scales
   std::string weightFormat, activationFormat;
+  std::string weightMethod = "rtn"; // "gptq" with -gptq
   int64_t nonFinite = 0;
   int64_t weightParams = 0, weightBytes = 0; // elements; storage incl. scales
   int weightBits = 8;
