@@ -813,7 +813,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     }
     double clipSum = 0;
     for (int64_t g = 0; g < nScales && gptqQ.empty(); ++g) {
-      quant::WeightParams p = quant::searchWeightParams(members[g].data(), static_cast<int64_t>(members[g].size()), bits, asym);
+      quant::WeightParams p = quant::searchWeightParams(
+          members[g].data(), static_cast<int64_t>(members[g].size()), bits, asym, recipe.weightClipSearch);
       scales[g] = p.scale;
       zpv[g] = p.zeroPoint;
       zps[g] = APInt(bits, static_cast<uint64_t>(p.zeroPoint));

@@ -177,7 +177,8 @@ void dequantize(const uint8_t *q, int64_t n, Params p, Format f, float *out) {
   }
 }
 
-WeightParams searchWeightParams(const float *x, int64_t n, int bits, bool asymmetric) {
+WeightParams searchWeightParams(const float *x, int64_t n, int bits, bool asymmetric,
+                                bool search) {
   double qmin = asymmetric ? 0 : -std::ldexp(1.0, bits - 1);
   double qmax = asymmetric ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
   double lo = 0, hi = 0;
@@ -194,7 +195,7 @@ WeightParams searchWeightParams(const float *x, int64_t n, int bits, bool asymme
   if (hi - lo == 0 || !std::isfinite(hi - lo))
     return best;
   double bestErr = INFINITY;
-  for (int k = 0; k <= 20; ++k) {
+  for (int k = 0; k <= (search ? 20 : 0); ++k) {
     double r = 1.0 - 0.025 * k;
     WeightParams p;
     p.ratio = r;

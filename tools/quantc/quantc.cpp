@@ -81,6 +81,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
+        "                  [--weight-clip-search]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -109,6 +110,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      a Hadamard-rotated basis).\n"
         "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
+        "      Weights are rounded to nearest on each channel's or group's min/max\n"
+        "      range (--weight-clip-search: the clip ratio with the least weight error\n"
+        "      instead); R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
+        "      calibration samples (after -rot/-smooth, before -kv8).\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
         "      a table per layer (and writes it as JSON with --report).\n"
         "  quantc export --qdq MODEL.onnx [--calib DIR] [--recipe R] ... -o OUT.onnx\n"
@@ -952,7 +957,7 @@ int runQuantize(std::vector<std::string> args) {
   double minLayerSqnr = -INFINITY;
   int sensitivitySamples = 4;
   std::string smoothAlpha;
-  bool offlineRotationOnly = false;
+  bool offlineRotationOnly = false, weightClipSearch = false;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -976,6 +981,8 @@ int runQuantize(std::vector<std::string> args) {
       smoothAlpha = args[++i];
     else if (a == "--offline-rotation-only")
       offlineRotationOnly = true;
+    else if (a == "--weight-clip-search")
+      weightClipSearch = true;
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
       sensitivitySamples = std::atoi(args[++i].c_str());
     else if (a == "--cpu" && i + 1 < args.size())
@@ -1015,6 +1022,7 @@ int runQuantize(std::vector<std::string> args) {
     return 2;
   }
   parsedRecipe->int4Convs = int4Convs;
+  parsedRecipe->weightClipSearch = weightClipSearch;
   quantc::calib::Calibrator cal;
   if (calibrator == "minmax")
     cal = quantc::calib::Calibrator::MinMax;

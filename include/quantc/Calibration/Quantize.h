@@ -97,6 +97,10 @@ struct Recipe {
   /// from the calibration samples (collectHessians), instead of
   /// round-to-nearest with a clip search.
   bool gptq = false;
+  /// Round-to-nearest weights: search each channel's/group's clip ratio
+  /// on its own weight error (quant::searchWeightParams) instead of its
+  /// min/max range (the default; `quantc quantize --weight-clip-search`).
+  bool weightClipSearch = false;
   /// Suffix -rot (before -smooth and -kv8): the residual stream rotated
   /// by a randomized Hadamard matrix folded into the weights
   /// (qc-fold-rotations, Rotate.h) before anything else.
