@@ -130,6 +130,11 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
       module.emitError("qc-quantize: ") << llvm::toString(obs.takeError());
       return signalPassFailure();
     }
+    if (r->gptq && llvm::none_of(obs->stats, [](const ActivationStats &s) { return s.hessian != nullptr; })) {
+      module.emitError("qc-quantize: recipe '")
+          << recipe << "' needs Hessians in the observers' stats (quantc calibrate --hessians)";
+      return signalPassFailure();
+    }
     // A layer of main whose input was never observed: an error at it.
     if (r->activations) {
       bool missing = false;

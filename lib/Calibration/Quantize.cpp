@@ -143,6 +143,12 @@ DictionaryAttr statsToAttr(MLIRContext *ctx, const ActivationStats &s) {
   }
   if (s.smoothed)
     attrs.push_back(b.getNamedAttr("smoothed", b.getUnitAttr()));
+  if (s.hessian && !s.hessian->empty()) {
+    auto k = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(s.hessian->size()))));
+    auto t = RankedTensorType::get({k, k}, b.getF64Type());
+    attrs.push_back(b.getNamedAttr("hessian", DenseElementsAttr::get(t, ArrayRef<double>(*s.hessian))));
+    attrs.push_back(b.getNamedAttr("hessian_rows", b.getI64IntegerAttr(s.hessianRows)));
+  }
   return b.getDictionaryAttr(attrs);
 }
 
@@ -187,6 +193,20 @@ llvm::Expected<ActivationStats> statsFromAttr(DictionaryAttr attr) {
                                    std::vector<double>(cmax.asArrayRef()), *samples, *nonFinite);
   }
   s.smoothed = attr.contains("smoothed");
+  if (auto h = attr.getAs<DenseFPElementsAttr>("hessian")) {
+    auto t = cast<ShapedType>(h.getType());
+    auto rows = i("hessian_rows");
+    if (t.getRank() != 2 || t.getDimSize(0) != t.getDimSize(1) || !t.getElementType().isF64() ||
+        !rows || *rows <= 0)
+      return llvm::createStringError("bad qc.observe stats: hessian must be a square f64 tensor "
+                                     "with hessian_rows > 0");
+    auto v = std::make_shared<std::vector<double>>();
+    v->reserve(h.getNumElements());
+    for (const APFloat &x : h.getValues<APFloat>())
+      v->push_back(x.convertToDouble());
+    s.hessian = std::move(v);
+    s.hessianRows = *rows;
+  }
   return s;
 }
 
@@ -376,7 +396,10 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
   }
   for (auto &[k, o] : observers) {
     auto it = stats.find(k);
-    o.setStatsAttr(statsToAttr(ctx, it != stats.end() ? it->second : ActivationStats()));
+    ActivationStats st = it != stats.end() ? it->second : ActivationStats();
+    if (!options.hessiansInIR)
+      st.hessian.reset();
+    o.setStatsAttr(statsToAttr(ctx, st));
   }
   if (kept)
     *kept = std::move(stats);

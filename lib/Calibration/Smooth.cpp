@@ -173,6 +173,15 @@ llvm::Error smoothObserverStats(qc::ObserveOp o, const std::vector<float> &s) {
   out.channels = MinMax::restore(std::move(lo), std::move(hi), batches, nonFinite);
   out.histogram = Histogram(1);
   out.smoothed = true;
+  // A Hessian (calibrate --hessians) follows exactly: (X S^-1)^T (X S^-1).
+  if (st->hessian && st->hessian->size() == s.size() * s.size()) {
+    auto h = std::make_shared<std::vector<double>>(*st->hessian);
+    for (size_t i = 0; i < s.size(); ++i)
+      for (size_t j = 0; j < s.size(); ++j)
+        (*h)[i * s.size() + j] /= static_cast<double>(s[i]) * s[j];
+    out.hessian = std::move(h);
+    out.hessianRows = st->hessianRows;
+  }
   o.setStatsAttr(statsToAttr(o.getContext(), out));
   return llvm::Error::success();
 }

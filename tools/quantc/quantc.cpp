@@ -73,10 +73,12 @@ int usage(llvm::raw_ostream &os, int code) {
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3); without them, the\n"
         "      CPU named by $QUANTC_TARGET_CPU, else this machine's.\n"
-        "  quantc calibrate MODEL --calib DIR -o OUT.mlir\n"
+        "  quantc calibrate MODEL --calib DIR -o OUT.mlir [--hessians]\n"
         "      qc-insert-observers and the calibration run over the samples in DIR (as\n"
         "      for quantize): the IR with a qc.observe and its statistics on every\n"
         "      layer's input, for quant-opt --qc-quantize=\"recipe=R calibrator=C\".\n"
+        "      --hessians also stores X^T X of every MatMul/Gemm input (f64 [K, K]\n"
+        "      per observer: large) for the -gptq recipes.\n"
         "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
@@ -891,9 +893,11 @@ OwningOpRef<ModuleOp> openForQuantization(MLIRContext &context, const std::strin
 /// nullopt after an error (printed).
 std::optional<size_t> observeAndCalibrate(ModuleOp module,
                                           const std::vector<quantc::calib::Sample> &samples,
-                                          const std::string &model) {
+                                          const std::string &model, bool hessians = false) {
   size_t n = quantc::calib::insertObservers(module);
-  if (auto err = quantc::calib::calibrate(module, samples)) {
+  quantc::calib::CalibrationOptions options;
+  options.hessians = options.hessiansInIR = hessians;
+  if (auto err = quantc::calib::calibrate(module, samples, options)) {
     llvm::errs() << "quantc: error: " << model << ": " << llvm::toString(std::move(err)) << "\n";
     return std::nullopt;
   }
@@ -907,12 +911,15 @@ std::optional<size_t> observeAndCalibrate(ModuleOp module,
 int runCalibrate(std::vector<std::string> args) {
   InputArgs in;
   std::string output, calibDir;
+  bool hessians = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-o" && i + 1 < args.size())
       output = args[++i];
     else if (a == "--calib" && i + 1 < args.size())
       calibDir = args[++i];
+    else if (a == "--hessians")
+      hessians = true;
     else if (!parseInputArg(args, i, in))
       return 2;
   }
@@ -933,7 +940,7 @@ int runCalibrate(std::vector<std::string> args) {
     llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
     return 1;
   }
-  std::optional<size_t> n = observeAndCalibrate(*module, *samples, in.model);
+  std::optional<size_t> n = observeAndCalibrate(*module, *samples, in.model, hessians);
   if (!n)
     return 1;
   std::error_code ec;

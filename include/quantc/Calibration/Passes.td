@@ -104,13 +104,26 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     reshaped to [M, K], on its own (qc.dynamic_quantize_rows: s_m =
     (max(0, max x_m) - min(0, min x_m)) / 255, z_m = round(-min / s_m)),
     and rescales y[m, n] = s_m * s_w[n] * (sum_k (q[m, k] - z_m) w[k, n]):
-    one token's outliers no longer coarsen every token's grid. Weight-only
-    recipes need no observers. A target of the main function whose
-    activation was never observed is an error.
+    one token's outliers no longer coarsen every token's grid. w4a4 does
+    the same with 15 levels (s_m = range / 15) and symmetric int4 weights
+    per channel. Weight-only recipes need no observers. A target of the
+    main function whose activation was never observed is an error.
+
+    Weights round to nearest on each channel's (or group's) min/max range.
+    With a `-gptq` recipe (e.g. w4a16-g128-gptq) they are rounded by GPTQ
+    instead, from the Hessian H = sum x^T x that `quantc calibrate
+    --hessians` stores in the observers' stats: for W [K, N] and U upper
+    with U^T U = (H + 0.01 mean(diag H) I)^-1, the rows k (input
+    dimensions) are rounded in order of decreasing H_kk, each one's error
+    e = (W_k - Q_k) / U_kk subtracted from every later row j as U_kj e, in
+    blocks of 128 (quant::gptq); the group scales and zero points are the
+    original W's min/max per group of consecutive rows (static groups), so
+    the run-time layout is that of round-to-nearest.
   }];
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",
-           "w8a8, w8a8-dynamic[-token], w8a16, w4a16-g32|g64|g128, w4a8[-gN], fp8-e4m3">,
+           "w8a8, w8a8-dynamic[-token], w8a16, w4a16-g32|g64|g128, w4a8[-gN], w4a4, fp8-e4m3; "
+           "+ -rot, -smooth, -gptq (the rotation and smoothing done by their passes first)">,
     Option<"calibrator", "calibrator", "std::string", "\"minmax\"",
            "minmax, percentile, entropy or mse">,
     Option<"percentile", "percentile", "double", "99.99",

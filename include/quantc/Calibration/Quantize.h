@@ -158,8 +158,10 @@ struct CalibrationOptions {
   /// Rows of each MatMul/Gemm activation kept in memory (for qc-smooth's
   /// scale search); 0: none.
   int64_t keepRows = 0;
-  /// Accumulate H = X^T X of each MatMul/Gemm activation (GPTQ).
-  bool hessians = false;
+  /// Accumulate H = X^T X of each MatMul/Gemm activation (GPTQ), and
+  /// with hessiansInIR also write it into the observers' stats (`hessian`,
+  /// f64 [K, K], and `hessian_rows`) for quant-opt --qc-quantize.
+  bool hessians = false, hessiansInIR = false;
 };
 /// `kept` (optional) receives every observer's statistics by index,
 /// rows included.
