@@ -485,6 +485,13 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     r.activationBits = 4;
     return r;
   }
+  if (n.consume_front("w3a16")) {
+    r.weightBits = 3;
+    r.activations = false;
+    if (group(n, 0))
+      return r;
+    return std::nullopt;
+  }
   if (n.consume_front("w4a16")) {
     r.activations = false;
     if (group(n, 0))
@@ -760,7 +767,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     // even then, those with few input channels per group (depthwise: one),
     // since a group runs along the input channels only (ONNX's blocked
     // layout) and would cover a handful of values.
-    if (bits == 4 && isa<qc::ConvOp>(t.op) && (!recipe.int4Convs || dims[t.reductionAxis] < 16)) {
+    if (bits <= 4 && isa<qc::ConvOp>(t.op) && (!recipe.int4Convs || dims[t.reductionAxis] < 16)) {
       bits = 8;
       group = 0;
     }
@@ -798,6 +805,11 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     // 4-bit groups are asymmetric (uint4 with a zero point per group),
     // 8-bit channels symmetric, and so are w4a4's 4-bit channels (the
     // integer MatMulInteger path has no weight zero point).
+    // 3-bit weights (w3a16) take the 3-bit grid (0..7 with a zero point)
+    // but are stored in the 4-bit containers and kernels.
+    const int gridBits = bits;
+    if (bits == 3)
+      bits = 4;
     bool asym = bits == 4 && !recipe.dynamicActivations;
     std::vector<float> scales(nScales);
     std::vector<APInt> zps(nScales, APInt(bits, 0));
@@ -814,7 +826,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
           for (int64_t n = 0; n < N; ++n)
             W[i * N + n] = wv[i * rs + n * cs];
         quant::GPTQOptions o;
-        o.bits = bits;
+        o.bits = gridBits;
         o.group = group;
         o.asymmetric = asym;
         quant::GPTQResult g = quant::gptq(W.data(), K, N, *stats[k].hessian, o);
@@ -837,15 +849,15 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     double clipSum = 0;
     for (int64_t g = 0; g < nScales && gptqQ.empty(); ++g) {
       quant::WeightParams p = quant::searchWeightParams(
-          members[g].data(), static_cast<int64_t>(members[g].size()), bits, asym, recipe.weightClipSearch);
+          members[g].data(), static_cast<int64_t>(members[g].size()), gridBits, asym, recipe.weightClipSearch);
       scales[g] = p.scale;
       zpv[g] = p.zeroPoint;
       zps[g] = APInt(bits, static_cast<uint64_t>(p.zeroPoint));
       clipSum += p.ratio;
     }
     r.weightClip = gptqQ.empty() ? clipSum / static_cast<double>(std::max<int64_t>(1, nScales)) : 1.0;
-    double qmin = asym ? 0 : -std::ldexp(1.0, bits - 1);
-    double qmax = asym ? std::ldexp(1.0, bits) - 1 : std::ldexp(1.0, bits - 1) - 1;
+    double qmin = asym ? 0 : -std::ldexp(1.0, gridBits - 1);
+    double qmax = asym ? std::ldexp(1.0, gridBits) - 1 : std::ldexp(1.0, gridBits - 1) - 1;
     std::vector<APInt> wq(wv.size());
     double signal = 0, noise = 0;
     for (size_t i = 0; i < wv.size(); ++i) {
@@ -859,7 +871,9 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       noise += (wv[i] - back) * (wv[i] - back);
     }
     r.weightSQNR = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
-    r.weightFormat = (bits == 4 ? std::string(asym ? "uint4" : "int4") : std::string("int8")) +
+    r.weightFormat = (gridBits == 3 ? std::string("uint3 (4-bit storage)")
+                      : bits == 4   ? std::string(asym ? "uint4" : "int4")
+                                    : std::string("int8")) +
                      (group > 0 ? " g" + std::to_string(group) : std::string(" per channel")) +
                      (gptqQ.empty() ? "" : " gptq");
     r.weightParams = static_cast<int64_t>(wv.size());

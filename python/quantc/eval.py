@@ -379,7 +379,7 @@ class Evaluation:
             exportable = (base.startswith(EXPORTABLE) and not base.startswith("w8a8-dynamic")
                           and not base.endswith(("kv8", "kv4"))  # -kv8/-kv4: fused attention, .so only
                           and "-smooth" not in base and "-rot" not in base)  # folds outside the layers: .so
-            weight_only = base == "w8a16" or base.startswith("w4a16")
+            weight_only = base == "w8a16" or base.startswith(("w4a16", "w3a16"))
             dynamic = base.startswith("w8a8-dynamic") or base.startswith("w4a4")
             label = "quantc %s" % recipe if weight_only or dynamic else "quantc %s/%s" % (recipe, cal)
             row = Row(label, "weight" if weight_only else table, "quantc",
@@ -458,7 +458,7 @@ class Evaluation:
         at20 = None
         for recipe in a.recipes:
             base = recipe.split("@")[0]
-            if base == "w8a16" or base.startswith(("w4a16", "w8a8-dynamic", "w4a4")):
+            if base == "w8a16" or base.startswith(("w4a16", "w3a16", "w8a8-dynamic", "w4a4")):
                 quantc_row(recipe, "minmax", "best")
                 continue
             for cal in a.calibrators:

@@ -96,7 +96,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "      w8a16 (int8 weights only),\n"
         "      w4a16-g32|g64|g128\n"
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
-        "      per byte; convolutions int8 unless --int4-convs), w4a8[-gN] (both),\n"
+        "      per byte; convolutions int8 unless --int4-convs), w3a16-g32|g64|g128 (the\n"
+        "      same with 3-bit groups, stored as 4-bit), w4a8[-gN] (both),\n"
         "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor),\n"
         "      w4a4 (int4 weights per channel, MatMul/Gemm activations rounded to 4\n"
         "      bits per token at run time; meant with -rot).\n"
@@ -1005,7 +1006,7 @@ int runQuantize(std::vector<std::string> args) {
   auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
-                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w4a8[-g32|g64|g128], w4a4; "
+                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w3a16-g32|g64|g128, w4a8[-g32|g64|g128], w4a4; "
                     "fp8-e4m3; + -rot; + -smooth where activations are quantized; + -kv8, -qkv8, -kv4 or -qkv4)\n";
     return 2;
   }
