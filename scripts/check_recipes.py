@@ -40,8 +40,9 @@ from check_numerics import ref_weight_params  # noqa: E402  (the numpy transcrip
 
 
 def search(x, bits, asym):
-    """(scale, zero point) of quant::searchWeightParams, in numpy."""
-    s, zp, _ = ref_weight_params(x, bits, asym)
+    """(scale, zero point) of quant::searchWeightParams without the clip
+    search (quantize's default: the min/max range), in numpy."""
+    s, zp, _ = ref_weight_params(x, bits, asym, search=False)
     return s, zp
 
 

@@ -268,9 +268,10 @@ def test_clip(d):
     check(p.returncode != 0, "only non-finite values must leave the histogram empty")
 
 
-def ref_weight_params(x, bits, asym):
+def ref_weight_params(x, bits, asym, search=True):
     """numpy transcription of the documented search (lib/Quant/Formats.h):
-    the least squared error among r * range, r = 1, 0.975, ..., 0.5."""
+    the least squared error among r * range, r = 1, 0.975, ..., 0.5 (only
+    r = 1 without search: quantize's default)."""
     x = x.astype(np.float64)
     qmin, qmax = (0, 2 ** bits - 1) if asym else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
     lo, hi = min(0.0, x.min()), max(0.0, x.max())
@@ -280,7 +281,7 @@ def ref_weight_params(x, bits, asym):
     if hi - lo == 0:
         return 1.0, 0, 1.0
     best, best_err = None, np.inf
-    for k in range(21):
+    for k in range(21 if search else 1):
         r = 1.0 - 0.025 * k
         if asym:
             s = float(np.float32((hi - lo) * r / qmax))
