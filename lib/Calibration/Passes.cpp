@@ -72,7 +72,14 @@ struct SmoothPass : quantc::calib::impl::QCSmoothBase<SmoothPass> {
       std::vector<double> xAbsMax(site.channels);
       for (int64_t j = 0; j < site.channels; ++j)
         xAbsMax[j] = std::max(std::fabs(st->channels.min()[j]), std::fabs(st->channels.max()[j]));
-      auto s = smoothingScales(xAbsMax, weightRowAbsMax(targets, site), alpha);
+      if (awq && static_cast<int64_t>(st->channelAbsMean.size()) != site.channels) {
+        targets[site.consumers.front()].op->emitError(
+            "qc-smooth{awq}: its observer has no per-channel mean |x| of this layer's input "
+            "(calibrate again with this version)");
+        return signalPassFailure();
+      }
+      auto s = awq ? awqScales(st->channelAbsMean, alpha)
+                   : smoothingScales(xAbsMax, weightRowAbsMax(targets, site), alpha);
       if (llvm::Error e = applySmoothing(targets, site, s)) {
         module.emitError("qc-smooth: ") << llvm::toString(std::move(e));
         return signalPassFailure();

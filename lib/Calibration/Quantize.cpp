@@ -143,6 +143,10 @@ DictionaryAttr statsToAttr(MLIRContext *ctx, const ActivationStats &s) {
   }
   if (s.smoothed)
     attrs.push_back(b.getNamedAttr("smoothed", b.getUnitAttr()));
+  if (!s.channelAbsMean.empty()) {
+    attrs.push_back(b.getNamedAttr("channel_absmean", b.getDenseF64ArrayAttr(s.channelAbsMean)));
+    attrs.push_back(b.getNamedAttr("channel_rows", b.getI64IntegerAttr(s.channelRows)));
+  }
   if (s.hessian && !s.hessian->empty()) {
     auto k = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(s.hessian->size()))));
     auto t = RankedTensorType::get({k, k}, b.getF64Type());
@@ -193,6 +197,15 @@ llvm::Expected<ActivationStats> statsFromAttr(DictionaryAttr attr) {
                                    std::vector<double>(cmax.asArrayRef()), *samples, *nonFinite);
   }
   s.smoothed = attr.contains("smoothed");
+  if (auto m = attr.getAs<DenseF64ArrayAttr>("channel_absmean")) {
+    auto rows = i("channel_rows");
+    if (!rows || *rows < 0 || m.size() == 0 ||
+        !llvm::all_of(m.asArrayRef(), [](double v) { return !(v < 0); }))
+      return llvm::createStringError("bad qc.observe stats: channel_absmean must be a non-empty "
+                                     "array<f64: ...> of values >= 0 with channel_rows");
+    s.channelAbsMean.assign(m.asArrayRef().begin(), m.asArrayRef().end());
+    s.channelRows = *rows;
+  }
   if (auto h = attr.getAs<DenseFPElementsAttr>("hessian")) {
     auto t = cast<ShapedType>(h.getType());
     auto rows = i("hessian_rows");
@@ -362,6 +375,21 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
         st.channels = MinMax(width);
       st.channels.add(data, o.shape, static_cast<int64_t>(o.shape.size()) - 1);
       int64_t rows = n / width;
+      // Running mean of |x| per channel (a NaN row poisons only its channels).
+      if (static_cast<int64_t>(st.channelAbsMean.size()) != width) {
+        st.channelAbsMean.assign(width, 0.0);
+        st.channelRows = 0;
+      }
+      {
+        std::vector<double> sum(width, 0.0);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < width; ++c)
+            sum[c] += std::fabs(data[r * width + c]);
+        const double total = static_cast<double>(st.channelRows + rows);
+        for (int64_t c = 0; c < width; ++c)
+          st.channelAbsMean[c] = (st.channelAbsMean[c] * st.channelRows + sum[c]) / total;
+        st.channelRows += rows;
+      }
       if (auto own = hessianOwner.find(obs.observedIndex[i]);
           own != hessianOwner.end() && own->second == obs.observedIndex[i]) {
         auto &h = hessianOf[own->second];
@@ -429,6 +457,17 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     base->gptq = true;
     return base;
   }
+  // -awq (after -rot, before -gptq and -kv8): AWQ scales, for 4-bit
+  // grouped weight-only recipes.
+  if (full.ends_with("-awq") && full.size() > 4) {
+    auto base = parse(full.drop_back(4).str());
+    if (!base || base->kv8 || base->gptq || base->smooth || base->awq || base->activations ||
+        base->dynamicActivations || base->weightBits != 4 || base->groupSize <= 0)
+      return std::nullopt;
+    base->name = name;
+    base->awq = true;
+    return base;
+  }
   // -smooth (before any -kv8): qc-smooth first, for recipes whose
   // activations are quantized.
   if (full.ends_with("-smooth") && full.size() > 7) {
@@ -443,7 +482,7 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   // -rot (before -smooth and -kv8): qc-fold-rotations first.
   if (full.ends_with("-rot") && full.size() > 4) {
     auto base = parse(full.drop_back(4).str());
-    if (!base || base->kv8 || base->gptq || base->smooth || base->rotate)
+    if (!base || base->kv8 || base->gptq || base->awq || base->smooth || base->rotate)
       return std::nullopt;
     base->name = name;
     base->rotate = true;

@@ -173,6 +173,12 @@ llvm::Error smoothObserverStats(qc::ObserveOp o, const std::vector<float> &s) {
   out.channels = MinMax::restore(std::move(lo), std::move(hi), batches, nonFinite);
   out.histogram = Histogram(1);
   out.smoothed = true;
+  if (st->channelAbsMean.size() == s.size()) {
+    out.channelAbsMean = st->channelAbsMean;
+    for (size_t j = 0; j < s.size(); ++j)
+      out.channelAbsMean[j] /= s[j];
+    out.channelRows = st->channelRows;
+  }
   // A Hessian (calibrate --hessians) follows exactly: (X S^-1)^T (X S^-1).
   if (st->hessian && st->hessian->size() == s.size() * s.size()) {
     auto h = std::make_shared<std::vector<double>>(*st->hessian);
@@ -262,6 +268,22 @@ std::vector<float> smoothingScales(const std::vector<double> &xAbsMax,
     double v = std::pow(x, alpha) / std::pow(w, 1.0 - alpha);
     s[j] = static_cast<float>(std::clamp(v, 1e-5, 1e5));
   }
+  return s;
+}
+
+std::vector<float> awqScales(const std::vector<double> &xAbsMean, double alpha) {
+  std::vector<double> v(xAbsMean.size(), 1.0);
+  double lo = INFINITY, hi = 0;
+  for (size_t j = 0; j < v.size(); ++j) {
+    double x = xAbsMean[j];
+    v[j] = std::max(std::isfinite(x) && x > 0 ? std::pow(x, alpha) : 1.0, 1e-4);
+    lo = std::min(lo, v[j]);
+    hi = std::max(hi, v[j]);
+  }
+  double norm = std::sqrt(lo * hi);
+  std::vector<float> s(v.size(), 1.0f);
+  for (size_t j = 0; j < v.size(); ++j)
+    s[j] = static_cast<float>(std::clamp(v[j] / norm, 1e-5, 1e5));
   return s;
 }
 

@@ -121,7 +121,8 @@ double relativeError(const SiteProblem &p, const std::vector<float> &s, const Re
   for (int64_t i = 0; i < p.m; ++i)
     for (int64_t j = 0; j < p.k; ++j)
       x[i * p.k + j] /= s[j];
-  quantizeActivation(x, p.m, p.k, r, lo, hi);
+  if (r.activations || r.dynamicActivations) // weight-only (AWQ): X stays float
+    quantizeActivation(x, p.m, p.k, r, lo, hi);
   double err = 0, energy = 0;
   for (size_t c = 0; c < p.weights.size(); ++c) {
     Weight w = p.weights[c];
@@ -148,10 +149,15 @@ llvm::Expected<std::vector<SmoothChoice>> smoothModel(ModuleOp module,
                                                       const std::vector<Sample> &samples,
                                                       const Recipe &recipe,
                                                       const SmoothOptions &options) {
-  if (!recipe.activations && !recipe.dynamicActivations)
+  const bool weightOnly = !recipe.activations && !recipe.dynamicActivations;
+  if (weightOnly && !options.awq)
     return llvm::createStringError("recipe '" + recipe.name +
                                    "': smoothing moves activation outliers into the weights; a "
                                    "weight-only recipe has no quantized activations to help");
+  if (options.awq && (!weightOnly || recipe.weightBits != 4 || recipe.groupSize <= 0))
+    return llvm::createStringError("recipe '" + recipe.name +
+                                   "': AWQ here is for 4-bit grouped weight-only recipes "
+                                   "(w4a16-g32|g64|g128)");
   insertObservers(module);
   std::map<int64_t, ActivationStats> kept;
   CalibrationOptions co;
@@ -207,13 +213,21 @@ llvm::Expected<std::vector<SmoothChoice>> smoothModel(ModuleOp module,
       p.reference.push_back(std::move(y));
     }
     std::vector<double> wAbsMax = weightRowAbsMax(targets, site);
+    // AWQ's statistic over every calibration row (as qc-smooth{awq} reads it).
+    std::vector<double> xAbsMean = st->channelAbsMean;
+    xAbsMean.resize(p.k, 0.0);
     choice.lossUnsmoothed = relativeError(p, std::vector<float>(p.k, 1.0f), recipe);
     choice.loss = choice.lossUnsmoothed;
-    std::vector<double> grid =
-        options.alpha >= 0 ? std::vector<double>{options.alpha} : options.grid;
+    std::vector<double> grid = options.alpha >= 0 ? std::vector<double>{options.alpha}
+                               : options.awq      ? std::vector<double>{}
+                                                  : options.grid;
+    if (options.awq && options.alpha < 0)
+      for (int i = 1; i <= 20; ++i)
+        grid.push_back(0.05 * i);
     std::vector<float> best;
     for (double alpha : grid) {
-      std::vector<float> s = smoothingScales(xAbsMax, wAbsMax, alpha);
+      std::vector<float> s = options.awq ? awqScales(xAbsMean, alpha)
+                                         : smoothingScales(xAbsMax, wAbsMax, alpha);
       double loss = relativeError(p, s, recipe);
       // A fixed alpha is applied as asked; a searched one must beat s = 1.
       if (options.alpha >= 0 || loss < choice.loss) {

@@ -115,7 +115,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
         "      Weights are rounded to nearest on each channel's or group's min/max\n"
         "      range (--weight-clip-search: the clip ratio with the least weight error\n"
-        "      instead); R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
+        "      instead); w4a16-gN-awq: AWQ's per-channel scales (mean |x|^alpha, alpha\n"
+        "      searched per layer input on the weight-only output error) folded like\n"
+        "      -smooth's; R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
         "      calibration samples (after -rot/-smooth, before -kv8).\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
         "      a table per layer (and writes it as JSON with --report).\n"
@@ -1014,8 +1016,8 @@ int runQuantize(std::vector<std::string> args) {
   if (!smoothAlpha.empty()) {
     char *end = nullptr;
     double a = std::strtod(smoothAlpha.c_str(), &end);
-    if (!parsedRecipe->smooth) {
-      llvm::errs() << "quantc: error: --smooth-alpha needs a -smooth recipe (e.g. w8a8-smooth)\n";
+    if (!parsedRecipe->smooth && !parsedRecipe->awq) {
+      llvm::errs() << "quantc: error: --smooth-alpha needs a -smooth or -awq recipe (e.g. w8a8-smooth)\n";
       return 2;
     }
     if (end == smoothAlpha.c_str() || *end || !(a >= 0.0 && a <= 1.0)) {
@@ -1109,19 +1111,22 @@ int runQuantize(std::vector<std::string> args) {
                                   rot->onlineSkipped);
   }
   // -smooth: qc-smooth with alpha searched per site (its own calibration
-  // run), before the smoothed model is calibrated.
-  if (parsedRecipe->smooth) {
+  // run), before the smoothed model is calibrated; -awq: the same search
+  // and folds with AWQ's scales and weight-only error.
+  if (parsedRecipe->smooth || parsedRecipe->awq) {
+    smoothOptions.awq = parsedRecipe->awq;
+    const char *what = parsedRecipe->awq ? "awq" : "smoothing";
     auto choices = quantc::calib::smoothModel(*module, *samples, *parsedRecipe, smoothOptions);
     if (!choices) {
-      llvm::errs() << "quantc: error: " << in.model << ": smoothing: "
+      llvm::errs() << "quantc: error: " << in.model << ": " << what << ": "
                    << llvm::toString(choices.takeError()) << "\n";
       return 1;
     }
     size_t smoothed = 0;
     for (const auto &c : *choices)
       smoothed += c.alpha >= 0;
-    llvm::outs() << "smoothing: " << smoothed << " of " << choices->size()
-                 << " sites smoothed (alpha " << (smoothOptions.alpha >= 0 ? "fixed" : "searched")
+    llvm::outs() << what << ": " << smoothed << " of " << choices->size()
+                 << " sites scaled (alpha " << (smoothOptions.alpha >= 0 ? "fixed" : "searched")
                  << " on the consumers' simulated output error)\n";
     for (const auto &c : *choices)
       llvm::outs() << llvm::formatv("  {0,-40} {1,-9} outliers {2,6:f1}x  alpha {3}  error "

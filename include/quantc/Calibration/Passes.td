@@ -38,10 +38,20 @@ def QCSmooth : Pass<"qc-smooth", "::mlir::ModuleOp"> {
     --recipe R-smooth` calibrates the smoothed model again instead, and
     searches alpha per site on the recipe's simulated output error).
     Convolutions and layers inside qc.if regions are left alone.
+
+    With `awq` (AWQ, Lin et al. 2024, for weight-only 4-bit recipes) the
+    scales are activation-aware instead: s_j = mean|X_j|^alpha / sqrt(max_j
+    s_j * min_j s_j) (mean |x| per channel over every calibration row, the
+    observers' `channel_absmean`), the same folds; the salient input
+    channels (large mean |x|) get their weight rows scaled up before the
+    4-bit rounding, so their relative rounding error shrinks. `quantc
+    quantize --recipe w4a16-gN-awq` searches alpha in {0.05, ..., 1} per
+    site on the weight-only quantized output error of the kept rows.
   }];
   let options = [
     Option<"alpha", "alpha", "double", "0.5",
            "migration strength in [0, 1]: 0 leaves activations' ranges to the weights' scale, 1 flattens the activations">,
+    Option<"awq", "awq", "bool", "false", "AWQ's scales (mean |x|^alpha) instead of SmoothQuant's">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }

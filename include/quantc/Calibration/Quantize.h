@@ -97,6 +97,9 @@ struct Recipe {
   /// from the calibration samples (collectHessians), instead of
   /// round-to-nearest with a clip search.
   bool gptq = false;
+  /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
+  /// per-channel scales folded like -smooth's (smoothModel with awq).
+  bool awq = false;
   /// Round-to-nearest weights: search each channel's/group's clip ratio
   /// on its own weight error (quant::searchWeightParams) instead of its
   /// min/max range (the default; `quantc quantize --weight-clip-search`).
@@ -124,6 +127,10 @@ struct ActivationStats {
   /// Per channel of the last axis (the reduction axis of a MatMul/Gemm
   /// activation), for qc-smooth; empty for other observers.
   MinMax channels;
+  /// Per channel of the last axis: the mean of |x| over every row (AWQ's
+  /// statistic), with the rows counted; empty for other observers.
+  std::vector<double> channelAbsMean;
+  int64_t channelRows = 0;
   /// qc-smooth divided this activation by its scales: min/max and channels
   /// are exact, the histogram is gone (only the minmax calibrator applies
   /// until the model is calibrated again).

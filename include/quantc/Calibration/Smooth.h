@@ -89,7 +89,16 @@ struct SmoothOptions {
                               0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95};
   /// Activation rows kept per site for the search.
   int64_t rows = 512;
+  /// AWQ (Lin et al. 2024) instead of SmoothQuant: s_j = mean|X_j|^alpha,
+  /// normalized by sqrt(max s * min s), alpha in {0, 0.05, ..., 1}
+  /// searched per site on the consumers' output error with only their
+  /// weights quantized (the recipe's format), for weight-only recipes
+  /// (suffix -awq). The folds are SmoothQuant's.
+  bool awq = false;
 };
+
+/// AWQ's per-channel scales: (mean |X_j|)^alpha / sqrt(max s * min s).
+std::vector<float> awqScales(const std::vector<double> &xAbsMean, double alpha);
 
 /// The `-smooth` part of a recipe, before its calibration: observers and a
 /// calibration run over `samples` keep each site's per-channel ranges and
