@@ -12,6 +12,7 @@
 #include "NpyFile.h"
 #include "quantc/Target/CPU/JIT.h"
 #include "quantc/Target/CPU/AOT.h"
+#include "quantc/Calibration/Allocate.h"
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Smooth.h"
@@ -83,7 +84,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
-        "                  [--weight-clip-search]\n"
+        "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -119,6 +120,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      searched per layer input on the weight-only output error) folded like\n"
         "      -smooth's; R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
         "      calibration samples (after -rot/-smooth, before -kv8).\n"
+        "      --budget: one weight format per MatMul/Gemm layer (float, int8, uint4\n"
+        "      g32/g64/g128; GPTQ with --recipe w4a16-g128-gptq) minimizing the\n"
+        "      estimated output error within the budget (knapsack); the choice goes to\n"
+        "      --allocation-json and is reused by --recipe F.json.\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
         "      a table per layer (and writes it as JSON with --report).\n"
         "  quantc export --qdq MODEL.onnx [--calib DIR] [--recipe R] ... -o OUT.onnx\n"
@@ -968,6 +973,7 @@ int runQuantize(std::vector<std::string> args) {
   int sensitivitySamples = 4;
   std::string smoothAlpha;
   bool offlineRotationOnly = false, weightClipSearch = false;
+  std::string budgetArg, allocationJson;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -993,6 +999,10 @@ int runQuantize(std::vector<std::string> args) {
       offlineRotationOnly = true;
     else if (a == "--weight-clip-search")
       weightClipSearch = true;
+    else if (a == "--budget" && i + 1 < args.size())
+      budgetArg = args[++i];
+    else if (a == "--allocation-json" && i + 1 < args.size())
+      allocationJson = args[++i];
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
       sensitivitySamples = std::atoi(args[++i].c_str());
     else if (a == "--cpu" && i + 1 < args.size())
@@ -1005,6 +1015,26 @@ int runQuantize(std::vector<std::string> args) {
   if (in.model.empty() || output.empty())
     return (llvm::errs() << "quantc: error: quantize needs MODEL and -o OUT\n",
             usage(llvm::errs(), 2));
+  // --recipe FILE.json: the per-layer formats of an earlier allocation.
+  std::vector<std::pair<std::string, std::string>> fixedFormats;
+  if (llvm::StringRef(recipe).ends_with(".json")) {
+    auto buf = llvm::MemoryBuffer::getFile(recipe);
+    if (!buf) {
+      llvm::errs() << "quantc: error: cannot read '" << recipe << "': " << buf.getError().message()
+                   << "\n";
+      return 1;
+    }
+    auto f = quantc::calib::allocationFromJson((*buf)->getBuffer().str());
+    if (!f) {
+      llvm::errs() << "quantc: error: " << recipe << ": " << llvm::toString(f.takeError()) << "\n";
+      return 1;
+    }
+    fixedFormats = std::move(*f);
+    bool anyGptq = llvm::any_of(fixedFormats, [](const auto &p) {
+      return llvm::StringRef(p.second).ends_with("-gptq");
+    });
+    recipe = anyGptq ? "w4a16-g128-gptq" : "w4a16-g128"; // Hessians and weight-only handling
+  }
   auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
@@ -1031,6 +1061,27 @@ int runQuantize(std::vector<std::string> args) {
     llvm::errs() << "quantc: error: --offline-rotation-only needs a -rot recipe (e.g. w8a8-rot)\n";
     return 2;
   }
+  // --budget 4.5bpw | 60MB: one weight format per layer (qc-allocate-bits).
+  double budgetBpw = 0, budgetBytes = 0;
+  if (!budgetArg.empty()) {
+    llvm::StringRef b(budgetArg);
+    double v = 0;
+    bool bpw = b.consume_back("bpw"), mb = !bpw && b.consume_back("MB");
+    if ((!bpw && !mb) || b.getAsDouble(v) || !(v > 0)) {
+      llvm::errs() << "quantc: error: --budget '" << budgetArg
+                   << "': expected bits per weight (4.5bpw) or megabytes of weights (60MB)\n";
+      return 2;
+    }
+    (bpw ? budgetBpw : budgetBytes) = bpw ? v : v * 1e6;
+    if (parsedRecipe->activations || parsedRecipe->dynamicActivations || parsedRecipe->weightBits != 4 ||
+        parsedRecipe->kv8 || parsedRecipe->smooth || parsedRecipe->awq || !fixedFormats.empty()) {
+      llvm::errs() << "quantc: error: --budget picks among weight-only formats: use it with "
+                      "--recipe w4a16-g128 (round to nearest) or w4a16-g128-gptq (GPTQ), "
+                      "optionally -rot\n";
+      return 2;
+    }
+  }
+  const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
   parsedRecipe->int4Convs = int4Convs;
   parsedRecipe->weightClipSearch = weightClipSearch;
   quantc::calib::Calibrator cal;
@@ -1140,7 +1191,7 @@ int runQuantize(std::vector<std::string> args) {
   // model as rotated/smoothed so far), before the layers are quantized.
   std::vector<std::shared_ptr<const std::vector<double>>> hessians;
   std::vector<std::string> hessianNames;
-  if (parsedRecipe->gptq) {
+  if (parsedRecipe->gptq || budgetBpw > 0 || budgetBytes > 0) {
     auto h = quantc::calib::collectHessians(*module, *samples);
     if (!h) {
       llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(h.takeError())
@@ -1164,7 +1215,7 @@ int runQuantize(std::vector<std::string> args) {
   }
   auto targets = std::move(observations->targets);
   auto stats = std::make_optional(std::move(observations->stats));
-  if (parsedRecipe->gptq) {
+  if (!hessianNames.empty() || parsedRecipe->gptq) {
     // The targets come back in the order the Hessians were taken in.
     if (hessianNames.size() != targets.size()) {
       llvm::errs() << "quantc: error: " << in.model << ": GPTQ: " << hessianNames.size()
@@ -1220,8 +1271,63 @@ int runQuantize(std::vector<std::string> args) {
     targets = std::move(kept);
     *stats = std::move(keptStats);
   }
-  auto reports =
-      quantc::calib::insertQDQ(*module, targets, *stats, *parsedRecipe, cal, percentile);
+  llvm::Expected<std::vector<quantc::calib::LayerReport>> reports =
+      std::vector<quantc::calib::LayerReport>();
+  if (allocating) {
+    quantc::calib::AllocationPlan plan;
+    if (!fixedFormats.empty()) {
+      std::map<std::string, std::string> byName(fixedFormats.begin(), fixedFormats.end());
+      for (const auto &t : targets) {
+        quantc::calib::LayerPlan lp;
+        lp.name = t.name;
+        auto it = byName.find(t.name);
+        lp.formats = {it != byName.end() ? it->second : "float"};
+        lp.chosen = 0;
+        plan.layers.push_back(lp);
+      }
+    } else {
+      int64_t params = 0;
+      for (const auto &t : targets)
+        if (auto wt = llvm::dyn_cast<RankedTensorType>(t.op->getOperand(t.weight).getType()))
+          params += wt.getNumElements();
+      double budgetBits = budgetBpw > 0 ? budgetBpw * params : budgetBytes * 8.0;
+      std::vector<quantc::calib::Sample> probe(
+          samples->begin(),
+          samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
+      auto p = quantc::calib::planAllocation(*module, targets, *stats, probe, budgetBits,
+                                             parsedRecipe->gptq);
+      if (!p) {
+        llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(p.takeError())
+                     << "\n";
+        return 1;
+      }
+      plan = std::move(*p);
+      std::map<std::string, int> counts;
+      for (const auto &lp : plan.layers)
+        ++counts[lp.formats[lp.chosen]];
+      llvm::outs() << llvm::formatv("allocation: {0:f3} bits per weight ({1:f1} MB of {2} weights) "
+                                    "for a budget of {3:f3}; estimated output error {4:e3};",
+                                    plan.bits / plan.params, plan.bits / 8e6, plan.params,
+                                    plan.budgetBits / plan.params, plan.error);
+      for (const auto &[f, n] : counts)
+        llvm::outs() << " " << f << " x" << n;
+      llvm::outs() << "\n";
+      if (!allocationJson.empty()) {
+        std::error_code ec;
+        llvm::ToolOutputFile out(allocationJson, ec, llvm::sys::fs::OF_None);
+        if (ec) {
+          llvm::errs() << "quantc: error: cannot write '" << allocationJson << "': " << ec.message()
+                       << "\n";
+          return 1;
+        }
+        out.os() << quantc::calib::allocationToJson(plan) << "\n";
+        out.keep();
+      }
+    }
+    reports = quantc::calib::applyAllocation(*module, targets, *stats, plan);
+  } else {
+    reports = quantc::calib::insertQDQ(*module, targets, *stats, *parsedRecipe, cal, percentile);
+  }
   if (!reports) {
     llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(reports.takeError())
                  << "\n";

@@ -1,0 +1,81 @@
+//===- Allocate.h - mixed precision under a budget (qc-allocate-bits) -*- C++ -*-===//
+//
+// One weight format per MatMul/Gemm layer, chosen to minimize the
+// estimated increase of the model's output error under a budget of total
+// weight storage (quant::allocateBits). Candidates: float (32 bits per
+// weight), int8 per channel (w8a16), uint4 in groups of 32, 64 and 128
+// (w4a16-gN); with `gptq`, the integer formats rounded by GPTQ.
+//
+// Estimator (why): measuring the model's output error for every layer and
+// format (5 x 211 runs of the model on SmolLM2) costs too much, and a
+// per-layer proxy alone (the layer's own output error) does not say how
+// much of it reaches the model's output. So the model's output error is
+// measured once per layer, at the reference format w4a16-g128
+// (layerSensitivity: that layer alone quantized, E_l = 10^(-SQNR_l / 10),
+// relative to the float output's energy), and carried to the other
+// formats f by the Hessian proxy of the layer's output error,
+//
+//   e_lf = E_l * tr(D_f^T H D_f) / tr(D_ref^T H D_ref),   D_f = W - Q_f(W)
+//
+// (H = X^T X of the layer's input over the calibration rows: the squared
+// error of X W against X Q_f(W)). Float costs e = 0. A layer without a
+// Hessian or a 2-D weight (a convolution) keeps the reference recipe (int8
+// per channel for convolutions), counted at 8 bits per weight.
+//
+// Bits of a layer [K, N]: float 32 K N; int8 8 K N + 32 N (scales);
+// uint4 gG 4 K N + (32 + 4) N ceil(K / G) (scale and zero point per group).
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_CALIBRATION_ALLOCATE_H
+#define QUANTC_CALIBRATION_ALLOCATE_H
+
+#include "quantc/Calibration/Quantize.h"
+
+#include <string>
+#include <vector>
+
+namespace quantc::calib {
+
+struct LayerPlan {
+  std::string name;
+  int64_t params = 0;
+  std::vector<std::string> formats; // candidate recipe names ("float" first)
+  std::vector<double> bits, error;  // per candidate
+  double sqnrRef = 0;               // measured at the reference format (dB)
+  int chosen = -1;
+};
+
+struct AllocationPlan {
+  std::vector<LayerPlan> layers; // per target, in target order
+  double budgetBits = 0, bits = 0, error = 0;
+  int64_t params = 0;
+  bool feasible = false;
+};
+
+/// Candidates and their estimated errors for every target (stats must
+/// carry Hessians: collectHessians), and the allocation under
+/// `budgetBits` total. `probe`: the samples the per-layer sensitivity
+/// runs on (one shape).
+llvm::Expected<AllocationPlan> planAllocation(mlir::ModuleOp module,
+                                              const std::vector<Target> &targets,
+                                              const std::vector<ActivationStats> &stats,
+                                              const std::vector<Sample> &probe,
+                                              double budgetBits, bool gptq);
+
+/// Quantizes each target with its chosen format (insertQDQ per format
+/// group; "float" targets are left alone). Reports in target order.
+llvm::Expected<std::vector<LayerReport>> applyAllocation(mlir::ModuleOp module,
+                                                         const std::vector<Target> &targets,
+                                                         const std::vector<ActivationStats> &stats,
+                                                         const AllocationPlan &plan);
+
+/// The plan as JSON ({"budget_bits", "bits", "params", "layers": [{"name",
+/// "format", "bits", "candidates": {format: [bits, error]}}]}) and back
+/// (only names and formats are read: `quantc quantize --recipe FILE.json`).
+std::string allocationToJson(const AllocationPlan &plan);
+llvm::Expected<std::vector<std::pair<std::string, std::string>>>
+allocationFromJson(const std::string &text);
+
+} // namespace quantc::calib
+
+#endif

@@ -1,0 +1,261 @@
+//===- Allocate.cpp - mixed precision under a budget ----------------------===//
+//
+// See quantc/Calibration/Allocate.h for the estimator and the costs.
+//
+//===----------------------------------------------------------------------===//
+#include "quantc/Calibration/Allocate.h"
+#include "Constants.h"
+#include "quantc/Quant/BitAllocation.h"
+#include "quantc/Quant/GPTQ.h"
+#include "quantc/Runtime/Kernels.h"
+
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+
+namespace quantc::calib {
+namespace {
+
+const char *const kReference = "w4a16-g128";
+
+struct Format {
+  std::string name; // recipe name without -gptq
+  int bits = 0;     // 0: float
+  int64_t group = 0;
+};
+
+std::vector<Format> candidates() {
+  return {{"float", 0, 0}, {"w8a16", 8, 0}, {"w4a16-g32", 4, 32}, {"w4a16-g64", 4, 64},
+          {"w4a16-g128", 4, 128}};
+}
+
+double bitsOf(const Format &f, int64_t K, int64_t N) {
+  if (f.bits == 0)
+    return 32.0 * K * N;
+  if (f.bits == 8)
+    return 8.0 * K * N + 32.0 * N;
+  return 4.0 * K * N + 36.0 * N * ((K + f.group - 1) / f.group);
+}
+
+/// The target's constant weight as [K, N] (K the reduction axis).
+std::optional<std::vector<float>> weightMatrix(const Target &t, int64_t &K, int64_t &N) {
+  auto wt = dyn_cast<RankedTensorType>(t.op->getOperand(t.weight).getType());
+  auto v = floatValues(t.op->getOperand(t.weight));
+  if (!wt || wt.getRank() != 2 || !v)
+    return std::nullopt;
+  auto d = wt.getShape();
+  K = d[t.reductionAxis];
+  N = d[1 - t.reductionAxis];
+  std::vector<float> w(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      w[k * N + n] = t.reductionAxis == 0 ? (*v)[k * N + n] : (*v)[n * K + k];
+  return w;
+}
+
+/// tr(D^T H D) for D = W - Q_f(W): the layer's squared output error over
+/// the calibration rows.
+double proxyError(const std::vector<float> &W, int64_t K, int64_t N, const std::vector<double> &H,
+                  const std::vector<float> &Hf, const Format &f, bool gptq) {
+  if (f.bits == 0)
+    return 0.0;
+  quant::GPTQOptions o;
+  o.bits = f.bits;
+  o.group = f.group;
+  o.asymmetric = f.bits == 4;
+  quant::GPTQResult r = gptq ? quant::gptq(W.data(), K, N, H, o)
+                             : quant::roundToNearest(W.data(), K, N, o);
+  if (!r.error.empty())
+    r = quant::roundToNearest(W.data(), K, N, o);
+  const int64_t g = f.group > 0 ? f.group : K;
+  std::vector<float> D(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t p = (k / g) * N + n;
+      D[k * N + n] = W[k * N + n] - (r.q[k * N + n] - r.zero[p]) * r.scale[p];
+    }
+  std::vector<float> HD(K * N);
+  rt::sgemm(K, N, K, rt::Matrix{Hf.data(), K, 1}, rt::Matrix{D.data(), N, 1}, HD.data(), N,
+            /*overwrite=*/true);
+  double tr = 0;
+  for (int64_t i = 0; i < K * N; ++i)
+    tr += static_cast<double>(D[i]) * HD[i];
+  return tr;
+}
+
+} // namespace
+
+llvm::Expected<AllocationPlan> planAllocation(ModuleOp module, const std::vector<Target> &targets,
+                                              const std::vector<ActivationStats> &stats,
+                                              const std::vector<Sample> &probe, double budgetBits,
+                                              bool gptq) {
+  const std::string suffix = gptq ? "-gptq" : "";
+  auto ref = Recipe::parse(kReference + suffix);
+  if (!ref)
+    return llvm::createStringError("allocation: no reference recipe");
+  auto sens = layerSensitivity(module, stats, *ref, Calibrator::MinMax, 99.99, probe);
+  if (!sens)
+    return sens.takeError();
+  if (sens->size() != targets.size())
+    return llvm::createStringError("allocation: " + std::to_string(sens->size()) +
+                                   " sensitivities for " + std::to_string(targets.size()) +
+                                   " layers");
+  AllocationPlan plan;
+  plan.budgetBits = budgetBits;
+  std::vector<Format> formats = candidates();
+  std::vector<std::vector<quant::FormatChoice>> choices;
+  for (size_t l = 0; l < targets.size(); ++l) {
+    LayerPlan lp;
+    lp.name = targets[l].name;
+    lp.sqnrRef = (*sens)[l];
+    int64_t K = 0, N = 0;
+    auto W = weightMatrix(targets[l], K, N);
+    const std::vector<double> *H =
+        l < stats.size() && stats[l].hessian ? stats[l].hessian.get() : nullptr;
+    if (!W || !H || static_cast<int64_t>(H->size()) != K * K) {
+      // Not allocated (a convolution, or an input never observed): the
+      // reference recipe, which keeps convolutions int8 per channel.
+      auto wt = cast<RankedTensorType>(targets[l].op->getOperand(targets[l].weight).getType());
+      lp.params = wt.getNumElements();
+      plan.params += lp.params;
+      lp.formats = {kReference + suffix};
+      lp.bits = {8.0 * lp.params + 32.0 * wt.getDimSize(targets[l].weightAxis)};
+      lp.error = {0.0};
+      choices.push_back({{lp.bits[0], 0.0}});
+      plan.layers.push_back(std::move(lp));
+      continue;
+    }
+    lp.params = K * N;
+    plan.params += lp.params;
+    std::vector<float> Hf(H->begin(), H->end());
+    std::vector<double> proxy;
+    double refProxy = 0;
+    for (const Format &f : formats) {
+      proxy.push_back(proxyError(*W, K, N, *H, Hf, f, gptq));
+      if (f.name == kReference)
+        refProxy = proxy.back();
+    }
+    // The model's relative output error with this layer alone at the
+    // reference format (an SQNR of +inf: no measurable error).
+    double measured = std::isfinite(lp.sqnrRef) ? std::pow(10.0, -lp.sqnrRef / 10.0) : 0.0;
+    std::vector<quant::FormatChoice> row;
+    for (size_t f = 0; f < formats.size(); ++f) {
+      lp.formats.push_back(formats[f].bits == 0 ? "float" : formats[f].name + suffix);
+      lp.bits.push_back(bitsOf(formats[f], K, N));
+      lp.error.push_back(refProxy > 0 ? measured * proxy[f] / refProxy : 0.0);
+      row.push_back({lp.bits.back(), lp.error.back()});
+    }
+    choices.push_back(std::move(row));
+    plan.layers.push_back(std::move(lp));
+  }
+  quant::Allocation a = quant::allocateBits(choices, budgetBits);
+  plan.feasible = a.feasible;
+  if (!a.feasible)
+    return llvm::createStringError(llvm::formatv(
+        "allocation: a budget of {0:f3} bits per weight is below the smallest formats' total "
+        "({1:f3})",
+        budgetBits / std::max<int64_t>(1, plan.params), [&] {
+          double least = 0;
+          for (const auto &r : choices) {
+            double m = INFINITY;
+            for (const auto &c : r)
+              m = std::min(m, c.bits);
+            least += m;
+          }
+          return least / std::max<int64_t>(1, plan.params);
+        }()).str());
+  for (size_t l = 0; l < plan.layers.size(); ++l)
+    plan.layers[l].chosen = a.pick[l];
+  plan.bits = a.bits;
+  plan.error = a.error;
+  return plan;
+}
+
+llvm::Expected<std::vector<LayerReport>> applyAllocation(ModuleOp module,
+                                                         const std::vector<Target> &targets,
+                                                         const std::vector<ActivationStats> &stats,
+                                                         const AllocationPlan &plan) {
+  std::map<std::string, std::vector<size_t>> byFormat;
+  for (size_t l = 0; l < plan.layers.size() && l < targets.size(); ++l) {
+    const LayerPlan &lp = plan.layers[l];
+    if (lp.name != targets[l].name)
+      return llvm::createStringError("allocation: layer " + std::to_string(l) + " is '" +
+                                     targets[l].name + "', the plan names '" + lp.name + "'");
+    if (lp.chosen >= 0 && lp.formats[lp.chosen] != "float")
+      byFormat[lp.formats[lp.chosen]].push_back(l);
+  }
+  std::vector<LayerReport> reports;
+  for (auto &[format, idx] : byFormat) {
+    auto r = Recipe::parse(format);
+    if (!r)
+      return llvm::createStringError("allocation: unknown format '" + format + "'");
+    std::vector<Target> sub;
+    std::vector<ActivationStats> subStats;
+    for (size_t l : idx) {
+      sub.push_back(targets[l]);
+      subStats.push_back(l < stats.size() ? stats[l] : ActivationStats());
+    }
+    auto rep = insertQDQ(module, sub, subStats, *r, Calibrator::MinMax, 99.99);
+    if (!rep)
+      return rep.takeError();
+    reports.insert(reports.end(), rep->begin(), rep->end());
+  }
+  return reports;
+}
+
+std::string allocationToJson(const AllocationPlan &plan) {
+  llvm::json::Array layers;
+  for (const LayerPlan &lp : plan.layers) {
+    llvm::json::Object cands;
+    for (size_t f = 0; f < lp.formats.size(); ++f)
+      cands[lp.formats[f]] = llvm::json::Array{lp.bits[f], lp.error[f]};
+    layers.push_back(llvm::json::Object{
+        {"name", lp.name},
+        {"format", lp.chosen >= 0 ? lp.formats[lp.chosen] : std::string()},
+        {"params", lp.params},
+        {"bits", lp.chosen >= 0 ? lp.bits[lp.chosen] : 0.0},
+        {"sqnr_ref_db", std::isfinite(lp.sqnrRef) ? llvm::json::Value(lp.sqnrRef) : llvm::json::Value(nullptr)},
+        {"candidates", std::move(cands)}});
+  }
+  llvm::json::Object root{{"budget_bits", plan.budgetBits},
+                          {"bits", plan.bits},
+                          {"params", plan.params},
+                          {"bits_per_weight", plan.params ? plan.bits / plan.params : 0.0},
+                          {"estimated_error", plan.error},
+                          {"layers", std::move(layers)}};
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)));
+  return s;
+}
+
+llvm::Expected<std::vector<std::pair<std::string, std::string>>>
+allocationFromJson(const std::string &text) {
+  auto v = llvm::json::parse(text);
+  if (!v)
+    return v.takeError();
+  const llvm::json::Object *root = v->getAsObject();
+  const llvm::json::Array *layers = root ? root->getArray("layers") : nullptr;
+  if (!layers)
+    return llvm::createStringError("allocation JSON: no \"layers\" array");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    const llvm::json::Object *o = (*layers)[i].getAsObject();
+    auto name = o ? o->getString("name") : std::nullopt;
+    auto format = o ? o->getString("format") : std::nullopt;
+    if (!name || !format)
+      return llvm::createStringError("allocation JSON: layer " + std::to_string(i) +
+                                     " needs \"name\" and \"format\" strings");
+    if (*format != "float" && !Recipe::parse(format->str()))
+      return llvm::createStringError("allocation JSON: layer '" + name->str() +
+                                     "': unknown format '" + format->str() + "'");
+    out.emplace_back(name->str(), format->str());
+  }
+  return out;
+}
+
+} // namespace quantc::calib
