@@ -1350,8 +1350,9 @@ int runQuantize(std::vector<std::string> args) {
     params += r.weightParams;
     bytes += r.weightBytes;
   }
+  std::string label = allocating ? "mixed formats per layer" : recipe;
   llvm::outs() << llvm::format("%zu samples, %zu layers quantized (%s", samples->size(),
-                               reports->size(), recipe.c_str());
+                               reports->size(), label.c_str());
   if (parsedRecipe->activations)
     llvm::outs() << ", activations " << (parsedRecipe->fp8 ? "fp8e4m3" : "uint8")
                  << " per tensor from " << calibrator;
