@@ -12,6 +12,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 
@@ -231,6 +232,82 @@ std::string allocationToJson(const AllocationPlan &plan) {
   llvm::raw_string_ostream os(s);
   os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root)));
   return s;
+}
+
+llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
+  auto v = llvm::json::parse(text);
+  if (!v)
+    return v.takeError();
+  const llvm::json::Object *root = v->getAsObject();
+  const llvm::json::Array *layers = root ? root->getArray("layers") : nullptr;
+  if (!layers)
+    return llvm::createStringError("allocation JSON: no \"layers\" array");
+  AllocationPlan plan;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    const llvm::json::Object *o = (*layers)[i].getAsObject();
+    auto name = o ? o->getString("name") : std::nullopt;
+    auto format = o ? o->getString("format") : std::nullopt;
+    const llvm::json::Object *cands = o ? o->getObject("candidates") : nullptr;
+    if (!name || !format || !cands)
+      return llvm::createStringError("allocation JSON: layer " + std::to_string(i) +
+                                     " needs \"name\", \"format\" and \"candidates\"");
+    LayerPlan lp;
+    lp.name = name->str();
+    lp.params = o->getInteger("params").value_or(0);
+    plan.params += lp.params;
+    // Candidates in a fixed order: the JSON object's keys sorted.
+    std::vector<std::string> keys;
+    for (const auto &kv : *cands)
+      keys.push_back(kv.first.str());
+    std::sort(keys.begin(), keys.end());
+    for (const std::string &k : keys) {
+      const llvm::json::Array *be = cands->getArray(k);
+      auto bits = be && be->size() == 2 ? (*be)[0].getAsNumber() : std::nullopt;
+      auto err = be && be->size() == 2 ? (*be)[1].getAsNumber() : std::nullopt;
+      if (!bits || !err)
+        return llvm::createStringError("allocation JSON: layer '" + lp.name + "', candidate '" +
+                                       k + "': expected [bits, error]");
+      if (k != "float" && !Recipe::parse(k))
+        return llvm::createStringError("allocation JSON: layer '" + lp.name +
+                                       "': unknown format '" + k + "'");
+      if (k == *format)
+        lp.chosen = static_cast<int>(lp.formats.size());
+      lp.formats.push_back(k);
+      lp.bits.push_back(*bits);
+      lp.error.push_back(*err);
+    }
+    if (lp.chosen < 0)
+      return llvm::createStringError("allocation JSON: layer '" + lp.name + "': its format '" +
+                                     format->str() + "' is not among its candidates");
+    plan.bits += lp.bits[lp.chosen];
+    plan.error += lp.error[lp.chosen];
+    plan.layers.push_back(std::move(lp));
+  }
+  plan.budgetBits = root->getNumber("budget_bits").value_or(plan.bits);
+  plan.feasible = true;
+  return plan;
+}
+
+llvm::Error resolveAllocation(AllocationPlan &plan, double budgetBits) {
+  std::vector<std::vector<quant::FormatChoice>> choices;
+  for (const LayerPlan &lp : plan.layers) {
+    std::vector<quant::FormatChoice> row;
+    for (size_t f = 0; f < lp.formats.size(); ++f)
+      row.push_back({lp.bits[f], lp.error[f]});
+    choices.push_back(std::move(row));
+  }
+  quant::Allocation a = quant::allocateBits(choices, budgetBits);
+  if (!a.feasible)
+    return llvm::createStringError(llvm::formatv(
+        "allocation: a budget of {0:f3} bits per weight is below the smallest formats' total",
+        budgetBits / std::max<int64_t>(1, plan.params)).str());
+  for (size_t l = 0; l < plan.layers.size(); ++l)
+    plan.layers[l].chosen = a.pick[l];
+  plan.budgetBits = budgetBits;
+  plan.bits = a.bits;
+  plan.error = a.error;
+  plan.feasible = true;
+  return llvm::Error::success();
 }
 
 llvm::Expected<std::vector<std::pair<std::string, std::string>>>

@@ -1017,6 +1017,7 @@ int runQuantize(std::vector<std::string> args) {
             usage(llvm::errs(), 2));
   // --recipe FILE.json: the per-layer formats of an earlier allocation.
   std::vector<std::pair<std::string, std::string>> fixedFormats;
+  std::string allocationText;
   if (llvm::StringRef(recipe).ends_with(".json")) {
     auto buf = llvm::MemoryBuffer::getFile(recipe);
     if (!buf) {
@@ -1024,15 +1025,15 @@ int runQuantize(std::vector<std::string> args) {
                    << "\n";
       return 1;
     }
-    auto f = quantc::calib::allocationFromJson((*buf)->getBuffer().str());
+    allocationText = (*buf)->getBuffer().str();
+    auto f = quantc::calib::allocationFromJson(allocationText);
     if (!f) {
       llvm::errs() << "quantc: error: " << recipe << ": " << llvm::toString(f.takeError()) << "\n";
       return 1;
     }
     fixedFormats = std::move(*f);
-    bool anyGptq = llvm::any_of(fixedFormats, [](const auto &p) {
-      return llvm::StringRef(p.second).ends_with("-gptq");
-    });
+    // GPTQ among the chosen formats or the candidates: Hessians needed.
+    bool anyGptq = allocationText.find("-gptq\"") != std::string::npos;
     recipe = anyGptq ? "w4a16-g128-gptq" : "w4a16-g128"; // Hessians and weight-only handling
   }
   auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
@@ -1074,7 +1075,7 @@ int runQuantize(std::vector<std::string> args) {
     }
     (bpw ? budgetBpw : budgetBytes) = bpw ? v : v * 1e6;
     if (parsedRecipe->activations || parsedRecipe->dynamicActivations || parsedRecipe->weightBits != 4 ||
-        parsedRecipe->kv8 || parsedRecipe->smooth || parsedRecipe->awq || !fixedFormats.empty()) {
+        parsedRecipe->kv8 || parsedRecipe->smooth || parsedRecipe->awq) {
       llvm::errs() << "quantc: error: --budget picks among weight-only formats: use it with "
                       "--recipe w4a16-g128 (round to nearest) or w4a16-g128-gptq (GPTQ), "
                       "optionally -rot\n";
@@ -1275,7 +1276,24 @@ int runQuantize(std::vector<std::string> args) {
       std::vector<quantc::calib::LayerReport>();
   if (allocating) {
     quantc::calib::AllocationPlan plan;
-    if (!fixedFormats.empty()) {
+    bool solved = false;
+    if (!fixedFormats.empty() && (budgetBpw > 0 || budgetBytes > 0)) {
+      // Another budget on an earlier allocation's candidates: solved again,
+      // nothing measured.
+      auto p = quantc::calib::planFromJson(allocationText);
+      if (!p) {
+        llvm::errs() << "quantc: error: " << recipe << ": " << llvm::toString(p.takeError()) << "\n";
+        return 1;
+      }
+      plan = std::move(*p);
+      double budgetBits = budgetBpw > 0 ? budgetBpw * plan.params : budgetBytes * 8.0;
+      if (auto err = quantc::calib::resolveAllocation(plan, budgetBits)) {
+        llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
+                     << "\n";
+        return 1;
+      }
+      solved = true;
+    } else if (!fixedFormats.empty()) {
       std::map<std::string, std::string> byName(fixedFormats.begin(), fixedFormats.end());
       for (const auto &t : targets) {
         quantc::calib::LayerPlan lp;
@@ -1302,6 +1320,9 @@ int runQuantize(std::vector<std::string> args) {
         return 1;
       }
       plan = std::move(*p);
+      solved = true;
+    }
+    if (solved) {
       std::map<std::string, int> counts;
       for (const auto &lp : plan.layers)
         ++counts[lp.formats[lp.chosen]];

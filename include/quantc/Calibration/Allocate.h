@@ -73,6 +73,11 @@ llvm::Expected<std::vector<LayerReport>> applyAllocation(mlir::ModuleOp module,
 /// "format", "bits", "candidates": {format: [bits, error]}}]}) and back
 /// (only names and formats are read: `quantc quantize --recipe FILE.json`).
 std::string allocationToJson(const AllocationPlan &plan);
+/// The whole plan back, candidates included, so that another budget can
+/// be solved without measuring again (resolveAllocation).
+llvm::Expected<AllocationPlan> planFromJson(const std::string &text);
+/// Solves `plan`'s candidates again for `budgetBits` (quant::allocateBits).
+llvm::Error resolveAllocation(AllocationPlan &plan, double budgetBits);
 llvm::Expected<std::vector<std::pair<std::string, std::string>>>
 allocationFromJson(const std::string &text);
 
