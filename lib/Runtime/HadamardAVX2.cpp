@@ -1,9 +1,8 @@
-//===- HadamardAVX2.cpp - the online Hadamard transform compiled for AVX2 ---===//
+//===- HadamardAVX2.cpp - the fast Walsh-Hadamard blocks compiled for AVX2 -===//
 #include "HadamardRows.h"
 
 namespace quantc::rt {
-void hadamardRowsAVX2(const float *x, int64_t xs, float *y, int64_t ys, int64_t r0, int64_t r1,
-                      int64_t n, const float *F, int64_t m, float *work) {
-  hadamard_detail::rows(x, xs, y, ys, r0, r1, n, F, m, work);
+void hadamardBlocksAVX2(float *v, int64_t count, int64_t p, float scale) {
+  hadamard_detail::blocks(v, count, p, scale);
 }
 } // namespace quantc::rt

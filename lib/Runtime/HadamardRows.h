@@ -8,10 +8,11 @@
 //   y[c p + d] = sum_a F[a][c] * z[a p + d],   z[a p + d] = sum_b x[a p + b] S[b][d]
 //
 // z is a fast Walsh-Hadamard transform of each of the m contiguous blocks
-// of p (k butterfly stages, p log p additions), then F mixes the blocks as
-// m x m axpys of length p. Written as plain loops that the compiler
-// vectorizes for the ISA of the file that includes it (HadamardAVX512.cpp,
-// HadamardAVX2.cpp, the portable copy in Hadamard.cpp).
+// of p (k butterfly stages, p log p additions; this file, plain loops the
+// compiler vectorizes for the ISA of the file that includes it:
+// HadamardAVX512.cpp, HadamardAVX2.cpp, the portable copy in Hadamard.cpp);
+// Hadamard.cpp then mixes the blocks of a whole block of rows with one
+// GEMM, F^T [m, m] x Z [m, rows * p].
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_LIB_RUNTIME_HADAMARDROWS_H
@@ -21,10 +22,9 @@
 
 namespace quantc::rt {
 
-/// Rows [r0, r1) of x (row stride xs) into y (row stride ys); `work` holds
-/// n floats. F is m x m, row-major, contiguous.
-using HadamardRowsFn = void (*)(const float *x, int64_t xs, float *y, int64_t ys, int64_t r0,
-                                int64_t r1, int64_t n, const float *F, int64_t m, float *work);
+/// The fast Walsh-Hadamard transform of `count` contiguous blocks of p
+/// floats (p a power of two), in place, then a scale.
+using HadamardBlocksFn = void (*)(float *v, int64_t count, int64_t p, float scale);
 
 namespace hadamard_detail {
 namespace { // internal linkage: each ISA's file keeps its own copy
@@ -56,46 +56,20 @@ inline void fwht(float *__restrict v, int64_t p) {
     }
 }
 
-inline void rows(const float *x, int64_t xs, float *y, int64_t ys, int64_t r0, int64_t r1,
-                 int64_t n, const float *F, int64_t m, float *work) {
-  const int64_t p = n / m;
-  for (int64_t r = r0; r < r1; ++r) {
-    const float *xr = x + r * xs;
-    float *yr = y + r * ys;
-    float *z = m == 1 ? yr : work;
-    if (z != xr)
-      for (int64_t i = 0; i < n; ++i)
-        z[i] = xr[i];
-    for (int64_t a = 0; a < m; ++a)
-      fwht(z + a * p, p);
-    if (m == 1) {
-      const float f = F[0];
-      for (int64_t i = 0; i < n; ++i)
-        yr[i] = z[i] * f;
-      continue;
-    }
-    for (int64_t c = 0; c < m; ++c) {
-      float *__restrict out = yr + c * p;
-      const float f0 = F[c];
-      const float *__restrict z0 = z;
-      for (int64_t d = 0; d < p; ++d)
-        out[d] = f0 * z0[d];
-      for (int64_t a = 1; a < m; ++a) {
-        const float f = F[a * m + c];
-        const float *__restrict za = z + a * p;
-        for (int64_t d = 0; d < p; ++d)
-          out[d] += f * za[d];
-      }
-    }
-  }
+/// `count` contiguous blocks of p floats, each transformed in place, then
+/// scaled by `scale`.
+inline void blocks(float *v, int64_t count, int64_t p, float scale) {
+  for (int64_t b = 0; b < count; ++b)
+    fwht(v + b * p, p);
+  if (scale != 1.0f)
+    for (int64_t i = 0; i < count * p; ++i)
+      v[i] *= scale;
 }
 } // namespace
 } // namespace hadamard_detail
 
-void hadamardRowsAVX512(const float *x, int64_t xs, float *y, int64_t ys, int64_t r0, int64_t r1,
-                        int64_t n, const float *F, int64_t m, float *work);
-void hadamardRowsAVX2(const float *x, int64_t xs, float *y, int64_t ys, int64_t r0, int64_t r1,
-                      int64_t n, const float *F, int64_t m, float *work);
+void hadamardBlocksAVX512(float *v, int64_t count, int64_t p, float scale);
+void hadamardBlocksAVX2(float *v, int64_t count, int64_t p, float scale);
 
 } // namespace quantc::rt
 
