@@ -39,6 +39,36 @@ std::vector<int8_t> paley(int64_t q) {
   return h;
 }
 
+/// Paley II for a prime q = 1 (mod 4): order 2 (q + 1). C is the
+/// symmetric conference matrix of order q + 1 (0 on the diagonal, 1 on
+/// the first row and column, chi(j - i) elsewhere) and H = C (x) [[1, 1],
+/// [1, -1]] + I (x) [[1, -1], [-1, -1]].
+std::vector<int8_t> paley2(int64_t q) {
+  const int64_t c = q + 1, n = 2 * c;
+  std::vector<int> chi(q, -1);
+  chi[0] = 0;
+  for (int64_t x = 1; x < q; ++x)
+    chi[(x * x) % q] = 1;
+  auto conf = [&](int64_t i, int64_t j) -> int {
+    if (i == j)
+      return 0;
+    if (i == 0 || j == 0)
+      return 1;
+    return chi[((j - i) % q + q) % q];
+  };
+  std::vector<int8_t> h(n * n);
+  for (int64_t i = 0; i < c; ++i)
+    for (int64_t j = 0; j < c; ++j)
+      for (int64_t a = 0; a < 2; ++a)
+        for (int64_t b = 0; b < 2; ++b) {
+          int v = conf(i, j) * ((a == 1 && b == 1) ? -1 : 1);
+          if (i == j)
+            v += (a == b) ? (a == 0 ? 1 : -1) : -1;
+          h[(2 * i + a) * n + 2 * j + b] = static_cast<int8_t>(v);
+        }
+  return h;
+}
+
 std::vector<int8_t> kron(const std::vector<int8_t> &a, int64_t na, const std::vector<int8_t> &b,
                          int64_t nb) {
   int64_t n = na * nb;
@@ -68,6 +98,16 @@ std::vector<int8_t> hadamard(int64_t n) {
     if (rest.empty())
       continue;
     return kron(paley(p - 1), p, rest, n / p);
+  }
+  // Else a Paley II order p = 2 (q + 1), q prime = 1 (mod 4), dividing n.
+  for (int64_t p = 4; p <= n; p += 4) {
+    int64_t q = p / 2 - 1;
+    if (n % p != 0 || !isPrime(q) || q % 4 != 1)
+      continue;
+    std::vector<int8_t> rest = hadamard(n / p);
+    if (rest.empty())
+      continue;
+    return kron(paley2(q), p, rest, n / p);
   }
   return {};
 }

@@ -5,7 +5,7 @@
    `quant-opt --qc-fold-rotations=online=true` (a randomized Hadamard
    matrix of order 576 = 12 x 12 x 4 folded into the embedding, the 90
    reading and 60 writing layers and the head; the writers' inputs rotated
-   at run time by qc.hadamard, 576 = 72 x 8 and 1536 = 12 x 128, their
+   at run time by qc.hadamard, 576 = 36 x 16 and 1536 = 12 x 128, their
    weights taking H^T) and run by quantc: its logits match ONNX
    Runtime's float original within 1e-4 (max abs error over max abs value)
    on a held-out window, while the rotated weights differ from the

@@ -4,7 +4,7 @@
 // x H in double, H = hadamard(m) (x) hadamard(n/m) / sqrt(n) built by
 // quant::hadamard (the Sylvester factor by its own recursion, not by the
 // kernel's popcount rule): the sizes the transformers need (64, 1536 =
-// 12 x 128, 576 = 72 x 8, 384 = 12 x 32), a power of two with no factor
+// 12 x 128, 576 = 36 x 16, 384 = 12 x 32), a power of two with no factor
 // (m = 1) and a whole-factor size (n = m = 12); strided rows, in place,
 // row counts around the thread pool's block of 16. Also: the rows keep
 // their norm (the transform is orthogonal). Runs under every kernel cap.
@@ -86,6 +86,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, HadamardRows,
                          ::testing::Values(HadamardCase{64, 1, false}, HadamardCase{64, 37, true},
                                            HadamardCase{1536, 33, false},
                                            HadamardCase{576, 17, false},
+                                           HadamardCase{36, 20, false},
                                            HadamardCase{384, 16, true}, HadamardCase{8, 3, false},
                                            HadamardCase{12, 5, false}, HadamardCase{2, 65, true},
                                            HadamardCase{1536, 1, true}));
@@ -93,7 +94,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, HadamardRows,
 TEST(OnlineHadamardOrder, SmallestFactor) {
   EXPECT_EQ(quant::onlineHadamardOrder(64), 1);
   EXPECT_EQ(quant::onlineHadamardOrder(1536), 12);
-  EXPECT_EQ(quant::onlineHadamardOrder(576), 72);
+  EXPECT_EQ(quant::onlineHadamardOrder(576), 36);
+  EXPECT_EQ(quant::onlineHadamardOrder(72), 36);
   EXPECT_EQ(quant::onlineHadamardOrder(384), 12);
   EXPECT_EQ(quant::onlineHadamardOrder(12), 12);
   EXPECT_EQ(quant::onlineHadamardOrder(9), 0);

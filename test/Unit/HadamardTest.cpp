@@ -2,7 +2,8 @@
 //
 // hadamard(n) against its definition (entries +-1, H H^T = n I, computed
 // in integers), for the sizes the transformers need (576 = 12 x 12 x 4,
-// 1536 = 12 x 128, 384 = 12 x 32, the 64-wide heads) and Paley orders
+// 1536 = 12 x 128, 384 = 12 x 32, the 64-wide heads) and Paley I and
+// II orders (28 and 36 only by Paley II)
 // alone; sizes with no construction return empty; rotation() and
 // randomOrthogonal() are orthogonal in double precision (Q Q^T = I
 // within 1e-12), seeded (same seed, same matrix; another seed, another).
@@ -47,12 +48,12 @@ double orthogonalityError(const std::vector<double> &q, int64_t n) {
 } // namespace
 
 TEST(Hadamard, Orders) {
-  for (int64_t n : {1, 2, 4, 12, 20, 24, 44, 48, 64, 384, 576, 1536})
+  for (int64_t n : {1, 2, 4, 12, 20, 24, 28, 36, 44, 48, 64, 72, 384, 576, 1536})
     expectHadamard(n);
 }
 
 TEST(Hadamard, NoConstruction) {
-  for (int64_t n : {3, 6, 9, 10, 18, 36})
+  for (int64_t n : {3, 6, 9, 10, 18, 22})
     EXPECT_TRUE(hadamard(n).empty()) << n;
 }
 
@@ -63,8 +64,8 @@ TEST(Hadamard, Rotations) {
   EXPECT_LE(orthogonalityError(q, 576), 1e-12);
   EXPECT_EQ(q, rotation(576, 7));
   EXPECT_NE(q, rotation(576, 8));
-  std::vector<double> r = rotation(36, 3, &had); // no construction: random orthogonal
+  std::vector<double> r = rotation(18, 3, &had); // no construction: random orthogonal
   EXPECT_FALSE(had);
-  EXPECT_LE(orthogonalityError(r, 36), 1e-12);
-  EXPECT_EQ(r, randomOrthogonal(36, 3));
+  EXPECT_LE(orthogonalityError(r, 18), 1e-12);
+  EXPECT_EQ(r, randomOrthogonal(18, 3));
 }

@@ -88,7 +88,7 @@ def QCFoldRotations : Pass<"qc-fold-rotations", "::mlir::ModuleOp"> {
     the SwiGLU product before down_proj, the attention output before
     o_proj) is rotated at run time by a `qc.hadamard`, x <- x H with H =
     hadamard(m) (x) S_{K/m} / sqrt(K) orthogonal (m the smallest Hadamard
-    order with K/m a power of two: 12 for 1536, 72 for 576), and the
+    order with K/m a power of two: 12 for 1536, 36 for 576), and the
     writer's weight rows take H^T: (x H)(H^T W) = x W. Writers whose K has
     no such H keep their input as is.
   }];

@@ -5,8 +5,11 @@
 //   hadamard(n)    an n x n matrix of +-1 with H H^T = n I, for n a Kronecker
 //                  product of Sylvester orders (2^k) and Paley orders
 //                  (q + 1 for a prime q = 3 mod 4: 12, 20, 24, 32, 44, 48,
-//                  60, ...): 576 = 12 x 12 x 4, 1536 = 12 x 128,
-//                  384 = 12 x 32. Empty where no such product exists.
+//                  60, ...), or failing those Paley II orders (2 (q + 1)
+//                  for a prime q = 1 mod 4: 12, 20, 28, 36, 60, ...):
+//                  576 = 12 x 12 x 4, 1536 = 12 x 128, 384 = 12 x 32,
+//                  36 (Paley II, q = 17). Empty where no such product
+//                  exists.
 //   Paley's construction: with chi the quadratic character mod q and
 //   Q[i][j] = chi(j - i), H = I + [[0, 1^T], [-1, Q]].
 //   randomOrthogonal(n, seed)
@@ -18,7 +21,7 @@
 //                  QuaRot), else randomOrthogonal. Row-major n x n.
 //   onlineHadamardOrder(n)
 //                  the smallest m with hadamard(m) non-empty and n / m a
-//                  power of two (1 for n = 2^k, 12 for 1536, 72 for 576):
+//                  power of two (1 for n = 2^k, 12 for 1536, 36 for 576):
 //                  qc.hadamard multiplies by hadamard(m) (x) S_{n/m}
 //                  (Sylvester), a fast Walsh-Hadamard transform of each
 //                  block of n/m and an m x m mix. 0 when there is none.
