@@ -378,7 +378,8 @@ class Evaluation:
             base = recipe.split("@")[0]
             exportable = (base.startswith(EXPORTABLE) and not base.startswith("w8a8-dynamic")
                           and not base.endswith(("kv8", "kv4"))  # -kv8/-kv4: fused attention, .so only
-                          and "-smooth" not in base and "-rot" not in base)  # folds outside the layers: .so
+                          and "-smooth" not in base and "-rot" not in base
+                          and "-awq" not in base)  # folds outside the layers: .so
             weight_only = base == "w8a16" or base.startswith(("w4a16", "w3a16"))
             dynamic = base.startswith("w8a8-dynamic") or base.startswith("w4a4")
             label = "quantc %s" % recipe if weight_only or dynamic else "quantc %s/%s" % (recipe, cal)

@@ -1111,7 +1111,7 @@ int runQuantize(std::vector<std::string> args) {
                     "cannot write: use -o .so or .mlir\n";
     return 2;
   }
-  if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate)) {
+  if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate || parsedRecipe->awq)) {
     llvm::errs() << "quantc: error: recipe '" << recipe
                  << "' folds smoothing scales or rotations into norms and other producers, which QDQ export "
                     "(it rewrites only the quantized layers) cannot write: use -o .so or .mlir\n";
