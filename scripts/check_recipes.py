@@ -40,9 +40,9 @@ from check_numerics import ref_weight_params  # noqa: E402  (the numpy transcrip
 
 
 def search(x, bits, asym):
-    """(scale, zero point) of quant::searchWeightParams without the clip
-    search (quantize's default: the min/max range), in numpy."""
-    s, zp, _ = ref_weight_params(x, bits, asym, search=False)
+    """(scale, zero point) of quant::searchWeightParams as quantize uses it:
+    the clip search for int8, the min/max range for 4 bits, in numpy."""
+    s, zp, _ = ref_weight_params(x, bits, asym, search=bits == 8)
     return s, zp
 
 

@@ -119,7 +119,8 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     per channel. Weight-only recipes need no observers. A target of the
     main function whose activation was never observed is an error.
 
-    Weights round to nearest on each channel's (or group's) min/max range.
+    4-bit weights round to nearest on each group's min/max range, int8
+    weights on the per-channel clip ratio with the least weight error.
     With a `-gptq` recipe (e.g. w4a16-g128-gptq) they are rounded by GPTQ
     instead, from the Hessian H = sum x^T x that `quantc calibrate
     --hessians` stores in the observers' stats: for W [K, N] and U upper

@@ -100,9 +100,10 @@ struct Recipe {
   /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
   /// per-channel scales folded like -smooth's (smoothModel with awq).
   bool awq = false;
-  /// Round-to-nearest weights: search each channel's/group's clip ratio
-  /// on its own weight error (quant::searchWeightParams) instead of its
-  /// min/max range (the default; `quantc quantize --weight-clip-search`).
+  /// Round-to-nearest 4- and 3-bit weights: search each group's clip
+  /// ratio on its own weight error (quant::searchWeightParams) instead of
+  /// its min/max range (the default; `quantc quantize
+  /// --weight-clip-search`). int8 weights always take the search.
   bool weightClipSearch = false;
   /// Suffix -rot (before -smooth and -kv8): the residual stream rotated
   /// by a randomized Hadamard matrix folded into the weights

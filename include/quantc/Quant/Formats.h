@@ -70,8 +70,9 @@ float fromFloat8(uint8_t bits, Format f);
 /// [0, 2^bits - 1] with a zero point) or r * [-absmax, absmax] (symmetric:
 /// onto [-2^(bits-1), 2^(bits-1) - 1], zero point 0), r = 1, 0.975, ...,
 /// 0.5 (the first wins ties); with search = false only r = 1 (min/max,
-/// quantc's default since the search minimizes each group's own weight
-/// error, which measured worse for the layer's output at 4 bits). The
+/// quantc's default for 4-bit groups since the search minimizes each
+/// group's own weight error, which measured worse for the layer's output
+/// at 4 bits; int8 channels keep the search). The
 /// range always contains 0; an all-zero group gets scale 1, zero point 0.
 /// Rounding is half to even.
 struct WeightParams {
