@@ -227,6 +227,7 @@ std::string allocationToJson(const AllocationPlan &plan) {
                           {"params", plan.params},
                           {"bits_per_weight", plan.params ? plan.bits / plan.params : 0.0},
                           {"estimated_error", plan.error},
+                          {"rotate", plan.rotate},
                           {"layers", std::move(layers)}};
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -284,8 +285,19 @@ llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
     plan.layers.push_back(std::move(lp));
   }
   plan.budgetBits = root->getNumber("budget_bits").value_or(plan.bits);
+  plan.rotate = root->getBoolean("rotate").value_or(false);
   plan.feasible = true;
   return plan;
+}
+
+bool allocationRotates(const std::string &text) {
+  auto v = llvm::json::parse(text);
+  if (!v) {
+    llvm::consumeError(v.takeError());
+    return false;
+  }
+  const llvm::json::Object *root = v->getAsObject();
+  return root && root->getBoolean("rotate").value_or(false);
 }
 
 llvm::Error resolveAllocation(AllocationPlan &plan, double budgetBits) {

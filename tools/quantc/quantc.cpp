@@ -1034,7 +1034,10 @@ int runQuantize(std::vector<std::string> args) {
     fixedFormats = std::move(*f);
     // GPTQ among the chosen formats or the candidates: Hessians needed.
     bool anyGptq = allocationText.find("-gptq\"") != std::string::npos;
-    recipe = anyGptq ? "w4a16-g128-gptq" : "w4a16-g128"; // Hessians and weight-only handling
+    // The base the plan was measured on: rotated or not, GPTQ or not.
+    recipe = std::string("w4a16-g128") +
+             (quantc::calib::allocationRotates(allocationText) ? "-rot" : "") +
+             (anyGptq ? "-gptq" : "");
   }
   auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
   if (!parsedRecipe) {
@@ -1320,6 +1323,7 @@ int runQuantize(std::vector<std::string> args) {
         return 1;
       }
       plan = std::move(*p);
+      plan.rotate = parsedRecipe->rotate;
       solved = true;
     }
     if (solved) {

@@ -50,6 +50,9 @@ struct AllocationPlan {
   double budgetBits = 0, bits = 0, error = 0;
   int64_t params = 0;
   bool feasible = false;
+  /// The model was rotated (-rot) before it was measured: a reuse of the
+  /// plan must rotate it the same way (JSON "rotate").
+  bool rotate = false;
 };
 
 /// Candidates and their estimated errors for every target (stats must
@@ -71,7 +74,8 @@ llvm::Expected<std::vector<LayerReport>> applyAllocation(mlir::ModuleOp module,
 
 /// The plan as JSON ({"budget_bits", "bits", "params", "layers": [{"name",
 /// "format", "bits", "candidates": {format: [bits, error]}}]}) and back
-/// (only names and formats are read: `quantc quantize --recipe FILE.json`).
+/// (only names and formats are read: `quantc quantize --recipe FILE.json`),
+/// plus "rotate" (allocationRotates).
 std::string allocationToJson(const AllocationPlan &plan);
 /// The whole plan back, candidates included, so that another budget can
 /// be solved without measuring again (resolveAllocation).
@@ -80,6 +84,8 @@ llvm::Expected<AllocationPlan> planFromJson(const std::string &text);
 llvm::Error resolveAllocation(AllocationPlan &plan, double budgetBits);
 llvm::Expected<std::vector<std::pair<std::string, std::string>>>
 allocationFromJson(const std::string &text);
+/// Whether the plan's JSON says the model was rotated first.
+bool allocationRotates(const std::string &text);
 
 } // namespace quantc::calib
 
