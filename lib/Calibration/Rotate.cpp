@@ -218,25 +218,6 @@ std::vector<float> matmul(const std::vector<float> &a, const std::vector<float> 
 
 } // namespace
 
-std::vector<float> onlineHadamardMatrix(int64_t n, std::vector<float> *factor) {
-  int64_t m = quant::onlineHadamardOrder(n);
-  if (m == 0)
-    return {};
-  int64_t p = n / m;
-  std::vector<int8_t> hm = quant::hadamard(m), hp = quant::hadamard(p);
-  float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
-  if (factor) {
-    factor->resize(m * m);
-    for (int64_t i = 0; i < m * m; ++i)
-      (*factor)[i] = hm[i] * scale;
-  }
-  std::vector<float> h(n * n);
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t o = 0; o < n; ++o)
-      h[i * n + o] = hm[(i / p) * m + o / p] * hp[(i % p) * p + o % p] * scale;
-  return h;
-}
-
 llvm::Expected<RotationReport> foldRotations(ModuleOp module, const RotationOptions &options) {
   const uint64_t seed = options.seed;
   auto main = module.lookupSymbol<func::FuncOp>("main");
@@ -314,8 +295,8 @@ llvm::Expected<RotationReport> foldRotations(ModuleOp module, const RotationOpti
       Value x = w.matmul.getA();
       auto xt = dyn_cast<RankedTensorType>(x.getType());
       auto shape = cast<RankedTensorType>(w.matmul.getB().getType()).getShape();
-      std::vector<float> factor;
-      std::vector<float> h = onlineHadamardMatrix(shape[0], &factor);
+      std::vector<float> h;
+      std::vector<float> factor = quant::onlineHadamardFactor(shape[0], &h);
       if (h.empty() || !xt || xt.isDynamicDim(xt.getRank() - 1)) {
         ++report.onlineSkipped;
         continue;

@@ -167,4 +167,24 @@ int64_t onlineHadamardOrder(int64_t n) {
   return 0;
 }
 
+std::vector<float> onlineHadamardFactor(int64_t n, std::vector<float> *dense) {
+  const int64_t m = onlineHadamardOrder(n);
+  if (m == 0)
+    return {};
+  const int64_t p = n / m;
+  std::vector<int8_t> hm = hadamard(m);
+  const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(n)));
+  std::vector<float> factor(m * m);
+  for (int64_t i = 0; i < m * m; ++i)
+    factor[i] = hm[i] * scale;
+  if (dense) {
+    std::vector<int8_t> hp = hadamard(p);
+    dense->resize(n * n);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t o = 0; o < n; ++o)
+        (*dense)[i * n + o] = hm[(i / p) * m + o / p] * hp[(i % p) * p + o % p] * scale;
+  }
+  return factor;
+}
+
 } // namespace quantc::quant

@@ -12,8 +12,6 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 
-#include <cmath>
-
 namespace quantc {
 #define GEN_PASS_DEF_QCQUANTIZEKV
 #include "quantc/Transforms/Passes.h.inc"
@@ -64,17 +62,14 @@ Value roundTripRows(OpBuilder &b, Location loc, Value x, double levels) {
 Value roundTripRotated(OpBuilder &b, Location loc, Value x, double levels) {
   auto xt = cast<RankedTensorType>(x.getType());
   int64_t d = xt.getDimSize(xt.getRank() - 1);
-  int64_t m = quantc::quant::onlineHadamardOrder(d);
-  if (m == 0)
+  std::vector<float> f = quantc::quant::onlineHadamardFactor(d);
+  if (f.empty())
     return roundTripRows(b, loc, x, levels);
-  std::vector<int8_t> h = quantc::quant::hadamard(m);
-  float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  std::vector<float> f(m * m), ft(m * m);
+  const int64_t m = quantc::quant::onlineHadamardOrder(d);
+  std::vector<float> ft(m * m);
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < m; ++j) {
-      f[i * m + j] = h[i * m + j] * scale;
-      ft[j * m + i] = h[i * m + j] * scale;
-    }
+    for (int64_t j = 0; j < m; ++j)
+      ft[j * m + i] = f[i * m + j];
   auto factorType = RankedTensorType::get({m, m}, b.getF32Type());
   auto constant = [&](const std::vector<float> &v) -> Value {
     return ConstantOp::create(b, loc, factorType, DenseElementsAttr::get(factorType, ArrayRef<float>(v)));

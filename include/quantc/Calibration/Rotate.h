@@ -51,7 +51,6 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
-#include <vector>
 
 namespace quantc::calib {
 
@@ -73,10 +72,6 @@ struct RotationOptions {
 llvm::Expected<RotationReport> foldRotations(mlir::ModuleOp module,
                                              const RotationOptions &options);
 
-/// The orthogonal H = hadamard(m) (x) S_{n/m} / sqrt(n) of qc.hadamard for
-/// a width n, row-major n x n, and its factor F = hadamard(m) / sqrt(n)
-/// (m x m); empty when n has no online Hadamard.
-std::vector<float> onlineHadamardMatrix(int64_t n, std::vector<float> *factor = nullptr);
 
 } // namespace quantc::calib
 

@@ -39,6 +39,10 @@ std::vector<int8_t> hadamard(int64_t n);
 std::vector<double> randomOrthogonal(int64_t n, uint64_t seed);
 std::vector<double> rotation(int64_t n, uint64_t seed, bool *isHadamard = nullptr);
 int64_t onlineHadamardOrder(int64_t n);
+/// qc.hadamard's factor for width n: hadamard(m) / sqrt(n), row-major
+/// m x m (m = onlineHadamardOrder(n)); empty when there is none. With
+/// `dense`, also the whole orthogonal H = factor (x) S_{n/m}, n x n.
+std::vector<float> onlineHadamardFactor(int64_t n, std::vector<float> *dense = nullptr);
 
 } // namespace quantc::quant
 
