@@ -382,14 +382,18 @@ class Evaluation:
                           and "-awq" not in base)  # folds outside the layers: .so
             weight_only = base == "w8a16" or base.startswith(("w4a16", "w3a16"))
             dynamic = base.startswith("w8a8-dynamic") or base.startswith("w4a4")
-            label = "quantc %s" % recipe if weight_only or dynamic else "quantc %s/%s" % (recipe, cal)
+            if base.endswith(".json"):  # an allocation plan (quantc quantize --allocation-json)
+                label = "quantc allocation %s" % os.path.basename(base)
+            else:
+                label = "quantc %s" % recipe if weight_only or dynamic else "quantc %s/%s" % (recipe, cal)
             row = Row(label, "weight" if weight_only else table, "quantc",
                       "ORT literal" if exportable else "quantc .so")
 
             def build(row):
                 outs, row.layers, row.reports, row.kept_float, row.stage_layers = [], 0, [], [], []
                 for k, st in enumerate(self.stages):
-                    stem = os.path.join(tmp, "quantc_%s_%s_s%d" % (recipe.replace("@", "_at_"), cal, k))
+                    stem = os.path.join(tmp, "quantc_%s_%s_s%d" % (
+                        recipe.replace("@", "_at_").replace("/", "_"), cal, k))  # a plan: a path
                     out = stem + (".onnx" if exportable else ".so")
                     layers, stdout = quantc_quantize(a.quantc, st.pre, st.calib_dir, recipe, cal, out,
                                                      report=stem + ".json")
