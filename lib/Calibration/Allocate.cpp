@@ -235,14 +235,25 @@ std::string allocationToJson(const AllocationPlan &plan) {
   return s;
 }
 
-llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
+namespace {
+/// The plan's JSON, checked to be an object with a "layers" array.
+llvm::Expected<llvm::json::Value> parsePlan(const std::string &text) {
   auto v = llvm::json::parse(text);
   if (!v)
     return v.takeError();
   const llvm::json::Object *root = v->getAsObject();
-  const llvm::json::Array *layers = root ? root->getArray("layers") : nullptr;
-  if (!layers)
+  if (!root || !root->getArray("layers"))
     return llvm::createStringError("allocation JSON: no \"layers\" array");
+  return std::move(*v);
+}
+} // namespace
+
+llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
+  auto v = parsePlan(text);
+  if (!v)
+    return v.takeError();
+  const llvm::json::Object *root = v->getAsObject();
+  const llvm::json::Array *layers = root->getArray("layers");
   AllocationPlan plan;
   for (size_t i = 0; i < layers->size(); ++i) {
     const llvm::json::Object *o = (*layers)[i].getAsObject();
@@ -291,13 +302,12 @@ llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
 }
 
 bool allocationRotates(const std::string &text) {
-  auto v = llvm::json::parse(text);
+  auto v = parsePlan(text);
   if (!v) {
     llvm::consumeError(v.takeError());
     return false;
   }
-  const llvm::json::Object *root = v->getAsObject();
-  return root && root->getBoolean("rotate").value_or(false);
+  return v->getAsObject()->getBoolean("rotate").value_or(false);
 }
 
 llvm::Error resolveAllocation(AllocationPlan &plan, double budgetBits) {
@@ -324,13 +334,11 @@ llvm::Error resolveAllocation(AllocationPlan &plan, double budgetBits) {
 
 llvm::Expected<std::vector<std::pair<std::string, std::string>>>
 allocationFromJson(const std::string &text) {
-  auto v = llvm::json::parse(text);
+  auto v = parsePlan(text);
   if (!v)
     return v.takeError();
   const llvm::json::Object *root = v->getAsObject();
-  const llvm::json::Array *layers = root ? root->getArray("layers") : nullptr;
-  if (!layers)
-    return llvm::createStringError("allocation JSON: no \"layers\" array");
+  const llvm::json::Array *layers = root->getArray("layers");
   std::vector<std::pair<std::string, std::string>> out;
   for (size_t i = 0; i < layers->size(); ++i) {
     const llvm::json::Object *o = (*layers)[i].getAsObject();
