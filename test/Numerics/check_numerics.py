@@ -417,10 +417,26 @@ def test_compiled_fp8(d, quantc):
 
 ROWS_MLIR = """
 func.func @main(%x: tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>) {{
-  %y, %s, %z = "qc.dynamic_quantize_rows"(%x) : (tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>)
+  %y, %s, %z = "qc.dynamic_quantize_rows"(%x) {attrs} : (tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>)
   return %y, %s, %z : tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>
 }}
 """
+
+
+def run_rows(d, quantc, x, name, attrs=""):
+    """qc.dynamic_quantize_rows (with `attrs`, e.g. levels) on x [a, b, k]
+    through `quantc run`: (y, scale, zero point), or None after a failed
+    check."""
+    path = os.path.join(d.tmp, name + ".mlir")
+    with open(path, "w") as f:
+        f.write(ROWS_MLIR.format(shape="x".join(map(str, x.shape)), rows="x".join(map(str, x.shape[:-1])),
+                                 attrs=attrs))
+    out = os.path.join(d.tmp, name + "_out")
+    p = subprocess.run([quantc, "run", path, d.save(x), "--output-dir", out], capture_output=True, text=True)
+    check(p.returncode == 0, "%s: quantc run failed: %s" % (name, p.stderr[:500]))
+    if p.returncode != 0:
+        return None
+    return tuple(np.load(os.path.join(out, "output%d.npy" % i)) for i in range(3))
 
 
 def test_compiled_dynamic_rows(d, quantc):
@@ -449,29 +465,16 @@ def test_compiled_dynamic_rows(d, quantc):
     want_y = np.stack([w[0] for w in want]).reshape(x.shape)
     want_s = np.array([w[1] for w in want], np.float32).reshape(3, 4)
     want_z = np.array([w[2] for w in want], np.uint8).reshape(3, 4)
-    path = os.path.join(d.tmp, "rows.mlir")
-    with open(path, "w") as f:
-        f.write(ROWS_MLIR.format(shape="3x4x%d" % k, rows="3x4"))
-    out = os.path.join(d.tmp, "rows_out")
-    p = subprocess.run([quantc, "run", path, d.save(x), "--output-dir", out], capture_output=True, text=True)
-    check(p.returncode == 0, "dynamic_quantize_rows: quantc run failed: %s" % p.stderr[:500])
-    if p.returncode != 0:
+    got = run_rows(d, quantc, x, "dynamic_quantize_rows")
+    if got is None:
         return
-    got_y, got_s, got_z = (np.load(os.path.join(out, "output%d.npy" % i)) for i in range(3))
+    got_y, got_s, got_z = got
     check(got_y.dtype == np.uint8 and np.array_equal(got_y, want_y),
           "dynamic_quantize_rows: %d of %d values differ from ONNX Runtime's per row (rows %s)" %
           (int(np.sum(got_y != want_y)), want_y.size, sorted(set(np.argwhere(got_y != want_y)[:, 1].tolist()))))
     check(np.array_equal(got_s, want_s), "dynamic_quantize_rows: scales differ: %s vs %s" % (got_s, want_s))
     check(got_z.dtype == np.uint8 and np.array_equal(got_z, want_z),
           "dynamic_quantize_rows: zero points differ: %s vs %s" % (got_z, want_z))
-
-
-ROWS4_MLIR = """
-func.func @main(%x: tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>) {{
-  %y, %s, %z = "qc.dynamic_quantize_rows"(%x) {{levels = 15 : i64}} : (tensor<{shape}xf32>) -> (tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>)
-  return %y, %s, %z : tensor<{shape}xui8>, tensor<{rows}xf32>, tensor<{rows}xui8>
-}}
-"""
 
 
 def test_compiled_dynamic_rows_4bit(d, quantc):
@@ -493,15 +496,10 @@ def test_compiled_dynamic_rows_4bit(d, quantc):
     scale = np.where(scale == 0, f32(1), scale).astype(np.float32)
     zp = np.clip(np.rint(-lo / scale), 0, 15).astype(np.float32)
     want_y = np.clip(np.rint(x / scale[..., None]) + zp[..., None], 0, 15).astype(np.uint8)
-    path = os.path.join(d.tmp, "rows4.mlir")
-    with open(path, "w") as f:
-        f.write(ROWS4_MLIR.format(shape="2x4x%d" % k, rows="2x4"))
-    out = os.path.join(d.tmp, "rows4_out")
-    p = subprocess.run([quantc, "run", path, d.save(x), "--output-dir", out], capture_output=True, text=True)
-    check(p.returncode == 0, "dynamic_quantize_rows levels=15: quantc run failed: %s" % p.stderr[:500])
-    if p.returncode != 0:
+    got = run_rows(d, quantc, x, "dynamic_quantize_rows_levels15", attrs="{levels = 15 : i64}")
+    if got is None:
         return
-    got_y, got_s, got_z = (np.load(os.path.join(out, "output%d.npy" % i)) for i in range(3))
+    got_y, got_s, got_z = got
     check(got_y.dtype == np.uint8 and np.array_equal(got_y, want_y) and int(got_y.max()) <= 15,
           "dynamic_quantize_rows levels=15: %d of %d values differ from numpy" %
           (int(np.sum(got_y != want_y)), want_y.size))
