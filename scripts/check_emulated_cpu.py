@@ -29,9 +29,9 @@ import sys
 LLVM_CPU = {"Haswell-v4": "haswell", "Nehalem": "nehalem"}  # the same CPU by LLVM name
 EXPECT = {  # emulated CPU -> the kernel paths it must run
     "Haswell-v4": {"sgemm": "avx2-fma", "igemm": "avx2", "depthwise": "generic", "igemm-skinny": "avx2",
-                   "softmax": "avx2"},
+                   "softmax": "avx2", "hadamard": "avx2"},
     "Nehalem": {"sgemm": "generic", "igemm": "generic", "depthwise": "generic", "igemm-skinny": "generic",
-                "softmax": "generic"},
+                "softmax": "generic", "hadamard": "generic"},
 }
 
 
