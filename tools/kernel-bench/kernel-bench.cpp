@@ -36,34 +36,49 @@ template <typename F> double medianMs(F f, int runs) {
 } // namespace
 
 int main(int argc, char **argv) {
+  struct Shape {
+    int64_t M, N, K;
+  };
   int threads = 1, runs = 20;
+  std::vector<Shape> only; // --shape MxNxK (repeatable): these instead of the default list
   for (int i = 1; i + 1 < argc; i += 2) {
+    long long m = 0, n = 0, k = 0;
     if (!std::strcmp(argv[i], "--threads"))
       threads = std::atoi(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--runs"))
       runs = std::atoi(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--shape") &&
+             std::sscanf(argv[i + 1], "%lldx%lldx%lld", &m, &n, &k) == 3 && m > 0 && n > 0 && k > 0)
+      only.push_back(Shape{m, n, k});
     else {
-      std::fprintf(stderr, "usage: quantc-kernel-bench [--threads N] [--runs N]\n");
+      std::fprintf(stderr, "error: bad option '%s %s'\nusage: quantc-kernel-bench [--threads N] "
+                   "[--runs N] [--shape MxNxK]...\n", argv[i], argv[i + 1]);
       return 2;
     }
   }
+  if (argc % 2 == 0) {
+    std::fprintf(stderr, "error: option '%s' needs a value\n", argv[argc - 1]);
+    return 2;
+  }
   setNumThreads(threads);
-  struct Shape {
-    int64_t M, N, K;
-  };
   std::printf("threads %d, median of %d runs, ms (speed-up over the float GEMM)\n", threads, runs);
   std::printf("%-18s %10s %20s %20s %20s\n", "M x N x K", "f32", "int8 -> int32", "f32 x int4 g128",
               "f32, B packed once");
   // Then a language model's prompt-sized products (SmolLM2: hidden 576,
   // MLP 1536): a few rows against a large weight.
-  for (Shape s : {Shape{256, 1024, 1024}, Shape{64, 3840, 120}, Shape{480, 64, 576},
-                  Shape{40, 480, 240}, Shape{4, 1536, 576}, Shape{8, 1536, 576},
-                  Shape{16, 1536, 576}, Shape{8, 576, 1536}, Shape{32, 1536, 576},
-                  // MiniLM at 128 tokens: projections, FFN in and out.
-                  Shape{128, 384, 384}, Shape{128, 1536, 384}, Shape{128, 384, 1536},
-                  // SmolLM2's prompt of 256 tokens: q/o and k/v projections, MLP
-                  // in and out, output head.
-                  Shape{256, 576, 576}, Shape{256, 192, 576}, Shape{256, 1536, 576}, Shape{256, 576, 1536}, Shape{256, 49152, 576}}) {
+  std::vector<Shape> shapes = {
+      Shape{256, 1024, 1024}, Shape{64, 3840, 120}, Shape{480, 64, 576}, Shape{40, 480, 240},
+      Shape{4, 1536, 576}, Shape{8, 1536, 576}, Shape{16, 1536, 576}, Shape{8, 576, 1536},
+      Shape{32, 1536, 576},
+      // MiniLM at 128 tokens: projections, FFN in and out.
+      Shape{128, 384, 384}, Shape{128, 1536, 384}, Shape{128, 384, 1536},
+      // SmolLM2's prompt of 256 tokens: q/o and k/v projections, MLP
+      // in and out, output head.
+      Shape{256, 576, 576}, Shape{256, 192, 576}, Shape{256, 1536, 576}, Shape{256, 576, 1536},
+      Shape{256, 49152, 576}};
+  if (!only.empty())
+    shapes = only;
+  for (Shape s : shapes) {
     // C 64-byte aligned, as the compiled models' outputs and buffers are
     // (a std::vector's large blocks are 16 bytes into a page).
     std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f);
