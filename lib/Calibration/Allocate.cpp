@@ -31,7 +31,7 @@ struct Format {
 
 std::vector<Format> candidates() {
   return {{"float", 0, 0}, {"w8a16", 8, 0}, {"w4a16-g32", 4, 32}, {"w4a16-g64", 4, 64},
-          {"w4a16-g128", 4, 128}};
+          {"w4a16-g128", 4, 128}, {"w4a16-g256", 4, 256}};
 }
 
 double bitsOf(const Format &f, int64_t K, int64_t N) {
@@ -267,6 +267,9 @@ llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
     lp.name = name->str();
     lp.params = o->getInteger("params").value_or(0);
     plan.params += lp.params;
+    // null: no measurable error at the reference format (+inf dB).
+    const llvm::json::Value *sq = o->get("sqnr_ref_db");
+    lp.sqnrRef = !sq ? NAN : sq->getAsNull() ? INFINITY : sq->getAsNumber().value_or(NAN);
     // Candidates in a fixed order: the JSON object's keys sorted.
     std::vector<std::string> keys;
     for (const auto &kv : *cands)

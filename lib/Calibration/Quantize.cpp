@@ -498,7 +498,8 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     }
     if (!rest.consume_front("-g") || rest.getAsInteger(10, r.groupSize))
       return false;
-    return r.groupSize == 32 || r.groupSize == 64 || r.groupSize == 128;
+    return r.groupSize == 32 || r.groupSize == 64 || r.groupSize == 128 ||
+           r.groupSize == 256;
   };
   if (n == "w8a8")
     return r;

@@ -8,6 +8,7 @@
 // output file behind.
 //
 //===----------------------------------------------------------------------===//
+#include "Commands.h"
 #include "ModelSummary.h"
 #include "NpyFile.h"
 #include "quantc/Target/CPU/JIT.h"
@@ -95,7 +96,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "      time per tensor, integer MatMulInteger/ConvInteger), w8a8-dynamic-token\n"
         "      (the same with a scale per row/token of each MatMul/Gemm activation),\n"
         "      w8a16 (int8 weights only),\n"
-        "      w4a16-g32|g64|g128\n"
+        "      w4a16-g32|g64|g128|g256\n"
         "      (int4 MatMul/Gemm weights in groups along the reduction axis, packed two\n"
         "      per byte; convolutions int8 unless --int4-convs), w3a16-g32|g64|g128 (the\n"
         "      same with 3-bit groups, stored as 4-bit), w4a8[-gN] (both),\n"
@@ -121,7 +122,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "      -smooth's; R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
         "      calibration samples (after -rot/-smooth, before -kv8).\n"
         "      --budget: one weight format per MatMul/Gemm layer (float, int8, uint4\n"
-        "      g32/g64/g128; GPTQ with --recipe w4a16-g128-gptq) minimizing the\n"
+        "      g32/g64/g128/g256; GPTQ with --recipe w4a16-g128-gptq) minimizing the\n"
         "      estimated output error within the budget (knapsack); the choice goes to\n"
         "      --allocation-json and is reused by --recipe F.json.\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
@@ -130,6 +131,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      quantize (as above) and write an ONNX model ONNX Runtime runs: QDQ with\n"
         "      int8 per-channel weights (opset >= 13), 4-bit MatMul/Gemm groups as\n"
         "      com.microsoft MatMulNBits. Same as quantize -o OUT.onnx.\n"
+        "  quantc report PLAN.json -o REPORT.html [--markdown REPORT.md] [--title T]\n"
+        "      A bit allocation (--allocation-json) for people: one self-contained HTML\n"
+        "      file (sensitivity curves, format and bytes per layer, error shares as\n"
+        "      inline SVG; a sortable layer table) and its Markdown twin.\n"
         "  quantc eval [MODEL...] [--recipes R,..] [--calibrators C,..] [--no-ort] [--check]\n"
         "              [--limit N] [--json FILE] [--data DIR] [--models DIR]\n"
         "      The task metric of each real model (PP-OCRv4 rec/cls/det, openWakeWord,\n"
@@ -1583,6 +1588,8 @@ int main(int argc, char **argv) {
     return runQuantize(args);
   if (cmd == "eval")
     return runPythonModule("eval", args);
+  if (cmd == "report")
+    return quantc::tool::runReport(args);
   if (cmd == "generate")
     return runPythonModule("generate", args);
   if (cmd == "export") {

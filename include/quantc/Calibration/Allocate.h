@@ -3,7 +3,7 @@
 // One weight format per MatMul/Gemm layer, chosen to minimize the
 // estimated increase of the model's output error under a budget of total
 // weight storage (quant::allocateBits). Candidates: float (32 bits per
-// weight), int8 per channel (w8a16), uint4 in groups of 32, 64 and 128
+// weight), int8 per channel (w8a16), uint4 in groups of 32, 64, 128 and 256
 // (w4a16-gN); with `gptq`, the integer formats rounded by GPTQ.
 //
 // Estimator (why): measuring the model's output error for every layer and

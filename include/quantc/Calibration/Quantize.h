@@ -57,7 +57,7 @@ struct Target {
 ///               MatMul/Gemm activation gets its own scale and zero point
 ///               (qc.dynamic_quantize_rows; convolutions stay per tensor)
 ///   w8a16       int8 weights per channel, float activations
-///   w4a16-gN    int4 weights in groups of N (32, 64, 128) along the
+///   w4a16-gN    int4 weights in groups of N (32, 64, 128, 256) along the
 ///               reduction axis, float activations
 ///   w4a8[-gN]   int4 weights in groups of N (default 128), uint8 activations
 ///   fp8-e4m3    float8e4m3fn weights per channel and activations per tensor
