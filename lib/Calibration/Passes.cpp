@@ -2,6 +2,7 @@
 #include "quantc/Calibration/Passes.h"
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Rotate.h"
+#include "quantc/Calibration/Salient.h"
 #include "quantc/Calibration/Smooth.h"
 #include "quantc/Dialect/QC/QCOps.h"
 
@@ -14,6 +15,7 @@ namespace quantc::calib {
 #define GEN_PASS_DEF_QCQUANTIZE
 #define GEN_PASS_DEF_QCSMOOTH
 #define GEN_PASS_DEF_QCFOLDROTATIONS
+#define GEN_PASS_DEF_QCSPLITSALIENT
 #include "quantc/Calibration/Passes.h.inc"
 } // namespace quantc::calib
 
@@ -99,6 +101,39 @@ struct FoldRotationsPass : quantc::calib::impl::QCFoldRotationsBase<FoldRotation
   }
 };
 
+struct SplitSalientPass : quantc::calib::impl::QCSplitSalientBase<SplitSalientPass> {
+  using QCSplitSalientBase::QCSplitSalientBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::vector<Target> targets = quantizationTargets(module);
+    std::vector<ActivationStats> stats(targets.size());
+    bool any = false;
+    for (size_t k = 0; k < targets.size(); ++k) {
+      const Target &t = targets[k];
+      auto o = t.op->getOperand(t.activation).getDefiningOp<quantc::qc::ObserveOp>();
+      if (!o || !o.getStatsAttr())
+        continue;
+      auto st = statsFromAttr(o.getStatsAttr());
+      if (!st) {
+        o.emitError("qc-split-salient: layer '") << o.getLayer() << "': " << llvm::toString(st.takeError());
+        return signalPassFailure();
+      }
+      any |= st->hessian != nullptr;
+      stats[k] = std::move(*st);
+    }
+    if (!any) {
+      module.emitError("qc-split-salient: no observer carries a Hessian (calibrate with "
+                       "`quantc calibrate --hessians` first)");
+      return signalPassFailure();
+    }
+    auto r = splitSalientChannels(targets, stats, percent);
+    if (!r) {
+      module.emitError("qc-split-salient: ") << llvm::toString(r.takeError());
+      return signalPassFailure();
+    }
+  }
+};
+
 struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
   using QCQuantizeBase::QCQuantizeBase;
   void runOnOperation() override {
@@ -140,6 +175,13 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
     if (r->gptq && llvm::none_of(obs->stats, [](const ActivationStats &s) { return s.hessian != nullptr; })) {
       module.emitError("qc-quantize: recipe '")
           << recipe << "' needs Hessians in the observers' stats (quantc calibrate --hessians)";
+      return signalPassFailure();
+    }
+    bool split = false;
+    module.walk([&](Operation *op) { split |= op->hasAttr(kSalientSideAttr); });
+    if (r->salient && !split) {
+      module.emitError("qc-quantize: recipe '")
+          << recipe << "': its -salient part is the pass qc-split-salient: run it first";
       return signalPassFailure();
     }
     // A layer of main whose input was never observed: an error at it.

@@ -1,5 +1,6 @@
 //===- Quantize.cpp - calibrate and quantize a qc model -------------------===//
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/Salient.h"
 #include "Constants.h"
 #include "quantc/Dialect/QC/QCOps.h"
 #include "quantc/Quant/Formats.h"
@@ -57,6 +58,9 @@ std::vector<Target> quantizationTargets(ModuleOp module) {
     } else {
       return;
     }
+    // The float side product of a salient-channel split stays float.
+    if (op->hasAttr(kSalientSideAttr))
+      return;
     if (!floatValues(op->getOperand(t.weight)) ||
         !isa<FloatType>(cast<TensorType>(op->getOperand(t.activation).getType()).getElementType()))
       return;
@@ -455,6 +459,17 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
       return std::nullopt;
     base->name = name;
     base->gptq = true;
+    return base;
+  }
+  // -salient (after -rot/-awq, before -gptq): salient input channels kept
+  // float, for weight-only recipes with integer weights.
+  if (full.ends_with("-salient") && full.size() > 8) {
+    auto base = parse(full.drop_back(8).str());
+    if (!base || base->kv8 || base->gptq || base->salient || base->fp8 || base->activations ||
+        base->dynamicActivations)
+      return std::nullopt;
+    base->name = name;
+    base->salient = true;
     return base;
   }
   // -awq (after -rot, before -gptq and -kv8): AWQ scales, for 4-bit

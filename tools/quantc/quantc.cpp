@@ -15,6 +15,7 @@
 #include "quantc/Target/CPU/AOT.h"
 #include "quantc/Calibration/Allocate.h"
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/Salient.h"
 #include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Smooth.h"
 #include "quantc/Export/ONNX/QDQExport.h"
@@ -86,6 +87,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
         "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
+        "                  [--salient-percent P]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -120,7 +122,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      instead, as int8 weights always do); w4a16-gN-awq: AWQ's per-channel scales (mean |x|^alpha, alpha\n"
         "      searched per layer input on the weight-only output error) folded like\n"
         "      -smooth's; R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
-        "      calibration samples (after -rot/-smooth, before -kv8).\n"
+        "      calibration samples (after -rot/-smooth, before -kv8); R-salient (weight-\n"
+        "      only R, before -gptq): the input channels with the largest H_jj ||W_j||^2\n"
+        "      (--salient-percent P of each MatMul's, default 1) kept float beside\n"
+        "      the rounded matrix (structured salient weights).\n"
         "      --budget: one weight format per MatMul/Gemm layer (float, int8, uint4\n"
         "      g32/g64/g128/g256; GPTQ with --recipe w4a16-g128-gptq) minimizing the\n"
         "      estimated output error within the budget (knapsack); the choice goes to\n"
@@ -978,7 +983,7 @@ int runQuantize(std::vector<std::string> args) {
   int sensitivitySamples = 4;
   std::string smoothAlpha;
   bool offlineRotationOnly = false, weightClipSearch = false;
-  std::string budgetArg, allocationJson;
+  std::string budgetArg, allocationJson, salientPercent;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -1008,6 +1013,8 @@ int runQuantize(std::vector<std::string> args) {
       budgetArg = args[++i];
     else if (a == "--allocation-json" && i + 1 < args.size())
       allocationJson = args[++i];
+    else if (a == "--salient-percent" && i + 1 < args.size())
+      salientPercent = args[++i];
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
       sensitivitySamples = std::atoi(args[++i].c_str());
     else if (a == "--cpu" && i + 1 < args.size())
@@ -1066,6 +1073,26 @@ int runQuantize(std::vector<std::string> args) {
     }
     smoothOptions.alpha = a;
   }
+  double salientPct = 1.0;
+  if (!salientPercent.empty()) {
+    llvm::StringRef v(salientPercent);
+    if (!parsedRecipe->salient) {
+      llvm::errs() << "quantc: error: --salient-percent needs a -salient recipe (e.g. "
+                      "w4a16-g128-salient-gptq)\n";
+      return 2;
+    }
+    if (v.getAsDouble(salientPct) || !(salientPct > 0 && salientPct <= 100)) {
+      llvm::errs() << "quantc: error: --salient-percent '" << salientPercent
+                   << "': expected a percentage of input channels in (0, 100]\n";
+      return 2;
+    }
+  }
+  if (parsedRecipe->salient && calibDir.empty()) {
+    llvm::errs() << "quantc: error: recipe '" << recipe
+                 << "' picks salient channels by the calibration inputs' energy: it needs "
+                    "--calib DIR\n";
+    return 2;
+  }
   if (offlineRotationOnly && !parsedRecipe->rotate) {
     llvm::errs() << "quantc: error: --offline-rotation-only needs a -rot recipe (e.g. w8a8-rot)\n";
     return 2;
@@ -1083,7 +1110,7 @@ int runQuantize(std::vector<std::string> args) {
     }
     (bpw ? budgetBpw : budgetBytes) = bpw ? v : v * 1e6;
     if (parsedRecipe->activations || parsedRecipe->dynamicActivations || parsedRecipe->weightBits != 4 ||
-        parsedRecipe->kv8 || parsedRecipe->smooth || parsedRecipe->awq) {
+        parsedRecipe->kv8 || parsedRecipe->smooth || parsedRecipe->awq || parsedRecipe->salient) {
       llvm::errs() << "quantc: error: --budget picks among weight-only formats: use it with "
                       "--recipe w4a16-g128 (round to nearest) or w4a16-g128-gptq (GPTQ), "
                       "optionally -rot\n";
@@ -1119,10 +1146,12 @@ int runQuantize(std::vector<std::string> args) {
                     "cannot write: use -o .so or .mlir\n";
     return 2;
   }
-  if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate || parsedRecipe->awq)) {
+  if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate || parsedRecipe->awq ||
+                 parsedRecipe->salient)) {
     llvm::errs() << "quantc: error: recipe '" << recipe
-                 << "' folds smoothing scales or rotations into norms and other producers, which QDQ export "
-                    "(it rewrites only the quantized layers) cannot write: use -o .so or .mlir\n";
+                 << "' folds smoothing scales or rotations into norms and other producers, or "
+                    "adds float side products, which QDQ export (it rewrites only the quantized "
+                    "layers) cannot write: use -o .so or .mlir\n";
     return 2;
   }
   if (toOnnx && (!llvm::StringRef(in.model).ends_with(".onnx"))) {
@@ -1200,7 +1229,7 @@ int runQuantize(std::vector<std::string> args) {
   // model as rotated/smoothed so far), before the layers are quantized.
   std::vector<std::shared_ptr<const std::vector<double>>> hessians;
   std::vector<std::string> hessianNames;
-  if (parsedRecipe->gptq || budgetBpw > 0 || budgetBytes > 0) {
+  if (parsedRecipe->gptq || parsedRecipe->salient || budgetBpw > 0 || budgetBytes > 0) {
     auto h = quantc::calib::collectHessians(*module, *samples);
     if (!h) {
       llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(h.takeError())
@@ -1224,7 +1253,7 @@ int runQuantize(std::vector<std::string> args) {
   }
   auto targets = std::move(observations->targets);
   auto stats = std::make_optional(std::move(observations->stats));
-  if (!hessianNames.empty() || parsedRecipe->gptq) {
+  if (!hessianNames.empty() || parsedRecipe->gptq || parsedRecipe->salient) {
     // The targets come back in the order the Hessians were taken in.
     if (hessianNames.size() != targets.size()) {
       llvm::errs() << "quantc: error: " << in.model << ": GPTQ: " << hessianNames.size()
@@ -1245,6 +1274,31 @@ int runQuantize(std::vector<std::string> args) {
     }
     llvm::outs() << "gptq: Hessians of " << withHessian << " of " << targets.size()
                  << " layer inputs from " << samples->size() << " samples\n";
+  }
+  // -salient: the most salient input channels of every MatMul kept float
+  // beside the matrix the recipe rounds.
+  std::vector<quantc::calib::SalientSplit> salientSplits;
+  if (parsedRecipe->salient) {
+    auto sp = quantc::calib::splitSalientChannels(targets, *stats, salientPct);
+    if (!sp) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(sp.takeError())
+                   << "\n";
+      return 1;
+    }
+    salientSplits = std::move(*sp);
+    int64_t kept = 0, channels = 0, sideBits = 0;
+    double share = 0;
+    for (const auto &s : salientSplits) {
+      kept += s.kept;
+      channels += s.K;
+      sideBits += s.sideBits;
+      share += s.scoreShare;
+    }
+    llvm::outs() << llvm::formatv("salient: {0} of {1} input channels kept float in {2} layers "
+                                  "({3:f2} MB of float side weights); they carry {4:f1}% of "
+                                  "sum_j H_jj ||W_j||^2 on average\n",
+                                  kept, channels, salientSplits.size(), sideBits / 8e6,
+                                  salientSplits.empty() ? 0.0 : 100 * share / salientSplits.size());
   }
   // Mixed precision: layers whose quantization alone takes the output
   // below --min-layer-sqnr stay float.
@@ -1375,6 +1429,13 @@ int runQuantize(std::vector<std::string> args) {
     }
     attentionRounded = *n;
   }
+  // The float side weights count in their layers' storage.
+  for (const auto &sp : salientSplits)
+    for (auto &r : *reports)
+      if (r.name == sp.name) {
+        r.weightBytes += sp.sideBits / 8;
+        break;
+      }
   int64_t params = 0, bytes = 0;
   for (const auto &r : *reports) {
     params += r.weightParams;

@@ -100,6 +100,32 @@ def QCFoldRotations : Pass<"qc-fold-rotations", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCSplitSalient : Pass<"qc-split-salient", "::mlir::ModuleOp"> {
+  let summary = "Keep each MatMul's most salient input channels float beside the rounded matrix";
+  let description = [{
+    Structured salient weights (the GWQ / SliM-LLM line). On calibrated IR
+    whose observers carry Hessians H = sum x^T x (`quantc calibrate
+    --hessians`), for every MatMul target y = x W with W [K, N] constant:
+
+      score_j = H_jj * ||W_j||^2          (row j of W: input channel j)
+      S       = the ceil(percent / 100 * K) channels of largest score
+      y       = x W_R + gather(x, S, axis = -1) W_S
+
+    W_R is W with the rows S set to 0 and stays the quantization target
+    (a 4-bit group holds 0 exactly; GPTQ may still move error onto those
+    rows, since x_S reaches W_R too); W_S = W's rows S [|S|, N] is a float
+    constant read by a qc.matmul marked `qc.salient_side`, which
+    quantization skips. W_R + (W_S scattered back) = W, so the float
+    function is unchanged. Then qc-quantize with a -salient recipe (e.g.
+    w4a16-g128-salient-gptq). Gemm and convolution targets are left alone.
+  }];
+  let options = [
+    Option<"percent", "percent", "double", "1.0",
+           "share of each MatMul's input channels kept float, in (0, 100]">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let summary = "Quantize the targets per a recipe, from their observers' statistics";
   let description = [{
@@ -134,7 +160,7 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",
            "w8a8, w8a8-dynamic[-token], w8a16, w4a16-g32|g64|g128, w4a8[-gN], w4a4, fp8-e4m3; "
-           "+ -rot, -smooth, -gptq (the rotation and smoothing done by their passes first)">,
+           "+ -rot, -smooth, -awq, -salient, -gptq (the rotation, smoothing and split done by their passes first)">,
     Option<"calibrator", "calibrator", "std::string", "\"minmax\"",
            "minmax, percentile, entropy or mse">,
     Option<"percentile", "percentile", "double", "99.99",

@@ -100,6 +100,10 @@ struct Recipe {
   /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
   /// per-channel scales folded like -smooth's (smoothModel with awq).
   bool awq = false;
+  /// Suffix -salient (weight-only recipes, after -rot/-awq, before -gptq):
+  /// the most salient input channels of every MatMul kept float beside
+  /// the rounded matrix (splitSalientChannels, Salient.h).
+  bool salient = false;
   /// Round-to-nearest 4- and 3-bit weights: search each group's clip
   /// ratio on its own weight error (quant::searchWeightParams) instead of
   /// its min/max range (the default; `quantc quantize
