@@ -1,6 +1,7 @@
 //===- Quantize.cpp - calibrate and quantize a qc model -------------------===//
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Salient.h"
+#include "RuntimeSmooth.h"
 #include "Constants.h"
 #include "quantc/Dialect/QC/QCOps.h"
 #include "quantc/Quant/Formats.h"
@@ -461,6 +462,17 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     base->gptq = true;
     return base;
   }
+  // -rs (after -rot, before -gptq): runtime smoothing, for the per-token
+  // dynamic recipes.
+  if (full.ends_with("-rs") && full.size() > 3) {
+    auto base = parse(full.drop_back(3).str());
+    if (!base || base->kv8 || base->gptq || base->salient || base->runtimeSmooth ||
+        base->smooth || !base->dynamicActivations || !base->perToken)
+      return std::nullopt;
+    base->name = name;
+    base->runtimeSmooth = true;
+    return base;
+  }
   // -salient (after -rot/-awq, before -gptq): salient input channels kept
   // float, for weight-only recipes with integer weights.
   if (full.ends_with("-salient") && full.size() > 8) {
@@ -497,7 +509,8 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   // -rot (before -smooth and -kv8): qc-fold-rotations first.
   if (full.ends_with("-rot") && full.size() > 4) {
     auto base = parse(full.drop_back(4).str());
-    if (!base || base->kv8 || base->gptq || base->awq || base->smooth || base->rotate)
+    if (!base || base->kv8 || base->gptq || base->awq || base->smooth || base->rotate ||
+        base->runtimeSmooth || base->salient)
       return std::nullopt;
     base->name = name;
     base->rotate = true;
@@ -997,6 +1010,15 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
                       ->getResult(0);
         x = make("qc.reshape", {x, i64Const({-1, K})}, {unranked(f32)})->getResult(0);
       }
+      // -rs: x / s_g (per-group channel maxima at run time) is what gets
+      // rounded; the groups' products are scaled back below.
+      int64_t rsGroup = 0;
+      Value rsScales;
+      if (rows && recipe.runtimeSmooth && !isa<qc::ConvOp>(t.op)) {
+        int64_t K = dims[t.reductionAxis];
+        rsGroup = runtimeSmoothGroup(K);
+        std::tie(x, rsScales) = runtimeSmoothRows(b, loc, x, K, rsGroup);
+      }
       SmallVector<NamedAttribute> rowAttrs;
       if (recipe.activationBits == 4)
         rowAttrs.push_back(b.getNamedAttr("levels", b.getI64IntegerAttr(15)));
@@ -1043,9 +1065,15 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         auto wqType = RankedTensorType::get({K, N}, b.getI8Type());
         Value wc = qc::ConstantOp::create(b, loc, wqType,
                                           DenseElementsAttr::get(wqType, ArrayRef<int8_t>(kn)));
-        acc = make("qc.matmul_integer", {dq->getResult(0), wc, dq->getResult(2), none},
-                   {unranked(b.getI32Type())})
-                  ->getResult(0);
+        if (rsGroup)
+          acc = groupedIntegerProduct(b, loc, dq->getResult(0), dq->getResult(2), kn, K, N,
+                                      rsGroup, rsScales);
+        else
+          acc = make("qc.matmul_integer", {dq->getResult(0), wc, dq->getResult(2), none},
+                     {unranked(b.getI32Type())})
+                    ->getResult(0);
+        if (rsGroup)
+          wc.getDefiningOp()->erase(); // the groups read their own slices
         scaleShape2 = {N};
         if (auto gemm = dyn_cast<qc::GemmOp>(t.op)) {
           alpha = gemm.getAlpha().convertToDouble();
@@ -1071,9 +1099,10 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       if (rows) // [M] -> [M, 1], against the accumulator's [M, N]
         actScale = make("qc.unsqueeze", {actScale, i64Const({1})}, {unranked(f32)})->getResult(0);
       Value both = make("qc.mul", {actScale, wsc}, {unranked(f32)})->getResult(0);
-      Value accF = make("qc.cast", {acc}, {unranked(f32)},
-                        {b.getNamedAttr("to", TypeAttr::get(f32))})
-                       ->getResult(0);
+      Value accF = rsGroup ? acc  // already float: the groups' sum
+                           : make("qc.cast", {acc}, {unranked(f32)},
+                                  {b.getNamedAttr("to", TypeAttr::get(f32))})
+                                 ->getResult(0);
       Value out;
       if (rows) {
         out = make("qc.mul", {accF, both}, {unranked(f32)})->getResult(0);
@@ -1091,6 +1120,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       r.activationFormat = rows ? (recipe.activationBits == 4 ? "uint4 dynamic per token"
                                                               : "uint8 dynamic per token")
                                 : "uint8 dynamic";
+      if (rsGroup)
+        r.activationFormat += " smoothed g" + std::to_string(rsGroup);
       reports.push_back(r);
       continue;
     }

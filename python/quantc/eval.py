@@ -381,7 +381,7 @@ class Evaluation:
                           and "-smooth" not in base and "-rot" not in base
                           and "-awq" not in base  # folds outside the layers: .so
                           and "-salient" not in base)  # float side products: .so
-            weight_only = base == "w8a16" or base.startswith(("w4a16", "w3a16"))
+            weight_only = base.startswith(("w8a16", "w4a16", "w3a16"))
             dynamic = base.startswith("w8a8-dynamic") or base.startswith("w4a4")
             if base.endswith(".json"):  # an allocation plan (quantc quantize --allocation-json)
                 label = "quantc allocation %s" % os.path.basename(base)

@@ -974,6 +974,17 @@ int runCalibrate(std::vector<std::string> args) {
 }
 
 /// `quantc quantize`: calibrate, insert QDQ, write .mlir or .so.
+/// The range column of a dynamically quantized layer: "uint8 at run
+/// time", "uint4/token at run time", "uint8/token rs g64" (-rs).
+std::string dynamicActivationLabel(llvm::StringRef format) {
+  std::string bits = format.starts_with("uint4") ? "uint4" : "uint8";
+  bool token = format.contains("per token");
+  size_t g = format.find("smoothed g");
+  if (g != llvm::StringRef::npos)
+    return bits + "/token rs " + format.substr(g + 9).str();
+  return bits + (token ? "/token" : "") + " at run time";
+}
+
 int runQuantize(std::vector<std::string> args) {
   InputArgs in;
   std::string output, recipe = "w8a8", calibDir, calibrator = "minmax", reportPath;
@@ -1485,12 +1496,8 @@ int runQuantize(std::vector<std::string> args) {
   for (const auto &r : *reports) {
     std::string range = parsedRecipe->activations
                             ? llvm::formatv("[{0,8:f3}, {1,8:f3}]", r.clipLo, r.clipHi).str()
-                            : std::string(!parsedRecipe->dynamicActivations ? "float"
-                                          : r.activationFormat == "uint8 dynamic per token"
-                                              ? "uint8/token at run time"
-                                          : r.activationFormat == "uint4 dynamic per token"
-                                              ? "uint4/token at run time"
-                                              : "uint8 at run time");
+                            : !parsedRecipe->dynamicActivations ? std::string("float")
+                                                                : dynamicActivationLabel(r.activationFormat);
     std::string actSqnr = parsedRecipe->activations
                               ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()
                               : std::string("-");

@@ -100,6 +100,11 @@ struct Recipe {
   /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
   /// per-channel scales folded like -smooth's (smoothModel with awq).
   bool awq = false;
+  /// Suffix -rs (per-token dynamic recipes, after -rot, before -gptq):
+  /// runtime smoothing, per-group channel maxima of each activation
+  /// divided out at run time before the per-token rounding and multiplied
+  /// back per group after the integer products (RuntimeSmooth.h).
+  bool runtimeSmooth = false;
   /// Suffix -salient (weight-only recipes, after -rot/-awq, before -gptq):
   /// the most salient input channels of every MatMul kept float beside
   /// the rounded matrix (splitSalientChannels, Salient.h).

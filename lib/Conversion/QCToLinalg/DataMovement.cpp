@@ -293,7 +293,19 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
   }
   LogicalResult matchAndRewrite(SliceOp op, OpAdaptor a,
                                 ConversionPatternRewriter &rw) const override {
-    auto rt = requireRanked(op, op.getOutput(), "the result");
+    // An unsigned tensor already lowered to its signless bits (e.g. a
+    // dynamic quantization's result, which checks that the slice feeds an
+    // integer product) is sliced as those bits; its users read the slice's
+    // original type as unsigned.
+    RankedTensorType rt;
+    auto ot = dyn_cast<RankedTensorType>(op.getOutput().getType());
+    auto dt = dyn_cast<RankedTensorType>(a.getData().getType());
+    if (ot && dt && ot.getElementType().isUnsignedInteger() &&
+        dt.getElementType().isSignlessInteger() &&
+        dt.getElementType().getIntOrFloatBitWidth() == ot.getElementType().getIntOrFloatBitWidth())
+      rt = ot.clone(dt.getElementType());
+    else
+      rt = requireRanked(op, op.getOutput(), "the result");
     auto it = requireRanked(op, a.getData(), "the input");
     if (!rt || !it)
       return failure();

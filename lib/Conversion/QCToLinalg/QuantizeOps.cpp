@@ -217,12 +217,15 @@ LogicalResult checkUnsignedUsers(Operation *op, Value v) {
     return success();
   for (Operation *user : v.getUsers())
     if (!isa<DequantizeLinearOp, MatMulIntegerOp, ConvIntegerOp, QLinearMatMulOp,
-             QLinearConvOp, UnrealizedConversionCastOp>(user))
+             QLinearConvOp, UnrealizedConversionCastOp>(user) &&
+        // A slice moves the bits; its own users must be among these (-rs).
+        !(isa<SliceOp>(user) && succeeded(checkUnsignedUsers(user, user->getResult(0)))))
       return op->emitError("cannot lower: ")
              << op->getName() << " result of " << t.getElementType() << " used by '"
              << user->getName()
              << "' (unsigned tensors are only lowered into DequantizeLinear, "
-                "MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv yet)";
+                "MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv, directly or through a "
+                "Slice, yet)";
   return success();
 }
 

@@ -42,7 +42,7 @@ func.func @dequantize_per_tensor(%q: tensor<4xi8>) -> tensor<4xf32> {
 func.func @uint8_not_yet(%x: tensor<4xf32>) -> tensor<4xui8> {
   %s = qc.constant dense<0.5> : tensor<f32>
   %n = qc.none
-  // expected-error @+2 {{cannot lower: qc.quantize_linear result of 'ui8' used by 'func.return' (unsigned tensors are only lowered into DequantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv yet)}}
+  // expected-error @+2 {{cannot lower: qc.quantize_linear result of 'ui8' used by 'func.return' (unsigned tensors are only lowered into DequantizeLinear, MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv, directly or through a Slice, yet)}}
   // expected-error @+1 {{failed to legalize operation 'qc.quantize_linear'}}
   %q = qc.quantize_linear %x, %s, %n : (tensor<4xf32>, tensor<f32>, none) -> tensor<4xui8>
   return %q : tensor<4xui8>

@@ -1,0 +1,95 @@
+//===- RuntimeSmooth.cpp - runtime smoothing of dynamic activations -------===//
+//
+// See RuntimeSmooth.h.
+//
+//===----------------------------------------------------------------------===//
+#include "RuntimeSmooth.h"
+#include "quantc/Dialect/QC/QCOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+
+namespace quantc::calib {
+namespace {
+Operation *make(OpBuilder &b, Location loc, StringRef name, ValueRange operands, Type type,
+                ArrayRef<NamedAttribute> attrs = {}) {
+  OperationState st(loc, name);
+  st.addOperands(operands);
+  st.addTypes(type);
+  st.addAttributes(attrs);
+  return b.create(st);
+}
+
+Value i64Const(OpBuilder &b, Location loc, ArrayRef<int64_t> v) {
+  auto ty = RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getI64Type());
+  return qc::ConstantOp::create(b, loc, ty, DenseElementsAttr::get(ty, v));
+}
+
+Type unranked(Type e) { return UnrankedTensorType::get(e); }
+} // namespace
+
+int64_t runtimeSmoothGroup(int64_t K) {
+  for (int64_t g : {128, 64, 32})
+    if (K % g == 0)
+      return g;
+  return K;
+}
+
+std::pair<Value, Value> runtimeSmoothRows(OpBuilder &b, Location loc, Value x, int64_t K,
+                                          int64_t G) {
+  Type f32 = b.getF32Type();
+  const int64_t ng = K / G;
+  Value ax = make(b, loc, "qc.abs", {x}, unranked(f32))->getResult(0);
+  // s_j over the rows: [1, K]; then per group: [K / G, 1].
+  Value s = make(b, loc, "qc.reduce_max", {ax, i64Const(b, loc, {0})}, unranked(f32),
+                 {b.getNamedAttr("keepdims", b.getI64IntegerAttr(1))})
+                ->getResult(0);
+  Value sg = make(b, loc, "qc.reshape", {s, i64Const(b, loc, {ng, G})}, unranked(f32))->getResult(0);
+  sg = make(b, loc, "qc.reduce_max", {sg, i64Const(b, loc, {1})}, unranked(f32),
+            {b.getNamedAttr("keepdims", b.getI64IntegerAttr(1))})
+           ->getResult(0);
+  auto scalar = RankedTensorType::get({}, f32);
+  Value eps = qc::ConstantOp::create(b, loc, scalar, DenseElementsAttr::get(scalar, 1e-12f));
+  sg = make(b, loc, "qc.max", {sg, eps}, unranked(f32))->getResult(0);
+  Value sk = make(b, loc, "qc.expand", {sg, i64Const(b, loc, {ng, G})}, unranked(f32))->getResult(0);
+  sk = make(b, loc, "qc.reshape", {sk, i64Const(b, loc, {1, K})}, unranked(f32))->getResult(0);
+  Value xs = make(b, loc, "qc.div", {x, sk}, unranked(f32))->getResult(0);
+  return {xs, sg};
+}
+
+Value groupedIntegerProduct(OpBuilder &b, Location loc, Value q, Value z,
+                            const std::vector<int8_t> &kn, int64_t K, int64_t N, int64_t G,
+                            Value sg) {
+  Type f32 = b.getF32Type();
+  Value none = qc::NoneOp::create(b, loc, b.getNoneType());
+  Value acc;
+  for (int64_t g = 0; g < K / G; ++g) {
+    Value qg = make(b, loc, "qc.slice",
+                    {q, i64Const(b, loc, {g * G}), i64Const(b, loc, {(g + 1) * G}),
+                     i64Const(b, loc, {1}), none},
+                    unranked(cast<TensorType>(q.getType()).getElementType()))
+                   ->getResult(0);
+    auto wType = RankedTensorType::get({G, N}, b.getI8Type());
+    Value wg = qc::ConstantOp::create(
+        b, loc, wType,
+        DenseElementsAttr::get(wType, ArrayRef<int8_t>(kn.data() + g * G * N, G * N)));
+    Value ig = make(b, loc, "qc.matmul_integer", {qg, wg, z, none}, unranked(b.getI32Type()))
+                   ->getResult(0);
+    Value fg = make(b, loc, "qc.cast", {ig}, unranked(f32),
+                    {b.getNamedAttr("to", TypeAttr::get(f32))})
+                   ->getResult(0);
+    // s_g as [1, 1] against [M, N].
+    Value s = make(b, loc, "qc.slice",
+                   {sg, i64Const(b, loc, {g}), i64Const(b, loc, {g + 1}), i64Const(b, loc, {0}),
+                    none},
+                   unranked(f32))
+                  ->getResult(0);
+    fg = make(b, loc, "qc.mul", {fg, s}, unranked(f32))->getResult(0);
+    acc = acc ? make(b, loc, "qc.add", {acc, fg}, unranked(f32))->getResult(0) : fg;
+  }
+  return acc;
+}
+
+} // namespace quantc::calib
