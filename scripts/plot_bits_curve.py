@@ -57,8 +57,10 @@ def main():
                 if not os.path.exists(f):
                     sys.exit("error: %s: row %r: plan %s not found" % (path, name, f))
                 alloc[name] = (bits_per_weight(json.load(open(f))), ppl)
-            elif name.startswith("quantc ") and name[len("quantc "):] in formats:
-                uniform[name] = (bits_per_weight(plan, name[len("quantc "):]), ppl)
+            elif name.startswith("quantc ") and name[len("quantc "):].split("/")[0] in formats:
+                # weight-only rows may carry a calibrator ("/minmax") in older JSON
+                fmt = name[len("quantc "):].split("/")[0]
+                uniform["quantc " + fmt] = (bits_per_weight(plan, fmt), ppl)
     if not uniform and not alloc:
         sys.exit("error: no uniform-format or allocation rows in %s" % ", ".join(args.evals))
     for label, series in (("uniform", uniform), ("allocation", alloc)):
