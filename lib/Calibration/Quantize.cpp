@@ -467,7 +467,7 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   if (full.ends_with("-rs") && full.size() > 3) {
     auto base = parse(full.drop_back(3).str());
     if (!base || base->kv8 || base->gptq || base->salient || base->runtimeSmooth ||
-        base->smooth || !base->dynamicActivations || !base->perToken)
+        base->smooth || !base->dynamicActivations || !base->perToken || base->groupSize > 0)
       return std::nullopt;
     base->name = name;
     base->runtimeSmooth = true;
@@ -563,6 +563,14 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   if (n.consume_front("w4a16")) {
     r.activations = false;
     if (group(n, 0))
+      return r;
+  } else if (n.consume_front("w4a8-dynamic-token")) {
+    // int4 symmetric weights in groups, uint8 activations per token at run
+    // time: one integer product per group (groupedIntegerProduct).
+    r.activations = false;
+    r.dynamicActivations = true;
+    r.perToken = true;
+    if (group(n, 128))
       return r;
   } else if (n.consume_front("w4a8")) {
     if (group(n, 128))
@@ -816,7 +824,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       continue;
     }
     if (recipe.dynamicActivations && recipe.weightBits != 8 &&
-        !(recipe.weightBits == 4 && recipe.groupSize == 0))
+        !(recipe.weightBits == 4 && (recipe.groupSize == 0 || recipe.perToken)))
       return llvm::createStringError("dynamic activations need 8-bit or per-channel 4-bit weights");
 
     // Weight: symmetric, one scale per output channel (a 1-D scale along
@@ -1065,14 +1073,29 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         auto wqType = RankedTensorType::get({K, N}, b.getI8Type());
         Value wc = qc::ConstantOp::create(b, loc, wqType,
                                           DenseElementsAttr::get(wqType, ArrayRef<int8_t>(kn)));
-        if (rsGroup)
+        if (group > 0) {
+          // Grouped 4-bit weights: their scales [ceil(K / group), N] go
+          // into the groups' sum; the per-channel factor below is 1.
+          if (!rows)
+            return llvm::createStringError("node '" + t.name +
+                                           "': grouped 4-bit weights with dynamic activations "
+                                           "need a per-token MatMul/Gemm (not transA)");
+          const int64_t G = (K + group - 1) / group;
+          std::vector<float> gs(G * N);
+          for (int64_t g = 0; g < G; ++g)
+            for (int64_t n = 0; n < N; ++n)
+              gs[g * N + n] = t.weightAxis == 1 ? scales[g * N + n] : scales[n * G + g];
+          acc = groupedIntegerProduct(b, loc, dq->getResult(0), dq->getResult(2), kn, K, N,
+                                      group, Value(), gs);
+          scales.assign(N, 1.0f);
+        } else if (rsGroup)
           acc = groupedIntegerProduct(b, loc, dq->getResult(0), dq->getResult(2), kn, K, N,
                                       rsGroup, rsScales);
         else
           acc = make("qc.matmul_integer", {dq->getResult(0), wc, dq->getResult(2), none},
                      {unranked(b.getI32Type())})
                     ->getResult(0);
-        if (rsGroup)
+        if (rsGroup || group > 0)
           wc.getDefiningOp()->erase(); // the groups read their own slices
         scaleShape2 = {N};
         if (auto gemm = dyn_cast<qc::GemmOp>(t.op)) {
@@ -1099,7 +1122,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       if (rows) // [M] -> [M, 1], against the accumulator's [M, N]
         actScale = make("qc.unsqueeze", {actScale, i64Const({1})}, {unranked(f32)})->getResult(0);
       Value both = make("qc.mul", {actScale, wsc}, {unranked(f32)})->getResult(0);
-      Value accF = rsGroup ? acc  // already float: the groups' sum
+      Value accF = rsGroup || group > 0 ? acc  // already float: the groups' sum
                            : make("qc.cast", {acc}, {unranked(f32)},
                                   {b.getNamedAttr("to", TypeAttr::get(f32))})
                                  ->getResult(0);

@@ -9,6 +9,8 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <algorithm>
+
 using namespace mlir;
 
 namespace quantc::calib {
@@ -61,32 +63,39 @@ std::pair<Value, Value> runtimeSmoothRows(OpBuilder &b, Location loc, Value x, i
 
 Value groupedIntegerProduct(OpBuilder &b, Location loc, Value q, Value z,
                             const std::vector<int8_t> &kn, int64_t K, int64_t N, int64_t G,
-                            Value sg) {
+                            Value sg, const std::vector<float> &wscale) {
   Type f32 = b.getF32Type();
   Value none = qc::NoneOp::create(b, loc, b.getNoneType());
   Value acc;
-  for (int64_t g = 0; g < K / G; ++g) {
+  for (int64_t g = 0; g * G < K; ++g) {
+    const int64_t k0 = g * G, k1 = std::min(K, k0 + G);
     Value qg = make(b, loc, "qc.slice",
-                    {q, i64Const(b, loc, {g * G}), i64Const(b, loc, {(g + 1) * G}),
-                     i64Const(b, loc, {1}), none},
+                    {q, i64Const(b, loc, {k0}), i64Const(b, loc, {k1}), i64Const(b, loc, {1}), none},
                     unranked(cast<TensorType>(q.getType()).getElementType()))
                    ->getResult(0);
-    auto wType = RankedTensorType::get({G, N}, b.getI8Type());
+    auto wType = RankedTensorType::get({k1 - k0, N}, b.getI8Type());
     Value wg = qc::ConstantOp::create(
         b, loc, wType,
-        DenseElementsAttr::get(wType, ArrayRef<int8_t>(kn.data() + g * G * N, G * N)));
+        DenseElementsAttr::get(wType, ArrayRef<int8_t>(kn.data() + k0 * N, (k1 - k0) * N)));
     Value ig = make(b, loc, "qc.matmul_integer", {qg, wg, z, none}, unranked(b.getI32Type()))
                    ->getResult(0);
     Value fg = make(b, loc, "qc.cast", {ig}, unranked(f32),
                     {b.getNamedAttr("to", TypeAttr::get(f32))})
                    ->getResult(0);
-    // s_g as [1, 1] against [M, N].
-    Value s = make(b, loc, "qc.slice",
-                   {sg, i64Const(b, loc, {g}), i64Const(b, loc, {g + 1}), i64Const(b, loc, {0}),
-                    none},
-                   unranked(f32))
-                  ->getResult(0);
-    fg = make(b, loc, "qc.mul", {fg, s}, unranked(f32))->getResult(0);
+    if (sg) { // s_g as [1, 1] against [M, N]
+      Value s = make(b, loc, "qc.slice",
+                     {sg, i64Const(b, loc, {g}), i64Const(b, loc, {g + 1}), i64Const(b, loc, {0}),
+                      none},
+                     unranked(f32))
+                    ->getResult(0);
+      fg = make(b, loc, "qc.mul", {fg, s}, unranked(f32))->getResult(0);
+    }
+    if (!wscale.empty()) { // the group's weight scales as [N]
+      auto st = RankedTensorType::get({N}, f32);
+      Value ws = qc::ConstantOp::create(
+          b, loc, st, DenseElementsAttr::get(st, ArrayRef<float>(wscale.data() + g * N, N)));
+      fg = make(b, loc, "qc.mul", {fg, ws}, unranked(f32))->getResult(0);
+    }
     acc = acc ? make(b, loc, "qc.add", {acc, fg}, unranked(f32))->getResult(0) : fg;
   }
   return acc;

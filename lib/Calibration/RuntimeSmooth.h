@@ -35,11 +35,15 @@ int64_t runtimeSmoothGroup(int64_t K);
 std::pair<mlir::Value, mlir::Value> runtimeSmoothRows(mlir::OpBuilder &b, mlir::Location loc,
                                                       mlir::Value x, int64_t K, int64_t G);
 
-/// sum_g s_g * ((q - z) W)[:, g] in f32 [M, N]: one qc.matmul_integer per
-/// group of G rows of the int8 weight `kn` [K, N].
+/// sum_g c_g * ((q - z) W)[:, g] in f32 [M, N]: one qc.matmul_integer per
+/// group of G rows of the int8 weight `kn` [K, N] (the last group may be
+/// shorter). c_g = s_g (runtime smoothing: `sg` [ceil(K / G), 1], or null)
+/// times the weight's scales of group g (`wscale` [ceil(K / G), N]
+/// row-major, grouped weights; empty: none).
 mlir::Value groupedIntegerProduct(mlir::OpBuilder &b, mlir::Location loc, mlir::Value q,
                                   mlir::Value z, const std::vector<int8_t> &kn, int64_t K,
-                                  int64_t N, int64_t G, mlir::Value sg);
+                                  int64_t N, int64_t G, mlir::Value sg,
+                                  const std::vector<float> &wscale = {});
 
 } // namespace quantc::calib
 

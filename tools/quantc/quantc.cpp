@@ -103,6 +103,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "      per byte; convolutions int8 unless --int4-convs), w3a16-g32|g64|g128 (the\n"
         "      same with 3-bit groups, stored as 4-bit), w4a8[-gN] (both),\n"
         "      fp8-e4m3 (float8e4m3fn weights per channel, activations per tensor),\n"
+        "      w4a8-dynamic-token[-gN] (int4 symmetric weights in groups, uint8\n"
+        "      activations per token at run time, an integer product per group),\n"
         "      w4a4 (int4 weights per channel, MatMul/Gemm activations rounded to 4\n"
         "      bits per token at run time; meant with -rot).\n"
         "      R-rot: the residual stream of a pre-norm RMSNorm transformer rotated by\n"

@@ -60,6 +60,9 @@ struct Target {
 ///   w4a16-gN    int4 weights in groups of N (32, 64, 128, 256) along the
 ///               reduction axis, float activations
 ///   w4a8[-gN]   int4 weights in groups of N (default 128), uint8 activations
+///   w4a8-dynamic-token[-gN]  int4 symmetric weights in groups of N (default
+///               128), uint8 activations per token at run time; one integer
+///               product per group, summed with the groups' weight scales
 ///   fp8-e4m3    float8e4m3fn weights per channel and activations per tensor
 ///               (symmetric, scale = range / 448; weights' range searched
 ///               as for int8), dequantized into float kernels
