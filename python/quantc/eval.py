@@ -376,13 +376,13 @@ class Evaluation:
 
         def quantc_row(recipe, cal, table):
             base = recipe.split("@")[0]
-            exportable = (base.startswith(EXPORTABLE) and not base.startswith("w8a8-dynamic")
+            exportable = (base.startswith(EXPORTABLE) and not base.startswith(("w8a8-dynamic", "w4a8-dynamic"))
                           and not base.endswith(("kv8", "kv4"))  # -kv8/-kv4: fused attention, .so only
                           and "-smooth" not in base and "-rot" not in base
                           and "-awq" not in base  # folds outside the layers: .so
                           and "-salient" not in base)  # float side products: .so
             weight_only = base.startswith(("w8a16", "w4a16", "w3a16"))
-            dynamic = base.startswith("w8a8-dynamic") or base.startswith("w4a4")
+            dynamic = base.startswith(("w8a8-dynamic", "w4a8-dynamic", "w4a4"))
             if base.endswith(".json"):  # an allocation plan (quantc quantize --allocation-json)
                 label = "quantc allocation %s" % os.path.basename(base)
             else:
