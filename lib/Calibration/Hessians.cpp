@@ -5,18 +5,32 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
 
 namespace quantc::calib {
 
 llvm::Expected<std::vector<std::shared_ptr<const std::vector<double>>>>
-collectHessians(mlir::ModuleOp module, const std::vector<Sample> &samples) {
+collectHessians(mlir::ModuleOp module, const std::vector<Sample> &samples,
+                const std::set<std::string> *only) {
   if (samples.empty())
     return llvm::createStringError("GPTQ needs calibration samples (--calib DIR) for the "
                                    "Hessians of the layer inputs");
   mlir::OwningOpRef<mlir::ModuleOp> clone = module.clone();
   size_t n = insertObservers(*clone);
+  if (only) {
+    // The other observers go: their users read the input again.
+    std::vector<qc::ObserveOp> drop;
+    clone->walk([&](qc::ObserveOp o) {
+      if (!only->count(o.getLayer().str()))
+        drop.push_back(o);
+    });
+    for (qc::ObserveOp o : drop) {
+      o.getResult().replaceAllUsesWith(o.getInput());
+      o.erase();
+    }
+  }
   CalibrationOptions options;
   options.hessians = true;
   std::map<int64_t, ActivationStats> kept;

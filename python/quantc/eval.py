@@ -187,10 +187,13 @@ class quiet:
 
 def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None):
     """Runs `quantc quantize`; returns (layers, stdout). "w8a8@20": recipe
-    w8a8 with --min-layer-sqnr 20."""
+    w8a8 with --min-layer-sqnr 20; "R+seq": R with --gptq-sequential."""
+    recipe, seq = (recipe[:-4], True) if recipe.endswith("+seq") else (recipe, False)
     recipe, _, floor = recipe.partition("@")
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
+    if seq:
+        cmd.append("--gptq-sequential")
     if report:
         cmd += ["--report", report]
     p = subprocess.run(cmd, capture_output=True, text=True)

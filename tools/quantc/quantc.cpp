@@ -16,6 +16,7 @@
 #include "quantc/Calibration/Allocate.h"
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Salient.h"
+#include "quantc/Calibration/Sequential.h"
 #include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Smooth.h"
 #include "quantc/Export/ONNX/QDQExport.h"
@@ -87,7 +88,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
         "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
-        "                  [--salient-percent P]\n"
+        "                  [--salient-percent P] [--gptq-sequential]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -124,7 +125,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "      instead, as int8 weights always do); w4a16-gN-awq: AWQ's per-channel scales (mean |x|^alpha, alpha\n"
         "      searched per layer input on the weight-only output error) folded like\n"
         "      -smooth's; R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
-        "      calibration samples (after -rot/-smooth, before -kv8); R-salient (weight-\n"
+        "      calibration samples (after -rot/-smooth, before -kv8); --gptq-sequential:\n"
+        "      block by block, each block's Hessians taken with the earlier blocks\n"
+        "      quantized (weight-only and dynamic recipes); R-salient (weight-\n"
         "      only R, before -gptq): the input channels with the largest H_jj ||W_j||^2\n"
         "      (--salient-percent P of each MatMul's, default 1) kept float beside\n"
         "      the rounded matrix (structured salient weights).\n"
@@ -995,7 +998,7 @@ int runQuantize(std::vector<std::string> args) {
   double minLayerSqnr = -INFINITY;
   int sensitivitySamples = 4;
   std::string smoothAlpha;
-  bool offlineRotationOnly = false, weightClipSearch = false;
+  bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
   std::string budgetArg, allocationJson, salientPercent;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -1022,6 +1025,8 @@ int runQuantize(std::vector<std::string> args) {
       offlineRotationOnly = true;
     else if (a == "--weight-clip-search")
       weightClipSearch = true;
+    else if (a == "--gptq-sequential")
+      gptqSequential = true;
     else if (a == "--budget" && i + 1 < args.size())
       budgetArg = args[++i];
     else if (a == "--allocation-json" && i + 1 < args.size())
@@ -1129,6 +1134,17 @@ int runQuantize(std::vector<std::string> args) {
                       "optionally -rot\n";
       return 2;
     }
+  }
+  if (gptqSequential && (budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty() ||
+                         std::isfinite(minLayerSqnr))) {
+    llvm::errs() << "quantc: error: --gptq-sequential does not combine with --budget, an "
+                    "allocation JSON or --min-layer-sqnr yet\n";
+    return 2;
+  }
+  if (gptqSequential && (!parsedRecipe->gptq || parsedRecipe->activations)) {
+    llvm::errs() << "quantc: error: --gptq-sequential needs a -gptq recipe whose activations are "
+                    "not calibrated (weight-only or dynamic, e.g. w4a16-g128-gptq)\n";
+    return 2;
   }
   const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
   parsedRecipe->int4Convs = int4Convs;
@@ -1242,7 +1258,8 @@ int runQuantize(std::vector<std::string> args) {
   // model as rotated/smoothed so far), before the layers are quantized.
   std::vector<std::shared_ptr<const std::vector<double>>> hessians;
   std::vector<std::string> hessianNames;
-  if (parsedRecipe->gptq || parsedRecipe->salient || budgetBpw > 0 || budgetBytes > 0) {
+  if (!gptqSequential &&
+      (parsedRecipe->gptq || parsedRecipe->salient || budgetBpw > 0 || budgetBytes > 0)) {
     auto h = quantc::calib::collectHessians(*module, *samples);
     if (!h) {
       llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(h.takeError())
@@ -1266,7 +1283,7 @@ int runQuantize(std::vector<std::string> args) {
   }
   auto targets = std::move(observations->targets);
   auto stats = std::make_optional(std::move(observations->stats));
-  if (!hessianNames.empty() || parsedRecipe->gptq || parsedRecipe->salient) {
+  if (!gptqSequential && (!hessianNames.empty() || parsedRecipe->gptq || parsedRecipe->salient)) {
     // The targets come back in the order the Hessians were taken in.
     if (hessianNames.size() != targets.size()) {
       llvm::errs() << "quantc: error: " << in.model << ": GPTQ: " << hessianNames.size()
@@ -1291,7 +1308,7 @@ int runQuantize(std::vector<std::string> args) {
   // -salient: the most salient input channels of every MatMul kept float
   // beside the matrix the recipe rounds.
   std::vector<quantc::calib::SalientSplit> salientSplits;
-  if (parsedRecipe->salient) {
+  if (parsedRecipe->salient && !gptqSequential) {
     auto sp = quantc::calib::splitSalientChannels(targets, *stats, salientPct);
     if (!sp) {
       llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(sp.takeError())
@@ -1422,6 +1439,23 @@ int runQuantize(std::vector<std::string> args) {
       }
     }
     reports = quantc::calib::applyAllocation(*module, targets, *stats, plan);
+  } else if (gptqSequential) {
+    auto seq = quantc::calib::quantizeSequentially(
+        *module, *samples, *parsedRecipe, salientPct, [](size_t done, size_t total) {
+          llvm::errs() << "\rgptq: stage " << done << " of " << total;
+          if (done == total)
+            llvm::errs() << "\n";
+        });
+    if (!seq) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(seq.takeError())
+                   << "\n";
+      return 1;
+    }
+    llvm::outs() << "gptq: sequential, " << seq->stages << " stages, each stage's Hessians "
+                 << "taken with the earlier stages quantized (" << samples->size()
+                 << " samples)\n";
+    salientSplits = std::move(seq->salient);
+    reports = std::move(seq->reports);
   } else {
     reports = quantc::calib::insertQDQ(*module, targets, *stats, *parsedRecipe, cal, percentile);
   }

@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -194,8 +195,11 @@ llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples,
 /// activations, on a clone with observers; the module is unchanged).
 /// Targets that read one value share one matrix; null where a target's
 /// input was never observed or is not a MatMul/Gemm row activation.
+/// With `only`, observers (and Hessians) for the targets of those names
+/// alone; the others' entries stay null.
 llvm::Expected<std::vector<std::shared_ptr<const std::vector<double>>>>
-collectHessians(mlir::ModuleOp module, const std::vector<Sample> &samples);
+collectHessians(mlir::ModuleOp module, const std::vector<Sample> &samples,
+                const std::set<std::string> *only = nullptr);
 
 /// The statistics of one observer's `stats` attribute, and back.
 mlir::DictionaryAttr statsToAttr(mlir::MLIRContext *ctx, const ActivationStats &s);
