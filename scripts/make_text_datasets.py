@@ -23,6 +23,10 @@ debian-handbook (its English HTML), into .cache/data:
               window on its own (no context carried across windows).
   lm_text_1024  the same with windows of 1024 tokens (calib 16 of the
               24 the first half holds, eval 40 of its 51).
+  lm_text_all_calib  lm_text's eval windows (the same files) with every
+              256-token window of the first half as calibration (98, of
+              which lm_text's 16 are a subset): how GPTQ and the other
+              calibrated methods do with more data.
 
 Prose only: indented paragraphs of at least two sentences, mostly letters;
 sentences of 6 to 40 words. Each set has its own stamp (VERSIONS), so
@@ -47,7 +51,8 @@ from make_datasets import write_manifests, write_split  # noqa: E402
 BOOK = "/usr/share/debian-reference/debian-reference.en.txt.gz"
 VERSIONS = {"sentences": "1: sentences 32/200 from debian-reference-en, 64 tokens",
             "lm_text": "1: 16/40 windows of 256 tokens from debian-handbook",
-            "lm_text_1024": "1: 16/40 windows of 1024 tokens from debian-handbook"}
+            "lm_text_1024": "1: 16/40 windows of 1024 tokens from debian-handbook",
+            "lm_text_all_calib": "1: all/40 windows of 256 tokens from debian-handbook"}
 HANDBOOK = "/usr/share/doc/debian-handbook/html/en-US"
 SEQ = 64
 LM_WINDOW, LM_CALIB, LM_EVAL = 256, 16, 40
@@ -130,7 +135,7 @@ def handbook_pages(root):
     return pages
 
 
-def make_lm_text(out, models, name="lm_text", window=LM_WINDOW):
+def make_lm_text(out, models, name="lm_text", window=LM_WINDOW, n_calib=LM_CALIB):
     """The lm_text windows (see the module comment), `window` tokens each,
     into <out>/<name>."""
     from quantc.transformers import smollm2
@@ -141,11 +146,12 @@ def make_lm_text(out, models, name="lm_text", window=LM_WINDOW):
     def windows(texts, n):
         ids = tok.encode("\n\n".join(texts)).ids
         total = len(ids) // window
+        n = total if n is None else n
         if total < n:
             raise SystemExit("%s: %d windows of %d tokens, %d wanted" % (name, total, window, n))
         picks = np.linspace(0, total - 1, n).round().astype(int)
         return [{"input_ids": np.array(ids[k * window:(k + 1) * window], np.int64)[None]} for k in picks]
-    calib = windows([p for page in pages[:half] for p in page], LM_CALIB)
+    calib = windows([p for page in pages[:half] for p in page], n_calib)
     evals = windows([p for page in pages[half:] for p in page], LM_EVAL)
     write_split(os.path.join(out, name, "calib"), calib)
     write_split(os.path.join(out, name, "eval"), evals)
@@ -160,7 +166,9 @@ def main():
     args = ap.parse_args()
     makers = {"sentences": lambda: make_sentences(args.out, minilm_tokenizer(args.models)),
               "lm_text": lambda: make_lm_text(args.out, args.models),
-              "lm_text_1024": lambda: make_lm_text(args.out, args.models, "lm_text_1024", 1024)}
+              "lm_text_1024": lambda: make_lm_text(args.out, args.models, "lm_text_1024", 1024),
+              "lm_text_all_calib": lambda: make_lm_text(args.out, args.models, "lm_text_all_calib",
+                                                        n_calib=None)}
     for name, make in makers.items():
         stamp = os.path.join(args.out, name, ".done")
         if os.path.exists(stamp) and open(stamp).read().strip() == VERSIONS[name] and not args.force:

@@ -89,6 +89,8 @@ MODELS = {
     "smollm2": ("smollm2/prefill.onnx", "lm_text", lambda m: metrics.Perplexity()),
     # The same on 1024-token windows (calibrated on 1024-token windows too).
     "smollm2_1024": ("smollm2/prefill.onnx", "lm_text_1024", lambda m: metrics.Perplexity()),
+    # The same test windows, calibrated on all 98 windows of the first half.
+    "smollm2_all_calib": ("smollm2/prefill.onnx", "lm_text_all_calib", lambda m: metrics.Perplexity()),
     # SmolLM2 with planted outlier channels (quantc.transformers.outliers:
     # the same float function; 1% of each norm's channels x 50).
     "smollm2_outlier": ("smollm2/prefill_outlier.onnx", "lm_text", lambda m: metrics.Perplexity()),
