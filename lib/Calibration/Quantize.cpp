@@ -2,6 +2,7 @@
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Salient.h"
 #include "RuntimeSmooth.h"
+#include "GenericOps.h"
 #include "Constants.h"
 #include "quantc/Dialect/QC/QCOps.h"
 #include "quantc/Quant/Formats.h"
@@ -987,21 +988,14 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       // act_scale * weight_scale[channel] (and the bias).
       auto make = [&](StringRef name, ValueRange operands, TypeRange types,
                       ArrayRef<NamedAttribute> attrs = {}) -> Operation * {
-        OperationState st(loc, name);
-        st.addOperands(operands);
-        st.addTypes(types);
-        st.addAttributes(attrs);
-        return b.create(st);
+        return createOp(b, loc, name, operands, types, attrs);
       };
       Value x = t.op->getOperand(t.activation);
       auto xt = cast<TensorType>(x.getType());
       Type ui8 = IntegerType::get(ctx, 8, IntegerType::Unsigned);
       Type resultType = t.op->getResult(0).getType();
       auto unranked = [&](Type e) { return UnrankedTensorType::get(e); };
-      auto i64Const = [&](ArrayRef<int64_t> v) -> Value {
-        auto ty = RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getI64Type());
-        return qc::ConstantOp::create(b, loc, ty, DenseElementsAttr::get(ty, v));
-      };
+      auto i64Const = [&](ArrayRef<int64_t> v) -> Value { return i64Vector(b, loc, v); };
       // w8a8-dynamic-token on a MatMul (or a Gemm without transA): the
       // activation as rows [M, K] (M = the product of its leading dims),
       // each row quantized on its own; the i32 accumulator [M, N] is
@@ -1070,9 +1064,6 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         for (int64_t k = 0; k < K; ++k)
           for (int64_t n = 0; n < N; ++n)
             kn[k * N + n] = t.weightAxis == 1 ? wq8[k * N + n] : wq8[n * K + k];
-        auto wqType = RankedTensorType::get({K, N}, b.getI8Type());
-        Value wc = qc::ConstantOp::create(b, loc, wqType,
-                                          DenseElementsAttr::get(wqType, ArrayRef<int8_t>(kn)));
         if (group > 0) {
           // Grouped 4-bit weights: their scales [ceil(K / group), N] go
           // into the groups' sum; the per-channel factor below is 1.
@@ -1091,12 +1082,14 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         } else if (rsGroup)
           acc = groupedIntegerProduct(b, loc, dq->getResult(0), dq->getResult(2), kn, K, N,
                                       rsGroup, rsScales);
-        else
+        else {
+          auto wqType = RankedTensorType::get({K, N}, b.getI8Type());
+          Value wc = qc::ConstantOp::create(b, loc, wqType,
+                                            DenseElementsAttr::get(wqType, ArrayRef<int8_t>(kn)));
           acc = make("qc.matmul_integer", {dq->getResult(0), wc, dq->getResult(2), none},
                      {unranked(b.getI32Type())})
                     ->getResult(0);
-        if (rsGroup || group > 0)
-          wc.getDefiningOp()->erase(); // the groups read their own slices
+        }
         scaleShape2 = {N};
         if (auto gemm = dyn_cast<qc::GemmOp>(t.op)) {
           alpha = gemm.getAlpha().convertToDouble();

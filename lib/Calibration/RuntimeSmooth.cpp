@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "RuntimeSmooth.h"
+#include "GenericOps.h"
 #include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
@@ -17,17 +18,10 @@ namespace quantc::calib {
 namespace {
 Operation *make(OpBuilder &b, Location loc, StringRef name, ValueRange operands, Type type,
                 ArrayRef<NamedAttribute> attrs = {}) {
-  OperationState st(loc, name);
-  st.addOperands(operands);
-  st.addTypes(type);
-  st.addAttributes(attrs);
-  return b.create(st);
+  return createOp(b, loc, name, operands, TypeRange(type), attrs);
 }
 
-Value i64Const(OpBuilder &b, Location loc, ArrayRef<int64_t> v) {
-  auto ty = RankedTensorType::get({static_cast<int64_t>(v.size())}, b.getI64Type());
-  return qc::ConstantOp::create(b, loc, ty, DenseElementsAttr::get(ty, v));
-}
+Value i64Const(OpBuilder &b, Location loc, ArrayRef<int64_t> v) { return i64Vector(b, loc, v); }
 
 Type unranked(Type e) { return UnrankedTensorType::get(e); }
 } // namespace
