@@ -142,7 +142,14 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     and rescales y[m, n] = s_m * s_w[n] * (sum_k (q[m, k] - z_m) w[k, n]):
     one token's outliers no longer coarsen every token's grid. w4a4 does
     the same with 15 levels (s_m = range / 15) and symmetric int4 weights
-    per channel. Weight-only recipes need no observers. A target of the
+    per channel. Weight-only recipes need no observers.
+    With -rs (runtime smoothing, per-token dynamic recipes) each row x_m
+    is first divided by s_g = max over the rows and the group's channels
+    of |x| (groups of G = 128, 64 or 32 channels, computed at run time)
+    and the products are summed per group: y = d_m w_n sum_g s_g
+    sum_{k in g} (q_mk - z_m) W_kn, one MatMulInteger per group.
+    w4a8-dynamic-token-gN: int4 symmetric weights in groups of N rows, the
+    same per-group sum with the groups' weight scales in place of s_g. A target of the
     main function whose activation was never observed is an error.
 
     4-bit weights round to nearest on each group's min/max range, int8
