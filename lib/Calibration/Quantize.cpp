@@ -442,81 +442,70 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
 
 std::optional<Recipe> Recipe::parse(const std::string &name) {
   llvm::StringRef full(name);
-  for (llvm::StringRef suffix : {"-qkv8", "-kv8", "-qkv4", "-kv4"})
-    if (full.ends_with(suffix) && full.size() > suffix.size()) {
-      auto base = parse(full.drop_back(suffix.size()).str());
-      if (!base || base->kv8)
+  // A suffix on a base recipe (parsed first): `refuse` names the bases it
+  // cannot follow, which also fixes the suffixes' order
+  // (base[-rot][-smooth|-awq|-rs][-salient][-gptq][-kv8|-qkv8|-kv4|-qkv4]);
+  // `apply` marks it.
+  struct Suffix {
+    llvm::StringRef text;
+    bool (*refuse)(const Recipe &);
+    void (*apply)(Recipe &);
+  };
+  static const Suffix suffixes[] = {
+      // Attention's keys and values (and queries) rounded per token and head.
+      {"-qkv8", [](const Recipe &b) { return b.kv8; },
+       [](Recipe &r) { r.kv8 = r.query8 = true, r.kvBits = 8; }},
+      {"-kv8", [](const Recipe &b) { return b.kv8; }, [](Recipe &r) { r.kv8 = true, r.kvBits = 8; }},
+      {"-qkv4", [](const Recipe &b) { return b.kv8; },
+       [](Recipe &r) { r.kv8 = r.query8 = true, r.kvBits = 4; }},
+      {"-kv4", [](const Recipe &b) { return b.kv8; }, [](Recipe &r) { r.kv8 = true, r.kvBits = 4; }},
+      // GPTQ weights, for recipes with integer weights.
+      {"-gptq", [](const Recipe &b) { return b.kv8 || b.gptq || b.fp8; },
+       [](Recipe &r) { r.gptq = true; }},
+      // Runtime smoothing, for the per-token dynamic recipes with
+      // per-channel weights.
+      {"-rs",
+       [](const Recipe &b) {
+         return b.kv8 || b.gptq || b.salient || b.runtimeSmooth || b.smooth ||
+                !b.dynamicActivations || !b.perToken || b.groupSize > 0;
+       },
+       [](Recipe &r) { r.runtimeSmooth = true; }},
+      // Salient input channels kept float, for weight-only recipes with
+      // integer weights.
+      {"-salient",
+       [](const Recipe &b) {
+         return b.kv8 || b.gptq || b.salient || b.fp8 || b.activations || b.dynamicActivations;
+       },
+       [](Recipe &r) { r.salient = true; }},
+      // AWQ scales, for 4-bit grouped weight-only recipes.
+      {"-awq",
+       [](const Recipe &b) {
+         return b.kv8 || b.gptq || b.smooth || b.awq || b.activations || b.dynamicActivations ||
+                b.weightBits != 4 || b.groupSize <= 0;
+       },
+       [](Recipe &r) { r.awq = true; }},
+      // qc-smooth first, for recipes whose activations are quantized.
+      {"-smooth",
+       [](const Recipe &b) {
+         return b.kv8 || b.gptq || b.smooth || (!b.activations && !b.dynamicActivations);
+       },
+       [](Recipe &r) { r.smooth = true; }},
+      // qc-fold-rotations before anything else.
+      {"-rot",
+       [](const Recipe &b) {
+         return b.kv8 || b.gptq || b.awq || b.smooth || b.rotate || b.runtimeSmooth || b.salient;
+       },
+       [](Recipe &r) { r.rotate = true; }},
+  };
+  for (const Suffix &sf : suffixes)
+    if (full.ends_with(sf.text) && full.size() > sf.text.size()) {
+      auto base = parse(full.drop_back(sf.text.size()).str());
+      if (!base || sf.refuse(*base))
         return std::nullopt;
       base->name = name;
-      base->kv8 = true;
-      base->query8 = suffix.starts_with("-qkv");
-      base->kvBits = suffix.ends_with("4") ? 4 : 8;
+      sf.apply(*base);
       return base;
     }
-  // -gptq (after -rot/-smooth, before any -kv8): GPTQ weights, for
-  // recipes with integer weights.
-  if (full.ends_with("-gptq") && full.size() > 5) {
-    auto base = parse(full.drop_back(5).str());
-    if (!base || base->kv8 || base->gptq || base->fp8)
-      return std::nullopt;
-    base->name = name;
-    base->gptq = true;
-    return base;
-  }
-  // -rs (after -rot, before -gptq): runtime smoothing, for the per-token
-  // dynamic recipes.
-  if (full.ends_with("-rs") && full.size() > 3) {
-    auto base = parse(full.drop_back(3).str());
-    if (!base || base->kv8 || base->gptq || base->salient || base->runtimeSmooth ||
-        base->smooth || !base->dynamicActivations || !base->perToken || base->groupSize > 0)
-      return std::nullopt;
-    base->name = name;
-    base->runtimeSmooth = true;
-    return base;
-  }
-  // -salient (after -rot/-awq, before -gptq): salient input channels kept
-  // float, for weight-only recipes with integer weights.
-  if (full.ends_with("-salient") && full.size() > 8) {
-    auto base = parse(full.drop_back(8).str());
-    if (!base || base->kv8 || base->gptq || base->salient || base->fp8 || base->activations ||
-        base->dynamicActivations)
-      return std::nullopt;
-    base->name = name;
-    base->salient = true;
-    return base;
-  }
-  // -awq (after -rot, before -gptq and -kv8): AWQ scales, for 4-bit
-  // grouped weight-only recipes.
-  if (full.ends_with("-awq") && full.size() > 4) {
-    auto base = parse(full.drop_back(4).str());
-    if (!base || base->kv8 || base->gptq || base->smooth || base->awq || base->activations ||
-        base->dynamicActivations || base->weightBits != 4 || base->groupSize <= 0)
-      return std::nullopt;
-    base->name = name;
-    base->awq = true;
-    return base;
-  }
-  // -smooth (before any -kv8): qc-smooth first, for recipes whose
-  // activations are quantized.
-  if (full.ends_with("-smooth") && full.size() > 7) {
-    auto base = parse(full.drop_back(7).str());
-    if (!base || base->kv8 || base->gptq || base->smooth ||
-        (!base->activations && !base->dynamicActivations))
-      return std::nullopt;
-    base->name = name;
-    base->smooth = true;
-    return base;
-  }
-  // -rot (before -smooth and -kv8): qc-fold-rotations first.
-  if (full.ends_with("-rot") && full.size() > 4) {
-    auto base = parse(full.drop_back(4).str());
-    if (!base || base->kv8 || base->gptq || base->awq || base->smooth || base->rotate ||
-        base->runtimeSmooth || base->salient)
-      return std::nullopt;
-    base->name = name;
-    base->rotate = true;
-    return base;
-  }
   Recipe r;
   r.name = name;
   llvm::StringRef n(name);

@@ -21,6 +21,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ort_rows import dynamic_quantize_rows  # noqa: E402
+
 K, N, M, G = 1152, 32, 16, 128
 
 
@@ -55,19 +58,7 @@ def make(d, bits):
 
 
 def rows_8bit(xs):
-    import onnxruntime as ort
-    from onnx import TensorProto, helper
-    g = helper.make_graph([helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"])], "dql",
-                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [K])],
-                          [helper.make_tensor_value_info("y", TensorProto.UINT8, [K]),
-                           helper.make_tensor_value_info("s", TensorProto.FLOAT, []),
-                           helper.make_tensor_value_info("z", TensorProto.UINT8, [])])
-    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
-    m.ir_version = 8
-    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
-    out = [sess.run(None, {"x": r}) for r in xs]
-    return (np.stack([o[0] for o in out]).astype(np.float64), np.array([o[1] for o in out], np.float64),
-            np.array([o[2] for o in out], np.float64))
+    return dynamic_quantize_rows(xs)
 
 
 def rows_4bit(xs):
