@@ -21,7 +21,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Numerics"))
 from ort_rows import dynamic_quantize_rows  # noqa: E402
 
 K, N, M, G = 1152, 32, 16, 128
@@ -58,7 +58,7 @@ def make(d, bits):
 
 
 def rows_8bit(xs):
-    return dynamic_quantize_rows(xs)
+    return tuple(a.astype(np.float64) for a in dynamic_quantize_rows(xs))
 
 
 def rows_4bit(xs):

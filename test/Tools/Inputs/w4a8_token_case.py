@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Numerics"))
 from ort_rows import dynamic_quantize_rows  # noqa: E402
 
 K, N, M = 1152, 48, 16
@@ -55,7 +55,7 @@ def make(d, g):
 def check(d, out):
     g = int(open(os.path.join(d, "group")).read())
     x = np.load(os.path.join(d, "x.npy")).reshape(M, K)
-    q, sc, z = dynamic_quantize_rows(x)
+    q, sc, z = (a.astype(np.float64) for a in dynamic_quantize_rows(x))
     xq = (q - z[:, None]) * sc[:, None]
     want = xq @ weights(g).astype(np.float64)
     got = np.load(os.path.join(out, "Y.npy")).reshape(M, N).astype(np.float64)

@@ -1,11 +1,13 @@
 """ONNX Runtime's DynamicQuantizeLinear applied to each row of a 2-D array
 on its own: the reference of quantc's per-token dynamic quantization
-(qc.dynamic_quantize_rows). Shared by the lit tests' case scripts."""
+(qc.dynamic_quantize_rows). Shared by check_numerics.py and the lit
+tests' case scripts (test/Tools/Inputs)."""
 import numpy as np
 
 
 def dynamic_quantize_rows(x):
-    """(q, scale, zero point) per row of x [M, K], float64 arrays."""
+    """(q uint8 [M, K], scale float32 [M], zero point uint8 [M]) of each row
+    of x [M, K], as ONNX Runtime returns them."""
     import onnxruntime as ort
     from onnx import TensorProto, helper
     k = x.shape[1]
@@ -18,5 +20,5 @@ def dynamic_quantize_rows(x):
     m.ir_version = 8
     sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     out = [sess.run(None, {"x": r}) for r in np.asarray(x, np.float32)]
-    return (np.stack([o[0] for o in out]).astype(np.float64), np.array([o[1] for o in out], np.float64),
-            np.array([o[2] for o in out], np.float64))
+    return (np.stack([o[0] for o in out]), np.array([o[1] for o in out], np.float32),
+            np.array([o[2] for o in out], np.uint8))
