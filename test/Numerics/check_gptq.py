@@ -26,6 +26,7 @@ NaN-safe comparisons (`not (x <= tol)` fails).
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -139,6 +140,13 @@ def main():
     a = ap.parse_args()
     rng = np.random.default_rng(3)
     tmp = tempfile.mkdtemp(prefix="quantc-gptq-")
+    try:
+        return run_cases(a, rng, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_cases(a, rng, tmp):
     cases = [(4, 128, True, True), (4, 128, True, False), (4, 32, True, True), (3, 64, True, True),
              (4, 0, False, True)]
     for K, N in ((256, 48), (384, 40)):

@@ -22,6 +22,7 @@
 #include "quantc/Export/ONNX/QDQExport.h"
 #include "quantc/Runtime/Profile.h"
 #include "quantc/Dialect/QC/QCDialect.h"
+#include "quantc/Import/ModelFile.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
 
 #include "mlir/IR/AsmState.h"
@@ -54,10 +55,12 @@ using namespace mlir;
 namespace {
 int usage(llvm::raw_ostream &os, int code) {
   os << "usage:\n"
-        "  quantc import MODEL.onnx [-o OUT.mlir] [--summary] [--no-shape-inference]\n"
+        "  quantc import MODEL.onnx [-o OUT.{mlir,mlirbc}] [--summary] [--no-shape-inference]\n"
         "                           [--elide-weights]\n"
         "      Import an ONNX model (binary or text syntax) into the qc dialect.\n"
-        "      Without -o the IR goes to standard output.\n"
+        "      Without -o the IR goes to standard output. Wherever qc IR is read or\n"
+        "      written, .mlir is MLIR text and .mlirbc MLIR bytecode (about half\n"
+        "      the size for large models, faster to read).\n"
         "  quantc summary MODEL.onnx\n"
         "      Import and print inputs, outputs, op counts and parameter totals.\n"
         "  quantc run MODEL.{onnx,mlir} [--input NAME=FILE.npy | FILE.npy]... [--output-dir DIR]\n"
@@ -77,13 +80,13 @@ int usage(llvm::raw_ostream &os, int code) {
         "      (qc_set_input_shapes). --cpu/--features target another\n"
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3); without them, the\n"
         "      CPU named by $QUANTC_TARGET_CPU, else this machine's.\n"
-        "  quantc calibrate MODEL --calib DIR -o OUT.mlir [--hessians]\n"
+        "  quantc calibrate MODEL --calib DIR -o OUT.{mlir,mlirbc} [--hessians]\n"
         "      qc-insert-observers and the calibration run over the samples in DIR (as\n"
         "      for quantize): the IR with a qc.observe and its statistics on every\n"
         "      layer's input, for quant-opt --qc-quantize=\"recipe=R calibrator=C\".\n"
         "      --hessians also stores X^T X of every MatMul/Gemm input (f64 [K, K]\n"
         "      per observer: large) for the -gptq recipes.\n"
-        "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,so,onnx} [--recipe R]\n"
+        "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,mlirbc,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
@@ -211,35 +214,15 @@ int runImport(std::vector<std::string> args, bool summaryOnly) {
   OpPrintingFlags flags;
   if (elide)
     flags.elideLargeElementsAttrs(16).elideLargeResourceString(64);
-  if (output.empty() || output == "-") {
-    module->print(llvm::outs(), flags);
-    return 0;
-  }
-  // Written to a temporary file and renamed only on success.
-  std::error_code ec;
-  llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_None);
-  if (ec) {
-    llvm::errs() << "quantc: error: cannot write '" << output << "': " << ec.message()
-                 << "\n";
+  if (auto err = quantc::writeModelFile(*module, output, flags)) {
+    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }
-  module->print(out.os(), flags);
-  out.os().flush();
-  if (out.os().has_error()) {
-    llvm::errs() << "quantc: error: writing '" << output << "' failed\n";
-    out.os().clear_error();
-    return 1;
-  }
-  out.keep();
   return 0;
 }
 /// A model file: ONNX (imported) or qc IR (parsed).
 OwningOpRef<ModuleOp> loadModel(MLIRContext &context, const std::string &path) {
-  if (llvm::StringRef(path).ends_with(".mlir")) {
-    context.loadDialect<quantc::qc::QCDialect, func::FuncDialect, quant::QuantDialect>();
-    return parseSourceFile<ModuleOp>(path, &context);
-  }
-  return quantc::importONNXFile(context, path);
+  return quantc::loadModelFile(context, path);
 }
 
 std::string fileNameFor(const std::string &name) {
@@ -949,8 +932,8 @@ int runCalibrate(std::vector<std::string> args) {
   if (in.model.empty() || output.empty() || calibDir.empty())
     return (llvm::errs() << "quantc: error: calibrate needs MODEL, --calib DIR and -o OUT.mlir\n",
             usage(llvm::errs(), 2));
-  if (!llvm::StringRef(output).ends_with(".mlir")) {
-    llvm::errs() << "quantc: error: calibrate writes qc IR: -o must end in .mlir\n";
+  if (!quantc::isQCIRPath(output)) {
+    llvm::errs() << "quantc: error: calibrate writes qc IR: -o must end in .mlir or .mlirbc\n";
     return 2;
   }
   MLIRContext context;
@@ -966,14 +949,10 @@ int runCalibrate(std::vector<std::string> args) {
   std::optional<size_t> n = observeAndCalibrate(*module, *samples, in.model, hessians);
   if (!n)
     return 1;
-  std::error_code ec;
-  llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_None);
-  if (ec) {
-    llvm::errs() << "quantc: error: cannot write '" << output << "': " << ec.message() << "\n";
+  if (auto err = quantc::writeModelFile(*module, output)) {
+    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
     return 1;
   }
-  module->print(out.os());
-  out.keep();
   llvm::outs() << samples->size() << " samples, " << *n << " observers; wrote " << output << "\n";
   return 0;
 }
@@ -1165,8 +1144,8 @@ int runQuantize(std::vector<std::string> args) {
   }
   bool toSo = llvm::StringRef(output).ends_with(".so");
   bool toOnnx = llvm::StringRef(output).ends_with(".onnx");
-  if (!toSo && !toOnnx && !llvm::StringRef(output).ends_with(".mlir")) {
-    llvm::errs() << "quantc: error: -o must end in .mlir, .so or .onnx\n";
+  if (!toSo && !toOnnx && !quantc::isQCIRPath(output)) {
+    llvm::errs() << "quantc: error: -o must end in .mlir, .mlirbc, .so or .onnx\n";
     return 2;
   }
   if (toOnnx && parsedRecipe->kv8) {
@@ -1612,15 +1591,9 @@ int runQuantize(std::vector<std::string> args) {
                    << "\n";
       return 1;
     }
-  } else {
-    std::error_code ec;
-    llvm::ToolOutputFile out(output, ec, llvm::sys::fs::OF_None);
-    if (ec) {
-      llvm::errs() << "quantc: error: cannot write '" << output << "': " << ec.message() << "\n";
-      return 1;
-    }
-    module->print(out.os());
-    out.keep();
+  } else if (auto err = quantc::writeModelFile(*module, output)) {
+    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
+    return 1;
   }
   llvm::outs() << "wrote " << output << "\n";
   return 0;

@@ -233,10 +233,8 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
   std::string model = llvm::sys::path::filename(outputPath).str();
   if (auto ec = llvm::sys::fs::createTemporaryFile("quantc-" + model, "o", objPath))
     return llvm::createStringError("cannot create a temporary object file: " + ec.message());
-  auto removeObj = llvm::scope_exit([&] {
-    if (!options.keepObject)
-      llvm::sys::fs::remove(objPath);
-  });
+  // Removed in every case: --keep-object copies it beside the output.
+  auto removeObj = llvm::scope_exit([&] { llvm::sys::fs::remove(objPath); });
   {
     std::error_code ec;
     llvm::raw_fd_ostream os(objPath, ec, llvm::sys::fs::OF_None);
