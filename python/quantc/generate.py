@@ -61,7 +61,7 @@ def _compile(quantc, model_dir, out_so, shapes, what, recipe=None, calib=None, l
     src = model
     with tempfile.TemporaryDirectory() as tmp:
         if recipe:
-            src = os.path.join(tmp, "quantized.mlir")
+            src = os.path.join(tmp, "quantized.mlirbc")
             cmd = [quantc, "quantize", model, "--recipe", recipe, "-o", src]
             if calib:
                 cmd += ["--calib", calib]
