@@ -143,6 +143,13 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
       module.emitError("qc-quantize: unknown recipe '") << recipe << "'";
       return signalPassFailure();
     }
+    if (!(gptqDamp >= 0.0 && gptqDamp <= 10.0) || !(gptqMinShrink >= 0.5 && gptqMinShrink <= 1.0)) {
+      module.emitError("qc-quantize: gptq-damp must lie in [0, 10] and gptq-min-shrink in [0.5, 1]");
+      return signalPassFailure();
+    }
+    r->gptqDamp = gptqDamp;
+    r->gptqActOrder = gptqActOrder;
+    r->gptqMinShrink = gptqMinShrink;
     if (r->kv8) {
       module.emitError("qc-quantize: recipe '")
           << recipe << "': its -kv8 / -qkv8 part is a pass of its own: run "

@@ -895,6 +895,9 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         o.bits = gridBits;
         o.group = group;
         o.asymmetric = asym;
+        o.damp = recipe.gptqDamp;
+        o.actOrder = recipe.gptqActOrder;
+        o.minShrink = recipe.gptqMinShrink;
         quant::GPTQResult g = quant::gptq(W.data(), K, N, *stats[k].hessian, o);
         if (!g.error.empty())
           return llvm::createStringError("node '" + t.name + "': GPTQ: " + g.error);

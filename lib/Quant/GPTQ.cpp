@@ -84,32 +84,73 @@ Grid gridOf(const GPTQOptions &o) {
   return {-std::ldexp(1.0, o.bits - 1), std::ldexp(1.0, o.bits - 1) - 1};
 }
 
-/// Scale and zero point per (group, column) from W's min/max.
-void groupParams(const float *W, int64_t K, int64_t N, const GPTQOptions &o, GPTQResult &r) {
+/// Scale and zero point of one group from its range [lo, hi].
+void paramsOf(double lo, double hi, const GPTQOptions &o, const Grid &grid, float &scale,
+              int32_t &zero) {
+  float s;
+  int32_t z = 0;
+  if (o.asymmetric) {
+    s = static_cast<float>((hi - lo) / grid.qmax);
+    if (s > 0)
+      z = static_cast<int32_t>(std::clamp(std::nearbyint(-lo / s), grid.qmin, grid.qmax));
+  } else {
+    s = static_cast<float>(std::max(-lo, hi) / grid.qmax);
+  }
+  scale = s > 0 ? s : 1.0f;
+  zero = z;
+}
+
+/// Scale and zero point per (group, column) from W's min/max, or (with
+/// minShrink < 1 and the Hessian's diagonal `diag`) from the shrunk range
+/// with the least diag-weighted rounding error.
+void groupParams(const float *W, int64_t K, int64_t N, const GPTQOptions &o, GPTQResult &r,
+                 const std::vector<double> *diag = nullptr) {
   const int64_t g = o.group > 0 ? o.group : K;
   r.groups = (K + g - 1) / g;
   r.scale.assign(r.groups * N, 1.0f);
   r.zero.assign(r.groups * N, 0);
   Grid grid = gridOf(o);
-  for (int64_t gi = 0; gi < r.groups; ++gi)
+  const int steps = o.minShrink < 1.0 ? static_cast<int>(std::lround((1.0 - o.minShrink) * 100)) : 0;
+  for (int64_t gi = 0; gi < r.groups; ++gi) {
+    const int64_t k0 = gi * g, k1 = std::min(K, (gi + 1) * g);
     for (int64_t n = 0; n < N; ++n) {
       double lo = 0, hi = 0;
-      for (int64_t k = gi * g; k < std::min(K, (gi + 1) * g); ++k) {
+      for (int64_t k = k0; k < k1; ++k) {
         lo = std::min<double>(lo, W[k * N + n]);
         hi = std::max<double>(hi, W[k * N + n]);
       }
-      float s;
-      int32_t z = 0;
-      if (o.asymmetric) {
-        s = static_cast<float>((hi - lo) / grid.qmax);
-        if (s > 0)
-          z = static_cast<int32_t>(std::clamp(std::nearbyint(-lo / s), grid.qmin, grid.qmax));
-      } else {
-        s = static_cast<float>(std::max(-lo, hi) / grid.qmax);
+      float bestS;
+      int32_t bestZ;
+      paramsOf(lo, hi, o, grid, bestS, bestZ);
+      if (steps > 0) {
+        auto error = [&](float s, int32_t z) {
+          double e = 0;
+          for (int64_t k = k0; k < k1; ++k) {
+            double w = W[k * N + n];
+            double q = std::clamp(static_cast<double>(std::nearbyint(w / s)) + z, grid.qmin, grid.qmax);
+            double d = w - (q - z) * s;
+            e += (diag ? (*diag)[k] : 1.0) * d * d;
+          }
+          return e;
+        };
+        double best = error(bestS, bestZ);
+        for (int i = 1; i <= steps; ++i) {
+          const double ratio = 1.0 - 0.01 * i;
+          float s;
+          int32_t z;
+          paramsOf(lo * ratio, hi * ratio, o, grid, s, z);
+          double e = error(s, z);
+          if (e < best) {
+            best = e;
+            bestS = s;
+            bestZ = z;
+          }
+        }
       }
-      r.scale[gi * N + n] = s > 0 ? s : 1.0f;
-      r.zero[gi * N + n] = z;
+      r.scale[gi * N + n] = bestS;
+      r.zero[gi * N + n] = bestZ;
     }
+  }
 }
 
 } // namespace
@@ -132,7 +173,10 @@ GPTQResult roundToNearest(const float *W, int64_t K, int64_t N, const GPTQOption
 GPTQResult gptq(const float *W0, int64_t K, int64_t N, const std::vector<double> &H0,
                 const GPTQOptions &o) {
   GPTQResult r;
-  groupParams(W0, K, N, o, r);
+  std::vector<double> diag(K);
+  for (int64_t k = 0; k < K; ++k)
+    diag[k] = H0[k * K + k];
+  groupParams(W0, K, N, o, r, &diag);
   Grid grid = gridOf(o);
   const int64_t g = o.group > 0 ? o.group : K;
   std::vector<float> W(W0, W0 + K * N);

@@ -20,7 +20,12 @@ act-order on and off. Checked:
 3. GPTQ's output error is at most 0.85x round-to-nearest's on every case
    (the method's point; measured 0.52-0.79x here, lower with act-order);
 4. a dead input (never active) and the group layout: scales [G, N], all
-   integers within the format's range.
+   integers within the format's range;
+5. the knobs: damping 0.1 and the range search (each group's range
+   shrunk by the ratio in {1, 0.99, ..., 0.8} with the least
+   diag(H)-weighted rounding error) against the same reference with the
+   same knobs, which also reports whether the search lowered the output
+   error.
 
 NaN-safe comparisons (`not (x <= tol)` fails).
 """
@@ -46,25 +51,49 @@ def grid(bits, asym):
     return (0, 2 ** bits - 1) if asym else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
 
 
-def group_params(W, bits, group, asym):
+def range_params(lo, hi, bits, asym):
+    qmin, qmax = grid(bits, asym)
+    if asym:
+        sc = ((hi - lo) / qmax).astype(np.float32)
+        zz = np.where(sc > 0, np.clip(np.rint(-lo / np.where(sc > 0, sc, 1).astype(np.float64)), qmin, qmax), 0)
+    else:
+        sc = (np.maximum(-lo, hi) / qmax).astype(np.float32)
+        zz = np.zeros(lo.shape)
+    return np.where(sc > 0, sc, np.float32(1)), zz.astype(np.int64)
+
+
+def group_params(W, bits, group, asym, diag=None, min_shrink=1.0):
+    """Min/max per group and column; with min_shrink < 1, the range shrunk
+    by the ratio in {1, 0.99, ..., min_shrink} with the least
+    diag-weighted rounding error."""
     K, N = W.shape
     g = group or K
     G = (K + g - 1) // g
     qmin, qmax = grid(bits, asym)
     s = np.ones((G, N), np.float32)
     z = np.zeros((G, N), np.int64)
+    steps = int(round((1.0 - min_shrink) * 100)) if min_shrink < 1 else 0
     for gi in range(G):
         blk = W[gi * g:(gi + 1) * g].astype(np.float64)
         lo = np.minimum(blk.min(axis=0), 0.0)
         hi = np.maximum(blk.max(axis=0), 0.0)
-        if asym:
-            sc = ((hi - lo) / qmax).astype(np.float32)
-            zz = np.where(sc > 0, np.clip(np.rint(-lo / np.where(sc > 0, sc, 1).astype(np.float64)), qmin, qmax), 0)
-        else:
-            sc = (np.maximum(-lo, hi) / qmax).astype(np.float32)
-            zz = np.zeros(N)
-        s[gi] = np.where(sc > 0, sc, np.float32(1))
-        z[gi] = zz
+        bs, bz = range_params(lo, hi, bits, asym)
+        if steps:
+            d = (np.ones(blk.shape[0]) if diag is None else diag[gi * g:(gi + 1) * g])[:, None]
+
+            def err(sc, zz):
+                sc = sc.astype(np.float64)
+                q = np.clip(np.rint(blk / sc) + zz, qmin, qmax)
+                return np.sum(d * (blk - (q - zz) * sc) ** 2, axis=0)
+            be = err(bs, bz)
+            for i in range(1, steps + 1):
+                r = 1.0 - 0.01 * i
+                cs, cz = range_params(lo * r, hi * r, bits, asym)
+                e = err(cs, cz)
+                better = e < be
+                bs, bz, be = np.where(better, cs, bs), np.where(better, cz, bz), np.where(better, e, be)
+        s[gi] = bs
+        z[gi] = bz
     return s, z
 
 
@@ -77,9 +106,9 @@ def rtn_ref(W, bits, group, asym):
     return q.astype(np.int64), s, z
 
 
-def gptq_ref(W0, H0, bits, group, asym, act_order, damp=0.01):
+def gptq_ref(W0, H0, bits, group, asym, act_order, damp=0.01, min_shrink=1.0):
     K, N = W0.shape
-    s, z = group_params(W0, bits, group, asym)
+    s, z = group_params(W0, bits, group, asym, np.diag(H0), min_shrink)
     g = group or K
     qmin, qmax = grid(bits, asym)
     W = W0.T.astype(np.float64).copy()  # [N, K]: a column per input
@@ -112,13 +141,13 @@ def dequant(q, s, z, group):
     return (q - z[rows]) * s[rows].astype(np.float64)
 
 
-def run_driver(a, tmp, cmd, W, H, bits, group, asym, act):
+def run_driver(a, tmp, cmd, W, H, bits, group, asym, act, knobs=None):
     wp, hp = os.path.join(tmp, "w.npy"), os.path.join(tmp, "h.npy")
     np.save(wp, W.astype(np.float32))
     np.save(hp, H.astype(np.float64))
     prefix = os.path.join(tmp, cmd + "_")
-    p = subprocess.run([a.driver, cmd, str(bits), str(group), str(int(asym)), str(int(act)), wp, hp, prefix],
-                       capture_output=True, text=True)
+    p = subprocess.run([a.driver, cmd, str(bits), str(group), str(int(asym)), str(int(act)), wp, hp, prefix]
+                       + ([str(k) for k in knobs] if knobs else []), capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit("numerics-driver %s failed: %s" % (cmd, p.stderr))
     return tuple(np.load(prefix + n + ".npy") for n in ("q", "scale", "zero"))
@@ -178,6 +207,22 @@ def run_cases(a, rng, tmp):
                 name, e_ours, e_rtn))
             check(np.all(q[5] == np.clip(z[5 // (group or K)], qmin, qmax)),
                   "%s: the dead input's weights are not rounded to zero" % name)
+            for damp, shrink in ((0.1, 1.0), (0.01, 0.8)):
+                kq, ks, kz = run_driver(a, tmp, "gptq", W, H, bits, group, asym, act, (damp, shrink))
+                rq2, rs2, rz2 = gptq_ref(W, H, bits, group, asym, act, damp, shrink)
+                agree = float(np.mean(kq == rq2))
+                same_params = float(np.mean((ks == rs2) & (kz == rz2)))
+                e_k = float(np.sum((ref_out - X @ dequant(kq, ks, kz, group)) ** 2))
+                e_r = float(np.sum((ref_out - X @ dequant(rq2, rs2, rz2, group)) ** 2))
+                print("  damp %.2f min-shrink %.2f: agree %.4f, group parameters %.4f; output error ours %.4g, "
+                      "numpy %.4g (%.2fx the defaults')" % (damp, shrink, agree, same_params, e_k, e_r, e_r / e_ref),
+                      flush=True)
+                check(same_params >= 0.999, "%s damp %g shrink %g: only %.4f of the group parameters agree with numpy"
+                      % (name, damp, shrink, same_params))
+                check(agree >= 0.99, "%s damp %g shrink %g: only %.4f of the integers agree with numpy"
+                      % (name, damp, shrink, agree))
+                check(abs(e_k - e_r) <= 0.02 * e_r, "%s damp %g shrink %g: output error %.4g vs numpy's %.4g"
+                      % (name, damp, shrink, e_k, e_r))
     if FAILURES:
         print("%d failure(s)" % len(FAILURES))
         return 1

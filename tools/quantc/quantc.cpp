@@ -91,7 +91,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
         "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
-        "                  [--salient-percent P] [--gptq-sequential]\n"
+        "                  [--salient-percent P] [--gptq-sequential] [--gptq-damp F]\n"
+        "                  [--gptq-min-shrink R] [--gptq-no-act-order]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -130,7 +131,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      -smooth's; R-gptq: GPTQ on the Hessians of the layer inputs over the\n"
         "      calibration samples (after -rot/-smooth, before -kv8); --gptq-sequential:\n"
         "      block by block, each block's Hessians taken with the earlier blocks\n"
-        "      quantized (weight-only and dynamic recipes); R-salient (weight-\n"
+        "      quantized (weight-only and dynamic recipes); --gptq-damp F (0.01: F times\n"
+        "      the mean of diag H added to H), --gptq-no-act-order, --gptq-min-shrink R\n"
+        "      (each group's range shrunk by the ratio in [R, 1] with the least\n"
+        "      diag(H)-weighted rounding error; 1: min/max); R-salient (weight-\n"
         "      only R, before -gptq): the input channels with the largest H_jj ||W_j||^2\n"
         "      (--salient-percent P of each MatMul's, default 1) kept float beside\n"
         "      the rounded matrix (structured salient weights).\n"
@@ -978,7 +982,8 @@ int runQuantize(std::vector<std::string> args) {
   int sensitivitySamples = 4;
   std::string smoothAlpha;
   bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
-  std::string budgetArg, allocationJson, salientPercent;
+  std::string budgetArg, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
+  bool gptqNoActOrder = false;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -1006,6 +1011,12 @@ int runQuantize(std::vector<std::string> args) {
       weightClipSearch = true;
     else if (a == "--gptq-sequential")
       gptqSequential = true;
+    else if (a == "--gptq-damp" && i + 1 < args.size())
+      gptqDamp = args[++i];
+    else if (a == "--gptq-min-shrink" && i + 1 < args.size())
+      gptqMinShrink = args[++i];
+    else if (a == "--gptq-no-act-order")
+      gptqNoActOrder = true;
     else if (a == "--budget" && i + 1 < args.size())
       budgetArg = args[++i];
     else if (a == "--allocation-json" && i + 1 < args.size())
@@ -1125,6 +1136,28 @@ int runQuantize(std::vector<std::string> args) {
                     "not calibrated (weight-only or dynamic, e.g. w4a16-g128-gptq)\n";
     return 2;
   }
+  if ((!gptqDamp.empty() || !gptqMinShrink.empty() || gptqNoActOrder) && !parsedRecipe->gptq) {
+    llvm::errs() << "quantc: error: --gptq-damp, --gptq-min-shrink and --gptq-no-act-order "
+                    "tune GPTQ: use them with a -gptq recipe (recipe '" << recipe << "')\n";
+    return 2;
+  }
+  auto fraction = [&](const std::string &text, const char *option, double lo, double hi,
+                      double &out) {
+    double v = 0;
+    if (text.empty())
+      return true;
+    if (llvm::StringRef(text).getAsDouble(v) || !(v >= lo && v <= hi)) {
+      llvm::errs() << "quantc: error: " << option << " '" << text << "': expected a number in ["
+                   << llvm::format("%g", lo) << ", " << llvm::format("%g", hi) << "]\n";
+      return false;
+    }
+    out = v;
+    return true;
+  };
+  if (!fraction(gptqDamp, "--gptq-damp", 0.0, 10.0, parsedRecipe->gptqDamp) ||
+      !fraction(gptqMinShrink, "--gptq-min-shrink", 0.5, 1.0, parsedRecipe->gptqMinShrink))
+    return 2;
+  parsedRecipe->gptqActOrder = !gptqNoActOrder;
   const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
   parsedRecipe->int4Convs = int4Convs;
   parsedRecipe->weightClipSearch = weightClipSearch;

@@ -162,7 +162,12 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     e = (W_k - Q_k) / U_kk subtracted from every later row j as U_kj e, in
     blocks of 128 (quant::gptq); the group scales and zero points are the
     original W's min/max per group of consecutive rows (static groups), so
-    the run-time layout is that of round-to-nearest.
+    the run-time layout is that of round-to-nearest. `gptq-damp` sets the
+    0.01, `gptq-act-order=false` keeps the rows' own order, and
+    `gptq-min-shrink=R` < 1 shrinks each group's range [lo, hi] (per
+    output column) to [r lo, r hi] for the r in {1, 0.99, ..., R} that
+    minimizes sum_k H_kk (w_k - dq(q(w_k)))^2, the diagonal part of the
+    layer's output error tr(D^T H D).
   }];
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",
@@ -172,6 +177,12 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
            "minmax, percentile, entropy or mse">,
     Option<"percentile", "percentile", "double", "99.99",
            "the percentile of |x| kept by the percentile calibrator">,
+    Option<"gptqDamp", "gptq-damp", "double", "0.01",
+           "-gptq: damping added to H's diagonal, as a fraction of its mean">,
+    Option<"gptqActOrder", "gptq-act-order", "bool", "true",
+           "-gptq: round the rows by decreasing H_kk (static groups)">,
+    Option<"gptqMinShrink", "gptq-min-shrink", "double", "1.0",
+           "-gptq: smallest ratio of each group's range tried by the diag(H)-weighted search (1: min/max)">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect", "::mlir::quant::QuantDialect"];
 }

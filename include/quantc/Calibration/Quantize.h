@@ -101,6 +101,13 @@ struct Recipe {
   /// from the calibration samples (collectHessians), instead of
   /// round-to-nearest with a clip search.
   bool gptq = false;
+  /// GPTQ's knobs (quant::GPTQOptions; `quantc quantize --gptq-damp F
+  /// --gptq-no-act-order --gptq-min-shrink R`): damping as a fraction of
+  /// the mean diagonal, act-order, and the smallest ratio of each group's
+  /// range tried by the diag(H)-weighted range search (1: min/max).
+  double gptqDamp = 0.01;
+  bool gptqActOrder = true;
+  double gptqMinShrink = 1.0;
   /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
   /// per-channel scales folded like -smooth's (smoothModel with awq).
   bool awq = false;

@@ -18,6 +18,15 @@
 // groups), so the run-time layout is unchanged. Each group's scale and
 // zero point per output column come from the original W's min/max over
 // the group (symmetric: max |w|, qmin = -2^(b-1)), before any update.
+// With `minShrink` < 1 the range [lo, hi] is shrunk to [r lo, r hi] for
+// the r in {1, 0.99, ..., minShrink} that minimizes the group's rounding
+// error weighted by each input's energy,
+//
+//   sum_k H_kk (w_k - s (clamp(round(w_k / s) + z) - z))^2,
+//
+// the diagonal of the layer-output error tr(D^T H D) (D = W - Q). The
+// plain weight error (H_kk = 1) is what round-to-nearest's clip search
+// minimizes; the diagonal weighs the inputs the calibration data uses.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_QUANT_GPTQ_H
@@ -36,6 +45,8 @@ struct GPTQOptions {
   double damp = 0.01;
   int64_t block = 128;
   bool actOrder = true;
+  /// Smallest range ratio tried per group and column (1: min/max only).
+  double minShrink = 1.0;
 };
 
 struct GPTQResult {
