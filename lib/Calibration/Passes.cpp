@@ -150,6 +150,7 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
     r->gptqDamp = gptqDamp;
     r->gptqActOrder = gptqActOrder;
     r->gptqMinShrink = gptqMinShrink;
+    r->gptqRefitScales = gptqRefitScales;
     if (r->kv8) {
       module.emitError("qc-quantize: recipe '")
           << recipe << "': its -kv8 / -qkv8 part is a pass of its own: run "

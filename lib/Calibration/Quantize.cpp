@@ -898,6 +898,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         o.damp = recipe.gptqDamp;
         o.actOrder = recipe.gptqActOrder;
         o.minShrink = recipe.gptqMinShrink;
+        o.refitScales = recipe.gptqRefitScales;
         quant::GPTQResult g = quant::gptq(W.data(), K, N, *stats[k].hessian, o);
         if (!g.error.empty())
           return llvm::createStringError("node '" + t.name + "': GPTQ: " + g.error);

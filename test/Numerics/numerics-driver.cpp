@@ -11,7 +11,7 @@
 //   clip METHOD BINS BITS IN.npy...                      -> threshold width mse
 //        METHOD: percentile:P | entropy | mse
 //   weightparams BITS ASYMMETRIC IN.npy                  -> "scale zp ratio"
-//   gptq|rtn BITS GROUP ASYMMETRIC ACTORDER W.npy H.npy OUT_PREFIX [DAMP MINSHRINK]
+//   gptq|rtn BITS GROUP ASYMMETRIC ACTORDER W.npy H.npy OUT_PREFIX [DAMP MINSHRINK REFIT]
 //        W [K, N] float32, H [K, K] float64; writes OUT_PREFIX{q,scale,zero}.npy
 //        (int32 [K, N], float32 [G, N], int32 [G, N])
 //
@@ -59,7 +59,7 @@ int main(int argc, char **argv) {
     std::printf("%.9g %d %.17g\n", p.scale, p.zeroPoint, p.ratio);
     return 0;
   }
-  if ((cmd == "gptq" || cmd == "rtn") && (argc == 9 || argc == 11)) {
+  if ((cmd == "gptq" || cmd == "rtn") && (argc == 9 || argc == 12)) {
     cpu::HostTensor w, h;
     if (!load(argv[6], w) || w.dtype != cpu::DType::F32 || w.shape.size() != 2)
       return fail("W: float32 [K, N] .npy expected");
@@ -70,9 +70,10 @@ int main(int argc, char **argv) {
     o.group = std::atoi(argv[3]);
     o.asymmetric = std::atoi(argv[4]) != 0;
     o.actOrder = std::atoi(argv[5]) != 0;
-    if (argc == 11) {
+    if (argc == 12) {
       o.damp = std::atof(argv[9]);
       o.minShrink = std::atof(argv[10]);
+      o.refitScales = std::atoi(argv[11]) != 0;
     }
     const int64_t K = w.shape[0], N = w.shape[1];
     const double *hp = reinterpret_cast<const double *>(h.data.data());

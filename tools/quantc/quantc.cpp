@@ -92,7 +92,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
         "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
         "                  [--salient-percent P] [--gptq-sequential] [--gptq-damp F]\n"
-        "                  [--gptq-min-shrink R] [--gptq-no-act-order]\n"
+        "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -134,7 +134,9 @@ int usage(llvm::raw_ostream &os, int code) {
         "      quantized (weight-only and dynamic recipes); --gptq-damp F (0.01: F times\n"
         "      the mean of diag H added to H), --gptq-no-act-order, --gptq-min-shrink R\n"
         "      (each group's range shrunk by the ratio in [R, 1] with the least\n"
-        "      diag(H)-weighted rounding error; 1: min/max); R-salient (weight-\n"
+        "      diag(H)-weighted rounding error; 1: min/max), --gptq-refit-scales (the\n"
+        "      group scales refitted by least squares to the layer's output error once\n"
+        "      the integers are fixed); R-salient (weight-\n"
         "      only R, before -gptq): the input channels with the largest H_jj ||W_j||^2\n"
         "      (--salient-percent P of each MatMul's, default 1) kept float beside\n"
         "      the rounded matrix (structured salient weights).\n"
@@ -983,7 +985,7 @@ int runQuantize(std::vector<std::string> args) {
   std::string smoothAlpha;
   bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
   std::string budgetArg, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
-  bool gptqNoActOrder = false;
+  bool gptqNoActOrder = false, gptqRefit = false;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -1017,6 +1019,8 @@ int runQuantize(std::vector<std::string> args) {
       gptqMinShrink = args[++i];
     else if (a == "--gptq-no-act-order")
       gptqNoActOrder = true;
+    else if (a == "--gptq-refit-scales")
+      gptqRefit = true;
     else if (a == "--budget" && i + 1 < args.size())
       budgetArg = args[++i];
     else if (a == "--allocation-json" && i + 1 < args.size())
@@ -1136,9 +1140,11 @@ int runQuantize(std::vector<std::string> args) {
                     "not calibrated (weight-only or dynamic, e.g. w4a16-g128-gptq)\n";
     return 2;
   }
-  if ((!gptqDamp.empty() || !gptqMinShrink.empty() || gptqNoActOrder) && !parsedRecipe->gptq) {
-    llvm::errs() << "quantc: error: --gptq-damp, --gptq-min-shrink and --gptq-no-act-order "
-                    "tune GPTQ: use them with a -gptq recipe (recipe '" << recipe << "')\n";
+  if ((!gptqDamp.empty() || !gptqMinShrink.empty() || gptqNoActOrder || gptqRefit) &&
+      !parsedRecipe->gptq) {
+    llvm::errs() << "quantc: error: --gptq-damp, --gptq-min-shrink, --gptq-no-act-order and "
+                    "--gptq-refit-scales tune GPTQ: use them with a -gptq recipe (recipe '"
+                 << recipe << "')\n";
     return 2;
   }
   auto fraction = [&](const std::string &text, const char *option, double lo, double hi,
@@ -1158,6 +1164,7 @@ int runQuantize(std::vector<std::string> args) {
       !fraction(gptqMinShrink, "--gptq-min-shrink", 0.5, 1.0, parsedRecipe->gptqMinShrink))
     return 2;
   parsedRecipe->gptqActOrder = !gptqNoActOrder;
+  parsedRecipe->gptqRefitScales = gptqRefit;
   const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
   parsedRecipe->int4Convs = int4Convs;
   parsedRecipe->weightClipSearch = weightClipSearch;

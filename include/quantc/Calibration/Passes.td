@@ -167,7 +167,12 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     `gptq-min-shrink=R` < 1 shrinks each group's range [lo, hi] (per
     output column) to [r lo, r hi] for the r in {1, 0.99, ..., R} that
     minimizes sum_k H_kk (w_k - dq(q(w_k)))^2, the diagonal part of the
-    layer's output error tr(D^T H D).
+    layer's output error tr(D^T H D). `gptq-refit-scales` then refits
+    each output column's G group scales with the integers fixed: with
+    a_k = q_k - z_g(k) in column g(k) of A [K, G],
+    s = (A^T H A)^-1 A^T H w, the least-squares minimum of the output
+    error (w - A s)^T H (w - A s), of which the min/max scales are one
+    point (a scale <= 0 or a group all at its zero point keeps its scale).
   }];
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",
@@ -183,6 +188,8 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
            "-gptq: round the rows by decreasing H_kk (static groups)">,
     Option<"gptqMinShrink", "gptq-min-shrink", "double", "1.0",
            "-gptq: smallest ratio of each group's range tried by the diag(H)-weighted search (1: min/max)">,
+    Option<"gptqRefitScales", "gptq-refit-scales", "bool", "false",
+           "-gptq: refit the group scales by least squares once the integers are fixed">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect", "::mlir::quant::QuantDialect"];
 }

@@ -27,6 +27,16 @@
 // the diagonal of the layer-output error tr(D^T H D) (D = W - Q). The
 // plain weight error (H_kk = 1) is what round-to-nearest's clip search
 // minimizes; the diagonal weighs the inputs the calibration data uses.
+// With `refitScales`, once the integers are fixed, each output column's
+// G group scales are refitted to the layer's whole output error: with
+// a_k = q_k - z_g(k) and A [K, G] holding a_k in column g(k),
+//
+//   s = argmin (w - A s)^T H (w - A s) = (A^T H A)^-1 A^T H w
+//
+// (the original w and H, no damping). The min/max scales are one point
+// of that least-squares problem, so the output error on the calibration
+// rows cannot grow; a group whose integers all sit at the zero point, or
+// a solution with a scale <= 0, keeps the old scales.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_QUANT_GPTQ_H
@@ -47,6 +57,8 @@ struct GPTQOptions {
   bool actOrder = true;
   /// Smallest range ratio tried per group and column (1: min/max only).
   double minShrink = 1.0;
+  /// Scales refitted to the output error once the integers are fixed.
+  bool refitScales = false;
 };
 
 struct GPTQResult {
@@ -61,6 +73,11 @@ struct GPTQResult {
 /// W row-major [K, N]; H row-major [K, K] (any positive scale).
 GPTQResult gptq(const float *W, int64_t K, int64_t N, const std::vector<double> &H,
                 const GPTQOptions &options);
+
+/// The least-squares refit of `r`'s scales for W (see above); gptq()
+/// calls it with refitScales.
+void refitScales(const float *W, int64_t K, int64_t N, const std::vector<double> &H,
+                 const GPTQOptions &options, GPTQResult &r);
 
 /// Round-to-nearest with the same group parameters (GPTQ's starting point).
 GPTQResult roundToNearest(const float *W, int64_t K, int64_t N, const GPTQOptions &options);
