@@ -151,6 +151,11 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
     r->gptqActOrder = gptqActOrder;
     r->gptqMinShrink = gptqMinShrink;
     r->gptqRefitScales = gptqRefitScales;
+    if (gptqRefitRounds < 1 || gptqRefitRounds > 10) {
+      module.emitError("qc-quantize: gptq-refit-rounds must lie in [1, 10]");
+      return signalPassFailure();
+    }
+    r->gptqRefitRounds = gptqRefitRounds;
     if (r->kv8) {
       module.emitError("qc-quantize: recipe '")
           << recipe << "': its -kv8 / -qkv8 part is a pass of its own: run "

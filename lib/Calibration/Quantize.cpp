@@ -899,6 +899,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         o.actOrder = recipe.gptqActOrder;
         o.minShrink = recipe.gptqMinShrink;
         o.refitScales = recipe.gptqRefitScales;
+        o.refitRounds = recipe.gptqRefitRounds;
         quant::GPTQResult g = quant::gptq(W.data(), K, N, *stats[k].hessian, o);
         if (!g.error.empty())
           return llvm::createStringError("node '" + t.name + "': GPTQ: " + g.error);

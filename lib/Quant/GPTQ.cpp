@@ -211,48 +211,53 @@ GPTQResult gptq(const float *W0, int64_t K, int64_t N, const std::vector<double>
   }
   // Rows in processing order.
   std::vector<float> Wp(K * N);
-  for (int64_t i = 0; i < K; ++i)
-    std::copy(W.begin() + perm[i] * N, W.begin() + (perm[i] + 1) * N, Wp.begin() + i * N);
   r.q.assign(K * N, 0);
-  const int64_t B = std::max<int64_t>(1, o.block);
-  std::vector<float> E(B * N);
-  for (int64_t i1 = 0; i1 < K; i1 += B) {
-    const int64_t i2 = std::min(K, i1 + B);
-    for (int64_t i = i1; i < i2; ++i) {
-      const int64_t k = perm[i];
-      const float *sc = r.scale.data() + (k / g) * N;
-      const int32_t *zp = r.zero.data() + (k / g) * N;
-      float *w = Wp.data() + i * N;
-      float *e = E.data() + (i - i1) * N;
-      const double d = U[i * K + i];
-      for (int64_t n = 0; n < N; ++n) {
-        double q = std::clamp(static_cast<double>(std::nearbyint(w[n] / sc[n])) + zp[n], grid.qmin, grid.qmax);
-        r.q[k * N + n] = static_cast<int32_t>(q);
-        double back = (q - zp[n]) * sc[n];
-        e[n] = static_cast<float>((w[n] - back) / d);
-      }
-      for (int64_t j = i + 1; j < i2; ++j) {
-        const float u = static_cast<float>(U[i * K + j]);
-        float *wj = Wp.data() + j * N;
-        for (int64_t n = 0; n < N; ++n)
-          wj[n] -= u * e[n];
-      }
-    }
-    // The block's errors onto every later row: W[j] -= sum_i U[i][j] E[i].
-    for (int64_t j = i2; j < K; ++j) {
-      float *wj = Wp.data() + j * N;
+  const int rounds = o.refitScales ? std::max(1, o.refitRounds) : 1;
+  for (int round = 0; round < rounds; ++round) {
+    for (int64_t i = 0; i < K; ++i)
+      std::copy(W.begin() + perm[i] * N, W.begin() + (perm[i] + 1) * N, Wp.begin() + i * N);
+    const int64_t B = std::max<int64_t>(1, o.block);
+    std::vector<float> E(B * N);
+    for (int64_t i1 = 0; i1 < K; i1 += B) {
+      const int64_t i2 = std::min(K, i1 + B);
       for (int64_t i = i1; i < i2; ++i) {
-        const float u = static_cast<float>(U[i * K + j]);
-        if (u == 0)
-          continue;
-        const float *e = E.data() + (i - i1) * N;
-        for (int64_t n = 0; n < N; ++n)
-          wj[n] -= u * e[n];
+        const int64_t k = perm[i];
+        const float *sc = r.scale.data() + (k / g) * N;
+        const int32_t *zp = r.zero.data() + (k / g) * N;
+        float *w = Wp.data() + i * N;
+        float *e = E.data() + (i - i1) * N;
+        const double d = U[i * K + i];
+        for (int64_t n = 0; n < N; ++n) {
+          double q = std::clamp(static_cast<double>(std::nearbyint(w[n] / sc[n])) + zp[n], grid.qmin, grid.qmax);
+          r.q[k * N + n] = static_cast<int32_t>(q);
+          double back = (q - zp[n]) * sc[n];
+          e[n] = static_cast<float>((w[n] - back) / d);
+        }
+        for (int64_t j = i + 1; j < i2; ++j) {
+          const float u = static_cast<float>(U[i * K + j]);
+          float *wj = Wp.data() + j * N;
+          for (int64_t n = 0; n < N; ++n)
+            wj[n] -= u * e[n];
+        }
+      }
+      // The block's errors onto every later row: W[j] -= sum_i U[i][j] E[i].
+      for (int64_t j = i2; j < K; ++j) {
+        float *wj = Wp.data() + j * N;
+        for (int64_t i = i1; i < i2; ++i) {
+          const float u = static_cast<float>(U[i * K + j]);
+          if (u == 0)
+            continue;
+          const float *e = E.data() + (i - i1) * N;
+          for (int64_t n = 0; n < N; ++n)
+            wj[n] -= u * e[n];
+        }
       }
     }
+    // The scales refitted to these integers; the next round rounds again
+    // with them.
+    if (o.refitScales)
+      refitScales(W0, K, N, H0, o, r);
   }
-  if (o.refitScales)
-    refitScales(W0, K, N, H0, o, r);
   return r;
 }
 

@@ -192,16 +192,16 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
     w8a8 with --min-layer-sqnr 20; options after "+" (any number, in any
     order): "+seq" --gptq-sequential, "+dampF" --gptq-damp F, "+shrinkR"
     --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
-    --gptq-refit-scales."""
+    --gptq-refit-scales, "+refitN" --gptq-refit-scales N."""
     recipe, *opts = recipe.split("+")
     recipe, _, floor = recipe.partition("@")
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
     for o in opts:
         m = re.fullmatch(r"(seq|noact|refit|damp|shrink)([0-9.]*)", o)
-        if not m or (m.group(1) in ("seq", "noact", "refit")) != (m.group(2) == ""):
+        if not m or (m.group(1) in ("seq", "noact")) != (m.group(2) == ""):
             raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR)" % o)
-        cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"], "refit": ["--gptq-refit-scales"],
+        cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"], "refit": ["--gptq-refit-scales"] + ([m.group(2)] if m.group(2) else []),
                 "damp": ["--gptq-damp", m.group(2)], "shrink": ["--gptq-min-shrink", m.group(2)]}[m.group(1)]
     if report:
         cmd += ["--report", report]

@@ -11,7 +11,7 @@
 //   clip METHOD BINS BITS IN.npy...                      -> threshold width mse
 //        METHOD: percentile:P | entropy | mse
 //   weightparams BITS ASYMMETRIC IN.npy                  -> "scale zp ratio"
-//   gptq|rtn BITS GROUP ASYMMETRIC ACTORDER W.npy H.npy OUT_PREFIX [DAMP MINSHRINK REFIT]
+//   gptq|rtn BITS GROUP ASYMMETRIC ACTORDER W.npy H.npy OUT_PREFIX [DAMP MINSHRINK REFITROUNDS]
 //        W [K, N] float32, H [K, K] float64; writes OUT_PREFIX{q,scale,zero}.npy
 //        (int32 [K, N], float32 [G, N], int32 [G, N])
 //
@@ -74,6 +74,7 @@ int main(int argc, char **argv) {
       o.damp = std::atof(argv[9]);
       o.minShrink = std::atof(argv[10]);
       o.refitScales = std::atoi(argv[11]) != 0;
+      o.refitRounds = std::max(1, std::atoi(argv[11]));
     }
     const int64_t K = w.shape[0], N = w.shape[1];
     const double *hp = reinterpret_cast<const double *>(h.data.data());

@@ -92,7 +92,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
         "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
         "                  [--salient-percent P] [--gptq-sequential] [--gptq-damp F]\n"
-        "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales]\n"
+        "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales [N]]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -136,7 +136,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "      (each group's range shrunk by the ratio in [R, 1] with the least\n"
         "      diag(H)-weighted rounding error; 1: min/max), --gptq-refit-scales (the\n"
         "      group scales refitted by least squares to the layer's output error once\n"
-        "      the integers are fixed); R-salient (weight-\n"
+        "      the integers are fixed; N rounds of GPTQ and refit, default 1); R-salient (weight-\n"
         "      only R, before -gptq): the input channels with the largest H_jj ||W_j||^2\n"
         "      (--salient-percent P of each MatMul's, default 1) kept float beside\n"
         "      the rounded matrix (structured salient weights).\n"
@@ -986,6 +986,7 @@ int runQuantize(std::vector<std::string> args) {
   bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
   std::string budgetArg, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
   bool gptqNoActOrder = false, gptqRefit = false;
+  std::string gptqRefitRounds;
   quantc::cpu::CompileOptions target;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -1019,8 +1020,13 @@ int runQuantize(std::vector<std::string> args) {
       gptqMinShrink = args[++i];
     else if (a == "--gptq-no-act-order")
       gptqNoActOrder = true;
-    else if (a == "--gptq-refit-scales")
+    else if (a == "--gptq-refit-scales") {
       gptqRefit = true;
+      // An optional round count: --gptq-refit-scales 3.
+      if (i + 1 < args.size() && !args[i + 1].empty() &&
+          std::all_of(args[i + 1].begin(), args[i + 1].end(), ::isdigit))
+        gptqRefitRounds = args[++i];
+    }
     else if (a == "--budget" && i + 1 < args.size())
       budgetArg = args[++i];
     else if (a == "--allocation-json" && i + 1 < args.size())
@@ -1165,6 +1171,15 @@ int runQuantize(std::vector<std::string> args) {
     return 2;
   parsedRecipe->gptqActOrder = !gptqNoActOrder;
   parsedRecipe->gptqRefitScales = gptqRefit;
+  if (!gptqRefitRounds.empty()) {
+    int n = std::atoi(gptqRefitRounds.c_str());
+    if (n < 1 || n > 10) {
+      llvm::errs() << "quantc: error: --gptq-refit-scales '" << gptqRefitRounds
+                   << "': expected a number of rounds in [1, 10]\n";
+      return 2;
+    }
+    parsedRecipe->gptqRefitRounds = n;
+  }
   const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
   parsedRecipe->int4Convs = int4Convs;
   parsedRecipe->weightClipSearch = weightClipSearch;

@@ -172,7 +172,9 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     a_k = q_k - z_g(k) in column g(k) of A [K, G],
     s = (A^T H A)^-1 A^T H w, the least-squares minimum of the output
     error (w - A s)^T H (w - A s), of which the min/max scales are one
-    point (a scale <= 0 or a group all at its zero point keeps its scale).
+    point (a scale <= 0 or a group all at its zero point keeps its scale);
+    with `gptq-refit-rounds=N`, GPTQ rounds again with the refitted
+    scales and refits again, N times in all.
   }];
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",
@@ -190,6 +192,8 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
            "-gptq: smallest ratio of each group's range tried by the diag(H)-weighted search (1: min/max)">,
     Option<"gptqRefitScales", "gptq-refit-scales", "bool", "false",
            "-gptq: refit the group scales by least squares once the integers are fixed">,
+    Option<"gptqRefitRounds", "gptq-refit-rounds", "int", "1",
+           "-gptq with gptq-refit-scales: rounds of GPTQ on the refitted scales and refit">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect", "::mlir::quant::QuantDialect"];
 }

@@ -102,7 +102,7 @@ struct Recipe {
   /// round-to-nearest with a clip search.
   bool gptq = false;
   /// GPTQ's knobs (quant::GPTQOptions; `quantc quantize --gptq-damp F
-  /// --gptq-no-act-order --gptq-min-shrink R --gptq-refit-scales`):
+  /// --gptq-no-act-order --gptq-min-shrink R --gptq-refit-scales [N]`):
   /// damping as a fraction of the mean diagonal, act-order, the smallest
   /// ratio of each group's range tried by the diag(H)-weighted range
   /// search (1: min/max), and the least-squares refit of the scales.
@@ -110,6 +110,7 @@ struct Recipe {
   bool gptqActOrder = true;
   double gptqMinShrink = 1.0;
   bool gptqRefitScales = false;
+  int gptqRefitRounds = 1;
   /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
   /// per-channel scales folded like -smooth's (smoothModel with awq).
   bool awq = false;

@@ -36,7 +36,10 @@
 // (the original w and H, no damping). The min/max scales are one point
 // of that least-squares problem, so the output error on the calibration
 // rows cannot grow; a group whose integers all sit at the zero point, or
-// a solution with a scale <= 0, keeps the old scales.
+// a solution with a scale <= 0, keeps the old scales. Rounds > 1
+// alternate: GPTQ's rounding with the refitted scales, then the refit of
+// those integers (each step lowers the output error on the calibration
+// rows, up to GPTQ's own approximation).
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_QUANT_GPTQ_H
@@ -57,8 +60,11 @@ struct GPTQOptions {
   bool actOrder = true;
   /// Smallest range ratio tried per group and column (1: min/max only).
   double minShrink = 1.0;
-  /// Scales refitted to the output error once the integers are fixed.
+  /// Scales refitted to the output error once the integers are fixed;
+  /// with refitRounds > 1, GPTQ runs again on the refitted scales (same
+  /// zero points) and refits again, that many times in all.
   bool refitScales = false;
+  int refitRounds = 1;
 };
 
 struct GPTQResult {
