@@ -61,10 +61,11 @@ std::optional<std::vector<float>> weightMatrix(const Target &t, int64_t &K, int6
 /// tr(D^T H D) for D = W - Q_f(W): the layer's squared output error over
 /// the calibration rows.
 double proxyError(const std::vector<float> &W, int64_t K, int64_t N, const std::vector<double> &H,
-                  const std::vector<float> &Hf, const Format &f, bool gptq) {
+                  const std::vector<float> &Hf, const Format &f,
+                  const quant::GPTQOptions *gptq) {
   if (f.bits == 0)
     return 0.0;
-  quant::GPTQOptions o;
+  quant::GPTQOptions o = gptq ? *gptq : quant::GPTQOptions();
   o.bits = f.bits;
   o.group = f.group;
   o.asymmetric = f.bits == 4;
@@ -93,7 +94,7 @@ double proxyError(const std::vector<float> &W, int64_t K, int64_t N, const std::
 llvm::Expected<AllocationPlan> planAllocation(ModuleOp module, const std::vector<Target> &targets,
                                               const std::vector<ActivationStats> &stats,
                                               const std::vector<Sample> &probe, double budgetBits,
-                                              bool gptq) {
+                                              const quant::GPTQOptions *gptq) {
   const std::string suffix = gptq ? "-gptq" : "";
   auto ref = Recipe::parse(kReference + suffix);
   if (!ref)
@@ -179,7 +180,8 @@ llvm::Expected<AllocationPlan> planAllocation(ModuleOp module, const std::vector
 llvm::Expected<std::vector<LayerReport>> applyAllocation(ModuleOp module,
                                                          const std::vector<Target> &targets,
                                                          const std::vector<ActivationStats> &stats,
-                                                         const AllocationPlan &plan) {
+                                                         const AllocationPlan &plan,
+                                                         const quant::GPTQOptions &gptqTuning) {
   std::map<std::string, std::vector<size_t>> byFormat;
   for (size_t l = 0; l < plan.layers.size() && l < targets.size(); ++l) {
     const LayerPlan &lp = plan.layers[l];
@@ -194,6 +196,7 @@ llvm::Expected<std::vector<LayerReport>> applyAllocation(ModuleOp module,
     auto r = Recipe::parse(format);
     if (!r)
       return llvm::createStringError("allocation: unknown format '" + format + "'");
+    r->gptqTuning = gptqTuning;
     std::vector<Target> sub;
     std::vector<ActivationStats> subStats;
     for (size_t l : idx) {

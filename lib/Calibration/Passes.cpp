@@ -147,15 +147,15 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
       module.emitError("qc-quantize: gptq-damp must lie in [0, 10] and gptq-min-shrink in [0.5, 1]");
       return signalPassFailure();
     }
-    r->gptqDamp = gptqDamp;
-    r->gptqActOrder = gptqActOrder;
-    r->gptqMinShrink = gptqMinShrink;
-    r->gptqRefitScales = gptqRefitScales;
+    r->gptqTuning.damp = gptqDamp;
+    r->gptqTuning.actOrder = gptqActOrder;
+    r->gptqTuning.minShrink = gptqMinShrink;
+    r->gptqTuning.refitScales = gptqRefitScales;
     if (gptqRefitRounds < 1 || gptqRefitRounds > 10) {
       module.emitError("qc-quantize: gptq-refit-rounds must lie in [1, 10]");
       return signalPassFailure();
     }
-    r->gptqRefitRounds = gptqRefitRounds;
+    r->gptqTuning.refitRounds = gptqRefitRounds;
     if (r->kv8) {
       module.emitError("qc-quantize: recipe '")
           << recipe << "': its -kv8 / -qkv8 part is a pass of its own: run "

@@ -891,15 +891,10 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         for (int64_t i = 0; i < K; ++i)
           for (int64_t n = 0; n < N; ++n)
             W[i * N + n] = wv[i * rs + n * cs];
-        quant::GPTQOptions o;
+        quant::GPTQOptions o = recipe.gptqTuning;
         o.bits = gridBits;
         o.group = group;
         o.asymmetric = asym;
-        o.damp = recipe.gptqDamp;
-        o.actOrder = recipe.gptqActOrder;
-        o.minShrink = recipe.gptqMinShrink;
-        o.refitScales = recipe.gptqRefitScales;
-        o.refitRounds = recipe.gptqRefitRounds;
         quant::GPTQResult g = quant::gptq(W.data(), K, N, *stats[k].hessian, o);
         if (!g.error.empty())
           return llvm::createStringError("node '" + t.name + "': GPTQ: " + g.error);

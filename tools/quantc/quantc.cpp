@@ -1166,11 +1166,14 @@ int runQuantize(std::vector<std::string> args) {
     out = v;
     return true;
   };
-  if (!fraction(gptqDamp, "--gptq-damp", 0.0, 10.0, parsedRecipe->gptqDamp) ||
-      !fraction(gptqMinShrink, "--gptq-min-shrink", 0.5, 1.0, parsedRecipe->gptqMinShrink))
+  quantc::quant::GPTQOptions &tuning = parsedRecipe->gptqTuning;
+  if (!fraction(gptqDamp, "--gptq-damp", 0.0, 10.0, tuning.damp) ||
+      !fraction(gptqMinShrink, "--gptq-min-shrink", 0.5, 1.0, tuning.minShrink))
     return 2;
-  parsedRecipe->gptqActOrder = !gptqNoActOrder;
-  parsedRecipe->gptqRefitScales = gptqRefit;
+  if (gptqNoActOrder)
+    tuning.actOrder = false;
+  if (gptqRefit)
+    tuning.refitScales = true;
   if (!gptqRefitRounds.empty()) {
     int n = std::atoi(gptqRefitRounds.c_str());
     if (n < 1 || n > 10) {
@@ -1178,7 +1181,7 @@ int runQuantize(std::vector<std::string> args) {
                    << "': expected a number of rounds in [1, 10]\n";
       return 2;
     }
-    parsedRecipe->gptqRefitRounds = n;
+    tuning.refitRounds = n;
   }
   const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
   parsedRecipe->int4Convs = int4Convs;
@@ -1439,7 +1442,8 @@ int runQuantize(std::vector<std::string> args) {
           samples->begin(),
           samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
       auto p = quantc::calib::planAllocation(*module, targets, *stats, probe, budgetBits,
-                                             parsedRecipe->gptq);
+                                             parsedRecipe->gptq ? &parsedRecipe->gptqTuning
+                                                                : nullptr);
       if (!p) {
         llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(p.takeError())
                      << "\n";
@@ -1472,7 +1476,8 @@ int runQuantize(std::vector<std::string> args) {
         out.keep();
       }
     }
-    reports = quantc::calib::applyAllocation(*module, targets, *stats, plan);
+    reports = quantc::calib::applyAllocation(*module, targets, *stats, plan,
+                                             parsedRecipe->gptqTuning);
   } else if (gptqSequential) {
     auto seq = quantc::calib::quantizeSequentially(
         *module, *samples, *parsedRecipe, salientPct, [](size_t done, size_t total) {

@@ -58,19 +58,23 @@ struct AllocationPlan {
 /// Candidates and their estimated errors for every target (stats must
 /// carry Hessians: collectHessians), and the allocation under
 /// `budgetBits` total. `probe`: the samples the per-layer sensitivity
-/// runs on (one shape).
+/// runs on (one shape). `gptq`: the GPTQ tuning the integer candidates
+/// are rounded with (null: round to nearest).
 llvm::Expected<AllocationPlan> planAllocation(mlir::ModuleOp module,
                                               const std::vector<Target> &targets,
                                               const std::vector<ActivationStats> &stats,
                                               const std::vector<Sample> &probe,
-                                              double budgetBits, bool gptq);
+                                              double budgetBits,
+                                              const quant::GPTQOptions *gptq);
 
 /// Quantizes each target with its chosen format (insertQDQ per format
-/// group; "float" targets are left alone). Reports in target order.
+/// group; "float" targets are left alone), -gptq formats with
+/// `gptqTuning`. Reports in target order.
 llvm::Expected<std::vector<LayerReport>> applyAllocation(mlir::ModuleOp module,
                                                          const std::vector<Target> &targets,
                                                          const std::vector<ActivationStats> &stats,
-                                                         const AllocationPlan &plan);
+                                                         const AllocationPlan &plan,
+                                                         const quant::GPTQOptions &gptqTuning = {});
 
 /// The plan as JSON ({"budget_bits", "bits", "params", "layers": [{"name",
 /// "format", "bits", "candidates": {format: [bits, error]}}]}) and back

@@ -25,6 +25,7 @@
 #ifndef QUANTC_CALIBRATION_QUANTIZE_H
 #define QUANTC_CALIBRATION_QUANTIZE_H
 
+#include "quantc/Quant/GPTQ.h"
 #include "quantc/Calibration/Statistics.h"
 #include "quantc/Target/CPU/JIT.h"
 
@@ -106,11 +107,9 @@ struct Recipe {
   /// damping as a fraction of the mean diagonal, act-order, the smallest
   /// ratio of each group's range tried by the diag(H)-weighted range
   /// search (1: min/max), and the least-squares refit of the scales.
-  double gptqDamp = 0.01;
-  bool gptqActOrder = true;
-  double gptqMinShrink = 1.0;
-  bool gptqRefitScales = false;
-  int gptqRefitRounds = 1;
+  /// Only damp, actOrder, minShrink, refitScales and refitRounds are
+  /// read; bits, group and symmetry come from each layer's format.
+  quant::GPTQOptions gptqTuning;
   /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
   /// per-channel scales folded like -smooth's (smoothModel with awq).
   bool awq = false;
