@@ -26,6 +26,11 @@ IMicroKernel selectIMicroKernel() {
   const char *cap = getenv("QUANTC_CPU_KERNELS");
   std::string limit = cap ? cap : "";
   __builtin_cpu_init();
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (limit != "generic" && limit != "avx2" && __builtin_cpu_supports("avx512f") &&
+      __builtin_cpu_supports("avx512vnni"))
+    return iMicroKernelAVX512VNNI;
+#endif
   if (limit != "generic" && __builtin_cpu_supports("avx2"))
     return iMicroKernelAVX2;
 #endif
@@ -134,6 +139,10 @@ const char *igemmKernelName() {
 #ifdef QUANTC_HAVE_X86_KERNELS
   if (k == iMicroKernelAVX2)
     return "avx2";
+#endif
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (k == iMicroKernelAVX512VNNI)
+    return "avx512vnni";
 #endif
   return k == iMicroKernelGeneric ? "generic" : "unknown";
 }

@@ -39,6 +39,10 @@ void iMicroKernelGeneric(int64_t kcp, const int16_t *Ap, const int16_t *Bp, int3
 void iMicroKernelAVX2(int64_t kcp, const int16_t *Ap, const int16_t *Bp, int32_t *C,
                       int64_t ldc, int64_t mr, int64_t nr);
 #endif
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+void iMicroKernelAVX512VNNI(int64_t kcp, const int16_t *Ap, const int16_t *Bp, int32_t *C,
+                            int64_t ldc, int64_t mr, int64_t nr);
+#endif
 
 } // namespace quantc::rt
 
