@@ -199,7 +199,8 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
     for o in opts:
         m = re.fullmatch(r"(seq|noact|refit|damp|shrink)([0-9.]*)", o)
-        if not m or (m.group(1) in ("seq", "noact")) != (m.group(2) == ""):
+        if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
+                (m.group(1) in ("damp", "shrink") and not m.group(2)):
             raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR)" % o)
         cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"], "refit": ["--gptq-refit-scales"] + ([m.group(2)] if m.group(2) else []),
                 "damp": ["--gptq-damp", m.group(2)], "shrink": ["--gptq-min-shrink", m.group(2)]}[m.group(1)]
