@@ -134,9 +134,11 @@ int usage(llvm::raw_ostream &os, int code) {
         "      quantized (weight-only and dynamic recipes); --gptq-damp F (0.01: F times\n"
         "      the mean of diag H added to H), --gptq-no-act-order, --gptq-min-shrink R\n"
         "      (each group's range shrunk by the ratio in [R, 1] with the least\n"
-        "      diag(H)-weighted rounding error; 1: min/max), --gptq-refit-scales (the\n"
-        "      group scales refitted by least squares to the layer's output error once\n"
-        "      the integers are fixed; N rounds of GPTQ and refit, default 1); R-salient (weight-\n"
+        "      diag(H)-weighted rounding error; default 0.8, 1: min/max),\n"
+        "      --gptq-refit-scales N (rounds of GPTQ each followed by a least-squares\n"
+        "      refit of the group scales to the layer's output error; default 1, 0:\n"
+        "      none; the textbook GPTQ is --gptq-min-shrink 1 --gptq-refit-scales 0);\n"
+        "      R-salient (weight-\n"
         "      only R, before -gptq): the input channels with the largest H_jj ||W_j||^2\n"
         "      (--salient-percent P of each MatMul's, default 1) kept float beside\n"
         "      the rounded matrix (structured salient weights).\n"
@@ -1174,11 +1176,15 @@ int runQuantize(std::vector<std::string> args) {
     tuning.actOrder = false;
   if (gptqRefit)
     tuning.refitScales = true;
+  if (gptqRefitRounds == "0") {
+    tuning.refitScales = false;
+    gptqRefitRounds.clear();
+  }
   if (!gptqRefitRounds.empty()) {
     int n = std::atoi(gptqRefitRounds.c_str());
     if (n < 1 || n > 10) {
       llvm::errs() << "quantc: error: --gptq-refit-scales '" << gptqRefitRounds
-                   << "': expected a number of rounds in [1, 10]\n";
+                   << "': expected a number of rounds in [0, 10]\n";
       return 2;
     }
     tuning.refitRounds = n;

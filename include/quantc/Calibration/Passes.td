@@ -164,10 +164,10 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     original W's min/max per group of consecutive rows (static groups), so
     the run-time layout is that of round-to-nearest. `gptq-damp` sets the
     0.01, `gptq-act-order=false` keeps the rows' own order, and
-    `gptq-min-shrink=R` < 1 shrinks each group's range [lo, hi] (per
+    `gptq-min-shrink=R` < 1 (default 0.8; 1: min/max) shrinks each group's range [lo, hi] (per
     output column) to [r lo, r hi] for the r in {1, 0.99, ..., R} that
     minimizes sum_k H_kk (w_k - dq(q(w_k)))^2, the diagonal part of the
-    layer's output error tr(D^T H D). `gptq-refit-scales` then refits
+    layer's output error tr(D^T H D). `gptq-refit-scales` (default on) then refits
     each output column's G group scales with the integers fixed: with
     a_k = q_k - z_g(k) in column g(k) of A [K, G],
     s = (A^T H A)^-1 A^T H w, the least-squares minimum of the output
@@ -188,9 +188,9 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
            "-gptq: damping added to H's diagonal, as a fraction of its mean">,
     Option<"gptqActOrder", "gptq-act-order", "bool", "true",
            "-gptq: round the rows by decreasing H_kk (static groups)">,
-    Option<"gptqMinShrink", "gptq-min-shrink", "double", "1.0",
+    Option<"gptqMinShrink", "gptq-min-shrink", "double", "0.8",
            "-gptq: smallest ratio of each group's range tried by the diag(H)-weighted search (1: min/max)">,
-    Option<"gptqRefitScales", "gptq-refit-scales", "bool", "false",
+    Option<"gptqRefitScales", "gptq-refit-scales", "bool", "true",
            "-gptq: refit the group scales by least squares once the integers are fixed">,
     Option<"gptqRefitRounds", "gptq-refit-rounds", "int", "1",
            "-gptq with gptq-refit-scales: rounds of GPTQ on the refitted scales and refit">,

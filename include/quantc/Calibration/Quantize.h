@@ -108,8 +108,18 @@ struct Recipe {
   /// ratio of each group's range tried by the diag(H)-weighted range
   /// search (1: min/max), and the least-squares refit of the scales.
   /// Only damp, actOrder, minShrink, refitScales and refitRounds are
-  /// read; bits, group and symmetry come from each layer's format.
-  quant::GPTQOptions gptqTuning;
+  /// read; bits, group and symmetry come from each layer's format. The
+  /// recipes' default: the diag(H)-weighted range search down to 0.8 and
+  /// one least-squares refit of the scales (chosen on SmolLM2's
+  /// validation windows, docs/accuracy.md session 13); the textbook
+  /// algorithm is minShrink 1 without refit.
+  quant::GPTQOptions gptqTuning = defaultGPTQTuning();
+  static quant::GPTQOptions defaultGPTQTuning() {
+    quant::GPTQOptions o;
+    o.minShrink = 0.8;
+    o.refitScales = true;
+    return o;
+  }
   /// Suffix -awq (weight-only 4-bit grouped recipes, after -rot): AWQ's
   /// per-channel scales folded like -smooth's (smoothModel with awq).
   bool awq = false;
