@@ -4,11 +4,16 @@
 // run, the int8 GEMM (int32 accumulation), the GEMM with 4-bit weights
 // dequantized while packing, and the float GEMM with B a weight packed once
 // (sgemmConstB); prints each one's time and its speed-up over the float
-// GEMM. Usage: quantc-kernel-bench [--threads N] [--runs N]
+// GEMM. With --peak, first this machine's measured limits (Peak.h: each
+// kernel op's arithmetic peak on the given threads, the triad bandwidth),
+// and each GEMM row's float and int8 rate as a fraction of the peak of
+// the path that ran. Usage: quantc-kernel-bench [--threads N] [--runs N]
+// [--shape MxNxK]... [--peak]
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
+#include "Peak.h"
 
 #include <algorithm>
 #include <chrono>
@@ -41,6 +46,17 @@ int main(int argc, char **argv) {
   };
   int threads = 1, runs = 20;
   std::vector<Shape> only; // --shape MxNxK (repeatable): these instead of the default list
+  // --peak is a flag; the other options take a value.
+  bool peak = false;
+  std::vector<char *> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--peak"))
+      peak = true;
+    else
+      rest.push_back(argv[i]);
+  }
+  argc = static_cast<int>(rest.size());
+  argv = rest.data();
   for (int i = 1; i + 1 < argc; i += 2) {
     long long m = 0, n = 0, k = 0;
     if (!std::strcmp(argv[i], "--threads"))
@@ -52,7 +68,7 @@ int main(int argc, char **argv) {
       only.push_back(Shape{m, n, k});
     else {
       std::fprintf(stderr, "error: bad option '%s %s'\nusage: quantc-kernel-bench [--threads N] "
-                   "[--runs N] [--shape MxNxK]...\n", argv[i], argv[i + 1]);
+                   "[--runs N] [--shape MxNxK]... [--peak]\n", argv[i], argv[i + 1]);
       return 2;
     }
   }
@@ -61,9 +77,23 @@ int main(int argc, char **argv) {
     return 2;
   }
   setNumThreads(threads);
+  std::printf("kernel paths: sgemm=%s igemm=%s\n", sgemmKernelName(), igemmKernelName());
+  double floatPeak = 0, int8Peak = 0;
+  if (peak) {
+    std::printf("peaks on %d thread(s) (2 x multiply-adds per second, best of 3):\n", threads);
+    for (const auto &p : quantc::bench::measurePeaks(threads)) {
+      std::printf("  %-52s %8.1f G%s/s\n", p.name.c_str(), p.gopsPerSec, p.isInt8 ? "OP" : "FLOP");
+      if (p.path == sgemmKernelName())
+        floatPeak = p.gopsPerSec;
+      if (p.path == igemmKernelName())
+        int8Peak = p.gopsPerSec;
+    }
+    std::printf("  %-52s %8.1f GB/s\n", "triad a = b + s c, 3 x 256 MiB",
+                quantc::bench::measureTriad(threads, int64_t(256) << 20));
+  }
   std::printf("threads %d, median of %d runs, ms (speed-up over the float GEMM)\n", threads, runs);
-  std::printf("%-18s %10s %20s %20s %20s\n", "M x N x K", "f32", "int8 -> int32", "f32 x int4 g128",
-              "f32, B packed once");
+  std::printf("%-18s %10s %20s %20s %20s%s\n", "M x N x K", "f32", "int8 -> int32", "f32 x int4 g128",
+              "f32, B packed once", peak ? "   f32 % of peak  int8 % of peak" : "");
   // Then a language model's prompt-sized products (SmolLM2: hidden 576,
   // MLP 1536): a few rows against a large weight.
   std::vector<Shape> shapes = {
@@ -104,8 +134,14 @@ int main(int argc, char **argv) {
     char shape[64];
     std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.N,
                   (long long)s.K);
-    std::printf("%-18s %10.3f %12.3f (%4.2fx) %12.3f (%4.2fx) %12.3f (%4.2fx)\n", shape, tf, ti,
+    std::printf("%-18s %10.3f %12.3f (%4.2fx) %12.3f (%4.2fx) %12.3f (%4.2fx)", shape, tf, ti,
                 tf / ti, t4, tf / t4, tc, tf / tc);
+    if (peak) {
+      const double ops = 2.0 * s.M * s.N * s.K;
+      auto pct = [&](double ms, double peakG) { return peakG > 0 ? 100.0 * ops / (ms * 1e6) / peakG : 0.0; };
+      std::printf(" %14.0f%% %14.0f%%", pct(tf, floatPeak), pct(ti, int8Peak));
+    }
+    std::printf("\n");
   }
   return 0;
 }
