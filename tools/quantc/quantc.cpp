@@ -1487,8 +1487,11 @@ int runQuantize(std::vector<std::string> args) {
   } else if (gptqSequential) {
     auto seq = quantc::calib::quantizeSequentially(
         *module, *samples, *parsedRecipe, salientPct, [](size_t done, size_t total) {
-          llvm::errs() << "\rgptq: stage " << done << " of " << total;
-          if (done == total)
+          // One line rewritten in place on a terminal; a line per stage in
+          // a log.
+          const bool tty = llvm::errs().is_displayed();
+          llvm::errs() << (tty ? "\r" : "") << "gptq: stage " << done << " of " << total;
+          if (done == total || !tty)
             llvm::errs() << "\n";
         });
     if (!seq) {
