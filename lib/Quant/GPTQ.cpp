@@ -7,8 +7,10 @@
 #include "quantc/Quant/GPTQ.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <numeric>
+#include <thread>
 
 namespace quantc::quant {
 namespace {
@@ -266,103 +268,141 @@ void refitScales(const float *W, int64_t K, int64_t N, const std::vector<double>
   const int64_t g = o.group > 0 ? o.group : K;
   const int64_t G = r.groups;
   const int64_t chunk = 128;
-  std::vector<double> A(K * chunk), HW(K * chunk), HA(G * K * chunk);
-  std::vector<double> M(G * G), b(G), L(G * G), y(G);
-  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
-    const int64_t C = std::min(chunk, N - n0);
-    // A = Q - Z and the products H W, H A^(h) for the chunk's columns
-    // (A^(h): A's rows of group h, zero elsewhere).
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t c = 0; c < C; ++c)
-        A[k * C + c] = r.q[k * N + n0 + c] - r.zero[(k / g) * N + n0 + c];
-    std::fill(HW.begin(), HW.begin() + K * C, 0.0);
-    std::fill(HA.begin(), HA.begin() + G * K * C, 0.0);
-    for (int64_t k = 0; k < K; ++k) {
-      double *hw = HW.data() + k * C;
-      for (int64_t l = 0; l < K; ++l) {
-        const double h = H[k * K + l];
-        if (h == 0)
-          continue;
-        double *ha = HA.data() + ((l / g) * K + k) * C;
-        const double *a = A.data() + l * C;
-        const float *w = W + l * N + n0;
-        for (int64_t c = 0; c < C; ++c) {
-          ha[c] += h * a[c];
-          hw[c] += h * w[c];
-        }
-      }
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      const int64_t n = n0 + c;
-      // M = A^T H A, b = A^T H w (G x G, G): the normal equations of
-      // min_s (w - A s)^T H (w - A s).
-      std::fill(M.begin(), M.end(), 0.0);
-      std::fill(b.begin(), b.end(), 0.0);
-      for (int64_t k = 0; k < K; ++k) {
-        const double a = A[k * C + c];
-        if (a == 0)
-          continue;
-        const int64_t gk = k / g;
-        b[gk] += a * HW[k * C + c];
-        for (int64_t h = 0; h < G; ++h)
-          M[gk * G + h] += a * HA[(h * K + k) * C + c];
-      }
-      // Groups whose integers are all at the zero point keep their scale
-      // (no equation); the rest are solved by Cholesky.
-      std::vector<int64_t> live;
-      for (int64_t h = 0; h < G; ++h)
-        if (M[h * G + h] > 0)
-          live.push_back(h);
-      const int64_t m = static_cast<int64_t>(live.size());
-      if (m == 0)
-        continue;
-      // Right-hand side with the fixed groups' part moved over.
-      for (int64_t i = 0; i < m; ++i) {
-        double v = b[live[i]];
-        for (int64_t h = 0; h < G; ++h)
-          if (!(M[h * G + h] > 0))
-            v -= M[live[i] * G + h] * r.scale[h * N + n];
-        y[i] = v;
-      }
-      bool ok = true;
-      for (int64_t i = 0; i < m && ok; ++i)
-        for (int64_t j = 0; j <= i; ++j) {
-          double v = M[live[i] * G + live[j]];
-          for (int64_t t = 0; t < j; ++t)
-            v -= L[i * G + t] * L[j * G + t];
-          if (i == j) {
-            if (!(v > 1e-12 * M[live[i] * G + live[i]])) {
-              ok = false;
-              break;
-            }
-            L[i * G + i] = std::sqrt(v);
-          } else {
-            L[i * G + j] = v / L[j * G + j];
+  const int64_t chunks = (N + chunk - 1) / chunk;
+  // Chunks of columns are independent (each writes only its columns'
+  // scales): shared out over the cores, the same result in any order.
+  std::atomic<int64_t> nextChunk{0};
+  auto worker = [&] {
+    std::vector<double> A(K * chunk), Wd(K * chunk), HW(K * chunk), HA(G * K * chunk);
+    std::vector<double> M(G * G), b(G), L(G * G), y(G);
+    for (int64_t ci = nextChunk++; ci < chunks; ci = nextChunk++) {
+      const int64_t n0 = ci * chunk;
+      const int64_t C = std::min(chunk, N - n0);
+      // A = Q - Z and the products H W, H A^(h) for the chunk's columns
+      // (A^(h): A's rows of group h, zero elsewhere).
+      for (int64_t k = 0; k < K; ++k)
+        for (int64_t c = 0; c < C; ++c)
+          A[k * C + c] = r.q[k * N + n0 + c] - r.zero[(k / g) * N + n0 + c];
+      std::fill(HW.begin(), HW.begin() + K * C, 0.0);
+      std::fill(HA.begin(), HA.begin() + G * K * C, 0.0);
+      for (int64_t l = 0; l < K; ++l)
+        for (int64_t c = 0; c < C; ++c)
+          Wd[l * C + c] = W[l * N + n0 + c];
+      // Four rows k at a time, so each row l of A and W is read once per
+      // four (the loop is bound by reading them, not by the arithmetic).
+      for (int64_t k0 = 0; k0 < K; k0 += 4) {
+        const int64_t kb = std::min<int64_t>(4, K - k0);
+        for (int64_t l = 0; l < K; ++l) {
+          const double *a = A.data() + l * C, *w = Wd.data() + l * C;
+          double h[4] = {0, 0, 0, 0};
+          double *ha[4], *hw[4];
+          for (int64_t j = 0; j < 4; ++j) {
+            const int64_t k = k0 + std::min(j, kb - 1);
+            h[j] = j < kb ? H[k * K + l] : 0.0;
+            ha[j] = HA.data() + ((l / g) * K + k) * C;
+            hw[j] = HW.data() + k * C;
+          }
+          if (kb < 4) {
+            for (int64_t j = 0; j < kb; ++j)
+              for (int64_t c = 0; c < C; ++c) {
+                ha[j][c] += h[j] * a[c];
+                hw[j][c] += h[j] * w[c];
+              }
+            continue;
+          }
+          for (int64_t c = 0; c < C; ++c) {
+            const double av = a[c], wv = w[c];
+            ha[0][c] += h[0] * av;
+            hw[0][c] += h[0] * wv;
+            ha[1][c] += h[1] * av;
+            hw[1][c] += h[1] * wv;
+            ha[2][c] += h[2] * av;
+            hw[2][c] += h[2] * wv;
+            ha[3][c] += h[3] * av;
+            hw[3][c] += h[3] * wv;
           }
         }
-      if (!ok)
-        continue;
-      for (int64_t i = 0; i < m; ++i) { // L z = y
-        double v = y[i];
-        for (int64_t t = 0; t < i; ++t)
-          v -= L[i * G + t] * y[t];
-        y[i] = v / L[i * G + i];
       }
-      for (int64_t i = m - 1; i >= 0; --i) { // L^T s = z
-        double v = y[i];
-        for (int64_t t = i + 1; t < m; ++t)
-          v -= L[t * G + i] * y[t];
-        y[i] = v / L[i * G + i];
+      for (int64_t c = 0; c < C; ++c) {
+        const int64_t n = n0 + c;
+        // M = A^T H A, b = A^T H w (G x G, G): the normal equations of
+        // min_s (w - A s)^T H (w - A s).
+        std::fill(M.begin(), M.end(), 0.0);
+        std::fill(b.begin(), b.end(), 0.0);
+        for (int64_t k = 0; k < K; ++k) {
+          const double a = A[k * C + c];
+          if (a == 0)
+            continue;
+          const int64_t gk = k / g;
+          b[gk] += a * HW[k * C + c];
+          for (int64_t h = 0; h < G; ++h)
+            M[gk * G + h] += a * HA[(h * K + k) * C + c];
+        }
+        // Groups whose integers are all at the zero point keep their scale
+        // (no equation); the rest are solved by Cholesky.
+        std::vector<int64_t> live;
+        for (int64_t h = 0; h < G; ++h)
+          if (M[h * G + h] > 0)
+            live.push_back(h);
+        const int64_t m = static_cast<int64_t>(live.size());
+        if (m == 0)
+          continue;
+        // Right-hand side with the fixed groups' part moved over.
+        for (int64_t i = 0; i < m; ++i) {
+          double v = b[live[i]];
+          for (int64_t h = 0; h < G; ++h)
+            if (!(M[h * G + h] > 0))
+              v -= M[live[i] * G + h] * r.scale[h * N + n];
+          y[i] = v;
+        }
+        bool ok = true;
+        for (int64_t i = 0; i < m && ok; ++i)
+          for (int64_t j = 0; j <= i; ++j) {
+            double v = M[live[i] * G + live[j]];
+            for (int64_t t = 0; t < j; ++t)
+              v -= L[i * G + t] * L[j * G + t];
+            if (i == j) {
+              if (!(v > 1e-12 * M[live[i] * G + live[i]])) {
+                ok = false;
+                break;
+              }
+              L[i * G + i] = std::sqrt(v);
+            } else {
+              L[i * G + j] = v / L[j * G + j];
+            }
+          }
+        if (!ok)
+          continue;
+        for (int64_t i = 0; i < m; ++i) { // L z = y
+          double v = y[i];
+          for (int64_t t = 0; t < i; ++t)
+            v -= L[i * G + t] * y[t];
+          y[i] = v / L[i * G + i];
+        }
+        for (int64_t i = m - 1; i >= 0; --i) { // L^T s = z
+          double v = y[i];
+          for (int64_t t = i + 1; t < m; ++t)
+            v -= L[t * G + i] * y[t];
+          y[i] = v / L[i * G + i];
+        }
+        bool positive = true;
+        for (int64_t i = 0; i < m; ++i)
+          positive &= y[i] > 0 && std::isfinite(y[i]);
+        if (!positive)
+          continue;
+        for (int64_t i = 0; i < m; ++i)
+          r.scale[live[i] * N + n] = static_cast<float>(y[i]);
       }
-      bool positive = true;
-      for (int64_t i = 0; i < m; ++i)
-        positive &= y[i] > 0 && std::isfinite(y[i]);
-      if (!positive)
-        continue;
-      for (int64_t i = 0; i < m; ++i)
-        r.scale[live[i] * N + n] = static_cast<float>(y[i]);
     }
-  }
+  };
+  const int64_t threads =
+      std::min<int64_t>(chunks, std::max(1u, std::min(8u, std::thread::hardware_concurrency())));
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (auto &th : pool)
+    th.join();
 }
 
 } // namespace quantc::quant
