@@ -1,5 +1,6 @@
 //===- PeakAVX2.cpp - AVX2 peak loops (built with -mavx2 -mfma) -----------===//
 #include "Peak.h"
+#include "PeakLoop256.h"
 
 #include <immintrin.h>
 
@@ -23,22 +24,10 @@ double fmaLoopAVX2(int64_t iters, float *sink) {
 // The AVX2 igemm kernel's step: vpmaddwd (two int16 products per int32
 // lane) then vpaddd.
 double maddwdLoopAVX2(int64_t iters, float *sink) {
-  __m256i x = _mm256_set1_epi16(3), y = _mm256_set1_epi16(-2);
-  __m256i a[12];
-  for (int i = 0; i < 12; ++i)
-    a[i] = _mm256_set1_epi32(i);
-  for (int64_t n = 0; n < iters; ++n) {
-    // An empty asm that "changes" x: the products cannot be hoisted out
-    // of the loop, and no instruction is added.
-    asm volatile("" : "+x"(x));
-    for (int i = 0; i < 12; ++i)
-      a[i] = _mm256_add_epi32(a[i], _mm256_madd_epi16(x, y));
-  }
-  __m256i s = a[0];
-  for (int i = 1; i < 12; ++i)
-    s = _mm256_add_epi32(s, a[i]);
-  *sink += float(_mm256_extract_epi32(s, 0));
-  return double(iters) * 12 * 16;
+  return 16 * intLoop256(iters, sink, _mm256_set1_epi16(3), _mm256_set1_epi16(-2),
+                         [](__m256i a, __m256i x, __m256i y) {
+                           return _mm256_add_epi32(a, _mm256_madd_epi16(x, y));
+                         });
 }
 
 } // namespace quantc::bench
