@@ -23,6 +23,18 @@ inline __m512i pairOf(const int16_t *a) {
   std::memcpy(&v, a, sizeof v);
   return _mm512_set1_epi32(v);
 }
+
+/// One k pair of the tile: c_r += A's pair of row r times B's 16 columns.
+__attribute__((always_inline)) inline void step(const int16_t *a, __m512i b, __m512i &c0,
+                                                __m512i &c1, __m512i &c2, __m512i &c3,
+                                                __m512i &c4, __m512i &c5) {
+  c0 = _mm512_dpwssd_epi32(c0, pairOf(a), b);
+  c1 = _mm512_dpwssd_epi32(c1, pairOf(a + 2), b);
+  c2 = _mm512_dpwssd_epi32(c2, pairOf(a + 4), b);
+  c3 = _mm512_dpwssd_epi32(c3, pairOf(a + 6), b);
+  c4 = _mm512_dpwssd_epi32(c4, pairOf(a + 8), b);
+  c5 = _mm512_dpwssd_epi32(c5, pairOf(a + 10), b);
+}
 } // namespace
 
 void iMicroKernelAVX512VNNI(int64_t kcp, const int16_t *Ap, const int16_t *Bp, int32_t *C,
@@ -34,33 +46,12 @@ void iMicroKernelAVX512VNNI(int64_t kcp, const int16_t *Ap, const int16_t *Bp, i
   __m512i d3 = _mm512_setzero_si512(), d4 = _mm512_setzero_si512(), d5 = _mm512_setzero_si512();
   int64_t kp = 0;
   for (; kp + 1 < kcp; kp += 2) {
-    const __m512i b0 = _mm512_loadu_si512(Bp + kp * kINR * 2);
-    const __m512i b1 = _mm512_loadu_si512(Bp + (kp + 1) * kINR * 2);
     const int16_t *a = Ap + kp * kIMR * 2;
-    const int16_t *e = a + kIMR * 2;
-    c0 = _mm512_dpwssd_epi32(c0, pairOf(a), b0);
-    d0 = _mm512_dpwssd_epi32(d0, pairOf(e), b1);
-    c1 = _mm512_dpwssd_epi32(c1, pairOf(a + 2), b0);
-    d1 = _mm512_dpwssd_epi32(d1, pairOf(e + 2), b1);
-    c2 = _mm512_dpwssd_epi32(c2, pairOf(a + 4), b0);
-    d2 = _mm512_dpwssd_epi32(d2, pairOf(e + 4), b1);
-    c3 = _mm512_dpwssd_epi32(c3, pairOf(a + 6), b0);
-    d3 = _mm512_dpwssd_epi32(d3, pairOf(e + 6), b1);
-    c4 = _mm512_dpwssd_epi32(c4, pairOf(a + 8), b0);
-    d4 = _mm512_dpwssd_epi32(d4, pairOf(e + 8), b1);
-    c5 = _mm512_dpwssd_epi32(c5, pairOf(a + 10), b0);
-    d5 = _mm512_dpwssd_epi32(d5, pairOf(e + 10), b1);
+    step(a, _mm512_loadu_si512(Bp + kp * kINR * 2), c0, c1, c2, c3, c4, c5);
+    step(a + kIMR * 2, _mm512_loadu_si512(Bp + (kp + 1) * kINR * 2), d0, d1, d2, d3, d4, d5);
   }
-  if (kp < kcp) {
-    const __m512i b0 = _mm512_loadu_si512(Bp + kp * kINR * 2);
-    const int16_t *a = Ap + kp * kIMR * 2;
-    c0 = _mm512_dpwssd_epi32(c0, pairOf(a), b0);
-    c1 = _mm512_dpwssd_epi32(c1, pairOf(a + 2), b0);
-    c2 = _mm512_dpwssd_epi32(c2, pairOf(a + 4), b0);
-    c3 = _mm512_dpwssd_epi32(c3, pairOf(a + 6), b0);
-    c4 = _mm512_dpwssd_epi32(c4, pairOf(a + 8), b0);
-    c5 = _mm512_dpwssd_epi32(c5, pairOf(a + 10), b0);
-  }
+  if (kp < kcp)
+    step(Ap + kp * kIMR * 2, _mm512_loadu_si512(Bp + kp * kINR * 2), c0, c1, c2, c3, c4, c5);
   const __m512i acc[6] = {_mm512_add_epi32(c0, d0), _mm512_add_epi32(c1, d1),
                           _mm512_add_epi32(c2, d2), _mm512_add_epi32(c3, d3),
                           _mm512_add_epi32(c4, d4), _mm512_add_epi32(c5, d5)};
