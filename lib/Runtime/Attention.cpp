@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,38 @@ SoftmaxRowFn selectSoftmax() {
 
 /// Score floats a task holds: a block of rows of at most this many.
 constexpr int64_t kScoreBlock = 64 * 1024;
+/// Query rows of a block when the mask varies along the keys (a causal
+/// or padding mask), so blocks near the top of a causal mask skip most
+/// keys: a multiple of the GEMM's 12-row tile.
+constexpr int64_t kMaskedRowBlock = 48;
+/// Mask values at or below this hide a key: exporters write -inf or
+/// float32's lowest (-3.4e38). Such a key's softmax term is exactly 0
+/// whenever its row has a key above it (e^x is 0 below x = -87.3).
+constexpr float kHidden = -1e30f;
+
+/// The keys [lo, hi) that rows [0, n) of a block can see: outside it every
+/// row's mask is kHidden or lower, so those terms are exactly 0 and their
+/// scores need not be computed. A row that hides every key keeps all s
+/// (softmax of equal masked scores is uniform, not 0).
+std::pair<int64_t, int64_t> visibleKeys(int64_t n, int64_t s, int64_t col,
+                                        const std::function<const float *(int64_t)> &row) {
+  // Last row first: under a causal mask it sees the most keys, so the
+  // other rows' scans from the end stop at once at hi.
+  int64_t lo = s, hi = 0;
+  for (int64_t r = n - 1; r >= 0; --r) {
+    const float *m = row(r);
+    int64_t a = 0, b = s;
+    while (a < s && m[a * col] <= kHidden)
+      ++a;
+    if (a == s)
+      return {0, s};
+    while (b > std::max(a + 1, hi) && m[(b - 1) * col] <= kHidden)
+      --b;
+    lo = std::min(lo, a);
+    hi = std::max(hi, b);
+  }
+  return {lo, hi};
+}
 } // namespace
 
 const char *softmaxKernelName() {
@@ -81,6 +115,9 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
   const bool stack = m == 1 && R > 1;
   int64_t rows = stack ? R : std::clamp<int64_t>(kScoreBlock / std::max<int64_t>(s, 1) / 8 * 8,
                                                  8, m);
+  const int64_t maskCol = mask && mask->sizes[3] > 1 ? mask->strides[3] : 0;
+  if (!stack && maskCol != 0)
+    rows = std::min(rows, kMaskedRowBlock);
   rows = std::min(rows, stack ? R : m);
   const int64_t blocks = stack ? 1 : (m + rows - 1) / rows;
   const int64_t heads = stack ? G : H;
@@ -91,7 +128,6 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
     return mk.ptr + (mk.sizes[0] > 1 ? b * mk.strides[0] : 0) +
            (mk.sizes[1] > 1 ? h * mk.strides[1] : 0) + (mk.sizes[2] > 1 ? i * mk.strides[2] : 0);
   };
-  const int64_t maskCol = mask && mask->sizes[3] > 1 ? mask->strides[3] : 0;
   parallelFor(B * heads * blocks, [&](int64_t t) {
     int64_t b = t / (heads * blocks), rest = t % (heads * blocks);
     int64_t hh = rest / blocks, i0 = (rest % blocks) * rows;
@@ -102,18 +138,26 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
     int64_t qrs = stack ? q.strides[1] : q.strides[2];
     float *op = out.ptr + b * out.strides[0] + h0 * out.strides[1] + i0 * out.strides[2];
     int64_t ors = stack ? out.strides[1] : out.strides[2];
-    const float *kp = k.ptr + b * k.strides[0] + g * k.strides[1];
-    const float *vp = v.ptr + b * v.strides[0] + g * v.strides[1];
+    auto rowMask = [&](int64_t r) {
+      return stack ? maskRow(b, h0 + r, 0) : maskRow(b, h0, i0 + r);
+    };
+    // Keys every row of the block hides (a causal mask's upper triangle,
+    // padding) are left out of both products and the softmax.
+    auto [lo, hi] = maskCol != 0 ? visibleKeys(n, s, maskCol, rowMask)
+                                 : std::pair<int64_t, int64_t>{0, s};
+    const int64_t w = hi - lo;
+    const float *kp = k.ptr + b * k.strides[0] + g * k.strides[1] + lo * k.strides[2];
+    const float *vp = v.ptr + b * v.strides[0] + g * v.strides[1] + lo * v.strides[2];
     thread_local std::vector<float> scores;
-    scores.resize(n * s);
-    if (s > 0)
-      sgemm(n, s, d, Matrix{qp, qrs, q.strides[3]}, Matrix{kp, k.strides[3], k.strides[2]},
-            scores.data(), s, /*overwrite=*/true);
+    scores.resize(n * w);
+    if (w > 0)
+      sgemm(n, w, d, Matrix{qp, qrs, q.strides[3]}, Matrix{kp, k.strides[3], k.strides[2]},
+            scores.data(), w, /*overwrite=*/true);
     for (int64_t r = 0; r < n; ++r) {
-      const float *mr = stack ? maskRow(b, h0 + r, 0) : maskRow(b, h0, i0 + r);
-      softmax(scores.data() + r * s, s, scale, mr, maskCol);
+      const float *mr = rowMask(r);
+      softmax(scores.data() + r * w, w, scale, mr ? mr + lo * maskCol : nullptr, maskCol);
     }
-    sgemm(n, dv, s, Matrix{scores.data(), s, 1}, Matrix{vp, v.strides[2], v.strides[3]}, op, ors,
+    sgemm(n, dv, w, Matrix{scores.data(), w, 1}, Matrix{vp, v.strides[2], v.strides[3]}, op, ors,
           /*overwrite=*/true);
   });
 }

@@ -9,7 +9,10 @@ write them:
   * MiniLM's form: K as Transpose(k, [0, 2, 3, 1]), a [b, 1, 1, s] padding
     mask, batch 2, also with the context merged back to [b, m, H * d];
   * Mul by a scale, no mask; a whole row masked with -inf except one key;
-    one key only; long rows (s = 1500, several row blocks per head).
+    one key only; long rows (s = 1500, several row blocks per head);
+  * keys the kernel leaves out (every row of a block hides them): the
+    causal triangle over several row blocks, left padding plus the
+    triangle, and left-padded query rows that hide every key.
 
 Each graph runs through `quantc run` (JIT) and must match ONNX Runtime
 within 1e-5 (max abs error over max abs value), and the compiled IR must
@@ -105,6 +108,17 @@ def feeds_for(case, model, rng):
             mk[..., shape[-1] // 2:] = -10000.0  # second half padded
             mk[0, ...] = 0.0
             feeds["M"] = mk
+        elif case.get("mask") == "left-pad-causal":
+            # A batch of two, the first left-padded by 5 slots: keys hidden
+            # at both ends of a row (padding, then the causal triangle),
+            # and the padded query rows hide every key (uniform rows).
+            b, m, s = shape[0], shape[-2], shape[-1]
+            keep = np.tril(np.ones((m, s)), s - m) > 0
+            mk = np.where(keep, 0.0, np.finfo(np.float32).min).astype(np.float32)
+            mk = np.broadcast_to(mk, shape).copy()
+            mk[0, ..., :5] = np.finfo(np.float32).min
+            mk[0, ..., :2, :] = np.finfo(np.float32).min
+            feeds["M"] = mk
         elif case.get("mask") == "one-key":
             mk = np.full(shape, -np.inf, np.float32)
             mk[..., 0] = 0.0
@@ -124,6 +138,10 @@ CASES = [
     dict(name="mul scale, no mask", b=1, H=4, G=4, m=9, s=9, d=16, scale="mul"),
     dict(name="all but one key -inf", b=1, H=2, G=1, m=3, s=11, d=8, scale="div", mask_shape=[1, 1, 3, 11], mask="one-key"),
     dict(name="one key", b=1, H=6, G=2, m=1, s=1, d=64, scale="div"),
+    dict(name="gqa prefill 256, causal", b=1, H=9, G=3, m=256, s=256, d=64, scale="div",
+         mask_shape=[256, 256], mask="causal"),
+    dict(name="left padding, causal", b=2, H=4, G=2, m=7, s=70, d=32, scale="div",
+         mask_shape=[2, 1, 7, 70], mask="left-pad-causal"),
     dict(name="long rows", b=1, H=3, G=1, m=300, s=1500, d=64, scale="div", mask_shape=[300, 1500], mask="causal"),
 ]
 
