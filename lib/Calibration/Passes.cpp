@@ -192,6 +192,11 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
     }
     bool split = false;
     module.walk([&](Operation *op) { split |= op->hasAttr(kSalientSideAttr); });
+    if (r->outliers && !split) {
+      module.emitError("qc-quantize: recipe '")
+          << recipe << "': its -outliers part needs its own calibration run (quantc quantize)";
+      return signalPassFailure();
+    }
     if (r->salient && !split) {
       module.emitError("qc-quantize: recipe '")
           << recipe << "': its -salient part is the pass qc-split-salient: run it first";

@@ -444,7 +444,7 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   llvm::StringRef full(name);
   // A suffix on a base recipe (parsed first): `refuse` names the bases it
   // cannot follow, which also fixes the suffixes' order
-  // (base[-rot][-smooth|-awq|-rs][-salient][-gptq][-kv8|-qkv8|-kv4|-qkv4]);
+  // (base[-rot][-outliers][-smooth|-awq|-rs][-salient][-gptq][-kv8|-qkv8|-kv4|-qkv4]);
   // `apply` marks it.
   struct Suffix {
     llvm::StringRef text;
@@ -490,10 +490,19 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
          return b.kv8 || b.gptq || b.smooth || (!b.activations && !b.dynamicActivations);
        },
        [](Recipe &r) { r.smooth = true; }},
+      // Activation outlier channels kept float, for recipes whose
+      // activations are quantized (before -smooth, after -rot).
+      {"-outliers",
+       [](const Recipe &b) {
+         return b.kv8 || b.gptq || b.smooth || b.awq || b.runtimeSmooth || b.salient ||
+                b.outliers || (!b.activations && !b.dynamicActivations);
+       },
+       [](Recipe &r) { r.outliers = true; }},
       // qc-fold-rotations before anything else.
       {"-rot",
        [](const Recipe &b) {
-         return b.kv8 || b.gptq || b.awq || b.smooth || b.rotate || b.runtimeSmooth || b.salient;
+         return b.kv8 || b.gptq || b.awq || b.smooth || b.rotate || b.runtimeSmooth || b.salient ||
+                b.outliers;
        },
        [](Recipe &r) { r.rotate = true; }},
   };

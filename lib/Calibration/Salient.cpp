@@ -18,6 +18,41 @@ using namespace mlir;
 
 namespace quantc::calib {
 
+void splitInputChannels(qc::MatMulOp mm, const std::string &name, llvm::ArrayRef<int64_t> S) {
+  auto wt = cast<RankedTensorType>(mm.getB().getType());
+  auto xt = cast<RankedTensorType>(mm.getA().getType());
+  auto yt = cast<RankedTensorType>(mm.getY().getType());
+  std::vector<float> W = *floatValues(mm.getB());
+  const int64_t K = wt.getDimSize(0), N = wt.getDimSize(1), s = static_cast<int64_t>(S.size());
+  std::vector<float> side(s * N), rest = W;
+  for (int64_t i = 0; i < s; ++i)
+    for (int64_t n = 0; n < N; ++n) {
+      side[i * N + n] = W[S[i] * N + n];
+      rest[S[i] * N + n] = 0.0f;
+    }
+  // y = x W_R + gather(x, S) W_S, built right after the target.
+  OpBuilder b(mm.getContext());
+  b.setInsertionPoint(mm);
+  Location loc = mm.getLoc();
+  Value oldW = mm.getB();
+  mm.getBMutable().assign(floatConstant(b, loc, {K, N}, rest));
+  if (Operation *def = oldW.getDefiningOp(); def && def->use_empty())
+    def->erase();
+  b.setInsertionPointAfter(mm);
+  auto idxType = RankedTensorType::get({s}, b.getI64Type());
+  Value idx = qc::ConstantOp::create(b, loc, idxType, DenseElementsAttr::get(idxType, S));
+  llvm::SmallVector<int64_t> xsShape(xt.getShape());
+  xsShape.back() = s;
+  Value xs = qc::GatherOp::create(b, loc, RankedTensorType::get(xsShape, xt.getElementType()),
+                                  mm.getA(), idx, b.getI64IntegerAttr(xt.getRank() - 1));
+  Value ws = floatConstant(b, loc, {s, N}, side);
+  auto sideMM = qc::MatMulOp::create(b, NameLoc::get(b.getStringAttr(name + "/salient"), loc), yt,
+                                     xs, ws);
+  sideMM->setAttr(kSalientSideAttr, b.getUnitAttr());
+  auto sum = qc::AddOp::create(b, loc, yt, mm.getY(), sideMM.getY());
+  mm.getY().replaceAllUsesExcept(sum.getResult(), sum);
+}
+
 llvm::Expected<std::vector<SalientSplit>>
 splitSalientChannels(const std::vector<Target> &targets, const std::vector<ActivationStats> &stats,
                      double percent) {
@@ -59,36 +94,9 @@ splitSalientChannels(const std::vector<Target> &targets, const std::vector<Activ
     std::vector<int64_t> S(order.begin(), order.begin() + s);
     std::sort(S.begin(), S.end());
     double total = std::accumulate(score.begin(), score.end(), 0.0), kept = 0;
-    std::vector<float> side(s * N), rest = *W;
-    for (int64_t i = 0; i < s; ++i) {
-      kept += score[S[i]];
-      for (int64_t n = 0; n < N; ++n) {
-        side[i * N + n] = (*W)[S[i] * N + n];
-        rest[S[i] * N + n] = 0.0f;
-      }
-    }
-    // y = x W_R + gather(x, S) W_S, built right after the target.
-    OpBuilder b(mm.getContext());
-    b.setInsertionPoint(mm);
-    Location loc = mm.getLoc();
-    Value oldW = mm.getB();
-    mm.getBMutable().assign(floatConstant(b, loc, {K, N}, rest));
-    if (Operation *def = oldW.getDefiningOp(); def && def->use_empty())
-      def->erase();
-    b.setInsertionPointAfter(mm);
-    auto idxType = RankedTensorType::get({s}, b.getI64Type());
-    Value idx = qc::ConstantOp::create(b, loc, idxType,
-                                       DenseElementsAttr::get(idxType, llvm::ArrayRef<int64_t>(S)));
-    llvm::SmallVector<int64_t> xsShape(xt.getShape());
-    xsShape.back() = s;
-    Value xs = qc::GatherOp::create(b, loc, RankedTensorType::get(xsShape, xt.getElementType()),
-                                    mm.getA(), idx, b.getI64IntegerAttr(xt.getRank() - 1));
-    Value ws = floatConstant(b, loc, {s, N}, side);
-    auto sideMM = qc::MatMulOp::create(b, NameLoc::get(b.getStringAttr(t.name + "/salient"), loc),
-                                       yt, xs, ws);
-    sideMM->setAttr(kSalientSideAttr, b.getUnitAttr());
-    auto sum = qc::AddOp::create(b, loc, yt, mm.getY(), sideMM.getY());
-    mm.getY().replaceAllUsesExcept(sum.getResult(), sum);
+    for (int64_t j : S)
+      kept += score[j];
+    splitInputChannels(mm, t.name, S);
     SalientSplit r;
     r.name = t.name;
     r.K = K;

@@ -18,6 +18,7 @@
 #include "quantc/Calibration/Salient.h"
 #include "quantc/Calibration/Sequential.h"
 #include "quantc/Calibration/Rotate.h"
+#include "quantc/Calibration/Outliers.h"
 #include "quantc/Calibration/Smooth.h"
 #include "quantc/Export/ONNX/QDQExport.h"
 #include "quantc/Runtime/Profile.h"
@@ -91,7 +92,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
         "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
-        "                  [--salient-percent P] [--gptq-sequential] [--gptq-damp F]\n"
+        "                  [--salient-percent P] [--outlier-ratio R] [--gptq-sequential]\n"
+        "                  [--gptq-damp F]\n"
         "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales [N]]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
@@ -142,6 +144,11 @@ int usage(llvm::raw_ostream &os, int code) {
         "      only R, before -gptq): the input channels with the largest H_jj ||W_j||^2\n"
         "      (--salient-percent P of each MatMul's, default 1) kept float beside\n"
         "      the rounded matrix (structured salient weights).\n"
+        "      R-outliers (R with quantized activations, after -rot, before -smooth):\n"
+        "      input channels whose calibration absmax exceeds R (--outlier-ratio,\n"
+        "      default 32) times the median channel's, at most 1% of a layer input's,\n"
+        "      are zeroed in the quantized activation and multiplied in float beside\n"
+        "      it (LLM.int8()'s decomposition with the channels fixed at calibration).\n"
         "      --budget: one weight format per MatMul/Gemm layer (float, int8, uint4\n"
         "      g32/g64/g128/g256; GPTQ with --recipe w4a16-g128-gptq) minimizing the\n"
         "      estimated output error within the budget (knapsack); the choice goes to\n"
@@ -984,7 +991,7 @@ int runQuantize(std::vector<std::string> args) {
   bool int4Convs = false;
   double minLayerSqnr = -INFINITY;
   int sensitivitySamples = 4;
-  std::string smoothAlpha;
+  std::string smoothAlpha, outlierRatio;
   bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
   std::string budgetArg, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
   bool gptqNoActOrder = false, gptqRefit = false;
@@ -1010,6 +1017,8 @@ int runQuantize(std::vector<std::string> args) {
       minLayerSqnr = std::atof(args[++i].c_str());
     else if (a == "--smooth-alpha" && i + 1 < args.size())
       smoothAlpha = args[++i];
+    else if (a == "--outlier-ratio" && i + 1 < args.size())
+      outlierRatio = args[++i];
     else if (a == "--offline-rotation-only")
       offlineRotationOnly = true;
     else if (a == "--weight-clip-search")
@@ -1075,10 +1084,26 @@ int runQuantize(std::vector<std::string> args) {
   if (!parsedRecipe) {
     llvm::errs() << "quantc: error: unknown recipe '" << recipe
                  << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w3a16-g32|g64|g128, w4a8[-g32|g64|g128], w4a4; "
-                    "fp8-e4m3; + -rot; + -smooth where activations are quantized; + -kv8, -qkv8, -kv4 or -qkv4)\n";
+                    "fp8-e4m3; + -rot; + -outliers and/or -smooth where activations are quantized; + -kv8, -qkv8, -kv4 or -qkv4)\n";
     return 2;
   }
   quantc::calib::SmoothOptions smoothOptions;
+  quantc::calib::OutlierOptions outlierOptions;
+  if (!outlierRatio.empty()) {
+    char *end = nullptr;
+    double v = std::strtod(outlierRatio.c_str(), &end);
+    if (!parsedRecipe->outliers) {
+      llvm::errs() << "quantc: error: --outlier-ratio needs an -outliers recipe (e.g. "
+                      "w8a8-outliers-smooth)\n";
+      return 2;
+    }
+    if (end == outlierRatio.c_str() || *end || !(v > 1.0) || !std::isfinite(v)) {
+      llvm::errs() << "quantc: error: --outlier-ratio '" << outlierRatio
+                   << "': expected a number above 1\n";
+      return 2;
+    }
+    outlierOptions.ratio = v;
+  }
   if (!smoothAlpha.empty()) {
     char *end = nullptr;
     double a = std::strtod(smoothAlpha.c_str(), &end);
@@ -1219,7 +1244,7 @@ int runQuantize(std::vector<std::string> args) {
     return 2;
   }
   if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate || parsedRecipe->awq ||
-                 parsedRecipe->salient)) {
+                 parsedRecipe->salient || parsedRecipe->outliers)) {
     llvm::errs() << "quantc: error: recipe '" << recipe
                  << "' folds smoothing scales or rotations into norms and other producers, or "
                     "adds float side products, which QDQ export (it rewrites only the quantized "
@@ -1270,6 +1295,33 @@ int runQuantize(std::vector<std::string> args) {
                                                 : "random orthogonal matrix",
                                   rot->norms, rot->readers, rot->writers, rot->online,
                                   rot->onlineSkipped);
+  }
+  // -outliers: activation channels far above the rest multiplied in float
+  // (its own calibration run), before smoothing sees the rest.
+  if (parsedRecipe->outliers) {
+    auto sp = quantc::calib::splitOutlierChannels(*module, *samples, outlierOptions);
+    if (!sp) {
+      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(sp.takeError())
+                   << "\n";
+      return 1;
+    }
+    int64_t channels = 0, sideBits = 0;
+    for (const auto &o : *sp) {
+      channels += static_cast<int64_t>(o.channels.size());
+      sideBits += o.sideBits;
+    }
+    llvm::outs() << llvm::formatv("outliers: {0} input channels of {1} activations kept float "
+                                  "(absmax above {2}x the median channel's; {3:f2} MB of float "
+                                  "side weights)\n",
+                                  channels, sp->size(), outlierOptions.ratio, sideBits / 8e6);
+    for (const auto &o : *sp) {
+      std::string list;
+      for (int64_t j : o.channels)
+        list += (list.empty() ? "" : ",") + std::to_string(j);
+      llvm::outs() << llvm::formatv("  {0,-40} channels {1}  largest {2:f1}x, next kept {3:f1}x\n",
+                                    o.name.size() > 40 ? o.name.substr(0, 37) + "..." : o.name,
+                                    list, o.largest, o.nextKept);
+    }
   }
   // -smooth: qc-smooth with alpha searched per site (its own calibration
   // run), before the smoothed model is calibrated; -awq: the same search

@@ -132,6 +132,11 @@ struct Recipe {
   /// the most salient input channels of every MatMul kept float beside
   /// the rounded matrix (splitSalientChannels, Salient.h).
   bool salient = false;
+  /// Suffix -outliers (recipes with quantized activations, after -rot,
+  /// before -smooth): input channels whose calibration absmax is far above
+  /// the median channel's are taken out of the quantized activation and
+  /// multiplied in float (splitOutlierChannels, Outliers.h).
+  bool outliers = false;
   /// Round-to-nearest 4- and 3-bit weights: search each group's clip
   /// ratio on its own weight error (quant::searchWeightParams) instead of
   /// its min/max range (the default; `quantc quantize

@@ -22,6 +22,7 @@
 #define QUANTC_CALIBRATION_SALIENT_H
 
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Dialect/QC/QCOps.h"
 
 #include <string>
 #include <vector>
@@ -37,6 +38,12 @@ struct SalientSplit {
   double scoreShare = 0;  // sum of the kept channels' score^2 over all channels'
   int64_t sideBits = 0;   // storage of the float side matrix
 };
+
+/// The rewrite above for one qc.matmul with a 2-D constant weight [K, N]
+/// and the input channels S (sorted, distinct): its weight becomes W_R,
+/// and gather(x, S) W_S (the side product, named `name`/salient) is added
+/// to its result, read from the MatMul's current input x.
+void splitInputChannels(qc::MatMulOp mm, const std::string &name, llvm::ArrayRef<int64_t> S);
 
 /// Splits every qc.matmul target with a 2-D constant weight whose input
 /// has a Hessian (stats[k].hessian, K x K). Others are left alone.
