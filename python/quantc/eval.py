@@ -192,18 +192,20 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
     w8a8 with --min-layer-sqnr 20; options after "+" (any number, in any
     order): "+seq" --gptq-sequential, "+dampF" --gptq-damp F, "+shrinkR"
     --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
-    --gptq-refit-scales, "+refitN" --gptq-refit-scales N."""
+    --gptq-refit-scales, "+refitN" --gptq-refit-scales N, "+orR"
+    --outlier-ratio R."""
     recipe, *opts = recipe.split("+")
     recipe, _, floor = recipe.partition("@")
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
     for o in opts:
-        m = re.fullmatch(r"(seq|noact|refit|damp|shrink)([0-9.]*)", o)
+        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or)([0-9.]*)", o)
         if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
-                (m.group(1) in ("damp", "shrink") and not m.group(2)):
-            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR)" % o)
+                (m.group(1) in ("damp", "shrink", "or") and not m.group(2)):
+            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR)" % o)
         cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"], "refit": ["--gptq-refit-scales"] + ([m.group(2)] if m.group(2) else []),
-                "damp": ["--gptq-damp", m.group(2)], "shrink": ["--gptq-min-shrink", m.group(2)]}[m.group(1)]
+                "damp": ["--gptq-damp", m.group(2)], "shrink": ["--gptq-min-shrink", m.group(2)],
+                "or": ["--outlier-ratio", m.group(2)]}[m.group(1)]
     if report:
         cmd += ["--report", report]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -393,7 +395,8 @@ class Evaluation:
                           and not base.endswith(("kv8", "kv4"))  # -kv8/-kv4: fused attention, .so only
                           and "-smooth" not in base and "-rot" not in base
                           and "-awq" not in base  # folds outside the layers: .so
-                          and "-salient" not in base)  # float side products: .so
+                          and "-salient" not in base  # float side products: .so
+                          and "-outliers" not in base)
             weight_only = base.startswith(("w8a16", "w4a16", "w3a16"))
             dynamic = base.startswith(("w8a8-dynamic", "w4a8-dynamic", "w4a4"))
             if base.endswith(".json"):  # an allocation plan (quantc quantize --allocation-json)
