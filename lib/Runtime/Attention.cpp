@@ -7,6 +7,7 @@
 // directly (no repeat). Transposed operands are read through their strides.
 //
 //===----------------------------------------------------------------------===//
+#include "GemmDriver.h"
 #include "Softmax.h"
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
@@ -14,7 +15,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <utility>
 #include <string>
 #include <vector>
@@ -52,28 +52,18 @@ constexpr int64_t kMaskedRowBlock = 48;
 /// whenever its row has a key above it (e^x is 0 below x = -87.3).
 constexpr float kHidden = -1e30f;
 
-/// The keys [lo, hi) that rows [0, n) of a block can see: outside it every
-/// row's mask is kHidden or lower, so those terms are exactly 0 and their
-/// scores need not be computed. A row that hides every key keeps all s
-/// (softmax of equal masked scores is uniform, not 0).
-std::pair<int64_t, int64_t> visibleKeys(int64_t n, int64_t s, int64_t col,
-                                        const std::function<const float *(int64_t)> &row) {
-  // Last row first: under a causal mask it sees the most keys, so the
-  // other rows' scans from the end stop at once at hi.
-  int64_t lo = s, hi = 0;
-  for (int64_t r = n - 1; r >= 0; --r) {
-    const float *m = row(r);
-    int64_t a = 0, b = s;
-    while (a < s && m[a * col] <= kHidden)
-      ++a;
-    if (a == s)
-      return {0, s};
-    while (b > std::max(a + 1, hi) && m[(b - 1) * col] <= kHidden)
-      --b;
-    lo = std::min(lo, a);
-    hi = std::max(hi, b);
-  }
-  return {lo, hi};
+/// The keys [first, last] one mask row can see (mask value above
+/// kHidden), or {-1, -1} when it hides every key. Outside the union of a
+/// block's rows' ranges every term is exactly 0 and need not be computed.
+std::pair<int32_t, int32_t> visibleRange(const float *m, int64_t s, int64_t col) {
+  int64_t a = 0, b = s - 1;
+  while (a < s && m[a * col] <= kHidden)
+    ++a;
+  if (a == s)
+    return {-1, -1};
+  while (b > a && m[b * col] <= kHidden)
+    --b;
+  return {static_cast<int32_t>(a), static_cast<int32_t>(b)};
 }
 } // namespace
 
@@ -128,6 +118,43 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
     return mk.ptr + (mk.sizes[0] > 1 ? b * mk.strides[0] : 0) +
            (mk.sizes[1] > 1 ? h * mk.strides[1] : 0) + (mk.sizes[2] > 1 ? i * mk.strides[2] : 0);
   };
+  // Each distinct mask row's visible keys, scanned once for all heads
+  // that share it (a causal [m, s] mask: m rows for H heads).
+  // (The caller's buffer, reached through a pointer: a thread_local named
+  // inside the tasks would be each worker's own.)
+  thread_local std::vector<std::pair<int32_t, int32_t>> rangeBuffer;
+  std::vector<std::pair<int32_t, int32_t>> &ranges = rangeBuffer;
+  int64_t mb = 1, mh = 1, mi = 1;
+  if (maskCol != 0) {
+    mb = mask->sizes[0] > 1 ? mask->sizes[0] : 1;
+    mh = mask->sizes[1] > 1 ? mask->sizes[1] : 1;
+    mi = mask->sizes[2] > 1 ? mask->sizes[2] : 1;
+    ranges.resize(mb * mh * mi);
+    constexpr int64_t kRowsPerTask = 64;
+    int64_t total = mb * mh * mi;
+    parallelFor((total + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t t) {
+      for (int64_t x = t * kRowsPerTask, e = std::min(total, x + kRowsPerTask); x < e; ++x)
+        ranges[x] = visibleRange(maskRow(x / (mh * mi), (x / mi) % mh, x % mi), s, maskCol);
+    });
+  }
+  // Kᵀ of every K/V head packed once into the GEMM's column panels (one
+  // K slice: d <= 256), shared by the row blocks of its R query heads;
+  // otherwise each block's product packs its own keys (a strided gather).
+  const bool packK = !stack && d <= 256 && s > 0 && blocks * R > 1;
+  const int64_t panelFloats = ((s + kNR - 1) / kNR) * kNR * d;
+  thread_local std::vector<float> packBuffer;
+  std::vector<float> &packedK = packBuffer;
+  if (packK) {
+    packedK.resize(B * G * panelFloats);
+    parallelFor(B * G, [&](int64_t t) {
+      int64_t b = t / G, g = t % G;
+      DenseBPacker(Matrix{k.ptr + b * k.strides[0] + g * k.strides[1], k.strides[3], k.strides[2]})
+          .pack(0, d, 0, s, packedK.data() + t * panelFloats);
+    });
+  }
+  auto rangeOf = [&](int64_t b, int64_t h, int64_t i) {
+    return ranges[((mb > 1 ? b : 0) * mh + (mh > 1 ? h : 0)) * mi + (mi > 1 ? i : 0)];
+  };
   parallelFor(B * heads * blocks, [&](int64_t t) {
     int64_t b = t / (heads * blocks), rest = t % (heads * blocks);
     int64_t hh = rest / blocks, i0 = (rest % blocks) * rows;
@@ -143,16 +170,35 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
     };
     // Keys every row of the block hides (a causal mask's upper triangle,
     // padding) are left out of both products and the softmax.
-    auto [lo, hi] = maskCol != 0 ? visibleKeys(n, s, maskCol, rowMask)
-                                 : std::pair<int64_t, int64_t>{0, s};
+    int64_t lo = 0, hi = s;
+    if (maskCol != 0) {
+      lo = s, hi = 0;
+      for (int64_t r = 0; r < n; ++r) {
+        auto [first, last] = stack ? rangeOf(b, h0 + r, 0) : rangeOf(b, h0, i0 + r);
+        if (first < 0) { // a row that hides every key keeps all s (uniform)
+          lo = 0, hi = s;
+          break;
+        }
+        lo = std::min<int64_t>(lo, first);
+        hi = std::max<int64_t>(hi, last + 1);
+      }
+    }
     const int64_t w = hi - lo;
     const float *kp = k.ptr + b * k.strides[0] + g * k.strides[1] + lo * k.strides[2];
     const float *vp = v.ptr + b * v.strides[0] + g * v.strides[1] + lo * v.strides[2];
     thread_local std::vector<float> scores;
     scores.resize(n * w);
-    if (w > 0)
+    if (w > 0 && packK && lo % kNR == 0) {
+      // The prepacked panels from lo on (whole panels: lo is a multiple of
+      // NR; columns of the last panel past w are computed, not stored).
+      Matrix kt{kp, k.strides[3], k.strides[2]};
+      gemmWithPacker(n, w, d, Matrix{qp, qrs, q.strides[3]}, DenseBPacker(kt), scores.data(), w,
+                     packedK.data() + (b * G + g) * panelFloats + (lo / kNR) * kNR * d,
+                     /*overwrite=*/true);
+    } else if (w > 0) {
       sgemm(n, w, d, Matrix{qp, qrs, q.strides[3]}, Matrix{kp, k.strides[3], k.strides[2]},
             scores.data(), w, /*overwrite=*/true);
+    }
     for (int64_t r = 0; r < n; ++r) {
       const float *mr = rowMask(r);
       softmax(scores.data() + r * w, w, scale, mr ? mr + lo * maskCol : nullptr, maskCol);
