@@ -6,11 +6,11 @@
 #include "quantc/Calibration/Outliers.h"
 #include "Constants.h"
 #include "quantc/Calibration/Salient.h"
-#include "quantc/Calibration/Smooth.h"
 #include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/SetVector.h"
 
 #include <algorithm>
 #include <cmath>
@@ -22,33 +22,134 @@ using namespace mlir;
 namespace quantc::calib {
 namespace {
 
-struct Plan {
-  Value x;
-  std::vector<qc::MatMulOp> consumers;
-  std::vector<std::string> names;
-  OutlierSplit split;
-};
-
-/// The site's consumers as MatMuls with 2-D constant weights reducing over
-/// their first axis, or nothing when one is not.
-std::optional<std::vector<qc::MatMulOp>> plainMatMuls(const std::vector<Target> &targets,
-                                                      const SmoothSite &site) {
-  std::vector<qc::MatMulOp> out;
-  for (size_t c : site.consumers) {
-    const Target &t = targets[c];
-    auto mm = dyn_cast<qc::MatMulOp>(t.op);
-    if (!mm || t.reductionAxis != 0)
-      return std::nullopt;
-    auto wt = dyn_cast<RankedTensorType>(mm.getB().getType());
-    auto xt = dyn_cast<RankedTensorType>(mm.getA().getType());
-    if (!wt || !xt || wt.getRank() != 2 || xt.getRank() < 1 || !floatValues(mm.getB()))
-      return std::nullopt;
-    out.push_back(mm);
+/// The observer's statistics for x * mask (mask 0 on S, 1 elsewhere).
+llvm::Error maskObserverStats(qc::ObserveOp o, llvm::ArrayRef<int64_t> S, int64_t K) {
+  auto attr = o.getStatsAttr();
+  if (!attr)
+    return llvm::Error::success(); // not calibrated: nothing to follow
+  auto st = statsFromAttr(attr);
+  if (!st)
+    return st.takeError();
+  if (st->minmax.empty())
+    return llvm::Error::success();
+  if (st->channels.channelCount() != K)
+    return llvm::createStringError("observer of layer '" + o.getLayer().str() +
+                                   "' has no per-channel statistics of its input (calibrate "
+                                   "with this version)");
+  std::vector<double> lo = st->channels.min(), hi = st->channels.max();
+  for (int64_t j : S)
+    lo[j] = hi[j] = 0.0;
+  double tlo = *std::min_element(lo.begin(), lo.end()), thi = *std::max_element(hi.begin(), hi.end());
+  ActivationStats out;
+  int64_t batches = st->minmax.batchCount(), nonFinite = st->minmax.nonFinite();
+  out.minmax = MinMax::restore(tlo, thi, batches, nonFinite);
+  out.channels = MinMax::restore(std::move(lo), std::move(hi), batches, nonFinite);
+  out.histogram = Histogram(1);
+  out.smoothed = true;
+  if (static_cast<int64_t>(st->channelAbsMean.size()) == K) {
+    out.channelAbsMean = st->channelAbsMean;
+    for (int64_t j : S)
+      out.channelAbsMean[j] = 0.0;
+    out.channelRows = st->channelRows;
   }
-  return out;
+  if (st->hessian && static_cast<int64_t>(st->hessian->size()) == K * K) {
+    auto h = std::make_shared<std::vector<double>>(*st->hessian);
+    for (int64_t j : S)
+      for (int64_t i = 0; i < K; ++i)
+        (*h)[j * K + i] = (*h)[i * K + j] = 0.0;
+    out.hessian = std::move(h);
+    out.hessianRows = st->hessianRows;
+  }
+  o.setStatsAttr(statsToAttr(o.getContext(), out));
+  return llvm::Error::success();
 }
 
 } // namespace
+
+std::vector<int64_t> outlierChannels(const std::vector<double> &channelMin,
+                                     const std::vector<double> &channelMax, double ratio,
+                                     double *largest, double *nextKept) {
+  const int64_t K = static_cast<int64_t>(std::min(channelMin.size(), channelMax.size()));
+  if (K < 2)
+    return {};
+  std::vector<double> a(K);
+  for (int64_t j = 0; j < K; ++j)
+    a[j] = std::max(std::fabs(channelMin[j]), std::fabs(channelMax[j]));
+  std::vector<double> sorted(a);
+  std::nth_element(sorted.begin(), sorted.begin() + K / 2, sorted.end());
+  const double median = sorted[K / 2];
+  if (!(median > 0) || !std::isfinite(median))
+    return {};
+  std::vector<int64_t> order(K);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t p, int64_t q) { return a[p] > a[q]; });
+  const int64_t cap = (K + 99) / 100;
+  int64_t n = 0;
+  while (n < cap && a[order[n]] > ratio * median)
+    ++n;
+  if (largest)
+    *largest = a[order[0]] / median;
+  if (nextKept)
+    *nextKept = n < K ? a[order[n]] / median : 0.0;
+  std::vector<int64_t> S(order.begin(), order.begin() + n);
+  std::sort(S.begin(), S.end());
+  return S;
+}
+
+llvm::Expected<int64_t> splitSiteOutliers(const std::vector<Target> &targets,
+                                          const SmoothSite &site, llvm::ArrayRef<int64_t> S) {
+  const int64_t K = site.channels;
+  std::vector<qc::MatMulOp> mms;
+  for (size_t c : site.consumers) {
+    const Target &t = targets[c];
+    auto mm = dyn_cast<qc::MatMulOp>(t.op);
+    auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
+    if (!mm || t.reductionAxis != 0 || !wt || wt.getRank() != 2 || !floatValues(mm.getB()))
+      return llvm::createStringError("layer '" + t.name +
+                                     "': outlier channels are split for MatMuls with a constant "
+                                     "2-D weight only");
+    mms.push_back(mm);
+  }
+  if (S.empty())
+    return 0;
+  for (int64_t j : S)
+    if (j < 0 || j >= K)
+      return llvm::createStringError("site '" + site.name + "': channel " + std::to_string(j) +
+                                     " out of range");
+  int64_t sideBits = 0;
+  for (size_t i = 0; i < mms.size(); ++i) {
+    // The side product reads x itself, not an observer that will see x * mask.
+    splitInputChannels(mms[i], targets[site.consumers[i]].name, S, site.x);
+    sideBits += static_cast<int64_t>(S.size()) *
+                cast<RankedTensorType>(mms[i].getB().getType()).getDimSize(1) * 32;
+  }
+  OpBuilder b(site.x.getContext());
+  if (Operation *def = site.x.getDefiningOp())
+    b.setInsertionPointAfter(def);
+  else
+    b.setInsertionPointToStart(cast<BlockArgument>(site.x).getOwner());
+  std::vector<float> mask(K, 1.0f);
+  for (int64_t j : S)
+    mask[j] = 0.0f;
+  Value m = floatConstant(b, site.x.getLoc(), {K}, mask);
+  Value masked = qc::MulOp::create(b, site.x.getLoc(), site.x.getType(), site.x, m).getResult();
+  // Consumers read x directly or through an observer (then the observer
+  // reads x * mask, its statistics following).
+  llvm::SetVector<Operation *> observers;
+  for (qc::MatMulOp mm : mms) {
+    if (auto o = mm.getA().getDefiningOp<qc::ObserveOp>())
+      observers.insert(o);
+    else
+      mm.getAMutable().assign(masked);
+  }
+  for (Operation *op : observers) {
+    auto o = cast<qc::ObserveOp>(op);
+    o->setOperand(0, masked);
+    if (llvm::Error e = maskObserverStats(o, S, K))
+      return std::move(e);
+  }
+  return sideBits;
+}
 
 llvm::Expected<std::vector<OutlierSplit>> splitOutlierChannels(ModuleOp module,
                                                                const std::vector<Sample> &samples,
@@ -63,76 +164,38 @@ llvm::Expected<std::vector<OutlierSplit>> splitOutlierChannels(ModuleOp module,
   if (llvm::Error e = calibrate(module, samples, CalibrationOptions{}, &kept))
     return std::move(e);
   std::vector<Target> targets = quantizationTargets(module);
-  std::vector<Plan> plans;
+  std::vector<OutlierSplit> out;
   for (const SmoothSite &site : smoothingSites(module, targets)) {
     const ActivationStats *st = nullptr;
+    bool plain = true;
     for (size_t c : site.consumers) {
       auto it = kept.find(static_cast<int64_t>(c));
       if (it != kept.end() && it->second.channels.channelCount() == site.channels)
         st = &it->second;
+      auto mm = dyn_cast<qc::MatMulOp>(targets[c].op);
+      auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
+      plain &= mm && targets[c].reductionAxis == 0 && wt && wt.getRank() == 2 &&
+               floatValues(mm.getB()).has_value();
     }
-    auto mms = plainMatMuls(targets, site);
-    if (!st || !mms || site.channels < 2)
+    if (!st || !plain)
       continue;
-    const int64_t K = site.channels;
-    std::vector<double> a(K);
-    for (int64_t j = 0; j < K; ++j)
-      a[j] = std::max(std::fabs(st->channels.min()[j]), std::fabs(st->channels.max()[j]));
-    std::vector<double> sorted(a);
-    std::nth_element(sorted.begin(), sorted.begin() + K / 2, sorted.end());
-    const double median = sorted[K / 2];
-    if (!(median > 0))
+    OutlierSplit r;
+    r.name = site.name;
+    r.K = site.channels;
+    r.channels = outlierChannels(st->channels.min(), st->channels.max(), options.ratio,
+                                 &r.largest, &r.nextKept);
+    if (r.channels.empty())
       continue;
-    std::vector<int64_t> order(K);
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t p, int64_t q) { return a[p] > a[q]; });
-    const int64_t cap = (K + 99) / 100;
-    int64_t n = 0;
-    while (n < cap && a[order[n]] > options.ratio * median)
-      ++n;
-    if (n == 0)
-      continue;
-    Plan p;
-    p.x = site.x;
-    p.consumers = *mms;
-    for (size_t c : site.consumers)
-      p.names.push_back(targets[c].name);
-    p.split.name = site.name;
-    p.split.K = K;
-    p.split.channels.assign(order.begin(), order.begin() + n);
-    std::sort(p.split.channels.begin(), p.split.channels.end());
-    p.split.largest = a[order[0]] / median;
-    p.split.nextKept = n < K ? a[order[n]] / median : 0.0;
-    plans.push_back(std::move(p));
+    auto bits = splitSiteOutliers(targets, site, r.channels);
+    if (!bits)
+      return bits.takeError();
+    r.sideBits = *bits;
+    out.push_back(std::move(r));
   }
-  // The observers go before the rewrite (the model is calibrated again).
+  // The observers go (the model is calibrated again).
   auto removed = takeObservations(module);
   if (!removed)
     return removed.takeError();
-  std::vector<OutlierSplit> out;
-  for (Plan &p : plans) {
-    const int64_t K = p.split.K;
-    // Side products first: they read x itself.
-    for (size_t i = 0; i < p.consumers.size(); ++i) {
-      splitInputChannels(p.consumers[i], p.names[i], p.split.channels);
-      p.split.sideBits +=
-          static_cast<int64_t>(p.split.channels.size()) *
-          cast<RankedTensorType>(p.consumers[i].getB().getType()).getDimSize(1) * 32;
-    }
-    OpBuilder b(module.getContext());
-    if (Operation *def = p.x.getDefiningOp())
-      b.setInsertionPointAfter(def);
-    else
-      b.setInsertionPointToStart(cast<BlockArgument>(p.x).getOwner());
-    std::vector<float> mask(K, 1.0f);
-    for (int64_t j : p.split.channels)
-      mask[j] = 0.0f;
-    Value m = floatConstant(b, p.x.getLoc(), {K}, mask);
-    Value masked = qc::MulOp::create(b, p.x.getLoc(), p.x.getType(), p.x, m).getResult();
-    for (qc::MatMulOp mm : p.consumers)
-      mm.getAMutable().assign(masked);
-    out.push_back(std::move(p.split));
-  }
   return out;
 }
 

@@ -1,5 +1,6 @@
 //===- Passes.cpp - qc-insert-observers and qc-quantize -------------------===//
 #include "quantc/Calibration/Passes.h"
+#include "quantc/Calibration/Outliers.h"
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Salient.h"
@@ -16,6 +17,7 @@ namespace quantc::calib {
 #define GEN_PASS_DEF_QCSMOOTH
 #define GEN_PASS_DEF_QCFOLDROTATIONS
 #define GEN_PASS_DEF_QCSPLITSALIENT
+#define GEN_PASS_DEF_QCSPLITOUTLIERS
 #include "quantc/Calibration/Passes.h.inc"
 } // namespace quantc::calib
 
@@ -134,6 +136,56 @@ struct SplitSalientPass : quantc::calib::impl::QCSplitSalientBase<SplitSalientPa
   }
 };
 
+struct SplitOutliersPass : quantc::calib::impl::QCSplitOutliersBase<SplitOutliersPass> {
+  using QCSplitOutliersBase::QCSplitOutliersBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (!(ratio > 1.0) || !std::isfinite(ratio)) {
+      module.emitError("qc-split-outliers: the ratio must be a number above 1, got ") << ratio;
+      return signalPassFailure();
+    }
+    bool calibrated = false;
+    module.walk([&](quantc::qc::ObserveOp o) { calibrated |= bool(o.getStatsAttr()); });
+    if (!calibrated) {
+      module.emitError("qc-split-outliers: no calibrated qc.observe in the module (run "
+                       "qc-insert-observers and calibrate first, e.g. `quantc calibrate`)");
+      return signalPassFailure();
+    }
+    std::vector<Target> targets = quantizationTargets(module);
+    for (const SmoothSite &site : smoothingSites(module, targets)) {
+      std::optional<ActivationStats> st;
+      bool plain = true;
+      for (size_t c : site.consumers) {
+        const Target &t = targets[c];
+        auto mm = dyn_cast<quantc::qc::MatMulOp>(t.op);
+        auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
+        plain &= mm && t.reductionAxis == 0 && wt && wt.getRank() == 2 &&
+                 isa_and_nonnull<quantc::qc::ConstantOp>(mm.getB().getDefiningOp());
+        auto o = t.op->getOperand(t.activation).getDefiningOp<quantc::qc::ObserveOp>();
+        if (!o || !o.getStatsAttr())
+          continue;
+        auto s = statsFromAttr(o.getStatsAttr());
+        if (!s) {
+          o.emitError("qc-split-outliers: layer '") << o.getLayer() << "': " << llvm::toString(s.takeError());
+          return signalPassFailure();
+        }
+        if (s->channels.channelCount() == site.channels)
+          st = std::move(*s);
+      }
+      if (!st || !plain)
+        continue;
+      std::vector<int64_t> S = outlierChannels(st->channels.min(), st->channels.max(), ratio);
+      if (S.empty())
+        continue;
+      auto r = splitSiteOutliers(targets, site, S);
+      if (!r) {
+        module.emitError("qc-split-outliers: ") << llvm::toString(r.takeError());
+        return signalPassFailure();
+      }
+    }
+  }
+};
+
 struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
   using QCQuantizeBase::QCQuantizeBase;
   void runOnOperation() override {
@@ -194,7 +246,7 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
     module.walk([&](Operation *op) { split |= op->hasAttr(kSalientSideAttr); });
     if (r->outliers && !split) {
       module.emitError("qc-quantize: recipe '")
-          << recipe << "': its -outliers part needs its own calibration run (quantc quantize)";
+          << recipe << "': its -outliers part is the pass qc-split-outliers: run it first";
       return signalPassFailure();
     }
     if (r->salient && !split) {

@@ -18,7 +18,8 @@ using namespace mlir;
 
 namespace quantc::calib {
 
-void splitInputChannels(qc::MatMulOp mm, const std::string &name, llvm::ArrayRef<int64_t> S) {
+void splitInputChannels(qc::MatMulOp mm, const std::string &name, llvm::ArrayRef<int64_t> S,
+                        Value from) {
   auto wt = cast<RankedTensorType>(mm.getB().getType());
   auto xt = cast<RankedTensorType>(mm.getA().getType());
   auto yt = cast<RankedTensorType>(mm.getY().getType());
@@ -44,7 +45,8 @@ void splitInputChannels(qc::MatMulOp mm, const std::string &name, llvm::ArrayRef
   llvm::SmallVector<int64_t> xsShape(xt.getShape());
   xsShape.back() = s;
   Value xs = qc::GatherOp::create(b, loc, RankedTensorType::get(xsShape, xt.getElementType()),
-                                  mm.getA(), idx, b.getI64IntegerAttr(xt.getRank() - 1));
+                                  from ? from : mm.getA(), idx,
+                                  b.getI64IntegerAttr(xt.getRank() - 1));
   Value ws = floatConstant(b, loc, {s, N}, side);
   auto sideMM = qc::MatMulOp::create(b, NameLoc::get(b.getStringAttr(name + "/salient"), loc), yt,
                                      xs, ws);

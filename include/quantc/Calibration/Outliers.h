@@ -25,6 +25,7 @@
 #define QUANTC_CALIBRATION_OUTLIERS_H
 
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/Smooth.h"
 
 #include <string>
 #include <vector>
@@ -45,6 +46,25 @@ struct OutlierSplit {
   double nextKept = 0;     // the largest channel left quantized, over the median
   int64_t sideBits = 0;    // storage of the float side matrices
 };
+
+/// S for one site from its per-channel ranges (channelMin/Max, K each):
+/// sorted; empty when no channel is above ratio x the median's absmax.
+/// `largest` / `nextKept` (optional) receive the ratios reported above.
+std::vector<int64_t> outlierChannels(const std::vector<double> &channelMin,
+                                     const std::vector<double> &channelMax, double ratio,
+                                     double *largest = nullptr, double *nextKept = nullptr);
+
+/// The rewrite above for one site (quantc/Calibration/Smooth.h's
+/// SmoothSite) and its channels S. Consumers that are not qc.matmul with a
+/// 2-D constant weight reducing over its first axis: an error, nothing
+/// changed. Where a consumer reads x through a calibrated qc.observe, the
+/// mask goes before the observer and its statistics follow exactly
+/// (channels S become [0, 0], the per-tensor range is taken over the
+/// others, a Hessian loses rows and columns S; the histogram cannot
+/// follow, so the stats are marked `smoothed`: minmax calibrator only).
+/// Returns the float side weights' storage in bits.
+llvm::Expected<int64_t> splitSiteOutliers(const std::vector<Target> &targets,
+                                          const SmoothSite &site, llvm::ArrayRef<int64_t> S);
 
 /// Calibrates `module` (observers inserted, run on `samples`, removed
 /// again), then splits every site whose consumers are all qc.matmul with

@@ -126,6 +126,38 @@ def QCSplitSalient : Pass<"qc-split-salient", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCSplitOutliers : Pass<"qc-split-outliers", "::mlir::ModuleOp"> {
+  let summary = "Take activation outlier channels out of the quantized input, multiplied in float";
+  let description = [{
+    LLM.int8()'s decomposition with the channels fixed at calibration (the
+    -outliers recipes). On calibrated IR (observers with per-channel
+    ranges, `quantc calibrate`), for every activation x [.., K] read by
+    MatMuls y_c = x W_c with constant 2-D weights:
+
+      a_j = max(|channel_min_j|, |channel_max_j|), m = median_j a_j
+      S   = the channels with a_j > ratio * m, largest first, at most
+            ceil(K / 100)
+      y_c = (x * mask_S) W_c,R + gather(x, S, axis = -1) W_c,S
+
+    mask_S is 0 on S and 1 elsewhere (one qc.mul per activation), W_c,R is
+    W_c with rows S zeroed, W_c,S those rows as a float constant read by a
+    qc.matmul marked `qc.salient_side` (never quantized). The float
+    function is unchanged. The observers move behind the mask and their
+    statistics follow exactly: channels S become [0, 0], the per-tensor
+    range is the others' (min/max over channels), a Hessian loses rows and
+    columns S; the histogram cannot follow, so they are marked `smoothed`
+    (qc-quantize then takes the minmax calibrator). Then qc-smooth and
+    qc-quantize with an -outliers recipe (e.g. w8a8-outliers-smooth).
+    Activations read by a Gemm, a convolution or a non-constant weight
+    are left alone.
+  }];
+  let options = [
+    Option<"ratio", "ratio", "double", "32.0",
+           "a channel is an outlier when its absmax exceeds ratio x the median channel's (> 1)">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let summary = "Quantize the targets per a recipe, from their observers' statistics";
   let description = [{

@@ -42,8 +42,10 @@ struct SalientSplit {
 /// The rewrite above for one qc.matmul with a 2-D constant weight [K, N]
 /// and the input channels S (sorted, distinct): its weight becomes W_R,
 /// and gather(x, S) W_S (the side product, named `name`/salient) is added
-/// to its result, read from the MatMul's current input x.
-void splitInputChannels(qc::MatMulOp mm, const std::string &name, llvm::ArrayRef<int64_t> S);
+/// to its result, gathered from `from` (default: the MatMul's current
+/// input x).
+void splitInputChannels(qc::MatMulOp mm, const std::string &name, llvm::ArrayRef<int64_t> S,
+                        mlir::Value from = {});
 
 /// Splits every qc.matmul target with a 2-D constant weight whose input
 /// has a Hessian (stats[k].hessian, K x K). Others are left alone.
