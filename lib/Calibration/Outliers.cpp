@@ -14,57 +14,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 
 using namespace mlir;
 
 namespace quantc::calib {
-namespace {
-
-/// The observer's statistics for x * mask (mask 0 on S, 1 elsewhere).
-llvm::Error maskObserverStats(qc::ObserveOp o, llvm::ArrayRef<int64_t> S, int64_t K) {
-  auto attr = o.getStatsAttr();
-  if (!attr)
-    return llvm::Error::success(); // not calibrated: nothing to follow
-  auto st = statsFromAttr(attr);
-  if (!st)
-    return st.takeError();
-  if (st->minmax.empty())
-    return llvm::Error::success();
-  if (st->channels.channelCount() != K)
-    return llvm::createStringError("observer of layer '" + o.getLayer().str() +
-                                   "' has no per-channel statistics of its input (calibrate "
-                                   "with this version)");
-  std::vector<double> lo = st->channels.min(), hi = st->channels.max();
-  for (int64_t j : S)
-    lo[j] = hi[j] = 0.0;
-  double tlo = *std::min_element(lo.begin(), lo.end()), thi = *std::max_element(hi.begin(), hi.end());
-  ActivationStats out;
-  int64_t batches = st->minmax.batchCount(), nonFinite = st->minmax.nonFinite();
-  out.minmax = MinMax::restore(tlo, thi, batches, nonFinite);
-  out.channels = MinMax::restore(std::move(lo), std::move(hi), batches, nonFinite);
-  out.histogram = Histogram(1);
-  out.smoothed = true;
-  if (static_cast<int64_t>(st->channelAbsMean.size()) == K) {
-    out.channelAbsMean = st->channelAbsMean;
-    for (int64_t j : S)
-      out.channelAbsMean[j] = 0.0;
-    out.channelRows = st->channelRows;
-  }
-  if (st->hessian && static_cast<int64_t>(st->hessian->size()) == K * K) {
-    auto h = std::make_shared<std::vector<double>>(*st->hessian);
-    for (int64_t j : S)
-      for (int64_t i = 0; i < K; ++i)
-        (*h)[j * K + i] = (*h)[i * K + j] = 0.0;
-    out.hessian = std::move(h);
-    out.hessianRows = st->hessianRows;
-  }
-  o.setStatsAttr(statsToAttr(o.getContext(), out));
-  return llvm::Error::success();
-}
-
-} // namespace
 
 std::vector<int64_t> outlierChannels(const std::vector<double> &channelMin,
                                      const std::vector<double> &channelMax, double ratio,
@@ -142,10 +98,14 @@ llvm::Expected<int64_t> splitSiteOutliers(const std::vector<Target> &targets,
     else
       mm.getAMutable().assign(masked);
   }
+  // x * mask = x / s with s_j = +inf on S and 1 elsewhere.
+  std::vector<float> s(K, 1.0f);
+  for (int64_t j : S)
+    s[j] = std::numeric_limits<float>::infinity();
   for (Operation *op : observers) {
     auto o = cast<qc::ObserveOp>(op);
     o->setOperand(0, masked);
-    if (llvm::Error e = maskObserverStats(o, S, K))
+    if (llvm::Error e = smoothObserverStats(o, s))
       return std::move(e);
   }
   return sideBits;

@@ -26,6 +26,43 @@ using namespace quantc::calib;
 
 namespace {
 
+/// Whether any qc.observe carries statistics; if not, an error naming the
+/// pass.
+bool requireCalibrated(ModuleOp module, llvm::StringRef pass) {
+  bool calibrated = false;
+  module.walk([&](quantc::qc::ObserveOp o) { calibrated |= bool(o.getStatsAttr()); });
+  if (!calibrated)
+    module.emitError(pass) << ": no calibrated qc.observe in the module (run "
+                              "qc-insert-observers and calibrate first, e.g. `quantc calibrate`)";
+  return calibrated;
+}
+
+/// The site's statistics from any of its consumers' calibrated observers
+/// whose per-channel ranges have the site's width: `observed` tells
+/// whether any consumer had a calibrated observer at all. Unreadable
+/// statistics: an error at that observer.
+llvm::FailureOr<std::optional<ActivationStats>>
+siteStats(const std::vector<Target> &targets, const SmoothSite &site, llvm::StringRef pass,
+          bool &observed) {
+  std::optional<ActivationStats> st;
+  observed = false;
+  for (size_t c : site.consumers) {
+    const Target &t = targets[c];
+    auto o = t.op->getOperand(t.activation).getDefiningOp<quantc::qc::ObserveOp>();
+    if (!o || !o.getStatsAttr())
+      continue;
+    observed = true;
+    auto s = statsFromAttr(o.getStatsAttr());
+    if (!s) {
+      o.emitError(pass) << ": layer '" << o.getLayer() << "': " << llvm::toString(s.takeError());
+      return failure();
+    }
+    if (s->channels.channelCount() == site.channels)
+      st = std::move(*s);
+  }
+  return st;
+}
+
 struct InsertObserversPass : quantc::calib::impl::QCInsertObserversBase<InsertObserversPass> {
   void runOnOperation() override { insertObservers(getOperation()); }
 };
@@ -38,33 +75,17 @@ struct SmoothPass : quantc::calib::impl::QCSmoothBase<SmoothPass> {
       module.emitError("qc-smooth: alpha must be in [0, 1], got ") << alpha;
       return signalPassFailure();
     }
-    bool calibrated = false;
-    module.walk([&](quantc::qc::ObserveOp o) { calibrated |= bool(o.getStatsAttr()); });
-    if (!calibrated) {
-      module.emitError("qc-smooth: no calibrated qc.observe in the module (run "
-                       "qc-insert-observers and calibrate first, e.g. `quantc calibrate`)");
+    if (!requireCalibrated(module, "qc-smooth"))
       return signalPassFailure();
-    }
     std::vector<Target> targets = quantizationTargets(module);
     for (const SmoothSite &site : smoothingSites(module, targets)) {
       // The site's per-channel range: from any of its consumers' observers
       // (a site nobody observed is left alone).
-      std::optional<ActivationStats> st;
       bool observed = false;
-      for (size_t c : site.consumers) {
-        const Target &t = targets[c];
-        auto o = t.op->getOperand(t.activation).getDefiningOp<quantc::qc::ObserveOp>();
-        if (!o || !o.getStatsAttr())
-          continue;
-        observed = true;
-        auto s = statsFromAttr(o.getStatsAttr());
-        if (!s) {
-          o.emitError("qc-smooth: layer '") << o.getLayer() << "': " << llvm::toString(s.takeError());
-          return signalPassFailure();
-        }
-        if (s->channels.channelCount() == site.channels)
-          st = std::move(*s);
-      }
+      auto found = siteStats(targets, site, "qc-smooth", observed);
+      if (failed(found))
+        return signalPassFailure();
+      std::optional<ActivationStats> &st = *found;
       if (!observed)
         continue;
       if (!st) {
@@ -144,16 +165,10 @@ struct SplitOutliersPass : quantc::calib::impl::QCSplitOutliersBase<SplitOutlier
       module.emitError("qc-split-outliers: the ratio must be a number above 1, got ") << ratio;
       return signalPassFailure();
     }
-    bool calibrated = false;
-    module.walk([&](quantc::qc::ObserveOp o) { calibrated |= bool(o.getStatsAttr()); });
-    if (!calibrated) {
-      module.emitError("qc-split-outliers: no calibrated qc.observe in the module (run "
-                       "qc-insert-observers and calibrate first, e.g. `quantc calibrate`)");
+    if (!requireCalibrated(module, "qc-split-outliers"))
       return signalPassFailure();
-    }
     std::vector<Target> targets = quantizationTargets(module);
     for (const SmoothSite &site : smoothingSites(module, targets)) {
-      std::optional<ActivationStats> st;
       bool plain = true;
       for (size_t c : site.consumers) {
         const Target &t = targets[c];
@@ -161,17 +176,12 @@ struct SplitOutliersPass : quantc::calib::impl::QCSplitOutliersBase<SplitOutlier
         auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
         plain &= mm && t.reductionAxis == 0 && wt && wt.getRank() == 2 &&
                  isa_and_nonnull<quantc::qc::ConstantOp>(mm.getB().getDefiningOp());
-        auto o = t.op->getOperand(t.activation).getDefiningOp<quantc::qc::ObserveOp>();
-        if (!o || !o.getStatsAttr())
-          continue;
-        auto s = statsFromAttr(o.getStatsAttr());
-        if (!s) {
-          o.emitError("qc-split-outliers: layer '") << o.getLayer() << "': " << llvm::toString(s.takeError());
-          return signalPassFailure();
-        }
-        if (s->channels.channelCount() == site.channels)
-          st = std::move(*s);
       }
+      bool observed = false;
+      auto found = siteStats(targets, site, "qc-split-outliers", observed);
+      if (failed(found))
+        return signalPassFailure();
+      std::optional<ActivationStats> &st = *found;
       if (!st || !plain)
         continue;
       std::vector<int64_t> S = outlierChannels(st->channels.min(), st->channels.max(), ratio);

@@ -146,6 +146,8 @@ bool isConsumerSide(OpOperand &use, const llvm::SmallPtrSetImpl<Operation *> &co
   return false;
 }
 
+} // namespace
+
 llvm::Error smoothObserverStats(qc::ObserveOp o, const std::vector<float> &s) {
   auto attr = o.getStatsAttr();
   if (!attr)
@@ -191,8 +193,6 @@ llvm::Error smoothObserverStats(qc::ObserveOp o, const std::vector<float> &s) {
   o.setStatsAttr(statsToAttr(o.getContext(), out));
   return llvm::Error::success();
 }
-
-} // namespace
 
 const char *smoothFoldName(SmoothSite::Fold f) {
   switch (f) {

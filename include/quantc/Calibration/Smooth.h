@@ -31,6 +31,7 @@
 #define QUANTC_CALIBRATION_SMOOTH_H
 
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
@@ -72,6 +73,13 @@ std::vector<float> smoothingScales(const std::vector<double> &xAbsMax,
 /// marked `smoothed` (calibrate again, or use the minmax calibrator).
 llvm::Error applySmoothing(const std::vector<Target> &targets, const SmoothSite &site,
                            const std::vector<float> &s);
+
+/// The calibrated observer's statistics made those of X / s (s.size()
+/// channels, all > 0; s_j = +inf gives channel j as x_j * 0): per-tensor
+/// and per-channel ranges, the per-channel mean |x| and a Hessian follow
+/// exactly; the histogram cannot, so the stats are marked `smoothed`.
+/// Uncalibrated observers are left alone.
+llvm::Error smoothObserverStats(qc::ObserveOp o, const std::vector<float> &s);
 
 /// What the search chose at one site.
 struct SmoothChoice {
