@@ -52,20 +52,26 @@ std::vector<int64_t> outlierChannels(const std::vector<double> &channelMin,
   return S;
 }
 
-llvm::Expected<int64_t> splitSiteOutliers(const std::vector<Target> &targets,
-                                          const SmoothSite &site, llvm::ArrayRef<int64_t> S) {
-  const int64_t K = site.channels;
-  std::vector<qc::MatMulOp> mms;
-  for (size_t c : site.consumers) {
+bool outlierSplittable(const std::vector<Target> &targets, const SmoothSite &site) {
+  return llvm::all_of(site.consumers, [&](size_t c) {
     const Target &t = targets[c];
     auto mm = dyn_cast<qc::MatMulOp>(t.op);
     auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
-    if (!mm || t.reductionAxis != 0 || !wt || wt.getRank() != 2 || !floatValues(mm.getB()))
-      return llvm::createStringError("layer '" + t.name +
-                                     "': outlier channels are split for MatMuls with a constant "
-                                     "2-D weight only");
-    mms.push_back(mm);
-  }
+    return mm && t.reductionAxis == 0 && wt && wt.getRank() == 2 &&
+           floatValues(mm.getB()).has_value();
+  });
+}
+
+llvm::Expected<int64_t> splitSiteOutliers(const std::vector<Target> &targets,
+                                          const SmoothSite &site, llvm::ArrayRef<int64_t> S) {
+  const int64_t K = site.channels;
+  if (!outlierSplittable(targets, site))
+    return llvm::createStringError("site '" + site.name +
+                                   "': outlier channels are split for MatMuls with a constant "
+                                   "2-D weight only");
+  std::vector<qc::MatMulOp> mms;
+  for (size_t c : site.consumers)
+    mms.push_back(cast<qc::MatMulOp>(targets[c].op));
   if (S.empty())
     return 0;
   for (int64_t j : S)
@@ -127,17 +133,12 @@ llvm::Expected<std::vector<OutlierSplit>> splitOutlierChannels(ModuleOp module,
   std::vector<OutlierSplit> out;
   for (const SmoothSite &site : smoothingSites(module, targets)) {
     const ActivationStats *st = nullptr;
-    bool plain = true;
     for (size_t c : site.consumers) {
       auto it = kept.find(static_cast<int64_t>(c));
       if (it != kept.end() && it->second.channels.channelCount() == site.channels)
         st = &it->second;
-      auto mm = dyn_cast<qc::MatMulOp>(targets[c].op);
-      auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
-      plain &= mm && targets[c].reductionAxis == 0 && wt && wt.getRank() == 2 &&
-               floatValues(mm.getB()).has_value();
     }
-    if (!st || !plain)
+    if (!st || !outlierSplittable(targets, site))
       continue;
     OutlierSplit r;
     r.name = site.name;

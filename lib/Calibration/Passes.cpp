@@ -169,20 +169,12 @@ struct SplitOutliersPass : quantc::calib::impl::QCSplitOutliersBase<SplitOutlier
       return signalPassFailure();
     std::vector<Target> targets = quantizationTargets(module);
     for (const SmoothSite &site : smoothingSites(module, targets)) {
-      bool plain = true;
-      for (size_t c : site.consumers) {
-        const Target &t = targets[c];
-        auto mm = dyn_cast<quantc::qc::MatMulOp>(t.op);
-        auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
-        plain &= mm && t.reductionAxis == 0 && wt && wt.getRank() == 2 &&
-                 isa_and_nonnull<quantc::qc::ConstantOp>(mm.getB().getDefiningOp());
-      }
       bool observed = false;
       auto found = siteStats(targets, site, "qc-split-outliers", observed);
       if (failed(found))
         return signalPassFailure();
       std::optional<ActivationStats> &st = *found;
-      if (!st || !plain)
+      if (!st || !outlierSplittable(targets, site))
         continue;
       std::vector<int64_t> S = outlierChannels(st->channels.min(), st->channels.max(), ratio);
       if (S.empty())

@@ -54,6 +54,10 @@ std::vector<int64_t> outlierChannels(const std::vector<double> &channelMin,
                                      const std::vector<double> &channelMax, double ratio,
                                      double *largest = nullptr, double *nextKept = nullptr);
 
+/// Whether every consumer of the site is a qc.matmul with a constant 2-D
+/// weight reducing over its first axis (the sites the split applies to).
+bool outlierSplittable(const std::vector<Target> &targets, const SmoothSite &site);
+
 /// The rewrite above for one site (quantc/Calibration/Smooth.h's
 /// SmoothSite) and its channels S. Consumers that are not qc.matmul with a
 /// 2-D constant weight reducing over its first axis: an error, nothing
