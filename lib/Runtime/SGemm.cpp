@@ -34,6 +34,14 @@ int64_t sliceDepth(int64_t K) {
   return ((K + slices - 1) / slices + 7) / 8 * 8;
 }
 
+/// The direct-A kernel's K slices: one slice up to K = 1536. Its A rows
+/// come from cache in place and its C tile is read and written once per
+/// slice, so one deep slice (B panel in L2) beat 192-deep ones on
+/// SmolLM2's shapes (2 threads, Zen 4, quantc-kernel-bench "B packed
+/// once": 256x49152x576 76.8 -> 72.3 ms, 256x1536x576 2.30 -> 2.15 ms,
+/// 256x576x1536 2.10 -> 2.05 ms); the packed-A paths keep sliceDepth.
+int64_t directSliceDepth(int64_t K) { return K <= 1536 ? K : sliceDepth(K); }
+
 /// The best micro-kernel the CPU runs. QUANTC_CPU_KERNELS=generic|avx2
 /// caps the choice (for tests and benchmarks of the other paths).
 MicroKernel selectMicroKernel() {
@@ -196,17 +204,19 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
         std::memset(C + i * ldc, 0, N * sizeof(float));
     return;
   }
-  // With `prepacked` (all of B packed once, canonicalPanels' layout), a
-  // task's panels for [n0, n0 + nc) of the slice at k0 are read in place.
-  int64_t allPanels = (N + kNR - 1) / kNR;
+  // With `prepacked` (all of B packed once: panel p holds all K rows of
+  // its NR columns, K x NR floats), a task's panels for [n0, n0 + nc) of
+  // the slice at k0 are read in place, panelStride apart; panels packed
+  // here are kc x NR, back to back.
   auto panels = [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, std::vector<float> &buf) {
     if (prepacked)
-      return prepacked + k0 * allPanels * kNR + (n0 / kNR) * kc * kNR;
+      return prepacked + (n0 / kNR) * K * kNR + k0 * kNR;
     buf.resize(((nc + kNR - 1) / kNR) * kNR * kc);
     B.pack(k0, kc, n0, nc, buf.data());
     return static_cast<const float *>(buf.data());
   };
   static const MicroKernel kernel = selectMicroKernel();
+  auto panelStride = [&](int64_t kc) { return (prepacked ? K : kc) * kNR; };
   int64_t threads = getNumThreads();
   if (M <= kWholeAMaxRows) {
     // A packed once, for all of M and K (every task would otherwise pack
@@ -215,12 +225,12 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     // blocks and pack their B panels once per slice.
     int64_t mPanels = (M + kMR - 1) / kMR;
     std::vector<float> &ap = wholeA;
-    const int64_t kKC = sliceK > 0 ? sliceK : sliceDepth(K);
-    int64_t slices = (K + kKC - 1) / kKC;
     // A with contiguous rows is read in place by the AVX-512 kernel (no
     // packing pass, no fork-join before the product).
     static const bool directOk = directAEnabled();
     const bool directA = directOk && kernel == directAKernelFor() && A.cs == 1;
+    const int64_t kKC = sliceK > 0 ? sliceK : directA ? directSliceDepth(K) : sliceDepth(K);
+    int64_t slices = (K + kKC - 1) / kKC;
     if (!directA) {
       ap.resize(mPanels * kMR * K);
       parallelFor(slices * mPanels, [&](int64_t t) {
@@ -261,7 +271,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
             prepacked && kcNext > 0 ? panels(k0 + kc, kcNext, n0, nc, s.b) : nullptr;
         for (int64_t j = 0; j < nPanels; ++j) {
           const float *next = !prepacked ? nullptr
-                              : j + 1 < nPanels ? bp + (j + 1) * kNR * kc
+                              : j + 1 < nPanels ? bp + (j + 1) * panelStride(kc)
                                                 : nextSlice;
           int64_t lines = next ? (j + 1 < nPanels ? kc : kcNext) * kNR / 16 : 0;
           int64_t per = (lines + (iEnd - iBegin) - 1) / std::max<int64_t>(1, iEnd - iBegin);
@@ -271,13 +281,13 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
 #ifdef QUANTC_HAVE_AVX512_KERNELS
             if (directA) {
               microKernelAVX512DirectA12(kc, A.ptr + i * rowTile * A.rs + k0, A.rs,
-                                         bp + j * kNR * kc, C + i * rowTile * ldc + n0 + j * kNR,
+                                         bp + j * panelStride(kc), C + i * rowTile * ldc + n0 + j * kNR,
                                          ldc, std::min(rowTile, M - i * rowTile),
                                          std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
               continue;
             }
 #endif
-            kernel(kc, as + i * kMR * kc, bp + j * kNR * kc,
+            kernel(kc, as + i * kMR * kc, bp + j * panelStride(kc),
                    C + i * kMR * ldc + n0 + j * kNR, ldc, std::min(kMR, M - i * kMR),
                    std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
           }
@@ -307,7 +317,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
       const float *bp = panels(k0, kc, n0, nc, s.b);
       for (int64_t j = 0; j < nPanels; ++j)
         for (int64_t i = 0; i < mPanels; ++i)
-          kernel(kc, s.a.data() + i * kMR * kc, bp + j * kNR * kc,
+          kernel(kc, s.a.data() + i * kMR * kc, bp + j * panelStride(kc),
                  C + (m0 + i * kMR) * ldc + n0 + j * kNR, ldc,
                  std::min(kMR, mc - i * kMR), std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
     }
@@ -462,9 +472,9 @@ void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_
 }
 
 namespace {
-/// All of a constant B packed once: slice by slice of sliceDepth(K) rows, each slice
-/// the NR-column panels of every column (what DenseBPacker writes for
-/// [0, N)); slice k0 starts at k0 * panels * NR floats.
+/// All of a constant B packed once as NR-column panels of all K rows
+/// (what DenseBPacker writes for [0, N) at depth K): panel p starts at
+/// p * K * NR floats, so every slice depth reads it in place.
 struct PackedWeights {
   std::mutex mu;
   std::map<std::tuple<const float *, int64_t, int64_t, int64_t>, std::vector<float>> packed;
@@ -493,11 +503,10 @@ const float *packOnce(Matrix B, int64_t K, int64_t N) {
   int64_t panels = (N + kNR - 1) / kNR;
   std::vector<float> buf(panels * kNR * K);
   DenseBPacker packer(B);
-  const int64_t kKC = sliceDepth(K);
-  int64_t slices = (K + kKC - 1) / kKC;
-  parallelFor(slices, [&](int64_t s) {
-    int64_t k0 = s * kKC, kc = std::min(kKC, K - k0);
-    packer.pack(k0, kc, 0, N, buf.data() + k0 * panels * kNR);
+  constexpr int64_t kChunk = 8; // panels per packing task
+  parallelFor((panels + kChunk - 1) / kChunk, [&](int64_t t) {
+    int64_t n0 = t * kChunk * kNR, nc = std::min(kChunk * kNR, N - n0);
+    packer.pack(0, K, n0, nc, buf.data() + (n0 / kNR) * K * kNR);
   });
   return w.packed.emplace(key, std::move(buf)).first->second.data();
 }

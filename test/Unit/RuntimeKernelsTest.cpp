@@ -139,7 +139,12 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{40, 576, 300, false, false}, GemmCase{24, 192, 64, false, false},
                       // More rows than the whole-A path takes (1024): row
                       // blocks of their own.
-                      GemmCase{1030, 70, 40, false, false}));
+                      GemmCase{1030, 70, 40, false, false},
+                      // Packed-once weights are K x NR panels: read by the
+                      // direct-A path in one slice (K <= 1536) or several
+                      // (K > 1536), and by the row blocks in 192-deep slices.
+                      GemmCase{30, 100, 1000, false, false}, GemmCase{30, 70, 1700, false, false},
+                      GemmCase{1030, 40, 700, false, false}));
 
 struct ConvCase {
   int64_t C, H, W, M, KH, KW, sh, sw, dh, dw, padT, padL;
