@@ -1,5 +1,5 @@
 //===- ModelSummary.cpp - human summary of an imported module -------------===//
-#include "ModelSummary.h"
+#include "quantc/Driver/ModelSummary.h"
 #include "quantc/Dialect/QC/QCOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

@@ -1,5 +1,5 @@
 //===- NpyFile.cpp - read and write numpy .npy files ----------------------===//
-#include "NpyFile.h"
+#include "quantc/Driver/NpyFile.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"

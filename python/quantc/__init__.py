@@ -1,17 +1,22 @@
 """quantc from Python.
 
-For now: `CompiledModel`, which loads a shared library made by
-`quantc compile` or `quantc quantize -o x.so` and runs it on numpy arrays
-through the C API of include/quantc/Runtime.h (ctypes; no build step).
-The nanobind bindings of the compiler itself will join it here.
+The compiler (quantc.api, over the nanobind extension quantc._core):
+`import_onnx`, `quantize`, `compile`, `load`; errors raise `quantc.Error`.
+`CompiledModel` runs a shared library made by `compile`, `quantc compile`
+or `quantc quantize -o x.so` on numpy arrays through the C API of
+include/quantc/Runtime.h (ctypes, which releases the GIL during a run).
+See docs/python.md.
 """
 import ctypes
 import os
 import tempfile
+import threading
 
 import numpy as np
 
-__all__ = ["CompiledModel", "QuantcError", "npy_file_name"]
+__all__ = ["CompiledModel", "QuantcError", "npy_file_name", "Error", "OptionError",
+           "ModelError", "Module", "QuantizedModel", "LayerReport", "import_onnx", "quantize",
+           "compile", "load"]
 
 _DTYPES = {1: np.float32, 2: np.float64, 3: np.float16, 4: np.int64, 5: np.int32,
            6: np.int16, 7: np.int8, 8: np.uint8, 9: np.bool_}
@@ -25,14 +30,21 @@ def npy_file_name(tensor_name):
     return (safe or "output") + ".npy"
 
 
-class QuantcError(RuntimeError):
-    pass
+from .api import (Error, OptionError, ModelError, Module, QuantizedModel, LayerReport,  # noqa: E402
+                  import_onnx, quantize, compile, load)
+
+# The name earlier releases raised; every error is a quantc.Error.
+QuantcError = Error
 
 
 class CompiledModel:
-    """A compiled model: `CompiledModel("m.so")(x=array, ...)` returns a dict
-    of output name -> array. Inputs are converted to the dtype the model
-    declares; their shapes must be one the library was compiled for."""
+    """A compiled model: `CompiledModel("m.so")(x=array, ...)` or
+    `.run({"x": array})` returns a dict of output name -> array. Inputs
+    are converted to the dtype the model declares (no copy when they are
+    C-contiguous of that dtype); their shapes must be one the library was
+    compiled for. Runs from several Python threads are serialized (one
+    compiled model holds one set of buffers); the GIL is released while
+    the model runs, so other Python threads go on."""
 
     _loaded = {}  # real path -> inode of the library loaded from it
 
@@ -72,10 +84,11 @@ class CompiledModel:
         self._lib = lib
         self._m = lib.qc_open()
         if not self._m:
-            raise QuantcError("%s: %s" % (path, lib.qc_last_error().decode()))
+            raise ModelError("%s: %s" % (path, lib.qc_last_error().decode()))
         if threads is not None:
             lib.qc_set_num_threads(int(threads))
         self.path = path
+        self._lock = threading.Lock()
         # Symbolic dims (-1): shapes are set before every run.
         self._symbolic = any(d < 0 for _, _, shape in self.inputs for d in shape)
 
@@ -106,27 +119,35 @@ class CompiledModel:
     def outputs(self):
         return self._describe("output")
 
+    def run(self, feeds):
+        """Runs the model on a dict input name -> array."""
+        return self(**feeds)
+
     def __call__(self, **feeds):
+        with self._lock:
+            return self._run(feeds)
+
+    def _run(self, feeds):
         specs = self.inputs
         missing = [n for n, _, _ in specs if n not in feeds]
         if missing:
-            raise QuantcError("missing input(s): %s" % ", ".join(missing))
+            raise ModelError("missing input(s): %s" % ", ".join(missing))
         extra = set(feeds) - {n for n, _, _ in specs}
         if extra:
-            raise QuantcError("unknown input(s): %s" % ", ".join(sorted(extra)))
+            raise ModelError("unknown input(s): %s" % ", ".join(sorted(extra)))
         arrays = [np.ascontiguousarray(feeds[n], dtype=t) for n, t, _ in specs]
         shapes = [a.shape for a in arrays]
         if self._symbolic or shapes != [s for _, _, s in specs]:
             dims = [(ctypes.c_int64 * max(1, len(s)))(*s) for s in shapes]
             arr = (ctypes.POINTER(ctypes.c_int64) * len(dims))(*dims)
             if self._lib.qc_set_input_shapes(self._m, arr) != 0:
-                raise QuantcError(self._lib.qc_last_error().decode())
+                raise ModelError(self._lib.qc_last_error().decode())
         ins = (ctypes.c_void_p * max(1, len(arrays)))(*[a.ctypes.data for a in arrays])
         if any(d < 0 for _, _, s in self.outputs for d in s):
             # Symbolic dims: the library allocates the outputs; copy them
             # out before the next run reuses them.
             if self._lib.qc_run(self._m, ins, None) != 0:
-                raise QuantcError(self._lib.qc_last_error().decode())
+                raise ModelError(self._lib.qc_last_error().decode())
             result = {}
             for i, (n, t, s) in enumerate(self.outputs):
                 ptr = self._lib.qc_output_data(self._m, i)
@@ -138,7 +159,7 @@ class CompiledModel:
         outs = [np.empty(s, t) for _, t, s in self.outputs]
         optrs = (ctypes.c_void_p * max(1, len(outs)))(*[o.ctypes.data for o in outs])
         if self._lib.qc_run(self._m, ins, optrs) != 0:
-            raise QuantcError(self._lib.qc_last_error().decode())
+            raise ModelError(self._lib.qc_last_error().decode())
         return {n: o for (n, _, _), o in zip(self.outputs, outs)}
 
     def close(self):

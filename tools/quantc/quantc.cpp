@@ -9,8 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
-#include "ModelSummary.h"
-#include "NpyFile.h"
+#include "quantc/Driver/ModelSummary.h"
+#include "quantc/Driver/NpyFile.h"
+#include "quantc/Driver/Quantize.h"
+#include "quantc/Driver/Samples.h"
 #include "quantc/Target/CPU/JIT.h"
 #include "quantc/Target/CPU/AOT.h"
 #include "quantc/Calibration/Allocate.h"
@@ -54,6 +56,27 @@
 using namespace mlir;
 
 namespace {
+/// A number given to `option`, or an error naming both (no silent 0 for
+/// "--percentile x"). `integer`: whole numbers only.
+bool numberArg(const std::string &option, const std::string &text, double &out,
+               bool integer = false) {
+  llvm::StringRef t(text);
+  bool bad = integer ? ([&] {
+    long long v;
+    if (t.getAsInteger(10, v))
+      return true;
+    out = double(v);
+    return false;
+  })()
+                     : t.getAsDouble(out);
+  if (bad || !std::isfinite(out)) {
+    llvm::errs() << "quantc: error: " << option << " '" << text << "': expected "
+                 << (integer ? "a whole number" : "a number") << "\n";
+    return false;
+  }
+  return true;
+}
+
 int usage(llvm::raw_ostream &os, int code) {
   os << "usage:\n"
         "  quantc import MODEL.onnx [-o OUT.{mlir,mlirbc}] [--summary] [--no-shape-inference]\n"
@@ -240,13 +263,6 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &context, const std::string &path) {
   return quantc::loadModelFile(context, path);
 }
 
-std::string fileNameFor(const std::string &name) {
-  std::string out;
-  for (char c : name)
-    out.push_back(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' ? c : '_');
-  return out.empty() ? "output" : out;
-}
-
 /// Options shared by `run` and `bench`: the model and its inputs.
 struct InputArgs {
   std::string model;
@@ -427,7 +443,12 @@ int runModel(std::vector<std::string> args) {
     if (args[i] == "--output-dir" && i + 1 < args.size())
       outDir = args[++i];
     else if (args[i] == "--threads" && i + 1 < args.size())
-      quantc::cpu::setNumThreads(std::atoi(args[++i].c_str()));
+    {
+      double v;
+      if (!numberArg("--threads", args[++i], v, true))
+        return 2;
+      quantc::cpu::setNumThreads(int(v));
+    }
     else if (args[i] == "--cpu" && i + 1 < args.size())
       runOpts.cpu = args[++i];
     else if (args[i] == "--features" && i + 1 < args.size())
@@ -453,7 +474,7 @@ int runModel(std::vector<std::string> args) {
   llvm::sys::fs::create_directories(outDir);
   for (const auto &o : outputs) {
     llvm::SmallString<256> path(outDir);
-    llvm::sys::path::append(path, fileNameFor(o.name) + ".npy");
+    llvm::sys::path::append(path, quantc::driver::fileNameFor(o.name) + ".npy");
     if (auto err = quantc::writeNpy(std::string(path), o)) {
       llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
       return 1;
@@ -540,11 +561,26 @@ int runBench(std::vector<std::string> args) {
       ortModel = args[++i];
       compareOrt = true;
     } else if (a == "--runs" && i + 1 < args.size())
-      runs = std::max(1, std::atoi(args[++i].c_str()));
+    {
+      double v;
+      if (!numberArg("--runs", args[++i], v, true))
+        return 2;
+      runs = std::max(1, int(v));
+    }
     else if (a == "--warmup" && i + 1 < args.size())
-      warmup = std::max(0, std::atoi(args[++i].c_str()));
+    {
+      double v;
+      if (!numberArg("--warmup", args[++i], v, true))
+        return 2;
+      warmup = std::max(0, int(v));
+    }
     else if (a == "--threads" && i + 1 < args.size())
-      threads = std::max(0, std::atoi(args[++i].c_str()));
+    {
+      double v;
+      if (!numberArg("--threads", args[++i], v, true))
+        return 2;
+      threads = std::max(0, int(v));
+    }
     else if (a == "--cpu" && i + 1 < args.size())
       copts.cpu = args[++i];
     else if (a == "--features" && i + 1 < args.size())
@@ -646,7 +682,7 @@ int runBench(std::vector<std::string> args) {
            std::to_string(warmup)};
   for (const auto &t : inputs) {
     llvm::SmallString<256> path(dir);
-    llvm::sys::path::append(path, fileNameFor(t.name) + ".npy");
+    llvm::sys::path::append(path, quantc::driver::fileNameFor(t.name) + ".npy");
     if (auto err = quantc::writeNpy(std::string(path), t)) {
       llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
       return 1;
@@ -712,217 +748,14 @@ int runCompile(std::vector<std::string> args) {
   if (!in.positional.empty() || !in.named.empty())
     return (llvm::errs() << "quantc: error: compile takes shapes (--shape NAME=DIMS), not input "
                             "files\n", 2);
-  MLIRContext context;
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  auto module = loadModel(context, in.model);
-  if (!module)
-    return 1;
-  // Shapes per input; an input given several shapes makes one variant per
-  // shape (inputs with one shape keep it in every variant).
-  auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  std::vector<std::vector<std::vector<int64_t>>> perInput(specs.size());
-  for (const auto &entry : in.shapes) {
-    const std::string &name = entry.first;
-    auto it = std::find_if(specs.begin(), specs.end(), [&](auto &s) {
-      return name.empty() ? specs.size() == 1 : s.name == name;
-    });
-    if (it == specs.end()) {
-      llvm::errs() << "quantc: error: " << in.model << ": the model has no input named '" << name
-                   << "'" << (name.empty() ? " (write --shape NAME=DIMS)" : "") << "\n";
-      return 1;
-    }
-    perInput[it - specs.begin()].push_back(entry.second);
-  }
-  size_t numVariants = 1;
-  for (size_t i = 0; i < specs.size(); ++i) {
-    size_t n = perInput[i].size();
-    if (n > 1 && numVariants > 1 && n != numVariants) {
-      llvm::errs() << "quantc: error: " << in.model << ": input '" << specs[i].name << "' has "
-                   << n << " shapes but another input has " << numVariants
-                   << " (give each input one shape, or the same number of shapes)\n";
-      return 1;
-    }
-    numVariants = std::max(numVariants, n);
-    if (n > 0)
-      continue;
-    if (specs[i].shape.empty() && !llvm::isa<RankedTensorType>(
-                                      module->lookupSymbol<func::FuncOp>("main").getArgumentTypes()[i])) {
-      llvm::errs() << "quantc: error: " << in.model << ": input '" << specs[i].name
-                   << "' has no known rank: give --shape " << specs[i].name << "=DIMS\n";
-      return 1;
-    }
-    if (llvm::is_contained(specs[i].shape, -1)) {
-      llvm::errs() << "quantc: error: " << in.model << ": input '" << specs[i].name
-                   << "' has symbolic dimensions: give --shape " << specs[i].name
-                   << "=DIMS ('?' keeps a dimension symbolic, e.g. 1x?)\n";
-      return 1;
-    }
-    perInput[i].push_back(specs[i].shape);
-  }
-  std::vector<quantc::cpu::ShapeVariant> variants(numVariants);
-  for (size_t v = 0; v < numVariants; ++v)
-    for (size_t i = 0; i < specs.size(); ++i)
-      variants[v].push_back(perInput[i].size() == 1 ? perInput[i][0] : perInput[i][v]);
-  options.runtimeDir = quantc::cpu::defaultRuntimeDir();
-  auto t0 = std::chrono::steady_clock::now();
-  if (auto err = quantc::cpu::compileSharedLibrary(*module, variants, output, options)) {
-    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
-                 << "\n";
-    return 1;
-  }
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  uint64_t size = 0;
-  llvm::sys::fs::file_size(output, size);
-  llvm::outs() << llvm::format("%s: %.1f MiB, %zu shape variant%s, compiled in %.2f s\n",
-                               output.c_str(), size / 1048576.0, numVariants,
-                               numVariants == 1 ? "" : "s", seconds);
-  return 0;
-}
-
-/// Calibration samples from a directory: each `*.npy` file is one sample of
-/// a single-input model; each subdirectory one sample with `<input>.npy`
-/// per input (names sanitized as `quantc run` writes them). Sorted by name.
-/// The context TensorProto samples are read into (set by runQuantize).
-MLIRContext *specsContext = nullptr;
-
-bool hasTensorProtos(const std::string &dir) {
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
-    if (llvm::StringRef(it->path()).ends_with(".pb"))
-      return true;
-  return false;
-}
-
-/// A TensorProto file as a host tensor (its bytes, row-major).
-llvm::Expected<quantc::cpu::HostTensor> tensorFromProto(MLIRContext &ctx, const std::string &path) {
-  std::string name;
-  auto attr = quantc::readTensorProtoFile(ctx, path, &name);
-  if (!attr)
-    return attr.takeError();
-  auto type = cast<ShapedType>(attr->getType());
-  auto dt = quantc::cpu::dtypeOf(type.getElementType());
-  if (!dt)
-    return llvm::createStringError(path + ": " + llvm::toString(dt.takeError()));
-  if (type.getElementType().isInteger(1))
-    return llvm::createStringError(path + ": boolean tensors are not read from .pb yet");
-  quantc::cpu::HostTensor t;
-  t.name = name;
-  t.dtype = *dt;
-  t.shape.assign(type.getShape().begin(), type.getShape().end());
-  ArrayRef<char> raw = attr->getRawData();
-  size_t bytes = t.numElements() * quantc::cpu::dtypeSize(t.dtype);
-  if (attr->isSplat()) {
-    t.data.resize(bytes);
-    for (size_t o = 0; o + raw.size() <= bytes; o += raw.size())
-      std::memcpy(t.data.data() + o, raw.data(), raw.size());
-  } else {
-    t.data.assign(raw.begin(), raw.end());
-  }
-  return t;
-}
-
-llvm::Expected<std::vector<quantc::calib::Sample>>
-loadSamples(const std::string &dir, const std::vector<quantc::cpu::TensorSpec> &specs) {
-  std::vector<std::string> entries;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
-    entries.push_back(it->path());
-  if (ec)
-    return llvm::createStringError("cannot read the calibration directory '" + dir +
-                                   "': " + ec.message());
-  std::sort(entries.begin(), entries.end());
-  std::vector<quantc::calib::Sample> samples;
-  for (const std::string &e : entries) {
-    quantc::calib::Sample sample;
-    if (llvm::sys::fs::is_directory(e) && hasTensorProtos(e)) {
-      // ONNX test-data layout: input_<i>.pb TensorProtos, in input order
-      // (or named after the inputs).
-      for (size_t i = 0; i < specs.size(); ++i) {
-        llvm::SmallString<256> f(e);
-        llvm::sys::path::append(f, "input_" + std::to_string(i) + ".pb");
-        if (!llvm::sys::fs::exists(f)) {
-          f = e;
-          llvm::sys::path::append(f, fileNameFor(specs[i].name) + ".pb");
-        }
-        auto t = tensorFromProto(*specsContext, std::string(f));
-        if (!t)
-          return llvm::createStringError("calibration sample '" + e + "': input '" +
-                                         specs[i].name + "': " + llvm::toString(t.takeError()));
-        sample.push_back(std::move(*t));
-      }
-    } else if (llvm::sys::fs::is_directory(e)) {
-      for (const auto &spec : specs) {
-        llvm::SmallString<256> f(e);
-        llvm::sys::path::append(f, fileNameFor(spec.name) + ".npy");
-        auto t = quantc::readNpy(std::string(f));
-        if (!t)
-          return llvm::createStringError("calibration sample '" + e + "': input '" + spec.name +
-                                         "': " + llvm::toString(t.takeError()));
-        sample.push_back(std::move(*t));
-      }
-    } else if (llvm::StringRef(e).ends_with(".npz")) {
-      // One sample per .npz: an array per input, by input name.
-      auto arrays = quantc::readNpz(e);
-      if (!arrays)
-        return llvm::createStringError("calibration sample: " + llvm::toString(arrays.takeError()));
-      for (const auto &spec : specs) {
-        auto it = std::find_if(arrays->begin(), arrays->end(), [&](const auto &a) {
-          return a.first == spec.name || a.first == fileNameFor(spec.name);
-        });
-        if (it == arrays->end())
-          return llvm::createStringError("calibration sample '" + e + "' has no array '" +
-                                         spec.name + "'");
-        sample.push_back(std::move(it->second));
-      }
-    } else if (llvm::StringRef(e).ends_with(".npy")) {
-      if (specs.size() != 1)
-        return llvm::createStringError("calibration file '" + e + "': the model has " +
-                                       std::to_string(specs.size()) +
-                                       " inputs; give each sample as a directory of <input>.npy");
-      auto t = quantc::readNpy(e);
-      if (!t)
-        return llvm::createStringError(llvm::toString(t.takeError()));
-      sample.push_back(std::move(*t));
-    } else {
-      continue;
-    }
-    for (size_t i = 0; i < specs.size(); ++i) {
-      sample[i].name = specs[i].name;
-      if (sample[i].dtype != specs[i].dtype)
-        return llvm::createStringError("calibration sample '" + e + "': input '" + specs[i].name +
-                                       "' must be " + quantc::cpu::dtypeName(specs[i].dtype) +
-                                       ", the file holds " +
-                                       quantc::cpu::dtypeName(sample[i].dtype));
-    }
-    samples.push_back(std::move(sample));
-  }
-  return samples;
-}
-
-/// The model to calibrate or quantize in `context` (null after an error,
-/// printed); input specs read from it resolve in this context.
-OwningOpRef<ModuleOp> openForQuantization(MLIRContext &context, const std::string &path) {
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  specsContext = &context;
-  return loadModel(context, path);
-}
-
-/// qc-insert-observers, then the calibration run over `samples` (the
-/// statistics attached to the observers). The number of observers;
-/// nullopt after an error (printed).
-std::optional<size_t> observeAndCalibrate(ModuleOp module,
-                                          const std::vector<quantc::calib::Sample> &samples,
-                                          const std::string &model, bool hessians = false) {
-  size_t n = quantc::calib::insertObservers(module);
-  quantc::calib::CalibrationOptions options;
-  options.hessians = options.hessiansInIR = hessians;
-  if (auto err = quantc::calib::calibrate(module, samples, options)) {
-    llvm::errs() << "quantc: error: " << model << ": " << llvm::toString(std::move(err)) << "\n";
-    return std::nullopt;
-  }
-  return n;
+  quantc::driver::CompileModelOptions o;
+  o.model = in.model;
+  o.output = output;
+  o.shapes = in.shapes;
+  o.cpu = options.compile.cpu;
+  o.features = options.compile.features;
+  o.keepObject = options.keepObject;
+  return quantc::driver::compileModel(o, llvm::outs(), llvm::errs());
 }
 
 /// `quantc calibrate`: qc-insert-observers and the calibration run; the
@@ -951,39 +784,16 @@ int runCalibrate(std::vector<std::string> args) {
     llvm::errs() << "quantc: error: calibrate writes qc IR: -o must end in .mlir or .mlirbc\n";
     return 2;
   }
-  MLIRContext context;
-  auto module = openForQuantization(context, in.model);
-  if (!module)
-    return 1;
-  auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  auto samples = loadSamples(calibDir, specs);
-  if (!samples) {
-    llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
-    return 1;
-  }
-  std::optional<size_t> n = observeAndCalibrate(*module, *samples, in.model, hessians);
-  if (!n)
-    return 1;
-  if (auto err = quantc::writeModelFile(*module, output)) {
-    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-    return 1;
-  }
-  llvm::outs() << samples->size() << " samples, " << *n << " observers; wrote " << output << "\n";
-  return 0;
+  quantc::driver::CalibrateOptions o;
+  o.model = in.model;
+  o.output = output;
+  o.calibDir = calibDir;
+  o.hessians = hessians;
+  return quantc::driver::calibrateModel(o, llvm::outs(), llvm::errs());
 }
 
-/// `quantc quantize`: calibrate, insert QDQ, write .mlir or .so.
-/// The range column of a dynamically quantized layer: "uint8 at run
-/// time", "uint4/token at run time", "uint8/token rs g64" (-rs).
-std::string dynamicActivationLabel(llvm::StringRef format) {
-  std::string bits = format.starts_with("uint4") ? "uint4" : "uint8";
-  bool token = format.contains("per token");
-  size_t g = format.find("smoothed g");
-  if (g != llvm::StringRef::npos)
-    return bits + "/token rs " + format.substr(g + 9).str();
-  return bits + (token ? "/token" : "") + " at run time";
-}
-
+/// `quantc quantize`: calibrate, insert QDQ, write .mlir, .so or .onnx
+/// (quantc::driver::quantizeModel).
 int runQuantize(std::vector<std::string> args) {
   InputArgs in;
   std::string output, recipe = "w8a8", calibDir, calibrator = "minmax", reportPath;
@@ -1008,13 +818,19 @@ int runQuantize(std::vector<std::string> args) {
     else if (a == "--calibrator" && i + 1 < args.size())
       calibrator = args[++i];
     else if (a == "--percentile" && i + 1 < args.size())
-      percentile = std::atof(args[++i].c_str());
+    {
+      if (!numberArg("--percentile", args[++i], percentile))
+        return 2;
+    }
     else if (a == "--report" && i + 1 < args.size())
       reportPath = args[++i];
     else if (a == "--int4-convs")
       int4Convs = true;
     else if (a == "--min-layer-sqnr" && i + 1 < args.size())
-      minLayerSqnr = std::atof(args[++i].c_str());
+    {
+      if (!numberArg("--min-layer-sqnr", args[++i], minLayerSqnr))
+        return 2;
+    }
     else if (a == "--smooth-alpha" && i + 1 < args.size())
       smoothAlpha = args[++i];
     else if (a == "--outlier-ratio" && i + 1 < args.size())
@@ -1045,7 +861,12 @@ int runQuantize(std::vector<std::string> args) {
     else if (a == "--salient-percent" && i + 1 < args.size())
       salientPercent = args[++i];
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
-      sensitivitySamples = std::atoi(args[++i].c_str());
+    {
+      double v;
+      if (!numberArg("--sensitivity-samples", args[++i], v, true))
+        return 2;
+      sensitivitySamples = int(v);
+    }
     else if (a == "--cpu" && i + 1 < args.size())
       target.cpu = args[++i];
     else if (a == "--features" && i + 1 < args.size())
@@ -1056,668 +877,33 @@ int runQuantize(std::vector<std::string> args) {
   if (in.model.empty() || output.empty())
     return (llvm::errs() << "quantc: error: quantize needs MODEL and -o OUT\n",
             usage(llvm::errs(), 2));
-  // --recipe FILE.json: the per-layer formats of an earlier allocation.
-  std::vector<std::pair<std::string, std::string>> fixedFormats;
-  std::string allocationText;
-  if (llvm::StringRef(recipe).ends_with(".json")) {
-    auto buf = llvm::MemoryBuffer::getFile(recipe);
-    if (!buf) {
-      llvm::errs() << "quantc: error: cannot read '" << recipe << "': " << buf.getError().message()
-                   << "\n";
-      return 1;
-    }
-    allocationText = (*buf)->getBuffer().str();
-    auto f = quantc::calib::allocationFromJson(allocationText);
-    if (!f) {
-      llvm::errs() << "quantc: error: " << recipe << ": " << llvm::toString(f.takeError()) << "\n";
-      return 1;
-    }
-    fixedFormats = std::move(*f);
-    // GPTQ among the chosen formats or the candidates: Hessians needed.
-    bool anyGptq = allocationText.find("-gptq\"") != std::string::npos;
-    // The base the plan was measured on: rotated or not, GPTQ or not.
-    recipe = std::string("w4a16-g128") +
-             (quantc::calib::allocationRotates(allocationText) ? "-rot" : "") +
-             (anyGptq ? "-gptq" : "");
-  }
-  auto parsedRecipe = quantc::calib::Recipe::parse(recipe);
-  if (!parsedRecipe) {
-    llvm::errs() << "quantc: error: unknown recipe '" << recipe
-                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w3a16-g32|g64|g128, w4a8[-g32|g64|g128], w4a4; "
-                    "fp8-e4m3; + -rot; + -outliers and/or -smooth where activations are quantized; + -kv8, -qkv8, -kv4 or -qkv4)\n";
-    return 2;
-  }
-  quantc::calib::SmoothOptions smoothOptions;
-  quantc::calib::OutlierOptions outlierOptions;
-  if (!outlierRatio.empty()) {
-    char *end = nullptr;
-    double v = std::strtod(outlierRatio.c_str(), &end);
-    if (!parsedRecipe->outliers) {
-      llvm::errs() << "quantc: error: --outlier-ratio needs an -outliers recipe (e.g. "
-                      "w8a8-outliers-smooth)\n";
-      return 2;
-    }
-    if (end == outlierRatio.c_str() || *end || !(v > 1.0) || !std::isfinite(v)) {
-      llvm::errs() << "quantc: error: --outlier-ratio '" << outlierRatio
-                   << "': expected a number above 1\n";
-      return 2;
-    }
-    outlierOptions.ratio = v;
-  }
-  if (!smoothAlpha.empty()) {
-    char *end = nullptr;
-    double a = std::strtod(smoothAlpha.c_str(), &end);
-    if (!parsedRecipe->smooth && !parsedRecipe->awq) {
-      llvm::errs() << "quantc: error: --smooth-alpha needs a -smooth or -awq recipe (e.g. w8a8-smooth)\n";
-      return 2;
-    }
-    if (end == smoothAlpha.c_str() || *end || !(a >= 0.0 && a <= 1.0)) {
-      llvm::errs() << "quantc: error: --smooth-alpha '" << smoothAlpha
-                   << "': expected a number in [0, 1]\n";
-      return 2;
-    }
-    smoothOptions.alpha = a;
-  }
-  double salientPct = 1.0;
-  if (!salientPercent.empty()) {
-    llvm::StringRef v(salientPercent);
-    if (!parsedRecipe->salient) {
-      llvm::errs() << "quantc: error: --salient-percent needs a -salient recipe (e.g. "
-                      "w4a16-g128-salient-gptq)\n";
-      return 2;
-    }
-    if (v.getAsDouble(salientPct) || !(salientPct > 0 && salientPct <= 100)) {
-      llvm::errs() << "quantc: error: --salient-percent '" << salientPercent
-                   << "': expected a percentage of input channels in (0, 100]\n";
-      return 2;
-    }
-  }
-  if (parsedRecipe->salient && calibDir.empty()) {
-    llvm::errs() << "quantc: error: recipe '" << recipe
-                 << "' picks salient channels by the calibration inputs' energy: it needs "
-                    "--calib DIR\n";
-    return 2;
-  }
-  if (offlineRotationOnly && !parsedRecipe->rotate) {
-    llvm::errs() << "quantc: error: --offline-rotation-only needs a -rot recipe (e.g. w8a8-rot)\n";
-    return 2;
-  }
-  // --budget 4.5bpw | 60MB: one weight format per layer (qc-allocate-bits).
-  double budgetBpw = 0, budgetBytes = 0;
-  if (!budgetArg.empty()) {
-    llvm::StringRef b(budgetArg);
-    double v = 0;
-    bool bpw = b.consume_back("bpw"), mb = !bpw && b.consume_back("MB");
-    if ((!bpw && !mb) || b.getAsDouble(v) || !(v > 0)) {
-      llvm::errs() << "quantc: error: --budget '" << budgetArg
-                   << "': expected bits per weight (4.5bpw) or megabytes of weights (60MB)\n";
-      return 2;
-    }
-    (bpw ? budgetBpw : budgetBytes) = bpw ? v : v * 1e6;
-    if (parsedRecipe->activations || parsedRecipe->dynamicActivations || parsedRecipe->weightBits != 4 ||
-        parsedRecipe->kv8 || parsedRecipe->smooth || parsedRecipe->awq || parsedRecipe->salient) {
-      llvm::errs() << "quantc: error: --budget picks among weight-only formats: use it with "
-                      "--recipe w4a16-g128 (round to nearest) or w4a16-g128-gptq (GPTQ), "
-                      "optionally -rot\n";
-      return 2;
-    }
-  }
-  if (gptqSequential && (budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty() ||
-                         std::isfinite(minLayerSqnr))) {
-    llvm::errs() << "quantc: error: --gptq-sequential does not combine with --budget, an "
-                    "allocation JSON or --min-layer-sqnr yet\n";
-    return 2;
-  }
-  if (gptqSequential && (!parsedRecipe->gptq || parsedRecipe->activations)) {
-    llvm::errs() << "quantc: error: --gptq-sequential needs a -gptq recipe whose activations are "
-                    "not calibrated (weight-only or dynamic, e.g. w4a16-g128-gptq)\n";
-    return 2;
-  }
-  if ((!gptqDamp.empty() || !gptqMinShrink.empty() || gptqNoActOrder || gptqRefit) &&
-      !parsedRecipe->gptq) {
-    llvm::errs() << "quantc: error: --gptq-damp, --gptq-min-shrink, --gptq-no-act-order and "
-                    "--gptq-refit-scales tune GPTQ: use them with a -gptq recipe (recipe '"
-                 << recipe << "')\n";
-    return 2;
-  }
-  auto fraction = [&](const std::string &text, const char *option, double lo, double hi,
-                      double &out) {
-    double v = 0;
-    if (text.empty())
-      return true;
-    if (llvm::StringRef(text).getAsDouble(v) || !(v >= lo && v <= hi)) {
-      llvm::errs() << "quantc: error: " << option << " '" << text << "': expected a number in ["
-                   << llvm::format("%g", lo) << ", " << llvm::format("%g", hi) << "]\n";
-      return false;
-    }
-    out = v;
-    return true;
-  };
-  quantc::quant::GPTQOptions &tuning = parsedRecipe->gptqTuning;
-  if (!fraction(gptqDamp, "--gptq-damp", 0.0, 10.0, tuning.damp) ||
-      !fraction(gptqMinShrink, "--gptq-min-shrink", 0.5, 1.0, tuning.minShrink))
-    return 2;
-  if (gptqNoActOrder)
-    tuning.actOrder = false;
-  if (gptqRefit)
-    tuning.refitScales = true;
-  if (gptqRefitRounds == "0") {
-    tuning.refitScales = false;
-    gptqRefitRounds.clear();
-  }
-  if (!gptqRefitRounds.empty()) {
-    int n = std::atoi(gptqRefitRounds.c_str());
-    if (n < 1 || n > 10) {
-      llvm::errs() << "quantc: error: --gptq-refit-scales '" << gptqRefitRounds
-                   << "': expected a number of rounds in [0, 10]\n";
-      return 2;
-    }
-    tuning.refitRounds = n;
-  }
-  const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
-  parsedRecipe->int4Convs = int4Convs;
-  parsedRecipe->weightClipSearch = weightClipSearch;
-  quantc::calib::Calibrator cal;
-  if (calibrator == "minmax")
-    cal = quantc::calib::Calibrator::MinMax;
-  else if (calibrator == "percentile")
-    cal = quantc::calib::Calibrator::Percentile;
-  else if (calibrator == "entropy")
-    cal = quantc::calib::Calibrator::Entropy;
-  else if (calibrator == "mse")
-    cal = quantc::calib::Calibrator::MSE;
-  else {
-    llvm::errs() << "quantc: error: unknown calibrator '" << calibrator
-                 << "' (minmax, percentile, entropy, mse)\n";
-    return 2;
-  }
-  bool toSo = llvm::StringRef(output).ends_with(".so");
-  bool toOnnx = llvm::StringRef(output).ends_with(".onnx");
-  if (!toSo && !toOnnx && !quantc::isQCIRPath(output)) {
-    llvm::errs() << "quantc: error: -o must end in .mlir, .mlirbc, .so or .onnx\n";
-    return 2;
-  }
-  if (toOnnx && parsedRecipe->kv8) {
-    llvm::errs() << "quantc: error: recipe '" << recipe
-                 << "' rounds attention operands inside the fused attention, which QDQ export "
-                    "cannot write: use -o .so or .mlir\n";
-    return 2;
-  }
-  if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate || parsedRecipe->awq ||
-                 parsedRecipe->salient || parsedRecipe->outliers)) {
-    llvm::errs() << "quantc: error: recipe '" << recipe
-                 << "' folds smoothing scales or rotations into norms and other producers, or "
-                    "adds float side products, which QDQ export (it rewrites only the quantized "
-                    "layers) cannot write: use -o .so or .mlir\n";
-    return 2;
-  }
-  if (toOnnx && (!llvm::StringRef(in.model).ends_with(".onnx"))) {
-    llvm::errs() << "quantc: error: -o .onnx (QDQ export) needs an .onnx source model\n";
-    return 2;
-  }
-  MLIRContext context;
-  auto module = openForQuantization(context, in.model);
-  if (!module)
-    return 1;
-  auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  // Weight-only recipes need no calibration data; with --calib the first
-  // sample still gives the shapes a .so is compiled for.
-  if (calibDir.empty() && (parsedRecipe->activations || parsedRecipe->smooth || toSo)) {
-    llvm::errs() << "quantc: error: recipe '" << recipe << "'"
-                 << (parsedRecipe->activations ? "" : " with -o .so")
-                 << " needs --calib DIR (calibration samples"
-                 << (parsedRecipe->activations ? "" : ", whose shapes the library is compiled for")
-                 << ")\n";
-    return 2;
-  }
-  std::vector<quantc::calib::Sample> noSamples;
-  auto samples = calibDir.empty() ? llvm::Expected<std::vector<quantc::calib::Sample>>(noSamples)
-                                   : loadSamples(calibDir, specs);
-  if (!samples) {
-    llvm::errs() << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
-    return 1;
-  }
-  // -rot: the residual stream rotated (qc-fold-rotations), before any
-  // statistics are taken.
-  if (parsedRecipe->rotate) {
-    auto rot = quantc::calib::foldRotations(
-        *module, quantc::calib::RotationOptions{/*seed=*/0, /*online=*/!offlineRotationOnly});
-    if (!rot) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(rot.takeError())
-                   << "\n";
-      return 1;
-    }
-    llvm::outs() << llvm::formatv("rotation: residual stream of width {0} rotated by a {1} "
-                                  "({2} norms, {3} reading and {4} writing layers; {5} writer "
-                                  "inputs rotated online, {6} without a Hadamard of their width)\n",
-                                  rot->dim,
-                                  rot->hadamard ? "randomized Hadamard matrix"
-                                                : "random orthogonal matrix",
-                                  rot->norms, rot->readers, rot->writers, rot->online,
-                                  rot->onlineSkipped);
-  }
-  // -outliers: activation channels far above the rest multiplied in float
-  // (its own calibration run), before smoothing sees the rest.
-  if (parsedRecipe->outliers) {
-    auto sp = quantc::calib::splitOutlierChannels(*module, *samples, outlierOptions);
-    if (!sp) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(sp.takeError())
-                   << "\n";
-      return 1;
-    }
-    int64_t channels = 0, sideBits = 0;
-    for (const auto &o : *sp) {
-      channels += static_cast<int64_t>(o.channels.size());
-      sideBits += o.sideBits;
-    }
-    llvm::outs() << llvm::formatv("outliers: {0} input channels of {1} activations kept float "
-                                  "(absmax above {2}x the median channel's; {3:f2} MB of float "
-                                  "side weights)\n",
-                                  channels, sp->size(), outlierOptions.ratio, sideBits / 8e6);
-    for (const auto &o : *sp) {
-      std::string list;
-      for (int64_t j : o.channels)
-        list += (list.empty() ? "" : ",") + std::to_string(j);
-      llvm::outs() << llvm::formatv("  {0,-40} channels {1}  largest {2:f1}x, next kept {3:f1}x\n",
-                                    o.name.size() > 40 ? o.name.substr(0, 37) + "..." : o.name,
-                                    list, o.largest, o.nextKept);
-    }
-  }
-  // -smooth: qc-smooth with alpha searched per site (its own calibration
-  // run), before the smoothed model is calibrated; -awq: the same search
-  // and folds with AWQ's scales and weight-only error.
-  if (parsedRecipe->smooth || parsedRecipe->awq) {
-    smoothOptions.awq = parsedRecipe->awq;
-    const char *what = parsedRecipe->awq ? "awq" : "smoothing";
-    auto choices = quantc::calib::smoothModel(*module, *samples, *parsedRecipe, smoothOptions);
-    if (!choices) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << what << ": "
-                   << llvm::toString(choices.takeError()) << "\n";
-      return 1;
-    }
-    size_t smoothed = 0;
-    for (const auto &c : *choices)
-      smoothed += c.alpha >= 0;
-    llvm::outs() << what << ": " << smoothed << " of " << choices->size()
-                 << " sites scaled (alpha " << (smoothOptions.alpha >= 0 ? "fixed" : "searched")
-                 << " on the consumers' simulated output error)\n";
-    for (const auto &c : *choices)
-      llvm::outs() << llvm::formatv("  {0,-40} {1,-9} outliers {2,6:f1}x  alpha {3}  error "
-                                    "{4:e2} -> {5:e2}\n",
-                                    c.name.size() > 40 ? c.name.substr(0, 37) + "..." : c.name,
-                                    c.fold, c.outlierRatio,
-                                    c.alpha >= 0 ? llvm::formatv("{0:f2}", c.alpha).str() : "-   ",
-                                    c.lossUnsmoothed, c.loss);
-  }
-  // -gptq: the Hessian of every layer's input (float activations of the
-  // model as rotated/smoothed so far), before the layers are quantized.
-  std::vector<std::shared_ptr<const std::vector<double>>> hessians;
-  std::vector<std::string> hessianNames;
-  if (!gptqSequential &&
-      (parsedRecipe->gptq || parsedRecipe->salient || budgetBpw > 0 || budgetBytes > 0)) {
-    auto h = quantc::calib::collectHessians(*module, *samples);
-    if (!h) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(h.takeError())
-                   << "\n";
-      return 1;
-    }
-    hessians = std::move(*h);
-    for (const auto &t : quantc::calib::quantizationTargets(*module))
-      hessianNames.push_back(t.name);
-  }
-  // qc-insert-observers, the calibration run (statistics attached to the
-  // observers), then qc-quantize's first step: the statistics back per
-  // target, the observers removed.
-  if (parsedRecipe->activations && !observeAndCalibrate(*module, *samples, in.model))
-    return 1;
-  auto observations = quantc::calib::takeObservations(*module);
-  if (!observations) {
-    llvm::errs() << "quantc: error: " << in.model << ": "
-                 << llvm::toString(observations.takeError()) << "\n";
-    return 1;
-  }
-  auto targets = std::move(observations->targets);
-  auto stats = std::make_optional(std::move(observations->stats));
-  if (!gptqSequential && (!hessianNames.empty() || parsedRecipe->gptq || parsedRecipe->salient)) {
-    // The targets come back in the order the Hessians were taken in.
-    if (hessianNames.size() != targets.size()) {
-      llvm::errs() << "quantc: error: " << in.model << ": GPTQ: " << hessianNames.size()
-                   << " layers had Hessians, " << targets.size() << " are quantized\n";
-      return 1;
-    }
-    stats->resize(targets.size());
-    size_t withHessian = 0;
-    for (size_t k = 0; k < targets.size(); ++k) {
-      if (targets[k].name != hessianNames[k]) {
-        llvm::errs() << "quantc: error: " << in.model << ": GPTQ: layer " << k << " is '"
-                     << targets[k].name << "', its Hessian was taken for '" << hessianNames[k]
-                     << "'\n";
-        return 1;
-      }
-      (*stats)[k].hessian = hessians[k];
-      withHessian += hessians[k] != nullptr;
-    }
-    llvm::outs() << "gptq: Hessians of " << withHessian << " of " << targets.size()
-                 << " layer inputs from " << samples->size() << " samples\n";
-  }
-  // -salient: the most salient input channels of every MatMul kept float
-  // beside the matrix the recipe rounds.
-  std::vector<quantc::calib::SalientSplit> salientSplits;
-  if (parsedRecipe->salient && !gptqSequential) {
-    auto sp = quantc::calib::splitSalientChannels(targets, *stats, salientPct);
-    if (!sp) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(sp.takeError())
-                   << "\n";
-      return 1;
-    }
-    salientSplits = std::move(*sp);
-    int64_t kept = 0, channels = 0, sideBits = 0;
-    double share = 0;
-    for (const auto &s : salientSplits) {
-      kept += s.kept;
-      channels += s.K;
-      sideBits += s.sideBits;
-      share += s.scoreShare;
-    }
-    llvm::outs() << llvm::formatv("salient: {0} of {1} input channels kept float in {2} layers "
-                                  "({3:f2} MB of float side weights); they carry {4:f1}% of "
-                                  "sum_j H_jj ||W_j||^2 on average\n",
-                                  kept, channels, salientSplits.size(), sideBits / 8e6,
-                                  salientSplits.empty() ? 0.0 : 100 * share / salientSplits.size());
-  }
-  // Mixed precision: layers whose quantization alone takes the output
-  // below --min-layer-sqnr stay float.
-  std::vector<double> sensitivity;
-  std::vector<std::string> keptFloat;
-  if (std::isfinite(minLayerSqnr)) {
-    if (samples->empty()) {
-      llvm::errs() << "quantc: error: --min-layer-sqnr needs --calib DIR\n";
-      return 2;
-    }
-    std::vector<quantc::calib::Sample> probe(
-        samples->begin(),
-        samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
-    auto sens = quantc::calib::layerSensitivity(*module, *stats, *parsedRecipe, cal, percentile,
-                                                probe);
-    if (!sens) {
-      llvm::errs() << "quantc: error: " << in.model << ": sensitivity analysis: "
-                   << llvm::toString(sens.takeError()) << "\n";
-      return 1;
-    }
-    std::vector<quantc::calib::Target> kept;
-    std::vector<quantc::calib::ActivationStats> keptStats;
-    for (size_t k = 0; k < targets.size(); ++k) {
-      if ((*sens)[k] < minLayerSqnr) {
-        keptFloat.push_back(llvm::formatv("{0} ({1:f1} dB)", targets[k].name, (*sens)[k]).str());
-        continue;
-      }
-      kept.push_back(targets[k]);
-      sensitivity.push_back((*sens)[k]);
-      if (k < stats->size())
-        keptStats.push_back((*stats)[k]);
-    }
-    targets = std::move(kept);
-    *stats = std::move(keptStats);
-  }
-  llvm::Expected<std::vector<quantc::calib::LayerReport>> reports =
-      std::vector<quantc::calib::LayerReport>();
-  if (allocating) {
-    quantc::calib::AllocationPlan plan;
-    bool solved = false;
-    if (!fixedFormats.empty() && (budgetBpw > 0 || budgetBytes > 0)) {
-      // Another budget on an earlier allocation's candidates: solved again,
-      // nothing measured.
-      auto p = quantc::calib::planFromJson(allocationText);
-      if (!p) {
-        llvm::errs() << "quantc: error: " << recipe << ": " << llvm::toString(p.takeError()) << "\n";
-        return 1;
-      }
-      plan = std::move(*p);
-      double budgetBits = budgetBpw > 0 ? budgetBpw * plan.params : budgetBytes * 8.0;
-      if (auto err = quantc::calib::resolveAllocation(plan, budgetBits)) {
-        llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
-                     << "\n";
-        return 1;
-      }
-      solved = true;
-    } else if (!fixedFormats.empty()) {
-      std::map<std::string, std::string> byName(fixedFormats.begin(), fixedFormats.end());
-      for (const auto &t : targets) {
-        quantc::calib::LayerPlan lp;
-        lp.name = t.name;
-        auto it = byName.find(t.name);
-        lp.formats = {it != byName.end() ? it->second : "float"};
-        lp.chosen = 0;
-        plan.layers.push_back(lp);
-      }
-    } else {
-      int64_t params = 0;
-      for (const auto &t : targets)
-        if (auto wt = llvm::dyn_cast<RankedTensorType>(t.op->getOperand(t.weight).getType()))
-          params += wt.getNumElements();
-      double budgetBits = budgetBpw > 0 ? budgetBpw * params : budgetBytes * 8.0;
-      std::vector<quantc::calib::Sample> probe(
-          samples->begin(),
-          samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
-      auto p = quantc::calib::planAllocation(*module, targets, *stats, probe, budgetBits,
-                                             parsedRecipe->gptq ? &parsedRecipe->gptqTuning
-                                                                : nullptr);
-      if (!p) {
-        llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(p.takeError())
-                     << "\n";
-        return 1;
-      }
-      plan = std::move(*p);
-      plan.rotate = parsedRecipe->rotate;
-      solved = true;
-    }
-    if (solved) {
-      std::map<std::string, int> counts;
-      for (const auto &lp : plan.layers)
-        ++counts[lp.formats[lp.chosen]];
-      llvm::outs() << llvm::formatv("allocation: {0:f3} bits per weight ({1:f1} MB of {2} weights) "
-                                    "for a budget of {3:f3}; estimated output error {4:e3};",
-                                    plan.bits / plan.params, plan.bits / 8e6, plan.params,
-                                    plan.budgetBits / plan.params, plan.error);
-      for (const auto &[f, n] : counts)
-        llvm::outs() << " " << f << " x" << n;
-      llvm::outs() << "\n";
-      if (!allocationJson.empty()) {
-        std::error_code ec;
-        llvm::ToolOutputFile out(allocationJson, ec, llvm::sys::fs::OF_None);
-        if (ec) {
-          llvm::errs() << "quantc: error: cannot write '" << allocationJson << "': " << ec.message()
-                       << "\n";
-          return 1;
-        }
-        out.os() << quantc::calib::allocationToJson(plan) << "\n";
-        out.keep();
-      }
-    }
-    reports = quantc::calib::applyAllocation(*module, targets, *stats, plan,
-                                             parsedRecipe->gptqTuning);
-  } else if (gptqSequential) {
-    auto seq = quantc::calib::quantizeSequentially(
-        *module, *samples, *parsedRecipe, salientPct, [](size_t done, size_t total) {
-          // One line rewritten in place on a terminal; a line per stage in
-          // a log.
-          const bool tty = llvm::errs().is_displayed();
-          llvm::errs() << (tty ? "\r" : "") << "gptq: stage " << done << " of " << total;
-          if (done == total || !tty)
-            llvm::errs() << "\n";
-        });
-    if (!seq) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(seq.takeError())
-                   << "\n";
-      return 1;
-    }
-    llvm::outs() << "gptq: sequential, " << seq->stages << " stages, each stage's Hessians "
-                 << "taken with the earlier stages quantized (" << samples->size()
-                 << " samples)\n";
-    salientSplits = std::move(seq->salient);
-    reports = std::move(seq->reports);
-  } else {
-    reports = quantc::calib::insertQDQ(*module, targets, *stats, *parsedRecipe, cal, percentile);
-  }
-  if (!reports) {
-    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(reports.takeError())
-                 << "\n";
-    return 1;
-  }
-  size_t attentionRounded = 0;
-  if (parsedRecipe->kv8) {
-    auto n = quantc::calib::quantizeAttentionOperands(
-        *module, parsedRecipe->query8, parsedRecipe->kvBits,
-        /*rotate=*/parsedRecipe->rotate && !offlineRotationOnly);
-    if (!n) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(n.takeError())
-                   << "\n";
-      return 1;
-    }
-    attentionRounded = *n;
-  }
-  // The float side weights count in their layers' storage.
-  for (const auto &sp : salientSplits)
-    for (auto &r : *reports)
-      if (r.name == sp.name) {
-        r.weightBytes += sp.sideBits / 8;
-        break;
-      }
-  int64_t params = 0, bytes = 0;
-  for (const auto &r : *reports) {
-    params += r.weightParams;
-    bytes += r.weightBytes;
-  }
-  std::string label = allocating ? "mixed formats per layer" : recipe;
-  llvm::outs() << llvm::format("%zu samples, %zu layers quantized (%s", samples->size(),
-                               reports->size(), label.c_str());
-  if (parsedRecipe->activations)
-    llvm::outs() << ", activations " << (parsedRecipe->fp8 ? "fp8e4m3" : "uint8")
-                 << " per tensor from " << calibrator;
-  llvm::outs() << llvm::format("); weights: %lld parameters in %lld bytes with their scales "
-                               "(%.3f bytes/parameter)\n",
-                               static_cast<long long>(params), static_cast<long long>(bytes),
-                               params ? static_cast<double>(bytes) / params : 0.0);
-  int64_t params4 = 0, bytes4 = 0;
-  for (const auto &r : *reports)
-    if (r.weightBits == 4) {
-      params4 += r.weightParams;
-      bytes4 += r.weightBytes;
-    }
-  if (params4)
-    llvm::outs() << llvm::format("  4-bit layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
-                                 static_cast<long long>(params4), static_cast<long long>(bytes4),
-                                 static_cast<double>(bytes4) / params4);
-  if (attentionRounded)
-    llvm::outs() << "  attention: " << attentionRounded << " fused op(s); keys and values"
-                 << (parsedRecipe->query8 ? " and queries" : "")
-                 << " rounded to " << (parsedRecipe->kvBits == 4 ? "uint4" : "uint8")
-                 << " with one scale and zero point per token and head"
-                 << (parsedRecipe->rotate && !offlineRotationOnly
-                         ? ", after a Hadamard rotation of each head (rotated back)"
-                         : "")
-                 << " (computed in float)\n";
-  if (std::isfinite(minLayerSqnr)) {
-    llvm::outs() << llvm::format("  %zu layer(s) kept float: quantized alone, the output SQNR "
-                                 "fell below %.1f dB on %d sample(s)",
-                                 keptFloat.size(), minLayerSqnr,
-                                 std::min<int>(samples->size(), std::max(1, sensitivitySamples)));
-    for (size_t i = 0; i < keptFloat.size(); ++i)
-      llvm::outs() << (i ? ", " : ": ") << keptFloat[i];
-    llvm::outs() << "\n";
-  }
-  llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %8s %6s%s\n", "layer", "op",
-                               "clipped act range", "act SQNR", "weight format", "w SQNR",
-                               "w clip", sensitivity.empty() ? "" : "  out SQNR alone");
-  for (const auto &r : *reports) {
-    std::string range = parsedRecipe->activations
-                            ? llvm::formatv("[{0,8:f3}, {1,8:f3}]", r.clipLo, r.clipHi).str()
-                            : !parsedRecipe->dynamicActivations ? std::string("float")
-                                                                : dynamicActivationLabel(r.activationFormat);
-    std::string actSqnr = parsedRecipe->activations
-                              ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()
-                              : std::string("-");
-    llvm::outs() << llvm::format("  %-30s %-8s %21s %8s %-17s %5.1f dB %6.3f",
-                                 r.name.substr(0, 30).c_str(), r.op.substr(3).c_str(),
-                                 range.c_str(), actSqnr.c_str(), r.weightFormat.c_str(),
-                                 r.weightSQNR, r.weightClip);
-    size_t idx = &r - reports->data();
-    if (idx < sensitivity.size())
-      llvm::outs() << llvm::format("  %8.1f dB", sensitivity[idx]);
-    llvm::outs() << "\n";
-  }
-  if (reports->empty())
-    llvm::errs() << "quantc: warning: " << in.model
-                 << ": no layer was quantized (quantize looks for Conv, MatMul and Gemm with "
-                    "constant weights)\n";
-  for (const auto &r : *reports)
-    if (r.nonFinite > 0)
-      llvm::errs() << "quantc: warning: node '" << r.name << "': " << r.nonFinite
-                   << " NaN/Inf values in its calibration input were ignored\n";
-  if (!reportPath.empty()) {
-    std::error_code ec;
-    llvm::ToolOutputFile rep(reportPath, ec, llvm::sys::fs::OF_None);
-    if (ec) {
-      llvm::errs() << "quantc: error: cannot write '" << reportPath << "': " << ec.message() << "\n";
-      return 1;
-    }
-    rep.os() << "{\"recipe\": \"" << recipe << "\", \"calibrator\": \"" << calibrator
-             << "\", \"samples\": " << samples->size() << ", \"layers\": [";
-    for (size_t i = 0; i < reports->size(); ++i) {
-      const auto &r = (*reports)[i];
-      std::string name;
-      for (char c : r.name)
-        name += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-      rep.os() << (i ? ", " : "") << "{\"name\": \"" << name << "\", \"op\": \"" << r.op
-               << "\", \"act_min\": " << r.actMin << ", \"act_max\": " << r.actMax
-               << ", \"clip_min\": " << r.clipLo << ", \"clip_max\": " << r.clipHi
-               << ", \"act_scale\": " << r.actScale << ", \"act_zero_point\": "
-               << r.actZeroPoint << ", \"weight_sqnr_db\": " << r.weightSQNR
-               << ", \"non_finite\": " << r.nonFinite << ", \"activation_format\": \""
-               << r.activationFormat << "\", \"activation_sqnr_db\": " << r.activationSQNR
-               << ", \"weight_format\": \"" << r.weightFormat << "\", \"weight_clip\": "
-               << r.weightClip << ", \"weight_params\": " << r.weightParams
-               << ", \"weight_bytes\": " << r.weightBytes << "}";
-    }
-    rep.os() << "]}\n";
-    rep.keep();
-  }
-  if (toOnnx) {
-    if (parsedRecipe->dynamicActivations) {
-      llvm::errs() << "quantc: error: QDQ export of " << parsedRecipe->name
-                   << " is not implemented (write .so or .mlir)\n";
-      return 2;
-    }
-    std::vector<std::vector<int64_t>> shapes;
-    if (!samples->empty())
-      for (const auto &t : samples->front())
-        shapes.push_back(t.shape);
-    std::string warning;
-    if (auto err = quantc::exportQDQ(in.model, *reports, output, shapes, &warning)) {
-      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-      return 1;
-    }
-    if (!warning.empty())
-      llvm::errs() << "quantc: warning: " << warning << "\n";
-  } else if (toSo) {
-    quantc::cpu::AOTOptions options;
-    options.runtimeDir = quantc::cpu::defaultRuntimeDir();
-    options.compile.cpu = target.cpu;
-    options.compile.features = target.features;
-    std::vector<quantc::cpu::ShapeVariant> variants(1);
-    for (const auto &t : samples->front())
-      variants[0].push_back(t.shape);
-    if (auto err = quantc::cpu::compileSharedLibrary(*module, variants, output, options)) {
-      llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(std::move(err))
-                   << "\n";
-      return 1;
-    }
-  } else if (auto err = quantc::writeModelFile(*module, output)) {
-    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-    return 1;
-  }
-  llvm::outs() << "wrote " << output << "\n";
-  return 0;
+  quantc::driver::QuantizeOptions o;
+  o.model = in.model;
+  o.output = output;
+  o.recipe = recipe;
+  o.calibDir = calibDir;
+  o.calibrator = calibrator;
+  o.percentile = percentile;
+  o.reportPath = reportPath;
+  o.int4Convs = int4Convs;
+  o.minLayerSqnr = minLayerSqnr;
+  o.sensitivitySamples = sensitivitySamples;
+  o.smoothAlpha = smoothAlpha;
+  o.outlierRatio = outlierRatio;
+  o.offlineRotationOnly = offlineRotationOnly;
+  o.weightClipSearch = weightClipSearch;
+  o.gptqSequential = gptqSequential;
+  o.budget = budgetArg;
+  o.allocationJson = allocationJson;
+  o.salientPercent = salientPercent;
+  o.gptqDamp = gptqDamp;
+  o.gptqMinShrink = gptqMinShrink;
+  o.gptqNoActOrder = gptqNoActOrder;
+  o.gptqRefit = gptqRefit;
+  o.gptqRefitRounds = gptqRefitRounds;
+  o.cpu = target.cpu;
+  o.features = target.features;
+  return quantc::driver::quantizeModel(o, llvm::outs(), llvm::errs());
 }
 
 /// The Python interpreter for the commands that drive ONNX Runtime.

@@ -1,6 +1,6 @@
 //===- ModelSummary.h - human summary of an imported module -----*- C++ -*-===//
-#ifndef QUANTC_TOOLS_QUANTC_MODELSUMMARY_H
-#define QUANTC_TOOLS_QUANTC_MODELSUMMARY_H
+#ifndef QUANTC_DRIVER_MODELSUMMARY_H
+#define QUANTC_DRIVER_MODELSUMMARY_H
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"

@@ -1,6 +1,6 @@
 //===- NpyFile.h - read and write numpy .npy files --------------*- C++ -*-===//
-#ifndef QUANTC_TOOLS_QUANTC_NPYFILE_H
-#define QUANTC_TOOLS_QUANTC_NPYFILE_H
+#ifndef QUANTC_DRIVER_NPYFILE_H
+#define QUANTC_DRIVER_NPYFILE_H
 
 #include "quantc/Target/CPU/JIT.h"
 

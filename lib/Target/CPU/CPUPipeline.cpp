@@ -32,6 +32,7 @@ static const char *kLowering =
     "quantc-cpu-forward-results,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"
+    "quantc-cpu-canonical-globals,"
     "quantc-cpu-results-to-out-params,"
     "quantc-cpu-fold-transposes,"
     "buffer-deallocation-pipeline,"

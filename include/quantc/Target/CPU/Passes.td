@@ -143,6 +143,26 @@ def CPUApproximateMath : Pass<"quantc-cpu-approximate-math", "::mlir::func::Func
                            "::mlir::vector::VectorDialect"];
 }
 
+def CPUCanonicalGlobals : Pass<"quantc-cpu-canonical-globals", "::mlir::ModuleOp"> {
+  let summary = "Name and order constant memref.globals by their contents";
+  let description = [{
+    One-shot bufferization turns each constant tensor into a private
+    constant `memref.global` named after its type (`__constant_64xf32`,
+    `__constant_64xf32_0`, ...) in the order it meets them, and it meets
+    the functions of a module in an order that depends on pointer values
+    (its call-graph worklist is a DenseMap): the same model then compiled
+    to libraries whose constants were laid out differently from run to
+    run. This pass renames every private constant global with an
+    initial value to `__constant_<type>_<h>`, h the 64-bit xxh3 hash of
+    its type and contents (a second global with the same name, i.e. the
+    same contents, is merged into the first: its `memref.get_global`s
+    read the first), and moves them to the start of the module sorted by
+    name. The output no longer depends on the order the globals were
+    created in. Other globals and every other op stay as they are.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def CPUDedupFunctions : Pass<"quantc-cpu-dedup-functions", "::mlir::ModuleOp"> {
   let summary = "Merge outlined LLVM functions that differ only in the constants they read";
   let description = [{

@@ -1,0 +1,67 @@
+//===- Options.h - what the driver's entry points take -----------*- C++ -*-===//
+//
+// Standard C++ types only: the CLI fills these from its arguments and
+// the Python bindings (compiled with RTTI, apart from LLVM) from
+// keyword arguments.
+//
+//===----------------------------------------------------------------------===//
+#ifndef QUANTC_DRIVER_OPTIONS_H
+#define QUANTC_DRIVER_OPTIONS_H
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace quantc::driver {
+
+/// `quantc quantize`'s options. Numbers given as text (smoothAlpha, ...)
+/// are checked by quantizeModel, so that the CLI and Python report bad
+/// values alike; empty means the default.
+struct QuantizeOptions {
+  std::string model, output;
+  std::string recipe = "w8a8";
+  /// Calibration samples from a directory (see Samples.h), unless the
+  /// caller passes samples of its own.
+  std::string calibDir;
+  std::string calibrator = "minmax";
+  double percentile = 99.99;
+  std::string reportPath;
+  bool int4Convs = false;
+  double minLayerSqnr = -INFINITY;
+  int sensitivitySamples = 4;
+  std::string smoothAlpha, outlierRatio;
+  bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
+  std::string budget, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
+  bool gptqNoActOrder = false, gptqRefit = false;
+  std::string gptqRefitRounds;
+  /// Target CPU and features of a .so output (empty: the host).
+  std::string cpu, features;
+};
+
+/// What quantizeModel produced besides the output file: the per-layer
+/// report as JSON text (what --report writes).
+struct QuantizeResult {
+  std::string reportJson;
+};
+
+/// `quantc calibrate`: observers inserted and their statistics taken over
+/// the samples in `calibDir`; the IR written to `output` (.mlir/.mlirbc).
+struct CalibrateOptions {
+  std::string model, output, calibDir;
+  bool hessians = false;
+};
+/// `quantc compile`: an ahead-of-time shared library for the given input
+/// shapes. `shapes`: (input name, dims) pairs, -1 a symbolic dimension;
+/// an input given several shapes makes one variant per shape. Inputs
+/// without a shape keep the model's (which must be static).
+struct CompileModelOptions {
+  std::string model, output;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::string cpu, features;
+  bool keepObject = false;
+};
+} // namespace quantc::driver
+
+#endif
