@@ -9,6 +9,7 @@
 #include "Common.h"
 #include "quantc/Calibration/Allocate.h"
 #include "quantc/Calibration/Outliers.h"
+#include "quantc/Calibration/Progress.h"
 #include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Salient.h"
 #include "quantc/Calibration/Sequential.h"
@@ -254,6 +255,10 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   }
   bool toSo = llvm::StringRef(output).ends_with(".so");
   bool toOnnx = llvm::StringRef(output).ends_with(".onnx");
+  if (!o.irOutput.empty() && !::quantc::isQCIRPath(o.irOutput)) {
+    err << "quantc: error: the IR output '" << o.irOutput << "' must end in .mlir or .mlirbc\n";
+    return 2;
+  }
   if (!toSo && !toOnnx && !::quantc::isQCIRPath(output)) {
     err << "quantc: error: -o must end in .mlir, .mlirbc, .so or .onnx\n";
     return 2;
@@ -278,6 +283,7 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   }
   mlir::MLIRContext context;
   DiagnosticsTo diagnostics(context, err);
+  calib::ProgressScope progress(o.progress);
   auto module = openModel(context, model, err);
   if (!module)
     return 1;
@@ -775,6 +781,13 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   } else if (auto e = ::quantc::writeModelFile(*module, output)) {
     err << "quantc: error: " << llvm::toString(std::move(e)) << "\n";
     return 1;
+  }
+  if (!o.irOutput.empty()) {
+    if (auto e = ::quantc::writeModelFile(*module, o.irOutput)) {
+      llvm::sys::fs::remove(output);
+      err << "quantc: error: " << llvm::toString(std::move(e)) << "\n";
+      return 1;
+    }
   }
   out << "wrote " << output << "\n";
   return 0;

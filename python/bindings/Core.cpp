@@ -71,6 +71,7 @@ QuantizeOptions quantizeOptions(const nb::dict &d) {
     else if (key == "gptq_refit_rounds") o.gptqRefitRounds = as<std::string>(v, kc);
     else if (key == "cpu") o.cpu = as<std::string>(v, kc);
     else if (key == "features") o.features = as<std::string>(v, kc);
+    else if (key == "ir_output") o.irOutput = as<std::string>(v, kc);
     else
       throw nb::value_error(("quantize() got an unknown option '" + key + "'").c_str());
   }
@@ -167,8 +168,25 @@ NB_MODULE(_core, m) {
 
   m.def(
       "quantize",
-      [](const nb::dict &options, nb::object samples) {
+      [](const nb::dict &options, nb::object samples, nb::object progress) {
         QuantizeOptions o = quantizeOptions(options);
+        if (!progress.is_none()) {
+          // Called with the GIL released: taken for the call; a Python
+          // error in it must not unwind through the driver (built without
+          // exceptions), so it is reported and dropped.
+          // A borrowed handle: copies of the std::function (made with the
+          // GIL released) must not touch the reference count; `progress`
+          // outlives the call.
+          nb::handle callback = progress;
+          o.progress = [callback](const std::string &stage, size_t done, size_t total) {
+            nb::gil_scoped_acquire gil;
+            try {
+              callback(stage, done, total);
+            } catch (nb::python_error &e) {
+              e.discard_as_unraisable("quantc progress callback");
+            }
+          };
+        }
         std::vector<plain::Sample> s;
         bool given = !samples.is_none();
         if (given)
@@ -181,7 +199,8 @@ NB_MODULE(_core, m) {
         }
         return nb::make_tuple(outcome.status, outcome.out, outcome.err, report);
       },
-      nb::arg("options"), nb::arg("samples").none() = nb::none());
+      nb::arg("options"), nb::arg("samples").none() = nb::none(),
+      nb::arg("progress").none() = nb::none());
 
   m.def(
       "compile",

@@ -17,8 +17,8 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import weakref
+from typing import Dict, Iterable, List, Optional, Union
 
 import numpy as np
 
@@ -105,7 +105,7 @@ class Module:
         _check(self._m.save(os.fspath(path)), "save")
 
 
-def import_onnx(path, shape_inference=True):
+def import_onnx(path: Union[str, "os.PathLike[str]"], shape_inference: bool = True) -> Module:
     """Imports an ONNX model (or parses qc IR: .mlir/.mlirbc)."""
     path = os.fspath(path)
     native, status, out, err = _core().Module.open(path, shape_inference)
@@ -150,7 +150,7 @@ def _samples(calibration, inputs, progress):
     (kept alive by the caller)."""
     names = [n for n, _, _ in inputs]
     it = _iterate(calibration)
-    if progress:
+    if progress is True:
         try:
             from tqdm import tqdm
             it = tqdm(it, desc="calibration samples", unit="sample",
@@ -178,6 +178,37 @@ def _samples(calibration, inputs, progress):
             tensors.append((name, _CODES[a.dtype], list(a.shape), a.ctypes.data))
         out.append(tensors)
     return out, keep
+
+
+class _ProgressBars:
+    """tqdm bars for the calibration runs of a quantization (one per run:
+    smoothing's search, Hessians and the calibration itself each go over
+    the samples); nothing when tqdm is not installed."""
+
+    def __init__(self):
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            tqdm = None
+        self._tqdm, self._bar, self._runs = tqdm, None, 0
+
+    def __call__(self, stage, done, total):
+        if self._tqdm is None:
+            return
+        if done == 0 or self._bar is None:
+            self.close()
+            self._runs += 1
+            self._bar = self._tqdm(total=total, desc="%s run %d" % (stage, self._runs),
+                                   unit="sample", leave=False)
+        self._bar.n = done
+        self._bar.refresh()
+        if done >= total:
+            self.close()
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 class LayerReport(dict):
@@ -211,7 +242,7 @@ class QuantizedModel:
     def recipe(self):
         return self._options.get("recipe", "w8a8")
 
-    def report(self):
+    def report(self) -> List[LayerReport]:
         """[LayerReport] in the order the layers were quantized."""
         return [LayerReport(l) for l in self._report.get("layers", [])]
 
@@ -237,7 +268,7 @@ class QuantizedModel:
                    "compile")
         elif path.endswith(".onnx"):
             opts = dict(self._options, output=path)
-            status, out, err, _ = _core().quantize(opts, self._source_samples())
+            status, out, err, _ = _core().quantize(opts, self._source_samples(), None)
             _check((status, out, err), "QDQ export")
         else:
             raise OptionError("save() writes .so, .onnx, .mlir or .mlirbc, not '%s'" % path, 2)
@@ -260,22 +291,34 @@ RECIPE_OPTIONS = {
     "gptq_sequential": "gptq_sequential", "budget": "budget",
     "salient_percent": "salient_percent", "gptq_damp": "gptq_damp",
     "gptq_min_shrink": "gptq_min_shrink", "gptq_no_act_order": "gptq_no_act_order",
-    "gptq_refit_scales": "gptq_refit_scales", "cpu": "cpu", "features": "features",
+    "gptq_refit_scales": "gptq_refit_scales", "gptq_refit_rounds": "gptq_refit_rounds",
+    "allocation_json": "allocation_json", "report_path": "report_path",
+    "cpu": "cpu", "features": "features",
 }
 _TEXT = {"smooth_alpha", "outlier_ratio", "budget", "salient_percent", "gptq_damp",
-         "gptq_min_shrink"}
+         "gptq_min_shrink", "gptq_refit_rounds", "allocation_json", "report_path"}
 
 
-def quantize(model, recipe="w8a8", calibration=None, calibrator="minmax", progress=True,
-             **options):
+def quantize(model: Union[str, "os.PathLike[str]", Module],
+             recipe: str = "w8a8",
+             calibration: Union[None, str, "os.PathLike[str]", Iterable[Dict[str, np.ndarray]]] = None,
+             calibrator: str = "minmax",
+             progress: bool = True,
+             output: Optional[Union[str, "os.PathLike[str]"]] = None,
+             **options) -> "QuantizedModel":
     """Calibrates and quantizes `model` (a path or a Module) with `recipe`
     (the CLI's recipes: w8a8, w8a8-dynamic, w4a16-g128-gptq, ...).
 
     calibration: a directory of samples (as `quantc quantize --calib`), an
     iterable of dicts input name -> numpy array, or a data reader with
-    get_next(); None for weight-only recipes. calibrator: minmax,
-    percentile, entropy or mse. Further keyword options are the CLI's
-    (percentile=99.9, smooth_alpha=0.5, budget="4.5bpw", ...)."""
+    get_next(); None for weight-only recipes. progress: True for tqdm
+    bars (when tqdm is installed), False, or a callable(stage, done,
+    total) called as calibration runs go through the samples. calibrator: minmax,
+    percentile, entropy or mse. output: also write the result there in
+    the same pass (.so, .onnx, .mlir, .mlirbc; what save() writes, without
+    quantizing again for .onnx). Further keyword options are the CLI's
+    (percentile=99.9, smooth_alpha=0.5, budget="4.5bpw", report_path=...,
+    ...)."""
     work = None
     q = QuantizedModel.__new__(QuantizedModel)
     work = _Workdir(q)
@@ -299,9 +342,20 @@ def quantize(model, recipe="w8a8", calibration=None, calibrator="minmax", progre
             raise ModelError("quantc: error: %s: no calibration samples" % src)
         shapes = [(n, s) for n, _, s, _ in samples[0]]
     ir = os.path.join(work.path, "quantized.mlirbc")
-    opts["output"] = ir
-    status, out, err, report = _core().quantize(opts, samples)
+    if output is not None:
+        opts["output"] = os.fspath(output)
+        opts["ir_output"] = ir
+    else:
+        opts["output"] = ir
+    bars = progress if callable(progress) else _ProgressBars() if progress else None
+    try:
+        status, out, err, report = _core().quantize(opts, samples, bars)
+    finally:
+        if isinstance(bars, _ProgressBars):
+            bars.close()
     _check((status, out, err), "quantize")
+    opts.pop("ir_output", None)
+    opts.pop("report_path", None)
     if not shapes and "calib_dir" in opts:
         # The first sample's shapes, read back from the calibration files.
         shapes = _dir_shapes(opts["calib_dir"], import_onnx(src).inputs)
@@ -332,7 +386,10 @@ def _dir_shapes(directory, inputs):
     return []
 
 
-def compile(model, target="cpu", threads=None, shapes=None, output=None, cpu="", features=""):
+def compile(model, target: str = "cpu", threads: Optional[int] = None,
+            shapes: Optional[Dict[str, List[Optional[int]]]] = None,
+            output: Optional[Union[str, "os.PathLike[str]"]] = None,
+            cpu: str = "", features: str = ""):
     """Compiles `model` (a path, Module or QuantizedModel) ahead of time
     into a shared library and loads it. shapes: {input: dims} (None or -1
     keeps a dimension symbolic); a QuantizedModel defaults to its first
@@ -358,7 +415,7 @@ def compile(model, target="cpu", threads=None, shapes=None, output=None, cpu="",
     return cm
 
 
-def load(path, threads=None):
+def load(path: Union[str, "os.PathLike[str]"], threads: Optional[int] = None):
     """A shared library made by compile(), QuantizedModel.save(".so") or
     `quantc compile`/`quantc quantize -o x.so`, ready to run."""
     from . import CompiledModel

@@ -60,7 +60,6 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -188,31 +187,43 @@ class quiet:
 
 
 def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None):
-    """Runs `quantc quantize`; returns (layers, stdout). "w8a8@20": recipe
-    w8a8 with --min-layer-sqnr 20; options after "+" (any number, in any
-    order): "+seq" --gptq-sequential, "+dampF" --gptq-damp F, "+shrinkR"
-    --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
-    --gptq-refit-scales, "+refitN" --gptq-refit-scales N, "+orR"
-    --outlier-ratio R."""
+    """Quantizes through the Python API (quantc.quantize, the driver
+    library `quantc quantize` calls; `quantc` is unused and kept for the
+    callers); returns (layers, the log the CLI would print). "w8a8@20":
+    recipe w8a8 with min_layer_sqnr 20; options after "+" (any number, in
+    any order): "+seq" gptq_sequential, "+dampF" gptq_damp F, "+shrinkR"
+    gptq_min_shrink R, "+noact" gptq_no_act_order, "+refit"
+    gptq_refit_scales, "+refitN" gptq_refit_scales with N rounds, "+orR"
+    outlier_ratio R."""
+    from . import api
     recipe, *opts = recipe.split("+")
     recipe, _, floor = recipe.partition("@")
-    cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
-           "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
+    kw = {"min_layer_sqnr": float(floor)} if floor else {}
     for o in opts:
         m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or)([0-9.]*)", o)
         if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
                 (m.group(1) in ("damp", "shrink", "or") and not m.group(2)):
             raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR)" % o)
-        cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"], "refit": ["--gptq-refit-scales"] + ([m.group(2)] if m.group(2) else []),
-                "damp": ["--gptq-damp", m.group(2)], "shrink": ["--gptq-min-shrink", m.group(2)],
-                "or": ["--outlier-ratio", m.group(2)]}[m.group(1)]
+        name, value = m.group(1), m.group(2)
+        if name == "seq":
+            kw["gptq_sequential"] = True
+        elif name == "noact":
+            kw["gptq_no_act_order"] = True
+        elif name == "refit":
+            kw["gptq_refit_scales"] = True
+            if value:
+                kw["gptq_refit_rounds"] = value
+        else:
+            kw[{"damp": "gptq_damp", "shrink": "gptq_min_shrink", "or": "outlier_ratio"}[name]] = value
     if report:
-        cmd += ["--report", report]
-    p = subprocess.run(cmd, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode)
-    m = re.search(r"(\d+) layers quantized", p.stdout)
-    return (int(m.group(1)) if m else 0), p.stdout
+        kw["report_path"] = report
+    try:
+        q = api.quantize(src, recipe=recipe, calibration=calib_dir, calibrator=calibrator,
+                         progress=False, output=out, **kw)
+    except api.Error as e:
+        lines = e.message.strip().splitlines()
+        raise RuntimeError(lines[-1] if lines else str(e)) from None
+    return len(q.report()), q.log
 
 
 def kept_float(stdout):

@@ -199,3 +199,42 @@ def test_wrong_input_at_run(mlp):
         net.run({"x": np.zeros((32, 100), np.float32)})
     with pytest.raises(quantc.ModelError):
         net.run({"z": np.zeros((32, 256), np.float32)})
+
+
+def test_progress_and_direct_output(mlp, calib_samples, tmp_path):
+    calls = []
+    out = tmp_path / "direct.so"
+    rep = tmp_path / "report.json"
+    q = quantc.quantize(mlp, recipe="w8a8-smooth", calibration=calib_samples, output=out,
+                        report_path=rep, progress=lambda *a: calls.append(a))
+    # Smoothing's search and the calibration: two runs over the 8 samples,
+    # each reported from 0 to 8.
+    runs = [c for c in calls if c[1] == 0]
+    assert len(runs) == 2 and all(c == ("calibration", 0, 8) for c in runs), calls
+    assert calls[-1] == ("calibration", 8, 8)
+    assert all(b[1] in (a[1] + 1, 0) for a, b in zip(calls, calls[1:])), calls
+    # output= wrote the library in the same pass, the report beside it,
+    # and the library is what save() writes.
+    import json
+    assert [l["name"] for l in json.load(open(rep))["layers"]] == ["fc1", "fc2"]
+    q.save(tmp_path / "saved.so")
+    assert filecmp.cmp(out, tmp_path / "saved.so", shallow=False)
+    # -smooth folds scales QDQ export cannot write: refused, nothing written.
+    with pytest.raises(quantc.OptionError):
+        quantc.quantize(mlp, recipe="w8a8-smooth", calibration=calib_samples,
+                        output=tmp_path / "x.onnx", progress=False)
+    assert not (tmp_path / "x.onnx").exists()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_direct_output_equals_save(mlp, calib_samples, tmp_path):
+    q = quantc.quantize(mlp, calibration=calib_samples, output=tmp_path / "a.onnx",
+                        progress=False)
+    q.save(tmp_path / "b.onnx")
+    assert filecmp.cmp(tmp_path / "a.onnx", tmp_path / "b.onnx", shallow=False)
+    # A callback that raises does not break the quantization.
+    def bad(*a):
+        raise RuntimeError("boom")
+    q = quantc.quantize(mlp, calibration=calib_samples, progress=bad)
+    q.save(tmp_path / "c.onnx")
+    assert filecmp.cmp(tmp_path / "a.onnx", tmp_path / "c.onnx", shallow=False)

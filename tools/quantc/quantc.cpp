@@ -13,6 +13,7 @@
 #include "quantc/Driver/NpyFile.h"
 #include "quantc/Driver/Quantize.h"
 #include "quantc/Driver/Samples.h"
+#include "quantc/Driver/Run.h"
 #include "quantc/Target/CPU/JIT.h"
 #include "quantc/Target/CPU/AOT.h"
 #include "quantc/Calibration/Allocate.h"
@@ -264,12 +265,7 @@ OwningOpRef<ModuleOp> loadModel(MLIRContext &context, const std::string &path) {
 }
 
 /// Options shared by `run` and `bench`: the model and its inputs.
-struct InputArgs {
-  std::string model;
-  std::vector<std::pair<std::string, std::string>> named;
-  std::vector<std::string> positional;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
-};
+using InputArgs = quantc::driver::ModelInputs;
 
 /// Consumes --input/--shape and the model path; returns false (with a
 /// message) on an option it does not know and cannot leave to the caller.
@@ -320,123 +316,9 @@ bool parseInputArg(const std::vector<std::string> &args, size_t &i, InputArgs &i
   return true;
 }
 
-/// Loads the input files, or fills inputs named by --shape with
-/// deterministic pseudo-random data (floats in [0, 1), integers 0).
-bool gatherInputs(const InputArgs &in, const std::vector<quantc::cpu::TensorSpec> &specs,
-                  std::vector<quantc::cpu::HostTensor> &inputs) {
-  inputs.assign(specs.size(), {});
-  std::vector<bool> given(specs.size(), false);
-  auto load = [&](size_t i, const std::string &file) -> bool {
-    auto t = quantc::readNpy(file);
-    if (!t) {
-      llvm::errs() << "quantc: error: " << llvm::toString(t.takeError()) << "\n";
-      return false;
-    }
-    inputs[i] = std::move(*t);
-    inputs[i].name = specs[i].name;
-    given[i] = true;
-    return true;
-  };
-  auto find = [&](const std::string &name) -> int64_t {
-    auto it = std::find_if(specs.begin(), specs.end(), [&](auto &s) { return s.name == name; });
-    if (it == specs.end()) {
-      llvm::errs() << "quantc: error: the model has no input named '" << name << "'\n";
-      return -1;
-    }
-    return it - specs.begin();
-  };
-  size_t next = 0;
-  for (const auto &file : in.positional) {
-    while (next < specs.size() && given[next])
-      ++next;
-    if (next >= specs.size()) {
-      llvm::errs() << "quantc: error: more inputs given than the model has (" << specs.size()
-                   << ")\n";
-      return false;
-    }
-    if (!load(next, file))
-      return false;
-  }
-  for (const auto &[name, file] : in.named) {
-    int64_t i = find(name);
-    if (i < 0 || !load(i, file))
-      return false;
-  }
-  uint64_t seed = 0x9E3779B97F4A7C15ull;
-  for (const auto &[name, shape] : in.shapes) {
-    int64_t i = name.empty() ? 0 : find(name);
-    if (i < 0)
-      return false;
-    if (name.empty() && specs.size() != 1) {
-      llvm::errs() << "quantc: error: the model has " << specs.size()
-                   << " inputs: write --shape NAME=DIMS\n";
-      return false;
-    }
-    if (llvm::is_contained(shape, -1)) {
-      llvm::errs() << "quantc: error: --shape " << specs[i].name
-                   << ": '?' (a symbolic dimension) is for compile; this command runs the model "
-                      "and needs every size\n";
-      return false;
-    }
-    quantc::cpu::HostTensor &t = inputs[i];
-    t.name = specs[i].name;
-    t.dtype = specs[i].dtype;
-    t.shape = shape;
-    t.data.assign(t.numElements() * quantc::cpu::dtypeSize(t.dtype), 0);
-    if (t.dtype == quantc::cpu::DType::F32) {
-      float *f = reinterpret_cast<float *>(t.data.data());
-      for (int64_t k = 0; k < t.numElements(); ++k) {
-        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-        f[k] = static_cast<float>(seed >> 40) / static_cast<float>(1ull << 24);
-      }
-    }
-    given[i] = true;
-  }
-  for (size_t i = 0; i < specs.size(); ++i) {
-    if (!given[i]) {
-      llvm::errs() << "quantc: error: input '" << specs[i].name
-                   << "' was not given (--input NAME=FILE.npy or --shape NAME=DIMS)\n";
-      return false;
-    }
-    if (inputs[i].dtype != specs[i].dtype) {
-      llvm::errs() << "quantc: error: input '" << specs[i].name << "' must be "
-                   << quantc::cpu::dtypeName(specs[i].dtype) << ", the file holds "
-                   << quantc::cpu::dtypeName(inputs[i].dtype) << "\n";
-      return false;
-    }
-  }
-  return true;
-}
-
-/// What `run` and `bench` share: the model loaded, its inputs gathered
-/// (files or --shape), and the JIT compiled for their shapes. Null after
-/// printing the error.
-std::unique_ptr<quantc::cpu::JITModel>
-compileWithInputs(MLIRContext &context, const InputArgs &in,
-                  const quantc::cpu::CompileOptions &options,
-                  std::vector<quantc::cpu::HostTensor> &inputs) {
-  quantc::cpu::PhaseTimer importTimer(options.phases, "import");
-  auto module = loadModel(context, in.model);
-  if (!module)
-    return nullptr;
-  importTimer.finish();
-  auto specs = quantc::cpu::JITModel::inputsOf(*module);
-  if (!gatherInputs(in, specs, inputs))
-    return nullptr;
-  std::vector<std::vector<int64_t>> shapes;
-  for (const auto &t : inputs)
-    shapes.push_back(t.shape);
-  auto jit = quantc::cpu::JITModel::compile(*module, shapes, options);
-  if (!jit) {
-    llvm::errs() << "quantc: error: " << in.model << ": " << llvm::toString(jit.takeError())
-                 << "\n";
-    return nullptr;
-  }
-  return std::move(*jit);
-}
-
 int runModel(std::vector<std::string> args) {
   std::string outDir = ".";
+  int threads = -1;
   quantc::cpu::CompileOptions runOpts;
   InputArgs in;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -447,7 +329,7 @@ int runModel(std::vector<std::string> args) {
       double v;
       if (!numberArg("--threads", args[++i], v, true))
         return 2;
-      quantc::cpu::setNumThreads(int(v));
+      threads = int(v);
     }
     else if (args[i] == "--cpu" && i + 1 < args.size())
       runOpts.cpu = args[++i];
@@ -459,62 +341,25 @@ int runModel(std::vector<std::string> args) {
   const std::string &model = in.model;
   if (model.empty())
     return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
-  MLIRContext context;
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  std::vector<quantc::cpu::HostTensor> inputs;
-  auto jit = compileWithInputs(context, in, runOpts, inputs);
-  if (!jit)
-    return 1;
-  std::vector<quantc::cpu::HostTensor> outputs;
-  if (auto err = jit->run(inputs, outputs)) {
-    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-    return 1;
-  }
-  llvm::sys::fs::create_directories(outDir);
-  for (const auto &o : outputs) {
-    llvm::SmallString<256> path(outDir);
-    llvm::sys::path::append(path, quantc::driver::fileNameFor(o.name) + ".npy");
-    if (auto err = quantc::writeNpy(std::string(path), o)) {
-      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-      return 1;
-    }
-    llvm::outs() << o.name << ": " << quantc::cpu::dtypeName(o.dtype) << "[";
-    for (size_t i = 0; i < o.shape.size(); ++i)
-      llvm::outs() << (i ? "," : "") << o.shape[i];
-    llvm::outs() << "] -> " << path << "\n";
-  }
-  return 0;
+  quantc::driver::RunOptions o;
+  o.inputs = in;
+  o.outputDir = outDir;
+  o.threads = threads;
+  o.cpu = runOpts.cpu;
+  o.features = runOpts.features;
+  return quantc::driver::runModel(o, llvm::outs(), llvm::errs());
 }
 } // namespace
 
 std::optional<std::string> findPython(const char *what);
 int runPythonModule(const std::string &name, std::vector<std::string> args);
 
-/// ONNX Runtime's latency on the same inputs: a child Python process
-/// (onnxruntime is a Python package here) reading the inputs from .npy files.
-const char *kOrtBench = R"PY(
-import sys, time, numpy as np, onnxruntime as ort
-model, threads, runs, warmup = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-feeds = {}
-for a in sys.argv[5:]:
-    name, path = a.split("=", 1)
-    feeds[name] = np.load(path)
-so = ort.SessionOptions()
-so.intra_op_num_threads = threads
-so.inter_op_num_threads = 1
-so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-t0 = time.perf_counter()
-s = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
-load = time.perf_counter() - t0
-for _ in range(warmup):
-    s.run(None, feeds)
-ts = []
-for _ in range(runs):
-    t = time.perf_counter(); s.run(None, feeds); ts.append(time.perf_counter() - t)
-print("ort_median_ms=%.4f ort_min_ms=%.4f ort_load_s=%.3f ort_version=%s" % (
-    1e3 * float(np.median(ts)), 1e3 * min(ts), load, ort.__version__))
-)PY";
+/// The directory of the quantc Python package's sources.
+std::string pythonDir() {
+  if (const char *env = getenv("QUANTC_PYTHONPATH"); env && *env)
+    return env;
+  return QUANTC_PYTHON_DIR;
+}
 
 double medianOf(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -594,68 +439,20 @@ int runBench(std::vector<std::string> args) {
   }
   if (in.model.empty())
     return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
-  quantc::cpu::setNumThreads(threads);
-  threads = quantc::cpu::getNumThreads();
-  MLIRContext context;
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  auto t0 = std::chrono::steady_clock::now();
-  copts.profile = profile;
-  std::vector<quantc::cpu::CompilePhase> phases;
-  copts.phases = &phases;
-  std::vector<quantc::cpu::HostTensor> inputs;
-  auto jit = compileWithInputs(context, in, copts, inputs);
-  if (!jit)
-    return 1;
-  std::vector<quantc::cpu::HostTensor> outputs;
-  // The first run also resolves the JIT's lazily materialized code.
-  {
-    quantc::cpu::PhaseTimer timer(&phases, "codegen + first run");
-    if (auto err = jit->run(inputs, outputs)) {
-      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-      return 1;
-    }
-  }
-  double compileS =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  for (int i = 0; i < warmup; ++i)
-    (void)jit->run(inputs, outputs);
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    auto t = std::chrono::steady_clock::now();
-    if (auto err = jit->run(inputs, outputs)) {
-      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-      return 1;
-    }
-    times.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
-  }
-  if (profile)
-    quantc::rt::profileReset(jit->profiledOps().size());
-  if (profile)
-    for (int i = 0; i < runs; ++i)
-      (void)jit->run(inputs, outputs);
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  double median = medianOf(times);
-  llvm::outs() << "model:        " << in.model << "\n";
-  for (const auto &t : inputs) {
-    llvm::outs() << "input:        " << t.name << " " << quantc::cpu::dtypeName(t.dtype) << "[";
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      llvm::outs() << (i ? "," : "") << t.shape[i];
-    llvm::outs() << "]\n";
-  }
-  llvm::outs() << "threads:      " << threads << "\n";
-  llvm::outs() << llvm::format("compile:      %.2f s (import, lower, JIT, first run)\n", compileS);
-  for (const auto &p : phases)
-    llvm::outs() << llvm::format("  %-22s %7.2f s, peak %7.1f MiB after it\n", p.name.c_str(), p.seconds,
-                                 p.peakMiB);
-  llvm::outs() << llvm::format("peak memory:  %.1f MiB (quantc process, max RSS)\n",
-                               ru.ru_maxrss / 1024.0);
-  llvm::outs() << llvm::format("quantc:       median %.3f ms, min %.3f ms over %d runs\n", median,
-                               *std::min_element(times.begin(), times.end()), runs);
-  if (profile)
-    printProfile(jit->profiledOps(), quantc::rt::profileTimes(), runs);
+  quantc::driver::BenchOptions o;
+  o.inputs = in;
+  o.runs = runs;
+  o.warmup = warmup;
+  o.threads = threads;
+  o.profile = profile;
+  o.cpu = copts.cpu;
+  o.features = copts.features;
+  quantc::driver::BenchResult result;
+  if (int rc = quantc::driver::benchModel(o, llvm::outs(), llvm::errs(), result))
+    return rc;
+  threads = result.threads;
+  double median = result.medianMs;
+  const std::vector<quantc::cpu::HostTensor> &inputs = result.inputs;
   if (!compareOrt)
     return 0;
   if (ortModel.empty())
@@ -678,8 +475,10 @@ int runBench(std::vector<std::string> args) {
   if (!found)
     return 1;
   std::string python = *found;
-  argvS = {python, "-c", kOrtBench, ortModel, std::to_string(threads), std::to_string(runs),
-           std::to_string(warmup)};
+  // ONNX Runtime's latency on the same inputs: a child Python process
+  // (onnxruntime is a Python package here) reading them from .npy files.
+  argvS = {python, pythonDir() + "/quantc/ort_bench.py", ortModel, std::to_string(threads),
+           std::to_string(runs), std::to_string(warmup)};
   for (const auto &t : inputs) {
     llvm::SmallString<256> path(dir);
     llvm::sys::path::append(path, quantc::driver::fileNameFor(t.name) + ".npy");
@@ -925,9 +724,7 @@ int runPythonModule(const std::string &name, std::vector<std::string> args) {
   auto python = findPython(name.c_str());
   if (!python)
     return 1;
-  std::string pyDir = QUANTC_PYTHON_DIR;
-  if (const char *env = getenv("QUANTC_PYTHONPATH"); env && *env)
-    pyDir = env;
+  std::string pyDir = pythonDir();
   std::string file = pyDir + "/quantc/" + name + ".py";
   if (!llvm::sys::fs::exists(file)) {
     llvm::errs() << "quantc: error: '" << file

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,12 @@ struct QuantizeOptions {
   std::string gptqRefitRounds;
   /// Target CPU and features of a .so output (empty: the host).
   std::string cpu, features;
+  /// Also write the quantized IR here (.mlir or .mlirbc), after the
+  /// output: what the Python API keeps for QuantizedModel.save.
+  std::string irOutput;
+  /// Called as calibration runs go through the samples: (stage, samples
+  /// done, samples in the run); a quantization makes one run or several.
+  std::function<void(const std::string &, size_t, size_t)> progress;
 };
 
 /// What quantizeModel produced besides the output file: the per-layer
@@ -62,6 +69,36 @@ struct CompileModelOptions {
   std::string cpu, features;
   bool keepObject = false;
 };
+/// A model and the inputs `run` and `bench` feed it: .npy files in input
+/// order (`positional`) or by name (`named`), or a shape per input
+/// (`shapes`, "" naming a single input) filled with deterministic
+/// pseudo-random data (floats in [0, 1), integers 0).
+struct ModelInputs {
+  std::string model;
+  std::vector<std::pair<std::string, std::string>> named;
+  std::vector<std::string> positional;
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+};
+
+/// `quantc run`: JIT-compiled for the inputs' shapes, run once, each
+/// output written to `outputDir` as <name>.npy. threads < 0: unchanged.
+struct RunOptions {
+  ModelInputs inputs;
+  std::string outputDir = ".";
+  int threads = -1;
+  std::string cpu, features;
+};
+
+/// `quantc bench`: compile time and peak memory by phase, then `runs`
+/// timed runs after `warmup` (threads 0: all hardware threads);
+/// `profile`: the time per op type and the costliest nodes.
+struct BenchOptions {
+  ModelInputs inputs;
+  int runs = 20, warmup = 3, threads = 0;
+  bool profile = false;
+  std::string cpu, features;
+};
+
 } // namespace quantc::driver
 
 #endif
