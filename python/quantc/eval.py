@@ -60,6 +60,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -186,15 +187,17 @@ class quiet:
         os.close(self.null)
 
 
-def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None):
-    """Quantizes through the Python API (quantc.quantize, the driver
-    library `quantc quantize` calls; `quantc` is unused and kept for the
-    callers); returns (layers, the log the CLI would print). "w8a8@20":
+def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None, via="api"):
+    """Quantizes through the Python API in this process (quantc.quantize,
+    the driver library `quantc quantize` calls), or with via="cli" through
+    the `quantc` binary; returns (layers, the log the CLI prints). "w8a8@20":
     recipe w8a8 with min_layer_sqnr 20; options after "+" (any number, in
     any order): "+seq" gptq_sequential, "+dampF" gptq_damp F, "+shrinkR"
     gptq_min_shrink R, "+noact" gptq_no_act_order, "+refit"
     gptq_refit_scales, "+refitN" gptq_refit_scales with N rounds, "+orR"
     outlier_ratio R."""
+    if via == "cli":
+        return quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report)
     from . import api
     recipe, *opts = recipe.split("+")
     recipe, _, floor = recipe.partition("@")
@@ -224,6 +227,36 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
         lines = e.message.strip().splitlines()
         raise RuntimeError(lines[-1] if lines else str(e)) from None
     return len(q.report()), q.log
+
+
+def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=None):
+    """Runs `quantc quantize` as a child process (eval --quantize-with cli:
+    what test/Gates/check_planted.py wraps to plant bugs); returns (layers,
+    stdout). Recipe names and options as quantc_quantize. "w8a8@20": recipe
+    w8a8 with --min-layer-sqnr 20; options after "+" (any number, in any
+    order): "+seq" --gptq-sequential, "+dampF" --gptq-damp F, "+shrinkR"
+    --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
+    --gptq-refit-scales, "+refitN" --gptq-refit-scales N, "+orR"
+    --outlier-ratio R."""
+    recipe, *opts = recipe.split("+")
+    recipe, _, floor = recipe.partition("@")
+    cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
+           "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
+    for o in opts:
+        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or)([0-9.]*)", o)
+        if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
+                (m.group(1) in ("damp", "shrink", "or") and not m.group(2)):
+            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR)" % o)
+        cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"], "refit": ["--gptq-refit-scales"] + ([m.group(2)] if m.group(2) else []),
+                "damp": ["--gptq-damp", m.group(2)], "shrink": ["--gptq-min-shrink", m.group(2)],
+                "or": ["--outlier-ratio", m.group(2)]}[m.group(1)]
+    if report:
+        cmd += ["--report", report]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr.strip().splitlines()[-1] if p.stderr.strip() else "exit %d" % p.returncode)
+    m = re.search(r"(\d+) layers quantized", p.stdout)
+    return (int(m.group(1)) if m else 0), p.stdout
 
 
 def kept_float(stdout):
@@ -424,7 +457,7 @@ class Evaluation:
                         recipe.replace("@", "_at_").replace("/", "_"), cal, k))  # a plan: a path
                     out = stem + (".onnx" if exportable else ".so")
                     layers, stdout = quantc_quantize(a.quantc, st.pre, st.calib_dir, recipe, cal, out,
-                                                     report=stem + ".json")
+                                                     report=stem + ".json", via=a.quantize_with)
                     row.layers += layers
                     row.stage_layers.append(layers)
                     row.reports.append(json.load(open(stem + ".json")))
@@ -646,6 +679,9 @@ def main(argv=None):
     ap.add_argument("models_to_eval", nargs="*", metavar="MODEL",
                     help="some of %s (default: all)" % ", ".join(MODELS))
     ap.add_argument("--quantc", default=os.environ.get("QUANTC", "quantc"), help="the quantc binary")
+    ap.add_argument("--quantize-with", choices=("api", "cli"), default="api",
+                    help="api (default): quantize in this process through the Python API; cli: run "
+                         "the --quantc binary per candidate (what the planted-bug gates wrap)")
     ap.add_argument("--models", default=os.path.join(root, ".cache/models"))
     ap.add_argument("--data", default=os.path.join(root, ".cache/data"))
     ap.add_argument("--tables", choices=("matched", "all"), default="all",

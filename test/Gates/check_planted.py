@@ -23,7 +23,10 @@ writes — and asserts that the gate exits non-zero and names the problem:
                     data set, naming the file
 
 and that the same gate passes without the planted bug (the wrapper
-"none"), so each failure is the bug's doing. Uses the alexa head (fast)
+"none"), so each failure is the bug's doing. eval runs with
+--quantize-with cli so that its quantizations go through the wrapper
+(by default it quantizes in-process through the Python API, the same
+driver library). Uses the alexa head (fast)
 and, for stage-nothing, the alexa pipeline.
 """
 import argparse
@@ -93,7 +96,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         def eval_cmd(bug, data=args.data, model="alexa"):
             return [sys.executable, "-m", "quantc.eval", model, "--tables", "matched", "--calibrators", "minmax",
-                    "--ort-methods", "MinMax", "--no-latency", "--check", "--quantc", wrapper(tmp, bug, args.quantc),
+                    "--ort-methods", "MinMax", "--no-latency", "--check", "--quantize-with", "cli",
+                    "--quantc", wrapper(tmp, bug, args.quantc),
                     "--models", args.models, "--data", data]
 
         def expect(name, cmd, want_fail, needles):

@@ -50,7 +50,9 @@ RECIPES = {
     "w8a8": 0.05, "w8a8-dynamic": 0.05, "w8a8-dynamic-token": 0.05, "w8a16": 0.02,
     "w4a16-g32": 0.15, "w4a16-g128": 0.2, "w3a16-g64": 0.35, "w4a8": 0.2, "w4a4": 0.6,
     "fp8-e4m3": 0.1, "w4a16-g128-gptq": 0.2, "w4a16-g128-awq": 0.2, "w8a8-smooth": 0.05,
-    "w8a8-outliers": 0.05,
+    "w8a8-outliers": 0.05, "w4a8-g128": 0.2, "w4a16-g128-salient": 0.2,
+    "w4a16-g64-gptq": 0.25, "w8a8-dynamic-token-rs": 0.05, "w4a8-dynamic-token-g128": 0.25,
+    "w8a8-outliers-smooth": 0.06, "fp8-e4m3-smooth": 0.1, "w8a8-smooth-gptq": 0.06,
 }
 
 
@@ -171,6 +173,16 @@ def test_bad_options_raise_option_error(mlp, calib_samples, tmp_path):
         quantc.quantize(mlp, calibration=calib_samples, no_such_option=1, progress=False)
     with pytest.raises(quantc.OptionError):
         quantc.quantize(mlp, calibration=calib_samples, calibrator="magic", progress=False)
+    with pytest.raises(quantc.OptionError):
+        quantc.quantize(mlp, calibration=calib_samples, calibrator="percentile", percentile=150,
+                        progress=False)
+    # Recipes whose transform needs what the model lacks name it.
+    with pytest.raises(quantc.ModelError) as e:
+        quantc.quantize(mlp, recipe="w8a8-rot", calibration=calib_samples, progress=False)
+    assert "qc-fold-rotations" in str(e.value)
+    with pytest.raises(quantc.ModelError) as e:
+        quantc.quantize(mlp, recipe="w8a8-kv8", calibration=calib_samples, progress=False)
+    assert "attention" in str(e.value)
     q = quantc.quantize(mlp, calibration=calib_samples, progress=False)
     with pytest.raises(quantc.OptionError):
         q.save(tmp_path / "x.txt")
