@@ -2,6 +2,7 @@
 #include "quantc/Driver/Samples.h"
 #include "quantc/Driver/NpyFile.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
+#include "quantc/Target/CPU/JIT.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"

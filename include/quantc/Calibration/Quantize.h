@@ -27,7 +27,7 @@
 
 #include "quantc/Quant/GPTQ.h"
 #include "quantc/Calibration/Statistics.h"
-#include "quantc/Target/CPU/JIT.h"
+#include "quantc/Support/HostTensor.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"

@@ -2,7 +2,7 @@
 #ifndef QUANTC_DRIVER_NPYFILE_H
 #define QUANTC_DRIVER_NPYFILE_H
 
-#include "quantc/Target/CPU/JIT.h"
+#include "quantc/Support/HostTensor.h"
 
 #include "llvm/Support/Error.h"
 
