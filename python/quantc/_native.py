@@ -3,6 +3,7 @@ library: installed beside this file by `pip install .`, or built by
 scripts/build into build/python/quantc of the source tree
 (QUANTC_BUILD_DIR names another build directory)."""
 import importlib
+import importlib.machinery
 import os
 import sys
 
@@ -26,6 +27,13 @@ def _runtime_dir(pkg_dir, build_dir):
     return None
 
 
+def _has_extension(directory):
+    """Whether `directory` holds the built extension (_core.<abi>.so; the
+    _core.pyi stub beside the sources does not count)."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    return any(f.startswith("_core") and f.endswith(suffixes) for f in os.listdir(directory))
+
+
 def load():
     """quantc._core, imported with RTLD_GLOBAL: models compiled in-process
     for calibration resolve the C runner utilities it links (memrefCopy)
@@ -34,10 +42,10 @@ def load():
         return sys.modules["quantc._core"]
     pkg = sys.modules["quantc"]
     build = None
-    if not any(f.startswith("_core.") for f in os.listdir(_HERE)):
+    if not _has_extension(_HERE):
         for d in _build_dirs():
             cand = os.path.join(d, "python", "quantc")
-            if os.path.isdir(cand) and any(f.startswith("_core.") for f in os.listdir(cand)):
+            if os.path.isdir(cand) and _has_extension(cand):
                 if cand not in pkg.__path__:
                     pkg.__path__.append(cand)
                 build = d

@@ -276,6 +276,8 @@ LogicalResult GraphImporter::importNodes(onnx::GraphProto &graph, const std::vec
       return ctx.error("op type '" + node.op_type() + "' is not supported");
     // Pre-opset-6 bookkeeping attribute without inference semantics.
     ctx.take("consumed_inputs");
+    if (failed(checkTypeConstraints(ctx)))
+      return failure();
     if (failed((*fn)(ctx)))
       return failure();
     for (const std::string &out : node.output())

@@ -61,6 +61,11 @@ void registerNNOps(OpRegistry &registry);
 void registerShapeOps(OpRegistry &registry);
 void registerQuantOps(OpRegistry &registry);
 
+class NodeContext;
+/// Inputs that share an ONNX type parameter (MatMul's A and B: T) have
+/// the same element type; an error naming both otherwise.
+mlir::LogicalResult checkTypeConstraints(NodeContext &c);
+
 /// ONNX element type code -> MLIR type (null when unsupported).
 mlir::Type elementTypeFromONNX(mlir::MLIRContext *ctx, int32_t dataType);
 std::string onnxDataTypeName(int32_t dataType);
