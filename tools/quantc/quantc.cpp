@@ -259,10 +259,6 @@ int runImport(std::vector<std::string> args, bool summaryOnly) {
   }
   return 0;
 }
-/// A model file: ONNX (imported) or qc IR (parsed).
-OwningOpRef<ModuleOp> loadModel(MLIRContext &context, const std::string &path) {
-  return quantc::loadModelFile(context, path);
-}
 
 /// Options shared by `run` and `bench`: the model and its inputs.
 using InputArgs = quantc::driver::ModelInputs;
@@ -359,39 +355,6 @@ std::string pythonDir() {
   if (const char *env = getenv("QUANTC_PYTHONPATH"); env && *env)
     return env;
   return QUANTC_PYTHON_DIR;
-}
-
-double medianOf(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/// Per op type, then the costliest nodes: milliseconds per run.
-void printProfile(const std::vector<quantc::cpu::ProfiledOp> &ops,
-                  const std::vector<double> &seconds, int runs) {
-  std::map<std::string, std::pair<double, int>> byType;
-  double total = 0;
-  for (size_t i = 0; i < ops.size() && i < seconds.size(); ++i) {
-    byType[ops[i].opName].first += seconds[i];
-    byType[ops[i].opName].second += 1;
-    total += seconds[i];
-  }
-  std::vector<std::pair<std::string, std::pair<double, int>>> rows(byType.begin(), byType.end());
-  std::sort(rows.begin(), rows.end(),
-            [](auto &a, auto &b) { return a.second.first > b.second.first; });
-  llvm::outs() << "profile (ms per run; marks between ops, --runs runs):\n";
-  for (auto &[name, v] : rows)
-    llvm::outs() << llvm::format("  %-28s %5d ops %9.3f ms %5.1f%%\n", name.c_str(), v.second,
-                                 1e3 * v.first / runs, total > 0 ? 100 * v.first / total : 0.0);
-  std::vector<size_t> order(std::min(ops.size(), seconds.size()));
-  for (size_t i = 0; i < order.size(); ++i)
-    order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return seconds[a] > seconds[b]; });
-  llvm::outs() << "  costliest nodes:\n";
-  for (size_t i = 0; i < order.size() && i < (getenv("QUANTC_PROFILE_TOP") ? size_t(atoi(getenv("QUANTC_PROFILE_TOP"))) : 12); ++i)
-    llvm::outs() << llvm::format("    %-40s %-24s %8.3f ms\n", ops[order[i]].nodeName.c_str(),
-                                 ops[order[i]].opName.c_str(), 1e3 * seconds[order[i]] / runs);
 }
 
 int runBench(std::vector<std::string> args) {
