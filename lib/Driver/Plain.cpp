@@ -177,13 +177,6 @@ Outcome quantize(const QuantizeOptions &options, const std::vector<Sample> *samp
   return outcome;
 }
 
-Outcome calibrate(const CalibrateOptions &options) {
-  Outcome outcome;
-  llvm::raw_string_ostream out(outcome.out), err(outcome.err);
-  outcome.status = calibrateModel(options, out, err);
-  return outcome;
-}
-
 Outcome compile(const CompileModelOptions &options) {
   Outcome outcome;
   llvm::raw_string_ostream out(outcome.out), err(outcome.err);

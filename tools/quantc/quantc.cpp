@@ -46,6 +46,7 @@
 #include "llvm/Support/Program.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 #include <cmath>
 #include <map>
@@ -75,6 +76,16 @@ bool numberArg(const std::string &option, const std::string &text, double &out,
                  << (integer ? "a whole number" : "a number") << "\n";
     return false;
   }
+  return true;
+}
+
+/// A whole number given to `option`, at least `least` (smaller values are
+/// raised to it, as --runs 0 always meant one run).
+bool intArg(const std::string &option, const std::string &text, int &out, int least) {
+  double v;
+  if (!numberArg(option, text, v, /*integer=*/true))
+    return false;
+  out = std::max(least, int(v));
   return true;
 }
 
@@ -322,10 +333,8 @@ int runModel(std::vector<std::string> args) {
       outDir = args[++i];
     else if (args[i] == "--threads" && i + 1 < args.size())
     {
-      double v;
-      if (!numberArg("--threads", args[++i], v, true))
+      if (!intArg("--threads", args[++i], threads, INT_MIN))
         return 2;
-      threads = int(v);
     }
     else if (args[i] == "--cpu" && i + 1 < args.size())
       runOpts.cpu = args[++i];
@@ -359,9 +368,8 @@ std::string pythonDir() {
 
 int runBench(std::vector<std::string> args) {
   InputArgs in;
-  quantc::cpu::CompileOptions copts;
-  int runs = 20, warmup = 3, threads = 0;
-  bool compareOrt = false, profile = false;
+  quantc::driver::BenchOptions o;
+  bool compareOrt = false;
   std::string ortModel;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
@@ -370,50 +378,37 @@ int runBench(std::vector<std::string> args) {
       compareOrt = true;
     } else if (a == "--runs" && i + 1 < args.size())
     {
-      double v;
-      if (!numberArg("--runs", args[++i], v, true))
+      if (!intArg("--runs", args[++i], o.runs, 1))
         return 2;
-      runs = std::max(1, int(v));
     }
     else if (a == "--warmup" && i + 1 < args.size())
     {
-      double v;
-      if (!numberArg("--warmup", args[++i], v, true))
+      if (!intArg("--warmup", args[++i], o.warmup, 0))
         return 2;
-      warmup = std::max(0, int(v));
     }
     else if (a == "--threads" && i + 1 < args.size())
     {
-      double v;
-      if (!numberArg("--threads", args[++i], v, true))
+      if (!intArg("--threads", args[++i], o.threads, 0))
         return 2;
-      threads = std::max(0, int(v));
     }
     else if (a == "--cpu" && i + 1 < args.size())
-      copts.cpu = args[++i];
+      o.cpu = args[++i];
     else if (a == "--features" && i + 1 < args.size())
-      copts.features = args[++i];
+      o.features = args[++i];
     else if (a == "--compare-ort")
       compareOrt = true;
     else if (a == "--profile")
-      profile = true;
+      o.profile = true;
     else if (!parseInputArg(args, i, in))
       return 2;
   }
   if (in.model.empty())
     return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
-  quantc::driver::BenchOptions o;
   o.inputs = in;
-  o.runs = runs;
-  o.warmup = warmup;
-  o.threads = threads;
-  o.profile = profile;
-  o.cpu = copts.cpu;
-  o.features = copts.features;
   quantc::driver::BenchResult result;
   if (int rc = quantc::driver::benchModel(o, llvm::outs(), llvm::errs(), result))
     return rc;
-  threads = result.threads;
+  const int threads = result.threads, runs = o.runs, warmup = o.warmup;
   double median = result.medianMs;
   const std::vector<quantc::cpu::HostTensor> &inputs = result.inputs;
   if (!compareOrt)
@@ -558,113 +553,76 @@ int runCalibrate(std::vector<std::string> args) {
 /// (quantc::driver::quantizeModel).
 int runQuantize(std::vector<std::string> args) {
   InputArgs in;
-  std::string output, recipe = "w8a8", calibDir, calibrator = "minmax", reportPath;
-  double percentile = 99.99;
-  bool int4Convs = false;
-  double minLayerSqnr = -INFINITY;
-  int sensitivitySamples = 4;
-  std::string smoothAlpha, outlierRatio;
-  bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
-  std::string budgetArg, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
-  bool gptqNoActOrder = false, gptqRefit = false;
-  std::string gptqRefitRounds;
-  quantc::cpu::CompileOptions target;
+  quantc::driver::QuantizeOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-o" && i + 1 < args.size())
-      output = args[++i];
+      o.output = args[++i];
     else if (a == "--recipe" && i + 1 < args.size())
-      recipe = args[++i];
+      o.recipe = args[++i];
     else if (a == "--calib" && i + 1 < args.size())
-      calibDir = args[++i];
+      o.calibDir = args[++i];
     else if (a == "--calibrator" && i + 1 < args.size())
-      calibrator = args[++i];
+      o.calibrator = args[++i];
     else if (a == "--percentile" && i + 1 < args.size())
     {
-      if (!numberArg("--percentile", args[++i], percentile))
+      if (!numberArg("--percentile", args[++i], o.percentile))
         return 2;
     }
     else if (a == "--report" && i + 1 < args.size())
-      reportPath = args[++i];
+      o.reportPath = args[++i];
     else if (a == "--int4-convs")
-      int4Convs = true;
+      o.int4Convs = true;
     else if (a == "--min-layer-sqnr" && i + 1 < args.size())
     {
-      if (!numberArg("--min-layer-sqnr", args[++i], minLayerSqnr))
+      if (!numberArg("--min-layer-sqnr", args[++i], o.minLayerSqnr))
         return 2;
     }
     else if (a == "--smooth-alpha" && i + 1 < args.size())
-      smoothAlpha = args[++i];
+      o.smoothAlpha = args[++i];
     else if (a == "--outlier-ratio" && i + 1 < args.size())
-      outlierRatio = args[++i];
+      o.outlierRatio = args[++i];
     else if (a == "--offline-rotation-only")
-      offlineRotationOnly = true;
+      o.offlineRotationOnly = true;
     else if (a == "--weight-clip-search")
-      weightClipSearch = true;
+      o.weightClipSearch = true;
     else if (a == "--gptq-sequential")
-      gptqSequential = true;
+      o.gptqSequential = true;
     else if (a == "--gptq-damp" && i + 1 < args.size())
-      gptqDamp = args[++i];
+      o.gptqDamp = args[++i];
     else if (a == "--gptq-min-shrink" && i + 1 < args.size())
-      gptqMinShrink = args[++i];
+      o.gptqMinShrink = args[++i];
     else if (a == "--gptq-no-act-order")
-      gptqNoActOrder = true;
+      o.gptqNoActOrder = true;
     else if (a == "--gptq-refit-scales") {
-      gptqRefit = true;
+      o.gptqRefit = true;
       // An optional round count: --gptq-refit-scales 3.
       if (i + 1 < args.size() && !args[i + 1].empty() &&
           std::all_of(args[i + 1].begin(), args[i + 1].end(), ::isdigit))
-        gptqRefitRounds = args[++i];
+        o.gptqRefitRounds = args[++i];
     }
     else if (a == "--budget" && i + 1 < args.size())
-      budgetArg = args[++i];
+      o.budget = args[++i];
     else if (a == "--allocation-json" && i + 1 < args.size())
-      allocationJson = args[++i];
+      o.allocationJson = args[++i];
     else if (a == "--salient-percent" && i + 1 < args.size())
-      salientPercent = args[++i];
+      o.salientPercent = args[++i];
     else if (a == "--sensitivity-samples" && i + 1 < args.size())
     {
-      double v;
-      if (!numberArg("--sensitivity-samples", args[++i], v, true))
+      if (!intArg("--sensitivity-samples", args[++i], o.sensitivitySamples, INT_MIN))
         return 2;
-      sensitivitySamples = int(v);
     }
     else if (a == "--cpu" && i + 1 < args.size())
-      target.cpu = args[++i];
+      o.cpu = args[++i];
     else if (a == "--features" && i + 1 < args.size())
-      target.features = args[++i];
+      o.features = args[++i];
     else if (!parseInputArg(args, i, in))
       return 2;
   }
-  if (in.model.empty() || output.empty())
+  if (in.model.empty() || o.output.empty())
     return (llvm::errs() << "quantc: error: quantize needs MODEL and -o OUT\n",
             usage(llvm::errs(), 2));
-  quantc::driver::QuantizeOptions o;
   o.model = in.model;
-  o.output = output;
-  o.recipe = recipe;
-  o.calibDir = calibDir;
-  o.calibrator = calibrator;
-  o.percentile = percentile;
-  o.reportPath = reportPath;
-  o.int4Convs = int4Convs;
-  o.minLayerSqnr = minLayerSqnr;
-  o.sensitivitySamples = sensitivitySamples;
-  o.smoothAlpha = smoothAlpha;
-  o.outlierRatio = outlierRatio;
-  o.offlineRotationOnly = offlineRotationOnly;
-  o.weightClipSearch = weightClipSearch;
-  o.gptqSequential = gptqSequential;
-  o.budget = budgetArg;
-  o.allocationJson = allocationJson;
-  o.salientPercent = salientPercent;
-  o.gptqDamp = gptqDamp;
-  o.gptqMinShrink = gptqMinShrink;
-  o.gptqNoActOrder = gptqNoActOrder;
-  o.gptqRefit = gptqRefit;
-  o.gptqRefitRounds = gptqRefitRounds;
-  o.cpu = target.cpu;
-  o.features = target.features;
   return quantc::driver::quantizeModel(o, llvm::outs(), llvm::errs());
 }
 

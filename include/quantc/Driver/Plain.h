@@ -71,7 +71,6 @@ private:
 /// quantizeModel with samples given as tensors (or none: calibDir).
 Outcome quantize(const QuantizeOptions &options, const std::vector<Sample> *samples,
                  std::string *reportJson);
-Outcome calibrate(const CalibrateOptions &options);
 Outcome compile(const CompileModelOptions &options);
 
 } // namespace quantc::driver::plain
