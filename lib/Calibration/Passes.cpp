@@ -1,5 +1,6 @@
 //===- Passes.cpp - qc-insert-observers and qc-quantize -------------------===//
 #include "quantc/Calibration/Passes.h"
+#include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Calibration/Outliers.h"
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Rotate.h"
@@ -14,6 +15,7 @@
 namespace quantc::calib {
 #define GEN_PASS_DEF_QCINSERTOBSERVERS
 #define GEN_PASS_DEF_QCQUANTIZE
+#define GEN_PASS_DEF_QCKEEPFLOAT
 #define GEN_PASS_DEF_QCSMOOTH
 #define GEN_PASS_DEF_QCFOLDROTATIONS
 #define GEN_PASS_DEF_QCSPLITSALIENT
@@ -188,6 +190,22 @@ struct SplitOutliersPass : quantc::calib::impl::QCSplitOutliersBase<SplitOutlier
   }
 };
 
+struct KeepFloatPass : quantc::calib::impl::QCKeepFloatBase<KeepFloatPass> {
+  using QCKeepFloatBase::QCKeepFloatBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (!std::isfinite(minSqnr)) {
+      module.emitError("qc-keep-float: give the floor as min-sqnr=DB (a finite number)");
+      return signalPassFailure();
+    }
+    auto kept = keepFloatBelow(module, minSqnr);
+    if (!kept) {
+      module.emitError("qc-keep-float: ") << llvm::toString(kept.takeError());
+      return signalPassFailure();
+    }
+  }
+};
+
 struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
   using QCQuantizeBase::QCQuantizeBase;
   void runOnOperation() override {
@@ -221,6 +239,23 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
       module.emitError("qc-quantize: unknown calibrator '")
           << calibrator << "' (minmax, percentile, entropy, mse)";
       return signalPassFailure();
+    }
+    // Layers kept float by a sensitivity measured for another recipe,
+    // calibrator or percentile: the choice does not hold for this one.
+    bool keptFloat = false;
+    module.walk([&](Operation *op) { keptFloat |= op->hasAttr(kKeepFloatAttr); });
+    if (keptFloat) {
+      auto basis = sensitivityBasis(module);
+      if (!basis || basis->recipe != recipe || basis->calibrator != calibrator ||
+          (*cal == Calibrator::Percentile && basis->percentile != percentile)) {
+        module.emitError("qc-quantize: qc-keep-float chose its layers by a sensitivity measured "
+                         "for recipe '")
+            << (basis ? basis->recipe : "?") << "', calibrator '"
+            << (basis ? basis->calibrator : "?") << "'; this is recipe '" << recipe
+            << "', calibrator '" << calibrator << "': measure it again (quantc calibrate "
+            << "--sensitivity " << recipe << " --calibrator " << calibrator << ")";
+        return signalPassFailure();
+      }
     }
     // Statistics that do not parse: an error at their observer.
     bool bad = false;

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Salient.h"
+#include "quantc/Calibration/MixedPrecision.h"
 #include "RuntimeSmooth.h"
 #include "GenericOps.h"
 #include "Constants.h"
@@ -67,6 +68,9 @@ std::vector<Target> quantizationTargets(ModuleOp module) {
     }
     // The float side product of a salient-channel split stays float.
     if (op->hasAttr(kSalientSideAttr))
+      return;
+    // qc-keep-float left this layer float (mixed precision).
+    if (op->hasAttr(kKeepFloatAttr))
       return;
     if (!floatValues(op->getOperand(t.weight)) ||
         !isa<FloatType>(cast<TensorType>(op->getOperand(t.activation).getType()).getElementType()))

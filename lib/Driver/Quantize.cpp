@@ -8,6 +8,7 @@
 #include "quantc/Driver/Samples.h"
 #include "Common.h"
 #include "quantc/Calibration/Allocate.h"
+#include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Calibration/Outliers.h"
 #include "quantc/Calibration/Progress.h"
 #include "quantc/Calibration/Rotate.h"
@@ -461,8 +462,9 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                                   kept, channels, salientSplits.size(), sideBits / 8e6,
                                   salientSplits.empty() ? 0.0 : 100 * share / salientSplits.size());
   }
-  // Mixed precision: layers whose quantization alone takes the output
-  // below --min-layer-sqnr stay float.
+  // Mixed precision: each layer's sensitivity measured and stored in the
+  // IR, then qc-keep-float marks the layers whose quantization alone takes
+  // the output below --min-layer-sqnr; they stay float.
   std::vector<double> sensitivity;
   std::vector<std::string> keptFloat;
   if (std::isfinite(minLayerSqnr)) {
@@ -473,20 +475,25 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
     std::vector<calib::Sample> probe(
         samples->begin(),
         samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
-    auto sens = calib::layerSensitivity(*module, *stats, *parsedRecipe, cal, percentile,
-                                                probe);
+    auto sens = calib::measureSensitivity(*module, targets, *stats, *parsedRecipe, calibrator,
+                                          cal, percentile, probe);
     if (!sens) {
       err << "quantc: error: " << model << ": sensitivity analysis: "
                    << llvm::toString(sens.takeError()) << "\n";
       return 1;
     }
+    auto marked = calib::keepFloatBelow(*module, minLayerSqnr);
+    if (!marked) {
+      err << "quantc: error: " << model << ": " << llvm::toString(marked.takeError()) << "\n";
+      return 1;
+    }
+    for (const auto &k : *marked)
+      keptFloat.push_back(llvm::formatv("{0} ({1:f1} dB)", k.name, k.sqnr).str());
     std::vector<calib::Target> kept;
     std::vector<calib::ActivationStats> keptStats;
     for (size_t k = 0; k < targets.size(); ++k) {
-      if ((*sens)[k] < minLayerSqnr) {
-        keptFloat.push_back(llvm::formatv("{0} ({1:f1} dB)", targets[k].name, (*sens)[k]).str());
+      if (targets[k].op->hasAttr(calib::kKeepFloatAttr))
         continue;
-      }
       kept.push_back(targets[k]);
       sensitivity.push_back((*sens)[k]);
       if (k < stats->size())

@@ -117,11 +117,16 @@ int usage(llvm::raw_ostream &os, int code) {
         "      x86-64 CPU than this one (e.g. --cpu x86-64-v3); without them, the\n"
         "      CPU named by $QUANTC_TARGET_CPU, else this machine's.\n"
         "  quantc calibrate MODEL --calib DIR -o OUT.{mlir,mlirbc} [--hessians]\n"
+        "                   [--sensitivity RECIPE [--calibrator C] [--percentile P]\n"
+        "                    [--sensitivity-samples N]]\n"
         "      qc-insert-observers and the calibration run over the samples in DIR (as\n"
         "      for quantize): the IR with a qc.observe and its statistics on every\n"
         "      layer's input, for quant-opt --qc-quantize=\"recipe=R calibrator=C\".\n"
         "      --hessians also stores X^T X of every MatMul/Gemm input (f64 [K, K]\n"
-        "      per observer: large) for the -gptq recipes.\n"
+        "      per observer: large) for the -gptq recipes. --sensitivity R also stores\n"
+        "      on every layer the output SQNR with that layer alone quantized by R\n"
+        "      (qc.sqnr_alone_db, first N (4) samples), for quant-opt\n"
+        "      --qc-keep-float=min-sqnr=DB --qc-quantize=recipe=R (mixed precision).\n"
         "  quantc quantize MODEL [--calib DIR] -o OUT.{mlir,mlirbc,so,onnx} [--recipe R]\n"
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
@@ -523,6 +528,7 @@ int runCalibrate(std::vector<std::string> args) {
   InputArgs in;
   std::string output, calibDir;
   bool hessians = false;
+  quantc::driver::CalibrateOptions o;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string &a = args[i];
     if (a == "-o" && i + 1 < args.size())
@@ -531,6 +537,20 @@ int runCalibrate(std::vector<std::string> args) {
       calibDir = args[++i];
     else if (a == "--hessians")
       hessians = true;
+    else if (a == "--sensitivity" && i + 1 < args.size())
+      o.sensitivityRecipe = args[++i];
+    else if (a == "--calibrator" && i + 1 < args.size())
+      o.calibrator = args[++i];
+    else if (a == "--percentile" && i + 1 < args.size())
+    {
+      if (!numberArg("--percentile", args[++i], o.percentile))
+        return 2;
+    }
+    else if (a == "--sensitivity-samples" && i + 1 < args.size())
+    {
+      if (!intArg("--sensitivity-samples", args[++i], o.sensitivitySamples, INT_MIN))
+        return 2;
+    }
     else if (!parseInputArg(args, i, in))
       return 2;
   }
@@ -541,7 +561,6 @@ int runCalibrate(std::vector<std::string> args) {
     llvm::errs() << "quantc: error: calibrate writes qc IR: -o must end in .mlir or .mlirbc\n";
     return 2;
   }
-  quantc::driver::CalibrateOptions o;
   o.model = in.model;
   o.output = output;
   o.calibDir = calibDir;

@@ -158,6 +158,31 @@ def QCSplitOutliers : Pass<"qc-split-outliers", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCKeepFloat : Pass<"qc-keep-float", "::mlir::ModuleOp"> {
+  let summary = "Mixed precision: keep float the layers whose quantization alone costs the most";
+  let description = [{
+    Reads each quantization target's `qc.sqnr_alone_db`: the model
+    output's SQNR with only that layer quantized per the recipe,
+
+      SQNR_l = 10 log10( sum_i y_i^2 / sum_i (y_i - y~_i^(l))^2 )
+
+    over every float output element i of the samples (y: the float model,
+    y~^(l): layer l alone quantized), which `quantc calibrate --sensitivity
+    R` measures and stores (with the recipe, calibrator and percentile in
+    the module's `qc.sensitivity`). Every target with SQNR_l < min-sqnr
+    gets `qc.keep_float`: quantizationTargets skips it, so qc-quantize (and
+    every later quantization step) leaves it float. A target without a
+    measurement is an error naming the layer; qc-quantize refuses a recipe,
+    calibrator or percentile other than the ones measured. `quantc quantize
+    --min-layer-sqnr DB` is measureSensitivity followed by this pass.
+  }];
+  let options = [
+    Option<"minSqnr", "min-sqnr", "double", "NAN",
+           "floor (dB) on a layer's output SQNR when it alone is quantized; required">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let summary = "Quantize the targets per a recipe, from their observers' statistics";
   let description = [{

@@ -55,9 +55,15 @@ struct QuantizeResult {
 
 /// `quantc calibrate`: observers inserted and their statistics taken over
 /// the samples in `calibDir`; the IR written to `output` (.mlir/.mlirbc).
+/// With `sensitivityRecipe`, each layer's sensitivity for that recipe
+/// (and `calibrator`, `percentile`) on the first `sensitivitySamples`
+/// samples is stored on it as well, for quant-opt --qc-keep-float.
 struct CalibrateOptions {
   std::string model, output, calibDir;
   bool hessians = false;
+  std::string sensitivityRecipe, calibrator = "minmax";
+  double percentile = 99.99;
+  int sensitivitySamples = 4;
 };
 /// `quantc compile`: an ahead-of-time shared library for the given input
 /// shapes. `shapes`: (input name, dims) pairs, -1 a symbolic dimension;
