@@ -143,7 +143,7 @@ Outcome Module::save(const std::string &path) const {
 }
 
 Outcome quantize(const QuantizeOptions &options, const std::vector<Sample> *samples,
-                 std::string *reportJson) {
+                 QuantizeResult *result) {
   Outcome outcome;
   llvm::raw_string_ostream out(outcome.out), err(outcome.err);
   std::vector<calib::Sample> converted;
@@ -170,10 +170,27 @@ Outcome quantize(const QuantizeOptions &options, const std::vector<Sample> *samp
       converted.push_back(std::move(sample));
     }
   }
-  QuantizeResult result;
-  outcome.status = quantizeModel(options, out, err, &result, samples ? &converted : nullptr);
-  if (reportJson)
-    *reportJson = result.reportJson;
+  QuantizeResult local;
+  outcome.status =
+      quantizeModel(options, out, err, result ? result : &local, samples ? &converted : nullptr);
+  return outcome;
+}
+
+Outcome exportQDQ(const QuantizeResult &result, const std::string &path) {
+  Outcome outcome;
+  llvm::raw_string_ostream err(outcome.err);
+  if (!llvm::StringRef(path).ends_with(".onnx")) {
+    err << "quantc: error: QDQ export writes .onnx, not '" << path << "'\n";
+    outcome.status = 2;
+  } else if (!result.qdq) {
+    err << "quantc: error: "
+        << (result.qdqRefusal.empty() ? std::string("nothing quantized to export")
+                                      : result.qdqRefusal)
+        << "\n";
+    outcome.status = 2;
+  } else {
+    outcome.status = writeQDQ(*result.qdq, path, err);
+  }
   return outcome;
 }
 

@@ -47,7 +47,37 @@ std::string dynamicActivationLabel(llvm::StringRef format) {
     return bits + "/token rs " + format.substr(g + 9).str();
   return bits + (token ? "/token" : "") + " at run time";
 }
+/// Why the quantization of `model` by `r` cannot be written as QDQ ONNX
+/// (empty: it can).
+std::string qdqRefusal(const calib::Recipe &r, const std::string &model) {
+  if (r.kv8)
+    return "recipe '" + r.name +
+           "' rounds attention operands inside the fused attention, which QDQ export cannot "
+           "write: use -o .so or .mlir";
+  if (r.smooth || r.rotate || r.awq || r.salient || r.outliers)
+    return "recipe '" + r.name +
+           "' folds smoothing scales or rotations into norms and other producers, or adds "
+           "float side products, which QDQ export (it rewrites only the quantized layers) "
+           "cannot write: use -o .so or .mlir";
+  if (!llvm::StringRef(model).ends_with(".onnx"))
+    return "-o .onnx (QDQ export) needs an .onnx source model";
+  if (r.dynamicActivations)
+    return "QDQ export of " + r.name + " is not implemented (write .so or .mlir)";
+  return "";
+}
 } // namespace
+
+int writeQDQ(const QDQState &state, const std::string &output, llvm::raw_ostream &err) {
+  std::string warning;
+  if (auto e = ::quantc::exportQDQ(state.sourceModel, state.layers, output, state.inputShapes,
+                                   &warning)) {
+    err << "quantc: error: " << llvm::toString(std::move(e)) << "\n";
+    return 1;
+  }
+  if (!warning.empty())
+    err << "quantc: warning: " << warning << "\n";
+  return 0;
+}
 
 int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_ostream &err,
                   QuantizeResult *result, const std::vector<calib::Sample> *given) {
@@ -264,22 +294,9 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
     err << "quantc: error: -o must end in .mlir, .mlirbc, .so or .onnx\n";
     return 2;
   }
-  if (toOnnx && parsedRecipe->kv8) {
-    err << "quantc: error: recipe '" << recipe
-                 << "' rounds attention operands inside the fused attention, which QDQ export "
-                    "cannot write: use -o .so or .mlir\n";
-    return 2;
-  }
-  if (toOnnx && (parsedRecipe->smooth || parsedRecipe->rotate || parsedRecipe->awq ||
-                 parsedRecipe->salient || parsedRecipe->outliers)) {
-    err << "quantc: error: recipe '" << recipe
-                 << "' folds smoothing scales or rotations into norms and other producers, or "
-                    "adds float side products, which QDQ export (it rewrites only the quantized "
-                    "layers) cannot write: use -o .so or .mlir\n";
-    return 2;
-  }
-  if (toOnnx && (!llvm::StringRef(model).ends_with(".onnx"))) {
-    err << "quantc: error: -o .onnx (QDQ export) needs an .onnx source model\n";
+  const std::string refusal = qdqRefusal(*parsedRecipe, model);
+  if (toOnnx && !refusal.empty()) {
+    err << "quantc: error: " << refusal << "\n";
     return 2;
   }
   mlir::MLIRContext context;
@@ -735,23 +752,23 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
     rep.os() << reportJson << "\n";
     rep.keep();
   }
-  if (toOnnx) {
-    if (parsedRecipe->dynamicActivations) {
-      err << "quantc: error: QDQ export of " << parsedRecipe->name
-                   << " is not implemented (write .so or .mlir)\n";
-      return 2;
-    }
-    std::vector<std::vector<int64_t>> shapes;
+  // What QDQ export needs, for the .onnx output or the caller's later save.
+  std::shared_ptr<QDQState> state;
+  if (refusal.empty() && (toOnnx || result)) {
+    state = std::make_shared<QDQState>();
+    state->sourceModel = model;
+    state->layers = std::move(*reports);
     if (!samples->empty())
       for (const auto &t : samples->front())
-        shapes.push_back(t.shape);
-    std::string warning;
-    if (auto e = ::quantc::exportQDQ(model, *reports, output, shapes, &warning)) {
-      err << "quantc: error: " << llvm::toString(std::move(e)) << "\n";
-      return 1;
-    }
-    if (!warning.empty())
-      err << "quantc: warning: " << warning << "\n";
+        state->inputShapes.push_back(t.shape);
+  }
+  if (result) {
+    result->qdq = state;
+    result->qdqRefusal = refusal;
+  }
+  if (toOnnx) {
+    if (int rc = writeQDQ(*state, output, err))
+      return rc;
   } else if (toSo) {
     // Compiled from the quantized IR written out and read back into a
     // fresh context: the library then depends only on that IR (compiling

@@ -166,6 +166,18 @@ NB_MODULE(_core, m) {
         return outcomeTuple(o);
       });
 
+  // A finished quantization: what QDQ export of it needs (the layers as
+  // rounded, the source model), held by QuantizedModel.
+  nb::class_<QuantizeResult>(m, "Quantization")
+      .def("export_qdq", [](const QuantizeResult &r, const std::string &path) {
+        plain::Outcome o;
+        {
+          nb::gil_scoped_release release;
+          o = plain::exportQDQ(r, path);
+        }
+        return outcomeTuple(o);
+      });
+
   m.def(
       "quantize",
       [](const nb::dict &options, nb::object samples, nb::object progress) {
@@ -192,12 +204,14 @@ NB_MODULE(_core, m) {
         if (given)
           s = samplesOf(samples);
         plain::Outcome outcome;
-        std::string report;
+        QuantizeResult result;
         {
           nb::gil_scoped_release release;
-          outcome = plain::quantize(o, given ? &s : nullptr, &report);
+          outcome = plain::quantize(o, given ? &s : nullptr, &result);
         }
-        return nb::make_tuple(outcome.status, outcome.out, outcome.err, report);
+        std::string report = result.reportJson;
+        return nb::make_tuple(outcome.status, outcome.out, outcome.err, report,
+                              std::move(result));
       },
       nb::arg("options"), nb::arg("samples").none() = nb::none(),
       nb::arg("progress").none() = nb::none());

@@ -17,9 +17,15 @@ class Module:
     def save(self, path: str) -> Outcome: ...
 
 
+class Quantization:
+    """A finished quantization: the layers as rounded and the source model."""
+    def export_qdq(self, path: str) -> Outcome: ...
+
+
 def quantize(options: Dict[str, object],
              samples: Optional[Sequence[Sequence[Tuple[str, int, List[int], int]]]] = None,
-             progress: Optional[Callable[[str, int, int], None]] = None) -> Tuple[int, str, str, str]: ...
+             progress: Optional[Callable[[str, int, int], None]] = None
+             ) -> Tuple[int, str, str, str, Quantization]: ...
 
 
 def compile(options: Dict[str, object]) -> Outcome: ...

@@ -252,8 +252,10 @@ class QuantizedModel:
 
     def save(self, path):
         """.mlir/.mlirbc: the quantized IR; .so: compiled for the first
-        calibration sample's shapes; .onnx: the source model with QDQ pairs
-        (quantizes again, since export rewrites the source ONNX file)."""
+        calibration sample's shapes; .onnx: the source ONNX model with the
+        layers as this quantization rounded them (QuantizeLinear /
+        DequantizeLinear pairs, MatMulNBits); the source file is read again,
+        so it must still exist unchanged."""
         path = os.fspath(path)
         if path.endswith((".mlir", ".mlirbc")):
             import_onnx(self._ir).save(path)
@@ -267,15 +269,10 @@ class QuantizedModel:
                                     "features": self._options.get("features", "")}),
                    "compile")
         elif path.endswith(".onnx"):
-            opts = dict(self._options, output=path)
-            status, out, err, _ = _core().quantize(opts, self._source_samples(), None)
-            _check((status, out, err), "QDQ export")
+            _check(self._quantization.export_qdq(path), "QDQ export")
         else:
             raise OptionError("save() writes .so, .onnx, .mlir or .mlirbc, not '%s'" % path, 2)
         return path
-
-    def _source_samples(self):
-        return self._samples_arg
 
     def __repr__(self):
         return "QuantizedModel(recipe=%r, %d layers)" % (self.recipe, len(self._report["layers"]))
@@ -349,7 +346,7 @@ def quantize(model: Union[str, "os.PathLike[str]", Module],
         opts["output"] = ir
     bars = progress if callable(progress) else _ProgressBars() if progress else None
     try:
-        status, out, err, report = _core().quantize(opts, samples, bars)
+        status, out, err, report, quantization = _core().quantize(opts, samples, bars)
     finally:
         if isinstance(bars, _ProgressBars):
             bars.close()
@@ -361,8 +358,7 @@ def quantize(model: Union[str, "os.PathLike[str]", Module],
         shapes = _dir_shapes(opts["calib_dir"], import_onnx(src).inputs)
     del opts["output"]
     QuantizedModel.__init__(q, ir, report, out, src, opts, shapes, work)
-    q._samples_arg = samples
-    q._keep = keep
+    q._quantization = quantization
     return q
 
 

@@ -239,7 +239,7 @@ def test_progress_and_direct_output(mlp, calib_samples, tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-def test_direct_output_equals_save(mlp, calib_samples, tmp_path):
+def test_direct_output_equals_save(mlp, calib_samples, calib_dir, tmp_path):
     q = quantc.quantize(mlp, calibration=calib_samples, output=tmp_path / "a.onnx",
                         progress=False)
     q.save(tmp_path / "b.onnx")
@@ -250,3 +250,18 @@ def test_direct_output_equals_save(mlp, calib_samples, tmp_path):
     q = quantc.quantize(mlp, calibration=calib_samples, progress=bad)
     q.save(tmp_path / "c.onnx")
     assert filecmp.cmp(tmp_path / "a.onnx", tmp_path / "c.onnx", shallow=False)
+    # save(".onnx") writes the layers as they were rounded, without
+    # calibrating again: the calibration directory may be gone by then.
+    import shutil
+    gone = tmp_path / "calib-gone"
+    shutil.copytree(calib_dir, gone)
+    q = quantc.quantize(mlp, calibration=gone, progress=False)
+    shutil.rmtree(gone)
+    q.save(tmp_path / "d.onnx")
+    assert filecmp.cmp(tmp_path / "a.onnx", tmp_path / "d.onnx", shallow=False)
+    # A recipe QDQ cannot express: the CLI's refusal, nothing written.
+    q = quantc.quantize(mlp, recipe="w8a8-smooth", calibration=calib_samples, progress=False)
+    with pytest.raises(quantc.OptionError) as e:
+        q.save(tmp_path / "s.onnx")
+    assert "folds smoothing scales" in e.value.message
+    assert not (tmp_path / "s.onnx").exists()

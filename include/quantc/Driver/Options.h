@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,10 +48,17 @@ struct QuantizeOptions {
   std::function<void(const std::string &, size_t, size_t)> progress;
 };
 
+/// What QDQ export needs of a finished quantization (lib/Driver).
+struct QDQState;
+
 /// What quantizeModel produced besides the output file: the per-layer
-/// report as JSON text (what --report writes).
+/// report as JSON text (what --report writes), and what writing the same
+/// quantization as QDQ ONNX later needs (`qdq`), or why it cannot be
+/// (`qdqRefusal`, the error quantize -o OUT.onnx would give).
 struct QuantizeResult {
   std::string reportJson;
+  std::shared_ptr<const QDQState> qdq;
+  std::string qdqRefusal;
 };
 
 /// `quantc calibrate`: observers inserted and their statistics taken over

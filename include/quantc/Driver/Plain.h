@@ -68,9 +68,14 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
-/// quantizeModel with samples given as tensors (or none: calibDir).
+/// quantizeModel with samples given as tensors (or none: calibDir);
+/// `result` receives the report and what a later QDQ export needs.
 Outcome quantize(const QuantizeOptions &options, const std::vector<Sample> *samples,
-                 std::string *reportJson);
+                 QuantizeResult *result);
+/// Writes a finished quantization as QDQ ONNX (what quantize -o OUT.onnx
+/// writes), without quantizing again; status 2 with the reason when the
+/// recipe cannot be exported.
+Outcome exportQDQ(const QuantizeResult &result, const std::string &path);
 Outcome compile(const CompileModelOptions &options);
 
 } // namespace quantc::driver::plain

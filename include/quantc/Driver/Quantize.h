@@ -27,6 +27,18 @@ int quantizeModel(const QuantizeOptions &options, llvm::raw_ostream &out,
                   llvm::raw_ostream &err, QuantizeResult *result = nullptr,
                   const std::vector<calib::Sample> *samples = nullptr);
 
+/// The layers as quantizeModel rounded them, for QDQ export of the
+/// source ONNX model (the export rewrites that file's nodes).
+struct QDQState {
+  std::string sourceModel;
+  std::vector<calib::LayerReport> layers;
+  std::vector<std::vector<int64_t>> inputShapes;
+};
+
+/// Writes `state` as a QDQ ONNX model to `output` (what quantize -o
+/// OUT.onnx writes), reporting like quantizeModel.
+int writeQDQ(const QDQState &state, const std::string &output, llvm::raw_ostream &err);
+
 /// `quantc calibrate`.
 int calibrateModel(const CalibrateOptions &options, llvm::raw_ostream &out,
                    llvm::raw_ostream &err);
