@@ -7,8 +7,12 @@
 
 namespace quantc::tool {
 
-/// `quantc report PLAN.json -o REPORT.html [--markdown REPORT.md]`.
-int runReport(const std::vector<std::string> &args);
+/// `quantc report PLAN.json -o REPORT.html [--markdown REPORT.md]
+/// [--title T]`.
+struct ReportOptions {
+  std::string plan, html, markdown, title;
+};
+int runReport(const ReportOptions &options);
 
 } // namespace quantc::tool
 

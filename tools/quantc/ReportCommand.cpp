@@ -21,27 +21,9 @@
 
 namespace quantc::tool {
 
-int runReport(const std::vector<std::string> &args) {
-  std::string plan, html, markdown, title = "quantc bit allocation";
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    bool hasValue = i + 1 < args.size();
-    if (a == "-o" && hasValue)
-      html = args[++i];
-    else if (a == "--markdown" && hasValue)
-      markdown = args[++i];
-    else if (a == "--title" && hasValue)
-      title = args[++i];
-    else if (!a.empty() && a[0] != '-' && plan.empty())
-      plan = a;
-    else {
-      llvm::errs() << "quantc report: error: unexpected argument '" << a << "'"
-                   << (hasValue || a[0] != '-' ? "" : " (missing its value?)") << "\n"
-                   << "usage: quantc report PLAN.json -o REPORT.html [--markdown REPORT.md] "
-                      "[--title T]\n";
-      return 2;
-    }
-  }
+int runReport(const ReportOptions &o) {
+  const std::string &plan = o.plan, &html = o.html, &markdown = o.markdown;
+  const std::string title = o.title.empty() ? "quantc bit allocation" : o.title;
   if (plan.empty() || html.empty()) {
     llvm::errs() << "quantc report: error: needs a plan (quantc quantize --allocation-json) and "
                     "-o REPORT.html\n";

@@ -1,94 +1,36 @@
 //===- quantc.cpp - the quantc command line -------------------------------===//
 //
-//   quantc import MODEL [-o OUT.mlir] [--summary] [--no-shape-inference]
-//   quantc summary MODEL
-//   quantc ops
-//
-// Errors name the file, node, op type and opset, exit non-zero and leave no
-// output file behind.
+// Argument parsing (LLVM's CommandLine library, one cl::SubCommand per
+// command) and printing; the work is done by the driver library
+// (quantc/Driver), which the Python package calls too. Options a command
+// does not take, and values that are not numbers where numbers are
+// expected, are errors naming the option. `eval` and `generate` hand
+// their arguments to the Python modules of the same name.
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
 #include "quantc/Driver/ModelSummary.h"
-#include "quantc/Driver/NpyFile.h"
 #include "quantc/Driver/Quantize.h"
-#include "quantc/Driver/Samples.h"
 #include "quantc/Driver/Run.h"
-#include "quantc/Target/CPU/JIT.h"
-#include "quantc/Target/CPU/AOT.h"
-#include "quantc/Calibration/Allocate.h"
-#include "quantc/Calibration/Quantize.h"
-#include "quantc/Calibration/Salient.h"
-#include "quantc/Calibration/Sequential.h"
-#include "quantc/Calibration/Rotate.h"
-#include "quantc/Calibration/Outliers.h"
-#include "quantc/Calibration/Smooth.h"
-#include "quantc/Export/ONNX/QDQExport.h"
-#include "quantc/Runtime/Profile.h"
-#include "quantc/Dialect/QC/QCDialect.h"
 #include "quantc/Import/ModelFile.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
 
-#include "mlir/IR/AsmState.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "mlir/Dialect/Quant/IR/Quant.h"
-#include "llvm/Support/Path.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include "llvm/Support/Format.h"
-#include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/MemoryBuffer.h"
-#include "llvm/Support/Program.h"
-
-#include <algorithm>
-#include <climits>
-#include <cstring>
 #include <cmath>
-#include <map>
-#include <chrono>
+#include <cstring>
 #include <string>
-#include <sys/resource.h>
 #include <vector>
 
-using namespace mlir;
+namespace cl = llvm::cl;
+using namespace quantc::driver;
 
 namespace {
-/// A number given to `option`, or an error naming both (no silent 0 for
-/// "--percentile x"). `integer`: whole numbers only.
-bool numberArg(const std::string &option, const std::string &text, double &out,
-               bool integer = false) {
-  llvm::StringRef t(text);
-  bool bad = integer ? ([&] {
-    long long v;
-    if (t.getAsInteger(10, v))
-      return true;
-    out = double(v);
-    return false;
-  })()
-                     : t.getAsDouble(out);
-  if (bad || !std::isfinite(out)) {
-    llvm::errs() << "quantc: error: " << option << " '" << text << "': expected "
-                 << (integer ? "a whole number" : "a number") << "\n";
-    return false;
-  }
-  return true;
-}
-
-/// A whole number given to `option`, at least `least` (smaller values are
-/// raised to it, as --runs 0 always meant one run).
-bool intArg(const std::string &option, const std::string &text, int &out, int least) {
-  double v;
-  if (!numberArg(option, text, v, /*integer=*/true))
-    return false;
-  out = std::max(least, int(v));
-  return true;
-}
-
 int usage(llvm::raw_ostream &os, int code) {
   os << "usage:\n"
         "  quantc import MODEL.onnx [-o OUT.{mlir,mlirbc}] [--summary] [--no-shape-inference]\n"
@@ -230,506 +172,424 @@ int usage(llvm::raw_ostream &os, int code) {
   return code;
 }
 
-int runImport(std::vector<std::string> args, bool summaryOnly) {
-  std::string input, output;
-  bool summary = summaryOnly, elide = false;
-  quantc::ONNXImportOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "-o" && i + 1 < args.size())
-      output = args[++i];
-    else if (a == "--summary")
-      summary = true;
-    else if (a == "--no-shape-inference")
-      options.shapeInference = false;
-    else if (a == "--elide-weights")
-      elide = true;
-    else if (!a.empty() && a[0] == '-' && a != "-")
-      return (llvm::errs() << "quantc: error: unknown option '" << a << "'\n",
-              usage(llvm::errs(), 2));
-    else if (input.empty())
-      input = a;
-    else
-      return (llvm::errs() << "quantc: error: more than one model given\n", 2);
-  }
-  if (input.empty())
-    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
 
-  MLIRContext context;
-  quantc::registerONNXImportDialects(context);
-  context.printOpOnDiagnostic(false);
-  auto module = quantc::importONNXFile(context, input, options);
-  if (!module)
-    return 1;
-  if (summary)
-    quantc::printModelSummary(*module, summaryOnly || output.empty() ? llvm::outs()
-                                                                     : llvm::errs());
-  if (summaryOnly || (summary && output.empty()))
-    return 0;
-  OpPrintingFlags flags;
-  if (elide)
-    flags.elideLargeElementsAttrs(16).elideLargeResourceString(64);
-  if (auto err = quantc::writeModelFile(*module, output, flags)) {
-    llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-    return 1;
-  }
-  return 0;
+// ---- the commands and their options ---------------------------------------
+
+cl::SubCommand Import("import", "Import an ONNX model into the qc dialect");
+cl::SubCommand Summary("summary", "Print a model's inputs, outputs, op counts and parameters");
+cl::SubCommand Run("run", "JIT-compile a model and run it once");
+cl::SubCommand Bench("bench", "Compile once, then time runs (and ONNX Runtime's)");
+cl::SubCommand Compile("compile", "Compile ahead of time into a shared library");
+cl::SubCommand Calibrate("calibrate", "Insert observers and take their statistics");
+cl::SubCommand Quantize("quantize", "Calibrate and quantize a model per a recipe");
+cl::SubCommand Export("export", "quantize, written as a QDQ ONNX model (--qdq)");
+cl::SubCommand Report("report", "Render a bit allocation plan as HTML and Markdown");
+
+cl::OptionCategory Category("quantc options");
+
+// import / summary
+cl::list<std::string> ImportFiles(cl::Positional, cl::desc("MODEL"), cl::sub(Import),
+                                  cl::sub(Summary), cl::cat(Category));
+cl::opt<std::string> ImportOutput("o", cl::desc("write the IR here (.mlir text, .mlirbc bytecode)"),
+                                  cl::value_desc("OUT"), cl::sub(Import), cl::cat(Category));
+cl::opt<bool> ImportSummary("summary", cl::desc("also print the model summary"), cl::sub(Import),
+                            cl::cat(Category));
+cl::opt<bool> NoShapeInference("no-shape-inference", cl::desc("keep the ONNX file's shapes"),
+                               cl::sub(Import), cl::cat(Category));
+cl::opt<bool> ElideWeights("elide-weights", cl::desc("shorten large constants in the text"),
+                           cl::sub(Import), cl::cat(Category));
+
+// run / bench / compile: the model and its inputs
+cl::list<std::string> ModelFiles(cl::Positional, cl::desc("MODEL [FILE.npy...]"), cl::sub(Run),
+                                 cl::sub(Bench), cl::sub(Compile), cl::cat(Category));
+cl::list<std::string> InputFiles("input", cl::desc("an input from a .npy file (NAME=FILE or FILE)"),
+                                 cl::value_desc("NAME=FILE.npy"), cl::sub(Run), cl::sub(Bench),
+                                 cl::sub(Compile), cl::cat(Category));
+cl::list<std::string> Shapes("shape",
+                             cl::desc("an input's shape (NAME=1x3x48x320; '?' keeps a dimension "
+                                      "symbolic); run/bench feed pseudo-random data"),
+                             cl::value_desc("NAME=DIMS"), cl::sub(Run), cl::sub(Bench),
+                             cl::sub(Compile), cl::cat(Category));
+cl::opt<std::string> TargetCpu("cpu", cl::desc("generate code for this CPU (LLVM name)"),
+                               cl::value_desc("CPU"), cl::sub(Run), cl::sub(Bench),
+                               cl::sub(Compile), cl::sub(Quantize), cl::sub(Export),
+                               cl::cat(Category));
+cl::opt<std::string> TargetFeatures("features", cl::desc("CPU features (+avx2,-avx512f)"),
+                                    cl::value_desc("F"), cl::sub(Run), cl::sub(Bench),
+                                    cl::sub(Compile), cl::sub(Quantize), cl::sub(Export),
+                                    cl::cat(Category));
+cl::opt<std::string> OutputDir("output-dir", cl::desc("where run writes <output>.npy"),
+                               cl::value_desc("DIR"), cl::init("."), cl::sub(Run),
+                               cl::cat(Category));
+cl::opt<int> RunThreads("threads", cl::desc("kernel threads (default: unchanged)"),
+                        cl::init(-1), cl::sub(Run), cl::cat(Category));
+cl::opt<int> BenchThreads("threads", cl::desc("kernel threads, also ONNX Runtime's (0: all)"),
+                          cl::init(0), cl::sub(Bench), cl::cat(Category));
+cl::opt<int> Runs("runs", cl::desc("timed runs (at least 1)"), cl::init(20), cl::sub(Bench),
+                  cl::cat(Category));
+cl::opt<int> Warmup("warmup", cl::desc("untimed runs first"), cl::init(3), cl::sub(Bench),
+                    cl::cat(Category));
+cl::opt<bool> Profile("profile", cl::desc("time per op type and the costliest nodes"),
+                      cl::sub(Bench), cl::cat(Category));
+cl::opt<bool> CompareOrt("compare-ort", cl::desc("also time ONNX Runtime on the same inputs"),
+                         cl::sub(Bench), cl::cat(Category));
+cl::opt<std::string> OrtModel("ort-model",
+                              cl::desc("time this ONNX model in ONNX Runtime (implies "
+                                       "--compare-ort)"),
+                              cl::value_desc("M.onnx"), cl::sub(Bench), cl::cat(Category));
+cl::opt<std::string> CompileOutput("o", cl::desc("the shared library"), cl::value_desc("OUT.so"),
+                                   cl::sub(Compile), cl::cat(Category));
+cl::opt<bool> KeepObject("keep-object", cl::desc("keep the object file beside the library"),
+                         cl::sub(Compile), cl::cat(Category));
+
+// calibrate
+CalibrateOptions CalOpts;
+cl::opt<std::string> CalModel(cl::Positional, cl::desc("MODEL"), cl::sub(Calibrate),
+                              cl::cat(Category));
+cl::opt<std::string, true> CalOutput("o", cl::desc("the calibrated IR (.mlir, .mlirbc)"),
+                                     cl::value_desc("OUT"), cl::location(CalOpts.output),
+                                     cl::sub(Calibrate), cl::cat(Category));
+cl::opt<std::string, true> CalDir("calib", cl::desc("calibration samples"), cl::value_desc("DIR"),
+                                  cl::location(CalOpts.calibDir), cl::sub(Calibrate),
+                                  cl::cat(Category));
+cl::opt<bool, true> CalHessians("hessians", cl::desc("also store X^T X of MatMul/Gemm inputs"),
+                                cl::location(CalOpts.hessians), cl::sub(Calibrate),
+                                cl::cat(Category));
+cl::opt<std::string, true>
+    CalSensitivity("sensitivity",
+                   cl::desc("also store each layer's output SQNR alone quantized by RECIPE"),
+                   cl::value_desc("RECIPE"), cl::location(CalOpts.sensitivityRecipe),
+                   cl::sub(Calibrate), cl::cat(Category));
+cl::opt<std::string, true> CalCalibrator("calibrator", cl::desc("for --sensitivity"),
+                                         cl::location(CalOpts.calibrator), cl::sub(Calibrate),
+                                         cl::cat(Category));
+cl::opt<double, true> CalPercentile("percentile", cl::desc("for --sensitivity"),
+                                    cl::location(CalOpts.percentile), cl::sub(Calibrate),
+                                    cl::cat(Category));
+cl::opt<int, true> CalSamples("sensitivity-samples",
+                              cl::desc("samples --sensitivity runs (default 4)"),
+                              cl::location(CalOpts.sensitivitySamples), cl::sub(Calibrate),
+                              cl::cat(Category));
+
+// quantize / export: straight into the driver's options
+QuantizeOptions QOpts;
+#define QUANTIZE_OPT cl::sub(Quantize), cl::sub(Export), cl::cat(Category)
+cl::opt<std::string, true> QModel(cl::Positional, cl::desc("MODEL"), cl::location(QOpts.model),
+                                  QUANTIZE_OPT);
+cl::opt<std::string, true> QOutput("o", cl::desc("output: .mlir, .mlirbc, .so or .onnx (QDQ)"),
+                                   cl::value_desc("OUT"), cl::location(QOpts.output),
+                                   QUANTIZE_OPT);
+cl::opt<std::string, true> QRecipe("recipe", cl::desc("w8a8 (default), w4a16-g128-gptq, ... or "
+                                                      "an allocation F.json"),
+                                   cl::value_desc("R"), cl::location(QOpts.recipe), QUANTIZE_OPT);
+cl::opt<std::string, true> QCalib("calib", cl::desc("calibration samples"), cl::value_desc("DIR"),
+                                  cl::location(QOpts.calibDir), QUANTIZE_OPT);
+cl::opt<std::string, true> QCalibrator("calibrator", cl::desc("minmax, percentile, entropy, mse"),
+                                       cl::location(QOpts.calibrator), QUANTIZE_OPT);
+cl::opt<double, true> QPercentile("percentile", cl::desc("the percentile calibrator's (99.99)"),
+                                  cl::location(QOpts.percentile), QUANTIZE_OPT);
+cl::opt<std::string, true> QReport("report", cl::desc("the per-layer table as JSON"),
+                                   cl::value_desc("FILE.json"), cl::location(QOpts.reportPath),
+                                   QUANTIZE_OPT);
+cl::opt<bool, true> QInt4Convs("int4-convs", cl::desc("4-bit recipes round convolutions too"),
+                               cl::location(QOpts.int4Convs), QUANTIZE_OPT);
+cl::opt<double, true> QMinSqnr("min-layer-sqnr",
+                               cl::desc("keep float the layers that alone take the output SQNR "
+                                        "below DB"),
+                               cl::value_desc("DB"), cl::location(QOpts.minLayerSqnr),
+                               QUANTIZE_OPT);
+cl::opt<int, true> QSensSamples("sensitivity-samples",
+                                cl::desc("samples the sensitivity runs (default 4)"),
+                                cl::location(QOpts.sensitivitySamples), QUANTIZE_OPT);
+cl::opt<std::string, true> QSmoothAlpha("smooth-alpha", cl::desc("-smooth/-awq: fix alpha"),
+                                        cl::value_desc("A"), cl::location(QOpts.smoothAlpha),
+                                        QUANTIZE_OPT);
+cl::opt<std::string, true> QOutlierRatio("outlier-ratio", cl::desc("-outliers: ratio (32)"),
+                                         cl::value_desc("R"), cl::location(QOpts.outlierRatio),
+                                         QUANTIZE_OPT);
+cl::opt<bool, true> QOfflineRot("offline-rotation-only",
+                                cl::desc("-rot: no online Hadamard transforms"),
+                                cl::location(QOpts.offlineRotationOnly), QUANTIZE_OPT);
+cl::opt<bool, true> QClipSearch("weight-clip-search",
+                                cl::desc("4-bit weights: the clip with the least weight error"),
+                                cl::location(QOpts.weightClipSearch), QUANTIZE_OPT);
+cl::opt<bool, true> QSequential("gptq-sequential", cl::desc("-gptq block by block"),
+                                cl::location(QOpts.gptqSequential), QUANTIZE_OPT);
+cl::opt<std::string, true> QDamp("gptq-damp", cl::desc("-gptq: damping (0.01)"),
+                                 cl::value_desc("F"), cl::location(QOpts.gptqDamp), QUANTIZE_OPT);
+cl::opt<std::string, true> QMinShrink("gptq-min-shrink", cl::desc("-gptq: range shrink (0.8)"),
+                                      cl::value_desc("R"), cl::location(QOpts.gptqMinShrink),
+                                      QUANTIZE_OPT);
+cl::opt<bool, true> QNoActOrder("gptq-no-act-order", cl::desc("-gptq: rows in their own order"),
+                                cl::location(QOpts.gptqNoActOrder), QUANTIZE_OPT);
+cl::opt<std::string> QRefit("gptq-refit-scales",
+                            cl::desc("-gptq: rounds of GPTQ + scale refit (1; 0: none)"),
+                            cl::value_desc("N"), cl::ValueOptional, QUANTIZE_OPT);
+cl::opt<std::string, true> QBudget("budget", cl::desc("one weight format per layer within this"),
+                                   cl::value_desc("4.5bpw|60MB"), cl::location(QOpts.budget),
+                                   QUANTIZE_OPT);
+cl::opt<std::string, true> QAllocJson("allocation-json", cl::desc("--budget's choice as JSON"),
+                                      cl::value_desc("F.json"),
+                                      cl::location(QOpts.allocationJson), QUANTIZE_OPT);
+cl::opt<std::string, true> QSalient("salient-percent", cl::desc("-salient: channels kept (1)"),
+                                    cl::value_desc("P"), cl::location(QOpts.salientPercent),
+                                    QUANTIZE_OPT);
+cl::opt<bool> Qdq("qdq", cl::desc("QDQ ONNX (the only export format)"), cl::sub(Export),
+                  cl::cat(Category));
+#undef QUANTIZE_OPT
+
+// report
+cl::opt<std::string> ReportPlan(cl::Positional, cl::desc("PLAN.json"), cl::sub(Report),
+                                cl::cat(Category));
+cl::opt<std::string> ReportHtml("o", cl::desc("the HTML report"), cl::value_desc("REPORT.html"),
+                                cl::sub(Report), cl::cat(Category));
+cl::opt<std::string> ReportMarkdown("markdown", cl::desc("also its Markdown twin"),
+                                    cl::value_desc("REPORT.md"), cl::sub(Report),
+                                    cl::cat(Category));
+cl::opt<std::string> ReportTitle("title", cl::desc("the report's title"), cl::value_desc("T"),
+                                 cl::sub(Report), cl::cat(Category));
+
+// ---- from the options to the driver ----------------------------------------
+
+int fail(const llvm::Twine &message, int code = 2) {
+  llvm::errs() << "quantc: error: " << message << "\n";
+  return code;
 }
 
-/// Options shared by `run` and `bench`: the model and its inputs.
-using InputArgs = quantc::driver::ModelInputs;
-
-/// Consumes --input/--shape and the model path; returns false (with a
-/// message) on an option it does not know and cannot leave to the caller.
-bool parseInputArg(const std::vector<std::string> &args, size_t &i, InputArgs &in) {
-  const std::string &a = args[i];
-  if (a == "--input" && i + 1 < args.size()) {
-    std::string v = args[++i];
+/// The model and its inputs of run, bench and compile.
+bool modelInputs(ModelInputs &in) {
+  if (ModelFiles.empty()) {
+    fail("no model given");
+    return false;
+  }
+  in.model = ModelFiles[0];
+  in.positional.assign(ModelFiles.begin() + 1, ModelFiles.end());
+  for (const std::string &v : InputFiles) {
     size_t eq = v.find('=');
     if (eq == std::string::npos)
       in.positional.push_back(v);
     else
       in.named.emplace_back(v.substr(0, eq), v.substr(eq + 1));
-    return true;
   }
-  if (a == "--shape" && i + 1 < args.size()) {
-    std::string v = args[++i];
+  for (const std::string &v : Shapes) {
     size_t eq = v.rfind('=');
     std::string name = eq == std::string::npos ? "" : v.substr(0, eq);
-    std::string dims = eq == std::string::npos ? v : v.substr(eq + 1);
     std::vector<int64_t> shape;
-    for (llvm::StringRef rest = dims; !rest.empty();) {
+    for (llvm::StringRef rest = eq == std::string::npos ? v : v.substr(eq + 1); !rest.empty();) {
       auto [d, tail] = rest.split('x');
       int64_t n;
       if (d == "?") {
-        shape.push_back(-1); // symbolic: compile for any size
-        rest = tail;
-        continue;
-      }
-      if (d.getAsInteger(10, n) || n < 0) {
-        llvm::errs() << "quantc: error: --shape '" << v << "': '" << d
-                     << "' is not a dimension (write NAME=1x3x224x224)\n";
+        n = -1; // symbolic: compile for any size
+      } else if (d.getAsInteger(10, n) || n < 0) {
+        fail("--shape '" + v + "': '" + d + "' is not a dimension (write NAME=1x3x224x224)");
         return false;
       }
       shape.push_back(n);
       rest = tail;
     }
     in.shapes.emplace_back(name, shape);
-    return true;
   }
-  if (!a.empty() && a[0] == '-') {
-    llvm::errs() << "quantc: error: unknown option '" << a << "'\n";
-    return false;
-  }
-  if (in.model.empty())
-    in.model = a;
-  else
-    in.positional.push_back(a);
   return true;
 }
 
-int runModel(std::vector<std::string> args) {
-  std::string outDir = ".";
-  int threads = -1;
-  quantc::cpu::CompileOptions runOpts;
-  InputArgs in;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--output-dir" && i + 1 < args.size())
-      outDir = args[++i];
-    else if (args[i] == "--threads" && i + 1 < args.size())
-    {
-      if (!intArg("--threads", args[++i], threads, INT_MIN))
-        return 2;
-    }
-    else if (args[i] == "--cpu" && i + 1 < args.size())
-      runOpts.cpu = args[++i];
-    else if (args[i] == "--features" && i + 1 < args.size())
-      runOpts.features = args[++i];
-    else if (!parseInputArg(args, i, in))
-      return 2;
-  }
-  const std::string &model = in.model;
-  if (model.empty())
-    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
-  quantc::driver::RunOptions o;
-  o.inputs = in;
-  o.outputDir = outDir;
-  o.threads = threads;
-  o.cpu = runOpts.cpu;
-  o.features = runOpts.features;
-  return quantc::driver::runModel(o, llvm::outs(), llvm::errs());
-}
-} // namespace
-
-std::optional<std::string> findPython(const char *what);
-int runPythonModule(const std::string &name, std::vector<std::string> args);
-
-/// The directory of the quantc Python package's sources.
-std::string pythonDir() {
-  if (const char *env = getenv("QUANTC_PYTHONPATH"); env && *env)
-    return env;
-  return QUANTC_PYTHON_DIR;
-}
-
-int runBench(std::vector<std::string> args) {
-  InputArgs in;
-  quantc::driver::BenchOptions o;
-  bool compareOrt = false;
-  std::string ortModel;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "--ort-model" && i + 1 < args.size()) {
-      ortModel = args[++i];
-      compareOrt = true;
-    } else if (a == "--runs" && i + 1 < args.size())
-    {
-      if (!intArg("--runs", args[++i], o.runs, 1))
-        return 2;
-    }
-    else if (a == "--warmup" && i + 1 < args.size())
-    {
-      if (!intArg("--warmup", args[++i], o.warmup, 0))
-        return 2;
-    }
-    else if (a == "--threads" && i + 1 < args.size())
-    {
-      if (!intArg("--threads", args[++i], o.threads, 0))
-        return 2;
-    }
-    else if (a == "--cpu" && i + 1 < args.size())
-      o.cpu = args[++i];
-    else if (a == "--features" && i + 1 < args.size())
-      o.features = args[++i];
-    else if (a == "--compare-ort")
-      compareOrt = true;
-    else if (a == "--profile")
-      o.profile = true;
-    else if (!parseInputArg(args, i, in))
-      return 2;
-  }
-  if (in.model.empty())
-    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
-  o.inputs = in;
-  quantc::driver::BenchResult result;
-  if (int rc = quantc::driver::benchModel(o, llvm::outs(), llvm::errs(), result))
-    return rc;
-  const int threads = result.threads, runs = o.runs, warmup = o.warmup;
-  double median = result.medianMs;
-  const std::vector<quantc::cpu::HostTensor> &inputs = result.inputs;
-  if (!compareOrt)
+int runImport(bool summaryOnly) {
+  if (ImportFiles.empty())
+    return fail("no model given");
+  if (ImportFiles.size() > 1)
+    return fail("more than one model given");
+  mlir::MLIRContext context;
+  quantc::registerONNXImportDialects(context);
+  context.printOpOnDiagnostic(false);
+  quantc::ONNXImportOptions options;
+  options.shapeInference = !NoShapeInference;
+  auto module = quantc::importONNXFile(context, ImportFiles[0], options);
+  if (!module)
+    return 1;
+  bool summary = summaryOnly || ImportSummary;
+  if (summary)
+    quantc::printModelSummary(*module, summaryOnly || ImportOutput.empty() ? llvm::outs()
+                                                                           : llvm::errs());
+  if (summaryOnly || (summary && ImportOutput.empty()))
     return 0;
-  if (ortModel.empty())
-    ortModel = in.model;
-  if (!llvm::StringRef(ortModel).ends_with(".onnx")) {
-    llvm::errs() << "quantc: error: --compare-ort needs an .onnx model (or --ort-model FILE.onnx)\n";
-    return 1;
-  }
-  if (!llvm::sys::fs::exists(ortModel)) {
-    llvm::errs() << "quantc: error: --ort-model '" << ortModel << "' does not exist\n";
-    return 1;
-  }
-  llvm::SmallString<128> dir;
-  if (auto ec = llvm::sys::fs::createUniqueDirectory("quantc-bench", dir)) {
-    llvm::errs() << "quantc: error: cannot create a temporary directory: " << ec.message() << "\n";
-    return 1;
-  }
-  std::vector<std::string> argvS;
-  auto found = findPython("--compare-ort");
-  if (!found)
-    return 1;
-  std::string python = *found;
-  // ONNX Runtime's latency on the same inputs: a child Python process
-  // (onnxruntime is a Python package here) reading them from .npy files.
-  argvS = {python, pythonDir() + "/quantc/ort_bench.py", ortModel, std::to_string(threads),
-           std::to_string(runs), std::to_string(warmup)};
-  for (const auto &t : inputs) {
-    llvm::SmallString<256> path(dir);
-    llvm::sys::path::append(path, quantc::driver::fileNameFor(t.name) + ".npy");
-    if (auto err = quantc::writeNpy(std::string(path), t)) {
-      llvm::errs() << "quantc: error: " << llvm::toString(std::move(err)) << "\n";
-      return 1;
-    }
-    argvS.push_back(t.name + "=" + std::string(path));
-  }
-  llvm::SmallString<256> outFile(dir);
-  llvm::sys::path::append(outFile, "ort.txt");
-  std::vector<llvm::StringRef> argvRefs(argvS.begin(), argvS.end());
-  std::optional<llvm::StringRef> redirects[] = {std::nullopt, llvm::StringRef(outFile),
-                                                std::nullopt};
-  std::string errMsg;
-  int rc = llvm::sys::ExecuteAndWait(*found, argvRefs, std::nullopt, redirects, 0, 0, &errMsg);
-  auto text = llvm::MemoryBuffer::getFile(outFile);
-  llvm::sys::fs::remove_directories(dir);
-  if (rc != 0 || !text) {
-    llvm::errs() << "quantc: error: ONNX Runtime failed (exit " << rc << ") " << errMsg << "\n";
-    return 1;
-  }
-  llvm::StringRef out = (*text)->getBuffer().trim();
-  double ortMedian = 0;
-  llvm::SmallVector<llvm::StringRef> fields;
-  out.split(fields, ' ');
-  std::string version;
-  for (llvm::StringRef f : fields) {
-    auto [k, v] = f.split('=');
-    if (k == "ort_median_ms")
-      v.getAsDouble(ortMedian);
-    if (k == "ort_version")
-      version = v.str();
-  }
-  llvm::outs() << llvm::format("onnxruntime:  median %.3f ms (onnxruntime %s, %d threads%s%s)\n",
-                               ortMedian, version.c_str(), threads,
-                               ortModel != in.model ? ", " : "",
-                               ortModel != in.model ? ortModel.c_str() : "");
-  llvm::outs() << llvm::format("ratio:        quantc / onnxruntime = %.2f\n",
-                               ortMedian > 0 ? median / ortMedian : 0.0);
+  mlir::OpPrintingFlags flags;
+  if (ElideWeights)
+    flags.elideLargeElementsAttrs(16).elideLargeResourceString(64);
+  if (auto err = quantc::writeModelFile(*module, ImportOutput, flags))
+    return fail(llvm::toString(std::move(err)), 1);
   return 0;
 }
 
-/// `quantc compile`: the model ahead of time into a shared library.
-int runCompile(std::vector<std::string> args) {
-  InputArgs in;
-  std::string output;
-  quantc::cpu::AOTOptions options;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "-o" && i + 1 < args.size())
-      output = args[++i];
-    else if (a == "--cpu" && i + 1 < args.size())
-      options.compile.cpu = args[++i];
-    else if (a == "--features" && i + 1 < args.size())
-      options.compile.features = args[++i];
-    else if (a == "--keep-object")
-      options.keepObject = true;
-    else if (!parseInputArg(args, i, in))
-      return 2;
-  }
-  if (in.model.empty())
-    return (llvm::errs() << "quantc: error: no model given\n", usage(llvm::errs(), 2));
-  if (output.empty())
-    return (llvm::errs() << "quantc: error: no output given (-o OUT.so)\n", 2);
-  if (!in.positional.empty() || !in.named.empty())
-    return (llvm::errs() << "quantc: error: compile takes shapes (--shape NAME=DIMS), not input "
-                            "files\n", 2);
-  quantc::driver::CompileModelOptions o;
-  o.model = in.model;
-  o.output = output;
-  o.shapes = in.shapes;
-  o.cpu = options.compile.cpu;
-  o.features = options.compile.features;
-  o.keepObject = options.keepObject;
-  return quantc::driver::compileModel(o, llvm::outs(), llvm::errs());
-}
-
-/// `quantc calibrate`: qc-insert-observers and the calibration run; the
-/// IR with each observer's statistics goes to OUT.mlir, which
-/// `quant-opt --qc-quantize` (or `quantc quantize`) turns into a quantized
-/// model.
-int runCalibrate(std::vector<std::string> args) {
-  InputArgs in;
-  std::string output, calibDir;
-  bool hessians = false;
-  quantc::driver::CalibrateOptions o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "-o" && i + 1 < args.size())
-      output = args[++i];
-    else if (a == "--calib" && i + 1 < args.size())
-      calibDir = args[++i];
-    else if (a == "--hessians")
-      hessians = true;
-    else if (a == "--sensitivity" && i + 1 < args.size())
-      o.sensitivityRecipe = args[++i];
-    else if (a == "--calibrator" && i + 1 < args.size())
-      o.calibrator = args[++i];
-    else if (a == "--percentile" && i + 1 < args.size())
-    {
-      if (!numberArg("--percentile", args[++i], o.percentile))
-        return 2;
-    }
-    else if (a == "--sensitivity-samples" && i + 1 < args.size())
-    {
-      if (!intArg("--sensitivity-samples", args[++i], o.sensitivitySamples, INT_MIN))
-        return 2;
-    }
-    else if (!parseInputArg(args, i, in))
-      return 2;
-  }
-  if (in.model.empty() || output.empty() || calibDir.empty())
-    return (llvm::errs() << "quantc: error: calibrate needs MODEL, --calib DIR and -o OUT.mlir\n",
-            usage(llvm::errs(), 2));
-  if (!quantc::isQCIRPath(output)) {
-    llvm::errs() << "quantc: error: calibrate writes qc IR: -o must end in .mlir or .mlirbc\n";
+int runRun() {
+  RunOptions o;
+  if (!modelInputs(o.inputs))
     return 2;
-  }
-  o.model = in.model;
-  o.output = output;
-  o.calibDir = calibDir;
-  o.hessians = hessians;
-  return quantc::driver::calibrateModel(o, llvm::outs(), llvm::errs());
+  o.outputDir = OutputDir;
+  o.threads = RunThreads;
+  o.cpu = TargetCpu;
+  o.features = TargetFeatures;
+  return runModel(o, llvm::outs(), llvm::errs());
 }
 
-/// `quantc quantize`: calibrate, insert QDQ, write .mlir, .so or .onnx
-/// (quantc::driver::quantizeModel).
-int runQuantize(std::vector<std::string> args) {
-  InputArgs in;
-  quantc::driver::QuantizeOptions o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string &a = args[i];
-    if (a == "-o" && i + 1 < args.size())
-      o.output = args[++i];
-    else if (a == "--recipe" && i + 1 < args.size())
-      o.recipe = args[++i];
-    else if (a == "--calib" && i + 1 < args.size())
-      o.calibDir = args[++i];
-    else if (a == "--calibrator" && i + 1 < args.size())
-      o.calibrator = args[++i];
-    else if (a == "--percentile" && i + 1 < args.size())
-    {
-      if (!numberArg("--percentile", args[++i], o.percentile))
-        return 2;
-    }
-    else if (a == "--report" && i + 1 < args.size())
-      o.reportPath = args[++i];
-    else if (a == "--int4-convs")
-      o.int4Convs = true;
-    else if (a == "--min-layer-sqnr" && i + 1 < args.size())
-    {
-      if (!numberArg("--min-layer-sqnr", args[++i], o.minLayerSqnr))
-        return 2;
-    }
-    else if (a == "--smooth-alpha" && i + 1 < args.size())
-      o.smoothAlpha = args[++i];
-    else if (a == "--outlier-ratio" && i + 1 < args.size())
-      o.outlierRatio = args[++i];
-    else if (a == "--offline-rotation-only")
-      o.offlineRotationOnly = true;
-    else if (a == "--weight-clip-search")
-      o.weightClipSearch = true;
-    else if (a == "--gptq-sequential")
-      o.gptqSequential = true;
-    else if (a == "--gptq-damp" && i + 1 < args.size())
-      o.gptqDamp = args[++i];
-    else if (a == "--gptq-min-shrink" && i + 1 < args.size())
-      o.gptqMinShrink = args[++i];
-    else if (a == "--gptq-no-act-order")
-      o.gptqNoActOrder = true;
-    else if (a == "--gptq-refit-scales") {
-      o.gptqRefit = true;
-      // An optional round count: --gptq-refit-scales 3.
-      if (i + 1 < args.size() && !args[i + 1].empty() &&
-          std::all_of(args[i + 1].begin(), args[i + 1].end(), ::isdigit))
-        o.gptqRefitRounds = args[++i];
-    }
-    else if (a == "--budget" && i + 1 < args.size())
-      o.budget = args[++i];
-    else if (a == "--allocation-json" && i + 1 < args.size())
-      o.allocationJson = args[++i];
-    else if (a == "--salient-percent" && i + 1 < args.size())
-      o.salientPercent = args[++i];
-    else if (a == "--sensitivity-samples" && i + 1 < args.size())
-    {
-      if (!intArg("--sensitivity-samples", args[++i], o.sensitivitySamples, INT_MIN))
-        return 2;
-    }
-    else if (a == "--cpu" && i + 1 < args.size())
-      o.cpu = args[++i];
-    else if (a == "--features" && i + 1 < args.size())
-      o.features = args[++i];
-    else if (!parseInputArg(args, i, in))
-      return 2;
-  }
-  if (in.model.empty() || o.output.empty())
-    return (llvm::errs() << "quantc: error: quantize needs MODEL and -o OUT\n",
-            usage(llvm::errs(), 2));
-  o.model = in.model;
-  return quantc::driver::quantizeModel(o, llvm::outs(), llvm::errs());
+int runBench() {
+  BenchOptions o;
+  if (!modelInputs(o.inputs))
+    return 2;
+  o.runs = std::max(1, int(Runs));
+  o.warmup = std::max(0, int(Warmup));
+  o.threads = std::max(0, int(BenchThreads));
+  o.profile = Profile;
+  o.cpu = TargetCpu;
+  o.features = TargetFeatures;
+  BenchResult result;
+  if (int rc = benchModel(o, llvm::outs(), llvm::errs(), result))
+    return rc;
+  if (!CompareOrt && OrtModel.empty())
+    return 0;
+  return compareWithOrt(o.inputs.model, OrtModel, o, result, llvm::outs(), llvm::errs());
 }
 
-/// The Python interpreter for the commands that drive ONNX Runtime.
-std::optional<std::string> findPython(const char *what) {
-  const char *py = getenv("QUANTC_PYTHON");
-  std::string python = py && *py ? py : "python3";
-  auto found = llvm::sys::findProgramByName(python);
-  if (!found) {
-    llvm::errs() << "quantc: error: cannot find the Python interpreter '" << python << "' for "
-                 << what << " (set QUANTC_PYTHON)\n";
-    return std::nullopt;
+int runCompile() {
+  ModelInputs in;
+  if (!modelInputs(in))
+    return 2;
+  if (CompileOutput.empty())
+    return fail("no output given (-o OUT.so)");
+  if (!in.positional.empty() || !in.named.empty())
+    return fail("compile takes shapes (--shape NAME=DIMS), not input files");
+  CompileModelOptions o;
+  o.model = in.model;
+  o.output = CompileOutput;
+  o.shapes = in.shapes;
+  o.cpu = TargetCpu;
+  o.features = TargetFeatures;
+  o.keepObject = KeepObject;
+  return compileModel(o, llvm::outs(), llvm::errs());
+}
+
+int runCalibrate() {
+  CalOpts.model = CalModel;
+  return calibrateModel(CalOpts, llvm::outs(), llvm::errs());
+}
+
+int runQuantize() {
+  if (QOpts.model.empty() || QOpts.output.empty())
+    return fail("quantize needs MODEL and -o OUT");
+  if (QMinSqnr.getNumOccurrences() && !std::isfinite(QOpts.minLayerSqnr))
+    return fail("--min-layer-sqnr: expected a finite number of dB");
+  if (QRefit.getNumOccurrences()) {
+    QOpts.gptqRefit = true;
+    QOpts.gptqRefitRounds = QRefit;
   }
-  return *found;
+  QOpts.cpu = TargetCpu;
+  QOpts.features = TargetFeatures;
+  return quantizeModel(QOpts, llvm::outs(), llvm::errs());
 }
 
 /// `quantc eval` and `quantc generate`: the Python module quantc.<name>
-/// (they drive ONNX Runtime and tokenizers), told which quantc binary to use.
-int runPythonModule(const std::string &name, std::vector<std::string> args) {
-  auto python = findPython(name.c_str());
+/// (they drive ONNX Runtime and tokenizers) with the arguments as given,
+/// told which quantc binary to use.
+int runPythonModule(const std::string &name, int argc, char **argv) {
+  auto python = findPython(name, llvm::errs());
   if (!python)
     return 1;
   std::string pyDir = pythonDir();
   std::string file = pyDir + "/quantc/" + name + ".py";
-  if (!llvm::sys::fs::exists(file)) {
-    llvm::errs() << "quantc: error: '" << file
-                 << "' does not exist (set QUANTC_PYTHONPATH to quantc's python/ directory)\n";
-    return 1;
-  }
+  if (!llvm::sys::fs::exists(file))
+    return fail("'" + file + "' does not exist (set QUANTC_PYTHONPATH to quantc's python/ "
+                "directory)", 1);
   const char *old = getenv("PYTHONPATH");
   std::string path = pyDir + (old && *old ? ":" + std::string(old) : "");
   setenv("PYTHONPATH", path.c_str(), 1);
   std::string self = llvm::sys::fs::getMainExecutable(nullptr, (void *)&runPythonModule);
-  std::vector<std::string> argvS = {*python, "-m", "quantc." + name, "--quantc", self};
-  argvS.insert(argvS.end(), args.begin(), args.end());
-  std::vector<llvm::StringRef> refs(argvS.begin(), argvS.end());
+  std::vector<std::string> args = {*python, "-m", "quantc." + name, "--quantc", self};
+  args.insert(args.end(), argv + 2, argv + argc);
+  std::vector<llvm::StringRef> refs(args.begin(), args.end());
   std::string errMsg;
   int rc = llvm::sys::ExecuteAndWait(*python, refs, std::nullopt, {}, 0, 0, &errMsg);
-  if (rc < 0) {
-    llvm::errs() << "quantc: error: " << name << ": " << errMsg << "\n";
-    return 1;
-  }
+  if (rc < 0)
+    return fail(name + ": " + errMsg, 1);
   return rc;
 }
+} // namespace
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   if (argc < 2)
     return usage(llvm::errs(), 2);
   std::string cmd = argv[1];
-  std::vector<std::string> args(argv + 2, argv + argc);
-  if (cmd == "import")
-    return runImport(args, false);
-  if (cmd == "summary")
-    return runImport(args, true);
-  if (cmd == "run")
-    return runModel(args);
-  if (cmd == "bench")
-    return runBench(args);
-  if (cmd == "compile")
-    return runCompile(args);
-  if (cmd == "calibrate")
-    return runCalibrate(args);
-  if (cmd == "quantize")
-    return runQuantize(args);
-  if (cmd == "eval")
-    return runPythonModule("eval", args);
-  if (cmd == "report")
-    return quantc::tool::runReport(args);
-  if (cmd == "generate")
-    return runPythonModule("generate", args);
-  if (cmd == "export") {
-    // `quantc export --qdq MODEL ... -o OUT.onnx`: quantize with ONNX output.
-    auto qdq = std::find(args.begin(), args.end(), "--qdq");
-    if (qdq == args.end()) {
-      llvm::errs() << "quantc: error: export needs --qdq (the only export format)\n";
-      return usage(llvm::errs(), 2);
-    }
-    args.erase(qdq);
-    auto o = std::find(args.begin(), args.end(), "-o");
-    if (o == args.end() || o + 1 == args.end() || !llvm::StringRef(*(o + 1)).ends_with(".onnx")) {
-      llvm::errs() << "quantc: error: export --qdq needs -o OUT.onnx\n";
-      return 2;
-    }
-    return runQuantize(args);
-  }
   if (cmd == "-h" || cmd == "--help" || cmd == "help")
     return usage(llvm::outs(), 0);
-  llvm::errs() << "quantc: error: unknown command '" << cmd << "'\n";
+  if (cmd == "eval" || cmd == "generate")
+    return runPythonModule(cmd, argc, argv);
+  static const char *commands[] = {"import",   "summary",  "run",    "bench", "compile",
+                                   "calibrate", "quantize", "export", "report"};
+  if (std::none_of(std::begin(commands), std::end(commands),
+                   [&](const char *c) { return cmd == c; })) {
+    fail("unknown command '" + cmd + "'");
+    return usage(llvm::errs(), 2);
+  }
+  // `--gptq-refit-scales N` (a separate round count) as the parser's
+  // `--gptq-refit-scales=N`.
+  std::vector<const char *> args(argv, argv + argc);
+  args[0] = "quantc"; // messages name the tool, not its path
+  std::vector<std::string> joined;
+  joined.reserve(argc);
+  for (size_t i = 2; i + 1 < args.size(); ++i) {
+    llvm::StringRef a(args[i]), next(args[i + 1]);
+    unsigned rounds;
+    if ((a == "--gptq-refit-scales" || a == "-gptq-refit-scales") && !next.getAsInteger(10, rounds)) {
+      joined.push_back(a.str() + "=" + next.str());
+      args[i] = joined.back().c_str();
+      args.erase(args.begin() + i + 1);
+    }
+  }
+  cl::HideUnrelatedOptions(Category);
+  std::string errors;
+  llvm::raw_string_ostream errs(errors);
+  if (!cl::ParseCommandLineOptions(int(args.size()), args.data(),
+                                   "quantc: an MLIR quantization compiler for ONNX models\n",
+                                   &errs)) {
+    // LLVM's messages ("quantc: for the --percentile option: 'x' value
+    // invalid for floating point argument!"), as quantc errors.
+    llvm::StringRef rest(errors);
+    while (!rest.empty()) {
+      auto [line, tail] = rest.split('\n');
+      rest = tail;
+      if (line.trim().empty())
+        continue;
+      line.consume_front("quantc: ");
+      std::string text = line.str();
+      size_t at = text.find("Try: 'quantc --help'");
+      if (at != std::string::npos)
+        text.replace(at, 20, "Try: 'quantc " + cmd + " --help'");
+      llvm::errs() << "quantc: error: " << text << "\n";
+    }
+    return 2;
+  }
+  if (Import)
+    return runImport(false);
+  if (Summary)
+    return runImport(true);
+  if (Run)
+    return runRun();
+  if (Bench)
+    return runBench();
+  if (Compile)
+    return runCompile();
+  if (Calibrate)
+    return runCalibrate();
+  if (Quantize)
+    return runQuantize();
+  if (Export) {
+    if (!Qdq)
+      return (fail("export needs --qdq (the only export format)"), usage(llvm::errs(), 2));
+    if (!llvm::StringRef(QOpts.output).ends_with(".onnx"))
+      return fail("export --qdq needs -o OUT.onnx");
+    return runQuantize();
+  }
+  if (Report) {
+    quantc::tool::ReportOptions o{ReportPlan, ReportHtml, ReportMarkdown, ReportTitle};
+    return quantc::tool::runReport(o);
+  }
   return usage(llvm::errs(), 2);
 }

@@ -7,6 +7,8 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <optional>
+#include <string>
 #include <vector>
 
 namespace quantc::driver {
@@ -26,6 +28,20 @@ struct BenchResult {
 /// status.
 int benchModel(const BenchOptions &options, llvm::raw_ostream &out, llvm::raw_ostream &err,
                BenchResult &result);
+
+/// `quantc bench --compare-ort`: ONNX Runtime's median latency on the
+/// inputs `result` was measured with (same threads, runs and warm-up),
+/// for `ortModel` (empty: `model`), printed with the ratio.
+int compareWithOrt(const std::string &model, const std::string &ortModel,
+                   const BenchOptions &options, const BenchResult &result,
+                   llvm::raw_ostream &out, llvm::raw_ostream &err);
+
+/// The directory of the quantc Python package's sources
+/// ($QUANTC_PYTHONPATH, else the source tree's python/).
+std::string pythonDir();
+/// The Python interpreter ($QUANTC_PYTHON, else python3) for `what`; an
+/// error to `err` when it cannot be found.
+std::optional<std::string> findPython(const std::string &what, llvm::raw_ostream &err);
 
 } // namespace quantc::driver
 
