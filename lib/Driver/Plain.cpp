@@ -114,8 +114,17 @@ Outcome Module::runPasses(const std::string &pipeline) {
   Outcome outcome;
   llvm::raw_string_ostream err(outcome.err);
   DiagnosticsTo diagnostics(impl->context, err);
+  // The pass manager runs on the module itself: a pipeline anchored on it
+  // ("builtin.module(...)", quant-opt's --pass-pipeline form) gives its
+  // inner passes; parsed as written, it would nest a second module pass
+  // manager that runs on modules inside this one (none: nothing ran).
+  llvm::StringRef inner = llvm::StringRef(pipeline).trim();
+  if (inner.consume_front("builtin.module(") && inner.consume_back(")"))
+    inner = inner.trim();
+  else
+    inner = llvm::StringRef(pipeline).trim();
   mlir::PassManager pm(&impl->context);
-  if (mlir::failed(mlir::parsePassPipeline(pipeline, pm, err))) {
+  if (mlir::failed(mlir::parsePassPipeline(inner, pm, err))) {
     err << "quantc: error: cannot parse the pass pipeline '" << pipeline << "'\n";
     outcome.status = 2;
     return outcome;

@@ -17,6 +17,7 @@
 #include <cstring>
 #include <utility>
 #include <string>
+#include <limits>
 #include <vector>
 
 namespace quantc::rt {
@@ -88,6 +89,28 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
   if (B <= 0 || H <= 0 || m <= 0 || dv <= 0)
     return;
   const int64_t R = G > 0 ? H / G : 1;
+  // Batches left symbolic by qc-fuse-attention: K and V of batch 1 are
+  // broadcast over Q's (ONNX's MatMul broadcasting); any other mismatch
+  // would read out of bounds, so the output is NaN instead.
+  if (k.sizes[0] != B || v.sizes[0] != B) {
+    if ((k.sizes[0] != 1 && k.sizes[0] != B) || (v.sizes[0] != 1 && v.sizes[0] != B)) {
+      for (int64_t i = 0; i < B; ++i)
+        for (int64_t h = 0; h < H; ++h)
+          for (int64_t r = 0; r < m; ++r)
+            for (int64_t c = 0; c < dv; ++c)
+              out.ptr[i * out.strides[0] + h * out.strides[1] + r * out.strides[2] +
+                      c * out.strides[3]] = std::numeric_limits<float>::quiet_NaN();
+      return;
+    }
+    View4 kb = k, vb = v;
+    for (View4 *t : {&kb, &vb})
+      if (t->sizes[0] == 1) {
+        t->sizes[0] = B;
+        t->strides[0] = 0;
+      }
+    attentionF32(q, kb, vb, mask, out, scale);
+    return;
+  }
   if (out.strides[3] != 1) {
     // Rare (the output is a fresh buffer): through a contiguous copy.
     std::vector<float> tmp(B * H * m * dv);

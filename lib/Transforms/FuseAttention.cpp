@@ -154,11 +154,19 @@ struct FuseAttention : quantc::impl::QCFuseAttentionBase<FuseAttention> {
     auto ot = f32Rank4(pv.getY());
     if (!qt || !kTt || !vt || !ot || qk.getA() == qk.getB())
       return;
-    // Heads and batch must agree (static), as ONNX's broadcasting would
-    // otherwise repeat operands.
-    if (qt.getDimSize(0) == ShapedType::kDynamic || qt.getDimSize(1) == ShapedType::kDynamic ||
-        kTt.getDimSize(0) != qt.getDimSize(0) || kTt.getDimSize(1) != qt.getDimSize(1) ||
-        vt.getDimSize(0) != qt.getDimSize(0) || vt.getDimSize(1) != qt.getDimSize(1))
+    // Heads must agree (static), as ONNX's broadcasting would otherwise
+    // repeat operands; so must static batches. A symbolic batch (Q, K and
+    // V all symbolic: a model exported for any batch) is checked at run
+    // time by the kernel (K/V of batch 1 broadcast, any other mismatch
+    // NaN).
+    auto batchesAgree = [&] {
+      int64_t b = qt.getDimSize(0), kb = kTt.getDimSize(0), vb = vt.getDimSize(0);
+      if (b == ShapedType::kDynamic)
+        return kb == ShapedType::kDynamic && vb == ShapedType::kDynamic;
+      return kb == b && vb == b;
+    };
+    if (qt.getDimSize(1) == ShapedType::kDynamic || !batchesAgree() ||
+        kTt.getDimSize(1) != qt.getDimSize(1) || vt.getDimSize(1) != qt.getDimSize(1))
       return;
     OpBuilder b(pv);
     Value keys = keysOf(b, qk.getB());

@@ -336,6 +336,13 @@ std::optional<Dims> inferResultShape(Operation *op, unsigned idx) {
       s->pop_back();
     return s;
   }
+  if (auto at = dyn_cast<AttentionOp>(op)) {
+    // [b, H, m, d] queries, [b, G, s, dv] values -> [b, H, m, dv].
+    auto q = shapeOf(at.getQuery()), v = shapeOf(at.getValue());
+    if (!q || !v || q->size() != 4 || v->size() != 4)
+      return std::nullopt;
+    return Dims{(*q)[0], (*q)[1], (*q)[2], (*v)[3]};
+  }
   if (auto mm = dyn_cast<MatMulOp>(op))
     return inferMatMul(mm.getA(), mm.getB());
   if (auto mm = dyn_cast<MatMulIntegerOp>(op))

@@ -24,8 +24,17 @@ def test_import_onnx(mlp):
     assert "qc.matmul" in m.mlir and "func.func @main" in m.mlir
     summary = m.summary()
     assert "x" in summary and "MatMul" in summary or "matmul" in summary
-    # run_passes changes the module in place and returns it.
+    # run_passes changes the module in place and returns it, written as
+    # quant-opt's --pass-pipeline or without the module anchor.
     assert m.run_passes("builtin.module(canonicalize)") is m
+    assert "qc.observe" not in m.mlir
+    m.run_passes("builtin.module(qc-insert-observers)")
+    assert m.mlir.count("qc.observe") == 2, m.mlir
+    m = quantc.import_onnx(mlp)
+    m.run_passes("qc-insert-observers")
+    assert m.mlir.count("qc.observe") == 2, m.mlir
+    with pytest.raises(quantc.OptionError):
+        m.run_passes("builtin.module(no-such-pass)")
 
 
 def test_float_compile_matches_onnxruntime(mlp, calib_samples):

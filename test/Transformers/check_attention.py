@@ -10,6 +10,8 @@ write them:
     mask, batch 2, also with the context merged back to [b, m, H * d];
   * Mul by a scale, no mask; a whole row masked with -inf except one key;
     one key only; long rows (s = 1500, several row blocks per head);
+  * a symbolic batch (3), and K/V of batch 1 broadcast over a query batch
+    of 2 (batches checked by the kernel at run time);
   * keys the kernel leaves out (every row of a block hides them): the
     causal triangle over several row blocks, left padding plus the
     triangle, and left-padded query rows that hide every key.
@@ -43,7 +45,12 @@ def build(case):
         inits.append(numpy_helper.from_array(np.asarray(arr), name))
         return name
 
-    inputs = [h.make_tensor_value_info("Q", T.FLOAT, [b, H, m, d])]
+    qb = kb = b
+    if "sym_batch" in case:
+        # Batches left symbolic (a model exported for any batch); K and V
+        # may have their own (broadcast from 1 at run time).
+        qb, kb = case["sym_batch"]
+    inputs = [h.make_tensor_value_info("Q", T.FLOAT, [qb, H, m, d])]
     if case.get("minilm"):
         # k arrives as [b, s, H, d]; scores use Transpose(k, [0, 2, 3, 1]).
         inputs += [h.make_tensor_value_info("K", T.FLOAT, [b, s, H, d]),
@@ -51,8 +58,8 @@ def build(case):
         nodes.append(h.make_node("Transpose", ["K"], ["Kt"], perm=[0, 2, 3, 1]))
         vname = "V"
     else:
-        inputs += [h.make_tensor_value_info("K", T.FLOAT, [b, G, s, d]),
-                   h.make_tensor_value_info("V", T.FLOAT, [b, G, s, d])]
+        inputs += [h.make_tensor_value_info("K", T.FLOAT, [kb, G, s, d]),
+                   h.make_tensor_value_info("V", T.FLOAT, [kb, G, s, d])]
         if R > 1:
             const("ax2", np.array([2], np.int64))
             const("shape5", np.array([b, G, R, s, d], np.int64))
@@ -87,7 +94,7 @@ def build(case):
         out = h.make_tensor_value_info("O", T.FLOAT, [b, m, H * d])
     else:
         nodes.append(h.make_node("MatMul", ["P", vname], ["O"]))
-        out = h.make_tensor_value_info("O", T.FLOAT, [b, H, m, d])
+        out = h.make_tensor_value_info("O", T.FLOAT, [qb, H, m, d])
     graph = h.make_graph(nodes, "attention", inputs, [out], inits)
     return h.make_model(graph, opset_imports=[h.make_opsetid("", 17)])
 
@@ -96,6 +103,8 @@ def feeds_for(case, model, rng):
     feeds = {}
     for i in model.graph.input:
         shape = [d.dim_value for d in i.type.tensor_type.shape.dim]
+        if "feed_batch" in case and i.name in ("Q", "K", "V"):
+            shape[0] = case["feed_batch"][0 if i.name == "Q" else 1]
         feeds[i.name] = rng.standard_normal(shape).astype(np.float32)
     if "mask_shape" in case:
         shape = case["mask_shape"]
@@ -142,6 +151,10 @@ CASES = [
          mask_shape=[256, 256], mask="causal"),
     dict(name="left padding, causal", b=2, H=4, G=2, m=7, s=70, d=32, scale="div",
          mask_shape=[2, 1, 7, 70], mask="left-pad-causal"),
+    dict(name="symbolic batch 3", b=3, H=4, G=4, m=8, s=8, d=16, scale="div", sym_batch=("b", "b"),
+         feed_batch=(3, 3), mask_shape=[8, 8], mask="causal"),
+    dict(name="symbolic batch, K/V of 1", b=2, H=4, G=4, m=5, s=9, d=16, scale="div",
+         sym_batch=("b", "kb"), feed_batch=(2, 1)),
     dict(name="long rows", b=1, H=3, G=1, m=300, s=1500, d=64, scale="div", mask_shape=[300, 1500], mask="causal"),
 ]
 
