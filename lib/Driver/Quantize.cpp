@@ -7,6 +7,8 @@
 #include "quantc/Driver/Quantize.h"
 #include "quantc/Driver/Samples.h"
 #include "Common.h"
+#include "QuantizePlan.h"
+#include "QuantizeReport.h"
 #include "quantc/Calibration/Allocate.h"
 #include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Calibration/Outliers.h"
@@ -36,37 +38,6 @@
 using namespace mlir;
 
 namespace quantc::driver {
-namespace {
-/// The range column of a dynamically quantized layer: "uint8 at run
-/// time", "uint4/token at run time", "uint8/token rs g64" (-rs).
-std::string dynamicActivationLabel(llvm::StringRef format) {
-  std::string bits = format.starts_with("uint4") ? "uint4" : "uint8";
-  bool token = format.contains("per token");
-  size_t g = format.find("smoothed g");
-  if (g != llvm::StringRef::npos)
-    return bits + "/token rs " + format.substr(g + 9).str();
-  return bits + (token ? "/token" : "") + " at run time";
-}
-/// Why the quantization of `model` by `r` cannot be written as QDQ ONNX
-/// (empty: it can).
-std::string qdqRefusal(const calib::Recipe &r, const std::string &model) {
-  if (r.kv8)
-    return "recipe '" + r.name +
-           "' rounds attention operands inside the fused attention, which QDQ export cannot "
-           "write: use -o .so or .mlir";
-  if (r.smooth || r.rotate || r.awq || r.salient || r.outliers)
-    return "recipe '" + r.name +
-           "' folds smoothing scales or rotations into norms and other producers, or adds "
-           "float side products, which QDQ export (it rewrites only the quantized layers) "
-           "cannot write: use -o .so or .mlir";
-  if (!llvm::StringRef(model).ends_with(".onnx"))
-    return "-o .onnx (QDQ export) needs an .onnx source model";
-  if (r.dynamicActivations)
-    return "QDQ export of " + r.name + " is not implemented (write .so or .mlir)";
-  return "";
-}
-} // namespace
-
 int writeQDQ(const QDQState &state, const std::string &output, llvm::raw_ostream &err) {
   std::string warning;
   if (auto e = ::quantc::exportQDQ(state.sourceModel, state.layers, output, state.inputShapes,
@@ -83,222 +54,25 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                   QuantizeResult *result, const std::vector<calib::Sample> *given) {
   const std::string &model = o.model, &output = o.output, &calibDir = o.calibDir,
                     &calibrator = o.calibrator, &reportPath = o.reportPath;
-  std::string recipe = o.recipe;
   const double percentile = o.percentile, minLayerSqnr = o.minLayerSqnr;
-  const bool int4Convs = o.int4Convs, offlineRotationOnly = o.offlineRotationOnly,
-             weightClipSearch = o.weightClipSearch, gptqSequential = o.gptqSequential,
-             gptqNoActOrder = o.gptqNoActOrder, gptqRefit = o.gptqRefit;
+  const bool offlineRotationOnly = o.offlineRotationOnly, gptqSequential = o.gptqSequential;
   const int sensitivitySamples = o.sensitivitySamples;
-  const std::string &smoothAlpha = o.smoothAlpha, &outlierRatio = o.outlierRatio,
-                    &budgetArg = o.budget, &allocationJson = o.allocationJson,
-                    &salientPercent = o.salientPercent, &gptqDamp = o.gptqDamp,
-                    &gptqMinShrink = o.gptqMinShrink;
-  std::string gptqRefitRounds = o.gptqRefitRounds;
+  const std::string &allocationJson = o.allocationJson;
   const bool haveSamples = given || !calibDir.empty();
-  if (model.empty() || output.empty()) {
-    err << "quantc: error: quantize needs a model and an output path\n";
-    return 2;
-  }
-  // --recipe FILE.json: the per-layer formats of an earlier allocation.
-  std::vector<std::pair<std::string, std::string>> fixedFormats;
-  std::string allocationText;
-  if (llvm::StringRef(recipe).ends_with(".json")) {
-    auto buf = llvm::MemoryBuffer::getFile(recipe);
-    if (!buf) {
-      err << "quantc: error: cannot read '" << recipe << "': " << buf.getError().message()
-                   << "\n";
-      return 1;
-    }
-    allocationText = (*buf)->getBuffer().str();
-    auto f = calib::allocationFromJson(allocationText);
-    if (!f) {
-      err << "quantc: error: " << recipe << ": " << llvm::toString(f.takeError()) << "\n";
-      return 1;
-    }
-    fixedFormats = std::move(*f);
-    // GPTQ among the chosen formats or the candidates: Hessians needed.
-    bool anyGptq = allocationText.find("-gptq\"") != std::string::npos;
-    // The base the plan was measured on: rotated or not, GPTQ or not.
-    recipe = std::string("w4a16-g128") +
-             (calib::allocationRotates(allocationText) ? "-rot" : "") +
-             (anyGptq ? "-gptq" : "");
-  }
-  auto parsedRecipe = calib::Recipe::parse(recipe);
-  if (!parsedRecipe) {
-    err << "quantc: error: unknown recipe '" << recipe
-                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w3a16-g32|g64|g128, w4a8[-g32|g64|g128], w4a4; "
-                    "fp8-e4m3; + -rot; + -outliers and/or -smooth where activations are quantized; + -kv8, -qkv8, -kv4 or -qkv4)\n";
-    return 2;
-  }
-  calib::SmoothOptions smoothOptions;
-  calib::OutlierOptions outlierOptions;
-  if (!outlierRatio.empty()) {
-    char *end = nullptr;
-    double v = std::strtod(outlierRatio.c_str(), &end);
-    if (!parsedRecipe->outliers) {
-      err << "quantc: error: --outlier-ratio needs an -outliers recipe (e.g. "
-                      "w8a8-outliers-smooth)\n";
-      return 2;
-    }
-    if (end == outlierRatio.c_str() || *end || !(v > 1.0) || !std::isfinite(v)) {
-      err << "quantc: error: --outlier-ratio '" << outlierRatio
-                   << "': expected a number above 1\n";
-      return 2;
-    }
-    outlierOptions.ratio = v;
-  }
-  if (!smoothAlpha.empty()) {
-    char *end = nullptr;
-    double a = std::strtod(smoothAlpha.c_str(), &end);
-    if (!parsedRecipe->smooth && !parsedRecipe->awq) {
-      err << "quantc: error: --smooth-alpha needs a -smooth or -awq recipe (e.g. w8a8-smooth)\n";
-      return 2;
-    }
-    if (end == smoothAlpha.c_str() || *end || !(a >= 0.0 && a <= 1.0)) {
-      err << "quantc: error: --smooth-alpha '" << smoothAlpha
-                   << "': expected a number in [0, 1]\n";
-      return 2;
-    }
-    smoothOptions.alpha = a;
-  }
-  double salientPct = 1.0;
-  if (!salientPercent.empty()) {
-    llvm::StringRef v(salientPercent);
-    if (!parsedRecipe->salient) {
-      err << "quantc: error: --salient-percent needs a -salient recipe (e.g. "
-                      "w4a16-g128-salient-gptq)\n";
-      return 2;
-    }
-    if (v.getAsDouble(salientPct) || !(salientPct > 0 && salientPct <= 100)) {
-      err << "quantc: error: --salient-percent '" << salientPercent
-                   << "': expected a percentage of input channels in (0, 100]\n";
-      return 2;
-    }
-  }
-  if (parsedRecipe->salient && !haveSamples) {
-    err << "quantc: error: recipe '" << recipe
-                 << "' picks salient channels by the calibration inputs' energy: it needs "
-                    "--calib DIR\n";
-    return 2;
-  }
-  if (offlineRotationOnly && !parsedRecipe->rotate) {
-    err << "quantc: error: --offline-rotation-only needs a -rot recipe (e.g. w8a8-rot)\n";
-    return 2;
-  }
-  // --budget 4.5bpw | 60MB: one weight format per layer (qc-allocate-bits).
-  double budgetBpw = 0, budgetBytes = 0;
-  if (!budgetArg.empty()) {
-    llvm::StringRef b(budgetArg);
-    double v = 0;
-    bool bpw = b.consume_back("bpw"), mb = !bpw && b.consume_back("MB");
-    if ((!bpw && !mb) || b.getAsDouble(v) || !(v > 0)) {
-      err << "quantc: error: --budget '" << budgetArg
-                   << "': expected bits per weight (4.5bpw) or megabytes of weights (60MB)\n";
-      return 2;
-    }
-    (bpw ? budgetBpw : budgetBytes) = bpw ? v : v * 1e6;
-    if (parsedRecipe->activations || parsedRecipe->dynamicActivations || parsedRecipe->weightBits != 4 ||
-        parsedRecipe->kv8 || parsedRecipe->smooth || parsedRecipe->awq || parsedRecipe->salient) {
-      err << "quantc: error: --budget picks among weight-only formats: use it with "
-                      "--recipe w4a16-g128 (round to nearest) or w4a16-g128-gptq (GPTQ), "
-                      "optionally -rot\n";
-      return 2;
-    }
-  }
-  if (gptqSequential && (budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty() ||
-                         std::isfinite(minLayerSqnr))) {
-    err << "quantc: error: --gptq-sequential does not combine with --budget, an "
-                    "allocation JSON or --min-layer-sqnr yet\n";
-    return 2;
-  }
-  if (gptqSequential && (!parsedRecipe->gptq || parsedRecipe->activations)) {
-    err << "quantc: error: --gptq-sequential needs a -gptq recipe whose activations are "
-                    "not calibrated (weight-only or dynamic, e.g. w4a16-g128-gptq)\n";
-    return 2;
-  }
-  if ((!gptqDamp.empty() || !gptqMinShrink.empty() || gptqNoActOrder || gptqRefit) &&
-      !parsedRecipe->gptq) {
-    err << "quantc: error: --gptq-damp, --gptq-min-shrink, --gptq-no-act-order and "
-                    "--gptq-refit-scales tune GPTQ: use them with a -gptq recipe (recipe '"
-                 << recipe << "')\n";
-    return 2;
-  }
-  auto fraction = [&](const std::string &text, const char *option, double lo, double hi,
-                      double &out) {
-    double v = 0;
-    if (text.empty())
-      return true;
-    if (llvm::StringRef(text).getAsDouble(v) || !(v >= lo && v <= hi)) {
-      err << "quantc: error: " << option << " '" << text << "': expected a number in ["
-                   << llvm::format("%g", lo) << ", " << llvm::format("%g", hi) << "]\n";
-      return false;
-    }
-    out = v;
-    return true;
-  };
-  quant::GPTQOptions &tuning = parsedRecipe->gptqTuning;
-  if (!fraction(gptqDamp, "--gptq-damp", 0.0, 10.0, tuning.damp) ||
-      !fraction(gptqMinShrink, "--gptq-min-shrink", 0.5, 1.0, tuning.minShrink))
-    return 2;
-  if (gptqNoActOrder)
-    tuning.actOrder = false;
-  if (gptqRefit)
-    tuning.refitScales = true;
-  if (gptqRefitRounds == "0") {
-    tuning.refitScales = false;
-    gptqRefitRounds.clear();
-  }
-  if (!gptqRefitRounds.empty()) {
-    int n = std::atoi(gptqRefitRounds.c_str());
-    if (n < 1 || n > 10) {
-      err << "quantc: error: --gptq-refit-scales '" << gptqRefitRounds
-                   << "': expected a number of rounds in [0, 10]\n";
-      return 2;
-    }
-    tuning.refitRounds = n;
-  }
-  const bool allocating = budgetBpw > 0 || budgetBytes > 0 || !fixedFormats.empty();
-  parsedRecipe->int4Convs = int4Convs;
-  parsedRecipe->weightClipSearch = weightClipSearch;
-  if (!(percentile > 0 && percentile <= 100)) {
-    err << "quantc: error: --percentile " << llvm::format("%g", percentile)
-        << ": expected a percentile in (0, 100]\n";
-    return 2;
-  }
-  if (sensitivitySamples < 1) {
-    err << "quantc: error: --sensitivity-samples " << sensitivitySamples
-        << ": expected at least 1\n";
-    return 2;
-  }
-  calib::Calibrator cal;
-  if (calibrator == "minmax")
-    cal = calib::Calibrator::MinMax;
-  else if (calibrator == "percentile")
-    cal = calib::Calibrator::Percentile;
-  else if (calibrator == "entropy")
-    cal = calib::Calibrator::Entropy;
-  else if (calibrator == "mse")
-    cal = calib::Calibrator::MSE;
-  else {
-    err << "quantc: error: unknown calibrator '" << calibrator
-                 << "' (minmax, percentile, entropy, mse)\n";
-    return 2;
-  }
-  bool toSo = llvm::StringRef(output).ends_with(".so");
-  bool toOnnx = llvm::StringRef(output).ends_with(".onnx");
-  if (!o.irOutput.empty() && !::quantc::isQCIRPath(o.irOutput)) {
-    err << "quantc: error: the IR output '" << o.irOutput << "' must end in .mlir or .mlirbc\n";
-    return 2;
-  }
-  if (!toSo && !toOnnx && !::quantc::isQCIRPath(output)) {
-    err << "quantc: error: -o must end in .mlir, .mlirbc, .so or .onnx\n";
-    return 2;
-  }
-  const std::string refusal = qdqRefusal(*parsedRecipe, model);
-  if (toOnnx && !refusal.empty()) {
-    err << "quantc: error: " << refusal << "\n";
-    return 2;
-  }
+  QuantizePlan plan;
+  if (int rc = planQuantization(o, haveSamples, plan, err))
+    return rc;
+  const std::string &recipe = plan.recipeName;
+  std::optional<calib::Recipe> &parsedRecipe = plan.recipe;
+  const auto &fixedFormats = plan.fixedFormats;
+  const std::string &allocationText = plan.allocationText;
+  calib::SmoothOptions &smoothOptions = plan.smooth;
+  const calib::OutlierOptions &outlierOptions = plan.outliers;
+  const double salientPct = plan.salientPct, budgetBpw = plan.budgetBpw,
+               budgetBytes = plan.budgetBytes;
+  const bool allocating = plan.allocating, toSo = plan.toSo, toOnnx = plan.toOnnx;
+  const calib::Calibrator cal = plan.calibrator;
+  const std::string &refusal = plan.qdqRefusal;
   mlir::MLIRContext context;
   DiagnosticsTo diagnostics(context, err);
   calib::ProgressScope progress(o.progress);
@@ -643,103 +417,20 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
         r.weightBytes += sp.sideBits / 8;
         break;
       }
-  int64_t params = 0, bytes = 0;
-  for (const auto &r : *reports) {
-    params += r.weightParams;
-    bytes += r.weightBytes;
-  }
-  std::string label = allocating ? "mixed formats per layer" : recipe;
-  out << llvm::format("%zu samples, %zu layers quantized (%s", samples->size(),
-                               reports->size(), label.c_str());
-  if (parsedRecipe->activations)
-    out << ", activations " << (parsedRecipe->fp8 ? "fp8e4m3" : "uint8")
-                 << " per tensor from " << calibrator;
-  out << llvm::format("); weights: %lld parameters in %lld bytes with their scales "
-                               "(%.3f bytes/parameter)\n",
-                               static_cast<long long>(params), static_cast<long long>(bytes),
-                               params ? static_cast<double>(bytes) / params : 0.0);
-  int64_t params4 = 0, bytes4 = 0;
-  for (const auto &r : *reports)
-    if (r.weightBits == 4) {
-      params4 += r.weightParams;
-      bytes4 += r.weightBytes;
-    }
-  if (params4)
-    out << llvm::format("  4-bit layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
-                                 static_cast<long long>(params4), static_cast<long long>(bytes4),
-                                 static_cast<double>(bytes4) / params4);
-  if (attentionRounded)
-    out << "  attention: " << attentionRounded << " fused op(s); keys and values"
-                 << (parsedRecipe->query8 ? " and queries" : "")
-                 << " rounded to " << (parsedRecipe->kvBits == 4 ? "uint4" : "uint8")
-                 << " with one scale and zero point per token and head"
-                 << (parsedRecipe->rotate && !offlineRotationOnly
-                         ? ", after a Hadamard rotation of each head (rotated back)"
-                         : "")
-                 << " (computed in float)\n";
-  if (std::isfinite(minLayerSqnr)) {
-    out << llvm::format("  %zu layer(s) kept float: quantized alone, the output SQNR "
-                                 "fell below %.1f dB on %d sample(s)",
-                                 keptFloat.size(), minLayerSqnr,
-                                 std::min<int>(samples->size(), std::max(1, sensitivitySamples)));
-    for (size_t i = 0; i < keptFloat.size(); ++i)
-      out << (i ? ", " : ": ") << keptFloat[i];
-    out << "\n";
-  }
-  out << llvm::format("  %-30s %-8s %21s %8s %-17s %8s %6s%s\n", "layer", "op",
-                               "clipped act range", "act SQNR", "weight format", "w SQNR",
-                               "w clip", sensitivity.empty() ? "" : "  out SQNR alone");
-  for (const auto &r : *reports) {
-    std::string range = parsedRecipe->activations
-                            ? llvm::formatv("[{0,8:f3}, {1,8:f3}]", r.clipLo, r.clipHi).str()
-                            : !parsedRecipe->dynamicActivations ? std::string("float")
-                                                                : dynamicActivationLabel(r.activationFormat);
-    std::string actSqnr = parsedRecipe->activations
-                              ? llvm::formatv("{0,5:f1} dB", r.activationSQNR).str()
-                              : std::string("-");
-    out << llvm::format("  %-30s %-8s %21s %8s %-17s %5.1f dB %6.3f",
-                                 r.name.substr(0, 30).c_str(), r.op.substr(3).c_str(),
-                                 range.c_str(), actSqnr.c_str(), r.weightFormat.c_str(),
-                                 r.weightSQNR, r.weightClip);
-    size_t idx = &r - reports->data();
-    if (idx < sensitivity.size())
-      out << llvm::format("  %8.1f dB", sensitivity[idx]);
-    out << "\n";
-  }
-  if (reports->empty())
-    err << "quantc: warning: " << model
-                 << ": no layer was quantized (quantize looks for Conv, MatMul and Gemm with "
-                    "constant weights)\n";
-  for (const auto &r : *reports)
-    if (r.nonFinite > 0)
-      err << "quantc: warning: node '" << r.name << "': " << r.nonFinite
-                   << " NaN/Inf values in its calibration input were ignored\n";
-  // The per-layer report (--report FILE, QuantizeResult::reportJson).
-  llvm::json::Array layers;
-  for (const auto &r : *reports)
-    layers.push_back(llvm::json::Object{
-        {"name", r.name},
-        {"op", r.op},
-        {"act_min", r.actMin},
-        {"act_max", r.actMax},
-        {"clip_min", r.clipLo},
-        {"clip_max", r.clipHi},
-        {"act_scale", r.actScale},
-        {"act_zero_point", r.actZeroPoint},
-        {"weight_sqnr_db", r.weightSQNR},
-        {"non_finite", r.nonFinite},
-        {"activation_format", r.activationFormat},
-        {"activation_sqnr_db", r.activationSQNR},
-        {"weight_format", r.weightFormat},
-        {"weight_clip", r.weightClip},
-        {"weight_params", r.weightParams},
-        {"weight_bytes", r.weightBytes}});
-  std::string reportJson;
-  llvm::raw_string_ostream(reportJson)
-      << llvm::json::Value(llvm::json::Object{{"recipe", recipe},
-                                              {"calibrator", calibrator},
-                                              {"samples", int64_t(samples->size())},
-                                              {"layers", std::move(layers)}});
+  QuantizeSummary summary;
+  summary.model = model;
+  summary.recipeName = recipe;
+  summary.calibrator = calibrator;
+  summary.recipe = &*parsedRecipe;
+  summary.samples = samples->size();
+  summary.allocating = allocating;
+  summary.offlineRotationOnly = offlineRotationOnly;
+  summary.attentionRounded = attentionRounded;
+  summary.minLayerSqnr = minLayerSqnr;
+  summary.sensitivitySamples = sensitivitySamples;
+  summary.keptFloat = std::move(keptFloat);
+  summary.sensitivity = std::move(sensitivity);
+  std::string reportJson = printQuantization(summary, *reports, out, err);
   if (result)
     result->reportJson = reportJson;
   if (!reportPath.empty()) {
