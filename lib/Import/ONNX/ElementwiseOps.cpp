@@ -79,13 +79,23 @@ void registerElementwiseOps(OpRegistry &r) {
       {"Cosh", "qc.cosh"}, {"Asinh", "qc.asinh"}, {"Acosh", "qc.acosh"},
       {"Atanh", "qc.atanh"}, {"Sign", "qc.sign"}, {"Softplus", "qc.softplus"},
       {"Softsign", "qc.softsign"}, {"HardSwish", "qc.hard_swish"},
-      {"Mish", "qc.mish"}, {"Not", "qc.not"}, {"Identity", "qc.identity"},
+      {"Mish", "qc.mish"}, {"Not", "qc.not"},
       {"LeakyRelu", "qc.leaky_relu"}, {"Elu", "qc.elu"}, {"Celu", "qc.celu"},
       {"ThresholdedRelu", "qc.thresholded_relu"}, {"Selu", "qc.selu"},
       {"HardSigmoid", "qc.hard_sigmoid"}, {"Shrink", "qc.shrink"},
       {"Gelu", "qc.gelu"}, {"LRN", "qc.lrn"}};
   for (auto [onnx, qc] : unary)
     r.generic(onnx, qc, 1, {sameAs(0)});
+  // Identity of a constant (an initializer passed through, as exporters
+  // write shared or renamed weights) is that constant, so that its
+  // consumers see a constant weight (kernels, quantize); see ConstantCasts.cpp.
+  r.add("Identity", [](NodeContext &c) {
+    if (c.constantOf(c.input(0))) {
+      c.bindOutput(0, c.input(0));
+      return success();
+    }
+    return c.buildGeneric("qc.identity", 1, {sameAs(0)});
+  });
   r.generic("IsNaN", "qc.is_nan", 1, {boolType()});
   r.generic("IsInf", "qc.is_inf", 1, {boolType()});
 

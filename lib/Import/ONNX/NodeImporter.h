@@ -150,6 +150,10 @@ private:
   llvm::SmallVector<mlir::NamedAttribute> extraAttrs;
 };
 
+/// A Cast of a float16/bfloat16/float64 constant to float32, computed at
+/// import (ConstantCasts.cpp): true when it bound the node's output.
+bool foldConstantFloatCast(NodeContext &c, mlir::Type to);
+
 } // namespace quantc::onnx_import
 
 #endif

@@ -184,6 +184,8 @@ void registerShapeOps(OpRegistry &r) {
     if (failed(type))
       return failure();
     Type t = *type;
+    if (foldConstantFloatCast(c, t))
+      return success();
     c.setAttr("to", TypeAttr::get(t));
     return c.buildGeneric("qc.cast", 1, {fixedType([t](MLIRContext *) { return t; })});
   });
