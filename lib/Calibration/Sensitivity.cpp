@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Calibration/Salient.h"
 #include "RuntimeSmooth.h"
 #include "GenericOps.h"
@@ -38,14 +39,32 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
                  Calibrator calibrator, double percentile, const std::vector<Sample> &samples) {
   if (samples.empty())
     return llvm::createStringError("sensitivity analysis needs calibration samples");
-  if (recipe.dynamicActivations)
-    return llvm::createStringError("sensitivity analysis is not available for w8a8-dynamic yet");
   OwningOpRef<ModuleOp> probe = module.clone();
   std::vector<Target> targets = quantizationTargets(*probe);
   // The float operands, before insertQDQ replaces them.
   std::vector<std::pair<Value, Value>> originals;
   for (const Target &t : targets)
     originals.push_back({t.op->getOperand(t.activation), t.op->getOperand(t.weight)});
+  // Dynamic recipes replace each layer by an integer product and erase
+  // it: a float copy of the layer (left float: qc.keep_float) is kept
+  // beside it, and an identity after it marks where the quantized result
+  // arrives.
+  const bool dynamic = recipe.dynamicActivations;
+  std::vector<Operation *> floatCopies;
+  std::vector<qc::IdentityOp> arrivals;
+  if (dynamic) {
+    for (const Target &t : targets) {
+      OpBuilder b(t.op);
+      Operation *copy = b.clone(*t.op);
+      copy->setAttr(kKeepFloatAttr, b.getUnitAttr());
+      b.setInsertionPointAfter(t.op);
+      Value y = t.op->getResult(0);
+      auto arrival = qc::IdentityOp::create(b, t.op->getLoc(), y.getType(), y);
+      y.replaceAllUsesExcept(arrival.getResult(), arrival);
+      floatCopies.push_back(copy);
+      arrivals.push_back(arrival);
+    }
+  }
   auto reports = insertQDQ(*probe, targets, stats, recipe, calibrator, percentile);
   if (!reports)
     return reports.takeError();
@@ -55,14 +74,23 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
   auto flagType = RankedTensorType::get({}, IntegerType::get(ctx, 1));
   for (size_t k = 0; k < targets.size(); ++k) {
     const Target &t = targets[k];
-    OpBuilder b(t.op);
+    Operation *at = dynamic ? arrivals[k].getOperation() : t.op; // t.op is gone if dynamic
+    OpBuilder b(at);
     if (failed(main.insertArgument(
             main.getNumArguments(), flagType,
             b.getDictionaryAttr(b.getNamedAttr(
                 "qc.name", b.getStringAttr("qc.quantize." + std::to_string(k)))),
-            t.op->getLoc())))
+            at->getLoc())))
       return llvm::createStringError("cannot add the sensitivity inputs");
     Value flag = main.getArgument(main.getNumArguments() - 1);
+    if (dynamic) {
+      qc::IdentityOp arrival = arrivals[k];
+      Value q = arrival.getOperand(), f = floatCopies[k]->getResult(0);
+      Value pick = qc::WhereOp::create(b, arrival.getLoc(), f.getType(), flag, q, f);
+      arrival.getResult().replaceAllUsesWith(pick);
+      arrival->erase();
+      continue;
+    }
     auto pick = [&](unsigned operand, Value original) {
       Value q = t.op->getOperand(operand);
       if (q == original)

@@ -34,10 +34,11 @@ int calibrateModel(const CalibrateOptions &o, llvm::raw_ostream &out, llvm::raw_
     // layers are quantized: their sensitivity is measured after them,
     // by quantc quantize --min-layer-sqnr.
     if (recipe->rotate || recipe->smooth || recipe->awq || recipe->outliers ||
-        recipe->salient || recipe->kv8 || recipe->dynamicActivations) {
+        recipe->salient || recipe->kv8) {
       err << "quantc: error: --sensitivity " << o.sensitivityRecipe
-          << ": calibrate measures plain recipes (w8a8, w8a16, w4a16-gN, fp8-e4m3, ... and "
-             "-gptq with --hessians); for this one use quantc quantize --min-layer-sqnr\n";
+          << ": calibrate measures plain recipes (w8a8, w8a8-dynamic-token, w4a16-gN, "
+             "fp8-e4m3, ... and -gptq with --hessians); for this one use quantc quantize "
+             "--min-layer-sqnr\n";
       return 2;
     }
     if (recipe->gptq && !o.hessians) {
