@@ -35,9 +35,11 @@ def _has_extension(directory):
 
 
 def load():
-    """quantc._core, imported with RTLD_GLOBAL: models compiled in-process
-    for calibration resolve the C runner utilities it links (memrefCopy)
-    through the process's global symbols."""
+    """quantc._core, imported with RTLD_LOCAL even where the process sets
+    RTLD_GLOBAL: its ONNX and protobuf symbols must not replace those of
+    the onnx package (onnx.reference's schema table died with
+    std::bad_alloc once they did). Models compiled in-process for
+    calibration get the runtime's kernels from an explicit symbol map."""
     if "quantc._core" in sys.modules:
         return sys.modules["quantc._core"]
     pkg = sys.modules["quantc"]
@@ -58,7 +60,7 @@ def load():
     if rt and not os.environ.get("QUANTC_RUNTIME_DIR"):
         os.environ["QUANTC_RUNTIME_DIR"] = rt
     flags = sys.getdlopenflags()
-    sys.setdlopenflags(flags | os.RTLD_GLOBAL)
+    sys.setdlopenflags(flags & ~os.RTLD_GLOBAL)
     try:
         return importlib.import_module("quantc._core")
     finally:

@@ -274,3 +274,21 @@ def test_direct_output_equals_save(mlp, calib_samples, calib_dir, tmp_path):
         q.save(tmp_path / "s.onnx")
     assert "folds smoothing scales" in e.value.message
     assert not (tmp_path / "s.onnx").exists()
+
+
+def test_onnx_package_works_beside_the_extension(mlp, tmp_path):
+    """The extension's ONNX symbols must not replace the onnx package's:
+    with quantc._core imported RTLD_GLOBAL, onnx.reference's schema table
+    died with std::bad_alloc after a quantization (the README's main job
+    crashed there). A fresh process: import, quantize, then onnx.reference."""
+    import sys
+    code = (
+        "import sys, numpy as np; sys.path[:0] = %r\n"
+        "import quantc\n"
+        "q = quantc.quantize(%r, calibration=[{'x': np.ones((4, 256), np.float32)}], progress=False)\n"
+        "from onnx.reference import ReferenceEvaluator\n"
+        "import onnx\n"
+        "y = ReferenceEvaluator(onnx.load(%r)).run(None, {'x': np.ones((2, 256), np.float32)})[0]\n"
+        "print('ok', y.shape, len(q.report()))\n" % (sys.path[:3], mlp, mlp))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=os.environ)
+    assert p.returncode == 0 and "ok (2, 64) 2" in p.stdout, p.stdout + p.stderr[-2000:]
