@@ -539,6 +539,29 @@ FailureOr<Value> fastIntConv(ConvLike op, ConversionPatternRewriter &rw, Value o
   return acc;
 }
 
+/// A x B of an integer MatMul (MatMulInteger, QLinearMatMul) as an int32
+/// tensor of `shape`: the int8 GEMM kernel call when it applies, else the
+/// operands widened minus their zero points (a_zero_point per tensor or
+/// per row, axis -2 of A; b_zero_point per tensor or per column, the last
+/// axis of B) and a plain MatMul. Null on failure (diagnosed).
+template <typename Op, typename Adaptor>
+Value int32MatMul(Op op, Adaptor a, ConversionPatternRewriter &rw, RankedTensorType at,
+                  ArrayRef<int64_t> shape, const char *aName, const char *bName) {
+  auto fast = fastIntMatMul(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
+                            op.getB(), a.getB(), op.getBZeroPoint(), a.getBZeroPoint(), shape);
+  if (failed(fast))
+    return Value();
+  if (*fast)
+    return *fast;
+  auto [A, B] = widenOperands(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
+                              at.getRank() - 2, aName, op.getB(), a.getB(), op.getBZeroPoint(),
+                              a.getBZeroPoint(), -1, bName);
+  if (!A)
+    return Value();
+  auto accType = RankedTensorType::get(shape, rw.getI32Type());
+  return MatMulOp::create(rw, op.getLoc(), accType, A, B).getResult();
+}
+
 struct MatMulIntegerLowering : OpConversionPattern<MatMulIntegerOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult matchAndRewrite(MatMulIntegerOp op, OpAdaptor a,
@@ -561,23 +584,10 @@ struct MatMulIntegerLowering : OpConversionPattern<MatMulIntegerOp> {
     at = staticType(op, a.getA(), "A");
     if (!rt || !at)
       return failure();
-    auto fast = fastIntMatMul(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
-                              op.getB(), a.getB(), op.getBZeroPoint(), a.getBZeroPoint(),
-                              rt.getShape());
-    if (failed(fast))
+    Value acc = int32MatMul(op, a, rw, at, rt.getShape(), "A", "B");
+    if (!acc)
       return failure();
-    if (*fast) {
-      rw.replaceOp(op, *fast);
-      return success();
-    }
-    // a_zero_point: per tensor or per row (axis -2 of A); b_zero_point: per
-    // tensor or per column (the last axis of B).
-    auto [A, B] = widenOperands(op, rw, op.getA(), a.getA(), op.getAZeroPoint(),
-                                a.getAZeroPoint(), at.getRank() - 2, "A", op.getB(), a.getB(),
-                                op.getBZeroPoint(), a.getBZeroPoint(), -1, "B");
-    if (!A)
-      return failure();
-    rw.replaceOp(op, MatMulOp::create(rw, op.getLoc(), rt, A, B).getResult());
+    rw.replaceOp(op, acc);
     return success();
   }
 };
@@ -590,21 +600,9 @@ struct QLinearMatMulLowering : OpConversionPattern<QLinearMatMulOp> {
     auto at = staticType(op, a.getA(), "a");
     if (!rt || !at || failed(checkUnsignedUsers(op, op.getY())))
       return failure();
-    auto fast = fastIntMatMul(op, rw, op.getA(), a.getA(), op.getAZeroPoint(), a.getAZeroPoint(),
-                              op.getB(), a.getB(), op.getBZeroPoint(), a.getBZeroPoint(),
-                              rt.getShape());
-    if (failed(fast))
+    Value acc = int32MatMul(op, a, rw, at, rt.getShape(), "a", "b");
+    if (!acc)
       return failure();
-    Value acc = *fast;
-    if (!acc) {
-      auto [A, B] = widenOperands(op, rw, op.getA(), a.getA(), op.getAZeroPoint(),
-                                  a.getAZeroPoint(), at.getRank() - 2, "a", op.getB(), a.getB(),
-                                  op.getBZeroPoint(), a.getBZeroPoint(), -1, "b");
-      if (!A)
-        return failure();
-      auto accType = RankedTensorType::get(rt.getShape(), rw.getI32Type());
-      acc = MatMulOp::create(rw, op.getLoc(), accType, A, B).getResult();
-    }
     Value y = requantize(op, rw, acc, a.getAScale(), a.getBScale(), a.getYScale(),
                          op.getYZeroPoint(), a.getYZeroPoint(), rt.getRank() - 1, rt);
     if (!y)
