@@ -129,6 +129,11 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{3, 17, 200, true, false}, GemmCase{4, 129, 64, false, false},
                       GemmCase{4, 40, 7, false, false}, GemmCase{5, 63, 31, false, false},
                       GemmCase{2, 33, 65, false, true},
+                      // With 2 threads and K >= 128 the skinny product
+                      // splits K (each thread a contiguous block of B's
+                      // rows, partials summed after); N >= 8192 sums the
+                      // partials on all threads.
+                      GemmCase{1, 8200, 130, false, false}, GemmCase{4, 9000, 257, true, false},
                       // 5..8 rows: blocks of 4 rows over L2-sized column
                       // tasks (K = 700: 176 columns a task), 9 past it.
                       GemmCase{6, 1100, 700, false, false}, GemmCase{8, 177, 3000, true, false},
