@@ -39,7 +39,18 @@ Value reduceDims(OpBuilder &b, Location l, Value x, ArrayRef<bool> reduced, bool
                                  AffineMap::get(rank, 0, oE, ctx)},
              iters,
              [&](OpBuilder &nb, Location nl, ValueRange args) {
-               linalg::YieldOp::create(nb, nl, combine(nb, nl, args[1], args[0]));
+               Value r = combine(nb, nl, args[1], args[0]);
+               // Float sums may be reassociated, so that LLVM vectorizes a
+               // reduction over the innermost dimension (LayerNorm's and
+               // RMSNorm's row sums) instead of one dependent add per element.
+               if (Operation *def = r.getDefiningOp())
+                 def->walk([&](Operation *o) {
+                   if (isa<arith::AddFOp, arith::MulFOp>(o))
+                     if (auto fm = dyn_cast<arith::ArithFastMathInterface>(o))
+                       o->setAttr(fm.getFastMathAttrName(),
+                                  arith::FastMathFlagsAttr::get(ctx, arith::FastMathFlags::reassoc));
+                 });
+               linalg::YieldOp::create(nb, nl, r);
              })
       .getResult(0);
 }
