@@ -476,6 +476,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       SmallVector<NamedAttribute> rowAttrs;
       if (recipe.activationBits == 4)
         rowAttrs.push_back(b.getNamedAttr("levels", b.getI64IntegerAttr(15)));
+      if (recipe.activationClip != 1.0)
+        rowAttrs.push_back(b.getNamedAttr("clip", b.getF32FloatAttr(recipe.activationClip)));
       Operation *dq = rows ? make("qc.dynamic_quantize_rows", {x},
                                   {unranked(ui8), unranked(f32), unranked(ui8)}, rowAttrs)
                            : make("qc.dynamic_quantize_linear", {x},

@@ -228,6 +228,16 @@ struct QuantizePass : quantc::calib::impl::QCQuantizeBase<QuantizePass> {
       return signalPassFailure();
     }
     r->gptqTuning.refitRounds = gptqRefitRounds;
+    if (!(activationClip >= 0.5 && activationClip <= 1.0)) {
+      module.emitError("qc-quantize: activation-clip must lie in [0.5, 1]");
+      return signalPassFailure();
+    }
+    if (activationClip != 1.0 && !r->perToken) {
+      module.emitError("qc-quantize: activation-clip needs per-token dynamic activations (recipe '")
+          << recipe << "')";
+      return signalPassFailure();
+    }
+    r->activationClip = activationClip;
     if (r->kv8) {
       module.emitError("qc-quantize: recipe '")
           << recipe << "': its -kv8 / -qkv8 part is a pass of its own: run "

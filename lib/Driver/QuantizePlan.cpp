@@ -40,7 +40,8 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
   const int sensitivitySamples = o.sensitivitySamples;
   const std::string &smoothAlpha = o.smoothAlpha, &outlierRatio = o.outlierRatio,
                     &budgetArg = o.budget, &salientPercent = o.salientPercent,
-                    &gptqDamp = o.gptqDamp, &gptqMinShrink = o.gptqMinShrink;
+                    &gptqDamp = o.gptqDamp, &gptqMinShrink = o.gptqMinShrink,
+                    &activationClip = o.activationClip;
   std::string gptqRefitRounds = o.gptqRefitRounds;
   std::string &recipe = plan.recipeName;
   recipe = o.recipe;
@@ -191,6 +192,14 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
   quant::GPTQOptions &tuning = parsedRecipe->gptqTuning;
   if (!fraction(gptqDamp, "--gptq-damp", 0.0, 10.0, tuning.damp) ||
       !fraction(gptqMinShrink, "--gptq-min-shrink", 0.5, 1.0, tuning.minShrink))
+    return 2;
+  if (!activationClip.empty() && !parsedRecipe->perToken) {
+    err << "quantc: error: --activation-clip clips per-token dynamic activations: use it with "
+           "w8a8-dynamic-token, w4a8-dynamic-token or w4a4 (recipe '"
+        << recipe << "')\n";
+    return 2;
+  }
+  if (!fraction(activationClip, "--activation-clip", 0.5, 1.0, parsedRecipe->activationClip))
     return 2;
   if (gptqNoActOrder)
     tuning.actOrder = false;

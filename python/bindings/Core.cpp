@@ -69,6 +69,7 @@ QuantizeOptions quantizeOptions(const nb::dict &d) {
     else if (key == "gptq_no_act_order") o.gptqNoActOrder = as<bool>(v, kc);
     else if (key == "gptq_refit_scales") o.gptqRefit = as<bool>(v, kc);
     else if (key == "gptq_refit_rounds") o.gptqRefitRounds = as<std::string>(v, kc);
+    else if (key == "activation_clip") o.activationClip = as<std::string>(v, kc);
     else if (key == "cpu") o.cpu = as<std::string>(v, kc);
     else if (key == "features") o.features = as<std::string>(v, kc);
     else if (key == "ir_output") o.irOutput = as<std::string>(v, kc);

@@ -290,10 +290,10 @@ RECIPE_OPTIONS = {
     "gptq_min_shrink": "gptq_min_shrink", "gptq_no_act_order": "gptq_no_act_order",
     "gptq_refit_scales": "gptq_refit_scales", "gptq_refit_rounds": "gptq_refit_rounds",
     "allocation_json": "allocation_json", "report_path": "report_path",
-    "cpu": "cpu", "features": "features",
+    "activation_clip": "activation_clip", "cpu": "cpu", "features": "features",
 }
 _TEXT = {"smooth_alpha", "outlier_ratio", "budget", "salient_percent", "gptq_damp",
-         "gptq_min_shrink", "gptq_refit_rounds", "allocation_json", "report_path"}
+         "gptq_min_shrink", "gptq_refit_rounds", "allocation_json", "report_path", "activation_clip"}
 
 
 def quantize(model: Union[str, "os.PathLike[str]", Module],

@@ -187,6 +187,23 @@ class quiet:
         os.close(self.null)
 
 
+def split_recipe_options(recipe):
+    """"w4a4-rot@20+shrink0.8+refit" -> ("w4a4-rot", "20", [("shrink", "0.8"),
+    ("refit", "")]): the recipe, its sensitivity floor ("" for none) and
+    its "+" options, each checked (seq and noact take no value; damp,
+    shrink, or and aclip need one; refit may have one)."""
+    recipe, *opts = recipe.split("+")
+    recipe, _, floor = recipe.partition("@")
+    out = []
+    for o in opts:
+        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or|aclip)([0-9.]*)", o)
+        if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
+                (m.group(1) in ("damp", "shrink", "or", "aclip") and not m.group(2)):
+            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR, aclipC)" % o)
+        out.append((m.group(1), m.group(2)))
+    return recipe, floor, out
+
+
 def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None, via="api"):
     """Quantizes through the Python API in this process (quantc.quantize,
     the driver library `quantc quantize` calls), or with via="cli" through
@@ -195,19 +212,13 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
     any order): "+seq" gptq_sequential, "+dampF" gptq_damp F, "+shrinkR"
     gptq_min_shrink R, "+noact" gptq_no_act_order, "+refit"
     gptq_refit_scales, "+refitN" gptq_refit_scales with N rounds, "+orR"
-    outlier_ratio R."""
+    outlier_ratio R, "+aclipC" activation_clip C."""
     if via == "cli":
         return quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report)
     from . import api
-    recipe, *opts = recipe.split("+")
-    recipe, _, floor = recipe.partition("@")
+    recipe, floor, opts = split_recipe_options(recipe)
     kw = {"min_layer_sqnr": float(floor)} if floor else {}
-    for o in opts:
-        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or)([0-9.]*)", o)
-        if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
-                (m.group(1) in ("damp", "shrink", "or") and not m.group(2)):
-            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR)" % o)
-        name, value = m.group(1), m.group(2)
+    for name, value in opts:
         if name == "seq":
             kw["gptq_sequential"] = True
         elif name == "noact":
@@ -217,7 +228,8 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
             if value:
                 kw["gptq_refit_rounds"] = value
         else:
-            kw[{"damp": "gptq_damp", "shrink": "gptq_min_shrink", "or": "outlier_ratio"}[name]] = value
+            kw[{"damp": "gptq_damp", "shrink": "gptq_min_shrink", "or": "outlier_ratio",
+                "aclip": "activation_clip"}[name]] = value
     if report:
         kw["report_path"] = report
     try:
@@ -237,19 +249,15 @@ def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=
     order): "+seq" --gptq-sequential, "+dampF" --gptq-damp F, "+shrinkR"
     --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
     --gptq-refit-scales, "+refitN" --gptq-refit-scales N, "+orR"
-    --outlier-ratio R."""
-    recipe, *opts = recipe.split("+")
-    recipe, _, floor = recipe.partition("@")
+    --outlier-ratio R, "+aclipC" --activation-clip C."""
+    recipe, floor, opts = split_recipe_options(recipe)
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
-    for o in opts:
-        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or)([0-9.]*)", o)
-        if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
-                (m.group(1) in ("damp", "shrink", "or") and not m.group(2)):
-            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR)" % o)
-        cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"], "refit": ["--gptq-refit-scales"] + ([m.group(2)] if m.group(2) else []),
-                "damp": ["--gptq-damp", m.group(2)], "shrink": ["--gptq-min-shrink", m.group(2)],
-                "or": ["--outlier-ratio", m.group(2)]}[m.group(1)]
+    for name, value in opts:
+        cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"],
+                "refit": ["--gptq-refit-scales"] + ([value] if value else []),
+                "damp": ["--gptq-damp", value], "shrink": ["--gptq-min-shrink", value],
+                "or": ["--outlier-ratio", value], "aclip": ["--activation-clip", value]}[name]
     if report:
         cmd += ["--report", report]
     p = subprocess.run(cmd, capture_output=True, text=True)

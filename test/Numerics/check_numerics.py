@@ -470,33 +470,35 @@ def test_compiled_dynamic_rows(d, quantc):
 
 def test_compiled_dynamic_rows_4bit(d, quantc):
     """qc.dynamic_quantize_rows with levels = 15 (w4a4's 4-bit activations)
-    against numpy's float32 arithmetic of the op's definition: scale =
-    (max(0, max r) - min(0, min r)) / 15 (1 for an all-zero row), zero
-    point = clip(rint(-lo / scale), 0, 15), y = clip(rint(r / scale) + zp,
-    0, 15), rint rounding half to even; bit-identical, and every code in
-    [0, 15]."""
+    against numpy's float32 arithmetic of the op's definition: lo = c
+    min(0, min r), hi = c max(0, max r) (c = clip: 1, and 0.8 as
+    --activation-clip sets it), scale = (hi - lo) / 15 (1 for an all-zero
+    row), zero point = clip(rint(-lo / scale), 0, 15), y = clip(rint(r /
+    scale) + zp, 0, 15), rint rounding half to even; bit-identical, and
+    every code in [0, 15]."""
     k = 11
     rows = [rng.normal(0, 1, k), np.abs(rng.normal(0, 1, k)) + 0.1, -np.abs(rng.normal(0, 2, k)) - 0.1,
             np.zeros(k), np.concatenate([rng.normal(0, 0.1, k - 1), [300.0]]),
             (np.arange(k) - 3) * np.float32(1.0 / 15) + np.float32(1.0 / 30)]
     x = np.stack(rows + [rng.normal(0, s, k) for s in (1e-3, 10.0)]).astype(np.float32).reshape(2, 4, k)
     f32 = np.float32
-    lo = np.minimum(x.min(axis=-1), f32(0))
-    hi = np.maximum(x.max(axis=-1), f32(0))
-    scale = ((hi - lo) / f32(15)).astype(np.float32)
-    scale = np.where(scale == 0, f32(1), scale).astype(np.float32)
-    zp = np.clip(np.rint(-lo / scale), 0, 15).astype(np.float32)
-    want_y = np.clip(np.rint(x / scale[..., None]) + zp[..., None], 0, 15).astype(np.uint8)
-    got = run_rows(d, quantc, x, "dynamic_quantize_rows_levels15", attrs="{levels = 15 : i64}")
-    if got is None:
-        return
-    got_y, got_s, got_z = got
-    check(got_y.dtype == np.uint8 and np.array_equal(got_y, want_y) and int(got_y.max()) <= 15,
-          "dynamic_quantize_rows levels=15: %d of %d values differ from numpy" %
-          (int(np.sum(got_y != want_y)), want_y.size))
-    check(np.array_equal(got_s, scale), "dynamic_quantize_rows levels=15: scales differ: %s vs %s" % (got_s, scale))
-    check(np.array_equal(got_z, zp.astype(np.uint8)),
-          "dynamic_quantize_rows levels=15: zero points differ: %s vs %s" % (got_z, zp))
+    for clip, attrs in ((1.0, "{levels = 15 : i64}"), (0.8, "{levels = 15 : i64, clip = 0.8 : f32}")):
+        name = "dynamic_quantize_rows levels=15 clip=%g" % clip
+        lo = np.minimum(x.min(axis=-1), f32(0)) * f32(clip)
+        hi = np.maximum(x.max(axis=-1), f32(0)) * f32(clip)
+        scale = ((hi - lo) / f32(15)).astype(np.float32)
+        scale = np.where(scale == 0, f32(1), scale).astype(np.float32)
+        zp = np.clip(np.rint(-lo / scale), 0, 15).astype(np.float32)
+        want_y = np.clip(np.rint(x / scale[..., None]) + zp[..., None], 0, 15).astype(np.uint8)
+        got = run_rows(d, quantc, x, "dynamic_quantize_rows_levels15_clip%g" % clip, attrs=attrs)
+        if got is None:
+            continue
+        got_y, got_s, got_z = got
+        check(got_y.dtype == np.uint8 and np.array_equal(got_y, want_y) and int(got_y.max()) <= 15,
+              "%s: %d of %d values differ from numpy" % (name, int(np.sum(got_y != want_y)), want_y.size))
+        check(np.array_equal(got_s, scale), "%s: scales differ: %s vs %s" % (name, got_s, scale))
+        check(np.array_equal(got_z, zp.astype(np.uint8)),
+              "%s: zero points differ: %s vs %s" % (name, got_z, zp))
 
 
 def test_compiled_parallel(d, quantc):

@@ -320,6 +320,10 @@ cl::opt<std::string, true> QDamp("gptq-damp", cl::desc("-gptq: damping (0.01)"),
 cl::opt<std::string, true> QMinShrink("gptq-min-shrink", cl::desc("-gptq: range shrink (0.8)"),
                                       cl::value_desc("R"), cl::location(QOpts.gptqMinShrink),
                                       QUANTIZE_OPT);
+cl::opt<std::string, true> QActClip("activation-clip",
+                                   cl::desc("per-token activations: round each row on C times its range (1)"),
+                                   cl::value_desc("C"), cl::location(QOpts.activationClip),
+                                   QUANTIZE_OPT);
 cl::opt<bool, true> QNoActOrder("gptq-no-act-order", cl::desc("-gptq: rows in their own order"),
                                 cl::location(QOpts.gptqNoActOrder), QUANTIZE_OPT);
 cl::opt<std::string> QRefit("gptq-refit-scales",

@@ -232,6 +232,10 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
     point (a scale <= 0 or a group all at its zero point keeps its scale);
     with `gptq-refit-rounds=N`, GPTQ rounds again with the refitted
     scales and refits again, N times in all.
+
+    `activation-clip=c` (per-token dynamic recipes) rounds each row on
+    [c lo, c hi] (qc.dynamic_quantize_rows clip): s_m = c (max(0, max x_m)
+    - min(0, min x_m)) / L, the values beyond saturating.
   }];
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",
@@ -251,6 +255,8 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
            "-gptq: refit the group scales by least squares once the integers are fixed">,
     Option<"gptqRefitRounds", "gptq-refit-rounds", "int", "1",
            "-gptq with gptq-refit-scales: rounds of GPTQ on the refitted scales and refit">,
+    Option<"activationClip", "activation-clip", "double", "1.0",
+           "per-token dynamic recipes: round each row on [c lo, c hi] of its range (0.5 <= c <= 1)">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect", "::mlir::quant::QuantDialect"];
 }

@@ -142,6 +142,11 @@ struct Recipe {
   /// its min/max range (the default; `quantc quantize
   /// --weight-clip-search`). int8 weights always take the search.
   bool weightClipSearch = false;
+  /// Per-token dynamic activations (w8a8-dynamic-token, w4a4, ...): each
+  /// row rounded on [c lo, c hi] instead of its full range
+  /// (qc.dynamic_quantize_rows clip; `quantc quantize --activation-clip
+  /// C`). 1: the full range.
+  double activationClip = 1.0;
   /// Suffix -rot (before -smooth and -kv8): the residual stream rotated
   /// by a randomized Hadamard matrix folded into the weights
   /// (qc-fold-rotations, Rotate.h) before anything else.

@@ -38,6 +38,9 @@ struct QuantizeOptions {
   std::string budget, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
   bool gptqNoActOrder = false, gptqRefit = false;
   std::string gptqRefitRounds;
+  /// Per-token dynamic recipes: each row rounded on this fraction of its
+  /// range (Recipe::activationClip); empty: the full range.
+  std::string activationClip;
   /// Target CPU and features of a .so output (empty: the host).
   std::string cpu, features;
   /// Also write the quantized IR here (.mlir or .mlirbc), after the

@@ -762,6 +762,7 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
     Location l = op.getLoc();
     MLIRContext *ctx = rw.getContext();
     const double levels = static_cast<double>(op.getLevels());
+    const double clip = op.getClip().convertToDouble();
     Type f = rw.getF32Type(), i8 = rw.getI8Type();
     int64_t rank = xt.getRank();
     auto rowsT = RankedTensorType::get(xt.getShape().drop_back(), f);
@@ -790,7 +791,13 @@ struct DynamicQuantizeRowsLowering : OpConversionPattern<DynamicQuantizeRowsOp> 
     auto params = linalg::GenericOp::create(
         rw, l, TypeRange{rowsT, rowsT}, ValueRange{minmax.getResult(0), minmax.getResult(1)},
         ValueRange{emptyTensor(rw, l, rowsT, rowSizes), emptyTensor(rw, l, rowsT, rowSizes)},
-        SmallVector<AffineMap>(4, rowId), rowIters, [&](OpBuilder &b, Location nl, ValueRange v) {
+        SmallVector<AffineMap>(4, rowId), rowIters, [&](OpBuilder &b, Location nl, ValueRange vr) {
+          SmallVector<Value> v(vr.begin(), vr.end());
+          if (clip != 1.0) { // [c lo, c hi]; the values beyond saturate
+            Value c = arith::ConstantOp::create(b, nl, b.getFloatAttr(f, clip));
+            v[0] = arith::MulFOp::create(b, nl, v[0], c);
+            v[1] = arith::MulFOp::create(b, nl, v[1], c);
+          }
           Value zero = arith::ConstantOp::create(b, nl, b.getFloatAttr(f, 0.0));
           Value range = arith::DivFOp::create(b, nl, arith::SubFOp::create(b, nl, v[1], v[0]),
                                               arith::ConstantOp::create(b, nl, b.getFloatAttr(f, levels)));

@@ -398,6 +398,8 @@ LogicalResult DynamicQuantizeRowsOp::verify() {
     return emitOpError("x must be f32, not ") << xt.getElementType();
   if (getLevels() < 1 || getLevels() > 255)
     return emitOpError("levels must be in [1, 255] (uint8 storage), not ") << getLevels();
+  if (!(getClip().convertToFloat() > 0.0f && getClip().convertToFloat() <= 1.0f))
+    return emitOpError("clip must be in (0, 1], not ") << getClip().convertToFloat();
   for (Value r : {getYScale(), getYZeroPoint()}) {
     auto rt = dyn_cast<RankedTensorType>(r.getType());
     if (rt && (rt.getRank() != xt.getRank() - 1 ||

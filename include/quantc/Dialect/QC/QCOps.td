@@ -781,8 +781,13 @@ def QC_DynamicQuantizeRowsOp : QC_Op<"dynamic_quantize_rows"> {
     MatMul/Gemm this way (LLM.int8's and SmoothQuant's per-token scales):
     a token with large values no longer coarsens the scale of every other
     token.
+    With `clip` c < 1 (0 < c <= 1) the row's range is [c lo, c hi]
+    instead: the values beyond it saturate at 0 or L. For 4-bit rows
+    (QuaRot clips its per-token activations at 0.9) a narrower grid for
+    the bulk of the row is worth more than the few values it clips.
   }];
-  let arguments = (ins AnyTensor:$x, DefaultValuedAttr<I64Attr, "255">:$levels);
+  let arguments = (ins AnyTensor:$x, DefaultValuedAttr<I64Attr, "255">:$levels,
+                   DefaultValuedAttr<F32Attr, "1.0">:$clip);
   let results = (outs AnyTensor:$y, AnyTensor:$y_scale, AnyTensor:$y_zero_point);
   let hasVerifier = 1;
 }
