@@ -1,12 +1,12 @@
 //===- SGemm.cpp - blocked, packed single-precision GEMM ------------------===//
 #include "GemmDriver.h"
+#include "RowSplit.h"
 #include "SkinnyGemm.h"
 
 #include <map>
 #include <mutex>
 #include <tuple>
 #include "quantc/Runtime/ThreadPool.h"
-#include "quantc/Support/HostTensor.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -394,6 +394,26 @@ void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, fl
   // stay in L2 between blocks, where the packed GEMM would dequantize all
   // of B into float panels first (8x the bytes). kernel-bench: 8x1536x576
   // 0.84 -> 0.10 ms.
+  if (M > 0 && M <= kSkinnyMaxRows && B.pcs == 1 && N > 0 && K > 0 && B.group > 0 &&
+      rowSplitApplies(K) && K > B.group) {
+    // One token: whole groups of B's rows per thread (RowSplit.h).
+    static const SkinnyW4Kernel kernel = selectSkinnyW4Kernel();
+    rowSplitProduct(M, N, K, B.group, C, ldc, /*overwrite=*/false,
+                    [&](int64_t k0, int64_t kc, float *p) {
+                      Int4Weights w = B;
+                      int64_t g0 = k0 / B.group;
+                      w.packed += k0 * B.prs;
+                      w.scale += g0 * B.srs;
+                      if (w.zp)
+                        w.zp += g0 * B.zrs;
+                      Matrix At = A;
+                      At.ptr = A.ptr + k0 * A.cs;
+                      thread_local std::vector<float> tmp;
+                      tmp.resize(kSkinnyMaxRows * N);
+                      kernel(M, kc, 0, N, At, w, p, N, tmp.data());
+                    });
+    return;
+  }
   if (M > 0 && M <= kSkinnyW4BlockedRows && B.pcs == 1 && N > 0 && K > 0 && B.group > 0) {
     static const SkinnyW4Kernel kernel = selectSkinnyW4Kernel();
     int64_t width = skinnyTaskWidth(N), tasks = (N + width - 1) / width;
@@ -434,56 +454,6 @@ void zeroColumns(float *C, int64_t ldc, int64_t M, int64_t n0, int64_t nc) {
 }
 } // namespace
 
-namespace {
-bool kSplitEnabled() {
-  static const bool on = [] {
-    const char *env = getenv("QUANTC_KSPLIT");
-    return !(env && std::string(env) == "0");
-  }();
-  return on;
-}
-
-/// C (=|+=) A * B for M <= kSkinnyMaxRows, each thread reading one
-/// contiguous block of B's rows (all N columns) into its own partial
-/// product, the partials summed into C afterwards.
-void skinnyRowSplit(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc,
-                    bool overwrite) {
-  static const SkinnyKernel kernel = selectSkinnyKernel();
-  int64_t T = getNumThreads();
-  int64_t chunk = ((K + T - 1) / T + 3) / 4 * 4;
-  int64_t tasks = (K + chunk - 1) / chunk;
-  thread_local std::vector<float, cpu::CacheLineAllocator<float>> partial;
-  int64_t stride = (M * N + 15) / 16 * 16;
-  partial.resize(tasks * stride);
-  float *part = partial.data();
-  parallelFor(tasks, [&](int64_t t) {
-    int64_t k0 = t * chunk, kc = std::min(chunk, K - k0);
-    float *p = part + t * stride;
-    std::memset(p, 0, M * N * sizeof(float));
-    Matrix At = A;
-    At.ptr = A.ptr + k0 * A.cs;
-    kernel(M, kc, N, At, B.ptr + k0 * B.rs, B.rs, p, N);
-  });
-  auto reduce = [&](int64_t n0, int64_t n1) {
-    for (int64_t r = 0; r < M; ++r) {
-      float *c = C + r * ldc;
-      for (int64_t n = n0; n < n1; ++n) {
-        float s = overwrite ? 0.0f : c[n];
-        for (int64_t t = 0; t < tasks; ++t)
-          s += part[t * stride + r * N + n];
-        c[n] = s;
-      }
-    }
-  };
-  if (N >= 8192) {
-    int64_t pieces = T, w = (N + pieces - 1) / pieces;
-    parallelFor(pieces, [&](int64_t i) { reduce(i * w, std::min(N, (i + 1) * w)); });
-  } else {
-    reduce(0, N);
-  }
-}
-} // namespace
-
 void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc,
            bool overwrite) {
   if (M > kSkinnyMaxRows && M <= kSkinnyBlockedRows && B.cs == 1 && N > 0 && K > 0) {
@@ -507,9 +477,13 @@ void sgemm(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_
     });
     return;
   }
-  if (M > 0 && M <= kSkinnyMaxRows && B.cs == 1 && N > 0 && K > 0 && kSplitEnabled() &&
-      getNumThreads() > 1 && K >= 64 * getNumThreads()) {
-    skinnyRowSplit(M, N, K, A, B, C, ldc, overwrite);
+  if (M > 0 && M <= kSkinnyMaxRows && B.cs == 1 && N > 0 && K > 0 && rowSplitApplies(K)) {
+    static const SkinnyKernel kernel = selectSkinnyKernel();
+    rowSplitProduct(M, N, K, 4, C, ldc, overwrite, [&](int64_t k0, int64_t kc, float *p) {
+      Matrix At = A;
+      At.ptr = A.ptr + k0 * A.cs;
+      kernel(M, kc, N, At, B.ptr + k0 * B.rs, B.rs, p, N);
+    });
     return;
   }
   if (M > 0 && M <= kSkinnyMaxRows && B.cs == 1 && N > 0 && K > 0) {
