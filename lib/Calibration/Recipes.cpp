@@ -137,12 +137,17 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     return r;
   }
   r.weightBits = 4;
-  if (n == "w4a4") {
+  if (n.consume_front("w4a4")) {
+    // 4-bit activations per token; int4 symmetric weights per output
+    // channel, or (w4a4-gN) in groups of N rows, one integer product per
+    // group as w4a8-dynamic-token-gN.
     r.activations = false;
     r.dynamicActivations = true;
     r.perToken = true;
     r.activationBits = 4;
-    return r;
+    if (n.empty() || group(n, 0))
+      return r;
+    return std::nullopt;
   }
   if (n.consume_front("w3a16")) {
     r.weightBits = 3;

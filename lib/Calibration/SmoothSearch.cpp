@@ -62,7 +62,7 @@ void quantizeActivation(std::vector<float> &x, int64_t m, int64_t k, const Recip
       f = quant::Format::U4;
     for (int64_t i = 0; i < m; ++i) {
       auto [a, b] = range(x.data() + i * k, k);
-      fakeQuantize(x.data() + i * k, k, 1, a, b, f, r.fp8);
+      fakeQuantize(x.data() + i * k, k, 1, a * r.activationClip, b * r.activationClip, f, r.fp8);
     }
     return;
   }

@@ -65,6 +65,8 @@ struct Target {
 ///   w4a8-dynamic-token[-gN]  int4 symmetric weights in groups of N (default
 ///               128), uint8 activations per token at run time; one integer
 ///               product per group, summed with the groups' weight scales
+///   w4a4[-gN]   int4 symmetric weights per output channel (or in groups of
+///               N rows), uint4 activations per token at run time (15 levels)
 ///   fp8-e4m3    float8e4m3fn weights per channel and activations per tensor
 ///               (symmetric, scale = range / 448; weights' range searched
 ///               as for int8), dequantized into float kernels
