@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/ActivationClip.h"
 #include "quantc/Calibration/Salient.h"
 #include "RuntimeSmooth.h"
 #include "GenericOps.h"
@@ -476,8 +477,12 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       SmallVector<NamedAttribute> rowAttrs;
       if (recipe.activationBits == 4)
         rowAttrs.push_back(b.getNamedAttr("levels", b.getI64IntegerAttr(15)));
-      if (recipe.activationClip != 1.0)
-        rowAttrs.push_back(b.getNamedAttr("clip", b.getF32FloatAttr(recipe.activationClip)));
+      // The layer's own clip (--activation-clip search) over the recipe's.
+      double clip = recipe.activationClip;
+      if (auto own = t.op->getAttrOfType<FloatAttr>(kActivationClipAttr))
+        clip = own.getValueAsDouble();
+      if (clip != 1.0)
+        rowAttrs.push_back(b.getNamedAttr("clip", b.getF32FloatAttr(clip)));
       Operation *dq = rows ? make("qc.dynamic_quantize_rows", {x},
                                   {unranked(ui8), unranked(f32), unranked(ui8)}, rowAttrs)
                            : make("qc.dynamic_quantize_linear", {x},

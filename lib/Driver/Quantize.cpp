@@ -9,6 +9,7 @@
 #include "Common.h"
 #include "QuantizePlan.h"
 #include "QuantizeReport.h"
+#include "quantc/Calibration/ActivationClip.h"
 #include "quantc/Calibration/Allocate.h"
 #include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Calibration/Outliers.h"
@@ -82,6 +83,11 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   auto specs = cpu::JITModel::inputsOf(*module);
   // Weight-only recipes need no calibration data; with --calib the first
   // sample still gives the shapes a .so is compiled for.
+  if (!haveSamples && parsedRecipe->activationClipSearch) {
+    err << "quantc: error: --activation-clip search needs --calib DIR (calibration samples, "
+           "whose activations the clips are chosen on)\n";
+    return 2;
+  }
   if (!haveSamples && (parsedRecipe->activations || parsedRecipe->smooth || toSo)) {
     err << "quantc: error: recipe '" << recipe << "'"
                  << (parsedRecipe->activations ? "" : " with -o .so")
@@ -176,6 +182,28 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                                     c.fold, c.outlierRatio,
                                     c.alpha >= 0 ? llvm::formatv("{0:f2}", c.alpha).str() : "-   ",
                                     c.lossUnsmoothed, c.loss);
+  }
+  // --activation-clip search: each per-token layer's clip on its simulated
+  // output error (its own calibration run, the model as rotated/smoothed).
+  if (parsedRecipe->activationClipSearch) {
+    auto choices = calib::searchActivationClips(*module, *samples, *parsedRecipe);
+    if (!choices) {
+      err << "quantc: error: " << model << ": " << llvm::toString(choices.takeError()) << "\n";
+      return 1;
+    }
+    std::map<double, int> histogram;
+    double full = 0, clipped = 0;
+    for (const auto &c : *choices) {
+      ++histogram[std::round(c.clip * 100) / 100];
+      full += c.errorFull;
+      clipped += c.error;
+    }
+    out << "activation clip: searched for " << choices->size()
+        << " layers on their simulated output error (mean " << llvm::formatv("{0:e2}", full / std::max<size_t>(1, choices->size()))
+        << " -> " << llvm::formatv("{0:e2}", clipped / std::max<size_t>(1, choices->size())) << "); clips:";
+    for (auto it = histogram.rbegin(); it != histogram.rend(); ++it)
+      out << llvm::formatv(" {0:f2} x{1}", it->first, it->second);
+    out << "\n";
   }
   // -gptq: the Hessian of every layer's input (float activations of the
   // model as rotated/smoothed so far), before the layers are quantized.

@@ -199,7 +199,9 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
         << recipe << "')\n";
     return 2;
   }
-  if (!fraction(activationClip, "--activation-clip", 0.5, 1.0, parsedRecipe->activationClip))
+  if (activationClip == "search")
+    parsedRecipe->activationClipSearch = true;
+  else if (!fraction(activationClip, "--activation-clip", 0.5, 1.0, parsedRecipe->activationClip))
     return 2;
   if (gptqNoActOrder)
     tuning.actOrder = false;

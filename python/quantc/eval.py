@@ -196,7 +196,7 @@ def split_recipe_options(recipe):
     recipe, _, floor = recipe.partition("@")
     out = []
     for o in opts:
-        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or|aclip)([0-9.]*)", o)
+        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or|aclip)([0-9.]*|search)", o)
         if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
                 (m.group(1) in ("damp", "shrink", "or", "aclip") and not m.group(2)):
             raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR, aclipC)" % o)
@@ -212,7 +212,7 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
     any order): "+seq" gptq_sequential, "+dampF" gptq_damp F, "+shrinkR"
     gptq_min_shrink R, "+noact" gptq_no_act_order, "+refit"
     gptq_refit_scales, "+refitN" gptq_refit_scales with N rounds, "+orR"
-    outlier_ratio R, "+aclipC" activation_clip C."""
+    outlier_ratio R, "+aclipC" activation_clip C ("+aclipsearch": searched)."""
     if via == "cli":
         return quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report)
     from . import api

@@ -321,8 +321,9 @@ cl::opt<std::string, true> QMinShrink("gptq-min-shrink", cl::desc("-gptq: range 
                                       cl::value_desc("R"), cl::location(QOpts.gptqMinShrink),
                                       QUANTIZE_OPT);
 cl::opt<std::string, true> QActClip("activation-clip",
-                                   cl::desc("per-token activations: round each row on C times its range (1)"),
-                                   cl::value_desc("C"), cl::location(QOpts.activationClip),
+                                   cl::desc("per-token activations: round each row on C times its range (1), or "
+                                            "'search': each layer's C on its output error"),
+                                   cl::value_desc("C|search"), cl::location(QOpts.activationClip),
                                    QUANTIZE_OPT);
 cl::opt<bool, true> QNoActOrder("gptq-no-act-order", cl::desc("-gptq: rows in their own order"),
                                 cl::location(QOpts.gptqNoActOrder), QUANTIZE_OPT);

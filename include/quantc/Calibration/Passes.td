@@ -235,7 +235,11 @@ def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
 
     `activation-clip=c` (per-token dynamic recipes) rounds each row on
     [c lo, c hi] (qc.dynamic_quantize_rows clip): s_m = c (max(0, max x_m)
-    - min(0, min x_m)) / L, the values beyond saturating.
+    - min(0, min x_m)) / L, the values beyond saturating. A target op's
+    own `qc.activation_clip` attribute (`quantc quantize --activation-clip
+    search` sets it: the c in {1, 0.95, ..., 0.5} minimizing ||X W -
+    Q_c(X) W||^2 / ||X W||^2 on calibration rows, ActivationClip.h) takes
+    precedence.
   }];
   let options = [
     Option<"recipe", "recipe", "std::string", "\"w8a8\"",

@@ -149,6 +149,9 @@ struct Recipe {
   /// (qc.dynamic_quantize_rows clip; `quantc quantize --activation-clip
   /// C`). 1: the full range.
   double activationClip = 1.0;
+  /// `--activation-clip search`: each layer's clip chosen on its simulated
+  /// output error (searchActivationClips, ActivationClip.h).
+  bool activationClipSearch = false;
   /// Suffix -rot (before -smooth and -kv8): the residual stream rotated
   /// by a randomized Hadamard matrix folded into the weights
   /// (qc-fold-rotations, Rotate.h) before anything else.
