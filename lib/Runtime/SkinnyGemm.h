@@ -97,11 +97,16 @@ inline void w4GroupEpilogue(int64_t m, int64_t g, int64_t k0, int64_t k1, int64_
 
 /// The group loop every W4 kernel shares: per group of rows, the ISA's
 /// `rows4(k)` / `rows1(k)` add rows k .. k+3 / row k of the vector columns
-/// [0, nv) into tmp, the scalar code the columns [nv, nc), then the
-/// group's epilogue into C.
-template <typename Rows4, typename Rows1>
+/// [0, nv) into tmp, `finish()` puts those columns in order (a kernel that
+/// accumulates them permuted), the scalar code adds the columns [nv, nc),
+/// then the group's epilogue into C.
+struct W4InOrder {
+  void operator()() const {}
+};
+template <typename Rows4, typename Rows1, typename Finish = W4InOrder>
 void w4Groups(int64_t m, int64_t K, int64_t n0, int64_t nv, int64_t nc, Matrix A,
-              const Int4Weights &w, float *C, int64_t ldc, float *tmp, Rows4 rows4, Rows1 rows1) {
+              const Int4Weights &w, float *C, int64_t ldc, float *tmp, Rows4 rows4, Rows1 rows1,
+              Finish finish = {}) {
   for (int64_t g0 = 0, g = 0; g0 < K; g0 += w.group, ++g) {
     int64_t g1 = std::min(K, g0 + w.group);
     std::fill(tmp, tmp + m * nc, 0.0f);
@@ -110,6 +115,8 @@ void w4Groups(int64_t m, int64_t K, int64_t n0, int64_t nv, int64_t nc, Matrix A
       rows4(k);
     for (; nv > 0 && k < g1; ++k)
       rows1(k);
+    if (nv > 0)
+      finish();
     if (nv < nc)
       w4ScalarColumns(m, g0, g1, n0, nv, nc, A, w, tmp);
     w4GroupEpilogue(m, g, g0, g1, n0, nc, A, w, C, ldc, tmp);
