@@ -483,11 +483,16 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         clip = own.getValueAsDouble();
       if (clip != 1.0)
         rowAttrs.push_back(b.getNamedAttr("clip", b.getF32FloatAttr(clip)));
-      Operation *dq = rows ? make("qc.dynamic_quantize_rows", {x},
-                                  {unranked(ui8), unranked(f32), unranked(ui8)}, rowAttrs)
-                           : make("qc.dynamic_quantize_linear", {x},
-                                  {xt.clone(ui8), RankedTensorType::get({}, f32),
-                                   RankedTensorType::get({}, ui8)});
+      // -ag: each group of channels of a row rounded on its own, inside
+      // the grouped product below (groupedRowsProduct); no whole-row op.
+      const bool actGroups = rows && recipe.activationGroups && group > 0 &&
+                             !isa<qc::ConvOp>(t.op);
+      Operation *dq = actGroups ? nullptr
+                      : rows    ? make("qc.dynamic_quantize_rows", {x},
+                                       {unranked(ui8), unranked(f32), unranked(ui8)}, rowAttrs)
+                                : make("qc.dynamic_quantize_linear", {x},
+                                       {xt.clone(ui8), RankedTensorType::get({}, f32),
+                                        RankedTensorType::get({}, ui8)});
       Value none = qc::NoneOp::create(b, loc, b.getNoneType());
       Value acc;
       double alpha = 1.0;
@@ -535,8 +540,9 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
           for (int64_t g = 0; g < G; ++g)
             for (int64_t n = 0; n < N; ++n)
               gs[g * N + n] = t.weightAxis == 1 ? scales[g * N + n] : scales[n * G + g];
-          acc = groupedIntegerProduct(b, loc, dq->getResult(0), dq->getResult(2), kn, K, N,
-                                      group, Value(), gs);
+          acc = actGroups ? groupedRowsProduct(b, loc, x, kn, K, N, group, gs, rowAttrs)
+                          : groupedIntegerProduct(b, loc, dq->getResult(0), dq->getResult(2), kn,
+                                                  K, N, group, Value(), gs);
           scales.assign(N, 1.0f);
         } else if (rsGroup)
           acc = groupedIntegerProduct(b, loc, dq->getResult(0), dq->getResult(2), kn, K, N,
@@ -570,10 +576,13 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       auto wsType = RankedTensorType::get(scaleShape2, f32);
       Value wsc = qc::ConstantOp::create(b, loc, wsType,
                                          DenseElementsAttr::get(wsType, ArrayRef<float>(wscale)));
-      Value actScale = dq->getResult(1);
-      if (rows) // [M] -> [M, 1], against the accumulator's [M, N]
-        actScale = make("qc.unsqueeze", {actScale, i64Const({1})}, {unranked(f32)})->getResult(0);
-      Value both = make("qc.mul", {actScale, wsc}, {unranked(f32)})->getResult(0);
+      Value both = wsc; // -ag: the row scales are in the groups' sum
+      if (dq) {
+        Value actScale = dq->getResult(1);
+        if (rows) // [M] -> [M, 1], against the accumulator's [M, N]
+          actScale = make("qc.unsqueeze", {actScale, i64Const({1})}, {unranked(f32)})->getResult(0);
+        both = make("qc.mul", {actScale, wsc}, {unranked(f32)})->getResult(0);
+      }
       Value accF = rsGroup || group > 0 ? acc  // already float: the groups' sum
                            : make("qc.cast", {acc}, {unranked(f32)},
                                   {b.getNamedAttr("to", TypeAttr::get(f32))})
@@ -595,6 +604,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       r.activationFormat = rows ? (recipe.activationBits == 4 ? "uint4 dynamic per token"
                                                               : "uint8 dynamic per token")
                                 : "uint8 dynamic";
+      if (actGroups)
+        r.activationFormat += " g" + std::to_string(group);
       if (rsGroup)
         r.activationFormat += " smoothed g" + std::to_string(rsGroup);
       reports.push_back(r);

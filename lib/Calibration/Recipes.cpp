@@ -36,7 +36,7 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
   llvm::StringRef full(name);
   // A suffix on a base recipe (parsed first): `refuse` names the bases it
   // cannot follow, which also fixes the suffixes' order
-  // (base[-rot][-outliers][-smooth|-awq|-rs][-salient][-gptq][-kv8|-qkv8|-kv4|-qkv4]);
+  // (base[-ag][-rot][-outliers][-smooth|-awq|-rs][-salient][-gptq][-kv8|-qkv8|-kv4|-qkv4]);
   // `apply` marks it.
   struct Suffix {
     llvm::StringRef text;
@@ -44,6 +44,15 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
     void (*apply)(Recipe &);
   };
   static const Suffix suffixes[] = {
+      // Per-token activations rounded per group of the weights' channels,
+      // right after a per-token recipe with grouped weights.
+      {"-ag",
+       [](const Recipe &b) {
+         return b.kv8 || b.gptq || b.awq || b.smooth || b.rotate || b.runtimeSmooth || b.salient ||
+                b.outliers || b.activationGroups || !b.dynamicActivations || !b.perToken ||
+                b.groupSize <= 0;
+       },
+       [](Recipe &r) { r.activationGroups = true; }},
       // Attention's keys and values (and queries) rounded per token and head.
       {"-qkv8", [](const Recipe &b) { return b.kv8; },
        [](Recipe &r) { r.kv8 = r.query8 = true, r.kvBits = 8; }},

@@ -95,4 +95,41 @@ Value groupedIntegerProduct(OpBuilder &b, Location loc, Value q, Value z,
   return acc;
 }
 
+Value groupedRowsProduct(OpBuilder &b, Location loc, Value x, const std::vector<int8_t> &kn,
+                         int64_t K, int64_t N, int64_t G, const std::vector<float> &wscale,
+                         ArrayRef<NamedAttribute> rowAttrs) {
+  Type f32 = b.getF32Type();
+  Type ui8 = IntegerType::get(b.getContext(), 8, IntegerType::Unsigned);
+  Value none = qc::NoneOp::create(b, loc, b.getNoneType());
+  Value acc;
+  for (int64_t g = 0; g * G < K; ++g) {
+    const int64_t k0 = g * G, k1 = std::min(K, k0 + G);
+    Value xg = make(b, loc, "qc.slice",
+                    {x, i64Const(b, loc, {k0}), i64Const(b, loc, {k1}), i64Const(b, loc, {1}), none},
+                    unranked(f32))
+                   ->getResult(0);
+    Operation *dq = createOp(b, loc, "qc.dynamic_quantize_rows", {xg},
+                             {unranked(ui8), unranked(f32), unranked(ui8)}, rowAttrs);
+    auto wType = RankedTensorType::get({k1 - k0, N}, b.getI8Type());
+    Value wg = qc::ConstantOp::create(
+        b, loc, wType,
+        DenseElementsAttr::get(wType, ArrayRef<int8_t>(kn.data() + k0 * N, (k1 - k0) * N)));
+    Value ig = make(b, loc, "qc.matmul_integer", {dq->getResult(0), wg, dq->getResult(2), none},
+                    unranked(b.getI32Type()))
+                   ->getResult(0);
+    Value fg = make(b, loc, "qc.cast", {ig}, unranked(f32), {b.getNamedAttr("to", TypeAttr::get(f32))})
+                   ->getResult(0);
+    // The rows' scales [M, 1] times the group's weight scales [N].
+    Value d = make(b, loc, "qc.unsqueeze", {dq->getResult(1), i64Const(b, loc, {1})}, unranked(f32))
+                  ->getResult(0);
+    auto st = RankedTensorType::get({N}, f32);
+    Value ws = qc::ConstantOp::create(
+        b, loc, st, DenseElementsAttr::get(st, ArrayRef<float>(wscale.data() + g * N, N)));
+    Value c = make(b, loc, "qc.mul", {d, ws}, unranked(f32))->getResult(0);
+    fg = make(b, loc, "qc.mul", {fg, c}, unranked(f32))->getResult(0);
+    acc = acc ? make(b, loc, "qc.add", {acc, fg}, unranked(f32))->getResult(0) : fg;
+  }
+  return acc;
+}
+
 } // namespace quantc::calib

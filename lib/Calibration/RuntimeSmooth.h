@@ -45,6 +45,17 @@ mlir::Value groupedIntegerProduct(mlir::OpBuilder &b, mlir::Location loc, mlir::
                                   int64_t N, int64_t G, mlir::Value sg,
                                   const std::vector<float> &wscale = {});
 
+/// The same with the activation rounded per row and group (-ag): for
+/// each group g of G channels, x[:, g] [M, G] through
+/// qc.dynamic_quantize_rows (`rowAttrs`: levels, clip) into (q_g, d_g
+/// [M], z_g [M]), and sum_g d_g[:, None] * wscale_g[None, :] * ((q_g -
+/// z_g) W_g) in f32 [M, N]: each token's group of channels has its own
+/// scale, so one large value costs the resolution of G channels, not K.
+mlir::Value groupedRowsProduct(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                               const std::vector<int8_t> &kn, int64_t K, int64_t N, int64_t G,
+                               const std::vector<float> &wscale,
+                               llvm::ArrayRef<mlir::NamedAttribute> rowAttrs);
+
 } // namespace quantc::calib
 
 #endif

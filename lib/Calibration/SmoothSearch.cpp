@@ -60,10 +60,15 @@ void quantizeActivation(std::vector<float> &x, int64_t m, int64_t k, const Recip
   if (r.dynamicActivations && r.perToken) {
     if (r.activationBits == 4)
       f = quant::Format::U4;
-    for (int64_t i = 0; i < m; ++i) {
-      auto [a, b] = range(x.data() + i * k, k);
-      fakeQuantize(x.data() + i * k, k, 1, a * r.activationClip, b * r.activationClip, f, r.fp8);
-    }
+    // -ag: each group of a row on its own range.
+    int64_t g = r.activationGroups && r.groupSize > 0 ? r.groupSize : k;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < k; j += g) {
+        int64_t len = std::min(g, k - j);
+        auto [a, b] = range(x.data() + i * k + j, len);
+        fakeQuantize(x.data() + i * k + j, len, 1, a * r.activationClip, b * r.activationClip, f,
+                     r.fp8);
+      }
     return;
   }
   if (r.dynamicActivations)

@@ -10,14 +10,17 @@
 namespace quantc::driver {
 namespace {
 /// The range column of a dynamically quantized layer: "uint8 at run
-/// time", "uint4/token at run time", "uint8/token rs g64" (-rs).
+/// time", "uint4/token at run time", "uint8/token rs g64" (-rs),
+/// "uint4/token g128 at run time" (-ag).
 std::string dynamicActivationLabel(llvm::StringRef format) {
   std::string bits = format.starts_with("uint4") ? "uint4" : "uint8";
   bool token = format.contains("per token");
   size_t g = format.find("smoothed g");
   if (g != llvm::StringRef::npos)
     return bits + "/token rs " + format.substr(g + 9).str();
-  return bits + (token ? "/token" : "") + " at run time";
+  size_t ag = format.find("per token g");
+  std::string groups = ag != llvm::StringRef::npos ? " " + format.substr(ag + 10).str() : "";
+  return bits + (token ? "/token" : "") + groups + " at run time";
 }
 } // namespace
 

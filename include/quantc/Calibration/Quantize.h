@@ -149,6 +149,11 @@ struct Recipe {
   /// (qc.dynamic_quantize_rows clip; `quantc quantize --activation-clip
   /// C`). 1: the full range.
   double activationClip = 1.0;
+  /// Suffix -ag (per-token dynamic recipes with grouped weights, right
+  /// after the base name: w4a4-g128-ag-rot-gptq): each token's activation
+  /// rounded per group of the weights' G channels, with its own scale and
+  /// zero point (groupedRowsProduct, RuntimeSmooth.h), not per whole row.
+  bool activationGroups = false;
   /// `--activation-clip search`: each layer's clip chosen on its simulated
   /// output error (searchActivationClips, ActivationClip.h).
   bool activationClipSearch = false;
