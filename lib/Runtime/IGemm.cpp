@@ -7,7 +7,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "IGemm.h"
-#include "RowSplit.h"
 #include "SkinnyIGemm.h"
 #include "Im2Col.h"
 #include "quantc/Runtime/ThreadPool.h"
@@ -215,19 +214,6 @@ const char *skinnyIgemmKernelName() {
 
 void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
              int64_t ldc) {
-  if (M > 0 && M <= kSkinnyIMaxRows && B.cs == 1 && N > 0 && K > 0 && rowSplitApplies(K)) {
-    // One token: a contiguous block of B's rows per thread (RowSplit.h).
-    static const SkinnyIKernel kernel = selectSkinnyIKernel();
-    rowSplitProduct(M, N, K, 4, C, ldc, /*overwrite=*/false,
-                    [&](int64_t k0, int64_t kc, int32_t *p) {
-                      MatrixS8 At = A;
-                      At.ptr = A.ptr + k0 * A.cs;
-                      thread_local std::vector<int32_t> tmp;
-                      tmp.resize(kSkinnyIMaxRows * (N + 32));
-                      kernel(M, kc, N, At, B.ptr + k0 * B.rs, B.rs, p, N, tmp.data());
-                    });
-    return;
-  }
   if (M > 0 && M <= kSkinnyIBlockedRows && B.cs == 1 && N > 0 && K > 0) {
     // Decode-shaped: B read in place (SkinnyIGemm.h); columns split evenly
     // over the threads in multiples of 32, at most 1024 per task. Up to

@@ -7,7 +7,10 @@
 // of B's rows (all N columns) into a partial product of its own, and the
 // partials are summed into C afterwards (M x N values per thread, small
 // against B). SmolLM2's decode step: 29 -> 22-25 ms (docs/performance.md,
-// session 17). Used by the float, int8 and 4-bit skinny products.
+// session 17). Used by the float skinny product: the int8 and 4-bit ones
+// are bound by their arithmetic, not by reading B, and measured no faster
+// split this way on a quiet machine (session 17), so they keep the column
+// split.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_LIB_RUNTIME_ROWSPLIT_H
@@ -40,7 +43,7 @@ inline bool rowSplitApplies(int64_t K) {
 /// C[0..M, 0..N] (= when overwrite, else +=) the sum over K blocks of
 /// partial(k0, kc, p): p (M x N, rows N apart, zeroed) += A[:, k0..k0+kc]
 /// * B[k0..k0+kc, :]. One block per thread, each a multiple of `align`
-/// rows (4-bit weights: their group) but the last.
+/// rows but the last.
 template <typename T, typename Partial>
 void rowSplitProduct(int64_t M, int64_t N, int64_t K, int64_t align, T *C, int64_t ldc,
                      bool overwrite, Partial &&partial) {

@@ -394,26 +394,6 @@ void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, fl
   // stay in L2 between blocks, where the packed GEMM would dequantize all
   // of B into float panels first (8x the bytes). kernel-bench: 8x1536x576
   // 0.84 -> 0.10 ms.
-  if (M > 0 && M <= kSkinnyMaxRows && B.pcs == 1 && N > 0 && K > 0 && B.group > 0 &&
-      rowSplitApplies(K) && K > B.group) {
-    // One token: whole groups of B's rows per thread (RowSplit.h).
-    static const SkinnyW4Kernel kernel = selectSkinnyW4Kernel();
-    rowSplitProduct(M, N, K, B.group, C, ldc, /*overwrite=*/false,
-                    [&](int64_t k0, int64_t kc, float *p) {
-                      Int4Weights w = B;
-                      int64_t g0 = k0 / B.group;
-                      w.packed += k0 * B.prs;
-                      w.scale += g0 * B.srs;
-                      if (w.zp)
-                        w.zp += g0 * B.zrs;
-                      Matrix At = A;
-                      At.ptr = A.ptr + k0 * A.cs;
-                      thread_local std::vector<float> tmp;
-                      tmp.resize(kSkinnyMaxRows * N);
-                      kernel(M, kc, 0, N, At, w, p, N, tmp.data());
-                    });
-    return;
-  }
   if (M > 0 && M <= kSkinnyW4BlockedRows && B.pcs == 1 && N > 0 && K > 0 && B.group > 0) {
     static const SkinnyW4Kernel kernel = selectSkinnyW4Kernel();
     int64_t width = skinnyTaskWidth(N), tasks = (N + width - 1) / width;

@@ -286,9 +286,7 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{3, 17, 200, true, false}, GemmCase{4, 129, 64, false, false},
                       GemmCase{4, 40, 7, false, false}, GemmCase{5, 63, 31, false, false},
                       GemmCase{2, 33, 65, false, true},
-                      // With 2 threads and K >= 128: K split over the
-                      // threads (RowSplit.h), partials summed on all
-                      // threads from N = 8192 on.
+                      // Wide and deep decode-shaped products.
                       GemmCase{1, 8200, 130, false, false}, GemmCase{4, 300, 515, true, false},
                       // 5..32 rows: the skinny kernel on blocks of 4 rows
                       // (a partial last block), and 33 rows past it.
@@ -390,8 +388,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
                                            W4Case{1, 96, 256, 128, true}, W4Case{3, 70, 200, 32, false},
                                            W4Case{4, 33, 64, 64, true}, W4Case{2, 1000, 96, 32, false},
                                            W4Case{1, 576, 576, 128, false},
-                                           // K split in whole groups (RowSplit.h):
-                                           // 2 threads, K >= 128 and more than a group.
+                                           // Wide and deep decode-shaped products.
                                            W4Case{2, 8200, 300, 64, true}, W4Case{4, 40, 1000, 128, false},
                                            // 5..64 rows: blocks of 4 rows (a partial
                                            // last one); 65 rows: the packed GEMM.
