@@ -75,12 +75,10 @@ searchActivationClips(ModuleOp module, const std::vector<Sample> &samples, const
   if (!(options.minClip > 0 && options.minClip <= 1) || !(options.step > 0))
     return llvm::createStringError("activation clip search: minClip must be in (0, 1] and "
                                    "step positive");
-  insertObservers(module);
-  std::map<int64_t, ActivationStats> kept;
-  CalibrationOptions co;
-  co.keepRows = std::max<int64_t>(options.rows, 1);
-  if (llvm::Error e = calibrate(module, samples, co, &kept))
-    return std::move(e);
+  auto observed = observeKeepingRows(module, samples, options.rows);
+  if (!observed)
+    return observed.takeError();
+  std::map<int64_t, ActivationStats> &kept = *observed;
   const int64_t levels = recipe.activationBits == 4 ? 15 : 255;
   std::vector<Target> targets = quantizationTargets(module);
   std::vector<ActivationClipChoice> choices;

@@ -215,4 +215,15 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
   return llvm::Error::success();
 }
 
+llvm::Expected<std::map<int64_t, ActivationStats>>
+observeKeepingRows(ModuleOp module, const std::vector<Sample> &samples, int64_t rows) {
+  insertObservers(module);
+  std::map<int64_t, ActivationStats> kept;
+  CalibrationOptions co;
+  co.keepRows = std::max<int64_t>(rows, 1);
+  if (llvm::Error e = calibrate(module, samples, co, &kept))
+    return std::move(e);
+  return kept;
+}
+
 } // namespace quantc::calib

@@ -24,6 +24,22 @@ Operation *make(OpBuilder &b, Location loc, StringRef name, ValueRange operands,
 Value i64Const(OpBuilder &b, Location loc, ArrayRef<int64_t> v) { return i64Vector(b, loc, v); }
 
 Type unranked(Type e) { return UnrankedTensorType::get(e); }
+
+/// Group [k0, k1) of a grouped product: x[:, k0..k1] and rows k0..k1 of
+/// the int8 weight `kn` [K, N] as a constant.
+std::pair<Value, Value> groupOperands(OpBuilder &b, Location loc, Value x, Value none,
+                                      const std::vector<int8_t> &kn, int64_t k0, int64_t k1,
+                                      int64_t N) {
+  Value xg = make(b, loc, "qc.slice",
+                  {x, i64Const(b, loc, {k0}), i64Const(b, loc, {k1}), i64Const(b, loc, {1}), none},
+                  unranked(cast<TensorType>(x.getType()).getElementType()))
+                 ->getResult(0);
+  auto wType = RankedTensorType::get({k1 - k0, N}, b.getI8Type());
+  Value wg = qc::ConstantOp::create(
+      b, loc, wType,
+      DenseElementsAttr::get(wType, ArrayRef<int8_t>(kn.data() + k0 * N, (k1 - k0) * N)));
+  return {xg, wg};
+}
 } // namespace
 
 int64_t runtimeSmoothGroup(int64_t K) {
@@ -63,14 +79,7 @@ Value groupedIntegerProduct(OpBuilder &b, Location loc, Value q, Value z,
   Value acc;
   for (int64_t g = 0; g * G < K; ++g) {
     const int64_t k0 = g * G, k1 = std::min(K, k0 + G);
-    Value qg = make(b, loc, "qc.slice",
-                    {q, i64Const(b, loc, {k0}), i64Const(b, loc, {k1}), i64Const(b, loc, {1}), none},
-                    unranked(cast<TensorType>(q.getType()).getElementType()))
-                   ->getResult(0);
-    auto wType = RankedTensorType::get({k1 - k0, N}, b.getI8Type());
-    Value wg = qc::ConstantOp::create(
-        b, loc, wType,
-        DenseElementsAttr::get(wType, ArrayRef<int8_t>(kn.data() + k0 * N, (k1 - k0) * N)));
+    auto [qg, wg] = groupOperands(b, loc, q, none, kn, k0, k1, N);
     Value ig = make(b, loc, "qc.matmul_integer", {qg, wg, z, none}, unranked(b.getI32Type()))
                    ->getResult(0);
     Value fg = make(b, loc, "qc.cast", {ig}, unranked(f32),
@@ -104,16 +113,9 @@ Value groupedRowsProduct(OpBuilder &b, Location loc, Value x, const std::vector<
   Value acc;
   for (int64_t g = 0; g * G < K; ++g) {
     const int64_t k0 = g * G, k1 = std::min(K, k0 + G);
-    Value xg = make(b, loc, "qc.slice",
-                    {x, i64Const(b, loc, {k0}), i64Const(b, loc, {k1}), i64Const(b, loc, {1}), none},
-                    unranked(f32))
-                   ->getResult(0);
+    auto [xg, wg] = groupOperands(b, loc, x, none, kn, k0, k1, N);
     Operation *dq = createOp(b, loc, "qc.dynamic_quantize_rows", {xg},
                              {unranked(ui8), unranked(f32), unranked(ui8)}, rowAttrs);
-    auto wType = RankedTensorType::get({k1 - k0, N}, b.getI8Type());
-    Value wg = qc::ConstantOp::create(
-        b, loc, wType,
-        DenseElementsAttr::get(wType, ArrayRef<int8_t>(kn.data() + k0 * N, (k1 - k0) * N)));
     Value ig = make(b, loc, "qc.matmul_integer", {dq->getResult(0), wg, dq->getResult(2), none},
                     unranked(b.getI32Type()))
                    ->getResult(0);

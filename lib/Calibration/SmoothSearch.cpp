@@ -163,12 +163,10 @@ llvm::Expected<std::vector<SmoothChoice>> smoothModel(ModuleOp module,
     return llvm::createStringError("recipe '" + recipe.name +
                                    "': AWQ here is for 4-bit grouped weight-only recipes "
                                    "(w4a16-g32|g64|g128)");
-  insertObservers(module);
-  std::map<int64_t, ActivationStats> kept;
-  CalibrationOptions co;
-  co.keepRows = std::max<int64_t>(options.rows, 1);
-  if (llvm::Error e = calibrate(module, samples, co, &kept))
-    return std::move(e);
+  auto observed = observeKeepingRows(module, samples, options.rows);
+  if (!observed)
+    return observed.takeError();
+  std::map<int64_t, ActivationStats> &kept = *observed;
   std::vector<Target> targets = quantizationTargets(module);
   std::vector<SmoothSite> sites = smoothingSites(module, targets);
   std::vector<SmoothChoice> choices;

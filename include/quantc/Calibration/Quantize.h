@@ -229,6 +229,13 @@ llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples,
                       const CalibrationOptions &options = {},
                       std::map<int64_t, ActivationStats> *kept = nullptr);
 
+/// qc-insert-observers, then a calibration run keeping up to `rows` rows
+/// of every activation (the searches of qc-smooth and --activation-clip
+/// simulate their choices on them): each observer's statistics by target
+/// index. The observers stay in the module (takeObservations removes them).
+llvm::Expected<std::map<int64_t, ActivationStats>>
+observeKeepingRows(mlir::ModuleOp module, const std::vector<Sample> &samples, int64_t rows);
+
 /// H = X^T X of the activation of every target of quantizationTargets
 /// (module), over all rows of all samples (the float model's
 /// activations, on a clone with observers; the module is unchanged).
