@@ -19,7 +19,14 @@ using namespace quantc;
 
 namespace quantc::calib {
 
-void fakeQuantizeRows(float *x, int64_t m, int64_t k, int64_t levels, double clip) {
+void fakeQuantizeRows(float *x, int64_t m, int64_t k, int64_t levels, double clip,
+                      int64_t group) {
+  if (group > 0 && group < k) { // -ag: each group of a row on its own
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < k; j += group)
+        fakeQuantizeRows(x + i * k + j, 1, std::min(group, k - j), levels, clip);
+    return;
+  }
   const float L = static_cast<float>(levels), c = static_cast<float>(clip);
   for (int64_t i = 0; i < m; ++i) {
     float *r = x + i * k;
@@ -46,9 +53,10 @@ namespace {
 /// || X W - Q_c(X) W ||^2 / || X W ||^2 for one weight.
 double outputError(const std::vector<float> &rows, int64_t m, int64_t k,
                    const std::vector<float> &w, int64_t n, int64_t rs, int64_t cs,
-                   const std::vector<float> &reference, int64_t levels, double clip) {
+                   const std::vector<float> &reference, int64_t levels, double clip,
+                   int64_t group) {
   std::vector<float> xq(rows);
-  fakeQuantizeRows(xq.data(), m, k, levels, clip);
+  fakeQuantizeRows(xq.data(), m, k, levels, clip, group);
   std::vector<float> y(m * n);
   rt::sgemm(m, n, k, rt::Matrix{xq.data(), k, 1}, rt::Matrix{w.data(), rs, cs}, y.data(), n,
             /*overwrite=*/true);
@@ -80,6 +88,7 @@ searchActivationClips(ModuleOp module, const std::vector<Sample> &samples, const
     return observed.takeError();
   std::map<int64_t, ActivationStats> &kept = *observed;
   const int64_t levels = recipe.activationBits == 4 ? 15 : 255;
+  const int64_t group = recipe.activationGroups ? recipe.groupSize : 0;
   std::vector<Target> targets = quantizationTargets(module);
   std::vector<ActivationClipChoice> choices;
   for (size_t c = 0; c < targets.size(); ++c) {
@@ -105,13 +114,13 @@ searchActivationClips(ModuleOp module, const std::vector<Sample> &samples, const
               reference.data(), n, /*overwrite=*/true);
     ActivationClipChoice choice;
     choice.name = t.name;
-    choice.errorFull = outputError(st.rows, m, k, *w, n, rs, cs, reference, levels, 1.0);
+    choice.errorFull = outputError(st.rows, m, k, *w, n, rs, cs, reference, levels, 1.0, group);
     choice.error = choice.errorFull;
     for (int i = 1;; ++i) {
       double clip = 1.0 - i * options.step;
       if (clip < options.minClip - 1e-9)
         break;
-      double e = outputError(st.rows, m, k, *w, n, rs, cs, reference, levels, clip);
+      double e = outputError(st.rows, m, k, *w, n, rs, cs, reference, levels, clip, group);
       if (e < choice.error) {
         choice.error = e;
         choice.clip = clip;

@@ -43,8 +43,10 @@ struct ActivationClipChoice {
 };
 
 /// x [m, k] rounded in place row by row as qc.dynamic_quantize_rows does
-/// with `levels` and `clip` (values back in float).
-void fakeQuantizeRows(float *x, int64_t m, int64_t k, int64_t levels, double clip);
+/// with `levels` and `clip` (values back in float); with `group` (-ag),
+/// each group of `group` channels of a row on its own.
+void fakeQuantizeRows(float *x, int64_t m, int64_t k, int64_t levels, double clip,
+                      int64_t group = 0);
 
 /// Searches and sets the clip of every per-token target of `module`
 /// (recipe.perToken; convolutions keep per-tensor activations and are

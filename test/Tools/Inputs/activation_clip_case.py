@@ -44,8 +44,11 @@ def make(d):
         np.save(os.path.join(d, "calib", "s%d.npy" % i), x)
 
 
-def rows_q(x, c, levels=15):
+def rows_q(x, c, levels=15, group=0):
     f32 = np.float32
+    if group:  # -ag: each group of channels of a row on its own
+        return np.concatenate([rows_q(x[:, j:j + group], c, levels) for j in range(0, x.shape[1], group)],
+                              axis=1)
     lo = np.minimum(x.min(axis=1), f32(0)) * f32(c)
     hi = np.maximum(x.max(axis=1), f32(0)) * f32(c)
     s = ((hi - lo) / f32(levels)).astype(np.float32)
@@ -55,7 +58,7 @@ def rows_q(x, c, levels=15):
     return ((q - z[:, None]) * s[:, None]).astype(np.float32)
 
 
-def check(d, ir):
+def check(d, ir, group=0):
     import onnx
     from onnx import numpy_helper
     m = onnx.load(os.path.join(d, "model.onnx"))
@@ -68,19 +71,25 @@ def check(d, ir):
         if "qc.dynamic_quantize_rows" in line:
             c = re.search(r"clip = ([0-9.e+-]+) : f32", line)
             got.append(float(c.group(1)) if c else 1.0)
-    ok = len(got) == 2
+    if group:  # one op per group of channels, all of a layer's with its clip
+        per = (K + group - 1) // group
+        ok = len(got) == 2 * per and all(len(set(got[i * per:(i + 1) * per])) == 1 for i in range(2))
+        got = got[::per]
+    else:
+        ok = len(got) == 2
     grid = [1.0 - 0.05 * i for i in range(11)]
     for name, c_got in zip(("W1", "W2"), got):
         ref = x.astype(np.float64) @ ws[name]
-        errs = [float(np.sum((rows_q(x, c).astype(np.float64) @ ws[name] - ref) ** 2) / np.sum(ref ** 2))
+        errs = [float(np.sum((rows_q(x, c, group=group).astype(np.float64) @ ws[name] - ref) ** 2) / np.sum(ref ** 2))
                 for c in grid]
         best = int(np.argmin(errs))
         i_got = int(np.argmin([abs(c_got - c) for c in grid]))
         print("%s: quantc clip %.2f (error %.4g), numpy %.2f (error %.4g), clip 1: %.4g" %
               (name, c_got, errs[i_got], grid[best], errs[best], errs[0]))
-        ok = ok and abs(c_got - grid[i_got]) < 1e-6 and errs[i_got] <= errs[best] + 1e-6 and grid[best] < 1.0
+        ok = ok and abs(c_got - grid[i_got]) < 1e-6 and errs[i_got] <= errs[best] + 1e-6 and (group or grid[best] < 1.0)
     print("CLIP", "ok" if ok else "bad (clips found: %s)" % got)
 
 
 if __name__ == "__main__":
-    {"make": lambda: make(sys.argv[2]), "check": lambda: check(sys.argv[2], sys.argv[3])}[sys.argv[1]]()
+    {"make": lambda: make(sys.argv[2]),
+     "check": lambda: check(sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 0)}[sys.argv[1]]()
