@@ -19,7 +19,8 @@ namespace {
 template <int R, typename AValue>
 __attribute__((always_inline)) inline void tile(int64_t kc, AValue a, const float *Bp, float *C,
                                                 int64_t ldc, int64_t mr, int64_t nr,
-                                                bool overwrite) {
+                                                bool overwrite, const float *pf = nullptr,
+                                                int64_t pfLines = 0) {
   __m512 c[R][2];
 #pragma clang loop unroll(full)
   for (int r = 0; r < R; ++r)
@@ -27,6 +28,8 @@ __attribute__((always_inline)) inline void tile(int64_t kc, AValue a, const floa
   for (int64_t k = 0; k < kc; ++k) {
     __m512 b0 = _mm512_loadu_ps(Bp + k * kNR);
     __m512 b1 = _mm512_loadu_ps(Bp + k * kNR + 16);
+    if (k < pfLines)
+      __builtin_prefetch(pf + k * 16, 0, 2);
 #pragma clang loop unroll(full)
     for (int r = 0; r < R; ++r) {
       __m512 x = _mm512_set1_ps(a(k, r));
@@ -64,11 +67,13 @@ void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, i
 /// stride), kDirectMR of them, rows past mr repeating the last one
 /// (computed, never stored). Saves packing A when its rows are contiguous.
 void microKernelAVX512DirectA12(int64_t kc, const float *A, int64_t lda, const float *Bp,
-                                float *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
+                                float *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite,
+                                const float *pf, int64_t pfLines) {
   const float *rows[kDirectMR];
   for (int r = 0; r < kDirectMR; ++r)
     rows[r] = A + (r < mr ? r : mr - 1) * lda;
-  tile<kDirectMR>(kc, [&rows](int64_t k, int r) { return rows[r][k]; }, Bp, C, ldc, mr, nr, overwrite);
+  tile<kDirectMR>(kc, [&rows](int64_t k, int r) { return rows[r][k]; }, Bp, C, ldc, mr, nr, overwrite,
+                      pf, pfLines);
 }
 
 } // namespace quantc::rt
