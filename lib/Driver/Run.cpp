@@ -221,6 +221,10 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
   }
   const int runs = std::max(1, o.runs), warmup = std::max(0, o.warmup);
   const bool profile = o.profile;
+  const bool compare = o.compareOrt || !o.ortModel.empty();
+  const std::string ortModel = o.ortModel.empty() ? o.inputs.model : o.ortModel;
+  if (compare && !checkOrtModel(ortModel, err))
+    return 1;
   int threads = std::max(0, o.threads);
   cpu::CompileOptions copts;
   copts.cpu = o.cpu;
@@ -250,15 +254,34 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   for (int i = 0; i < warmup; ++i)
     (void)jit->run(inputs, outputs);
-  std::vector<double> times;
-  for (int i = 0; i < runs; ++i) {
-    auto t = std::chrono::steady_clock::now();
-    if (auto e = jit->run(inputs, outputs)) {
-      err << "quantc: error: " << llvm::toString(std::move(e)) << "\n";
-      return 1;
+  // ONNX Runtime loaded (and warmed up) now, before any timed run; the
+  // timed runs then alternate in blocks, quantc's then ONNX Runtime's, so
+  // that a burst of load from another process hits both.
+  std::unique_ptr<OrtTimer> ort;
+  if (compare && !(ort = OrtTimer::start(ortModel, threads, warmup, inputs, err)))
+    return 1;
+  const int rounds = ort ? std::clamp(o.rounds > 0 ? o.rounds : 5, 1, runs) : 1;
+  std::vector<double> times, ortTimes, roundRatios;
+  for (int r = 0; r < rounds; ++r) {
+    int n = runs * (r + 1) / rounds - runs * r / rounds;
+    std::vector<double> block;
+    for (int i = 0; i < n; ++i) {
+      auto t = std::chrono::steady_clock::now();
+      if (auto e = jit->run(inputs, outputs)) {
+        err << "quantc: error: " << llvm::toString(std::move(e)) << "\n";
+        return 1;
+      }
+      block.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
     }
-    times.push_back(
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count());
+    times.insert(times.end(), block.begin(), block.end());
+    if (!ort)
+      continue;
+    auto ortBlock = ort->time(n, err);
+    if (!ortBlock)
+      return 1;
+    ortTimes.insert(ortTimes.end(), ortBlock->begin(), ortBlock->end());
+    roundRatios.push_back(medianOf(block) / medianOf(*ortBlock));
   }
   if (profile)
     rt::profileReset(jit->profiledOps().size());
@@ -286,6 +309,22 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
                                *std::min_element(times.begin(), times.end()), runs);
   if (profile)
     printProfile(jit->profiledOps(), rt::profileTimes(), runs, out);
+  if (ort) {
+    bool other = ortModel != o.inputs.model;
+    double ortMedian = medianOf(ortTimes);
+    out << llvm::format("onnxruntime:  median %.3f ms, min %.3f ms over %d runs (onnxruntime "
+                        "%s, %d threads, loaded in %.2f s%s%s)\n",
+                        ortMedian, *std::min_element(ortTimes.begin(), ortTimes.end()), runs,
+                        ort->version().c_str(), threads, ort->loadSeconds(), other ? "; " : "",
+                        other ? ortModel.c_str() : "");
+    out << llvm::format("ratio:        quantc / onnxruntime = %.2f (medians; runs alternated "
+                        "in %d rounds)\n",
+                        median / ortMedian, rounds);
+    out << "rounds:      ";
+    for (double r : roundRatios)
+      out << llvm::format(" %.2f", r);
+    out << " (each round's ratio of medians)\n";
+  }
   result.medianMs = median;
   result.minMs = *std::min_element(times.begin(), times.end());
   result.threads = threads;

@@ -1,10 +1,15 @@
 """ONNX Runtime's latency on given inputs, for `quantc bench --compare-ort`:
 
-    python ort_bench.py MODEL THREADS RUNS WARMUP NAME=FILE.npy ...
+    python ort_bench.py MODEL THREADS WARMUP NAME=FILE.npy ...
 
-prints "ort_median_ms=... ort_min_ms=... ort_load_s=... ort_version=...".
-One intra-op pool of THREADS threads, sequential execution, the CPU
-provider: the settings quantc's own timing uses."""
+loads MODEL (one intra-op pool of THREADS threads, sequential execution,
+the CPU provider: the settings quantc's own timing uses), runs WARMUP
+untimed runs and prints "ready ort_load_s=... ort_version=...". Then it
+serves its parent, one line at a time on stdin: "N" runs the model N
+times and prints the N latencies in ms on one line; "quit" (or the end
+of stdin) ends it. The parent alternates these blocks with its own runs,
+so that both runtimes see the same load from whatever else shares the
+machine."""
 import sys
 import time
 
@@ -13,9 +18,9 @@ import numpy as np
 
 def main(argv):
     import onnxruntime as ort
-    model, threads, runs, warmup = argv[0], int(argv[1]), int(argv[2]), int(argv[3])
+    model, threads, warmup = argv[0], int(argv[1]), int(argv[2])
     feeds = {}
-    for a in argv[4:]:
+    for a in argv[3:]:
         name, path = a.split("=", 1)
         feeds[name] = np.load(path)
     so = ort.SessionOptions()
@@ -27,13 +32,17 @@ def main(argv):
     load = time.perf_counter() - t0
     for _ in range(warmup):
         s.run(None, feeds)
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        s.run(None, feeds)
-        ts.append(time.perf_counter() - t)
-    print("ort_median_ms=%.4f ort_min_ms=%.4f ort_load_s=%.3f ort_version=%s" % (
-        1e3 * float(np.median(ts)), 1e3 * min(ts), load, ort.__version__))
+    print("ready ort_load_s=%.3f ort_version=%s" % (load, ort.__version__), flush=True)
+    for line in sys.stdin:
+        line = line.strip()
+        if not line or line == "quit":
+            break
+        ts = []
+        for _ in range(int(line)):
+            t = time.perf_counter()
+            s.run(None, feeds)
+            ts.append(1e3 * (time.perf_counter() - t))
+        print(" ".join("%.4f" % t for t in ts), flush=True)
 
 
 if __name__ == "__main__":

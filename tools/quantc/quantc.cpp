@@ -164,12 +164,15 @@ int usage(llvm::raw_ostream &os, int code) {
         "      tokens/s, and with --compare-ort ONNX Runtime's tokens and speed. Runs\n"
         "      quantc.generate.\n"
         "  quantc bench MODEL [--input ...] [--shape ...] [--runs N] [--warmup N]\n"
-        "               [--threads N] [--compare-ort] [--ort-model M.onnx] [--profile]\n"
+        "               [--threads N] [--compare-ort [--rounds R]] [--ort-model M.onnx]\n"
+        "               [--profile]\n"
         "               [--cpu C] [--features F]\n"
         "      Compile once, then report the median latency of N runs after warm-up,\n"
         "      the compile time and peak memory. --compare-ort also runs ONNX Runtime\n"
         "      (Python onnxruntime: $QUANTC_PYTHON, else python3) on the same inputs\n"
-        "      and thread count and prints both latencies and their ratio;\n"
+        "      and thread count and prints both latencies and their ratio, the runs\n"
+        "      alternated in R blocks of quantc's then ONNX Runtime's (default 5) so\n"
+        "      that load from other processes hits both, and each block's ratio;\n"
         "      --ort-model runs another ONNX model there (e.g. ONNX Runtime's own\n"
         "      quantization of MODEL, to compare a quantc recipe with it).\n";
   return code;
@@ -236,6 +239,10 @@ cl::opt<bool> Profile("profile", cl::desc("time per op type and the costliest no
                       cl::sub(Bench), cl::cat(Category));
 cl::opt<bool> CompareOrt("compare-ort", cl::desc("also time ONNX Runtime on the same inputs"),
                          cl::sub(Bench), cl::cat(Category));
+cl::opt<int> Rounds("rounds",
+                    cl::desc("with --compare-ort: alternate quantc's and ONNX Runtime's timed "
+                             "runs in this many blocks (0: 5)"),
+                    cl::init(0), cl::sub(Bench), cl::cat(Category));
 cl::opt<std::string> OrtModel("ort-model",
                               cl::desc("time this ONNX model in ONNX Runtime (implies "
                                        "--compare-ort)"),
@@ -448,12 +455,14 @@ int runBench() {
   o.profile = Profile;
   o.cpu = TargetCpu;
   o.features = TargetFeatures;
+  o.compareOrt = CompareOrt;
+  o.ortModel = OrtModel;
+  o.rounds = Rounds;
+  if (Rounds < 0)
+    return fail("--rounds must be at least 0 (0: 5 rounds, or fewer when there are fewer runs)",
+                2);
   BenchResult result;
-  if (int rc = benchModel(o, llvm::outs(), llvm::errs(), result))
-    return rc;
-  if (!CompareOrt && OrtModel.empty())
-    return 0;
-  return compareWithOrt(o.inputs.model, OrtModel, o, result, llvm::outs(), llvm::errs());
+  return benchModel(o, llvm::outs(), llvm::errs(), result);
 }
 
 int runCompile() {

@@ -108,11 +108,15 @@ struct RunOptions {
 
 /// `quantc bench`: compile time and peak memory by phase, then `runs`
 /// timed runs after `warmup` (threads 0: all hardware threads);
-/// `profile`: the time per op type and the costliest nodes.
+/// `profile`: the time per op type and the costliest nodes. With
+/// `compareOrt` (or an `ortModel`), ONNX Runtime times the same inputs
+/// (`ortModel`, else the model) in `rounds` blocks alternated with
+/// quantc's (0: min(5, runs)), `runs` runs each in all.
 struct BenchOptions {
   ModelInputs inputs;
-  int runs = 20, warmup = 3, threads = 0;
-  bool profile = false;
+  int runs = 20, warmup = 3, threads = 0, rounds = 0;
+  bool profile = false, compareOrt = false;
+  std::string ortModel;
   std::string cpu, features;
 };
 

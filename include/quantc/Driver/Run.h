@@ -7,6 +7,8 @@
 
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,12 +31,37 @@ struct BenchResult {
 int benchModel(const BenchOptions &options, llvm::raw_ostream &out, llvm::raw_ostream &err,
                BenchResult &result);
 
-/// `quantc bench --compare-ort`: ONNX Runtime's median latency on the
-/// inputs `result` was measured with (same threads, runs and warm-up),
-/// for `ortModel` (empty: `model`), printed with the ratio.
-int compareWithOrt(const std::string &model, const std::string &ortModel,
-                   const BenchOptions &options, const BenchResult &result,
-                   llvm::raw_ostream &out, llvm::raw_ostream &err);
+/// ONNX Runtime timing a model in a child process (Python onnxruntime,
+/// python/quantc/ort_bench.py) on the inputs quantc is timed with, with
+/// the same threads: loaded once, then blocks of runs on request, so that
+/// `quantc bench --compare-ort` alternates its blocks with quantc's.
+class OrtTimer {
+public:
+  /// Loads `ortModel` (an .onnx file) and runs it `warmup` times; null
+  /// (the reason to `err`) on failure.
+  static std::unique_ptr<OrtTimer> start(const std::string &ortModel, int threads, int warmup,
+                                         const std::vector<cpu::HostTensor> &inputs,
+                                         llvm::raw_ostream &err);
+  /// The latencies (ms) of `runs` runs; nullopt (the reason to `err`)
+  /// when the process failed.
+  std::optional<std::vector<double>> time(int runs, llvm::raw_ostream &err);
+  const std::string &version() const { return version_; }
+  double loadSeconds() const { return loadSeconds_; }
+  ~OrtTimer();
+
+private:
+  OrtTimer() = default;
+  bool readLine(std::string &line);
+  void reportExit(llvm::raw_ostream &err);
+  int pid = -1, toChild = -1;
+  FILE *fromChild = nullptr;
+  std::string dir, version_;
+  double loadSeconds_ = 0;
+};
+
+/// Whether `ortModel` can be given to ONNX Runtime (an existing .onnx
+/// file); the reason to `err` when not.
+bool checkOrtModel(const std::string &ortModel, llvm::raw_ostream &err);
 
 /// The directory of the quantc Python package's sources
 /// ($QUANTC_PYTHONPATH, else the source tree's python/).
