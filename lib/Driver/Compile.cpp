@@ -10,6 +10,7 @@
 #include "llvm/Support/Format.h"
 
 #include <algorithm>
+#include <sys/resource.h>
 #include <chrono>
 
 using namespace mlir;
@@ -86,9 +87,14 @@ int compileModel(const CompileModelOptions &o, llvm::raw_ostream &out, llvm::raw
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   uint64_t size = 0;
   llvm::sys::fs::file_size(o.output, size);
-  out << llvm::format("%s: %.1f MiB, %zu shape variant%s, compiled in %.2f s\n",
-                               o.output.c_str(), size / 1048576.0, numVariants,
-                               numVariants == 1 ? "" : "s", seconds);
+  // Peak memory: this process's maximum resident set (the linker, a child,
+  // is not in it: a forked child's maximum starts at its parent's).
+  struct rusage self;
+  getrusage(RUSAGE_SELF, &self);
+  out << llvm::format("%s: %.1f MiB, %zu shape variant%s, compiled in %.2f s, peak memory "
+                      "%.1f MiB\n",
+                      o.output.c_str(), size / 1048576.0, numVariants,
+                      numVariants == 1 ? "" : "s", seconds, self.ru_maxrss / 1024.0);
   return 0;
 }
 

@@ -156,7 +156,7 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
   std::unique_ptr<llvm::Module> llvmModule;
   std::string signature;
   std::vector<size_t> numArgs;
-  // The weights go into the library through an assembly file (.incbin),
+  // The weights go into the library through an object of their own,
   // not through LLVM (ExternalWeights.h); variants share identical ones.
   std::vector<ExternalWeight> weights;
   llvm::StringSet<> weightNames;
@@ -252,13 +252,13 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
   if (auto ec = llvm::sys::fs::createUniqueDirectory("quantc-weights", weightsDir))
     return llvm::createStringError("cannot create a temporary directory: " + ec.message());
   auto removeWeights = llvm::scope_exit([&] { llvm::sys::fs::remove_directories(weightsDir); });
-  auto weightsAsm = writeWeightsAssembly(weights, weightsDir);
-  if (!weightsAsm)
-    return weightsAsm.takeError();
+  auto weightsObj = writeWeightsObject(weights, weightsDir, (*tm)->getTargetTriple());
+  if (!weightsObj)
+    return weightsObj.takeError();
   soPath = outputPath;
   soPath += ".tmp-link";
   std::vector<std::string> argv = {*linker, "-shared", "-o", std::string(soPath),
-                                   std::string(objPath), *weightsAsm, "-Wl,--whole-archive",
+                                   std::string(objPath), *weightsObj, "-Wl,--whole-archive",
                                    std::string(apiLib), "-Wl,--no-whole-archive",
                                    std::string(rtLib), "-Wl,-Bsymbolic", "-lpthread", "-lm"};
   std::vector<llvm::StringRef> refs(argv.begin(), argv.end());

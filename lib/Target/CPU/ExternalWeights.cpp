@@ -7,11 +7,16 @@
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/BinaryFormat/ELF.h"
+#include "llvm/TargetParser/Triple.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
+
+#include <algorithm>
+#include <cstring>
 
 using namespace mlir;
 
@@ -96,36 +101,141 @@ std::vector<ExternalWeight> externalizeWeights(ModuleOp module, bool hidden, siz
   return out;
 }
 
-llvm::Expected<std::string> writeWeightsAssembly(const std::vector<ExternalWeight> &weights,
-                                                 llvm::StringRef dir) {
-  llvm::SmallString<256> asmPath(dir);
-  llvm::sys::path::append(asmPath, "weights.s");
-  std::error_code ec;
-  llvm::raw_fd_ostream as(asmPath, ec, llvm::sys::fs::OF_Text);
-  if (ec)
-    return llvm::createStringError("cannot write '" + std::string(asmPath) + "': " + ec.message());
-  as << "\t.section .rodata.quantc_weights,\"a\",@progbits\n";
+llvm::Expected<std::string> writeWeightsObject(const std::vector<ExternalWeight> &weights,
+                                               llvm::StringRef dir, const llvm::Triple &triple) {
+  using namespace llvm::ELF;
+  uint16_t machine = triple.getArch() == llvm::Triple::x86_64    ? EM_X86_64
+                     : triple.getArch() == llvm::Triple::aarch64 ? EM_AARCH64
+                                                                 : EM_NONE;
+  if (machine == EM_NONE || !triple.isOSBinFormatELF())
+    return llvm::createStringError("the weights object is written for x86-64 and AArch64 ELF "
+                                   "targets only, not '" + triple.str() + "'");
+  // Layout: ELF header, the weights section (each weight at an offset
+  // aligned as it asks, at least 64), then .symtab, .strtab, .shstrtab and
+  // the section headers. Sections: 0 null, 1 .rodata.quantc_weights,
+  // 2 .note.GNU-stack (no executable stack), 3 .symtab, 4 .strtab,
+  // 5 .shstrtab.
+  auto alignTo = [](uint64_t v, uint64_t a) { return (v + a - 1) / a * a; };
+  uint64_t sectionAlign = 64, offset = 0;
+  std::vector<uint64_t> offsets;
   for (const ExternalWeight &w : weights) {
-    llvm::SmallString<256> binPath(dir);
-    llvm::sys::path::append(binPath, w.symbol + ".bin");
-    llvm::raw_fd_ostream bin(binPath, ec, llvm::sys::fs::OF_None);
-    if (ec)
-      return llvm::createStringError("cannot write '" + std::string(binPath) + "': " + ec.message());
-    bin.write(w.bytes.data(), w.bytes.size());
-    bin.close();
-    if (bin.has_error())
-      return llvm::createStringError("writing '" + std::string(binPath) + "' failed");
     uint64_t align = std::max<uint64_t>(w.alignment, 64);
-    as << "\t.globl " << w.symbol << "\n\t.hidden " << w.symbol << "\n\t.type " << w.symbol
-       << ",@object\n\t.balign " << align << "\n"
-       << w.symbol << ":\n\t.incbin \"" << binPath << "\"\n\t.size " << w.symbol << ", "
-       << w.bytes.size() << "\n";
+    sectionAlign = std::max(sectionAlign, align);
+    offset = alignTo(offset, align);
+    offsets.push_back(offset);
+    offset += w.bytes.size();
   }
-  as << "\t.section .note.GNU-stack,\"\",@progbits\n";
-  as.close();
-  if (as.has_error())
-    return llvm::createStringError("writing '" + std::string(asmPath) + "' failed");
-  return std::string(asmPath);
+  const uint64_t dataSize = offset;
+  const uint64_t dataOffset = alignTo(sizeof(Elf64_Ehdr), sectionAlign);
+  std::string strtab(1, '\0');
+  std::vector<Elf64_Sym> symbols(1); // the null symbol first
+  for (size_t i = 0; i < weights.size(); ++i) {
+    Elf64_Sym sym{};
+    sym.st_name = static_cast<Elf64_Word>(strtab.size());
+    strtab += weights[i].symbol;
+    strtab += '\0';
+    sym.setBindingAndType(STB_GLOBAL, STT_OBJECT);
+    sym.st_other = STV_HIDDEN;
+    sym.st_shndx = 1;
+    sym.st_value = offsets[i];
+    sym.st_size = weights[i].bytes.size();
+    symbols.push_back(sym);
+  }
+  std::string shstrtab(1, '\0');
+  auto addName = [&](llvm::StringRef name) {
+    auto at = static_cast<Elf64_Word>(shstrtab.size());
+    shstrtab += name.str();
+    shstrtab += '\0';
+    return at;
+  };
+  Elf64_Shdr sh[6] = {};
+  sh[1].sh_name = addName(".rodata.quantc_weights");
+  sh[2].sh_name = addName(".note.GNU-stack");
+  sh[3].sh_name = addName(".symtab");
+  sh[4].sh_name = addName(".strtab");
+  sh[5].sh_name = addName(".shstrtab");
+  const uint64_t symOffset = alignTo(dataOffset + dataSize, 8);
+  const uint64_t symSize = symbols.size() * sizeof(Elf64_Sym);
+  const uint64_t strOffset = symOffset + symSize;
+  const uint64_t shstrOffset = strOffset + strtab.size();
+  const uint64_t shOffset = alignTo(shstrOffset + shstrtab.size(), 8);
+
+  sh[1].sh_type = SHT_PROGBITS;
+  sh[1].sh_flags = SHF_ALLOC;
+  sh[1].sh_offset = dataOffset;
+  sh[1].sh_size = dataSize;
+  sh[1].sh_addralign = sectionAlign;
+  sh[2].sh_type = SHT_PROGBITS;
+  sh[2].sh_offset = dataOffset;
+  sh[2].sh_addralign = 1;
+  sh[3].sh_type = SHT_SYMTAB;
+  sh[3].sh_offset = symOffset;
+  sh[3].sh_size = symSize;
+  sh[3].sh_link = 4;
+  sh[3].sh_info = 1; // the first global symbol
+  sh[3].sh_addralign = 8;
+  sh[3].sh_entsize = sizeof(Elf64_Sym);
+  sh[4].sh_type = SHT_STRTAB;
+  sh[4].sh_offset = strOffset;
+  sh[4].sh_size = strtab.size();
+  sh[4].sh_addralign = 1;
+  sh[5].sh_type = SHT_STRTAB;
+  sh[5].sh_offset = shstrOffset;
+  sh[5].sh_size = shstrtab.size();
+  sh[5].sh_addralign = 1;
+
+  Elf64_Ehdr eh{};
+  std::memcpy(eh.e_ident, ElfMagic, 4);
+  eh.e_ident[EI_CLASS] = ELFCLASS64;
+  eh.e_ident[EI_DATA] = ELFDATA2LSB;
+  eh.e_ident[EI_VERSION] = EV_CURRENT;
+  eh.e_ident[EI_OSABI] = ELFOSABI_NONE;
+  eh.e_type = ET_REL;
+  eh.e_machine = machine;
+  eh.e_version = EV_CURRENT;
+  eh.e_shoff = shOffset;
+  eh.e_ehsize = sizeof(Elf64_Ehdr);
+  eh.e_shentsize = sizeof(Elf64_Shdr);
+  eh.e_shnum = 6;
+  eh.e_shstrndx = 5;
+
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "weights.o");
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError("cannot write '" + std::string(path) + "': " + ec.message());
+  uint64_t at = 0;
+  auto padTo = [&](uint64_t to) {
+    static const char zeros[64] = {};
+    while (at < to) {
+      uint64_t n = std::min<uint64_t>(64, to - at);
+      os.write(zeros, n);
+      at += n;
+    }
+  };
+  auto put = [&](const void *p, uint64_t n) {
+    os.write(static_cast<const char *>(p), n);
+    at += n;
+  };
+  // Streamed from where the importer keeps the bytes (no copy in memory:
+  // the assembler's .incbin held them twice, 2.2x the weights at its peak).
+  put(&eh, sizeof eh);
+  padTo(dataOffset);
+  for (size_t i = 0; i < weights.size(); ++i) {
+    padTo(dataOffset + offsets[i]);
+    put(weights[i].bytes.data(), weights[i].bytes.size());
+  }
+  padTo(symOffset);
+  put(symbols.data(), symSize);
+  put(strtab.data(), strtab.size());
+  put(shstrtab.data(), shstrtab.size());
+  padTo(shOffset);
+  put(sh, sizeof sh);
+  os.close();
+  if (os.has_error())
+    return llvm::createStringError("writing '" + std::string(path) + "' failed");
+  return std::string(path);
 }
 
 } // namespace quantc::cpu

@@ -7,8 +7,8 @@
 // every large constant global into an external declaration and hands back
 // its bytes, which stay where the importer put them (the memory-mapped
 // file or the protobuf's buffer, owned by the MLIRContext): the JIT binds
-// each symbol to those bytes, `quantc compile` assembles them into the
-// library with `.incbin` (writeWeightsAssembly).
+// each symbol to those bytes, `quantc compile` writes them into an ELF
+// object of their own (writeWeightsObject) that the library links.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_TARGET_CPU_EXTERNALWEIGHTS_H
@@ -17,6 +17,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
+#include "llvm/TargetParser/Triple.h"
 
 #include <string>
 #include <vector>
@@ -39,11 +40,13 @@ struct ExternalWeight {
 std::vector<ExternalWeight> externalizeWeights(mlir::ModuleOp module, bool hidden,
                                                size_t minBytes = 4096);
 
-/// Writes the bytes of `weights` to files in `dir` and an assembly file
-/// that defines each symbol (hidden, read-only, aligned) with `.incbin`;
-/// returns the assembly file's path (for the link command).
-llvm::Expected<std::string> writeWeightsAssembly(const std::vector<ExternalWeight> &weights,
-                                                 llvm::StringRef dir);
+/// Writes an ELF relocatable object for `triple` (x86-64 or AArch64,
+/// little-endian) into `dir` that defines each
+/// weight's symbol (global, hidden, in one read-only allocated section,
+/// aligned as asked and at least to 64 bytes), its bytes streamed from
+/// where they are; returns the object's path (for the link command).
+llvm::Expected<std::string> writeWeightsObject(const std::vector<ExternalWeight> &weights,
+                                               llvm::StringRef dir, const llvm::Triple &triple);
 
 } // namespace quantc::cpu
 
