@@ -84,6 +84,10 @@ MODELS = {
     "vad": ("silero-vad/weights/silero_vad_op18_ifless.onnx", "vad", lambda m: metrics.Decision()),
     # Sentence pairs from debian-reference-en (scripts/make_text_datasets.py), [2, 64] tokens each.
     "minilm": ("all-minilm-l6-v2/model.onnx", "sentences", lambda m: metrics.Embedding()),
+    # MiniLM with planted outlier channels on the attention's value path
+    # (quantc.transformers.outliers: the same float function; 1% of each
+    # output projection's input channels x 50).
+    "minilm_outlier": ("all-minilm-l6-v2/model_outlier.onnx", "sentences", lambda m: metrics.Embedding()),
     # SmolLM2-135M's prefill graph on 256-token windows of the Debian
     # handbook (scripts/make_text_datasets.py): perplexity, lower is better.
     "smollm2": ("smollm2/prefill.onnx", "lm_text", lambda m: metrics.Perplexity()),
@@ -124,6 +128,9 @@ FLOORS = {
     # usable recipe is w8a8@20 (best effort).
     "alexa_pipeline": ("abs", 0.6), "hey_mycroft_pipeline": ("abs", 0.6),
     "minilm": ("abs", 0.9),
+    # Planted outliers make plain w8a8 collapse by design: the floor only
+    # catches NaN and worse than chance.
+    "minilm_outlier": ("abs", 0.0),
     # Perplexity (lower is better): at most float's + 30. Static per-tensor
     # uint8 activations nearly double SmolLM2's perplexity on both sides
     # (21.8 -> 39.7 quantc, 44.1 ORT on the first 6 windows: down_proj's

@@ -13,8 +13,10 @@
 2. MiniLM (post-norm BERT: three embedding tables summed, then
    LayerNorm): `quantc quantize --recipe w8a8-rot` refuses with an error
    from qc-fold-rotations and writes nothing.
-   Also: the planted-outlier variant (quantc.transformers.outliers) gives
-   ONNX Runtime the same logits as the original (1e-4).
+   Also: the planted-outlier variants (quantc.transformers.outliers) give
+   ONNX Runtime the same logits as the originals (1e-4): SmolLM2's
+   (planted at the norms) and MiniLM's (on the attention's value path:
+   a few of layer 0's output-projection rows divided by 100).
 3. Quantized (`quantc quantize --recipe w8a8-rot --report`, four
    calibration windows): the layers reading a norm (q/k/v, gate/up, the
    head) and those behind an online Hadamard (down_proj) get a per-tensor
@@ -75,6 +77,31 @@ def main():
         print("smollm2 with planted outliers vs float: max rel error %.2e" % err, flush=True)
         if not (err <= TOL):
             failures.append("the planted-outlier SmolLM2 differs from float by %.3g > %g" % (err, TOL))
+        # MiniLM's variant (post-norm: planted on the attention's value
+        # path) too, on a sentence pair with padding, both outputs; and
+        # its output projections' input weights did change.
+        mdir = os.path.join(a.models, "all-minilm-l6-v2")
+        feeds = {k: np.load(os.path.join(a.data, "sentences", "eval", "0000", k + ".npy"))
+                 for k in ("input_ids", "attention_mask", "token_type_ids")}
+        outs = [ort.InferenceSession(os.path.join(mdir, f), providers=["CPUExecutionProvider"]).run(None, feeds)
+                for f in ("model.onnx", "model_outlier.onnx")]
+        for name, x, y in zip(("sentence_embedding", "last_hidden_state"), outs[0], outs[1]):
+            err = float(np.max(np.abs(y.astype(np.float64) - x)) / np.max(np.abs(x)))
+            print("minilm with planted outliers vs float, %s: max rel error %.2e" % (name, err), flush=True)
+            if not (err <= TOL):
+                failures.append("the planted-outlier MiniLM's %s differs from float by %.3g > %g" % (name, err, TOL))
+        import onnx
+        from onnx import numpy_helper
+        wname = "encoder.layer.0.attention.output.dense.weight_t"
+        w0, w1 = (numpy_helper.to_array(next(t for t in onnx.load(os.path.join(mdir, f)).graph.initializer
+                                             if t.name == wname)) for f in ("model.onnx", "model_outlier.onnx"))
+        changed = ~np.all(w1 == w0, axis=1)
+        scaled = int(np.sum(changed))
+        exact = bool(np.allclose(w1[changed] * 100, w0[changed], rtol=1e-6, atol=0))
+        print("minilm planted: %d of %d input rows of layer 0's output projection changed, each / 100: %s" %
+              (scaled, w0.shape[0], exact), flush=True)
+        if not (1 <= scaled <= w0.shape[0] // 20 and exact):
+            failures.append("the planted-outlier MiniLM's layer-0 output projection has %d scaled rows" % scaled)
         # Whole models pass between the tools as MLIR bytecode (half the
         # disk of text); the IR checks read an elided text copy.
         imported, rotated = os.path.join(tmp, "smollm2.mlirbc"), os.path.join(tmp, "rotated.mlirbc")
