@@ -284,6 +284,17 @@ void _mlir_ciface_qc_rt_matmul_i8_i32(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<
   matmulEntry(A, B, C);
 }
 
+/// B is a constant (a weight): packed once and kept (igemmS8ConstB).
+void _mlir_ciface_qc_rt_matmul_i8_i32_constb(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<2> *C) {
+  if (C->strides[1] != 1) {
+    matmulEntry(A, B, C);
+    return;
+  }
+  igemmS8ConstB(C->sizes[0], C->sizes[1], A->sizes[1],
+                MatrixS8{A->data(), A->strides[0], A->strides[1]},
+                MatrixS8{B->data(), B->strides[0], B->strides[1]}, C->data(), C->strides[0]);
+}
+
 void _mlir_ciface_qc_rt_batch_matmul_i8_i32(MemRefI8<3> *A, MemRefI8<3> *B, MemRefI32<3> *C) {
   batchMatmulEntry(A, B, C);
 }
@@ -347,6 +358,8 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_w4)},
       {"_mlir_ciface_qc_rt_matmul_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32)},
+      {"_mlir_ciface_qc_rt_matmul_i8_i32_constb",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32_constb)},
       {"_mlir_ciface_qc_rt_batch_matmul_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_i8_i32)},
       {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32",

@@ -529,9 +529,12 @@ const float *packOnce(Matrix B, int64_t K, int64_t N) {
 } // namespace
 
 void releasePackedWeights() {
-  PackedWeights &w = packedWeights();
-  std::lock_guard<std::mutex> lock(w.mu);
-  w.packed.clear();
+  {
+    PackedWeights &w = packedWeights();
+    std::lock_guard<std::mutex> lock(w.mu);
+    w.packed.clear();
+  }
+  releasePackedS8Weights();
 }
 
 void sgemmConstB(int64_t M, int64_t N, int64_t K, Matrix A, Matrix B, float *C, int64_t ldc,

@@ -267,8 +267,44 @@ TEST_P(IGemm, BitExactAgainstInt64Loops) {
     igemmS8(M, N, K, A, B, c.data(), N);
     for (size_t i = 0; i < c.size(); ++i)
       ASSERT_EQ(c[i], want[i]) << "at flat index " << i << " with " << threads << " threads";
+    // B as a weight: packed once (u8 x s8 quads where the CPU has AVX-512
+    // VNNI), then read from the cache by the second call.
+    for (int call = 0; call < 2; ++call) {
+      c = c0;
+      igemmS8ConstB(M, N, K, A, B, c.data(), N);
+      for (size_t i = 0; i < c.size(); ++i)
+        ASSERT_EQ(c[i], want[i]) << "igemmS8ConstB (" << igemmConstBKernelName() << ", call "
+                                 << call << ") at flat index " << i << " with " << threads
+                                 << " threads";
+    }
   }
+  releasePackedWeights();
   setNumThreads(0);
+}
+
+TEST(IGemmConstB, ReleasedCacheReadsNewWeightsAtTheSameAddress) {
+  std::printf("igemmS8ConstB path: %s\n", igemmConstBKernelName());
+  const int64_t M = 40, N = 70, K = 50;
+  auto a = randomS8(M * K, 21), b = randomS8(K * N, 22);
+  auto run = [&] {
+    std::vector<int32_t> c(M * N, 0);
+    igemmS8ConstB(M, N, K, MatrixS8{a.data(), K, 1}, MatrixS8{b.data(), N, 1}, c.data(), N);
+    return c;
+  };
+  auto want = [&] {
+    std::vector<int32_t> c(M * N, 0);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j)
+        for (int64_t k = 0; k < K; ++k)
+          c[i * N + j] += int32_t(a[i * K + k]) * b[k * N + j];
+    return c;
+  };
+  ASSERT_EQ(run(), want());
+  for (auto &v : b)
+    v = static_cast<int8_t>(-v / 2);
+  releasePackedWeights();
+  ASSERT_EQ(run(), want());
+  releasePackedWeights();
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -291,7 +327,12 @@ INSTANTIATE_TEST_SUITE_P(
                       // 5..32 rows: the skinny kernel on blocks of 4 rows
                       // (a partial last block), and 33 rows past it.
                       GemmCase{9, 130, 77, false, false}, GemmCase{32, 129, 64, false, false},
-                      GemmCase{17, 1100, 40, true, false}, GemmCase{33, 70, 33, false, false}));
+                      GemmCase{17, 1100, 40, true, false}, GemmCase{33, 70, 33, false, false},
+                      // Above decode size for igemmS8ConstB's quads: row
+                      // panels of 12 with tails, K past one slice of 1024
+                      // and not a multiple of 4, column tails.
+                      GemmCase{128, 384, 384, false, false}, GemmCase{61, 45, 1103, false, false},
+                      GemmCase{37, 97, 6, false, false}));
 
 class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
 

@@ -22,7 +22,7 @@ std::vector<PeakLoopInfo> availablePeakLoops() {
     if (__builtin_cpu_supports("avx512vnni")) {
       out.push_back({"int8 vpdpwssd, zmm (avx512vnni igemm's op)", "avx512vnni", true,
                      dpwssdLoopAVX512});
-      out.push_back({"int8 vpdpbusd u8xs8, zmm (no kernel yet)", "", true, dpbusdLoopAVX512});
+      out.push_back({"int8 vpdpbusd u8xs8, zmm (avx512vnni-u8s8 igemm, B a weight)", "avx512vnni-u8s8", true, dpbusdLoopAVX512});
     }
   }
   return out;

@@ -3,7 +3,8 @@
 // Times the float GEMM (the reference) and, on the same shapes in the same
 // run, the int8 GEMM (int32 accumulation), the GEMM with 4-bit weights
 // dequantized while packing, and the float GEMM with B a weight packed once
-// (sgemmConstB); prints each one's time and its speed-up over the float
+// (sgemmConstB) and the int8 GEMM with B a weight packed once
+// (igemmS8ConstB); prints each one's time and its speed-up over the float
 // GEMM. With --peak, first this machine's measured limits (Peak.h: each
 // kernel op's arithmetic peak on the given threads, the triad bandwidth),
 // and each GEMM row's float and int8 rate as a fraction of the peak of
@@ -78,7 +79,7 @@ int main(int argc, char **argv) {
   }
   setNumThreads(threads);
   std::printf("kernel paths: sgemm=%s igemm=%s\n", sgemmKernelName(), igemmKernelName());
-  double floatPeak = 0, int8Peak = 0;
+  double floatPeak = 0, int8Peak = 0, int8ConstPeak = 0;
   if (peak) {
     std::printf("peaks on %d thread(s) (2 x multiply-adds per second, best of 3):\n", threads);
     for (const auto &p : quantc::bench::measurePeaks(threads)) {
@@ -87,13 +88,17 @@ int main(int argc, char **argv) {
         floatPeak = p.gopsPerSec;
       if (p.path == igemmKernelName())
         int8Peak = p.gopsPerSec;
+      if (p.path == igemmConstBKernelName())
+        int8ConstPeak = p.gopsPerSec;
     }
     std::printf("  %-52s %8.1f GB/s\n", "triad a = b + s c, 3 x 256 MiB",
                 quantc::bench::measureTriad(threads, int64_t(256) << 20));
   }
   std::printf("threads %d, median of %d runs, ms (speed-up over the float GEMM)\n", threads, runs);
-  std::printf("%-18s %10s %20s %20s %20s%s\n", "M x N x K", "f32", "int8 -> int32", "f32 x int4 g128",
-              "f32, B packed once", peak ? "   f32 % of peak  int8 % of peak" : "");
+  std::printf("igemm with B a weight (packed once): %s\n", igemmConstBKernelName());
+  std::printf("%-18s %10s %20s %20s %20s %20s%s\n", "M x N x K", "f32", "int8 -> int32",
+              "f32 x int4 g128", "f32, B packed once", "int8, B packed once",
+              peak ? "   f32 % of peak  int8 % of peak  int8 B once % of peak" : "");
   // Then a language model's prompt-sized products (SmolLM2: hidden 576,
   // MLP 1536): a few rows against a large weight.
   std::vector<Shape> shapes = {
@@ -130,16 +135,20 @@ int main(int argc, char **argv) {
     // (medianMs's untimed warm-up) and read from the cache after.
     double tc = medianMs([&] { sgemmConstB(s.M, s.N, s.K, Matrix{a.data(), s.K, 1},
                                            Matrix{b.data(), s.N, 1}, c.get(), s.N); }, runs);
+    double tic = medianMs([&] { igemmS8ConstB(s.M, s.N, s.K, MatrixS8{ai.data(), s.K, 1},
+                                              MatrixS8{bi.data(), s.N, 1}, ci.data(), s.N); },
+                          runs);
     releasePackedWeights();
     char shape[64];
     std::snprintf(shape, sizeof shape, "%lldx%lldx%lld", (long long)s.M, (long long)s.N,
                   (long long)s.K);
-    std::printf("%-18s %10.3f %12.3f (%4.2fx) %12.3f (%4.2fx) %12.3f (%4.2fx)", shape, tf, ti,
-                tf / ti, t4, tf / t4, tc, tf / tc);
+    std::printf("%-18s %10.3f %12.3f (%4.2fx) %12.3f (%4.2fx) %12.3f (%4.2fx) %12.3f (%4.2fx)",
+                shape, tf, ti, tf / ti, t4, tf / t4, tc, tf / tc, tic, tf / tic);
     if (peak) {
       const double ops = 2.0 * s.M * s.N * s.K;
       auto pct = [&](double ms, double peakG) { return peakG > 0 ? 100.0 * ops / (ms * 1e6) / peakG : 0.0; };
-      std::printf(" %14.0f%% %14.0f%%", pct(tf, floatPeak), pct(ti, int8Peak));
+      std::printf(" %14.0f%% %14.0f%% %20.0f%%", pct(tf, floatPeak), pct(ti, int8Peak),
+                  pct(tic, int8ConstPeak));
     }
     std::printf("\n");
   }

@@ -80,6 +80,18 @@ struct MatrixS8 {
 /// (compiled models subtract precomputed correction terms afterwards).
 void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C, int64_t ldc);
 
+/// igemmS8 with B a constant (a weight): on CPUs with AVX-512 VNNI, B is
+/// packed once into u8 x s8 quads (vpdpbusd, twice igemmS8's multiply-adds
+/// per instruction) and kept until releasePackedWeights; elsewhere, and
+/// for decode-shaped products, igemmS8. The same exact int32 results.
+void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
+                   int64_t ldc);
+/// The path igemmS8ConstB takes for products above decode size
+/// ("avx512vnni-u8s8", or igemmKernelName()'s).
+const char *igemmConstBKernelName();
+/// Drops igemmS8ConstB's packed weights (releasePackedWeights calls it).
+void releasePackedS8Weights();
+
 /// conv2d on int8 image and weights into int32, one image (implicit
 /// padding reads 0).
 void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out);
@@ -195,6 +207,10 @@ void _mlir_ciface_qc_rt_matmul_f32_w4(quantc::rt::MemRefF32<2> *A, quantc::rt::M
 // The int8 x int8 -> int32 versions of the three above (C += A * B).
 void _mlir_ciface_qc_rt_matmul_i8_i32(quantc::rt::MemRefI8<2> *A, quantc::rt::MemRefI8<2> *B,
                                       quantc::rt::MemRefI32<2> *C);
+// The same with B a constant (igemmS8ConstB: packed once and kept).
+void _mlir_ciface_qc_rt_matmul_i8_i32_constb(quantc::rt::MemRefI8<2> *A,
+                                             quantc::rt::MemRefI8<2> *B,
+                                             quantc::rt::MemRefI32<2> *C);
 void _mlir_ciface_qc_rt_batch_matmul_i8_i32(quantc::rt::MemRefI8<3> *A,
                                             quantc::rt::MemRefI8<3> *B,
                                             quantc::rt::MemRefI32<3> *C);

@@ -258,7 +258,7 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     if (isa<linalg::MatmulOp>(op.getOperation())) {
       // A constant B (a weight) is packed once by the runtime and kept.
       bool constB = op->getOperand(1).getDefiningOp<memref::GetGlobalOp>() != nullptr;
-      name = s8          ? "qc_rt_matmul_i8_i32"
+      name = s8          ? (constB ? "qc_rt_matmul_i8_i32_constb" : "qc_rt_matmul_i8_i32")
              : overwrite ? (constB ? "qc_rt_matmul_f32_constb_set" : "qc_rt_matmul_f32_set")
              : constB    ? "qc_rt_matmul_f32_constb"
                          : "qc_rt_matmul_f32";

@@ -79,3 +79,19 @@ func.func @w4(%a: memref<3x4xf32>, %p: memref<4x1xi8>, %s: memref<2x2xf32>, %z: 
   }
   return
 }
+
+// -----
+
+// An int8 weight (B from memref.get_global) calls the _constb entry that
+// packs it once; an int8 activation B keeps the plain one.
+// RUN: quant-opt %s --split-input-file --quantc-cpu-kernel-calls | FileCheck %s --check-prefix=S8W
+// S8W-LABEL: func.func @s8_weight
+// S8W: call @qc_rt_matmul_i8_i32_constb(
+// S8W: call @qc_rt_matmul_i8_i32(
+memref.global "private" constant @w8 : memref<8x6xi8> = dense<3>
+func.func @s8_weight(%a: memref<4x8xi8>, %b: memref<8x6xi8>, %c: memref<4x6xi32>) {
+  %w = memref.get_global @w8 : memref<8x6xi8>
+  linalg.matmul ins(%a, %w : memref<4x8xi8>, memref<8x6xi8>) outs(%c : memref<4x6xi32>)
+  linalg.matmul ins(%a, %b : memref<4x8xi8>, memref<8x6xi8>) outs(%c : memref<4x6xi32>)
+  return
+}

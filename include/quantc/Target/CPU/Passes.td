@@ -26,8 +26,11 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     strided memref descriptors (llvm.emit_c_interface), so views need no
     copies. The first three on i8 operands into i32 (signed casts) call
     qc_rt_matmul_i8_i32, qc_rt_batch_matmul_i8_i32 and
-    qc_rt_conv2d_nchw_i8_i32 (exact int32 accumulation). Ops on other
-    element types are left to the generic lowering.
+    qc_rt_conv2d_nchw_i8_i32 (exact int32 accumulation); a matmul whose B
+    is a constant (memref.get_global: a weight) calls the `_constb` entry
+    (qc_rt_matmul_f32_constb, qc_rt_matmul_i8_i32_constb), which packs B
+    once and keeps it. Ops on other element types are left to the generic
+    lowering.
 
     A matmul or batch_matmul whose output buffer was zero-filled just for
     it (linalg.fill of +0.0 as the buffer's only use before the product,

@@ -1,0 +1,163 @@
+//===- IGemmQuad.cpp - int8 GEMM with a constant B on u8 x s8 quads -------===//
+//
+// igemmS8ConstB: B (a weight) packed once into kQNR-column panels of k
+// quads with its column sums (IGemmQuad.h) and kept, keyed by its address
+// and shape (releasePackedWeights drops them); A packed per call, shifted
+// to unsigned. Tasks own blocks of whole column panels, as the float
+// GEMM's do, and run every row panel against each B panel while it is in
+// cache. CPUs without AVX-512 VNNI, QUANTC_CPU_KERNELS=avx2|generic and
+// QUANTC_PREPACK=0 take igemmS8 instead; so do decode-shaped products (B
+// read in place there).
+//
+//===----------------------------------------------------------------------===//
+#include "IGemmQuad.h"
+#include "SkinnyIGemm.h"
+#include "quantc/Runtime/Kernels.h"
+#include "quantc/Runtime/ThreadPool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace quantc::rt {
+namespace {
+
+/// Quads of k per slice: a B panel slice of 256 x 128 bytes stays in L1
+/// while the row panels stream past it.
+constexpr int64_t kQuadSlice = 256;
+
+bool quadAvailable() {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  static const bool ok = [] {
+    const char *cap = getenv("QUANTC_CPU_KERNELS");
+    std::string limit = cap ? cap : "";
+    const char *pre = getenv("QUANTC_PREPACK");
+    __builtin_cpu_init();
+    return limit != "generic" && limit != "avx2" && !(pre && pre[0] == '0') &&
+           __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
+struct PackedS8 {
+  int64_t kq = 0, panels = 0;
+  std::vector<int8_t> b;     // panels x kq x kQNR x 4
+  std::vector<int32_t> corr; // panels x kQNR: 128 * column sum
+};
+
+struct PackedS8Cache {
+  std::mutex mu;
+  std::map<std::tuple<const int8_t *, int64_t, int64_t, int64_t, int64_t>, PackedS8> packed;
+};
+
+PackedS8Cache &cache() {
+  static PackedS8Cache *c = new PackedS8Cache(); // never destroyed: models may run at exit
+  return *c;
+}
+
+const PackedS8 &packOnce(MatrixS8 B, int64_t K, int64_t N) {
+  PackedS8Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  auto key = std::make_tuple(B.ptr, B.rs, B.cs, K, N);
+  auto it = c.packed.find(key);
+  if (it != c.packed.end())
+    return it->second;
+  PackedS8 p;
+  p.kq = (K + 3) / 4;
+  p.panels = (N + kQNR - 1) / kQNR;
+  p.b.assign(p.panels * p.kq * kQNR * 4, 0);
+  p.corr.assign(p.panels * kQNR, 0);
+  parallelFor(p.panels, [&](int64_t j) {
+    int8_t *dst = p.b.data() + j * p.kq * kQNR * 4;
+    int32_t *corr = p.corr.data() + j * kQNR;
+    int64_t cols = std::min(kQNR, N - j * kQNR);
+    for (int64_t k = 0; k < K; ++k) {
+      const int8_t *src = B.ptr + k * B.rs + j * kQNR * B.cs;
+      int8_t *q = dst + (k / 4) * kQNR * 4 + k % 4;
+      for (int64_t col = 0; col < cols; ++col) {
+        int8_t v = src[col * B.cs];
+        q[col * 4] = v;
+        corr[col] += 128 * int32_t(v);
+      }
+    }
+  });
+  return c.packed.emplace(key, std::move(p)).first->second;
+}
+
+/// A's rows as kQMR-row panels of quads, each byte xor 0x80 (a + 128 as
+/// unsigned); rows past M and k past K zero (their products are never
+/// stored, or meet zero B rows).
+void packA(MatrixS8 A, int64_t M, int64_t K, int64_t kq, int64_t panel, uint8_t *dst) {
+  for (int64_t r = 0; r < kQMR; ++r) {
+    int64_t m = panel * kQMR + r;
+    uint8_t *d = dst + r * 4;
+    if (m >= M) {
+      for (int64_t q = 0; q < kq; ++q)
+        std::fill(d + q * kQMR * 4, d + q * kQMR * 4 + 4, uint8_t(0));
+      continue;
+    }
+    const int8_t *src = A.ptr + m * A.rs;
+    int64_t k = 0;
+    for (; k < K; ++k)
+      d[(k / 4) * kQMR * 4 + k % 4] = static_cast<uint8_t>(src[k * A.cs]) ^ 0x80;
+    for (; k < kq * 4; ++k)
+      d[(k / 4) * kQMR * 4 + k % 4] = 0;
+  }
+}
+
+} // namespace
+
+void releasePackedS8Weights() {
+  PackedS8Cache &c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.packed.clear();
+}
+
+const char *igemmConstBKernelName() { return quadAvailable() ? "avx512vnni-u8s8" : igemmKernelName(); }
+
+void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
+                   int64_t ldc) {
+  if (M <= kSkinnyIBlockedRows || N <= 0 || K <= 0 || !quadAvailable()) {
+    igemmS8(M, N, K, A, B, C, ldc);
+    return;
+  }
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  const PackedS8 &pb = packOnce(B, K, N);
+  const int64_t kq = pb.kq, mPanels = (M + kQMR - 1) / kQMR;
+  thread_local std::vector<uint8_t> ap;
+  ap.resize(mPanels * kq * kQMR * 4);
+  uint8_t *a = ap.data();
+  parallelFor(mPanels, [&](int64_t i) { packA(A, M, K, kq, i, a + i * kq * kQMR * 4); });
+  // Column blocks of whole panels: at least one per thread, at most 8
+  // panels (256 columns) each, as even as the panel count allows.
+  const int64_t threads = getNumThreads(), P = pb.panels;
+  int64_t blocks = std::max<int64_t>(threads, (P + 7) / 8);
+  blocks = std::min(P, (blocks + threads - 1) / threads * threads);
+  const int64_t per = (P + blocks - 1) / blocks;
+  blocks = (P + per - 1) / per;
+  parallelFor(blocks, [&](int64_t t) {
+    for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
+      const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
+      const int64_t nr = std::min(kQNR, N - j * kQNR);
+      for (int64_t q0 = 0; q0 < kq; q0 += kQuadSlice) {
+        const int64_t qs = std::min(kQuadSlice, kq - q0);
+        for (int64_t i = 0; i < mPanels; ++i)
+          iQuadKernelAVX512VNNI(qs, a + i * kq * kQMR * 4 + q0 * kQMR * 4, bp + q0 * kQNR * 4,
+                                q0 == 0 ? pb.corr.data() + j * kQNR : nullptr,
+                                C + i * kQMR * ldc + j * kQNR, ldc,
+                                std::min(kQMR, M - i * kQMR), nr);
+      }
+    }
+  });
+#endif
+}
+
+} // namespace quantc::rt
