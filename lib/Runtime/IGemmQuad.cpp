@@ -16,6 +16,7 @@
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <cstring>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -106,6 +107,13 @@ void packA(MatrixS8 A, int64_t M, int64_t K, int64_t kq, int64_t panel, uint8_t 
     }
     const int8_t *src = A.ptr + m * A.rs;
     int64_t k = 0;
+    if (A.cs == 1) // whole quads as 32-bit words
+      for (; k + 4 <= K; k += 4) {
+        uint32_t w;
+        std::memcpy(&w, src + k, 4);
+        w ^= 0x80808080u;
+        std::memcpy(d + (k / 4) * kQMR * 4, &w, 4);
+      }
     for (; k < K; ++k)
       d[(k / 4) * kQMR * 4 + k % 4] = static_cast<uint8_t>(src[k * A.cs]) ^ 0x80;
     for (; k < kq * 4; ++k)
