@@ -132,8 +132,11 @@ void releasePackedS8Weights() {
 const char *igemmConstBKernelName() { return quadAvailable() ? "avx512vnni-u8s8" : igemmKernelName(); }
 
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
-                   int64_t ldc) {
+                   int64_t ldc, bool overwrite) {
   if (M <= kSkinnyIBlockedRows || N <= 0 || K <= 0 || !quadAvailable()) {
+    if (overwrite)
+      for (int64_t i = 0; i < M; ++i)
+        std::fill(C + i * ldc, C + i * ldc + std::max<int64_t>(N, 0), 0);
     igemmS8(M, N, K, A, B, C, ldc);
     return;
   }
@@ -161,7 +164,7 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
           iQuadKernelAVX512VNNI(qs, a + i * kq * kQMR * 4 + q0 * kQMR * 4, bp + q0 * kQNR * 4,
                                 q0 == 0 ? pb.corr.data() + j * kQNR : nullptr,
                                 C + i * kQMR * ldc + j * kQNR, ldc,
-                                std::min(kQMR, M - i * kQMR), nr);
+                                std::min(kQMR, M - i * kQMR), nr, overwrite && q0 == 0);
       }
     }
   });

@@ -25,10 +25,11 @@ constexpr int64_t kQMR = 12, kQNR = 32;
 
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 /// C[mr x nr] += Ap (kq quads x kQMR rows) * Bp (kq quads x kQNR columns)
-/// - corr[c] (corr null: nothing subtracted).
+/// - corr[c] (corr null: nothing subtracted); `overwrite`: C = that, C
+/// not read.
 void iQuadKernelAVX512VNNI(int64_t kq, const uint8_t *Ap, const int8_t *Bp,
                            const int32_t *corr, int32_t *C, int64_t ldc, int64_t mr,
-                           int64_t nr);
+                           int64_t nr, bool overwrite);
 #endif
 
 } // namespace quantc::rt

@@ -15,7 +15,7 @@ namespace quantc::rt {
 
 void iQuadKernelAVX512VNNI(int64_t kq, const uint8_t *Ap, const int8_t *Bp,
                            const int32_t *corr, int32_t *C, int64_t ldc, int64_t mr,
-                           int64_t nr) {
+                           int64_t nr, bool overwrite) {
   __m512i c[kQMR][2];
 #pragma clang loop unroll(full)
   for (int r = 0; r < kQMR; ++r)
@@ -43,10 +43,14 @@ void iQuadKernelAVX512VNNI(int64_t kq, const uint8_t *Ap, const int8_t *Bp,
       break;
     int32_t *row = C + r * ldc;
     __m512i v0 = _mm512_sub_epi32(c[r][0], k0), v1 = _mm512_sub_epi32(c[r][1], k1);
-    _mm512_mask_storeu_epi32(row, m0, _mm512_add_epi32(_mm512_maskz_loadu_epi32(m0, row), v0));
+    if (!overwrite) {
+      v0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m0, row), v0);
+      if (m1)
+        v1 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m1, row + 16), v1);
+    }
+    _mm512_mask_storeu_epi32(row, m0, v0);
     if (m1)
-      _mm512_mask_storeu_epi32(row + 16, m1,
-                               _mm512_add_epi32(_mm512_maskz_loadu_epi32(m1, row + 16), v1));
+      _mm512_mask_storeu_epi32(row + 16, m1, v1);
   }
 }
 

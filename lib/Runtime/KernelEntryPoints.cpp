@@ -284,15 +284,27 @@ void _mlir_ciface_qc_rt_matmul_i8_i32(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<
   matmulEntry(A, B, C);
 }
 
-/// B is a constant (a weight): packed once and kept (igemmS8ConstB).
-void _mlir_ciface_qc_rt_matmul_i8_i32_constb(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<2> *C) {
+namespace {
+void constBS8Entry(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<2> *C, bool overwrite) {
   if (C->strides[1] != 1) {
-    matmulEntry(A, B, C);
+    matmulEntry(A, B, C, overwrite);
     return;
   }
   igemmS8ConstB(C->sizes[0], C->sizes[1], A->sizes[1],
                 MatrixS8{A->data(), A->strides[0], A->strides[1]},
-                MatrixS8{B->data(), B->strides[0], B->strides[1]}, C->data(), C->strides[0]);
+                MatrixS8{B->data(), B->strides[0], B->strides[1]}, C->data(), C->strides[0],
+                overwrite);
+}
+} // namespace
+
+/// B is a constant (a weight): packed once and kept (igemmS8ConstB).
+void _mlir_ciface_qc_rt_matmul_i8_i32_constb(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<2> *C) {
+  constBS8Entry(A, B, C, false);
+}
+/// The same writing C = A * B (its zero fill dropped).
+void _mlir_ciface_qc_rt_matmul_i8_i32_constb_set(MemRefI8<2> *A, MemRefI8<2> *B,
+                                                 MemRefI32<2> *C) {
+  constBS8Entry(A, B, C, true);
 }
 
 void _mlir_ciface_qc_rt_batch_matmul_i8_i32(MemRefI8<3> *A, MemRefI8<3> *B, MemRefI32<3> *C) {
@@ -360,6 +372,8 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32)},
       {"_mlir_ciface_qc_rt_matmul_i8_i32_constb",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32_constb)},
+      {"_mlir_ciface_qc_rt_matmul_i8_i32_constb_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32_constb_set)},
       {"_mlir_ciface_qc_rt_batch_matmul_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_i8_i32)},
       {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32",

@@ -277,6 +277,11 @@ TEST_P(IGemm, BitExactAgainstInt64Loops) {
                                  << call << ") at flat index " << i << " with " << threads
                                  << " threads";
     }
+    // overwrite: C = A * B whatever C held.
+    c.assign(M * N, 0x5a5a5a5a);
+    igemmS8ConstB(M, N, K, A, B, c.data(), N, /*overwrite=*/true);
+    for (size_t i = 0; i < c.size(); ++i)
+      ASSERT_EQ(c[i], want[i] - c0[i]) << "igemmS8ConstB overwrite at flat index " << i;
   }
   releasePackedWeights();
   setNumThreads(0);

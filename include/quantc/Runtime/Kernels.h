@@ -84,8 +84,9 @@ void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C
 /// packed once into u8 x s8 quads (vpdpbusd, twice igemmS8's multiply-adds
 /// per instruction) and kept until releasePackedWeights; elsewhere, and
 /// for decode-shaped products, igemmS8. The same exact int32 results.
+/// `overwrite`: C = A * B, C not read.
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
-                   int64_t ldc);
+                   int64_t ldc, bool overwrite = false);
 /// The path igemmS8ConstB takes for products above decode size
 /// ("avx512vnni-u8s8", or igemmKernelName()'s).
 const char *igemmConstBKernelName();
@@ -211,6 +212,9 @@ void _mlir_ciface_qc_rt_matmul_i8_i32(quantc::rt::MemRefI8<2> *A, quantc::rt::Me
 void _mlir_ciface_qc_rt_matmul_i8_i32_constb(quantc::rt::MemRefI8<2> *A,
                                              quantc::rt::MemRefI8<2> *B,
                                              quantc::rt::MemRefI32<2> *C);
+void _mlir_ciface_qc_rt_matmul_i8_i32_constb_set(quantc::rt::MemRefI8<2> *A,
+                                                 quantc::rt::MemRefI8<2> *B,
+                                                 quantc::rt::MemRefI32<2> *C);
 void _mlir_ciface_qc_rt_batch_matmul_i8_i32(quantc::rt::MemRefI8<3> *A,
                                             quantc::rt::MemRefI8<3> *B,
                                             quantc::rt::MemRefI32<3> *C);

@@ -190,7 +190,12 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
   /// pass over the output saved; SmolLM2's logits are 50 MB). The output
   /// must have no other user before the matmul.
   bool zeroFilledOutput(linalg::LinalgOp op) {
-    if (kindOf(op) != Kind::F32 || op.getNumDpsInits() != 1)
+    if (op.getNumDpsInits() != 1)
+      return false;
+    // int8 products only for a weight B (the _constb_set entry).
+    if (kindOf(op) != Kind::F32 &&
+        !(kindOf(op) == Kind::S8 && isa<linalg::MatmulOp>(op.getOperation()) &&
+          op->getOperand(1).getDefiningOp<memref::GetGlobalOp>()))
       return false;
     Value c = op.getDpsInits()[0];
     Operation *writer = nullptr;
@@ -210,6 +215,8 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       if (!f || f.getOutputs()[0] != out)
         return false;
       auto cst = f.getInputs()[0].getDefiningOp<arith::ConstantOp>();
+      if (auto i = cst ? dyn_cast<IntegerAttr>(cst.getValue()) : IntegerAttr())
+        return i.getValue().isZero();
       auto v = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
       return v && v.getValue().isZero() && !v.getValue().isNegative();
     };
@@ -258,7 +265,9 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     if (isa<linalg::MatmulOp>(op.getOperation())) {
       // A constant B (a weight) is packed once by the runtime and kept.
       bool constB = op->getOperand(1).getDefiningOp<memref::GetGlobalOp>() != nullptr;
-      name = s8          ? (constB ? "qc_rt_matmul_i8_i32_constb" : "qc_rt_matmul_i8_i32")
+      name = s8          ? (!constB      ? "qc_rt_matmul_i8_i32"
+                            : overwrite ? "qc_rt_matmul_i8_i32_constb_set"
+                                        : "qc_rt_matmul_i8_i32_constb")
              : overwrite ? (constB ? "qc_rt_matmul_f32_constb_set" : "qc_rt_matmul_f32_set")
              : constB    ? "qc_rt_matmul_f32_constb"
                          : "qc_rt_matmul_f32";

@@ -49,3 +49,24 @@ func.func @kept(%a: memref<4x8xf32>, %b: memref<8x6xf32>, %c: memref<4x6xf32>, %
   linalg.matmul ins(%a, %b : memref<4x8xf32>, memref<8x6xf32>) outs(%d : memref<4x6xf32>)
   return
 }
+
+// -----
+
+// int8: a weight's product into a zero-filled i32 buffer drops the fill
+// (qc_rt_matmul_i8_i32_constb_set); an activation B keeps fill and call.
+// CHECK-LABEL: func.func @s8_zero_filled
+// CHECK: call @qc_rt_matmul_i8_i32_constb_set(
+// CHECK: linalg.fill
+// CHECK: call @qc_rt_matmul_i8_i32(
+memref.global "private" constant @w8 : memref<8x6xi8> = dense<3>
+func.func @s8_zero_filled(%a: memref<4x8xi8>, %b: memref<8x6xi8>) -> (memref<4x6xi32>, memref<4x6xi32>) {
+  %z = arith.constant 0 : i32
+  %w = memref.get_global @w8 : memref<8x6xi8>
+  %c = memref.alloc() : memref<4x6xi32>
+  linalg.fill ins(%z : i32) outs(%c : memref<4x6xi32>)
+  linalg.matmul ins(%a, %w : memref<4x8xi8>, memref<8x6xi8>) outs(%c : memref<4x6xi32>)
+  %d = memref.alloc() : memref<4x6xi32>
+  linalg.fill ins(%z : i32) outs(%d : memref<4x6xi32>)
+  linalg.matmul ins(%a, %b : memref<4x8xi8>, memref<8x6xi8>) outs(%d : memref<4x6xi32>)
+  return %c, %d : memref<4x6xi32>, memref<4x6xi32>
+}
