@@ -711,8 +711,13 @@ struct DynamicQuantizeLinearLowering : OpConversionPattern<DynamicQuantizeLinear
                                         AffineMap::get(rank, 0, {}, rw.getContext())},
                     iters,
                     [&](OpBuilder &b, Location nl, ValueRange v) {
-                      Value m = isMax ? Value(arith::MaxNumFOp::create(b, nl, v[0], v[1]))
-                                      : Value(arith::MinNumFOp::create(b, nl, v[0], v[1]));
+                      // nnan/nsz/reassoc: vectorized by LLVM (see the
+                      // per-row version below).
+                      auto fm = arith::FastMathFlagsAttr::get(
+                          b.getContext(), arith::FastMathFlags::nnan | arith::FastMathFlags::nsz |
+                                              arith::FastMathFlags::reassoc);
+                      Value m = isMax ? Value(arith::MaxNumFOp::create(b, nl, v[0], v[1], fm))
+                                      : Value(arith::MinNumFOp::create(b, nl, v[0], v[1], fm));
                       linalg::YieldOp::create(b, nl, m);
                     })
                     .getResult(0);
