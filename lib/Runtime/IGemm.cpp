@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "IGemm.h"
+#include "GemmDriver.h"
 #include "SkinnyIGemm.h"
 #include "Im2Col.h"
 #include "quantc/Runtime/ThreadPool.h"
@@ -18,6 +19,7 @@
 
 namespace quantc::rt {
 namespace {
+
 
 constexpr int64_t kKC = 512, kNC = 256, kMC = 120; // kKC even, kMC a multiple of kIMR
 
@@ -160,8 +162,8 @@ void igemmWithPacker(int64_t M, int64_t N, int64_t K, MatrixS8 A, const IBPacker
     IScratch &s = iscratch;
     for (int64_t k0 = 0; k0 < K; k0 += kKC) {
       int64_t kc = std::min(kKC, K - k0), kcp = (kc + 1) / 2;
-      s.a.resize(mPanels * kIMR * kcp * 2);
-      s.b.resize(nPanels * kINR * kcp * 2);
+      growTo(s.a, mPanels * kIMR * kcp * 2);
+      growTo(s.b, nPanels * kINR * kcp * 2);
       packA(A, m0, mc, k0, kc, s.a.data());
       B.pack(k0, kc, n0, nc, s.b.data());
       for (int64_t j = 0; j < nPanels; ++j)

@@ -18,6 +18,7 @@
 namespace quantc::rt {
 namespace {
 
+
 constexpr int64_t kNC = 256, kMC = 128;
 
 /// Depth of the K slices: up to 256 one slice; deeper K cut into equal
@@ -212,7 +213,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
   auto panels = [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, std::vector<float> &buf) {
     if (prepacked)
       return prepacked + (n0 / kNR) * K * kNR + k0 * kNR;
-    buf.resize(((nc + kNR - 1) / kNR) * kNR * kc);
+    growTo(buf, ((nc + kNR - 1) / kNR) * kNR * kc);
     B.pack(k0, kc, n0, nc, buf.data());
     return static_cast<const float *>(buf.data());
   };
@@ -233,7 +234,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     const int64_t kKC = sliceK > 0 ? sliceK : directA ? directSliceDepth(K) : sliceDepth(K);
     int64_t slices = (K + kKC - 1) / kKC;
     if (!directA) {
-      ap.resize(mPanels * kMR * K);
+      growTo(ap, mPanels * kMR * K);
       parallelFor(slices * mPanels, [&](int64_t t) {
         int64_t k0 = (t / mPanels) * kKC, kc = std::min(kKC, K - k0), p = t % mPanels;
         packA(A, p * kMR, std::min(kMR, M - p * kMR), k0, kc,
@@ -319,7 +320,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     Scratch &s = scratch;
     for (int64_t k0 = 0; k0 < K; k0 += kKC) {
       int64_t kc = std::min(kKC, K - k0);
-      s.a.resize(mPanels * kMR * kc);
+      growTo(s.a, mPanels * kMR * kc);
       packA(A, m0, mc, k0, kc, s.a.data());
       const float *bp = panels(k0, kc, n0, nc, s.b);
       for (int64_t j = 0; j < nPanels; ++j)
