@@ -6,13 +6,12 @@
 // to unsigned. Tasks own blocks of whole column panels, as the float
 // GEMM's do, and run every row panel against each B panel while it is in
 // cache. CPUs without AVX-512 VNNI, QUANTC_CPU_KERNELS=avx2|generic and
-// QUANTC_PREPACK=0 take igemmS8 instead; so do decode-shaped products (B
-// read in place there).
+// QUANTC_PREPACK=0 take igemmS8 instead; so do products of 1-3 rows
+// (decode: B read in place there).
 //
 //===----------------------------------------------------------------------===//
 #include "IGemmQuad.h"
 #include "GemmDriver.h"
-#include "SkinnyIGemm.h"
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
 
@@ -31,6 +30,15 @@ namespace {
 /// Quads of k per slice: a B panel slice of 256 x 128 bytes stays in L1
 /// while the row panels stream past it.
 constexpr int64_t kQuadSlice = 256;
+
+/// Fewer rows take igemmS8's skinny kernels (B read in place). From 4
+/// rows up the packed quads won (quantc-kernel-bench, 2 threads, B packed
+/// once, ms skinny / quads): 4x1536x576 0.053 / 0.046, 8x1536x576 0.052 /
+/// 0.046, 16x1536x576 0.205 / 0.093, 32x1536x576 0.435 / 0.139,
+/// 32x49152x576 19.3 / 5.8; one row lost on small products (1x1536x576
+/// 0.027 / 0.047) though it won on the output head (1x49152x576 1.83 /
+/// 1.51).
+constexpr int64_t kQuadMinRows = 4;
 
 bool quadAvailable() {
 #ifdef QUANTC_HAVE_AVX512_KERNELS
@@ -135,7 +143,7 @@ const char *igemmConstBKernelName() { return quadAvailable() ? "avx512vnni-u8s8"
 
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
                    int64_t ldc, bool overwrite) {
-  if (M <= kSkinnyIBlockedRows || N <= 0 || K <= 0 || !quadAvailable()) {
+  if (M < kQuadMinRows || N <= 0 || K <= 0 || !quadAvailable()) {
     if (overwrite)
       for (int64_t i = 0; i < M; ++i)
         std::fill(C + i * ldc, C + i * ldc + std::max<int64_t>(N, 0), 0);

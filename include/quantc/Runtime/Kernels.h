@@ -83,7 +83,7 @@ void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C
 /// igemmS8 with B a constant (a weight): on CPUs with AVX-512 VNNI, B is
 /// packed once into u8 x s8 quads (vpdpbusd, twice igemmS8's multiply-adds
 /// per instruction) and kept until releasePackedWeights; elsewhere, and
-/// for decode-shaped products, igemmS8. The same exact int32 results.
+/// for products of 1-3 rows (decode), igemmS8. The same exact int32 results.
 /// `overwrite`: C = A * B, C not read.
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
                    int64_t ldc, bool overwrite = false);
