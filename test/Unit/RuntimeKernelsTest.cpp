@@ -449,11 +449,11 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
 TEST(KernelPaths, MatchTheCpuAndTheCap) {
   std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName(),
               is = skinnyIgemmKernelName(), sm = softmaxKernelName(),
-              hd = hadamardKernelName();
-  std::printf("kernel paths: sgemm=%s igemm=%s depthwise=%s igemm-skinny=%s softmax=%s "
-              "hadamard=%s\n",
-              sg.c_str(), ig.c_str(), dw.c_str(), is.c_str(), sm.c_str(), hd.c_str());
-  for (const std::string &k : {sg, ig, dw, is, sm, hd})
+              hd = hadamardKernelName(), iw = igemmConstBKernelName();
+  std::printf("kernel paths: sgemm=%s igemm=%s igemm-weight=%s depthwise=%s igemm-skinny=%s "
+              "softmax=%s hadamard=%s\n",
+              sg.c_str(), ig.c_str(), iw.c_str(), dw.c_str(), is.c_str(), sm.c_str(), hd.c_str());
+  for (const std::string &k : {sg, ig, dw, is, sm, hd, iw})
     EXPECT_NE(k, "unknown");
   const char *cap = std::getenv("QUANTC_CPU_KERNELS");
   std::string limit = cap ? cap : "";
@@ -471,6 +471,12 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
     EXPECT_EQ(sm, "generic");
     EXPECT_EQ(hd, "generic");
   }
+  // The u8s8 weight path needs AVX-512 VNNI and is capped with the others.
+  if (limit == "avx2" || limit == "generic" || !avx512)
+    EXPECT_NE(iw, "avx512vnni-u8s8");
+  else
+    EXPECT_EQ(iw == "avx512vnni-u8s8", ig == "avx512vnni")
+        << "the weight path and the int8 kernel both follow AVX-512 VNNI";
   if (limit == "avx2" || !avx512) {
     EXPECT_NE(sg, "avx512");
     EXPECT_NE(dw, "avx512");
