@@ -340,7 +340,6 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
   result.medianMs = median;
   result.minMs = *std::min_element(times.begin(), times.end());
   result.threads = threads;
-  result.inputs = std::move(inputs);
   return 0;
 }
 

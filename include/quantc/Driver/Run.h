@@ -18,12 +18,11 @@ namespace quantc::driver {
 /// `quantc run` (see RunOptions); the CLI's exit status.
 int runModel(const RunOptions &options, llvm::raw_ostream &out, llvm::raw_ostream &err);
 
-/// What benchModel measured, for a comparison with another runtime on
-/// the same inputs.
+/// What benchModel measured (quantc's runs; ONNX Runtime's, when it was
+/// compared, are printed only).
 struct BenchResult {
   double medianMs = 0, minMs = 0;
   int threads = 0;
-  std::vector<cpu::HostTensor> inputs;
 };
 
 /// `quantc bench` (see BenchOptions): prints the timings; the CLI's exit
