@@ -118,7 +118,16 @@ struct SmoothPass : quantc::calib::impl::QCSmoothBase<SmoothPass> {
 struct FoldRotationsPass : quantc::calib::impl::QCFoldRotationsBase<FoldRotationsPass> {
   using QCFoldRotationsBase::QCFoldRotationsBase;
   void runOnOperation() override {
-    auto r = foldRotations(getOperation(), RotationOptions{seed, online});
+    RotationOptions options{seed, online, {}, matrix};
+    if (!matrix.empty()) {
+      auto m = readRotationMatrix(matrix);
+      if (!m) {
+        getOperation().emitError("qc-fold-rotations: ") << llvm::toString(m.takeError());
+        return signalPassFailure();
+      }
+      options.matrix = std::move(*m);
+    }
+    auto r = foldRotations(getOperation(), options);
     if (!r) {
       getOperation().emitError(llvm::toString(r.takeError()));
       return signalPassFailure();

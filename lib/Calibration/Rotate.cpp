@@ -8,8 +8,10 @@
 #include "quantc/Dialect/QC/QCOps.h"
 #include "quantc/Quant/Hadamard.h"
 #include "quantc/Runtime/Kernels.h"
+#include "quantc/Support/NpyFile.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
 #include <string>
@@ -234,7 +236,30 @@ llvm::Expected<RotationReport> foldRotations(ModuleOp module, const RotationOpti
   int64_t d = p->dim;
   RotationReport report;
   report.dim = d;
-  std::vector<double> qd = quant::rotation(d, seed, &report.hadamard);
+  std::vector<double> qd;
+  if (options.matrix.empty()) {
+    qd = quant::rotation(d, seed, &report.hadamard);
+  } else {
+    if (static_cast<int64_t>(options.matrix.size()) != d * d)
+      return llvm::createStringError(llvm::formatv(
+          "qc-fold-rotations: rotation matrix {0} has {1} values; the residual stream is {2} "
+          "wide, so it must be {2} x {2}",
+          options.matrixName, options.matrix.size(), d));
+    std::vector<float> qf(options.matrix.begin(), options.matrix.end());
+    std::vector<float> qtq = matmul(qf, qf, d, d, d, /*transposeA=*/true);
+    double worst = 0;
+    for (int64_t i = 0; i < d * d; ++i) {
+      double e = std::fabs(qtq[i] - (i % (d + 1) == 0 ? 1.0 : 0.0));
+      worst = std::isnan(e) || std::isnan(worst) ? NAN : std::max(worst, e);
+    }
+    if (!(worst <= 1e-3))
+      return llvm::createStringError(llvm::formatv(
+          "qc-fold-rotations: rotation matrix {0} is not orthogonal (max |Q^T Q - I| = {1:e2}, "
+          "over 1e-3): folding it would change the model's function",
+          options.matrixName, worst));
+    qd = options.matrix;
+    report.given = true;
+  }
   std::vector<float> q(qd.begin(), qd.end());
   OpBuilder b(module.getContext());
   auto replaceWeight = [&](Operation *op, unsigned operand, ArrayRef<int64_t> shape,
@@ -314,6 +339,28 @@ llvm::Expected<RotationReport> foldRotations(ModuleOp module, const RotationOpti
       ++report.online;
     }
   return report;
+}
+
+llvm::Expected<std::vector<double>> readRotationMatrix(const std::string &path) {
+  auto t = readNpy(path);
+  if (!t)
+    return t.takeError();
+  if (t->shape.size() != 2 || t->shape[0] != t->shape[1] || t->shape[0] == 0)
+    return llvm::createStringError("rotation matrix " + path +
+                                   ": expected a square [D, D] array");
+  int64_t n = t->numElements();
+  std::vector<double> m(n);
+  if (t->dtype == cpu::DType::F32) {
+    const float *p = reinterpret_cast<const float *>(t->data.data());
+    std::copy(p, p + n, m.begin());
+  } else if (t->dtype == cpu::DType::F64) {
+    const double *p = reinterpret_cast<const double *>(t->data.data());
+    std::copy(p, p + n, m.begin());
+  } else {
+    return llvm::createStringError("rotation matrix " + path +
+                                   ": expected float32 or float64 values");
+  }
+  return m;
 }
 
 } // namespace quantc::calib

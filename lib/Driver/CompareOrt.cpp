@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Driver/Run.h"
-#include "quantc/Driver/NpyFile.h"
+#include "quantc/Support/NpyFile.h"
 #include "quantc/Driver/Samples.h"
 
 #include "llvm/Support/FileSystem.h"

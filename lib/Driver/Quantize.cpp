@@ -113,9 +113,23 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
 
   // -rot: the residual stream rotated (qc-fold-rotations), before any
   // statistics are taken.
+  if (!o.rotationMatrix.empty() && !parsedRecipe->rotate) {
+    err << "quantc: error: --rotation-matrix: recipe '" << recipe
+        << "' rotates nothing (add -rot)\n";
+    return 2;
+  }
   if (parsedRecipe->rotate) {
-    auto rot = calib::foldRotations(
-        *module, calib::RotationOptions{/*seed=*/0, /*online=*/!offlineRotationOnly});
+    calib::RotationOptions ro{/*seed=*/0, /*online=*/!offlineRotationOnly, {},
+                              o.rotationMatrix};
+    if (!o.rotationMatrix.empty()) {
+      auto m = calib::readRotationMatrix(o.rotationMatrix);
+      if (!m) {
+        err << "quantc: error: --rotation-matrix: " << llvm::toString(m.takeError()) << "\n";
+        return 1;
+      }
+      ro.matrix = std::move(*m);
+    }
+    auto rot = calib::foldRotations(*module, ro);
     if (!rot) {
       err << "quantc: error: " << model << ": " << llvm::toString(rot.takeError())
                    << "\n";
@@ -125,8 +139,9 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                                   "({2} norms, {3} reading and {4} writing layers; {5} writer "
                                   "inputs rotated online, {6} without a Hadamard of their width)\n",
                                   rot->dim,
-                                  rot->hadamard ? "randomized Hadamard matrix"
-                                                : "random orthogonal matrix",
+                                  rot->given ? "given matrix (" + o.rotationMatrix + ")"
+                                  : rot->hadamard ? std::string("randomized Hadamard matrix")
+                                                  : std::string("random orthogonal matrix"),
                                   rot->norms, rot->readers, rot->writers, rot->online,
                                   rot->onlineSkipped);
   }
@@ -182,6 +197,35 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                                     c.fold, c.outlierRatio,
                                     c.alpha >= 0 ? llvm::formatv("{0:f2}", c.alpha).str() : "-   ",
                                     c.lossUnsmoothed, c.loss);
+  }
+  // --keep-float: the named layers marked qc.keep_float (after the
+  // function-preserving rewrites above, which may fold into them), so that
+  // no statistic, Hessian or rounding below touches them.
+  std::vector<std::string> keptByName;
+  if (!o.keepFloat.empty()) {
+    std::map<std::string, Operation *> byName;
+    std::string known;
+    for (const auto &t : calib::quantizationTargets(*module)) {
+      byName.emplace(t.name, t.op);
+      if (byName.size() <= 8)
+        known += (known.empty() ? "" : ", ") + t.name;
+    }
+    llvm::SmallVector<llvm::StringRef> names;
+    llvm::StringRef(o.keepFloat).split(names, ',', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef raw : names) {
+      std::string name = raw.trim().str();
+      auto it = byName.find(name);
+      if (it == byName.end()) {
+        err << "quantc: error: --keep-float: " << model << " has no quantizable layer named '"
+            << name << "' (layers are named by their ONNX node: " << known
+            << (byName.size() > 8 ? ", ..." : "") << ")\n";
+        return 2;
+      }
+      if (it->second->hasAttr(calib::kKeepFloatAttr))
+        continue;
+      it->second->setAttr(calib::kKeepFloatAttr, mlir::UnitAttr::get(&context));
+      keptByName.push_back(name);
+    }
   }
   // --activation-clip search: each per-token layer's clip on its simulated
   // output error (its own calibration run, the model as rotated/smoothed).
@@ -457,6 +501,7 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   summary.minLayerSqnr = minLayerSqnr;
   summary.sensitivitySamples = sensitivitySamples;
   summary.keptFloat = std::move(keptFloat);
+  summary.keptByName = std::move(keptByName);
   summary.sensitivity = std::move(sensitivity);
   std::string reportJson = printQuantization(summary, *reports, out, err);
   if (result)

@@ -68,6 +68,12 @@ std::string printQuantization(const QuantizeSummary &c,
                          ? ", after a Hadamard rotation of each head (rotated back)"
                          : "")
                  << " (computed in float)\n";
+  if (!c.keptByName.empty()) {
+    out << "  " << c.keptByName.size() << " layer(s) kept float by --keep-float";
+    for (size_t i = 0; i < c.keptByName.size(); ++i)
+      out << (i ? ", " : ": ") << c.keptByName[i];
+    out << "\n";
+  }
   if (std::isfinite(minLayerSqnr)) {
     out << llvm::format("  %zu layer(s) kept float: quantized alone, the output SQNR "
                                  "fell below %.1f dB on %d sample(s)",

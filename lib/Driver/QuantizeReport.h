@@ -29,6 +29,8 @@ struct QuantizeSummary {
   int sensitivitySamples = 0;
   std::vector<std::string> keptFloat;
   std::vector<double> sensitivity;
+  /// The layers --keep-float left float.
+  std::vector<std::string> keptByName;
 };
 
 /// Prints the summary and table to `out`, warnings to `err`; returns the

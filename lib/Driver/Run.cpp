@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "quantc/Driver/Run.h"
 #include "Common.h"
-#include "quantc/Driver/NpyFile.h"
+#include "quantc/Support/NpyFile.h"
 #include "quantc/Driver/Samples.h"
 #include "quantc/Runtime/Profile.h"
 

@@ -1,6 +1,6 @@
 //===- Samples.cpp - calibration samples from files -----------------------===//
 #include "quantc/Driver/Samples.h"
-#include "quantc/Driver/NpyFile.h"
+#include "quantc/Support/NpyFile.h"
 #include "quantc/Import/ONNX/ONNXImporter.h"
 #include "quantc/Target/CPU/JIT.h"
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Driver/Plain.h"
+#include "quantc/Quant/Hadamard.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/stl/string.h>
@@ -70,6 +71,8 @@ QuantizeOptions quantizeOptions(const nb::dict &d) {
     else if (key == "gptq_refit_scales") o.gptqRefit = as<bool>(v, kc);
     else if (key == "gptq_refit_rounds") o.gptqRefitRounds = as<std::string>(v, kc);
     else if (key == "activation_clip") o.activationClip = as<std::string>(v, kc);
+    else if (key == "keep_float") o.keepFloat = as<std::string>(v, kc);
+    else if (key == "rotation_matrix") o.rotationMatrix = as<std::string>(v, kc);
     else if (key == "cpu") o.cpu = as<std::string>(v, kc);
     else if (key == "features") o.features = as<std::string>(v, kc);
     else if (key == "ir_output") o.irOutput = as<std::string>(v, kc);
@@ -216,6 +219,29 @@ NB_MODULE(_core, m) {
       },
       nb::arg("options"), nb::arg("samples").none() = nb::none(),
       nb::arg("progress").none() = nb::none());
+
+  // The rotations qc-fold-rotations folds, for scripts that learn from
+  // them (quantc.transformers.spinquant): row-major float64 bytes.
+  m.def(
+      "rotation",
+      [](int64_t n, uint64_t seed) {
+        if (n <= 0)
+          throw nb::value_error("rotation: n must be positive");
+        std::vector<double> q = quantc::quant::rotation(n, seed);
+        return nb::bytes(reinterpret_cast<const char *>(q.data()), q.size() * sizeof(double));
+      },
+      nb::arg("n"), nb::arg("seed") = 0);
+  m.def(
+      "online_hadamard",
+      [](int64_t n) {
+        if (n <= 0)
+          throw nb::value_error("online_hadamard: n must be positive");
+        std::vector<float> dense;
+        quantc::quant::onlineHadamardFactor(n, &dense);
+        std::vector<double> h(dense.begin(), dense.end());
+        return nb::bytes(reinterpret_cast<const char *>(h.data()), h.size() * sizeof(double));
+      },
+      nb::arg("n"));
 
   m.def(
       "compile",

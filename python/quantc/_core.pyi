@@ -29,3 +29,13 @@ def quantize(options: Dict[str, object],
 
 
 def compile(options: Dict[str, object]) -> Outcome: ...
+
+
+def rotation(n: int, seed: int = 0) -> bytes:
+    """qc-fold-rotations' Q (n x n, row-major float64)."""
+    ...
+
+
+def online_hadamard(n: int) -> bytes:
+    """qc.hadamard's dense H for width n (n x n float64; empty: none)."""
+    ...

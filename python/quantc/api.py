@@ -290,10 +290,12 @@ RECIPE_OPTIONS = {
     "gptq_min_shrink": "gptq_min_shrink", "gptq_no_act_order": "gptq_no_act_order",
     "gptq_refit_scales": "gptq_refit_scales", "gptq_refit_rounds": "gptq_refit_rounds",
     "allocation_json": "allocation_json", "report_path": "report_path",
-    "activation_clip": "activation_clip", "cpu": "cpu", "features": "features",
+    "activation_clip": "activation_clip", "keep_float": "keep_float",
+    "rotation_matrix": "rotation_matrix", "cpu": "cpu", "features": "features",
 }
 _TEXT = {"smooth_alpha", "outlier_ratio", "budget", "salient_percent", "gptq_damp",
-         "gptq_min_shrink", "gptq_refit_rounds", "allocation_json", "report_path", "activation_clip"}
+         "gptq_min_shrink", "gptq_refit_rounds", "allocation_json", "report_path", "activation_clip",
+         "keep_float", "rotation_matrix"}
 
 
 def quantize(model: Union[str, "os.PathLike[str]", Module],
@@ -315,7 +317,7 @@ def quantize(model: Union[str, "os.PathLike[str]", Module],
     the same pass (.so, .onnx, .mlir, .mlirbc; what save() writes, without
     quantizing again for .onnx). Further keyword options are the CLI's
     (percentile=99.9, smooth_alpha=0.5, budget="4.5bpw", report_path=...,
-    ...)."""
+    keep_float=["lm_head"] or "lm_head,layer0/q_proj", ...)."""
     work = None
     q = QuantizedModel.__new__(QuantizedModel)
     work = _Workdir(q)
@@ -325,6 +327,8 @@ def quantize(model: Union[str, "os.PathLike[str]", Module],
         if k not in RECIPE_OPTIONS:
             raise OptionError("quantize() got an unknown option '%s' (known: %s)"
                               % (k, ", ".join(sorted(RECIPE_OPTIONS))), 2)
+        if k == "keep_float" and not isinstance(v, str):
+            v = ",".join(v)  # a list of layer names
         opts[RECIPE_OPTIONS[k]] = str(v) if k in _TEXT else v
     samples, keep, shapes = None, [], []
     if isinstance(calibration, (str, os.PathLike)):

@@ -198,15 +198,18 @@ def split_recipe_options(recipe):
     """"w4a4-rot@20+shrink0.8+refit" -> ("w4a4-rot", "20", [("shrink", "0.8"),
     ("refit", "")]): the recipe, its sensitivity floor ("" for none) and
     its "+" options, each checked (seq and noact take no value; damp,
-    shrink, or and aclip need one; refit may have one)."""
+    shrink, or and aclip need one; refit may have one; "+keep=lm_head"
+    keeps the named layers float)."""
     recipe, *opts = recipe.split("+")
     recipe, _, floor = recipe.partition("@")
     out = []
     for o in opts:
-        m = re.fullmatch(r"(seq|noact|refit|damp|shrink|or|aclip)([0-9.]*|search)", o)
+        m = re.fullmatch(r"(keep)=([^+@=]+)", o) or \
+            re.fullmatch(r"(seq|noact|refit|damp|shrink|or|aclip)([0-9.]*|search)", o)
         if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
                 (m.group(1) in ("damp", "shrink", "or", "aclip") and not m.group(2)):
-            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR, aclipC)" % o)
+            raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR, aclipC, "
+                               "keep=NAME[,NAME])" % o)
         out.append((m.group(1), m.group(2)))
     return recipe, floor, out
 
@@ -219,7 +222,8 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
     any order): "+seq" gptq_sequential, "+dampF" gptq_damp F, "+shrinkR"
     gptq_min_shrink R, "+noact" gptq_no_act_order, "+refit"
     gptq_refit_scales, "+refitN" gptq_refit_scales with N rounds, "+orR"
-    outlier_ratio R, "+aclipC" activation_clip C ("+aclipsearch": searched)."""
+    outlier_ratio R, "+aclipC" activation_clip C ("+aclipsearch": searched),
+    "+keep=A,B" keep_float A,B."""
     if via == "cli":
         return quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report)
     from . import api
@@ -236,7 +240,7 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
                 kw["gptq_refit_rounds"] = value
         else:
             kw[{"damp": "gptq_damp", "shrink": "gptq_min_shrink", "or": "outlier_ratio",
-                "aclip": "activation_clip"}[name]] = value
+                "aclip": "activation_clip", "keep": "keep_float"}[name]] = value
     if report:
         kw["report_path"] = report
     try:
@@ -256,7 +260,8 @@ def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=
     order): "+seq" --gptq-sequential, "+dampF" --gptq-damp F, "+shrinkR"
     --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
     --gptq-refit-scales, "+refitN" --gptq-refit-scales N, "+orR"
-    --outlier-ratio R, "+aclipC" --activation-clip C."""
+    --outlier-ratio R, "+aclipC" --activation-clip C, "+keep=A,B"
+    --keep-float A,B."""
     recipe, floor, opts = split_recipe_options(recipe)
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
@@ -264,7 +269,8 @@ def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=
         cmd += {"seq": ["--gptq-sequential"], "noact": ["--gptq-no-act-order"],
                 "refit": ["--gptq-refit-scales"] + ([value] if value else []),
                 "damp": ["--gptq-damp", value], "shrink": ["--gptq-min-shrink", value],
-                "or": ["--outlier-ratio", value], "aclip": ["--activation-clip", value]}[name]
+                "or": ["--outlier-ratio", value], "aclip": ["--activation-clip", value],
+                "keep": ["--keep-float", value]}[name]
     if report:
         cmd += ["--report", report]
     p = subprocess.run(cmd, capture_output=True, text=True)

@@ -16,7 +16,7 @@
 //        (int32 [K, N], float32 [G, N], int32 [G, N])
 //
 //===----------------------------------------------------------------------===//
-#include "quantc/Driver/NpyFile.h"
+#include "quantc/Support/NpyFile.h"
 #include "quantc/Calibration/Statistics.h"
 #include "quantc/Quant/Formats.h"
 #include "quantc/Quant/GPTQ.h"

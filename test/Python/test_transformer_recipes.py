@@ -92,6 +92,32 @@ def test_transformer_recipe(recipe, llama, token_samples, tmp_path):
     assert err > 1e-6, (recipe, err)
 
 
+def test_given_rotation_and_head_kept_float(llama, token_samples, tmp_path):
+    """keep_float and rotation_matrix from Python: a seeded orthogonal
+    matrix folded instead of the Hadamard (the log names it), the head
+    left float (not in the report), and the logits still close to ONNX
+    Runtime's float ones; a matrix that is not orthogonal is refused
+    with the file named."""
+    rng = np.random.default_rng(11)
+    q_path = str(tmp_path / "q.npy")
+    np.save(q_path, np.linalg.qr(rng.standard_normal((CFG["hidden"], CFG["hidden"])))[0])
+    q = quantc.quantize(llama, recipe="w4a4-rot", calibration=token_samples[:4], progress=False,
+                        keep_float=["lm_head"], rotation_matrix=q_path)
+    assert "rotated by a given matrix (%s)" % q_path in q.log, q.log
+    assert "1 layer(s) kept float by --keep-float: lm_head" in q.log, q.log
+    names = [r["name"] for r in q.report()]
+    assert len(names) == 7 * CFG["layers"] and "lm_head" not in names, names
+    got = quantc.load(q.save(tmp_path / "q.so")).run(token_samples[5])["logits"]
+    err = rel_err(got, ort_run(llama, token_samples[5])[0])
+    print("w4a4-rot, given rotation, head float: logits relative error %.4f" % err)
+    assert err <= RECIPES["w4a4-rot"], err
+    bad = str(tmp_path / "bad.npy")
+    np.save(bad, 1.5 * np.eye(CFG["hidden"]))
+    with pytest.raises(quantc.Error, match="bad.npy is not orthogonal"):
+        quantc.quantize(llama, recipe="w4a4-rot", calibration=token_samples[:4], progress=False,
+                        rotation_matrix=bad)
+
+
 def test_transformer_cli_and_python_write_the_same_bytes(llama, token_samples, quantc_bin,
                                                         tmp_path):
     calib = tmp_path / "calib"

@@ -77,6 +77,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--salient-percent P] [--outlier-ratio R] [--gptq-sequential]\n"
         "                  [--gptq-damp F]\n"
         "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales [N]]\n"
+        "                  [--keep-float NAME[,NAME...]] [--rotation-matrix Q.npy]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -103,7 +104,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "      a randomized Hadamard matrix folded into the weights (QuaRot), first,\n"
         "      and the inputs of the layers writing to it (o_proj, down_proj) rotated\n"
         "      at run time by a fast Hadamard transform (not with\n"
-        "      --offline-rotation-only);\n"
+        "      --offline-rotation-only); --rotation-matrix Q.npy folds that matrix\n"
+        "      instead (e.g. learned: python -m quantc.transformers.spinquant);\n"
         "      R-smooth (R with quantized activations): SmoothQuant first, alpha\n"
         "      searched per layer input on the simulated output error (--smooth-alpha\n"
         "      fixes it); R-kv8 / R-qkv8: attention's keys and values (and queries)\n"
@@ -111,6 +113,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "      a Hadamard-rotated basis).\n"
         "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
+        "      --keep-float leaves the named layers (ONNX node names) float.\n"
         "      4-bit weights are rounded to nearest on each group's min/max range\n"
         "      (--weight-clip-search: the clip ratio with the least weight error\n"
         "      instead, as int8 weights always do); w4a16-gN-awq: AWQ's per-channel scales (mean |x|^alpha, alpha\n"
@@ -335,6 +338,15 @@ cl::opt<std::string, true> QActClip("activation-clip",
                                             "'search': each layer's C on its output error"),
                                    cl::value_desc("C|search"), cl::location(QOpts.activationClip),
                                    QUANTIZE_OPT);
+cl::opt<std::string, true> QKeepFloat("keep-float",
+                                     cl::desc("layers left float, by ONNX node name (e.g. lm_head)"),
+                                     cl::value_desc("NAME[,NAME...]"),
+                                     cl::location(QOpts.keepFloat), QUANTIZE_OPT);
+cl::opt<std::string, true> QRotMatrix("rotation-matrix",
+                                     cl::desc("-rot: fold this [D, D] orthogonal matrix (.npy) "
+                                              "instead of the randomized Hadamard"),
+                                     cl::value_desc("Q.npy"),
+                                     cl::location(QOpts.rotationMatrix), QUANTIZE_OPT);
 cl::opt<bool, true> QNoActOrder("gptq-no-act-order", cl::desc("-gptq: rows in their own order"),
                                 cl::location(QOpts.gptqNoActOrder), QUANTIZE_OPT);
 cl::opt<std::string> QRefit("gptq-refit-scales",

@@ -74,7 +74,10 @@ def QCFoldRotations : Pass<"qc-fold-rotations", "::mlir::ModuleOp"> {
     mod 4) orders (576 = 12 x 12 x 4), signs drawn from `seed`; a seeded
     random orthogonal matrix where no such product exists. Rotated, the
     activations and weights lose their outlier channels, which helps
-    per-tensor activations and 4-bit weights.
+    per-tensor activations and 4-bit weights. With `matrix=FILE.npy` Q is
+    that [D, D] array instead (float32/float64; refused unless Q^T Q = I
+    within 1e-3): a rotation learned on the quantized model's loss
+    (SpinQuant's R1: python -m quantc.transformers.spinquant).
 
     Runs before calibration (observers are an error). The stream is
     traced from the embedding (one Gather from a constant [V, D] table)
@@ -96,6 +99,8 @@ def QCFoldRotations : Pass<"qc-fold-rotations", "::mlir::ModuleOp"> {
     Option<"seed", "seed", "uint64_t", "0", "seed of the random signs (or matrix)">,
     Option<"online", "online", "bool", "false",
            "rotate every writer's input at run time (qc.hadamard)">,
+    Option<"matrix", "matrix", "std::string", "\"\"",
+           "a .npy file with the D x D orthogonal Q to fold instead">,
   ];
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }

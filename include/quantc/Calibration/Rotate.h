@@ -20,7 +20,7 @@
 //
 // Q = diag(+-1) H / sqrt(D), a randomized Hadamard matrix (quant::rotation;
 // a seeded random orthogonal matrix where no Hadamard construction of
-// order D exists). Rotated activations lose their outlier channels (each
+// order D exists), or a given orthogonal matrix (`matrix`: a learned one). Rotated activations lose their outlier channels (each
 // channel becomes a +-1/sqrt(D) mix of all of them), and so do the
 // weights, which helps 4-bit weights and per-tensor activations alike.
 //
@@ -51,12 +51,15 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace quantc::calib {
 
 struct RotationReport {
   int64_t dim = 0;          // D
   bool hadamard = false;    // a randomized Hadamard (else random orthogonal)
+  bool given = false;       // RotationOptions::matrix was folded
   int64_t norms = 0, readers = 0, writers = 0;
   int64_t online = 0;        // writers given an online Hadamard
   int64_t onlineSkipped = 0; // writers whose width has none
@@ -65,7 +68,18 @@ struct RotationReport {
 struct RotationOptions {
   uint64_t seed = 0;
   bool online = false; // qc.hadamard before every writer
+  /// A D x D orthogonal Q (row-major) to fold instead of the randomized
+  /// Hadamard, e.g. one learned on the calibration loss (SpinQuant;
+  /// python -m quantc.transformers.spinquant); `matrixName` names it in
+  /// errors. Refused unless its shape is the stream's and Q^T Q = I
+  /// within 1e-3 (a non-orthogonal Q would change the function).
+  std::vector<double> matrix;
+  std::string matrixName;
 };
+
+/// The matrix of a .npy file ([D, D], float32 or float64) for
+/// RotationOptions::matrix; an error naming the file otherwise.
+llvm::Expected<std::vector<double>> readRotationMatrix(const std::string &path);
 
 /// Folds a rotation of the residual stream into `module`'s main function,
 /// as above. Errors (naming the op) leave the module unchanged.

@@ -41,6 +41,13 @@ struct QuantizeOptions {
   /// Per-token dynamic recipes: each row rounded on this fraction of its
   /// range (Recipe::activationClip); empty: the full range.
   std::string activationClip;
+  /// Layers left float whatever the recipe (comma-separated node names, as
+  /// the report prints them; e.g. "lm_head"): what ONNX Runtime calls
+  /// nodes_to_exclude. A name that is no quantizable layer is an error.
+  std::string keepFloat;
+  /// -rot recipes: a .npy [D, D] orthogonal matrix folded instead of the
+  /// randomized Hadamard (a learned rotation); empty: the Hadamard.
+  std::string rotationMatrix;
   /// Target CPU and features of a .so output (empty: the host).
   std::string cpu, features;
   /// Also write the quantized IR here (.mlir or .mlirbc), after the

@@ -1,5 +1,5 @@
 //===- NpyFile.cpp - read and write numpy .npy files ----------------------===//
-#include "quantc/Driver/NpyFile.h"
+#include "quantc/Support/NpyFile.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"

@@ -1,6 +1,6 @@
 //===- NpyFile.h - read and write numpy .npy files --------------*- C++ -*-===//
-#ifndef QUANTC_DRIVER_NPYFILE_H
-#define QUANTC_DRIVER_NPYFILE_H
+#ifndef QUANTC_SUPPORT_NPYFILE_H
+#define QUANTC_SUPPORT_NPYFILE_H
 
 #include "quantc/Support/HostTensor.h"
 
