@@ -33,8 +33,9 @@ EXPECT = {  # emulated CPU -> the kernel paths it must run
     "Nehalem": {"sgemm": "generic", "igemm": "generic", "igemm-weight": "generic", "depthwise": "generic",
                 "igemm-skinny": "generic", "softmax": "generic", "hadamard": "generic"},
 }
-# The eval prints the compiled libraries' paths without igemm-weight.
-EVAL_KEYS = ("sgemm", "igemm", "depthwise", "igemm-skinny", "softmax", "hadamard")
+# The eval prints the compiled libraries' paths (qc_kernel_paths), the
+# same keys.
+EVAL_KEYS = ("sgemm", "igemm", "igemm-weight", "depthwise", "igemm-skinny", "softmax", "hadamard")
 
 
 def main():

@@ -364,6 +364,7 @@ int qc_get_num_threads(void) { return quantc::rt::getNumThreads(); }
 const char *qc_kernel_paths(void) {
   static const std::string paths = std::string("sgemm=") + quantc::rt::sgemmKernelName() +
                                    " igemm=" + quantc::rt::igemmKernelName() +
+                                   " igemm-weight=" + quantc::rt::igemmConstBKernelName() +
                                    " depthwise=" + quantc::rt::depthwiseKernelName() +
                                    " igemm-skinny=" + quantc::rt::skinnyIgemmKernelName() +
                                    " softmax=" + quantc::rt::softmaxKernelName() +

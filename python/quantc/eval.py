@@ -709,7 +709,9 @@ def main(argv=None):
                     help="matched: only the matched table (what the tests gate); all (default): also best "
                          "effort and weight-only")
     ap.add_argument("--recipes", default="w8a8@20,fp8-e4m3,w8a8-dynamic,w8a8-dynamic-token,w8a16,w4a16-g128",
-                    help="quantc recipes of the best-effort table (w8a8 is always run, for the matched table)")
+                    help="quantc recipes of the best-effort table (w8a8 is always run, for the matched table); "
+                         "R@DB keeps float the layers below DB alone, R+OPT adds options: +seq, +noact, "
+                         "+refit[N], +dampF, +shrinkR, +orR, +aclipC|search, +keep=NAME[,NAME]")
     ap.add_argument("--matched", default="w8a8",
                     help="quantc recipes of the matched table: w8a8 and/or w8a8-smooth (same tensors, same "
                          "formats; smoothing is a method, like INC's SmoothQuant row there; default w8a8)")
