@@ -34,6 +34,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <memory>
 
 using namespace mlir;
@@ -81,6 +82,29 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   if (!module)
     return 1;
   auto specs = cpu::JITModel::inputsOf(*module);
+  // --keep-float's names, checked before anything runs.
+  std::vector<std::string> keepNames;
+  if (!o.keepFloat.empty()) {
+    std::set<std::string> names;
+    std::string known;
+    for (const auto &t : calib::quantizationTargets(*module)) {
+      names.insert(t.name);
+      if (names.size() <= 8)
+        known += (known.empty() ? "" : ", ") + t.name;
+    }
+    llvm::SmallVector<llvm::StringRef> given;
+    llvm::StringRef(o.keepFloat).split(given, ',', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef raw : given) {
+      std::string name = raw.trim().str();
+      if (!names.count(name)) {
+        err << "quantc: error: --keep-float: " << model << " has no quantizable layer named '"
+            << name << "' (layers are named by their ONNX node: " << known
+            << (names.size() > 8 ? ", ..." : "") << ")\n";
+        return 2;
+      }
+      keepNames.push_back(name);
+    }
+  }
   // Weight-only recipes need no calibration data; with --calib the first
   // sample still gives the shapes a .so is compiled for.
   if (!haveSamples && parsedRecipe->activationClipSearch) {
@@ -198,30 +222,17 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                                     c.alpha >= 0 ? llvm::formatv("{0:f2}", c.alpha).str() : "-   ",
                                     c.lossUnsmoothed, c.loss);
   }
-  // --keep-float: the named layers marked qc.keep_float (after the
-  // function-preserving rewrites above, which may fold into them), so that
-  // no statistic, Hessian or rounding below touches them.
+  // --keep-float: the named layers (checked above) marked qc.keep_float
+  // after the function-preserving rewrites above, which may fold into
+  // them, so that no statistic, Hessian or rounding below touches them.
   std::vector<std::string> keptByName;
-  if (!o.keepFloat.empty()) {
+  if (!keepNames.empty()) {
     std::map<std::string, Operation *> byName;
-    std::string known;
-    for (const auto &t : calib::quantizationTargets(*module)) {
+    for (const auto &t : calib::quantizationTargets(*module))
       byName.emplace(t.name, t.op);
-      if (byName.size() <= 8)
-        known += (known.empty() ? "" : ", ") + t.name;
-    }
-    llvm::SmallVector<llvm::StringRef> names;
-    llvm::StringRef(o.keepFloat).split(names, ',', -1, /*KeepEmpty=*/false);
-    for (llvm::StringRef raw : names) {
-      std::string name = raw.trim().str();
+    for (const std::string &name : keepNames) {
       auto it = byName.find(name);
-      if (it == byName.end()) {
-        err << "quantc: error: --keep-float: " << model << " has no quantizable layer named '"
-            << name << "' (layers are named by their ONNX node: " << known
-            << (byName.size() > 8 ? ", ..." : "") << ")\n";
-        return 2;
-      }
-      if (it->second->hasAttr(calib::kKeepFloatAttr))
+      if (it == byName.end() || it->second->hasAttr(calib::kKeepFloatAttr))
         continue;
       it->second->setAttr(calib::kKeepFloatAttr, mlir::UnitAttr::get(&context));
       keptByName.push_back(name);
