@@ -17,6 +17,8 @@
 // RUN: not quant-opt %S/Inputs/rms_block.mlir --qc-fold-rotations="matrix=%t.d/small.npy" -o %t.d/e2.mlir 2>&1 | FileCheck %s --check-prefix=SHAPE
 // RUN: not quant-opt %S/Inputs/rms_block.mlir --qc-fold-rotations="matrix=%t.d/ints.npy" -o %t.d/e3.mlir 2>&1 | FileCheck %s --check-prefix=DTYPE
 // RUN: not quant-opt %S/Inputs/rms_block.mlir --qc-fold-rotations="matrix=%t.d/missing.npy" -o %t.d/e4.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not quantc quantize %S/Inputs/rms_block.mlir --recipe w8a16 --rotation-matrix %t.d/perm.npy -o %t.d/e5.mlir 2>&1 | FileCheck %s --check-prefix=NOROT
+// RUN: not test -e %t.d/e5.mlir
 // RUN: not test -e %t.d/e1.mlir
 // RUN: not test -e %t.d/e2.mlir
 
@@ -27,3 +29,4 @@
 // SHAPE: rotation matrix {{.*}}small.npy has 9 values; the residual stream is 4 wide, so it must be 4 x 4
 // DTYPE: rotation matrix {{.*}}ints.npy: expected float32 or float64 values
 // MISSING: qc-fold-rotations: {{.*}}missing.npy
+// NOROT: quantc: error: --rotation-matrix: recipe 'w8a16' rotates nothing (add -rot)
