@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/ActivationClip.h"
+#include "quantc/Calibration/FloatPrefix.h"
 #include "quantc/Calibration/Salient.h"
 #include "RuntimeSmooth.h"
 #include "GenericOps.h"
@@ -191,6 +192,15 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     r.op = t.op->getName().getStringRef().str();
     OpBuilder b(t.op);
     Location loc = t.op->getLoc();
+    // qc.float_prefix: rows s < P of the activation stay float (joined
+    // back after the weight below); only the rest is rounded.
+    const int64_t prefix = floatPrefixOf(t.op);
+    const Value floatX = t.op->getOperand(t.activation);
+    if (prefix && !(recipe.activations && !recipe.dynamicActivations))
+      return llvm::createStringError("node '" + t.name +
+                                     "': a float prefix (qc.float_prefix) needs static "
+                                     "activations; this recipe's are " +
+                                     (recipe.dynamicActivations ? "dynamic" : "float"));
     if (recipe.activations) {
       if (k >= stats.size() || stats[k].minmax.empty()) {
         // Inside a qc.if branch that no sample took, or of a shape that is
@@ -241,7 +251,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       // constant parameters: uint8 as the !quant.uniform<u8:f32, scale:zp>
       // type the importer gives such a QuantizeLinear, or float8e4m3fn
       // with a zero point of 0.
-      Value x = t.op->getOperand(t.activation);
+      Value x = prefix ? slicePrefixRest(b, loc, floatX, prefix) : floatX;
       auto xt = cast<TensorType>(x.getType()); // may be unranked before specialization
       auto scalarF = RankedTensorType::get({}, f32);
       Value s = qc::ConstantOp::create(b, loc, scalarF,
@@ -273,6 +283,10 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     if (recipe.fp8) {
       if (llvm::Error e = insertFp8Weights(b, loc, t, r))
         return std::move(e);
+      if (prefix) {
+        joinFloatPrefix(b, loc, t.op, t.activation, floatX, prefix);
+        r.activationFormat += " (first " + std::to_string(prefix) + " rows float)";
+      }
       r.activationQuantized = true;
       reports.push_back(r);
       continue;
@@ -619,6 +633,10 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         b, loc, Type(wt), wqc, ws, wz, b.getI64IntegerAttr(group > 0 ? t.reductionAxis : t.weightAxis),
         b.getI64IntegerAttr(group));
     t.op->setOperand(t.weight, wdq);
+    if (prefix) {
+      joinFloatPrefix(b, loc, t.op, t.activation, floatX, prefix);
+      r.activationFormat += " (first " + std::to_string(prefix) + " rows float)";
+    }
     reports.push_back(r);
   }
   return reports;

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
+#include "quantc/Calibration/FloatPrefix.h"
 #include "Observers.h"
 #include "quantc/Calibration/Progress.h"
 #include "quantc/Calibration/Salient.h"
@@ -62,6 +63,10 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
     for (Operation *user : o->getUsers())
       if (isa<qc::MatMulOp, qc::GemmOp>(user))
         rowwise.insert(k);
+  // Rows of a sequence that stay float (qc.float_prefix on the target).
+  std::map<int64_t, int64_t> prefixOf;
+  for (auto &[k, o] : observers)
+    prefixOf[k] = floatPrefixOfObserved(o);
   int64_t rowsPerSample =
       options.keepRows > 0
           ? (options.keepRows + static_cast<int64_t>(samples.size()) - 1) /
@@ -145,15 +150,26 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
         allNaN = std::isnan(data[e]);
       if (allNaN)
         continue;
+      // qc.float_prefix: the rows that stay float are not observed.
+      std::vector<int64_t> shape(o.shape.begin(), o.shape.end());
+      std::vector<float> rest;
+      if (int64_t p = prefixOf[obs.observedIndex[i]]) {
+        std::vector<int64_t> restShape;
+        if (dropPrefixRows(data, shape, p, rest, restShape)) {
+          data = rest.data();
+          shape = restShape;
+          n = static_cast<int64_t>(rest.size());
+        }
+      }
       ActivationStats &st = stats[obs.observedIndex[i]];
-      st.minmax.add(data, o.shape);
+      st.minmax.add(data, shape);
       st.histogram.add(data, n);
-      int64_t width = o.shape.empty() ? 0 : o.shape.back();
+      int64_t width = shape.empty() ? 0 : shape.back();
       if (!rowwise.count(obs.observedIndex[i]) || width <= 0)
         continue;
       if (st.channels.channelCount() != width)
         st.channels = MinMax(width);
-      st.channels.add(data, o.shape, static_cast<int64_t>(o.shape.size()) - 1);
+      st.channels.add(data, shape, static_cast<int64_t>(shape.size()) - 1);
       int64_t rows = n / width;
       // Running mean of |x| per channel (a NaN row poisons only its channels).
       if (static_cast<int64_t>(st.channelAbsMean.size()) != width) {

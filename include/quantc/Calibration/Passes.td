@@ -188,6 +188,40 @@ def QCKeepFloat : Pass<"qc-keep-float", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCFloatPrefix : Pass<"qc-float-prefix", "::mlir::ModuleOp"> {
+  let summary = "Static activations: the first positions of every sequence stay float";
+  let description = [{
+    PrefixQuant's observation (Chen et al. 2024): a transformer parks its
+    massive activations on the first tokens of a sequence (the attention
+    sink), hundreds of times larger than the other rows in a few layers,
+    and one static scale per tensor has to cover them. This pass marks
+    every MatMul quantization target whose activation X is ranked with
+    rank >= 3 ([..., S, K], the sequence on axis -2) with
+    `qc.float_prefix = P` (rows=P). Then
+
+      * calibration leaves the rows s < P out of every statistic of that
+        activation (min/max, histogram, per-channel ranges, Hessian, the
+        rows the smoothing search keeps), so the static scale, qc-smooth's
+        alpha and GPTQ see only the rows that get rounded;
+      * qc-quantize (static activations; dynamic ones are an error) splits
+        the layer, with W~ its one dequantized weight:
+
+          Y[..., :P, :] = X[..., :P, :] W~                 (float rows)
+          Y[..., P:, :] = DQ(Q(X[..., P:, :])) W~          (integer path)
+          Y = Concat(axis -2) of the two
+
+    In float the split is the identity. Cost: P rows of every such layer
+    run a float GEMM against the dequantized weight (P of S rows). Mark
+    after the function-preserving rewrites that replace layers
+    (qc-fold-rotations, the outlier split) and before calibration;
+    `quantc quantize --float-prefix P` does both.
+  }];
+  let options = [
+    Option<"rows", "rows", "int64_t", "0", "positions per sequence kept float (>= 1)">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let summary = "Quantize the targets per a recipe, from their observers' statistics";
   let description = [{

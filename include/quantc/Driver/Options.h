@@ -48,6 +48,10 @@ struct QuantizeOptions {
   /// -rot recipes: a .npy [D, D] orthogonal matrix folded instead of the
   /// randomized Hadamard (a learned rotation); empty: the Hadamard.
   std::string rotationMatrix;
+  /// Static-activation recipes: the first N positions of every sequence
+  /// (axis -2 of each MatMul activation of rank >= 3) stay float and out
+  /// of calibration (qc-float-prefix, FloatPrefix.h); 0: none.
+  int floatPrefix = 0;
   /// Target CPU and features of a .so output (empty: the host).
   std::string cpu, features;
   /// Also write the quantized IR here (.mlir or .mlirbc), after the
