@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/ActivationClip.h"
-#include "quantc/Calibration/FloatPrefix.h"
+#include "quantc/Calibration/PrefixRows.h"
 #include "quantc/Calibration/Salient.h"
 #include "RuntimeSmooth.h"
 #include "GenericOps.h"
@@ -192,13 +192,14 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     r.op = t.op->getName().getStringRef().str();
     OpBuilder b(t.op);
     Location loc = t.op->getLoc();
-    // qc.float_prefix: rows s < P of the activation stay float (joined
-    // back after the weight below); only the rest is rounded.
-    const int64_t prefix = floatPrefixOf(t.op);
+    // qc.prefix_rows: rows s < P of the activation are kept out of the
+    // static scale and multiplied on their own (joined back after the
+    // weight below).
+    const int64_t prefix = prefixRowsOf(t.op);
     const Value floatX = t.op->getOperand(t.activation);
     if (prefix && !(recipe.activations && !recipe.dynamicActivations))
       return llvm::createStringError("node '" + t.name +
-                                     "': a float prefix (qc.float_prefix) needs static "
+                                     "': prefix rows (qc.prefix_rows) need static "
                                      "activations; this recipe's are " +
                                      (recipe.dynamicActivations ? "dynamic" : "float"));
     if (recipe.activations) {
@@ -284,8 +285,8 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       if (llvm::Error e = insertFp8Weights(b, loc, t, r))
         return std::move(e);
       if (prefix) {
-        joinFloatPrefix(b, loc, t.op, t.activation, floatX, prefix);
-        r.activationFormat += " (first " + std::to_string(prefix) + " rows float)";
+        joinPrefixRows(b, loc, t.op, t.activation, floatX, prefix, nullptr);
+        r.activationFormat += ", first " + std::to_string(prefix) + " rows float";
       }
       r.activationQuantized = true;
       reports.push_back(r);
@@ -634,8 +635,23 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
         b.getI64IntegerAttr(group));
     t.op->setOperand(t.weight, wdq);
     if (prefix) {
-      joinFloatPrefix(b, loc, t.op, t.activation, floatX, prefix);
-      r.activationFormat += " (first " + std::to_string(prefix) + " rows float)";
+      // int8 per-channel weights: the prefix rows rounded per row at run
+      // time into the same integer product; other weights: float rows.
+      PrefixWeights pw;
+      const bool integer = bits == 8 && group == 0 && !asym && rank == 2;
+      if (integer) {
+        pw.K = dims[t.reductionAxis];
+        pw.N = dims[t.weightAxis];
+        pw.kn.resize(wq.size());
+        for (int64_t kk = 0; kk < pw.K; ++kk)
+          for (int64_t n = 0; n < pw.N; ++n)
+            pw.kn[kk * pw.N + n] = static_cast<int8_t>(
+                (t.weightAxis == 1 ? wq[kk * pw.N + n] : wq[n * pw.K + kk]).getSExtValue());
+        pw.scales = scales;
+      }
+      joinPrefixRows(b, loc, t.op, t.activation, floatX, prefix, integer ? &pw : nullptr);
+      r.activationFormat += ", first " + std::to_string(prefix) +
+                            (integer ? " rows uint8 per token" : " rows float");
     }
     reports.push_back(r);
   }

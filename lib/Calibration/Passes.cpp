@@ -1,7 +1,7 @@
 //===- Passes.cpp - qc-insert-observers and qc-quantize -------------------===//
 #include "quantc/Calibration/Passes.h"
 #include "quantc/Calibration/MixedPrecision.h"
-#include "quantc/Calibration/FloatPrefix.h"
+#include "quantc/Calibration/PrefixRows.h"
 #include "quantc/Calibration/Outliers.h"
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Rotate.h"
@@ -17,7 +17,7 @@ namespace quantc::calib {
 #define GEN_PASS_DEF_QCINSERTOBSERVERS
 #define GEN_PASS_DEF_QCQUANTIZE
 #define GEN_PASS_DEF_QCKEEPFLOAT
-#define GEN_PASS_DEF_QCFLOATPREFIX
+#define GEN_PASS_DEF_QCPREFIXROWS
 #define GEN_PASS_DEF_QCSMOOTH
 #define GEN_PASS_DEF_QCFOLDROTATIONS
 #define GEN_PASS_DEF_QCSPLITSALIENT
@@ -217,17 +217,17 @@ struct KeepFloatPass : quantc::calib::impl::QCKeepFloatBase<KeepFloatPass> {
   }
 };
 
-struct FloatPrefixPass : quantc::calib::impl::QCFloatPrefixBase<FloatPrefixPass> {
-  using QCFloatPrefixBase::QCFloatPrefixBase;
+struct PrefixRowsPass : quantc::calib::impl::QCPrefixRowsBase<PrefixRowsPass> {
+  using QCPrefixRowsBase::QCPrefixRowsBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (rows < 1) {
-      module.emitError("qc-float-prefix: give the positions kept float as rows=P (P >= 1)");
+      module.emitError("qc-prefix-rows: give the positions kept out of the static scales as rows=P (P >= 1)");
       return signalPassFailure();
     }
-    if (markFloatPrefix(module, rows) == 0) {
-      module.emitError("qc-float-prefix: no MatMul layer reads an activation of rank >= 3 "
-                       "([..., sequence, features]): nothing to keep float");
+    if (markPrefixRows(module, rows) == 0) {
+      module.emitError("qc-prefix-rows: no MatMul layer reads an activation of rank >= 3 "
+                       "([..., sequence, features]): no prefix rows to split");
       return signalPassFailure();
     }
   }

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
-#include "quantc/Calibration/FloatPrefix.h"
+#include "quantc/Calibration/PrefixRows.h"
 #include "Observers.h"
 #include "quantc/Calibration/Progress.h"
 #include "quantc/Calibration/Salient.h"
@@ -63,10 +63,10 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
     for (Operation *user : o->getUsers())
       if (isa<qc::MatMulOp, qc::GemmOp>(user))
         rowwise.insert(k);
-  // Rows of a sequence that stay float (qc.float_prefix on the target).
+  // The first rows of each sequence, kept out of static scales (qc.prefix_rows).
   std::map<int64_t, int64_t> prefixOf;
   for (auto &[k, o] : observers)
-    prefixOf[k] = floatPrefixOfObserved(o);
+    prefixOf[k] = prefixRowsOfObserved(o);
   int64_t rowsPerSample =
       options.keepRows > 0
           ? (options.keepRows + static_cast<int64_t>(samples.size()) - 1) /
@@ -150,7 +150,7 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
         allNaN = std::isnan(data[e]);
       if (allNaN)
         continue;
-      // qc.float_prefix: the rows that stay float are not observed.
+      // qc.prefix_rows: the prefix rows are not observed.
       std::vector<int64_t> shape(o.shape.begin(), o.shape.end());
       std::vector<float> rest;
       if (int64_t p = prefixOf[obs.observedIndex[i]]) {

@@ -18,7 +18,7 @@
 #include "quantc/Calibration/Salient.h"
 #include "quantc/Calibration/Sequential.h"
 #include "quantc/Calibration/Smooth.h"
-#include "quantc/Calibration/FloatPrefix.h"
+#include "quantc/Calibration/PrefixRows.h"
 #include "quantc/Export/ONNX/QDQExport.h"
 #include "quantc/Import/ModelFile.h"
 #include "quantc/Target/CPU/AOT.h"
@@ -106,15 +106,15 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
       keepNames.push_back(name);
     }
   }
-  // --float-prefix: static activations only (a dynamic scale already
+  // --prefix-rows: static activations only (a dynamic scale already
   // follows each row; float ones round nothing).
-  if (o.floatPrefix < 0 || o.floatPrefix > 4096) {
-    err << "quantc: error: --float-prefix " << o.floatPrefix
+  if (o.prefixRows < 0 || o.prefixRows > 4096) {
+    err << "quantc: error: --prefix-rows " << o.prefixRows
         << ": expected a number of positions in [1, 4096]\n";
     return 2;
   }
-  if (o.floatPrefix > 0 && !(parsedRecipe->activations && !parsedRecipe->dynamicActivations)) {
-    err << "quantc: error: --float-prefix keeps rows out of static activation scales; recipe '"
+  if (o.prefixRows > 0 && !(parsedRecipe->activations && !parsedRecipe->dynamicActivations)) {
+    err << "quantc: error: --prefix-rows keeps rows out of static activation scales; recipe '"
         << recipe << "' has "
         << (parsedRecipe->dynamicActivations ? "dynamic" : "no quantized") << " activations\n";
     return 2;
@@ -183,13 +183,13 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                                   rot->norms, rot->readers, rot->writers, rot->online,
                                   rot->onlineSkipped);
   }
-  // --float-prefix: marked before any calibration run (the outlier split's
+  // --prefix-rows: marked before any calibration run (the outlier split's
   // and the smoothing search's included), again below for layers the
   // rewrites made.
-  if (o.floatPrefix > 0 && calib::markFloatPrefix(*module, o.floatPrefix) == 0) {
-    err << "quantc: error: --float-prefix: no MatMul layer of " << model
-        << " reads an activation of rank >= 3 ([..., sequence, features]): nothing to keep "
-           "float\n";
+  if (o.prefixRows > 0 && calib::markPrefixRows(*module, o.prefixRows) == 0) {
+    err << "quantc: error: --prefix-rows: no MatMul layer of " << model
+        << " reads an activation of rank >= 3 ([..., sequence, features]): no prefix rows "
+           "to split\n";
     return 2;
   }
   // -outliers: activation channels far above the rest multiplied in float
@@ -261,11 +261,11 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
       keptByName.push_back(name);
     }
   }
-  if (o.floatPrefix > 0) {
-    size_t prefixed = calib::markFloatPrefix(*module, o.floatPrefix);
-    out << llvm::formatv("float prefix: the first {0} position(s) of each sequence stay float in "
-                         "{1} layer(s); their static scales come from the other rows\n",
-                         o.floatPrefix, prefixed);
+  if (o.prefixRows > 0) {
+    size_t prefixed = calib::markPrefixRows(*module, o.prefixRows);
+    out << llvm::formatv("prefix rows: the first {0} position(s) of each sequence kept out of the "
+                         "static scales of {1} layer(s) and rounded per token at run time\n",
+                         o.prefixRows, prefixed);
   }
   // --activation-clip search: each per-token layer's clip on its simulated
   // output error (its own calibration run, the model as rotated/smoothed).

@@ -257,9 +257,10 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
     return 2;
   }
   refusal = qdqRefusal(*parsedRecipe, model);
-  if (refusal.empty() && o.floatPrefix > 0)
-    refusal = "--float-prefix splits each layer into float rows and rounded rows, which QDQ "
-              "export (one QuantizeLinear per activation) cannot write: use -o .so or .mlir";
+  if (refusal.empty() && o.prefixRows > 0)
+    refusal = "--prefix-rows splits each layer into prefix rows and statically rounded rows, "
+              "which QDQ export (one QuantizeLinear per activation) cannot write: use -o .so or "
+              ".mlir";
   if (toOnnx && !refusal.empty()) {
     err << "quantc: error: " << refusal << "\n";
     return 2;

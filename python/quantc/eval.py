@@ -224,7 +224,7 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
     gptq_min_shrink R, "+noact" gptq_no_act_order, "+refit"
     gptq_refit_scales, "+refitN" gptq_refit_scales with N rounds, "+orR"
     outlier_ratio R, "+aclipC" activation_clip C ("+aclipsearch": searched),
-    "+keep=A,B" keep_float A,B, "+prefixN" float_prefix N."""
+    "+keep=A,B" keep_float A,B, "+prefixN" prefix_rows N."""
     if via == "cli":
         return quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report)
     from . import api
@@ -241,7 +241,7 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
                 kw["gptq_refit_rounds"] = value
         else:
             kw[{"damp": "gptq_damp", "shrink": "gptq_min_shrink", "or": "outlier_ratio",
-                "aclip": "activation_clip", "keep": "keep_float", "prefix": "float_prefix"}[name]] = \
+                "aclip": "activation_clip", "keep": "keep_float", "prefix": "prefix_rows"}[name]] = \
                 int(value) if name == "prefix" else value
     if report:
         kw["report_path"] = report
@@ -263,7 +263,7 @@ def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=
     --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
     --gptq-refit-scales, "+refitN" --gptq-refit-scales N, "+orR"
     --outlier-ratio R, "+aclipC" --activation-clip C, "+keep=A,B"
-    --keep-float A,B, "+prefixN" --float-prefix N."""
+    --keep-float A,B, "+prefixN" --prefix-rows N."""
     recipe, floor, opts = split_recipe_options(recipe)
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
@@ -272,7 +272,7 @@ def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=
                 "refit": ["--gptq-refit-scales"] + ([value] if value else []),
                 "damp": ["--gptq-damp", value], "shrink": ["--gptq-min-shrink", value],
                 "or": ["--outlier-ratio", value], "aclip": ["--activation-clip", value],
-                "keep": ["--keep-float", value], "prefix": ["--float-prefix", value]}[name]
+                "keep": ["--keep-float", value], "prefix": ["--prefix-rows", value]}[name]
     if report:
         cmd += ["--report", report]
     p = subprocess.run(cmd, capture_output=True, text=True)

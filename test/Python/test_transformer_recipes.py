@@ -118,30 +118,31 @@ def test_given_rotation_and_head_kept_float(llama, token_samples, tmp_path):
                         rotation_matrix=bad)
 
 
-def test_float_prefix_from_python(llama, token_samples, quantc_bin, tmp_path):
-    """float_prefix from Python: every MatMul reading [1, S, K] (the 15
-    layers) marked, the logits close to ONNX Runtime's float ones, the CLI's
-    --float-prefix writing the same bytes; refused with a dynamic recipe."""
+def test_prefix_rows_from_python(llama, token_samples, quantc_bin, tmp_path):
+    """prefix_rows from Python: every MatMul reading [1, S, K] (the 15
+    layers) split, the logits close to ONNX Runtime's float ones, the CLI's
+    --prefix-rows writing the same bytes; refused with a dynamic recipe."""
     q = quantc.quantize(llama, recipe="w8a8-rot", calibration=token_samples[:4], progress=False,
-                        float_prefix=1)
-    assert "float prefix: the first 1 position(s) of each sequence stay float in 15 layer(s)" in q.log, q.log
+                        prefix_rows=1)
+    assert ("prefix rows: the first 1 position(s) of each sequence kept out of the static scales of "
+            "15 layer(s)") in q.log, q.log
     py = str(tmp_path / "py.mlir")
     q.save(py)
     got = quantc.load(q.save(tmp_path / "q.so")).run(token_samples[5])["logits"]
     err = rel_err(got, ort_run(llama, token_samples[5])[0])
-    print("w8a8-rot, float prefix 1: logits relative error %.4f" % err)
+    print("w8a8-rot, prefix rows 1: logits relative error %.4f" % err)
     assert err <= RECIPES["w8a8-rot"], err
     calib = tmp_path / "calib"
     calib.mkdir()
     for i, s in enumerate(token_samples[:4]):
         np.savez(calib / ("s%d.npz" % i), **s)
     cli = str(tmp_path / "cli.mlir")
-    subprocess.run([quantc_bin, "quantize", llama, "--recipe", "w8a8-rot", "--float-prefix", "1",
+    subprocess.run([quantc_bin, "quantize", llama, "--recipe", "w8a8-rot", "--prefix-rows", "1",
                     "--calib", str(calib), "-o", cli], check=True, capture_output=True)
     assert filecmp.cmp(cli, py, shallow=False)
     with pytest.raises(quantc.Error, match="recipe 'w8a8-dynamic-token' has dynamic activations"):
         quantc.quantize(llama, recipe="w8a8-dynamic-token", calibration=token_samples[:4],
-                        progress=False, float_prefix=1)
+                        progress=False, prefix_rows=1)
 
 
 def test_transformer_cli_and_python_write_the_same_bytes(llama, token_samples, quantc_bin,

@@ -78,7 +78,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--gptq-damp F]\n"
         "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales [N]]\n"
         "                  [--keep-float NAME[,NAME...]] [--rotation-matrix Q.npy]\n"
-        "                  [--float-prefix N]\n"
+        "                  [--prefix-rows N]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -115,10 +115,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      --min-layer-sqnr keeps float the layers that, quantized alone, take the\n"
         "      model's output SQNR below DB on the first N (4) calibration samples.\n"
         "      --keep-float leaves the named layers (ONNX node names) float.\n"
-        "      --float-prefix N (static activations): the first N positions of every\n"
-        "      sequence (axis -2 of each MatMul input of rank >= 3) stay float and out\n"
-        "      of the static scales, where transformers park their massive\n"
-        "      activations (PrefixQuant).\n"
+        "      --prefix-rows N (static activations): the first N positions of every\n"
+        "      sequence (axis -2 of each MatMul input of rank >= 3), where transformers\n"
+        "      park their massive activations (PrefixQuant), are kept out of the\n"
+        "      static scales and rounded per token at run time.\n"
         "      4-bit weights are rounded to nearest on each group's min/max range\n"
         "      (--weight-clip-search: the clip ratio with the least weight error\n"
         "      instead, as int8 weights always do); w4a16-gN-awq: AWQ's per-channel scales (mean |x|^alpha, alpha\n"
@@ -352,10 +352,10 @@ cl::opt<std::string, true> QRotMatrix("rotation-matrix",
                                               "instead of the randomized Hadamard"),
                                      cl::value_desc("Q.npy"),
                                      cl::location(QOpts.rotationMatrix), QUANTIZE_OPT);
-cl::opt<int, true> QFloatPrefix("float-prefix",
+cl::opt<int, true> QPrefixRows("prefix-rows",
                                 cl::desc("static activations: the first N positions of every "
-                                         "sequence stay float, out of the scales"),
-                                cl::value_desc("N"), cl::location(QOpts.floatPrefix),
+                                         "sequence out of the scales, rounded per token"),
+                                cl::value_desc("N"), cl::location(QOpts.prefixRows),
                                 QUANTIZE_OPT);
 cl::opt<bool, true> QNoActOrder("gptq-no-act-order", cl::desc("-gptq: rows in their own order"),
                                 cl::location(QOpts.gptqNoActOrder), QUANTIZE_OPT);

@@ -188,8 +188,8 @@ def QCKeepFloat : Pass<"qc-keep-float", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
-def QCFloatPrefix : Pass<"qc-float-prefix", "::mlir::ModuleOp"> {
-  let summary = "Static activations: the first positions of every sequence stay float";
+def QCPrefixRows : Pass<"qc-prefix-rows", "::mlir::ModuleOp"> {
+  let summary = "Static activations: the first positions of every sequence out of the scales";
   let description = [{
     PrefixQuant's observation (Chen et al. 2024): a transformer parks its
     massive activations on the first tokens of a sequence (the attention
@@ -197,24 +197,30 @@ def QCFloatPrefix : Pass<"qc-float-prefix", "::mlir::ModuleOp"> {
     and one static scale per tensor has to cover them. This pass marks
     every MatMul quantization target whose activation X is ranked with
     rank >= 3 ([..., S, K], the sequence on axis -2) with
-    `qc.float_prefix = P` (rows=P). Then
+    `qc.prefix_rows = P` (rows=P). Then
 
       * calibration leaves the rows s < P out of every statistic of that
         activation (min/max, histogram, per-channel ranges, Hessian, the
         rows the smoothing search keeps), so the static scale, qc-smooth's
         alpha and GPTQ see only the rows that get rounded;
       * qc-quantize (static activations; dynamic ones are an error) splits
-        the layer, with W~ its one dequantized weight:
+        the layer, with W~ = diag-scaled int8 weights:
 
-          Y[..., :P, :] = X[..., :P, :] W~                 (float rows)
-          Y[..., P:, :] = DQ(Q(X[..., P:, :])) W~          (integer path)
+          Y[..., :P, :] = R(X[..., :P, :]) W~      (R: each row rounded to
+                                                    uint8 on its own range
+                                                    at run time)
+          Y[..., P:, :] = DQ(Q(X[..., P:, :])) W~  (the static scale)
           Y = Concat(axis -2) of the two
 
-    In float the split is the identity. Cost: P rows of every such layer
-    run a float GEMM against the dequantized weight (P of S rows). Mark
+        both as integer products with the same int8 weights (a layer
+        whose weights are not int8 per channel multiplies its prefix rows
+        in float by its dequantized weight instead).
+
+    In float the split is the identity. Cost: one per-row rounding of P
+    rows and a P-row integer product per layer (P of S rows). Mark
     after the function-preserving rewrites that replace layers
     (qc-fold-rotations, the outlier split) and before calibration;
-    `quantc quantize --float-prefix P` does both.
+    `quantc quantize --prefix-rows P` does both.
   }];
   let options = [
     Option<"rows", "rows", "int64_t", "0", "positions per sequence kept float (>= 1)">,

@@ -49,9 +49,10 @@ struct QuantizeOptions {
   /// randomized Hadamard (a learned rotation); empty: the Hadamard.
   std::string rotationMatrix;
   /// Static-activation recipes: the first N positions of every sequence
-  /// (axis -2 of each MatMul activation of rank >= 3) stay float and out
-  /// of calibration (qc-float-prefix, FloatPrefix.h); 0: none.
-  int floatPrefix = 0;
+  /// (axis -2 of each MatMul activation of rank >= 3) kept out of the
+  /// static scales and rounded per token at run time (qc-prefix-rows,
+  /// PrefixRows.h); 0: none.
+  int prefixRows = 0;
   /// Target CPU and features of a .so output (empty: the host).
   std::string cpu, features;
   /// Also write the quantized IR here (.mlir or .mlirbc), after the
