@@ -642,6 +642,7 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       if (integer) {
         pw.K = dims[t.reductionAxis];
         pw.N = dims[t.weightAxis];
+        pw.constant = wqc;
         pw.kn.resize(wq.size());
         for (int64_t kk = 0; kk < pw.K; ++kk)
           for (int64_t n = 0; n < pw.N; ++n)

@@ -8,6 +8,7 @@
 #include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Dialect/QC/QCOps.h"
 
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -62,13 +63,27 @@ bool dropPrefixRows(const float *data, ArrayRef<int64_t> shape, int64_t prefix,
 }
 
 namespace {
-/// x[..., from:to, :] along axis rank - 2 (unranked f32 result).
+/// `t` with rows [from, to) of its axis rank - 2 (a dynamic size stays
+/// dynamic); unranked stays unranked. Ranked types let
+/// qc-integer-contractions take the quantized rest to the int8 kernels.
+Type rowsType(Type t, int64_t from, int64_t to) {
+  auto r = dyn_cast<RankedTensorType>(t);
+  if (!r || r.getRank() < 2)
+    return UnrankedTensorType::get(cast<ShapedType>(t).getElementType());
+  SmallVector<int64_t> shape(r.getShape());
+  int64_t &s = shape[shape.size() - 2];
+  if (!ShapedType::isDynamic(s))
+    s = std::max<int64_t>(0, std::min(s, to) - std::min(s, from));
+  return RankedTensorType::get(shape, r.getElementType());
+}
+
+/// x[..., from:to, :] along axis rank - 2.
 Value sliceRows(OpBuilder &b, Location loc, Value x, int64_t from, int64_t to) {
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   return createOp(b, loc, "qc.slice",
                   {x, i64Vector(b, loc, {from}), i64Vector(b, loc, {to}),
                    i64Vector(b, loc, {rank - 2}), qc::NoneOp::create(b, loc, b.getNoneType())},
-                  {UnrankedTensorType::get(b.getF32Type())})
+                  {rowsType(x.getType(), from, to)})
       ->getResult(0);
 }
 } // namespace
@@ -85,7 +100,7 @@ void joinPrefixRows(OpBuilder &b, Location loc, Operation *op, unsigned activati
   Type f32 = b.getF32Type();
   auto unranked = [](Type e) -> Type { return UnrankedTensorType::get(e); };
   op->removeAttr(kPrefixRowsAttr);
-  op->getResult(0).setType(unranked(f32));
+  op->getResult(0).setType(rowsType(resultType, prefix, std::numeric_limits<int64_t>::max()));
   Value rows = sliceRows(b, loc, x, 0, prefix);
   Value head;
   if (weights) {
@@ -101,8 +116,10 @@ void joinPrefixRows(OpBuilder &b, Location loc, Operation *op, unsigned activati
     Operation *dq = createOp(b, loc, "qc.dynamic_quantize_rows", {flat},
                              {unranked(ui8), unranked(f32), unranked(ui8)});
     auto wType = RankedTensorType::get({K, N}, b.getI8Type());
-    Value wc = qc::ConstantOp::create(b, loc, wType,
-                                      DenseElementsAttr::get(wType, ArrayRef<int8_t>(weights->kn)));
+    Value wc = weights->constant && weights->constant.getType() == wType
+                   ? weights->constant
+                   : qc::ConstantOp::create(
+                         b, loc, wType, DenseElementsAttr::get(wType, ArrayRef<int8_t>(weights->kn)));
     Value none = qc::NoneOp::create(b, loc, b.getNoneType());
     Value acc = createOp(b, loc, "qc.matmul_integer", {dq->getResult(0), wc, dq->getResult(2), none},
                          {unranked(b.getI32Type())})
@@ -126,6 +143,7 @@ void joinPrefixRows(OpBuilder &b, Location loc, Operation *op, unsigned activati
   } else {
     Operation *clone = b.clone(*op);
     clone->setOperand(activation, rows);
+    clone->getResult(0).setType(rowsType(resultType, 0, prefix));
     head = clone->getResult(0);
   }
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();

@@ -60,6 +60,9 @@ mlir::Value slicePrefixRest(mlir::OpBuilder &b, mlir::Location loc, mlir::Value 
 /// The int8 weights of a layer whose prefix rows take the integer path:
 /// [K, N] row-major, symmetric, one scale per output channel N.
 struct PrefixWeights {
+  /// The int8 [K, N] constant the static rows' product reads, when the
+  /// layer has one in that layout (shared, not copied); else `kn`.
+  mlir::Value constant;
   std::vector<int8_t> kn;
   std::vector<float> scales;
   int64_t K = 0, N = 0;
