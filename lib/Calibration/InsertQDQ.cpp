@@ -642,13 +642,16 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       if (integer) {
         pw.K = dims[t.reductionAxis];
         pw.N = dims[t.weightAxis];
-        pw.constant = wqc;
-        pw.kn.resize(wq.size());
-        for (int64_t kk = 0; kk < pw.K; ++kk)
-          for (int64_t n = 0; n < pw.N; ++n)
-            pw.kn[kk * pw.N + n] = static_cast<int8_t>(
-                (t.weightAxis == 1 ? wq[kk * pw.N + n] : wq[n * pw.K + kk]).getSExtValue());
         pw.scales = scales;
+        if (wqc.getType() == RankedTensorType::get({pw.K, pw.N}, b.getI8Type())) {
+          pw.constant = wqc; // already [K, N] int8: shared
+        } else {
+          pw.kn.resize(wq.size());
+          for (int64_t kk = 0; kk < pw.K; ++kk)
+            for (int64_t n = 0; n < pw.N; ++n)
+              pw.kn[kk * pw.N + n] = static_cast<int8_t>(
+                  (t.weightAxis == 1 ? wq[kk * pw.N + n] : wq[n * pw.K + kk]).getSExtValue());
+        }
       }
       joinPrefixRows(b, loc, t.op, t.activation, floatX, prefix, integer ? &pw : nullptr);
       r.activationFormat += ", first " + std::to_string(prefix) +

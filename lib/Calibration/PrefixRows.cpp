@@ -116,7 +116,7 @@ void joinPrefixRows(OpBuilder &b, Location loc, Operation *op, unsigned activati
     Operation *dq = createOp(b, loc, "qc.dynamic_quantize_rows", {flat},
                              {unranked(ui8), unranked(f32), unranked(ui8)});
     auto wType = RankedTensorType::get({K, N}, b.getI8Type());
-    Value wc = weights->constant && weights->constant.getType() == wType
+    Value wc = weights->constant
                    ? weights->constant
                    : qc::ConstantOp::create(
                          b, loc, wType, DenseElementsAttr::get(wType, ArrayRef<int8_t>(weights->kn)));

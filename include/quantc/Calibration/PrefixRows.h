@@ -53,8 +53,8 @@ int64_t prefixRowsOfObserved(mlir::Operation *observe);
 bool dropPrefixRows(const float *data, llvm::ArrayRef<int64_t> shape, int64_t prefix,
                     std::vector<float> &out, std::vector<int64_t> &outShape);
 
-/// The activation of `op` at operand `activation` becomes x[..., P:, :]
-/// (returned, for the caller to quantize), axis = rank - 2 of `x`.
+/// x[..., P:, :] (axis rank - 2 of `x`): the rows the caller rounds
+/// with the static scale.
 mlir::Value slicePrefixRest(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x, int64_t prefix);
 
 /// The int8 weights of a layer whose prefix rows take the integer path:
