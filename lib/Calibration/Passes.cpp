@@ -3,6 +3,7 @@
 #include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Calibration/PrefixRows.h"
 #include "quantc/Calibration/Outliers.h"
+#include "quantc/Calibration/Principal.h"
 #include "quantc/Calibration/Quantize.h"
 #include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Salient.h"
@@ -22,6 +23,7 @@ namespace quantc::calib {
 #define GEN_PASS_DEF_QCFOLDROTATIONS
 #define GEN_PASS_DEF_QCSPLITSALIENT
 #define GEN_PASS_DEF_QCSPLITOUTLIERS
+#define GEN_PASS_DEF_QCSPLITPRINCIPAL
 #include "quantc/Calibration/Passes.h.inc"
 } // namespace quantc::calib
 
@@ -228,6 +230,48 @@ struct PrefixRowsPass : quantc::calib::impl::QCPrefixRowsBase<PrefixRowsPass> {
     if (markPrefixRows(module, rows) == 0) {
       module.emitError("qc-prefix-rows: no MatMul layer reads an activation of rank >= 3 "
                        "([..., sequence, features]): no prefix rows to split");
+      return signalPassFailure();
+    }
+  }
+};
+
+struct SplitPrincipalPass : quantc::calib::impl::QCSplitPrincipalBase<SplitPrincipalPass> {
+  using QCSplitPrincipalBase::QCSplitPrincipalBase;
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (rank < 1 || rank > 256) {
+      module.emitError("qc-split-principal: give the directions kept float as rank=R (1 <= R <= 256)");
+      return signalPassFailure();
+    }
+    if (!requireCalibrated(module, "qc-split-principal"))
+      return signalPassFailure();
+    // The Hessians by target, then every observer goes (their statistics
+    // describe x, not what the layers read after the split).
+    auto obs = takeObservations(module);
+    if (!obs) {
+      module.emitError("qc-split-principal: ") << llvm::toString(obs.takeError());
+      return signalPassFailure();
+    }
+    std::vector<Target> targets = quantizationTargets(module);
+    std::vector<std::shared_ptr<const std::vector<double>>> hessians(targets.size());
+    bool any = false;
+    for (size_t k = 0; k < targets.size() && k < obs->targets.size(); ++k) {
+      if (obs->targets[k].op != targets[k].op) {
+        targets[k].op->emitError("qc-split-principal: the layers changed order while the "
+                                 "observers were removed");
+        return signalPassFailure();
+      }
+      hessians[k] = obs->stats[k].hessian;
+      any |= hessians[k] != nullptr;
+    }
+    if (!any) {
+      module.emitError("qc-split-principal: no observer carries a Hessian (calibrate with "
+                       "`quantc calibrate --hessians`)");
+      return signalPassFailure();
+    }
+    auto r = splitPrincipalWithHessians(module, hessians, rank);
+    if (!r) {
+      module.emitError("qc-split-principal: ") << llvm::toString(r.takeError());
       return signalPassFailure();
     }
   }

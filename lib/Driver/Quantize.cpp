@@ -13,6 +13,7 @@
 #include "quantc/Calibration/Allocate.h"
 #include "quantc/Calibration/MixedPrecision.h"
 #include "quantc/Calibration/Outliers.h"
+#include "quantc/Calibration/Principal.h"
 #include "quantc/Calibration/Progress.h"
 #include "quantc/Calibration/Rotate.h"
 #include "quantc/Calibration/Salient.h"
@@ -123,6 +124,28 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
     err << "quantc: error: --prefix-rows with " << (allocating ? "--budget" : "--min-layer-sqnr")
         << " is not supported yet (the per-layer sensitivity runs do not split the prefix "
            "rows)\n";
+    return 2;
+  }
+  // --principal-components: quantized activations only (their rounding is
+  // what the split protects); not with --prefix-rows yet.
+  if (o.principalComponents < 0 || o.principalComponents > 256) {
+    err << "quantc: error: --principal-components " << o.principalComponents
+        << ": expected a number of directions in [1, 256]\n";
+    return 2;
+  }
+  if (o.principalComponents > 0 && !parsedRecipe->activations &&
+      !parsedRecipe->dynamicActivations) {
+    err << "quantc: error: --principal-components takes directions out of quantized "
+           "activations; recipe '"
+        << recipe << "' has none\n";
+    return 2;
+  }
+  if (o.principalComponents > 0 && o.prefixRows > 0) {
+    err << "quantc: error: --principal-components with --prefix-rows is not supported yet\n";
+    return 2;
+  }
+  if (o.principalComponents > 0 && !haveSamples) {
+    err << "quantc: error: --principal-components needs calibration samples (--calib DIR)\n";
     return 2;
   }
   // Weight-only recipes need no calibration data; with --calib the first
@@ -266,6 +289,38 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
       it->second->setAttr(calib::kKeepFloatAttr, mlir::UnitAttr::get(&context));
       keptByName.push_back(name);
     }
+  }
+  // --principal-components: after --keep-float (a site read only by
+  // layers kept float is left alone) and before the statistics below,
+  // which are then taken on what the layers read.
+  if (o.principalComponents > 0) {
+    auto sp = calib::splitPrincipalComponents(*module, *samples, o.principalComponents);
+    if (!sp) {
+      err << "quantc: error: " << model << ": --principal-components: "
+          << llvm::toString(sp.takeError()) << "\n";
+      return 1;
+    }
+    if (sp->empty()) {
+      err << "quantc: error: --principal-components: no activation of " << model
+          << " is read only by MatMuls with constant 2-D weights and more than "
+          << o.principalComponents << " input channels\n";
+      return 2;
+    }
+    int64_t sideBits = 0;
+    double share = 0;
+    for (const auto &p : *sp) {
+      sideBits += p.sideBits;
+      share += p.energyShare;
+    }
+    out << llvm::formatv("principal components: {0} direction(s) of {1} activation(s) "
+                         "multiplied in float (mean {2:f1}% of their energy; {3:f2} MB of float "
+                         "side weights)\n",
+                         o.principalComponents, sp->size(), 100.0 * share / sp->size(),
+                         sideBits / 8e6);
+    for (const auto &p : *sp)
+      out << llvm::formatv("  {0,-40} K {1,5}  energy {2:f1}%\n",
+                           p.name.size() > 40 ? p.name.substr(0, 37) + "..." : p.name, p.K,
+                           100.0 * p.energyShare);
   }
   if (o.prefixRows > 0) {
     size_t prefixed = calib::markPrefixRows(*module, o.prefixRows);

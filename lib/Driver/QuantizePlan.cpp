@@ -261,6 +261,9 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
     refusal = "--prefix-rows splits each layer into prefix rows and statically rounded rows, "
               "which QDQ export (one QuantizeLinear per activation) cannot write: use -o .so or "
               ".mlir";
+  if (refusal.empty() && o.principalComponents > 0)
+    refusal = "--principal-components multiplies part of each activation in float beside the "
+              "quantized layer, which QDQ export does not write yet: use -o .so or .mlir";
   if (toOnnx && !refusal.empty()) {
     err << "quantc: error: " << refusal << "\n";
     return 2;

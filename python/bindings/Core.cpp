@@ -74,6 +74,7 @@ QuantizeOptions quantizeOptions(const nb::dict &d) {
     else if (key == "keep_float") o.keepFloat = as<std::string>(v, kc);
     else if (key == "rotation_matrix") o.rotationMatrix = as<std::string>(v, kc);
     else if (key == "prefix_rows") o.prefixRows = as<int>(v, kc);
+    else if (key == "principal_components") o.principalComponents = as<int>(v, kc);
     else if (key == "cpu") o.cpu = as<std::string>(v, kc);
     else if (key == "features") o.features = as<std::string>(v, kc);
     else if (key == "ir_output") o.irOutput = as<std::string>(v, kc);

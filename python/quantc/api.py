@@ -291,7 +291,8 @@ RECIPE_OPTIONS = {
     "gptq_refit_scales": "gptq_refit_scales", "gptq_refit_rounds": "gptq_refit_rounds",
     "allocation_json": "allocation_json", "report_path": "report_path",
     "activation_clip": "activation_clip", "keep_float": "keep_float",
-    "rotation_matrix": "rotation_matrix", "prefix_rows": "prefix_rows", "cpu": "cpu",
+    "rotation_matrix": "rotation_matrix", "prefix_rows": "prefix_rows",
+    "principal_components": "principal_components", "cpu": "cpu",
     "features": "features",
 }
 _TEXT = {"smooth_alpha", "outlier_ratio", "budget", "salient_percent", "gptq_damp",

@@ -198,19 +198,19 @@ def split_recipe_options(recipe):
     """"w4a4-rot@20+shrink0.8+refit" -> ("w4a4-rot", "20", [("shrink", "0.8"),
     ("refit", "")]): the recipe, its sensitivity floor ("" for none) and
     its "+" options, each checked (seq and noact take no value; damp,
-    shrink, or, aclip and prefix need one; refit may have one;
+    shrink, or, aclip, prefix and pc need one; refit may have one;
     "+keep=lm_head" keeps the named layers float)."""
     recipe, *opts = recipe.split("+")
     recipe, _, floor = recipe.partition("@")
     out = []
     for o in opts:
         m = re.fullmatch(r"(keep)=([^+@=]+)", o) or \
-            re.fullmatch(r"(seq|noact|refit|damp|shrink|or|aclip|prefix)([0-9.]*|search)", o)
+            re.fullmatch(r"(seq|noact|refit|damp|shrink|or|aclip|prefix|pc)([0-9.]*|search)", o)
         if not m or (m.group(1) in ("seq", "noact") and m.group(2)) or \
-                (m.group(1) in ("damp", "shrink", "or", "aclip", "prefix") and not m.group(2)) or \
-                (m.group(1) == "prefix" and not m.group(2).isdigit()):
+                (m.group(1) in ("damp", "shrink", "or", "aclip", "prefix", "pc") and not m.group(2)) or \
+                (m.group(1) in ("prefix", "pc") and not m.group(2).isdigit()):
             raise RuntimeError("unknown recipe option '+%s' (seq, noact, refit, dampF, shrinkR, orR, aclipC, "
-                               "prefixN, keep=NAME[,NAME])" % o)
+                               "prefixN, pcR, keep=NAME[,NAME])" % o)
         out.append((m.group(1), m.group(2)))
     return recipe, floor, out
 
@@ -224,7 +224,8 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
     gptq_min_shrink R, "+noact" gptq_no_act_order, "+refit"
     gptq_refit_scales, "+refitN" gptq_refit_scales with N rounds, "+orR"
     outlier_ratio R, "+aclipC" activation_clip C ("+aclipsearch": searched),
-    "+keep=A,B" keep_float A,B, "+prefixN" prefix_rows N."""
+    "+keep=A,B" keep_float A,B, "+prefixN" prefix_rows N, "+pcR"
+    principal_components R."""
     if via == "cli":
         return quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report)
     from . import api
@@ -241,8 +242,9 @@ def quantc_quantize(quantc, src, calib_dir, recipe, calibrator, out, report=None
                 kw["gptq_refit_rounds"] = value
         else:
             kw[{"damp": "gptq_damp", "shrink": "gptq_min_shrink", "or": "outlier_ratio",
-                "aclip": "activation_clip", "keep": "keep_float", "prefix": "prefix_rows"}[name]] = \
-                int(value) if name == "prefix" else value
+                "aclip": "activation_clip", "keep": "keep_float", "prefix": "prefix_rows",
+                "pc": "principal_components"}[name]] = \
+                int(value) if name in ("prefix", "pc") else value
     if report:
         kw["report_path"] = report
     try:
@@ -263,7 +265,7 @@ def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=
     --gptq-min-shrink R, "+noact" --gptq-no-act-order, "+refit"
     --gptq-refit-scales, "+refitN" --gptq-refit-scales N, "+orR"
     --outlier-ratio R, "+aclipC" --activation-clip C, "+keep=A,B"
-    --keep-float A,B, "+prefixN" --prefix-rows N."""
+    --keep-float A,B, "+prefixN" --prefix-rows N, "+pcR" --principal-components R."""
     recipe, floor, opts = split_recipe_options(recipe)
     cmd = [quantc, "quantize", src, "--recipe", recipe, "--calibrator", calibrator,
            "--calib", calib_dir, "-o", out] + (["--min-layer-sqnr", floor] if floor else [])
@@ -272,7 +274,8 @@ def quantc_quantize_cli(quantc, src, calib_dir, recipe, calibrator, out, report=
                 "refit": ["--gptq-refit-scales"] + ([value] if value else []),
                 "damp": ["--gptq-damp", value], "shrink": ["--gptq-min-shrink", value],
                 "or": ["--outlier-ratio", value], "aclip": ["--activation-clip", value],
-                "keep": ["--keep-float", value], "prefix": ["--prefix-rows", value]}[name]
+                "keep": ["--keep-float", value], "prefix": ["--prefix-rows", value],
+                "pc": ["--principal-components", value]}[name]
     if report:
         cmd += ["--report", report]
     p = subprocess.run(cmd, capture_output=True, text=True)
@@ -464,7 +467,8 @@ class Evaluation:
                           and "-awq" not in base  # folds outside the layers: .so
                           and "-salient" not in base  # float side products: .so
                           and "-outliers" not in base
-                          and "+prefix" not in base)  # float rows beside the rounded ones: .so
+                          and "+prefix" not in base  # float rows beside the rounded ones: .so
+                          and "+pc" not in base)  # float side products: .so
             weight_only = base.startswith(("w8a16", "w4a16", "w3a16"))
             dynamic = base.startswith(("w8a8-dynamic", "w4a8-dynamic", "w4a4"))
             if base.endswith(".json"):  # an allocation plan (quantc quantize --allocation-json)
@@ -714,7 +718,7 @@ def main(argv=None):
     ap.add_argument("--recipes", default="w8a8@20,fp8-e4m3,w8a8-dynamic,w8a8-dynamic-token,w8a16,w4a16-g128",
                     help="quantc recipes of the best-effort table (w8a8 is always run, for the matched table); "
                          "R@DB keeps float the layers below DB alone, R+OPT adds options: +seq, +noact, "
-                         "+refit[N], +dampF, +shrinkR, +orR, +aclipC|search, +prefixN, +keep=NAME[,NAME]")
+                         "+refit[N], +dampF, +shrinkR, +orR, +aclipC|search, +prefixN, +pcR, +keep=NAME[,NAME]")
     ap.add_argument("--matched", default="w8a8",
                     help="quantc recipes of the matched table: w8a8 and/or w8a8-smooth (same tensors, same "
                          "formats; smoothing is a method, like INC's SmoothQuant row there; default w8a8)")

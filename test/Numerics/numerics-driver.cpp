@@ -14,11 +14,15 @@
 //   gptq|rtn BITS GROUP ASYMMETRIC ACTORDER W.npy H.npy OUT_PREFIX [DAMP MINSHRINK REFITROUNDS]
 //        W [K, N] float32, H [K, K] float64; writes OUT_PREFIX{q,scale,zero}.npy
 //        (int32 [K, N], float32 [G, N], int32 [G, N])
+//   eig RANK H.npy OUT_PREFIX                            -> "iterations"
+//        H [K, K] float64; the RANK leading eigenpairs (quant::leadingEigenpairs):
+//        OUT_PREFIX{values,vectors}.npy (float64 [RANK], float64 [RANK, K])
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Support/NpyFile.h"
 #include "quantc/Calibration/Statistics.h"
 #include "quantc/Quant/Formats.h"
+#include "quantc/Quant/Eigen.h"
 #include "quantc/Quant/GPTQ.h"
 
 #include <cstdio>
@@ -57,6 +61,32 @@ int main(int argc, char **argv) {
                                        in.numElements(), std::atoi(argv[2]),
                                        std::atoi(argv[3]) != 0);
     std::printf("%.9g %d %.17g\n", p.scale, p.zeroPoint, p.ratio);
+    return 0;
+  }
+  if (cmd == "eig" && argc == 5) {
+    cpu::HostTensor h;
+    if (!load(argv[3], h) || h.dtype != cpu::DType::F64 || h.shape.size() != 2 ||
+        h.shape[0] != h.shape[1])
+      return fail("H: float64 [K, K] .npy expected");
+    const int64_t K = h.shape[0], k = std::atoi(argv[2]);
+    if (k < 1 || k > K)
+      return fail("RANK must be in [1, K]");
+    const double *hp = reinterpret_cast<const double *>(h.data.data());
+    quant::Eigenpairs e = quant::leadingEigenpairs(std::vector<double>(hp, hp + K * K), K, k);
+    auto save = [&](const std::string &suffix, std::vector<int64_t> shape,
+                    const std::vector<double> &v) {
+      cpu::HostTensor out;
+      out.dtype = cpu::DType::F64;
+      out.shape = std::move(shape);
+      out.data.resize(v.size() * 8);
+      std::memcpy(out.data.data(), v.data(), v.size() * 8);
+      return writeNpy(std::string(argv[4]) + suffix, out);
+    };
+    if (auto err = save("values.npy", {k}, e.values))
+      return fail(llvm::toString(std::move(err)));
+    if (auto err = save("vectors.npy", {k, K}, e.vectors))
+      return fail(llvm::toString(std::move(err)));
+    std::printf("%d\n", e.iterations);
     return 0;
   }
   if ((cmd == "gptq" || cmd == "rtn") && (argc == 9 || argc == 12)) {

@@ -78,7 +78,7 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--gptq-damp F]\n"
         "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales [N]]\n"
         "                  [--keep-float NAME[,NAME...]] [--rotation-matrix Q.npy]\n"
-        "                  [--prefix-rows N]\n"
+        "                  [--prefix-rows N] [--principal-components R]\n"
         "                  [--cpu CPU] [--features F]\n"
         "      Calibrate on the samples in DIR (one .npy per sample, one .npz per\n"
         "      sample with an array per input name, or one directory per sample with\n"
@@ -119,6 +119,10 @@ int usage(llvm::raw_ostream &os, int code) {
         "      sequence (axis -2 of each MatMul input of rank >= 3), where transformers\n"
         "      park their massive activations (PrefixQuant), are kept out of the\n"
         "      static scales and rounded per token at run time.\n"
+        "      --principal-components R (quantized activations): the R leading\n"
+        "      eigenvectors of each MatMul input's calibration second moment (its\n"
+        "      highest-energy directions) taken out of what is rounded and multiplied\n"
+        "      in float beside the layer.\n"
         "      4-bit weights are rounded to nearest on each group's min/max range\n"
         "      (--weight-clip-search: the clip ratio with the least weight error\n"
         "      instead, as int8 weights always do); w4a16-gN-awq: AWQ's per-channel scales (mean |x|^alpha, alpha\n"
@@ -357,6 +361,11 @@ cl::opt<int, true> QPrefixRows("prefix-rows",
                                          "sequence out of the scales, rounded per token"),
                                 cl::value_desc("N"), cl::location(QOpts.prefixRows),
                                 QUANTIZE_OPT);
+cl::opt<int, true> QPrincipal("principal-components",
+                               cl::desc("quantized activations: the R leading directions of "
+                                        "each MatMul input multiplied in float"),
+                               cl::value_desc("R"), cl::location(QOpts.principalComponents),
+                               QUANTIZE_OPT);
 cl::opt<bool, true> QNoActOrder("gptq-no-act-order", cl::desc("-gptq: rows in their own order"),
                                 cl::location(QOpts.gptqNoActOrder), QUANTIZE_OPT);
 cl::opt<std::string> QRefit("gptq-refit-scales",

@@ -228,6 +228,37 @@ def QCPrefixRows : Pass<"qc-prefix-rows", "::mlir::ModuleOp"> {
   let dependentDialects = ["::quantc::qc::QCDialect"];
 }
 
+def QCSplitPrincipal : Pass<"qc-split-principal", "::mlir::ModuleOp"> {
+  let summary = "Take each activation's leading directions (PCA of its calibration rows) out of the quantized input, multiplied in float";
+  let description = [{
+    On calibrated IR whose observers carry Hessians H = sum x^T x
+    (`quantc calibrate --hessians`), for every activation x [.., K] read by
+    MatMuls y_c = x W_c with constant 2-D weights (at least one of them not
+    qc.keep_float) and K > rank: U [rank, K] = the rank leading
+    eigenvectors of H (orthonormal rows; Jacobi or block subspace
+    iteration, quantc/Quant/Eigen.h), then
+
+      p   = x U^T                 (qc.matmul, float)
+      x_r = x - p U               (qc.matmul, qc.sub, float)
+      y_c = x_r W_c + p (U W_c)   (U W_c a [rank, N_c] float constant)
+
+    The three side products are marked `qc.salient_side` (never
+    quantized); x = x U^T U + x (I - U^T U), so the float function is
+    unchanged to float32 rounding. The layers keep their weights and read
+    x_r: the directions that hold most of the activation's energy (a
+    massive channel, rotated or not) no longer set its quantization grid.
+    The observers' statistics describe x, not x_r: the pass removes every
+    observer, and the module is calibrated again before qc-quantize
+    (quantc calibrate [--hessians]). `quantc quantize --principal-components
+    R` does it all. Cost per row: rank (2 K + sum_c N_c) float
+    multiply-adds against the layers' K sum_c N_c.
+  }];
+  let options = [
+    Option<"rank", "rank", "int64_t", "0", "directions kept float per activation, in [1, 256]">,
+  ];
+  let dependentDialects = ["::quantc::qc::QCDialect"];
+}
+
 def QCQuantize : Pass<"qc-quantize", "::mlir::ModuleOp"> {
   let summary = "Quantize the targets per a recipe, from their observers' statistics";
   let description = [{

@@ -53,6 +53,11 @@ struct QuantizeOptions {
   /// static scales and rounded per token at run time (qc-prefix-rows,
   /// PrefixRows.h); 0: none.
   int prefixRows = 0;
+  /// Recipes with quantized activations: the R leading eigenvectors of
+  /// every MatMul activation's calibration second moment taken out of
+  /// what is rounded and multiplied in float (qc-split-principal,
+  /// Principal.h); 0: none.
+  int principalComponents = 0;
   /// Target CPU and features of a .so output (empty: the host).
   std::string cpu, features;
   /// Also write the quantized IR here (.mlir or .mlirbc), after the
