@@ -56,6 +56,15 @@ def token_samples():
             for _ in range(6)]
 
 
+def write_calib(tmp_path, samples):
+    """The samples as `quantc quantize --calib DIR` reads them (one .npz each)."""
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i, s in enumerate(samples):
+        np.savez(calib / ("s%d.npz" % i), **s)
+    return calib
+
+
 def rel_err(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
@@ -132,10 +141,7 @@ def test_prefix_rows_from_python(llama, token_samples, quantc_bin, tmp_path):
     err = rel_err(got, ort_run(llama, token_samples[5])[0])
     print("w8a8-rot, prefix rows 1: logits relative error %.4f" % err)
     assert err <= RECIPES["w8a8-rot"], err
-    calib = tmp_path / "calib"
-    calib.mkdir()
-    for i, s in enumerate(token_samples[:4]):
-        np.savez(calib / ("s%d.npz" % i), **s)
+    calib = write_calib(tmp_path, token_samples[:4])
     cli = str(tmp_path / "cli.mlir")
     subprocess.run([quantc_bin, "quantize", llama, "--recipe", "w8a8-rot", "--prefix-rows", "1",
                     "--calib", str(calib), "-o", cli], check=True, capture_output=True)
@@ -168,10 +174,7 @@ def test_principal_components_from_python(llama, token_samples, quantc_bin, tmp_
         errs[pc] = rel_err(got, want)
     print("w4a4: logits relative error %.4f, with 4 principal components %.4f" % (errs[0], errs[4]))
     assert errs[4] * 1.2 <= errs[0], errs  # measured 0.173 -> 0.124
-    calib = tmp_path / "calib"
-    calib.mkdir()
-    for i, s in enumerate(token_samples[:4]):
-        np.savez(calib / ("s%d.npz" % i), **s)
+    calib = write_calib(tmp_path, token_samples[:4])
     cli = str(tmp_path / "cli.mlir")
     subprocess.run([quantc_bin, "quantize", llama, "--recipe", "w4a4", "--principal-components", "4",
                     "--calib", str(calib), "-o", cli], check=True, capture_output=True)
@@ -183,10 +186,7 @@ def test_principal_components_from_python(llama, token_samples, quantc_bin, tmp_
 
 def test_transformer_cli_and_python_write_the_same_bytes(llama, token_samples, quantc_bin,
                                                         tmp_path):
-    calib = tmp_path / "calib"
-    calib.mkdir()
-    for i, s in enumerate(token_samples[:4]):
-        np.savez(calib / ("s%d.npz" % i), **s)
+    calib = write_calib(tmp_path, token_samples[:4])
     for recipe in ("w8a8-rot-kv8", "w4a16-g32-rot-gptq"):
         cli = str(tmp_path / ("cli-%s.mlir" % recipe))
         subprocess.run([quantc_bin, "quantize", llama, "--recipe", recipe, "--calib", str(calib),

@@ -26,6 +26,8 @@ import sys
 
 import numpy as np
 
+from qc_ref import int8_weights, rows_q
+
 B, S, K, N = 2, 12, 64, 24
 MASSIVE = 2
 
@@ -57,24 +59,7 @@ def make(d):
 
 def weights_from(ir):
     """W~ [K, N] from IR: the int8 constant (hex) times the channel scales."""
-    text = open(ir).read()
-    m = re.search(r'qc\.constant dense<"0x([0-9A-F]+)"> : tensor<%dx%dxi8>' % (K, N), text)
-    sc = re.search(r"qc\.constant dense<\[([^\]]+)\]> : tensor<%dxf32>" % N, text)
-    if not m or not sc:
-        sys.exit("no int8 weights / channel scales in " + ir)
-    q = np.frombuffer(bytes.fromhex(m.group(1)), np.int8).reshape(K, N).astype(np.float32)
-    return q * np.array([float(v) for v in sc.group(1).split(",")], np.float32)
-
-
-def rows_q(x):
-    """qc.dynamic_quantize_rows: each row on its own uint8 range."""
-    f32 = np.float32
-    lo = np.minimum(x.min(axis=-1, keepdims=True), f32(0))
-    hi = np.maximum(x.max(axis=-1, keepdims=True), f32(0))
-    s = ((hi - lo) / f32(255)).astype(np.float32)
-    s = np.where(s == 0, f32(1), s)
-    z = np.clip(np.rint(-lo / s), 0, 255)
-    return ((np.clip(np.rint(x / s) + z, 0, 255) - z) * s).astype(np.float32)
+    return int8_weights(open(ir).read(), K, N)
 
 
 def check(d, ir, out, p):

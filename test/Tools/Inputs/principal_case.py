@@ -31,6 +31,8 @@ import sys
 
 import numpy as np
 
+from qc_ref import int8_weights, rows_q
+
 B, S, K, N1, N2 = 2, 12, 64, 24, 16
 
 
@@ -83,15 +85,6 @@ def floats(text, shape):
     return np.array(eval(m.group(1)), np.float32).reshape(shape)
 
 
-def int8_weights(text, n):
-    m = re.search(r'qc\.constant dense<"0x([0-9A-F]+)"> : tensor<%dx%dxi8>' % (K, n), text)
-    sc = re.search(r"qc\.constant dense<\[([^\]]+)\]> : tensor<%dxf32>" % n, text)
-    if not m or not sc:
-        sys.exit("no int8 weights / channel scales of width %d in the IR" % n)
-    q = np.frombuffer(bytes.fromhex(m.group(1)), np.int8).reshape(K, n).astype(np.float32)
-    return q * np.array([float(v) for v in sc.group(1).split(",")], np.float32)
-
-
 def ir_u(text, r):
     ut, u = floats(text, (K, r)), floats(text, (r, K))
     if not (np.abs(ut.T - u).max() <= 0):
@@ -133,17 +126,6 @@ def float_check(d, o1, o2):
     print("FLOAT ok %.2g" % worst)
 
 
-def rows_q(x):
-    """qc.dynamic_quantize_rows: each row on its own uint8 range."""
-    f32 = np.float32
-    lo = np.minimum(x.min(axis=-1, keepdims=True), f32(0))
-    hi = np.maximum(x.max(axis=-1, keepdims=True), f32(0))
-    s = ((hi - lo) / f32(255)).astype(np.float32)
-    s = np.where(s == 0, f32(1), s)
-    z = np.clip(np.rint(-lo / s), 0, 255)
-    return ((np.clip(np.rint(x / s) + z, 0, 255) - z) * s).astype(np.float32)
-
-
 def check(d, ir, o1, o2, r):
     text = open(ir).read()
     u = ir_u(text, r)
@@ -153,7 +135,7 @@ def check(d, ir, o1, o2, r):
     worst = 0.0
     for out, name, n in ((o1, "w1", N1), (o2, "w2", N2)):
         side = floats(text, (r, n))
-        ref = rows_q(xr) @ int8_weights(text, n) + p @ side
+        ref = rows_q(xr) @ int8_weights(text, K, n) + p @ side
         err = float(np.abs(np.load(out) - ref).max() / np.abs(ref).max())
         if not (err <= 2e-4):
             sys.exit("quantized: %s off by %.3g of its largest value" % (name, err))
