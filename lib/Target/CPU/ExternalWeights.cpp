@@ -4,6 +4,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/AttrTypeSubElements.h"
 #include "mlir/IR/SymbolTable.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
@@ -58,6 +59,13 @@ uint64_t addressAlignment(const void *p) {
 std::vector<ExternalWeight> externalizeWeights(ModuleOp module, bool hidden, size_t minBytes) {
   std::vector<ExternalWeight> out;
   llvm::StringMap<size_t> byName;
+  llvm::StringMap<LLVM::GlobalOp> firstByName;
+  // Old symbol -> new one, applied to every reference in one walk at the
+  // end (one SymbolTable::replaceAllSymbolUses per global walked the whole
+  // module each time: quadratic, minutes on a model with thousands of
+  // weight constants).
+  llvm::DenseMap<StringAttr, StringAttr> renamed;
+  MLIRContext *ctx = module.getContext();
   for (auto g : llvm::make_early_inc_range(module.getOps<LLVM::GlobalOp>())) {
     if (!g.getConstant() || !g.getValueOrNull())
       continue;
@@ -72,22 +80,17 @@ std::vector<ExternalWeight> externalizeWeights(ModuleOp module, bool hidden, siz
     uint64_t align = g.getAlignment().value_or(1);
     if (!hidden)
       align = std::min(align, addressAlignment(bytes.data()));
+    StringAttr newName = StringAttr::get(ctx, name);
+    renamed[g.getSymNameAttr()] = newName;
     auto it = byName.find(name);
     if (it != byName.end()) {
       // The same bytes again: its uses go to the first declaration.
       ExternalWeight &w = out[it->second];
-      if (failed(SymbolTable::replaceAllSymbolUses(g, StringAttr::get(module.getContext(), name),
-                                                   module)))
-        continue;
       w.alignment = std::min(w.alignment, align);
-      if (auto first = module.lookupSymbol<LLVM::GlobalOp>(name))
-        first.setAlignment(w.alignment);
+      firstByName[name].setAlignment(w.alignment);
       g.erase();
       continue;
     }
-    if (failed(SymbolTable::replaceAllSymbolUses(g, StringAttr::get(module.getContext(), name),
-                                                 module)))
-      continue;
     g.setSymName(name);
     g.removeValueAttr();
     g.setLinkage(LLVM::Linkage::External);
@@ -96,7 +99,19 @@ std::vector<ExternalWeight> externalizeWeights(ModuleOp module, bool hidden, siz
     if (hidden)
       g.setVisibility_(LLVM::Visibility::Hidden);
     byName[name] = out.size();
+    firstByName[name] = g;
     out.push_back({name, bytes, align});
+  }
+  if (!renamed.empty()) {
+    AttrTypeReplacer replacer;
+    replacer.addReplacement([&](FlatSymbolRefAttr ref) -> std::optional<Attribute> {
+      auto it = renamed.find(ref.getAttr());
+      if (it == renamed.end())
+        return std::nullopt;
+      return FlatSymbolRefAttr::get(it->second);
+    });
+    replacer.recursivelyReplaceElementsIn(module, /*replaceAttrs=*/true, /*replaceLocs=*/false,
+                                          /*replaceTypes=*/false);
   }
   return out;
 }
