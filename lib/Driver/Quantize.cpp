@@ -24,6 +24,7 @@
 #include "quantc/Import/ModelFile.h"
 #include "quantc/Target/CPU/AOT.h"
 #include "quantc/Target/CPU/JIT.h"
+#include "mlir/IR/Verifier.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/FileSystem.h"
@@ -631,6 +632,15 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   if (result) {
     result->qdq = state;
     result->qdqRefusal = refusal;
+  }
+  // Nothing is written from IR that does not verify (a quantc bug): the
+  // error names the model and the op; the file a later tool would fail
+  // to read is not left behind.
+  if (failed(mlir::verify(*module))) {
+    err << "quantc: error: " << model
+        << ": the quantized IR does not verify (a bug in quantc; the diagnostics above name "
+           "the op); nothing written\n";
+    return 1;
   }
   if (toOnnx) {
     if (int rc = writeQDQ(*state, output, err))
