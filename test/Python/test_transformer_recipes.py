@@ -65,6 +65,16 @@ def write_calib(tmp_path, samples):
     return calib
 
 
+def assert_cli_writes(py, quantc_bin, model, recipe, flags, samples, tmp_path):
+    """`quantc quantize MODEL --recipe RECIPE FLAGS` on the same samples
+    writes the file the Python API wrote to `py`, byte for byte."""
+    calib = write_calib(tmp_path, samples)
+    cli = str(tmp_path / "cli.mlir")
+    subprocess.run([quantc_bin, "quantize", model, "--recipe", recipe] + flags +
+                   ["--calib", str(calib), "-o", cli], check=True, capture_output=True)
+    assert filecmp.cmp(cli, py, shallow=False), (recipe, flags)
+
+
 def rel_err(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
@@ -141,11 +151,8 @@ def test_prefix_rows_from_python(llama, token_samples, quantc_bin, tmp_path):
     err = rel_err(got, ort_run(llama, token_samples[5])[0])
     print("w8a8-rot, prefix rows 1: logits relative error %.4f" % err)
     assert err <= RECIPES["w8a8-rot"], err
-    calib = write_calib(tmp_path, token_samples[:4])
-    cli = str(tmp_path / "cli.mlir")
-    subprocess.run([quantc_bin, "quantize", llama, "--recipe", "w8a8-rot", "--prefix-rows", "1",
-                    "--calib", str(calib), "-o", cli], check=True, capture_output=True)
-    assert filecmp.cmp(cli, py, shallow=False)
+    assert_cli_writes(py, quantc_bin, llama, "w8a8-rot", ["--prefix-rows", "1"],
+                      token_samples[:4], tmp_path)
     with pytest.raises(quantc.Error, match="recipe 'w8a8-dynamic-token' has dynamic activations"):
         quantc.quantize(llama, recipe="w8a8-dynamic-token", calibration=token_samples[:4],
                         progress=False, prefix_rows=1)
@@ -174,11 +181,8 @@ def test_principal_components_from_python(llama, token_samples, quantc_bin, tmp_
         errs[pc] = rel_err(got, want)
     print("w4a4: logits relative error %.4f, with 4 principal components %.4f" % (errs[0], errs[4]))
     assert errs[4] * 1.2 <= errs[0], errs  # measured 0.173 -> 0.124
-    calib = write_calib(tmp_path, token_samples[:4])
-    cli = str(tmp_path / "cli.mlir")
-    subprocess.run([quantc_bin, "quantize", llama, "--recipe", "w4a4", "--principal-components", "4",
-                    "--calib", str(calib), "-o", cli], check=True, capture_output=True)
-    assert filecmp.cmp(cli, py, shallow=False)
+    assert_cli_writes(py, quantc_bin, llama, "w4a4", ["--principal-components", "4"],
+                      token_samples[:4], tmp_path)
     with pytest.raises(quantc.Error, match="recipe 'w4a16-g32' has none"):
         quantc.quantize(llama, recipe="w4a16-g32", calibration=token_samples[:4], progress=False,
                         principal_components=4)
