@@ -303,8 +303,9 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
     }
     if (sp->empty()) {
       err << "quantc: error: --principal-components: no activation of " << model
-          << " is read only by MatMuls with constant 2-D weights and more than "
-          << o.principalComponents << " input channels\n";
+          << " is read only by MatMuls with constant 2-D weights, has more than "
+          << o.principalComponents
+          << " input channels and a reader that is quantized (not --keep-float)\n";
       return 2;
     }
     int64_t sideBits = 0;
