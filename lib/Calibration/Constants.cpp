@@ -11,6 +11,22 @@ using namespace mlir;
 
 namespace quantc::calib {
 
+bool isFloatConstant(Value v) {
+  auto c = v.getDefiningOp<qc::ConstantOp>();
+  auto type = c ? dyn_cast<RankedTensorType>(c.getType()) : RankedTensorType();
+  if (!type || !type.getElementType().isF32())
+    return false;
+  Attribute attr = c.getValue();
+  if (isa<DenseElementsAttr>(attr))
+    return true;
+  if (auto res = dyn_cast<DenseResourceElementsAttr>(attr)) {
+    AsmResourceBlob *blob = res.getRawHandle().getBlob();
+    return blob && blob->getData().size() ==
+                       static_cast<size_t>(type.getNumElements()) * sizeof(float);
+  }
+  return false;
+}
+
 std::optional<std::vector<float>> floatValues(Value v) {
   auto c = v.getDefiningOp<qc::ConstantOp>();
   if (!c)

@@ -20,6 +20,10 @@ namespace quantc::calib {
 /// dense_resource), row-major; nullopt otherwise.
 std::optional<std::vector<float>> floatValues(mlir::Value v);
 
+/// Whether floatValues(v) would succeed, without copying the values (for
+/// checks over every layer of a large model).
+bool isFloatConstant(mlir::Value v);
+
 /// A qc.constant of f32 with `shape` holding `values` (row-major).
 mlir::Value floatConstant(mlir::OpBuilder &b, mlir::Location loc, llvm::ArrayRef<int64_t> shape,
                           llvm::ArrayRef<float> values);

@@ -58,7 +58,7 @@ bool outlierSplittable(const std::vector<Target> &targets, const SmoothSite &sit
     auto mm = dyn_cast<qc::MatMulOp>(t.op);
     auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
     return mm && t.reductionAxis == 0 && wt && wt.getRank() == 2 &&
-           floatValues(mm.getB()).has_value();
+           isFloatConstant(mm.getB());
   });
 }
 

@@ -29,7 +29,7 @@ bool principalSplittable(const std::vector<Target> &targets, const SmoothSite &s
     auto wt = mm ? dyn_cast<RankedTensorType>(mm.getB().getType()) : RankedTensorType();
     auto xt = mm ? dyn_cast<RankedTensorType>(mm.getA().getType()) : RankedTensorType();
     if (!mm || t.reductionAxis != 0 || !wt || wt.getRank() != 2 || !xt || xt.getRank() < 2 ||
-        !floatValues(mm.getB()))
+        !isFloatConstant(mm.getB()))
       return false;
     anyQuantized |= !t.op->hasAttr(kKeepFloatAttr);
   }
