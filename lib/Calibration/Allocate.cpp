@@ -30,8 +30,10 @@ struct Format {
 };
 
 std::vector<Format> candidates() {
-  return {{"float", 0, 0}, {"w8a16", 8, 0}, {"w4a16-g32", 4, 32}, {"w4a16-g64", 4, 64},
-          {"w4a16-g128", 4, 128}, {"w4a16-g256", 4, 256}};
+  return {{"float", 0, 0},         {"w8a16", 8, 0},          {"w4a16-g32", 4, 32},
+          {"w4a16-g64", 4, 64},     {"w4a16-g128", 4, 128},   {"w4a16-g256", 4, 256},
+          {"w3a16-g64", 3, 64},     {"w3a16-g128", 3, 128},   {"w2a16-g32", 2, 32},
+          {"w2a16-g64", 2, 64}};
 }
 
 double bitsOf(const Format &f, int64_t K, int64_t N) {
@@ -39,7 +41,9 @@ double bitsOf(const Format &f, int64_t K, int64_t N) {
     return 32.0 * K * N;
   if (f.bits == 8)
     return 8.0 * K * N + 32.0 * N;
-  return 4.0 * K * N + 36.0 * N * ((K + f.group - 1) / f.group);
+  // b bits per weight, a float scale and a b-bit zero point per group.
+  return f.bits * static_cast<double>(K) * N +
+         (32.0 + f.bits) * N * static_cast<double>((K + f.group - 1) / f.group);
 }
 
 /// The target's constant weight as [K, N] (K the reduction axis).
@@ -68,7 +72,7 @@ double proxyError(const std::vector<float> &W, int64_t K, int64_t N, const std::
   quant::GPTQOptions o = gptq ? *gptq : quant::GPTQOptions();
   o.bits = f.bits;
   o.group = f.group;
-  o.asymmetric = f.bits == 4;
+  o.asymmetric = f.bits <= 4;
   quant::GPTQResult r = gptq ? quant::gptq(W.data(), K, N, H, o)
                              : quant::roundToNearest(W.data(), K, N, o);
   if (!r.error.empty())

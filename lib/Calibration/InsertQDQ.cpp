@@ -350,10 +350,11 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
     // 4-bit groups are asymmetric (uint4 with a zero point per group),
     // 8-bit channels symmetric, and so are w4a4's 4-bit channels (the
     // integer MatMulInteger path has no weight zero point).
-    // 3-bit weights (w3a16) take the 3-bit grid (0..7 with a zero point)
-    // but are stored in the 4-bit containers and kernels.
+    // 3- and 2-bit weights (w3a16, w2a16) take their grid (0..7 or 0..3
+    // with a zero point) in the IR's uint4 type (ONNX has no narrower one);
+    // the CPU code generator stores them in 3- or 2-bit planes.
     const int gridBits = bits;
-    if (bits == 3)
+    if (bits < 4)
       bits = 4;
     bool asym = bits == 4 && !recipe.dynamicActivations;
     std::vector<float> scales(nScales);
@@ -421,17 +422,17 @@ insertQDQ(ModuleOp module, const std::vector<Target> &targets,
       noise += (wv[i] - back) * (wv[i] - back);
     }
     r.weightSQNR = noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
-    r.weightFormat = (gridBits == 3 ? std::string("uint3 (4-bit storage)")
-                      : bits == 4   ? std::string(asym ? "uint4" : "int4")
-                                    : std::string("int8")) +
+    r.weightFormat = (gridBits < 4   ? "uint" + std::to_string(gridBits)
+                      : bits == 4     ? std::string(asym ? "uint4" : "int4")
+                                      : std::string("int8")) +
                      (group > 0 ? " g" + std::to_string(group) : std::string(" per channel")) +
                      (gptqQ.empty() ? "" : " gptq");
     r.weightParams = static_cast<int64_t>(wv.size());
-    r.weightBits = bits;
+    r.weightBits = gridBits;
     // Storage: the packed values, a float scale and (asymmetric) a zero
     // point of the same width per channel or group.
-    r.weightBytes = (static_cast<int64_t>(wv.size()) * bits + 7) / 8 + 4 * nScales +
-                    (asym ? (nScales * bits + 7) / 8 : 0);
+    r.weightBytes = (static_cast<int64_t>(wv.size()) * gridBits + 7) / 8 + 4 * nScales +
+                    (asym ? (nScales * gridBits + 7) / 8 : 0);
     Type wElem = IntegerType::get(ctx, bits, asym ? IntegerType::Unsigned : IntegerType::Signless);
     auto wqType = wt.clone(wElem);
     auto scaleType = RankedTensorType::get(scaleShape, f32);

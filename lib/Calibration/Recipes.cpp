@@ -158,8 +158,8 @@ std::optional<Recipe> Recipe::parse(const std::string &name) {
       return r;
     return std::nullopt;
   }
-  if (n.consume_front("w3a16")) {
-    r.weightBits = 3;
+  if (n.consume_front("w3a16") || n.consume_front("w2a16")) {
+    r.weightBits = name[1] - '0';
     r.activations = false;
     if (group(n, 0))
       return r;

@@ -83,7 +83,7 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
   parsedRecipe = calib::Recipe::parse(recipe);
   if (!parsedRecipe) {
     err << "quantc: error: unknown recipe '" << recipe
-                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128, w3a16-g32|g64|g128, w4a8[-g32|g64|g128], w4a4[-g32|g64|g128]; "
+                 << "' (w8a8, w8a8-dynamic, w8a8-dynamic-token, w8a16, w4a16-g32|g64|g128|g256, w3a16-g32|g64|g128|g256, w2a16-g32|g64|g128|g256, w4a8[-g32|g64|g128], w4a4[-g32|g64|g128]; "
                     "fp8-e4m3; + -rot; + -outliers and/or -smooth where activations are quantized; + -kv8, -qkv8, -kv4 or -qkv4)\n";
     return 2;
   }

@@ -49,16 +49,18 @@ std::string printQuantization(const QuantizeSummary &c,
                                "(%.3f bytes/parameter)\n",
                                static_cast<long long>(params), static_cast<long long>(bytes),
                                params ? static_cast<double>(bytes) / params : 0.0);
-  int64_t params4 = 0, bytes4 = 0;
-  for (const auto &r : reports)
-    if (r.weightBits == 4) {
-      params4 += r.weightParams;
-      bytes4 += r.weightBytes;
-    }
-  if (params4)
-    out << llvm::format("  4-bit layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
-                                 static_cast<long long>(params4), static_cast<long long>(bytes4),
-                                 static_cast<double>(bytes4) / params4);
+  for (int width : {4, 3, 2}) {
+    int64_t paramsW = 0, bytesW = 0;
+    for (const auto &r : reports)
+      if (r.weightBits == width) {
+        paramsW += r.weightParams;
+        bytesW += r.weightBytes;
+      }
+    if (paramsW)
+      out << llvm::format("  %d-bit layers: %lld parameters in %lld bytes (%.3f bytes/parameter)\n",
+                          width, static_cast<long long>(paramsW),
+                          static_cast<long long>(bytesW), static_cast<double>(bytesW) / paramsW);
+  }
   if (attentionRounded)
     out << "  attention: " << attentionRounded << " fused op(s); keys and values"
                  << (c.recipe->query8 ? " and queries" : "")

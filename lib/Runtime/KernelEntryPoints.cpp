@@ -165,6 +165,23 @@ void conv2dEntry(MemRef<In, 4> *X, MemRef<In, 4> *W, MemRef<Acc, 4> *Y, int64_t 
 }
 } // namespace
 
+namespace {
+/// gemm(M, N, c, ldc) accumulating into C, through a contiguous temporary
+/// when C's columns are strided.
+template <typename Gemm> void accumulateInto(MemRefF32<2> *C, Gemm gemm) {
+  int64_t M = C->sizes[0], N = C->sizes[1];
+  if (C->strides[1] == 1) {
+    gemm(M, N, C->data(), C->strides[0]);
+    return;
+  }
+  std::vector<float> tmp(M * N, 0.0f);
+  gemm(M, N, tmp.data(), N);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j)
+      C->data()[i * C->strides[0] + j * C->strides[1]] += tmp[i * N + j];
+}
+} // namespace
+
 extern "C" {
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
@@ -267,17 +284,56 @@ void _mlir_ciface_qc_rt_matmul_f32_w4(MemRefF32<2> *A, MemRefI8<2> *P, MemRefF32
                                       int64_t isSigned) {
   Int4Weights w{P->data(), P->strides[0], P->strides[1], S->data(), S->strides[0],
                 S->strides[1], Z->data(), Z->strides[0], Z->strides[1], group, isSigned != 0};
-  int64_t M = C->sizes[0], N = C->sizes[1], K = A->sizes[1];
+  int64_t K = A->sizes[1];
   Matrix a{A->data(), A->strides[0], A->strides[1]};
-  if (C->strides[1] == 1) {
-    sgemmW4(M, N, K, a, w, C->data(), C->strides[0]);
-    return;
+  accumulateInto(C, [&](int64_t M, int64_t N, float *c, int64_t ldc) {
+    sgemmW4(M, N, K, a, w, c, ldc);
+  });
+}
+
+namespace {
+/// A plane's rows with unit column stride: the plane itself, or a copy.
+const int8_t *contiguousRows(const MemRefI8<2> *P, std::vector<int8_t> &copy, int64_t &rs) {
+  if (P->strides[1] == 1) {
+    rs = P->strides[0];
+    return P->data();
   }
-  std::vector<float> tmp(M * N, 0.0f);
-  sgemmW4(M, N, K, a, w, tmp.data(), N);
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t j = 0; j < N; ++j)
-      C->data()[i * C->strides[0] + j * C->strides[1]] += tmp[i * N + j];
+  rs = P->sizes[1];
+  copy.resize(P->sizes[0] * P->sizes[1]);
+  for (int64_t i = 0; i < P->sizes[0]; ++i)
+    for (int64_t j = 0; j < P->sizes[1]; ++j)
+      copy[i * rs + j] = P->data()[i * P->strides[0] + j * P->strides[1]];
+  return copy.data();
+}
+
+void lowBitEntry(MemRefF32<2> *A, MemRefI8<2> *L, MemRefI8<2> *H, MemRefF32<2> *S,
+                 MemRefI8<2> *Z, MemRefF32<2> *C, int64_t group, int bits) {
+  std::vector<int8_t> lc, hc;
+  LowBitWeights w{};
+  w.low = contiguousRows(L, lc, w.lrs);
+  if (H)
+    w.high = contiguousRows(H, hc, w.hrs);
+  w.bits = bits;
+  w.scale = S->data(), w.srs = S->strides[0], w.scs = S->strides[1];
+  w.zp = Z->data(), w.zrs = Z->strides[0], w.zcs = Z->strides[1];
+  w.group = group;
+  int64_t K = A->sizes[1];
+  Matrix a{A->data(), A->strides[0], A->strides[1]};
+  accumulateInto(C, [&](int64_t M, int64_t N, float *c, int64_t ldc) {
+    sgemmLowBit(M, N, K, a, w, c, ldc);
+  });
+}
+} // namespace
+
+void _mlir_ciface_qc_rt_matmul_f32_w2(MemRefF32<2> *A, MemRefI8<2> *L, MemRefF32<2> *S,
+                                      MemRefI8<2> *Z, MemRefF32<2> *C, int64_t group) {
+  lowBitEntry(A, L, nullptr, S, Z, C, group, 2);
+}
+
+void _mlir_ciface_qc_rt_matmul_f32_w3(MemRefF32<2> *A, MemRefI8<2> *L, MemRefI8<2> *H,
+                                      MemRefF32<2> *S, MemRefI8<2> *Z, MemRefF32<2> *C,
+                                      int64_t group) {
+  lowBitEntry(A, L, H, S, Z, C, group, 3);
 }
 
 void _mlir_ciface_qc_rt_matmul_i8_i32(MemRefI8<2> *A, MemRefI8<2> *B, MemRefI32<2> *C) {
@@ -368,6 +424,10 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_hadamard_f32)},
       {"_mlir_ciface_qc_rt_matmul_f32_w4",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_w4)},
+      {"_mlir_ciface_qc_rt_matmul_f32_w2",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_w2)},
+      {"_mlir_ciface_qc_rt_matmul_f32_w3",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_f32_w3)},
       {"_mlir_ciface_qc_rt_matmul_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_matmul_i8_i32)},
       {"_mlir_ciface_qc_rt_matmul_i8_i32_constb",

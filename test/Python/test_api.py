@@ -57,7 +57,7 @@ def test_float_compile_matches_onnxruntime(mlp, calib_samples):
 # format allows on this 2-layer model (measured errors are printed).
 RECIPES = {
     "w8a8": 0.05, "w8a8-dynamic": 0.05, "w8a8-dynamic-token": 0.05, "w8a16": 0.02,
-    "w4a16-g32": 0.15, "w4a16-g128": 0.2, "w3a16-g64": 0.35, "w4a8": 0.2, "w4a4": 0.6,
+    "w4a16-g32": 0.15, "w4a16-g128": 0.2, "w3a16-g64": 0.35, "w2a16-g32": 0.7, "w4a8": 0.2, "w4a4": 0.6,
     "fp8-e4m3": 0.1, "w4a16-g128-gptq": 0.2, "w4a16-g128-awq": 0.2, "w8a8-smooth": 0.05,
     "w8a8-outliers": 0.05, "w4a8-g128": 0.2, "w4a16-g128-salient": 0.2,
     "w4a16-g64-gptq": 0.25, "w8a8-dynamic-token-rs": 0.05, "w4a8-dynamic-token-g128": 0.25,
@@ -83,6 +83,36 @@ def test_recipe(recipe, mlp, calib_samples, tmp_path):
     # Quantized is not float: the recipe did something.
     assert err > 1e-6, (recipe, err)
 
+
+
+def test_low_bit_weights_match_onnx_runtime_and_shrink_the_library(tmp_path):
+    """w3a16 and w2a16 keep ONNX's uint4 type in the IR and the exported
+    QDQ model, and are stored in 3- and 2-bit planes in the compiled
+    library: the library's output equals ONNX Runtime running the exported
+    model (the same integers, dequantized), and each bit less per weight
+    takes params / 8 bytes off the library (same groups, same scales)."""
+    k, n, m = 1024, 1024, 64
+    path = make_mlp(str(tmp_path / "wide.onnx"), seed=3, k=k, n=n, m=m)
+    params = k * n + n * m
+    x = np.random.default_rng(4).standard_normal((5, k)).astype(np.float32)
+    sizes = {}
+    for bits in (4, 3, 2):
+        recipe = "w%da16-g64" % bits
+        q = quantc.quantize(path, recipe=recipe, calibration=[{"x": x}], progress=False)
+        assert {l.weight_format for l in q.report()} == {"uint%d g64" % bits}, q.report()
+        q.save(tmp_path / (recipe + ".onnx"))
+        so = tmp_path / (recipe + ".so")
+        q.save(so)
+        sizes[bits] = os.path.getsize(so)
+        got = quantc.load(str(so)).run({"x": x})["y"]
+        want = ort_run(str(tmp_path / (recipe + ".onnx")), {"x": x})[0]
+        err = rel_err(got, want)
+        print("%s: library %d bytes, relative error to ONNX Runtime on its QDQ model %.2e"
+              % (recipe, sizes[bits], err))
+        assert err <= 1e-5, (recipe, err)
+    for hi, lo in ((4, 3), (3, 2)):
+        saved = sizes[hi] - sizes[lo]
+        assert 0.95 * params / 8 <= saved <= 1.05 * params / 8, (hi, lo, saved, params / 8)
 
 def test_cli_and_python_write_the_same_bytes(mlp, calib_dir, calib_samples, quantc_bin, tmp_path):
     for recipe, ext in (("w8a8", ".mlir"), ("w8a8", ".onnx"), ("w4a16-g128", ".mlirbc"),

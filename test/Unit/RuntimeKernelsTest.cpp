@@ -441,6 +441,74 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmW4,
                                            W4Case{9, 130, 200, 32, true}, W4Case{64, 40, 128, 64, false},
                                            W4Case{23, 1100, 96, 32, false}, W4Case{65, 48, 64, 32, true}));
 
+struct LowBitCase {
+  int64_t M, N, K, group;
+  int bits;
+};
+
+class SGemmLowBit : public ::testing::TestWithParam<LowBitCase> {};
+
+/// sgemmLowBit (2- and 3-bit planes, Kernels.h's LowBitWeights) against
+/// the integers it was built from, dequantized in double, in naive loops.
+/// The planes' rows are padded (row strides above the packed width).
+TEST_P(SGemmLowBit, MatchesDequantizedNaiveLoops) {
+  auto [M, N, K, group, bits] = GetParam();
+  const int64_t lrs = (N + 3) / 4 + 3, hrs = (N + 7) / 8 + 5, G = (K + group - 1) / group;
+  std::mt19937 gen(31);
+  std::uniform_int_distribution<int> val(0, (1 << bits) - 1);
+  std::vector<int8_t> low(K * lrs, 0), high(K * hrs, 0), zp(G * N);
+  std::vector<int32_t> q(K * N);
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      int v = val(gen);
+      q[k * N + n] = v;
+      low[k * lrs + n / 4] = static_cast<int8_t>(static_cast<uint8_t>(low[k * lrs + n / 4]) |
+                                                  (v & 3) << (2 * (n % 4)));
+      high[k * hrs + n / 8] = static_cast<int8_t>(static_cast<uint8_t>(high[k * hrs + n / 8]) |
+                                                   ((v >> 2) & 1) << (n % 8));
+    }
+  for (int8_t &z : zp)
+    z = static_cast<int8_t>(val(gen));
+  auto scale = randomVector(G * N, 32);
+  auto a = randomVector(M * K, 33);
+  std::vector<double> want(M * N, 0.0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t n = 0; n < N; ++n) {
+      double acc = 0;
+      for (int64_t k = 0; k < K; ++k)
+        acc += double(a[i * K + k]) * double(q[k * N + n] - zp[(k / group) * N + n]) *
+               scale[(k / group) * N + n];
+      want[i * N + n] = acc;
+    }
+  LowBitWeights w{low.data(), lrs, bits == 3 ? high.data() : nullptr, hrs, bits, scale.data(),
+                  N, 1, zp.data(), N, 1, group};
+  // The widened nibbles hold the integers.
+  const int64_t half = (N + 1) / 2;
+  std::vector<int8_t> nib(K * half);
+  unpackLowBitRows(w, 0, K, N, nib.data(), half);
+  int64_t wrong = 0;
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t n = 0; n < N; ++n)
+      wrong += ((static_cast<uint8_t>(nib[k * half + n / 2]) >> (4 * (n % 2))) & 15) != q[k * N + n];
+  EXPECT_EQ(wrong, 0);
+  for (int threads : {1, 2}) {
+    setNumThreads(threads);
+    std::vector<float> c(M * N, 0.0f);
+    sgemmLowBit(M, N, K, Matrix{a.data(), K, 1}, w, c.data(), N);
+    expectClose(c, want, 16.0 * K);
+  }
+  setNumThreads(0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SGemmLowBit,
+                         ::testing::Values(
+                             // Column tails (N % 8), a partial last group,
+                             // decode (skinny) and prefill (packed GEMM) rows.
+                             LowBitCase{1, 7, 96, 32, 3}, LowBitCase{1, 576, 576, 64, 3},
+                             LowBitCase{5, 65, 300, 128, 3}, LowBitCase{70, 43, 200, 64, 3},
+                             LowBitCase{1, 9, 64, 32, 2}, LowBitCase{3, 1000, 96, 32, 2},
+                             LowBitCase{65, 48, 130, 64, 2}, LowBitCase{2, 8200, 64, 32, 3}));
+
 } // namespace
 
 // Which micro-kernels this run uses, printed for the log, and consistent

@@ -48,11 +48,13 @@ int main(int argc, char **argv) {
   int threads = 1, runs = 20;
   std::vector<Shape> only; // --shape MxNxK (repeatable): these instead of the default list
   // --peak is a flag; the other options take a value.
-  bool peak = false;
+  bool peak = false, lowBit = false;
   std::vector<char *> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--peak"))
       peak = true;
+    else if (!std::strcmp(argv[i], "--low-bit"))
+      lowBit = true;
     else
       rest.push_back(argv[i]);
   }
@@ -69,7 +71,7 @@ int main(int argc, char **argv) {
       only.push_back(Shape{m, n, k});
     else {
       std::fprintf(stderr, "error: bad option '%s %s'\nusage: quantc-kernel-bench [--threads N] "
-                   "[--runs N] [--shape MxNxK]... [--peak]\n", argv[i], argv[i + 1]);
+                   "[--runs N] [--shape MxNxK]... [--peak] [--low-bit]\n", argv[i], argv[i + 1]);
       return 2;
     }
   }
@@ -94,11 +96,7 @@ int main(int argc, char **argv) {
     std::printf("  %-52s %8.1f GB/s\n", "triad a = b + s c, 3 x 256 MiB",
                 quantc::bench::measureTriad(threads, int64_t(256) << 20));
   }
-  std::printf("threads %d, median of %d runs, ms (speed-up over the float GEMM)\n", threads, runs);
-  std::printf("igemm with B a weight (packed once): %s\n", igemmConstBKernelName());
-  std::printf("%-18s %10s %20s %20s %20s %20s%s\n", "M x N x K", "f32", "int8 -> int32",
-              "f32 x int4 g128", "f32, B packed once", "int8, B packed once",
-              peak ? "   f32 % of peak  int8 % of peak  int8 B once % of peak" : "");
+
   // Then a language model's prompt-sized products (SmolLM2: hidden 576,
   // MLP 1536): a few rows against a large weight.
   std::vector<Shape> shapes = {
@@ -113,6 +111,37 @@ int main(int argc, char **argv) {
       Shape{256, 49152, 576}};
   if (!only.empty())
     shapes = only;
+  if (lowBit) {
+    // 3- and 2-bit weights (bit planes widened to nibbles per product)
+    // against 4-bit nibbles, groups of 128, in the same run.
+    std::printf("f32 x uintB g128 weights, median of %d runs, ms (time / 4-bit time)\n", runs);
+    std::printf("%-18s %10s %20s %20s\n", "M x N x K", "4-bit", "3-bit planes", "2-bit planes");
+    for (Shape s : shapes) {
+      std::vector<float> a(s.M * s.K, 0.5f), c(s.M * s.N);
+      int64_t half = (s.N + 1) / 2, groups = (s.K + 127) / 128;
+      int64_t lw = (s.N + 3) / 4, hw = (s.N + 7) / 8;
+      std::vector<int8_t> packed(s.K * half, 0x37), low(s.K * lw, 0x1b), high(s.K * hw, 0x5a),
+          zp(groups * s.N, 2);
+      std::vector<float> scale(groups * s.N, 0.01f);
+      Int4Weights w4{packed.data(), half, 1, scale.data(), s.N, 1, zp.data(), s.N, 1, 128, false};
+      LowBitWeights w3{low.data(), lw, high.data(), hw, 3, scale.data(), s.N, 1,
+                       zp.data(), s.N, 1, 128};
+      LowBitWeights w2 = w3;
+      w2.bits = 2;
+      Matrix A{a.data(), s.K, 1};
+      double t4 = medianMs([&] { sgemmW4(s.M, s.N, s.K, A, w4, c.data(), s.N); }, runs);
+      double t3 = medianMs([&] { sgemmLowBit(s.M, s.N, s.K, A, w3, c.data(), s.N); }, runs);
+      double t2 = medianMs([&] { sgemmLowBit(s.M, s.N, s.K, A, w2, c.data(), s.N); }, runs);
+      std::printf("%lldx%lldx%-10lld %10.3f %12.3f (%4.2fx) %12.3f (%4.2fx)\n", (long long)s.M,
+                  (long long)s.N, (long long)s.K, t4, t3, t3 / t4, t2, t2 / t4);
+    }
+    return 0;
+  }
+  std::printf("threads %d, median of %d runs, ms (speed-up over the float GEMM)\n", threads, runs);
+  std::printf("igemm with B a weight (packed once): %s\n", igemmConstBKernelName());
+  std::printf("%-18s %10s %20s %20s %20s %20s%s\n", "M x N x K", "f32", "int8 -> int32",
+              "f32 x int4 g128", "f32, B packed once", "int8, B packed once",
+              peak ? "   f32 % of peak  int8 % of peak  int8 B once % of peak" : "");
   for (Shape s : shapes) {
     // C 64-byte aligned, as the compiled models' outputs and buffers are
     // (a std::vector's large blocks are 16 bytes into a page).

@@ -4,7 +4,10 @@
 // estimated increase of the model's output error under a budget of total
 // weight storage (quant::allocateBits). Candidates: float (32 bits per
 // weight), int8 per channel (w8a16), uint4 in groups of 32, 64, 128 and 256
-// (w4a16-gN); with `gptq`, the integer formats rounded by GPTQ.
+// (w4a16-gN), uint3 in groups of 64 and 128 (w3a16-gN), uint2 in groups of
+// 32 and 64 (w2a16-gN); with `gptq`, the integer formats rounded by GPTQ.
+// 3- and 2-bit weights are stored in 3- and 2-bit planes by the CPU code
+// generator, so the bits counted are the bits a compiled library holds.
 //
 // Estimator (why): measuring the model's output error for every layer and
 // format (5 x 211 runs of the model on SmolLM2) costs too much, and a
@@ -23,7 +26,8 @@
 // per channel for convolutions), counted at 8 bits per weight.
 //
 // Bits of a layer [K, N]: float 32 K N; int8 8 K N + 32 N (scales);
-// uint4 gG 4 K N + (32 + 4) N ceil(K / G) (scale and zero point per group).
+// uintB gG (B = 4, 3, 2) B K N + (32 + B) N ceil(K / G) (scale and zero
+// point per group).
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_CALIBRATION_ALLOCATE_H

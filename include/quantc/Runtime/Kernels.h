@@ -117,6 +117,37 @@ struct Int4Weights {
 void sgemmW4(int64_t M, int64_t N, int64_t K, Matrix A, const Int4Weights &B, float *C,
              int64_t ldc);
 
+/// 2- and 3-bit unsigned weights in bit planes, so that no value crosses a
+/// byte: element (k, n) of B is (q(k, n) - zp[k / group, n]) *
+/// scale[k / group, n] with
+///   q(k, n) = (low[k, n / 4] >> 2 (n % 4)) & 3                    (bits 2)
+///           | ((high[k, n / 8] >> (n % 8)) & 1) << 2              (bits 3)
+/// (zp and scale as Int4Weights; `high` unused at 2 bits). The planes'
+/// columns are contiguous (lcs = hcs = 1).
+struct LowBitWeights {
+  const int8_t *low;
+  int64_t lrs;
+  const int8_t *high;
+  int64_t hrs;
+  int bits; // 2 or 3
+  const float *scale;
+  int64_t srs, scs;
+  const int8_t *zp;
+  int64_t zrs, zcs;
+  int64_t group;
+};
+
+/// Rows [k0, k1) of `w` as 4-bit nibbles (Int4Weights' layout: element n
+/// in nibble n % 2, low first, of byte n / 2; unsigned), `nrs` bytes apart.
+void unpackLowBitRows(const LowBitWeights &w, int64_t k0, int64_t k1, int64_t N, int8_t *nibbles,
+                      int64_t nrs);
+
+/// C[M x N] (+)= A[M x K] * B for 2- or 3-bit B: the planes are widened to
+/// nibbles (unpackLowBitRows, in parallel, into a per-thread buffer of
+/// K x ceil(N / 2) bytes) and multiplied by sgemmW4.
+void sgemmLowBit(int64_t M, int64_t N, int64_t K, Matrix A, const LowBitWeights &B, float *C,
+                 int64_t ldc);
+
 /// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image.
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
 
@@ -205,6 +236,15 @@ void _mlir_ciface_qc_rt_matmul_f32_w4(quantc::rt::MemRefF32<2> *A, quantc::rt::M
                                       quantc::rt::MemRefF32<2> *S, quantc::rt::MemRefI8<2> *Z,
                                       quantc::rt::MemRefF32<2> *C, int64_t group,
                                       int64_t isSigned);
+// The same with 2-bit (bits = 2: low[K, ceil(N/4)]) or 3-bit weights (low
+// and high[K, ceil(N/8)]) in LowBitWeights' planes, unsigned.
+void _mlir_ciface_qc_rt_matmul_f32_w2(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefI8<2> *L,
+                                      quantc::rt::MemRefF32<2> *S, quantc::rt::MemRefI8<2> *Z,
+                                      quantc::rt::MemRefF32<2> *C, int64_t group);
+void _mlir_ciface_qc_rt_matmul_f32_w3(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefI8<2> *L,
+                                      quantc::rt::MemRefI8<2> *H, quantc::rt::MemRefF32<2> *S,
+                                      quantc::rt::MemRefI8<2> *Z, quantc::rt::MemRefF32<2> *C,
+                                      int64_t group);
 // The int8 x int8 -> int32 versions of the three above (C += A * B).
 void _mlir_ciface_qc_rt_matmul_i8_i32(quantc::rt::MemRefI8<2> *A, quantc::rt::MemRefI8<2> *B,
                                       quantc::rt::MemRefI32<2> *C);

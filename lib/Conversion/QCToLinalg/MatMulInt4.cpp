@@ -24,6 +24,10 @@ namespace {
 /// call to the runtime's GEMM whose B packer unpacks and dequantizes the
 /// nibbles straight into its panels (quantc-cpu-kernel-calls); unmarked or
 /// elsewhere it is an ordinary linalg loop nest with the same meaning.
+/// Unsigned weights whose values all fit in 2 or 3 bits (w2a16, w3a16,
+/// whose IR keeps ONNX's uint4 type) are stored in bit planes instead
+/// (packLowBitPlanes: 2 or 3 bits per weight in the library) and marked
+/// qc.kernel = "matmul_f32_wlow" with qc.bits.
 struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
   MatMulInt4Lowering(MLIRContext *ctx) : OpConversionPattern(ctx, /*benefit=*/2) {}
   LogicalResult matchAndRewrite(MatMulOp op, OpAdaptor a,
@@ -59,7 +63,14 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
         zps[i++] = static_cast<int8_t>(isUnsigned ? v.getZExtValue() : v.getSExtValue());
     }
     Location l = op.getLoc();
-    Value packed = packNibbles(rw, l, dq.getX());
+    // Unsigned values that all fit in 2 or 3 bits (w2a16, w3a16) are
+    // stored in bit planes of that width instead of nibbles.
+    const int bits = isUnsigned ? lowBitWidth(dq.getX()) : 4;
+    Value packed, high;
+    if (bits == 2 || bits == 3)
+      packLowBitPlanes(rw, l, dq.getX(), bits, packed, high);
+    else
+      packed = packNibbles(rw, l, dq.getX());
     if (!packed)
       return failure();
     MLIRContext *ctx = rw.getContext();
@@ -76,27 +87,43 @@ struct MatMulInt4Lowering : OpConversionPattern<MatMulOp> {
       sizes = {tensor::DimOp::create(rw, l, A, 0).getResult(), rw.getIndexAttr(N)};
     Value init = buildFilled(rw, l, ct, rw.getF32FloatAttr(0.0f), sizes);
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    // Values per byte of the packed operand: 2 nibbles, or 4 values of the
+    // low plane (the high plane, 3 bits only, holds 8).
+    const int64_t perByte = bits == 4 ? 2 : 4;
+    SmallVector<Value> ins{A, packed};
     SmallVector<AffineMap> maps{AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                                AffineMap::get(3, 0, {d(2), d(1).floorDiv(2)}, ctx),
-                                AffineMap::get(3, 0, {d(2).floorDiv(g), d(1)}, ctx),
-                                AffineMap::get(3, 0, {d(2).floorDiv(g), d(1)}, ctx),
-                                AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
+                                AffineMap::get(3, 0, {d(2), d(1).floorDiv(perByte)}, ctx)};
+    if (high) {
+      ins.push_back(high);
+      maps.push_back(AffineMap::get(3, 0, {d(2), d(1).floorDiv(8)}, ctx));
+    }
+    const size_t sIdx = ins.size();
+    ins.append({S, Z});
+    maps.append({AffineMap::get(3, 0, {d(2).floorDiv(g), d(1)}, ctx),
+                 AffineMap::get(3, 0, {d(2).floorDiv(g), d(1)}, ctx),
+                 AffineMap::get(3, 0, {d(0), d(1)}, ctx)});
     bool isSigned = !isUnsigned;
     auto gen = linalg::GenericOp::create(
-        rw, l, TypeRange{ct}, ValueRange{A, packed, S, Z}, ValueRange{init}, maps,
+        rw, l, TypeRange{ct}, ins, ValueRange{init}, maps,
         {utils::IteratorType::parallel, utils::IteratorType::parallel,
          utils::IteratorType::reduction},
         [&](OpBuilder &b, Location nl, ValueRange v) {
-          Value q = nibbleAt(b, nl, v[1], linalg::IndexOp::create(b, nl, 1), isSigned);
-          Value diff = arith::SubIOp::create(b, nl, q, v[3]);
+          Value n = linalg::IndexOp::create(b, nl, 1);
+          Value q = bits == 4 ? nibbleAt(b, nl, v[1], n, isSigned)
+                              : lowBitAt(b, nl, v[1], high ? v[2] : Value(), n);
+          Value diff = arith::SubIOp::create(b, nl, q, v[sIdx + 1]);
           Value w = arith::MulFOp::create(
-              b, nl, arith::SIToFPOp::create(b, nl, b.getF32Type(), diff), v[2]);
-          Value acc = arith::AddFOp::create(b, nl, v[4], arith::MulFOp::create(b, nl, v[0], w));
+              b, nl, arith::SIToFPOp::create(b, nl, b.getF32Type(), diff), v[sIdx]);
+          Value acc =
+              arith::AddFOp::create(b, nl, v[sIdx + 2], arith::MulFOp::create(b, nl, v[0], w));
           linalg::YieldOp::create(b, nl, acc);
         });
-    gen->setAttr("qc.kernel", rw.getStringAttr("matmul_f32_w4"));
+    gen->setAttr("qc.kernel", rw.getStringAttr(bits == 4 ? "matmul_f32_w4" : "matmul_f32_wlow"));
     gen->setAttr("qc.group", rw.getI64IntegerAttr(g));
-    gen->setAttr("qc.signed", rw.getBoolAttr(isSigned));
+    if (bits == 4)
+      gen->setAttr("qc.signed", rw.getBoolAttr(isSigned));
+    else
+      gen->setAttr("qc.bits", rw.getI64IntegerAttr(bits));
     rw.replaceOp(op, expandLeading(rw, l, gen.getResult(0), rt, a.getA()));
     return success();
   }

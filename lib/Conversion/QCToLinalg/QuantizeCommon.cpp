@@ -102,6 +102,60 @@ Value nibbleAt(OpBuilder &b, Location l, Value byte, Value idx, bool isSigned) {
   return arith::ShRSIOp::create(b, l, up, four);
 }
 
+int lowBitWidth(Value orig) {
+  auto c = orig.getDefiningOp<ConstantOp>();
+  auto dense = c ? dyn_cast<DenseIntElementsAttr>(c.getValue()) : DenseIntElementsAttr();
+  auto t = dyn_cast<RankedTensorType>(orig.getType());
+  bool isUnsigned = false;
+  IntegerType st = t ? storageOf(t.getElementType(), &isUnsigned) : IntegerType();
+  if (!dense || !t || t.getRank() != 2 || !st || st.getWidth() != 4 || !isUnsigned)
+    return 0;
+  uint64_t top = 0;
+  for (const APInt &v : dense.getValues<APInt>())
+    top = std::max<uint64_t>(top, v.getZExtValue() & 0xF);
+  return top < 4 ? 2 : top < 8 ? 3 : 4;
+}
+
+void packLowBitPlanes(OpBuilder &b, Location l, Value orig, int bits, Value &low, Value &high) {
+  auto dense = cast<DenseIntElementsAttr>(orig.getDefiningOp<ConstantOp>().getValue());
+  auto t = cast<RankedTensorType>(orig.getType());
+  const int64_t K = t.getDimSize(0), N = t.getDimSize(1);
+  const int64_t lw = (N + 3) / 4, hw = (N + 7) / 8;
+  std::vector<uint8_t> lo(K * lw, 0), hi(bits == 3 ? K * hw : 0, 0);
+  int64_t i = 0;
+  for (const APInt &v : dense.getValues<APInt>()) {
+    int64_t k = i / N, n = i % N;
+    unsigned q = static_cast<unsigned>(v.getZExtValue() & 0xF);
+    lo[k * lw + n / 4] |= static_cast<uint8_t>((q & 3) << (2 * (n % 4)));
+    if (bits == 3)
+      hi[k * hw + n / 8] |= static_cast<uint8_t>(((q >> 2) & 1) << (n % 8));
+    ++i;
+  }
+  auto plane = [&](const std::vector<uint8_t> &bytes, int64_t w) {
+    auto pt = RankedTensorType::get({K, w}, b.getI8Type());
+    ArrayRef<int8_t> raw(reinterpret_cast<const int8_t *>(bytes.data()), bytes.size());
+    return arith::ConstantOp::create(b, l, DenseElementsAttr::get(pt, raw)).getResult();
+  };
+  low = plane(lo, lw);
+  high = bits == 3 ? plane(hi, hw) : Value();
+}
+
+Value lowBitAt(OpBuilder &b, Location l, Value low, Value high, Value idx) {
+  Type i8 = b.getI8Type();
+  auto cst = [&](int64_t v) { return arith::ConstantOp::create(b, l, b.getI8IntegerAttr(v)); };
+  auto idxConst = [&](int64_t v) { return arith::ConstantIndexOp::create(b, l, v); };
+  Value lane = arith::IndexCastOp::create(
+      b, l, i8, arith::AndIOp::create(b, l, idx, idxConst(3)));
+  Value shift = arith::MulIOp::create(b, l, lane, cst(2));
+  Value v = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, low, shift), cst(3));
+  if (!high)
+    return v;
+  Value bit = arith::IndexCastOp::create(b, l, i8,
+                                         arith::AndIOp::create(b, l, idx, idxConst(7)));
+  Value h = arith::AndIOp::create(b, l, arith::ShRUIOp::create(b, l, high, bit), cst(1));
+  return arith::OrIOp::create(b, l, v, arith::ShLIOp::create(b, l, h, cst(2)));
+}
+
 /// Maps of a scale or zero-point operand: scalar (or one element) for
 /// every element, or 1-D along `axis`.
 FailureOr<AffineMap> paramMap(Operation *op, Value param, RankedTensorType data, int64_t axis,

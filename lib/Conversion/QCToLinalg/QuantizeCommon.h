@@ -29,6 +29,19 @@ mlir::Value packNibbles(mlir::OpBuilder &b, mlir::Location l, mlir::Value orig);
 /// The 4-bit value at index `idx` (along the packed dim) of its byte, as i8.
 mlir::Value nibbleAt(mlir::OpBuilder &b, mlir::Location l, mlir::Value byte, mlir::Value idx,
                      bool isSigned);
+/// The fewest bits (2, 3 or 4) that hold every value of an unsigned 4-bit
+/// constant [K, N]; 0 when `orig` is not one.
+int lowBitWidth(mlir::Value orig);
+/// An unsigned 4-bit constant [K, N] whose values fit in `bits` (2 or 3)
+/// as bit planes (runtime Kernels.h, LowBitWeights): `low` [K, ceil(N/4)]
+/// with bits 0-1 of element n at bit 2 (n % 4) of byte n / 4, and for 3
+/// bits `high` [K, ceil(N/8)] with bit 2 at bit n % 8 of byte n / 8.
+void packLowBitPlanes(mlir::OpBuilder &b, mlir::Location l, mlir::Value orig, int bits,
+                      mlir::Value &low, mlir::Value &high);
+/// The value of element `idx` from its plane bytes (`high` null at 2 bits),
+/// as i8.
+mlir::Value lowBitAt(mlir::OpBuilder &b, mlir::Location l, mlir::Value low, mlir::Value high,
+                     mlir::Value idx);
 /// Maps of a scale or zero-point operand (per tensor, per axis, blocked).
 mlir::FailureOr<mlir::AffineMap> paramMap(mlir::Operation *op, mlir::Value param,
                                           mlir::RankedTensorType data, int64_t axis,

@@ -77,6 +77,10 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       if (k && k.getValue() == "matmul_f32_w4" && op.hasPureBufferSemantics() &&
           op->getNumOperands() == 5)
         marked.push_back(op);
+      auto bits = op->getAttrOfType<IntegerAttr>("qc.bits");
+      if (k && k.getValue() == "matmul_f32_wlow" && bits && op.hasPureBufferSemantics() &&
+          op->getNumOperands() == (bits.getInt() == 3 ? 6u : 5u))
+        marked.push_back(op);
     });
     for (linalg::GenericOp op : marked)
       replaceMarked(module, op);
@@ -166,7 +170,9 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
   }
 
   /// qc.kernel = "matmul_f32_w4": C[M,N] += A[M,K] * dequant(P, S, Z)
-  /// -> qc_rt_matmul_f32_w4(A, P, S, Z, C, group, signed).
+  /// -> qc_rt_matmul_f32_w4(A, P, S, Z, C, group, signed); "matmul_f32_wlow"
+  /// with qc.bits = 2 or 3 -> qc_rt_matmul_f32_w2(A, L, S, Z, C, group) or
+  /// qc_rt_matmul_f32_w3(A, L, H, S, Z, C, group).
   void replaceMarked(ModuleOp module, linalg::GenericOp op) {
     OpBuilder b(op);
     Location l = op.getLoc();
@@ -174,12 +180,17 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     SmallVector<Type> types;
     dynamicOperands(b, op, args, types);
     int64_t group = op->getAttrOfType<IntegerAttr>("qc.group").getInt();
-    bool isSigned = op->getAttrOfType<BoolAttr>("qc.signed").getValue();
-    for (int64_t v : {group, int64_t(isSigned)}) {
+    SmallVector<int64_t> ints{group};
+    std::string name = "qc_rt_matmul_f32_w4";
+    if (auto bits = op->getAttrOfType<IntegerAttr>("qc.bits"))
+      name = "qc_rt_matmul_f32_w" + std::to_string(bits.getInt());
+    else
+      ints.push_back(op->getAttrOfType<BoolAttr>("qc.signed").getValue());
+    for (int64_t v : ints) {
       args.push_back(arith::ConstantIntOp::create(b, l, v, 64));
       types.push_back(b.getI64Type());
     }
-    func::FuncOp callee = declare(module, "qc_rt_matmul_f32_w4", types);
+    func::FuncOp callee = declare(module, name, types);
     func::CallOp::create(b, l, callee, args);
     op->erase();
   }

@@ -293,6 +293,49 @@ func.func @matmul_uint4(%a: tensor<3x4xf32>) -> tensor<3x2xf32> {
 
 // -----
 
+// uint4 weights whose values all fit in 3 bits (w3a16): two bit planes, the
+// low one with bits 0-1 of four values per byte, the high one with bit 2 of
+// eight values per byte (no value crosses a byte), marked for the runtime's
+// 3-bit kernel; the body takes the value apart with shifts and masks.
+// CHECK-LABEL: func.func @matmul_uint3
+// CHECK-DAG: arith.constant dense<{{\[\[}}57, 57, 1], [-1, 0, 2]]> : tensor<2x3xi8>
+// CHECK-DAG: arith.constant dense<{{\[\[}}120, 1], [15, 1]]> : tensor<2x2xi8>
+// CHECK: linalg.generic
+// CHECK-SAME: ins({{.*}} : tensor<3x2xf32>, tensor<2x3xi8>, tensor<2x2xi8>, tensor<1x9xf32>, tensor<1x9xi8>)
+// CHECK-SAME: attrs = {qc.bits = 3 : i64, qc.group = 2 : i64, qc.kernel = "matmul_f32_wlow"}
+// CHECK: arith.shrui
+// CHECK: arith.ori
+// CHECK: } -> tensor<3x9xf32>
+func.func @matmul_uint3(%a: tensor<3x2xf32>) -> tensor<3x9xf32> {
+  %w = qc.constant dense<[[1, 2, 3, 4, 5, 6, 7, 0, 5], [7, 7, 7, 7, 0, 0, 0, 0, 6]]> : tensor<2x9xui4>
+  %s = qc.constant dense<0.5> : tensor<1x9xf32>
+  %z = qc.constant dense<3> : tensor<1x9xui4>
+  %d = qc.dequantize_linear %w, %s, %z {axis = 0 : i64, block_size = 2 : i64} : (tensor<2x9xui4>, tensor<1x9xf32>, tensor<1x9xui4>) -> tensor<2x9xf32>
+  %y = qc.matmul %a, %d : (tensor<3x2xf32>, tensor<2x9xf32>) -> tensor<3x9xf32>
+  return %y : tensor<3x9xf32>
+}
+
+// -----
+
+// Values that fit in 2 bits (w2a16): the low plane only.
+// CHECK-LABEL: func.func @matmul_uint2
+// CHECK: arith.constant dense<{{\[\[}}57, 3], [-64, 2]]> : tensor<2x2xi8>
+// CHECK: linalg.generic
+// CHECK-SAME: ins({{.*}} : tensor<3x2xf32>, tensor<2x2xi8>, tensor<1x5xf32>, tensor<1x5xi8>)
+// CHECK-SAME: attrs = {qc.bits = 2 : i64, qc.group = 2 : i64, qc.kernel = "matmul_f32_wlow"}
+// CHECK-NOT: arith.ori
+// CHECK: } -> tensor<3x5xf32>
+func.func @matmul_uint2(%a: tensor<3x2xf32>) -> tensor<3x5xf32> {
+  %w = qc.constant dense<[[1, 2, 3, 0, 3], [0, 0, 0, 3, 2]]> : tensor<2x5xui4>
+  %s = qc.constant dense<0.5> : tensor<1x5xf32>
+  %z = qc.constant dense<1> : tensor<1x5xui4>
+  %d = qc.dequantize_linear %w, %s, %z {axis = 0 : i64, block_size = 2 : i64} : (tensor<2x5xui4>, tensor<1x5xf32>, tensor<1x5xui4>) -> tensor<2x5xf32>
+  %y = qc.matmul %a, %d : (tensor<3x2xf32>, tensor<2x5xf32>) -> tensor<3x5xf32>
+  return %y : tensor<3x5xf32>
+}
+
+// -----
+
 // fp8: QuantizeLinear to float8e4m3fn is one loop of integer operations on
 // the f32 pattern (bitcast, shifts for the mantissa rounding) into i8;
 // DequantizeLinear decodes the i8 pattern back. No fp8 type is left.

@@ -82,6 +82,48 @@ func.func @w4(%a: memref<3x4xf32>, %p: memref<4x1xi8>, %s: memref<2x2xf32>, %z: 
 
 // -----
 
+// "matmul_f32_wlow" with qc.bits = 3 (two planes) or 2 (one) calls the
+// 3- or 2-bit entry with its group size.
+// RUN: quant-opt %s --split-input-file --quantc-cpu-kernel-calls | FileCheck %s --check-prefix=WLOW
+// WLOW-LABEL: func.func @w3
+// WLOW: %[[G:.*]] = arith.constant 2 : i64
+// WLOW: call @qc_rt_matmul_f32_w3({{.*}}, %[[G]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64) -> ()
+// WLOW-NOT: linalg.generic
+#ta = affine_map<(m, n, k) -> (m, k)>
+#tl = affine_map<(m, n, k) -> (k, n floordiv 4)>
+#th = affine_map<(m, n, k) -> (k, n floordiv 8)>
+#ts = affine_map<(m, n, k) -> (k floordiv 2, n)>
+#tc = affine_map<(m, n, k) -> (m, n)>
+func.func @w3(%a: memref<3x4xf32>, %p: memref<4x1xi8>, %q: memref<4x1xi8>, %s: memref<2x2xf32>, %z: memref<2x2xi8>, %c: memref<3x2xf32>) {
+  linalg.generic {indexing_maps = [#ta, #tl, #th, #ts, #ts, #tc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %p, %q, %s, %z : memref<3x4xf32>, memref<4x1xi8>, memref<4x1xi8>, memref<2x2xf32>, memref<2x2xi8>) outs(%c : memref<3x2xf32>)
+      attrs = {qc.bits = 3 : i64, qc.group = 2 : i64, qc.kernel = "matmul_f32_wlow"} {
+  ^bb0(%x: f32, %b: i8, %hb: i8, %sc: f32, %zp: i8, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
+
+// -----
+
+// WLOW-LABEL: func.func @w2
+// WLOW: call @qc_rt_matmul_f32_w2({{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, i64) -> ()
+#ua = affine_map<(m, n, k) -> (m, k)>
+#ul = affine_map<(m, n, k) -> (k, n floordiv 4)>
+#us = affine_map<(m, n, k) -> (k floordiv 2, n)>
+#uc = affine_map<(m, n, k) -> (m, n)>
+func.func @w2(%a: memref<3x4xf32>, %p: memref<4x1xi8>, %s: memref<2x2xf32>, %z: memref<2x2xi8>, %c: memref<3x2xf32>) {
+  linalg.generic {indexing_maps = [#ua, #ul, #us, #us, #uc], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %p, %s, %z : memref<3x4xf32>, memref<4x1xi8>, memref<2x2xf32>, memref<2x2xi8>) outs(%c : memref<3x2xf32>)
+      attrs = {qc.bits = 2 : i64, qc.group = 2 : i64, qc.kernel = "matmul_f32_wlow"} {
+  ^bb0(%x: f32, %b: i8, %sc: f32, %zp: i8, %o: f32):
+    linalg.yield %o : f32
+  }
+  return
+}
+
+// -----
+
 // An int8 weight (B from memref.get_global) calls the _constb entry that
 // packs it once; an int8 activation B keeps the plain one.
 // RUN: quant-opt %s --split-input-file --quantc-cpu-kernel-calls | FileCheck %s --check-prefix=S8W
