@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 #include "IGemmQuad.h"
 #include "GemmDriver.h"
+#include "IGemmAMX.h"
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
 
@@ -39,6 +40,20 @@ constexpr int64_t kQuadSlice = 256;
 /// 0.027 / 0.047) though it won on the output head (1x49152x576 1.83 /
 /// 1.51).
 constexpr int64_t kQuadMinRows = 4;
+
+/// AMX tiles for products of at least kAmxMinRows rows (fewer take the
+/// VNNI quads: a tile call computes 32 rows whatever M is).
+constexpr int64_t kAmxMinRows = 16;
+
+bool quadAvailable();
+
+bool amxAvailable() {
+#ifdef QUANTC_HAVE_AMX_KERNELS
+  return quadAvailable() && amxInt8Usable();
+#else
+  return false;
+#endif
+}
 
 bool quadAvailable() {
 #ifdef QUANTC_HAVE_AVX512_KERNELS
@@ -82,6 +97,11 @@ const PackedS8 &packOnce(MatrixS8 B, int64_t K, int64_t N) {
     return it->second;
   PackedS8 p;
   p.kq = (K + 3) / 4;
+  // Whole tiles of k for the AMX kernel (zero quads for VNNI), where K has
+  // at least one tile (a shorter K, e.g. the products per group of 32 of
+  // w4a4-g32, would more than double its packed bytes: VNNI quads there).
+  if (amxInt8Usable() && p.kq >= kTileQuads)
+    p.kq = (p.kq + kTileQuads - 1) / kTileQuads * kTileQuads;
   p.panels = (N + kQNR - 1) / kQNR;
   p.b.assign(p.panels * p.kq * kQNR * 4, 0);
   p.corr.assign(p.panels * kQNR, 0);
@@ -131,6 +151,40 @@ void packA(MatrixS8 A, int64_t M, int64_t K, int64_t kq, int64_t panel, uint8_t 
   }
 }
 
+/// A's rows as row-major u8 (a + 128), `lda` bytes apart, k past K and
+/// rows past M zero; rows [r0, r1) of the padded block.
+void packRowsU8(MatrixS8 A, int64_t M, int64_t K, int64_t lda, int64_t r0, int64_t r1,
+                uint8_t *dst) {
+  for (int64_t m = r0; m < r1; ++m) {
+    uint8_t *d = dst + m * lda;
+    if (m >= M) {
+      std::memset(d, 0, lda);
+      continue;
+    }
+    const int8_t *src = A.ptr + m * A.rs;
+    int64_t k = 0;
+    if (A.cs == 1)
+      for (; k + 4 <= K; k += 4) {
+        uint32_t w;
+        std::memcpy(&w, src + k, 4);
+        w ^= 0x80808080u;
+        std::memcpy(d + k, &w, 4);
+      }
+    for (; k < K; ++k)
+      d[k] = static_cast<uint8_t>(src[k * A.cs]) ^ 0x80;
+    std::memset(d + K, 0, lda - K);
+  }
+}
+
+/// Column blocks of whole panels for `P` panels: at least one per thread,
+/// at most 8 panels (256 columns) each, as even as the panel count allows.
+int64_t panelsPerBlock(int64_t P) {
+  const int64_t threads = getNumThreads();
+  int64_t blocks = std::max<int64_t>(threads, (P + 7) / 8);
+  blocks = std::min(P, (blocks + threads - 1) / threads * threads);
+  return (P + blocks - 1) / blocks;
+}
+
 } // namespace
 
 void releasePackedS8Weights() {
@@ -139,7 +193,9 @@ void releasePackedS8Weights() {
   c.packed.clear();
 }
 
-const char *igemmConstBKernelName() { return quadAvailable() ? "avx512vnni-u8s8" : igemmKernelName(); }
+const char *igemmConstBKernelName() {
+  return quadAvailable() ? (amxAvailable() ? "amx-u8s8" : "avx512vnni-u8s8") : igemmKernelName();
+}
 
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
                    int64_t ldc, bool overwrite) {
@@ -150,6 +206,33 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
     igemmS8(M, N, K, A, B, C, ldc);
     return;
   }
+#ifdef QUANTC_HAVE_AMX_KERNELS
+  const PackedS8 *packed = M >= kAmxMinRows && amxAvailable() ? &packOnce(B, K, N) : nullptr;
+  if (packed && packed->kq % kTileQuads == 0) {
+    const PackedS8 &pb = *packed;
+    const int64_t kq = pb.kq, lda = kq * 4, blocksM = (M + kTileRows - 1) / kTileRows;
+    thread_local std::vector<uint8_t> ap;
+    growTo(ap, blocksM * kTileRows * lda);
+    uint8_t *a = ap.data();
+    parallelFor(blocksM, [&](int64_t i) {
+      packRowsU8(A, M, K, lda, i * kTileRows, (i + 1) * kTileRows, a);
+    });
+    const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
+    parallelFor(blocks, [&](int64_t t) {
+      amxBeginTiles();
+      for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
+        const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
+        const int64_t nr = std::min(kQNR, N - j * kQNR);
+        for (int64_t i = 0; i < blocksM; ++i)
+          iTileKernelAMX(kq, a + i * kTileRows * lda, lda, bp, pb.corr.data() + j * kQNR,
+                         C + i * kTileRows * ldc + j * kQNR, ldc,
+                         std::min(kTileRows, M - i * kTileRows), nr, overwrite);
+      }
+      amxEndTiles();
+    });
+    return;
+  }
+#endif
 #ifdef QUANTC_HAVE_AVX512_KERNELS
   const PackedS8 &pb = packOnce(B, K, N);
   const int64_t kq = pb.kq, mPanels = (M + kQMR - 1) / kQMR;
@@ -159,13 +242,7 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
   growTo(ap, mPanels * kq * kQMR * 4);
   uint8_t *a = ap.data();
   parallelFor(mPanels, [&](int64_t i) { packA(A, M, K, kq, i, a + i * kq * kQMR * 4); });
-  // Column blocks of whole panels: at least one per thread, at most 8
-  // panels (256 columns) each, as even as the panel count allows.
-  const int64_t threads = getNumThreads(), P = pb.panels;
-  int64_t blocks = std::max<int64_t>(threads, (P + 7) / 8);
-  blocks = std::min(P, (blocks + threads - 1) / threads * threads);
-  const int64_t per = (P + blocks - 1) / blocks;
-  blocks = (P + per - 1) / per;
+  const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
   parallelFor(blocks, [&](int64_t t) {
     for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
       const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;

@@ -18,6 +18,9 @@
 #include <cstdlib>
 #include <string>
 #include <random>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <vector>
 
 using namespace quantc::rt;
@@ -337,7 +340,12 @@ INSTANTIATE_TEST_SUITE_P(
                       // panels of 12 with tails, K past one slice of 1024
                       // and not a multiple of 4, column tails.
                       GemmCase{128, 384, 384, false, false}, GemmCase{61, 45, 1103, false, false},
-                      GemmCase{37, 97, 6, false, false}));
+                      GemmCase{37, 97, 6, false, false},
+                      // AMX tiles (16+ rows, K of at least one 64-byte tile):
+                      // one partial 32-row block, K padded to whole tiles,
+                      // K of exactly one tile, a K below one tile (quads).
+                      GemmCase{16, 33, 64, false, false}, GemmCase{47, 65, 200, false, true},
+                      GemmCase{64, 64, 60, false, false}));
 
 class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
 
@@ -539,12 +547,34 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
     EXPECT_EQ(sm, "generic");
     EXPECT_EQ(hd, "generic");
   }
-  // The u8s8 weight path needs AVX-512 VNNI and is capped with the others.
-  if (limit == "avx2" || limit == "generic" || !avx512)
+  // The u8s8 weight path needs AVX-512 VNNI and is capped with the others;
+  // on a CPU with AMX-INT8 (and an OS that saves the tiles) it runs on
+  // tiles unless capped at all (QUANTC_CPU_KERNELS=avx512 keeps the VNNI
+  // quads).
+  bool amx = false;
+#if defined(__x86_64__)
+  {
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && (d & (1u << 24)) && (d & (1u << 25)) &&
+        __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 27))) {
+      unsigned lo = 0, hi = 0;
+      __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+      amx = (lo & (3u << 17)) == (3u << 17);
+    }
+  }
+#endif
+  std::printf("AMX-INT8 tiles: CPU and OS %s, used %s\n", amx ? "yes" : "no",
+              amxInt8Usable() ? "yes" : "no");
+  EXPECT_EQ(amxInt8Usable(), amx && (limit.empty() || limit == "amx"));
+  if (limit == "avx2" || limit == "generic" || !avx512) {
     EXPECT_NE(iw, "avx512vnni-u8s8");
-  else
-    EXPECT_EQ(iw == "avx512vnni-u8s8", ig == "avx512vnni")
+    EXPECT_NE(iw, "amx-u8s8");
+  } else {
+    EXPECT_EQ(iw == "avx512vnni-u8s8" || iw == "amx-u8s8", ig == "avx512vnni")
         << "the weight path and the int8 kernel both follow AVX-512 VNNI";
+    if (ig == "avx512vnni")
+      EXPECT_EQ(iw == "amx-u8s8", amxInt8Usable());
+  }
   if (limit == "avx2" || !avx512) {
     EXPECT_NE(sg, "avx512");
     EXPECT_NE(dw, "avx512");

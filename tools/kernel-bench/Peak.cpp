@@ -1,5 +1,6 @@
 //===- Peak.cpp - peak loops chosen by CPU, run on every thread; triad ----===//
 #include "Peak.h"
+#include "quantc/Runtime/Kernels.h"
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +24,9 @@ std::vector<PeakLoopInfo> availablePeakLoops() {
       out.push_back({"int8 vpdpwssd, zmm (avx512vnni igemm's op)", "avx512vnni", true,
                      dpwssdLoopAVX512});
       out.push_back({"int8 vpdpbusd u8xs8, zmm (avx512vnni-u8s8 igemm, B a weight)", "avx512vnni-u8s8", true, dpbusdLoopAVX512});
+      if (quantc::rt::amxInt8Usable())
+        out.push_back({"int8 tdpbusd u8xs8, AMX tiles (amx-u8s8 igemm, B a weight)", "amx-u8s8",
+                       true, tdpbusdLoopAMX});
     }
   }
   return out;

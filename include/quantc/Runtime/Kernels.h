@@ -87,6 +87,10 @@ void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C
 /// `overwrite`: C = A * B, C not read.
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
                    int64_t ldc, bool overwrite = false);
+/// Whether AMX-INT8 tiles may be used: the CPU has them, the OS saves
+/// their state and granted this process the tile data (asked once), and
+/// QUANTC_CPU_KERNELS does not cap the kernels below it.
+bool amxInt8Usable();
 /// The path igemmS8ConstB takes for products above decode size
 /// ("avx512vnni-u8s8", or igemmKernelName()'s).
 const char *igemmConstBKernelName();

@@ -1,0 +1,72 @@
+//===- IGemmAMX.cpp - the 32x32 u8 x s8 tile kernel (AMX-INT8) ------------===//
+//
+// Built with -mamx-tile -mamx-int8 -mavx512f; called only when
+// amxInt8Usable(). Four C tiles (16 x 16 int32 each) hold a 32 x 32 block
+// of C for the whole K; per 64 bytes of k two A tiles (16 rows x 64 u8)
+// and two B tiles (16 quads x 16 columns x 4 s8) are loaded and tdpbusd
+// multiplies them. The B tiles are read straight from igemmS8ConstB's
+// packed panels (IGemmQuad.h: a quad's 32 columns are 128 bytes, the
+// first 16 columns its first 64), so the packed weights serve both this
+// kernel and the AVX-512 VNNI one; A is row-major u8 (a + 128) here.
+//
+//===----------------------------------------------------------------------===//
+#include "IGemmAMX.h"
+#include "IGemmQuad.h"
+#include "QuadStore.h"
+
+#include <cstring>
+#include <immintrin.h>
+
+namespace quantc::rt {
+
+namespace {
+struct alignas(64) TileConfig {
+  uint8_t palette = 1, startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+} // namespace
+
+void amxBeginTiles() {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  _tile_loadconfig(&cfg);
+}
+
+void amxEndTiles() { _tile_release(); }
+
+void iTileKernelAMX(int64_t kq, const uint8_t *A, int64_t lda, const int8_t *Bp,
+                    const int32_t *corr, int32_t *C, int64_t ldc, int64_t mr, int64_t nr,
+                    bool overwrite) {
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  constexpr int64_t kBStride = kQNR * 4; // bytes per quad of a B panel
+  for (int64_t q = 0; q < kq; q += 16) {
+    const uint8_t *a = A + q * 4;
+    const int8_t *b = Bp + q * kBStride;
+    _tile_loadd(4, a, lda);
+    _tile_loadd(6, b, kBStride);
+    _tile_loadd(7, b + 64, kBStride);
+    _tile_dpbusd(0, 4, 6);
+    _tile_dpbusd(1, 4, 7);
+    _tile_loadd(5, a + 16 * lda, lda);
+    _tile_dpbusd(2, 5, 6);
+    _tile_dpbusd(3, 5, 7);
+  }
+  alignas(64) int32_t tile[32][32];
+  _tile_stored(0, &tile[0][0], 128);
+  _tile_stored(1, &tile[0][16], 128);
+  _tile_stored(2, &tile[16][0], 128);
+  _tile_stored(3, &tile[16][16], 128);
+  const QuadStore store(corr, nr, overwrite);
+  for (int64_t r = 0; r < mr; ++r)
+    store.row(C + r * ldc, _mm512_load_si512(&tile[r][0]), _mm512_load_si512(&tile[r][16]));
+}
+
+} // namespace quantc::rt
