@@ -7,12 +7,11 @@
 // multiplies them. The B tiles are read straight from igemmS8ConstB's
 // packed panels (IGemmQuad.h: a quad's 32 columns are 128 bytes, the
 // first 16 columns its first 64), so the packed weights serve both this
-// kernel and the AVX-512 VNNI one; A is row-major u8 (a + 128) here.
+// kernel and the AVX-512 VNNI one; A is packed u8 (a + 128) in tiles.
 //
 //===----------------------------------------------------------------------===//
 #include "IGemmAMX.h"
 #include "IGemmQuad.h"
-#include "QuadStore.h"
 
 #include <cstring>
 #include <immintrin.h>
@@ -39,34 +38,48 @@ void amxBeginTiles() {
 
 void amxEndTiles() { _tile_release(); }
 
-void iTileKernelAMX(int64_t kq, const uint8_t *A, int64_t lda, const int8_t *Bp,
-                    const int32_t *corr, int32_t *C, int64_t ldc, int64_t mr, int64_t nr,
-                    bool overwrite) {
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
+void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, int64_t ldc,
+                    int64_t mr, int64_t nr, bool overwrite) {
+  // A whole 32 x 32 block reads and writes C in tiles; a partial one goes
+  // through a block on the stack.
+  const bool whole = mr == 32 && nr == 32;
+  alignas(64) int32_t tile[32][32];
+  int32_t *base = whole ? C : &tile[0][0];
+  const int64_t stride = whole ? ldc * 4 : 128;
+  if (whole && !overwrite) {
+    _tile_loadd(0, base, stride);
+    _tile_loadd(1, base + 16, stride);
+    _tile_loadd(2, base + 16 * (stride / 4), stride);
+    _tile_loadd(3, base + 16 * (stride / 4) + 16, stride);
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+  }
   constexpr int64_t kBStride = kQNR * 4; // bytes per quad of a B panel
+  const int64_t group = kq * 64;          // bytes of one 16-row group of A's tiles
   for (int64_t q = 0; q < kq; q += 16) {
-    const uint8_t *a = A + q * 4;
+    const int8_t *a = A + q * 64; // step q / 16: 1 KB per tile
     const int8_t *b = Bp + q * kBStride;
-    _tile_loadd(4, a, lda);
+    _tile_loadd(4, a, 64);
     _tile_loadd(6, b, kBStride);
     _tile_loadd(7, b + 64, kBStride);
-    _tile_dpbusd(0, 4, 6);
-    _tile_dpbusd(1, 4, 7);
-    _tile_loadd(5, a + 16 * lda, lda);
-    _tile_dpbusd(2, 5, 6);
-    _tile_dpbusd(3, 5, 7);
+    _tile_dpbssd(0, 4, 6);
+    _tile_dpbssd(1, 4, 7);
+    _tile_loadd(5, a + group, 64);
+    _tile_dpbssd(2, 5, 6);
+    _tile_dpbssd(3, 5, 7);
   }
-  alignas(64) int32_t tile[32][32];
-  _tile_stored(0, &tile[0][0], 128);
-  _tile_stored(1, &tile[0][16], 128);
-  _tile_stored(2, &tile[16][0], 128);
-  _tile_stored(3, &tile[16][16], 128);
-  const QuadStore store(corr, nr, overwrite);
+  _tile_stored(0, base, stride);
+  _tile_stored(1, base + 16, stride);
+  _tile_stored(2, base + 16 * (stride / 4), stride);
+  _tile_stored(3, base + 16 * (stride / 4) + 16, stride);
+  if (whole)
+    return;
   for (int64_t r = 0; r < mr; ++r)
-    store.row(C + r * ldc, _mm512_load_si512(&tile[r][0]), _mm512_load_si512(&tile[r][16]));
+    for (int64_t c = 0; c < nr; ++c)
+      C[r * ldc + c] = overwrite ? tile[r][c] : C[r * ldc + c] + tile[r][c];
 }
 
 } // namespace quantc::rt

@@ -2,8 +2,8 @@
 //
 // The AMX-INT8 form of igemmS8ConstB's product (IGemmAMX.cpp): the same
 // packed B panels as the AVX-512 VNNI kernel (IGemmQuad.h), with K padded
-// to whole tiles (16 quads), and A as row-major u8 rows (a + 128, K padded
-// with zeros), 32 rows per call.
+// to whole tiles (16 quads), and A as s8 in 16 x 64-byte tiles (K and M
+// padded with zeros), 32 rows per call.
 //
 //===----------------------------------------------------------------------===//
 #ifndef QUANTC_LIB_RUNTIME_IGEMMAMX_H
@@ -21,12 +21,13 @@ constexpr int64_t kTileRows = 32, kTileQuads = 16;
 /// iTileKernelAMX calls on a thread.
 void amxBeginTiles();
 void amxEndTiles();
-/// C[mr x nr] (mr, nr <= 32) += A (32 rows of kq quads, lda bytes apart)
-/// * Bp (a packed panel of kq quads, kq a multiple of 16) - corr[c];
-/// `overwrite`: C = that, C not read.
-void iTileKernelAMX(int64_t kq, const uint8_t *A, int64_t lda, const int8_t *Bp,
-                    const int32_t *corr, int32_t *C, int64_t ldc, int64_t mr, int64_t nr,
-                    bool overwrite);
+/// C[mr x nr] (mr, nr <= 32) += A (32 rows of kq quads of s8 in tiles:
+/// two groups of 16 rows, kq * 64 bytes each, one 16 x 64 tile of 1 KB
+/// per 16 quads) * Bp (a packed panel of kq quads, kq a multiple of 16),
+/// by tdpbssd (s8 x s8: no shift, no correction); `overwrite`: C = that,
+/// C not read.
+void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, int64_t ldc,
+                    int64_t mr, int64_t nr, bool overwrite);
 #endif
 
 } // namespace quantc::rt

@@ -151,28 +151,31 @@ void packA(MatrixS8 A, int64_t M, int64_t K, int64_t kq, int64_t panel, uint8_t 
   }
 }
 
-/// A's rows as row-major u8 (a + 128), `lda` bytes apart, k past K and
-/// rows past M zero; rows [r0, r1) of the padded block.
-void packRowsU8(MatrixS8 A, int64_t M, int64_t K, int64_t lda, int64_t r0, int64_t r1,
-                uint8_t *dst) {
+/// A's rows as s8 in AMX tiles (IGemmAMX.h): rows in groups of
+/// 16, each group kq * 64 bytes, k in steps of 64 bytes (one 16 x 64 tile
+/// of 1 KB per step); k past K and rows past M zero. Rows [r0, r1).
+void packTilesS8(MatrixS8 A, int64_t M, int64_t K, int64_t kq, int64_t r0, int64_t r1,
+                 int8_t *dst) {
+  const int64_t steps = kq / kTileQuads, groupBytes = kq * 4 * 16;
   for (int64_t m = r0; m < r1; ++m) {
-    uint8_t *d = dst + m * lda;
+    int8_t *d = dst + (m / 16) * groupBytes + (m % 16) * 64;
     if (m >= M) {
-      std::memset(d, 0, lda);
+      for (int64_t t = 0; t < steps; ++t)
+        std::memset(d + t * 1024, 0, 64);
       continue;
     }
     const int8_t *src = A.ptr + m * A.rs;
-    int64_t k = 0;
-    if (A.cs == 1)
-      for (; k + 4 <= K; k += 4) {
-        uint32_t w;
-        std::memcpy(&w, src + k, 4);
-        w ^= 0x80808080u;
-        std::memcpy(d + k, &w, 4);
-      }
-    for (; k < K; ++k)
-      d[k] = static_cast<uint8_t>(src[k * A.cs]) ^ 0x80;
-    std::memset(d + K, 0, lda - K);
+    for (int64_t t = 0; t < steps; ++t) {
+      int8_t *o = d + t * 1024;
+      const int64_t k0 = t * 64, n = std::max<int64_t>(0, std::min<int64_t>(64, K - k0));
+      if (A.cs == 1)
+        std::memcpy(o, src + k0, n);
+      else
+        for (int64_t k = 0; k < n; ++k)
+          o[k] = src[(k0 + k) * A.cs];
+      if (n < 64)
+        std::memset(o + n, 0, 64 - n);
+    }
   }
 }
 
@@ -194,7 +197,7 @@ void releasePackedS8Weights() {
 }
 
 const char *igemmConstBKernelName() {
-  return quadAvailable() ? (amxAvailable() ? "amx-u8s8" : "avx512vnni-u8s8") : igemmKernelName();
+  return quadAvailable() ? (amxAvailable() ? "amx" : "avx512vnni-u8s8") : igemmKernelName();
 }
 
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
@@ -211,23 +214,22 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
   if (packed && packed->kq % kTileQuads == 0) {
     const PackedS8 &pb = *packed;
     const int64_t kq = pb.kq, lda = kq * 4, blocksM = (M + kTileRows - 1) / kTileRows;
-    thread_local std::vector<uint8_t> ap;
+    thread_local std::vector<int8_t> ap;
     growTo(ap, blocksM * kTileRows * lda);
-    uint8_t *a = ap.data();
+    int8_t *a = ap.data();
     parallelFor(blocksM, [&](int64_t i) {
-      packRowsU8(A, M, K, lda, i * kTileRows, (i + 1) * kTileRows, a);
+      packTilesS8(A, M, K, kq, i * kTileRows, (i + 1) * kTileRows, a);
     });
     const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
     parallelFor(blocks, [&](int64_t t) {
       amxBeginTiles();
-      for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
-        const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
-        const int64_t nr = std::min(kQNR, N - j * kQNR);
-        for (int64_t i = 0; i < blocksM; ++i)
-          iTileKernelAMX(kq, a + i * kTileRows * lda, lda, bp, pb.corr.data() + j * kQNR,
-                         C + i * kTileRows * ldc + j * kQNR, ldc,
+      for (int64_t i = 0; i < blocksM; ++i)
+        for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
+          const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
+          const int64_t nr = std::min(kQNR, N - j * kQNR);
+          iTileKernelAMX(kq, a + i * kTileRows * lda, bp, C + i * kTileRows * ldc + j * kQNR, ldc,
                          std::min(kTileRows, M - i * kTileRows), nr, overwrite);
-      }
+        }
       amxEndTiles();
     });
     return;

@@ -25,8 +25,8 @@ std::vector<PeakLoopInfo> availablePeakLoops() {
                      dpwssdLoopAVX512});
       out.push_back({"int8 vpdpbusd u8xs8, zmm (avx512vnni-u8s8 igemm, B a weight)", "avx512vnni-u8s8", true, dpbusdLoopAVX512});
       if (quantc::rt::amxInt8Usable())
-        out.push_back({"int8 tdpbusd u8xs8, AMX tiles (amx-u8s8 igemm, B a weight)", "amx-u8s8",
-                       true, tdpbusdLoopAMX});
+        out.push_back({"int8 tdpbssd s8xs8, AMX tiles (amx igemm, B a weight)", "amx",
+                       true, tdpbssdLoopAMX});
     }
   }
   return out;

@@ -53,7 +53,7 @@ double dpbusdLoopAVXVNNI(int64_t iters, float *sink);
 double fmaLoopAVX512(int64_t iters, float *sink);
 double dpwssdLoopAVX512(int64_t iters, float *sink);
 double dpbusdLoopAVX512(int64_t iters, float *sink);
-double tdpbusdLoopAMX(int64_t iters, float *sink);
+double tdpbssdLoopAMX(int64_t iters, float *sink);
 
 } // namespace quantc::bench
 

@@ -1,8 +1,8 @@
 //===- PeakAMX.cpp - AMX-INT8 peak loop (-mamx-tile -mamx-int8) -----------===//
 //
-// tdpbusd on tiles already loaded: four 16x16 int32 accumulators, two A
-// tiles (16 x 64 u8) and two B tiles (16 quads x 16 columns x 4 s8), the
-// amx-u8s8 kernel's register blocking without its loads. Each tdpbusd is
+// tdpbssd on tiles already loaded: four 16x16 int32 accumulators, two A
+// tiles (16 x 64 u8) and two B tiles (16 quads x 16 columns x 4 s8; A s8 too), the
+// amx-u8s8 kernel's register blocking without its loads. Each tdpbssd is
 // 16 x 16 x 64 multiply-adds. Run only where amxInt8Usable().
 //
 //===----------------------------------------------------------------------===//
@@ -13,7 +13,7 @@
 
 namespace quantc::bench {
 
-double tdpbusdLoopAMX(int64_t iters, float *sink) {
+double tdpbssdLoopAMX(int64_t iters, float *sink) {
   struct alignas(64) {
     uint8_t palette = 1, startRow = 0;
     uint8_t reserved[14] = {};
@@ -34,10 +34,10 @@ double tdpbusdLoopAMX(int64_t iters, float *sink) {
   _tile_loadd(6, buf, 64);
   _tile_loadd(7, buf, 64);
   for (int64_t n = 0; n < iters; ++n) {
-    _tile_dpbusd(0, 4, 6);
-    _tile_dpbusd(1, 4, 7);
-    _tile_dpbusd(2, 5, 6);
-    _tile_dpbusd(3, 5, 7);
+    _tile_dpbssd(0, 4, 6);
+    _tile_dpbssd(1, 4, 7);
+    _tile_dpbssd(2, 5, 6);
+    _tile_dpbssd(3, 5, 7);
   }
   alignas(64) int32_t out[16 * 16];
   _tile_stored(0, out, 64);
