@@ -9,12 +9,15 @@
 // duration of a product.
 //
 //===----------------------------------------------------------------------===//
+#include "LowBitWiden.h"
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace quantc::rt {
 namespace {
@@ -43,7 +46,24 @@ inline int valueAt(const LowBitWeights &w, int64_t k, int64_t n) {
   return v;
 }
 
+/// The AVX2 widening (64 columns a step) unless the CPU lacks AVX2 or
+/// QUANTC_CPU_KERNELS=generic.
+bool useAVX2() {
+#ifdef QUANTC_HAVE_X86_KERNELS
+  static const bool ok = [] {
+    const char *cap = std::getenv("QUANTC_CPU_KERNELS");
+    __builtin_cpu_init();
+    return !(cap && std::string(cap) == "generic") && __builtin_cpu_supports("avx2");
+  }();
+  return ok;
+#else
+  return false;
+#endif
+}
+
 } // namespace
+
+const char *lowBitWidenKernelName() { return useAVX2() ? "avx2" : "generic"; }
 
 void unpackLowBitRows(const LowBitWeights &w, int64_t k0, int64_t k1, int64_t N, int8_t *nibbles,
                       int64_t nrs) {
@@ -54,7 +74,15 @@ void unpackLowBitRows(const LowBitWeights &w, int64_t k0, int64_t k1, int64_t N,
     const uint8_t *hi = w.bits == 3 ? reinterpret_cast<const uint8_t *>(w.high + k * w.hrs)
                                     : nullptr;
     int8_t *out = nibbles + (k - k0) * nrs;
-    for (int64_t j = 0; j < full; ++j) {
+    int64_t j = 0;
+#ifdef QUANTC_HAVE_X86_KERNELS
+    if (useAVX2()) {
+      const int64_t blocks = N / 64;
+      widenLowBitRowAVX2(lo, hi, blocks, out);
+      j = blocks * 8;
+    }
+#endif
+    for (; j < full; ++j) {
       uint32_t v = t.low[lo[2 * j]] | static_cast<uint32_t>(t.low[lo[2 * j + 1]]) << 16;
       if (hi)
         v |= t.high[hi[j]];

@@ -525,11 +525,13 @@ INSTANTIATE_TEST_SUITE_P(Shapes, SGemmLowBit,
 TEST(KernelPaths, MatchTheCpuAndTheCap) {
   std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName(),
               is = skinnyIgemmKernelName(), sm = softmaxKernelName(),
-              hd = hadamardKernelName(), iw = igemmConstBKernelName();
+              hd = hadamardKernelName(), iw = igemmConstBKernelName(),
+              lb = lowBitWidenKernelName();
   std::printf("kernel paths: sgemm=%s igemm=%s igemm-weight=%s depthwise=%s igemm-skinny=%s "
-              "softmax=%s hadamard=%s\n",
-              sg.c_str(), ig.c_str(), iw.c_str(), dw.c_str(), is.c_str(), sm.c_str(), hd.c_str());
-  for (const std::string &k : {sg, ig, dw, is, sm, hd, iw})
+              "softmax=%s hadamard=%s low-bit-widen=%s\n",
+              sg.c_str(), ig.c_str(), iw.c_str(), dw.c_str(), is.c_str(), sm.c_str(), hd.c_str(),
+              lb.c_str());
+  for (const std::string &k : {sg, ig, dw, is, sm, hd, iw, lb})
     EXPECT_NE(k, "unknown");
   const char *cap = std::getenv("QUANTC_CPU_KERNELS");
   std::string limit = cap ? cap : "";
@@ -546,7 +548,10 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
     EXPECT_EQ(is, "generic");
     EXPECT_EQ(sm, "generic");
     EXPECT_EQ(hd, "generic");
+    EXPECT_EQ(lb, "generic");
   }
+  if (limit.empty() && avx2)
+    EXPECT_EQ(lb, "avx2") << "an AVX2 CPU widens 2/3-bit planes 64 columns a step";
   // The u8s8 weight path needs AVX-512 VNNI and is capped with the others;
   // on a CPU with AMX-INT8 (and an OS that saves the tiles) it runs on
   // tiles unless capped at all (QUANTC_CPU_KERNELS=avx512 keeps the VNNI

@@ -146,6 +146,10 @@ struct LowBitWeights {
 void unpackLowBitRows(const LowBitWeights &w, int64_t k0, int64_t k1, int64_t N, int8_t *nibbles,
                       int64_t nrs);
 
+/// The widening unpackLowBitRows runs ("avx2": 64 columns a step, or
+/// "generic": 8 through two tables).
+const char *lowBitWidenKernelName();
+
 /// C[M x N] (+)= A[M x K] * B for 2- or 3-bit B: the planes are widened to
 /// nibbles (unpackLowBitRows, in parallel, into a per-thread buffer of
 /// K x ceil(N / 2) bytes) and multiplied by sgemmW4.
