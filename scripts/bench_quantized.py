@@ -4,7 +4,7 @@ ONNX Runtime (float, its quantize_static QDQ model, its quantize_dynamic
 model) on the same input, the same thread count, in one run.
 
     scripts/bench_quantized.py --quantc build/bin/quantc [rec det ...]
-        [--recipes w8a8,w4a16-g128,...] [--threads 2] [--runs 20]
+        [--recipes w8a8,w4a16-g128,...] [--threads 2] [--runs 20] [--caps avx512]
 
 Each model is compiled ahead of time (`quantc compile` / `quantc quantize
 -o x.so`, calibrated on the model's calibration set in .cache/data) and
@@ -20,6 +20,7 @@ Runtime's float and quantize_static rows.
 """
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -85,6 +86,28 @@ def bench_model(name, args, tmp):
         if len(models) == 1:
             print("quantc kernel paths: %s" % models[label].kernel_paths())
         fns[label] = (lambda m: lambda: m(**feed))(models[label])
+    # The quantized libraries again with their kernels capped (--caps): a
+    # copy of the library (its own runtime state) loaded and run once with
+    # QUANTC_CPU_KERNELS set, which each kernel reads on its first call.
+    for cap in args.caps:
+        for label, so in libs[1:]:
+            copy = so[:-3] + "_" + cap + ".so"
+            shutil.copyfile(so, copy)
+            capped = "%s [QUANTC_CPU_KERNELS=%s]" % (label, cap)
+            old = os.environ.get("QUANTC_CPU_KERNELS")
+            os.environ["QUANTC_CPU_KERNELS"] = cap
+            try:
+                models[capped] = CompiledModel(copy, threads=args.threads)
+                models[capped](**feed)
+            finally:
+                if old is None:
+                    del os.environ["QUANTC_CPU_KERNELS"]
+                else:
+                    os.environ["QUANTC_CPU_KERNELS"] = old
+            print("%s kernel paths: %s" % (capped, models[capped].kernel_paths()))
+            fns[capped] = (lambda m: lambda: m(**feed))(models[capped])
+    for label, _ in libs[1:]:
+        print("%s kernel paths: %s" % (label, models[label].kernel_paths()))
     sessions = {"ORT float": ort_session(src, args.threads)}
     pre = peers.prepare(src, tmp, calib[0])
     qdq = peers.static(pre, os.path.join(tmp, "ort_static.onnx"), calib, "MinMax", True)
@@ -112,10 +135,13 @@ def main():
     ap.add_argument("--recipes", default="w8a8,w8a8-dynamic,w8a16,w4a16-g128,fp8-e4m3")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--caps", default="", help="comma-separated QUANTC_CPU_KERNELS values: each "
+                    "quantized library also runs with its kernels capped so (e.g. avx512: no AMX)")
     ap.add_argument("--models", default=os.path.join(HERE, "..", ".cache", "models"))
     ap.add_argument("--data", default=os.path.join(HERE, "..", ".cache", "data"))
     args = ap.parse_args()
     args.recipes = [r for r in args.recipes.split(",") if r]
+    args.caps = [c for c in args.caps.split(",") if c]
     for name in args.models_to_bench:
         with tempfile.TemporaryDirectory() as tmp:
             bench_model(name, args, tmp)
