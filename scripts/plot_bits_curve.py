@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--split", default="test", choices=("val", "test"))
     ap.add_argument("--title", default="SmolLM2-135M: perplexity against weight bits (GPTQ)")
+    ap.add_argument("--exclude", nargs="*", default=[], help="rows (candidate names) left out")
     ap.add_argument("-o", "--out", required=True)
     args = ap.parse_args()
     plan = json.load(open(args.plan))
@@ -47,7 +48,7 @@ def main():
     for path in args.evals:
         rows = json.load(open(path))["models"][args.model]["rows"]
         for r in rows:
-            if args.split not in r:
+            if args.split not in r or r["candidate"] in args.exclude:
                 continue
             ppl, name = r[args.split]["ppl"], r["candidate"]
             if name == "float":

@@ -25,6 +25,12 @@
 // Hessian or a 2-D weight (a convolution) keeps the reference recipe (int8
 // per channel for convolutions), counted at 8 bits per weight.
 //
+// 2-bit candidates are left out of the solution unless the budget cannot
+// be met without them: summed per-layer estimates let a few 2-bit layers
+// in that cost far more together (SmolLM2 at 3.48 bits per weight: test
+// perplexity 46.44 with them, 38.04 without; docs/accuracy.md, session
+// 22). The plan keeps them as candidates.
+//
 // Bits of a layer [K, N]: float 32 K N; int8 8 K N + 32 N (scales);
 // uintB gG (B = 4, 3, 2) B K N + (32 + B) N ceil(K / G) (scale and zero
 // point per group).
