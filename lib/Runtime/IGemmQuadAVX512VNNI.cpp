@@ -7,7 +7,6 @@
 //
 //===----------------------------------------------------------------------===//
 #include "IGemmQuad.h"
-#include "QuadStore.h"
 
 #include <cstring>
 #include <immintrin.h>
@@ -39,12 +38,24 @@ void iQuadKernelAVX512VNNI(int64_t kq, const uint8_t *Ap, const int8_t *Bp,
       c[r][1] = _mm512_dpbusd_epi32(c[r][1], x, b1);
     }
   }
-  const QuadStore store(corr, nr, overwrite);
+  __mmask16 m0 = nr >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << nr) - 1);
+  __mmask16 m1 = nr >= 32 ? 0xFFFF : nr > 16 ? static_cast<__mmask16>((1u << (nr - 16)) - 1) : 0;
+  __m512i k0 = corr ? _mm512_maskz_loadu_epi32(m0, corr) : _mm512_setzero_si512();
+  __m512i k1 = corr && m1 ? _mm512_maskz_loadu_epi32(m1, corr + 16) : _mm512_setzero_si512();
 #pragma clang loop unroll(full)
   for (int r = 0; r < kQMR; ++r) {
     if (r >= mr)
       continue;
-    store.row(C + r * ldc, c[r][0], c[r][1]);
+    int32_t *row = C + r * ldc;
+    __m512i v0 = _mm512_sub_epi32(c[r][0], k0), v1 = _mm512_sub_epi32(c[r][1], k1);
+    if (!overwrite) {
+      v0 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m0, row), v0);
+      if (m1)
+        v1 = _mm512_add_epi32(_mm512_maskz_loadu_epi32(m1, row + 16), v1);
+    }
+    _mm512_mask_storeu_epi32(row, m0, v0);
+    if (m1)
+      _mm512_mask_storeu_epi32(row + 16, m1, v1);
   }
 }
 
