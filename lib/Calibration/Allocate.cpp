@@ -142,12 +142,13 @@ llvm::Expected<quant::Allocation> solve(const std::vector<LayerPlan> &layers, do
 llvm::Expected<AllocationPlan> planAllocation(ModuleOp module, const std::vector<Target> &targets,
                                               const std::vector<ActivationStats> &stats,
                                               const std::vector<Sample> &probe, double budgetBits,
-                                              const quant::GPTQOptions *gptq) {
+                                              const quant::GPTQOptions *gptq,
+                                              const SensitivityMetric &metric) {
   const std::string suffix = gptq ? "-gptq" : "";
   auto ref = Recipe::parse(kReference + suffix);
   if (!ref)
     return llvm::createStringError("allocation: no reference recipe");
-  auto sens = layerSensitivity(module, stats, *ref, Calibrator::MinMax, 99.99, probe);
+  auto sens = layerOutputErrors(module, stats, *ref, Calibrator::MinMax, 99.99, probe, metric);
   if (!sens)
     return sens.takeError();
   if (sens->size() != targets.size())
@@ -156,11 +157,15 @@ llvm::Expected<AllocationPlan> planAllocation(ModuleOp module, const std::vector
                                    " layers");
   AllocationPlan plan;
   plan.budgetBits = budgetBits;
+  plan.metric = metric.describe();
   std::vector<Format> formats = candidates();
   for (size_t l = 0; l < targets.size(); ++l) {
     LayerPlan lp;
     lp.name = targets[l].name;
-    lp.sqnrRef = (*sens)[l];
+    lp.refError = (*sens)[l];
+    lp.sqnrRef = metric.kind == OutputMetric::MSE
+                     ? (lp.refError > 0 ? -10 * std::log10(lp.refError) : INFINITY)
+                     : NAN;
     int64_t K = 0, N = 0;
     auto W = weightMatrix(targets[l], K, N);
     const std::vector<double> *H =
@@ -187,9 +192,9 @@ llvm::Expected<AllocationPlan> planAllocation(ModuleOp module, const std::vector
       if (f.name == kReference)
         refProxy = proxy.back();
     }
-    // The model's relative output error with this layer alone at the
-    // reference format (an SQNR of +inf: no measurable error).
-    double measured = std::isfinite(lp.sqnrRef) ? std::pow(10.0, -lp.sqnrRef / 10.0) : 0.0;
+    // The model's output error with this layer alone at the reference
+    // format.
+    const double measured = std::isfinite(lp.refError) ? lp.refError : 0.0;
     for (size_t f = 0; f < formats.size(); ++f) {
       lp.formats.push_back(formats[f].bits == 0 ? "float" : formats[f].name + suffix);
       lp.bits.push_back(bitsOf(formats[f], K, N));
@@ -249,13 +254,18 @@ std::string allocationToJson(const AllocationPlan &plan) {
     llvm::json::Object cands;
     for (size_t f = 0; f < lp.formats.size(); ++f)
       cands[lp.formats[f]] = llvm::json::Array{lp.bits[f], lp.error[f]};
-    layers.push_back(llvm::json::Object{
-        {"name", lp.name},
-        {"format", lp.chosen >= 0 ? lp.formats[lp.chosen] : std::string()},
-        {"params", lp.params},
-        {"bits", lp.chosen >= 0 ? lp.bits[lp.chosen] : 0.0},
-        {"sqnr_ref_db", std::isfinite(lp.sqnrRef) ? llvm::json::Value(lp.sqnrRef) : llvm::json::Value(nullptr)},
-        {"candidates", std::move(cands)}});
+    llvm::json::Object o{{"name", lp.name},
+                         {"format", lp.chosen >= 0 ? lp.formats[lp.chosen] : std::string()},
+                         {"params", lp.params},
+                         {"bits", lp.chosen >= 0 ? lp.bits[lp.chosen] : 0.0},
+                         {"ref_error", lp.refError},
+                         {"candidates", std::move(cands)}};
+    // The SQNR only where the error is a relative squared error (null:
+    // +inf, no measurable error).
+    if (!std::isnan(lp.sqnrRef))
+      o["sqnr_ref_db"] =
+          std::isfinite(lp.sqnrRef) ? llvm::json::Value(lp.sqnrRef) : llvm::json::Value(nullptr);
+    layers.push_back(std::move(o));
   }
   llvm::json::Object root{{"budget_bits", plan.budgetBits},
                           {"bits", plan.bits},
@@ -263,6 +273,7 @@ std::string allocationToJson(const AllocationPlan &plan) {
                           {"bits_per_weight", plan.params ? plan.bits / plan.params : 0.0},
                           {"estimated_error", plan.error},
                           {"rotate", plan.rotate},
+                          {"metric", plan.metric},
                           {"layers", std::move(layers)}};
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -305,6 +316,9 @@ llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
     // null: no measurable error at the reference format (+inf dB).
     const llvm::json::Value *sq = o->get("sqnr_ref_db");
     lp.sqnrRef = !sq ? NAN : sq->getAsNull() ? INFINITY : sq->getAsNumber().value_or(NAN);
+    // Plans written before ref_error: the MSE error from its SQNR.
+    lp.refError = o->getNumber("ref_error").value_or(
+        std::isfinite(lp.sqnrRef) ? std::pow(10.0, -lp.sqnrRef / 10.0) : 0.0);
     // Candidates in a fixed order: the JSON object's keys sorted.
     std::vector<std::string> keys;
     for (const auto &kv : *cands)
@@ -335,6 +349,7 @@ llvm::Expected<AllocationPlan> planFromJson(const std::string &text) {
   }
   plan.budgetBits = root->getNumber("budget_bits").value_or(plan.bits);
   plan.rotate = root->getBoolean("rotate").value_or(false);
+  plan.metric = root->getString("metric").value_or("mse").str();
   plan.feasible = true;
   return plan;
 }

@@ -1,7 +1,9 @@
 //===- Sensitivity.cpp - one layer quantized at a time ----------------------===//
 //
-// layerSensitivity: the model output's SQNR with only one layer
-// quantized, per layer (what --min-layer-sqnr reads).
+// layerOutputErrors: the model output's error with only one layer
+// quantized, per layer, as a relative squared error or a KL divergence of
+// the softmax over the last axis; layerSensitivity: the first as an SQNR
+// (what --min-layer-sqnr reads).
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Calibration/Quantize.h"
@@ -27,6 +29,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 using namespace mlir;
@@ -34,9 +37,121 @@ using namespace quantc;
 
 namespace quantc::calib {
 
+std::string SensitivityMetric::describe() const {
+  if (kind == OutputMetric::MSE && outputs.empty())
+    return "mse";
+  std::string s = kind == OutputMetric::KL ? "kl" : "mse";
+  for (size_t i = 0; i < outputs.size(); ++i)
+    s += (i ? "," : ":") + outputs[i];
+  return s;
+}
+
+llvm::Expected<SensitivityMetric> sensitivityMetric(ModuleOp module, const std::string &choice) {
+  if (choice != "auto" && choice != "mse" && choice != "kl")
+    return llvm::createStringError("unknown sensitivity metric '" + choice +
+                                   "' (expected auto, mse or kl)");
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  bool hasLogits = false;
+  if (main)
+    for (unsigned i = 0; i < main.getNumResults(); ++i)
+      if (auto d = main.getResultAttrDict(i))
+        if (auto n = d.getAs<StringAttr>("qc.name"); n && n.getValue() == "logits")
+          hasLogits = true;
+  SensitivityMetric m;
+  if (choice == "mse" || (choice == "auto" && !hasLogits))
+    return m;
+  m.kind = OutputMetric::KL;
+  if (hasLogits)
+    m.outputs = {"logits"};
+  return m;
+}
+
+namespace {
+/// The float run's log-softmax over the last axis of one output, kept per
+/// sample so that each layer's run costs one exp per logit.
+struct LogSoftmax {
+  int64_t rows = 0, n = 0;
+  std::vector<double> logp; // -inf where the float logit is not finite
+  std::vector<double> p;    // exp(logp)
+  std::vector<char> live;  // rows with a distribution
+
+  LogSoftmax(const float *f, int64_t rows, int64_t n) : rows(rows), n(n) {
+    logp.assign(rows * n, -INFINITY);
+    p.assign(rows * n, 0.0);
+    live.assign(rows, 0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *x = f + r * n;
+      double m = -INFINITY;
+      for (int64_t i = 0; i < n; ++i)
+        if (std::isfinite(x[i]))
+          m = std::max(m, static_cast<double>(x[i]));
+      if (!std::isfinite(m))
+        continue;
+      double z = 0;
+      for (int64_t i = 0; i < n; ++i)
+        if (std::isfinite(x[i]))
+          z += std::exp(x[i] - m);
+      const double lz = m + std::log(z);
+      for (int64_t i = 0; i < n; ++i)
+        if (std::isfinite(x[i])) {
+          logp[r * n + i] = x[i] - lz;
+          p[r * n + i] = std::exp(x[i] - lz);
+        }
+      live[r] = 1;
+    }
+  }
+
+  /// Adds sum over live rows of KL(p || softmax(q)) to kl and the rows to
+  /// count. A non-finite quantized logit where p lives costs 1000 nats.
+  void addKL(const float *q, double &kl, double &count) const {
+    for (int64_t r = 0; r < rows; ++r) {
+      if (!live[r])
+        continue;
+      count += 1;
+      const float *x = q + r * n;
+      const double *lp = logp.data() + r * n, *pr = p.data() + r * n;
+      double m = -INFINITY;
+      bool bad = false;
+      for (int64_t i = 0; i < n; ++i)
+        if (std::isfinite(lp[i])) {
+          bad |= !std::isfinite(x[i]);
+          m = std::max(m, static_cast<double>(x[i]));
+        }
+      if (bad) {
+        kl += 1e3;
+        continue;
+      }
+      double z = 0, d = 0, sp = 0;
+      for (int64_t i = 0; i < n; ++i)
+        if (std::isfinite(lp[i])) {
+          z += std::exp(x[i] - m);
+          d += pr[i] * (lp[i] - x[i]);
+          sp += pr[i];
+        }
+      // sum p (log p - log q) with log q_i = x_i - m - log z.
+      kl += std::max(0.0, d + (m + std::log(z)) * sp);
+    }
+  }
+};
+} // namespace
+
 llvm::Expected<std::vector<double>>
 layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, const Recipe &recipe,
                  Calibrator calibrator, double percentile, const std::vector<Sample> &samples) {
+  auto rel = layerOutputErrors(module, stats, recipe, calibrator, percentile, samples,
+                               SensitivityMetric());
+  if (!rel)
+    return rel.takeError();
+  std::vector<double> sqnr(rel->size());
+  for (size_t k = 0; k < rel->size(); ++k)
+    sqnr[k] = (*rel)[k] > 0 ? -10 * std::log10((*rel)[k]) : INFINITY;
+  return sqnr;
+}
+
+llvm::Expected<std::vector<double>>
+layerOutputErrors(ModuleOp module, const std::vector<ActivationStats> &stats, const Recipe &recipe,
+                  Calibrator calibrator, double percentile, const std::vector<Sample> &samples,
+                  const SensitivityMetric &metric) {
   if (samples.empty())
     return llvm::createStringError("sensitivity analysis needs calibration samples");
   OwningOpRef<ModuleOp> probe = module.clone();
@@ -121,6 +236,14 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
     }
     return (*jit)->run(in, outs);
   };
+  // The outputs compared: named ones must exist.
+  auto counted = [&](const cpu::HostTensor &t) {
+    if (t.dtype != cpu::DType::F32)
+      return false;
+    return metric.outputs.empty() ||
+           std::find(metric.outputs.begin(), metric.outputs.end(), t.name) !=
+               metric.outputs.end();
+  };
   std::vector<double> signal(targets.size(), 0), noise(targets.size(), 0);
   for (const Sample &s : samples) {
     if (s.size() + targets.size() != shapes.size())
@@ -132,16 +255,36 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
     std::vector<cpu::HostTensor> ref;
     if (auto err = run(s, -1, ref))
       return std::move(err);
+    std::vector<std::optional<LogSoftmax>> refLogP(ref.size());
+    if (metric.kind == OutputMetric::KL)
+      for (size_t o = 0; o < ref.size(); ++o)
+        if (counted(ref[o]) && !ref[o].shape.empty() && ref[o].shape.back() > 0) {
+          const int64_t n = ref[o].shape.back();
+          refLogP[o].emplace(reinterpret_cast<const float *>(ref[o].data.data()),
+                             ref[o].numElements() / n, n);
+        }
+    for (const std::string &name : metric.outputs)
+      if (std::none_of(ref.begin(), ref.end(), [&](const cpu::HostTensor &t) {
+            return t.name == name && t.dtype == cpu::DType::F32;
+          }))
+        return llvm::createStringError("sensitivity: the model has no float output '" + name +
+                                       "'");
     for (size_t k = 0; k < targets.size(); ++k) {
       std::vector<cpu::HostTensor> outs;
       if (auto err = run(s, static_cast<int64_t>(k), outs))
         return std::move(err);
       for (size_t o = 0; o < outs.size(); ++o) {
-        if (outs[o].dtype != cpu::DType::F32)
+        if (!counted(outs[o]))
           continue;
         const float *a = reinterpret_cast<const float *>(ref[o].data.data());
         const float *q = reinterpret_cast<const float *>(outs[o].data.data());
-        for (int64_t i = 0; i < outs[o].numElements(); ++i) {
+        const int64_t count = outs[o].numElements();
+        if (metric.kind == OutputMetric::KL) {
+          if (refLogP[o])
+            refLogP[o]->addKL(q, noise[k], signal[k]);
+          continue;
+        }
+        for (int64_t i = 0; i < count; ++i) {
           if (!std::isfinite(a[i]))
             continue;
           double d = std::isfinite(q[i]) ? static_cast<double>(q[i]) - a[i] : 1e30;
@@ -151,10 +294,11 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
       }
     }
   }
-  std::vector<double> sqnr(targets.size());
+  // MSE: noise / signal; KL: the summed divergence / rows.
+  std::vector<double> error(targets.size());
   for (size_t k = 0; k < targets.size(); ++k)
-    sqnr[k] = noise[k] > 0 ? 10 * std::log10(signal[k] / noise[k]) : INFINITY;
-  return sqnr;
+    error[k] = noise[k] > 0 ? noise[k] / signal[k] : 0.0;
+  return error;
 }
 
 } // namespace quantc::calib

@@ -509,9 +509,15 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
       std::vector<calib::Sample> probe(
           samples->begin(),
           samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
+      auto metric = calib::sensitivityMetric(*module, o.sensitivityMetric);
+      if (!metric) {
+        err << "quantc: error: --sensitivity-metric: " << llvm::toString(metric.takeError())
+            << "\n";
+        return 2;
+      }
       auto p = calib::planAllocation(*module, targets, *stats, probe, budgetBits,
-                                             parsedRecipe->gptq ? &parsedRecipe->gptqTuning
-                                                                : nullptr);
+                                     parsedRecipe->gptq ? &parsedRecipe->gptqTuning : nullptr,
+                                     *metric);
       if (!p) {
         err << "quantc: error: " << model << ": " << llvm::toString(p.takeError())
                      << "\n";

@@ -228,6 +228,12 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
         << ": expected a percentile in (0, 100]\n";
     return 2;
   }
+  if (o.sensitivityMetric != "auto" && o.sensitivityMetric != "mse" &&
+      o.sensitivityMetric != "kl") {
+    err << "quantc: error: --sensitivity-metric '" << o.sensitivityMetric
+        << "': expected auto, mse or kl\n";
+    return 2;
+  }
   if (sensitivitySamples < 1) {
     err << "quantc: error: --sensitivity-samples " << sensitivitySamples
         << ": expected at least 1\n";

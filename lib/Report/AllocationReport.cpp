@@ -107,6 +107,21 @@ std::string num(double v, const char *style) {
   return llvm::formatv(style, v).str();
 }
 
+/// The plan's errors at the reference are relative squared errors (shown
+/// as an SQNR) rather than KL divergences.
+bool isMSE(const AllocationPlan &plan) { return plan.metric.rfind("mse", 0) == 0; }
+
+std::string metricText(const AllocationPlan &plan) {
+  return isMSE(plan) ? "relative squared error of the outputs"
+         : plan.metric.size() > 3 ? "KL divergence of the softmax of " + plan.metric.substr(3) +
+                                        ", nats per position"
+                                  : std::string("KL divergence of the outputs' softmax, nats per position");
+}
+
+std::string refLabel(const AllocationPlan &plan) {
+  return isMSE(plan) ? "SQNR at ref (dB)" : "KL at ref (nats/position)";
+}
+
 /// One row of the layer table, as values and their display text.
 struct Row {
   int index = 0;
@@ -324,10 +339,10 @@ std::string allocationHTML(const AllocationPlan &plan, const ReportOptions &opti
      << "<dt>used</dt><dd>" << num(s.bpw, "{0:f3}") << " bits per weight, "
      << num(s.mib, "{0:f2}") << " MiB of weights (scales and zero points counted)</dd>"
      << "<dt>estimated error</dt><dd>" << num(plan.error, "{0:e3}")
-     << " (sum over layers)</dd>"
+     << " (sum over layers; " << escapeHTML(metricText(plan)) << ")</dd>"
      << "<dt>rotated first</dt><dd>" << (plan.rotate ? "yes (-rot)" : "no") << "</dd></dl>\n";
-  os << "<p class=\"note\">Estimated error of a layer in a format: the model's relative output "
-        "error measured with that layer alone quantized at the reference format, carried to the "
+  os << "<p class=\"note\">Estimated error of a layer in a format: the model's output "
+        "error (" << escapeHTML(metricText(plan)) << ") measured with that layer alone quantized at the reference format, carried to the "
         "other formats by the layer's Hessian-weighted weight error tr(D<sup>T</sup>HD) "
         "(docs/design.md, bit allocation). The allocation minimizes their sum under the "
         "budget.</p>\n";
@@ -364,7 +379,7 @@ std::string allocationHTML(const AllocationPlan &plan, const ReportOptions &opti
                            {"kib", "KiB", true, false},
                            {"error", "est. error", true, false},
                            {"share", "share %", true, false},
-                           {"sqnr", "SQNR at ref (dB)", true, false}};
+                           {"sqnr", refLabel(plan), true, false}};
   for (const FormatInfo &f : fs)
     if (f.name != "float")
       cols.push_back({"err:" + f.name, "error at " + f.name, true, false});
@@ -394,7 +409,10 @@ std::string allocationHTML(const AllocationPlan &plan, const ReportOptions &opti
     cell(r.kib, "{0:f1}");
     cell(r.error, "{0:e2}");
     cell(r.share, "{0:f2}");
-    cell(r.layer->sqnrRef, "{0:f1}");
+    if (isMSE(plan))
+      cell(r.layer->sqnrRef, "{0:f1}");
+    else
+      cell(r.layer->refError, "{0:e2}");
     for (const FormatInfo &f : fs)
       if (f.name != "float")
         cell(candidateError(*r.layer, f.name), "{0:e2}");
@@ -416,7 +434,8 @@ std::string allocationMarkdown(const AllocationPlan &plan, const ReportOptions &
      << "- budget: " << num(s.budgetBpw, "{0:f3}") << " bits per weight; used "
      << num(s.bpw, "{0:f3}") << " (" << num(s.mib, "{0:f2}")
      << " MiB of weights, scales and zero points counted)\n"
-     << "- estimated error (sum over layers): " << num(plan.error, "{0:e3}") << "\n"
+     << "- estimated error (sum over layers): " << num(plan.error, "{0:e3}") << " ("
+     << escapeMarkdown(metricText(plan)) << ")\n"
      << "- rotated first: " << (plan.rotate ? "yes (-rot)" : "no") << "\n\n";
   os << "## Formats chosen\n\n| format | layers | weights | MiB | bits per weight | estimated "
         "error | share of error |\n|---|---:|---:|---:|---:|---:|---:|\n";
@@ -428,7 +447,8 @@ std::string allocationMarkdown(const AllocationPlan &plan, const ReportOptions &
          << num(f.error, "{0:e2}") << " | "
          << num(plan.error > 0 ? 100 * f.error / plan.error : 0.0, "{0:f1}") << "% |\n";
   os << "\n## Layers\n\n| # | layer | weights | format | bits/weight | KiB | est. error | share % "
-        "| SQNR at ref (dB) |";
+        "| "
+     << refLabel(plan) << " |";
   for (const FormatInfo &f : fs)
     if (f.name != "float")
       os << " error at " << escapeMarkdown(f.name) << " |";
@@ -442,7 +462,10 @@ std::string allocationMarkdown(const AllocationPlan &plan, const ReportOptions &
        << " | " << escapeMarkdown(r.format) << " | " << num(r.bpw, "{0:f2}") << " | "
        << num(r.kib, "{0:f1}") << " | " << num(r.error, "{0:e2}") << " | "
        << num(r.share, "{0:f2}") << " | "
-       << (std::isinf(r.layer->sqnrRef) ? "inf" : num(r.layer->sqnrRef, "{0:f1}")) << " |";
+       << (!isMSE(plan)                  ? num(r.layer->refError, "{0:e2}")
+           : std::isinf(r.layer->sqnrRef) ? std::string("inf")
+                                          : num(r.layer->sqnrRef, "{0:f1}"))
+       << " |";
     for (const FormatInfo &f : fs)
       if (f.name != "float")
         os << " " << num(candidateError(*r.layer, f.name), "{0:e2}") << " |";

@@ -57,6 +57,7 @@ QuantizeOptions quantizeOptions(const nb::dict &d) {
     else if (key == "int4_convs") o.int4Convs = as<bool>(v, kc);
     else if (key == "min_layer_sqnr") o.minLayerSqnr = as<double>(v, kc);
     else if (key == "sensitivity_samples") o.sensitivitySamples = as<int>(v, kc);
+    else if (key == "sensitivity_metric") o.sensitivityMetric = as<std::string>(v, kc);
     else if (key == "smooth_alpha") o.smoothAlpha = as<std::string>(v, kc);
     else if (key == "outlier_ratio") o.outlierRatio = as<std::string>(v, kc);
     else if (key == "offline_rotation_only") o.offlineRotationOnly = as<bool>(v, kc);

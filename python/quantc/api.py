@@ -283,6 +283,7 @@ class QuantizedModel:
 RECIPE_OPTIONS = {
     "percentile": "percentile", "int4_convs": "int4_convs",
     "min_layer_sqnr": "min_layer_sqnr", "sensitivity_samples": "sensitivity_samples",
+    "sensitivity_metric": "sensitivity_metric",
     "smooth_alpha": "smooth_alpha", "outlier_ratio": "outlier_ratio",
     "offline_rotation_only": "offline_rotation_only", "weight_clip_search": "weight_clip_search",
     "gptq_sequential": "gptq_sequential", "budget": "budget",
@@ -295,7 +296,7 @@ RECIPE_OPTIONS = {
     "principal_components": "principal_components", "cpu": "cpu",
     "features": "features",
 }
-_TEXT = {"smooth_alpha", "outlier_ratio", "budget", "salient_percent", "gptq_damp",
+_TEXT = {"sensitivity_metric", "smooth_alpha", "outlier_ratio", "budget", "salient_percent", "gptq_damp",
          "gptq_min_shrink", "gptq_refit_rounds", "allocation_json", "report_path", "activation_clip",
          "keep_float", "rotation_matrix"}
 

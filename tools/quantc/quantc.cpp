@@ -73,7 +73,8 @@ int usage(llvm::raw_ostream &os, int code) {
         "                  [--calibrator minmax|percentile|entropy|mse] [--percentile P]\n"
         "                  [--report FILE.json] [--int4-convs] [--min-layer-sqnr DB]\n"
         "                  [--sensitivity-samples N] [--smooth-alpha A] [--offline-rotation-only]\n"
-        "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]]\n"
+        "                  [--weight-clip-search] [--budget 4.5bpw|60MB [--allocation-json F.json]\n"
+        "                   [--sensitivity-metric auto|mse|kl]]\n"
         "                  [--salient-percent P] [--outlier-ratio R] [--gptq-sequential]\n"
         "                  [--gptq-damp F]\n"
         "                  [--gptq-min-shrink R] [--gptq-no-act-order] [--gptq-refit-scales [N]]\n"
@@ -149,9 +150,12 @@ int usage(llvm::raw_ostream &os, int code) {
         "      are zeroed in the quantized activation and multiplied in float beside\n"
         "      it (LLM.int8()'s decomposition with the channels fixed at calibration).\n"
         "      --budget: one weight format per MatMul/Gemm layer (float, int8, uint4\n"
-        "      g32/g64/g128/g256; GPTQ with --recipe w4a16-g128-gptq) minimizing the\n"
-        "      estimated output error within the budget (knapsack); the choice goes to\n"
-        "      --allocation-json and is reused by --recipe F.json.\n"
+        "      g32/g64/g128/g256, uint3 g64/g128, uint2 g32/g64; GPTQ with --recipe\n"
+        "      w4a16-g128-gptq) minimizing the estimated output error within the budget\n"
+        "      (knapsack); the choice goes to --allocation-json and is reused by\n"
+        "      --recipe F.json. --sensitivity-metric auto|mse|kl: the output error a\n"
+        "      layer is measured by (auto: KL of the next-token distributions where the\n"
+        "      model has an output named logits, else the relative squared error).\n"
         "      Weight-only recipes need --calib only for -o .so (its shapes). Prints\n"
         "      a table per layer (and writes it as JSON with --report).\n"
         "  quantc export --qdq MODEL.onnx [--calib DIR] [--recipe R] ... -o OUT.onnx\n"
@@ -325,6 +329,11 @@ cl::opt<double, true> QMinSqnr("min-layer-sqnr",
 cl::opt<int, true> QSensSamples("sensitivity-samples",
                                 cl::desc("samples the sensitivity runs (default 4)"),
                                 cl::location(QOpts.sensitivitySamples), QUANTIZE_OPT);
+cl::opt<std::string, true>
+    QSensMetric("sensitivity-metric",
+                cl::desc("--budget: the model output error each layer's sensitivity is measured "
+                         "by: auto (kl on an output named logits, else mse), mse, kl"),
+                cl::value_desc("M"), cl::location(QOpts.sensitivityMetric), QUANTIZE_OPT);
 cl::opt<std::string, true> QSmoothAlpha("smooth-alpha", cl::desc("-smooth/-awq: fix alpha"),
                                         cl::value_desc("A"), cl::location(QOpts.smoothAlpha),
                                         QUANTIZE_OPT);

@@ -14,14 +14,24 @@
 // per-layer proxy alone (the layer's own output error) does not say how
 // much of it reaches the model's output. So the model's output error is
 // measured once per layer, at the reference format w4a16-g128
-// (layerSensitivity: that layer alone quantized, E_l = 10^(-SQNR_l / 10),
-// relative to the float output's energy), and carried to the other
-// formats f by the Hessian proxy of the layer's output error,
+// (layerOutputErrors: that layer alone quantized; E_l the relative squared
+// error of the float outputs, or for a language model the KL divergence
+// of its next-token distributions, see sensitivityMetric), and carried to
+// the other formats f by the Hessian proxy of the layer's output error,
 //
 //   e_lf = E_l * tr(D_f^T H D_f) / tr(D_ref^T H D_ref),   D_f = W - Q_f(W)
 //
 // (H = X^T X of the layer's input over the calibration rows: the squared
-// error of X W against X Q_f(W)). Float costs e = 0. A layer without a
+// error of X W against X Q_f(W)). Both metrics are quadratic in a small
+// output error, as the proxy is in D_f, so the ratio carries. Float costs
+// e = 0.
+//
+// Why KL for language models: the squared error over every output of
+// SmolLM2's prefill counted the 60 present key/value outputs, which the
+// k_proj/v_proj layers write directly, and every one of the 49152 logits
+// alike; the 4.25-bit plan it made kept v_proj at int8 in 27 of 30 layers.
+// KL weighs logit errors by the probabilities perplexity reads
+// (docs/accuracy.md, session 23). A layer without a
 // Hessian or a 2-D weight (a convolution) keeps the reference recipe (int8
 // per channel for convolutions), counted at 8 bits per weight.
 //
@@ -51,7 +61,8 @@ struct LayerPlan {
   int64_t params = 0;
   std::vector<std::string> formats; // candidate recipe names ("float" first)
   std::vector<double> bits, error;  // per candidate
-  double sqnrRef = 0;               // measured at the reference format (dB)
+  double sqnrRef = 0;               // MSE metric: -10 log10(refError) (dB)
+  double refError = 0;              // measured at the reference format
   int chosen = -1;
 };
 
@@ -63,19 +74,24 @@ struct AllocationPlan {
   /// The model was rotated (-rot) before it was measured: a reuse of the
   /// plan must rotate it the same way (JSON "rotate").
   bool rotate = false;
+  /// How refError was measured (SensitivityMetric::describe: "mse",
+  /// "kl:logits").
+  std::string metric = "mse";
 };
 
 /// Candidates and their estimated errors for every target (stats must
 /// carry Hessians: collectHessians), and the allocation under
 /// `budgetBits` total. `probe`: the samples the per-layer sensitivity
 /// runs on (one shape). `gptq`: the GPTQ tuning the integer candidates
-/// are rounded with (null: round to nearest).
+/// are rounded with (null: round to nearest). `metric`: how the model's
+/// output error is measured (sensitivityMetric).
 llvm::Expected<AllocationPlan> planAllocation(mlir::ModuleOp module,
                                               const std::vector<Target> &targets,
                                               const std::vector<ActivationStats> &stats,
                                               const std::vector<Sample> &probe,
                                               double budgetBits,
-                                              const quant::GPTQOptions *gptq);
+                                              const quant::GPTQOptions *gptq,
+                                              const SensitivityMetric &metric);
 
 /// Quantizes each target with its chosen format (insertQDQ per format
 /// group; "float" targets are left alone), -gptq formats with

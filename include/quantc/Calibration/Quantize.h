@@ -298,12 +298,48 @@ insertQDQ(mlir::ModuleOp module, const std::vector<Target> &targets,
           const std::vector<ActivationStats> &stats, const Recipe &recipe,
           Calibrator calibrator, double percentile = 99.99);
 
-/// Sensitivity of the model's output to each layer's quantization: the
-/// model is quantized as insertQDQ would, with one boolean input per layer
+/// How a run with some layers quantized is compared with the float run.
+///  - MSE: sum over the float outputs of (q - f)^2, divided by the float
+///    outputs' energy sum f^2 (the relative squared error; SQNR = -10
+///    log10 of it).
+///  - KL: the mean over positions of KL(softmax(f) || softmax(q)), the
+///    softmax over the last axis of each output counted (nats per
+///    position). For a language model's logits this is what perplexity
+///    feels: its expectation is the increase of the cross-entropy on text
+///    the float model predicts, it ignores a shift of all logits, and for
+///    small errors it is the Fisher-weighted squared logit error, so the
+///    errors of layers perturbed independently add.
+enum class OutputMetric { MSE, KL };
+struct SensitivityMetric {
+  OutputMetric kind = OutputMetric::MSE;
+  /// The outputs compared; empty: every float output.
+  std::vector<std::string> outputs;
+  /// "mse" or "kl:NAME,NAME" (what a plan records).
+  std::string describe() const;
+};
+
+/// The metric `choice` ("auto", "mse", "kl") names for `module`. auto: KL
+/// on an output named "logits" (the name causal language models are
+/// exported with; their other outputs, the present key/value caches, are
+/// state that reaches the next tokens only through the logits), MSE over
+/// every float output otherwise. kl: KL on "logits" if the model has it,
+/// else on every float output.
+llvm::Expected<SensitivityMetric> sensitivityMetric(mlir::ModuleOp module,
+                                                    const std::string &choice);
+
+/// The model's output error with one layer quantized at a time: the model
+/// is quantized as insertQDQ would, with one boolean input per layer
 /// choosing its quantized or float operands (one JIT compile), and run on
 /// `samples` once per layer with only that layer quantized. Returns the
-/// SQNR (dB) of the float outputs against the all-float run, per target of
+/// error (`metric`, averaged over samples) per target of
 /// quantizationTargets(module). Samples must share one shape.
+llvm::Expected<std::vector<double>>
+layerOutputErrors(mlir::ModuleOp module, const std::vector<ActivationStats> &stats,
+                  const Recipe &recipe, Calibrator calibrator, double percentile,
+                  const std::vector<Sample> &samples, const SensitivityMetric &metric);
+
+/// layerOutputErrors with the MSE metric over every float output, as an
+/// SQNR in dB per layer (+inf: no measurable error).
 llvm::Expected<std::vector<double>>
 layerSensitivity(mlir::ModuleOp module, const std::vector<ActivationStats> &stats,
                  const Recipe &recipe, Calibrator calibrator, double percentile,

@@ -33,6 +33,9 @@ struct QuantizeOptions {
   bool int4Convs = false;
   double minLayerSqnr = -INFINITY;
   int sensitivitySamples = 4;
+  /// --budget: how each layer's effect on the model's output is measured
+  /// (calib::sensitivityMetric: "auto", "mse", "kl").
+  std::string sensitivityMetric = "auto";
   std::string smoothAlpha, outlierRatio;
   bool offlineRotationOnly = false, weightClipSearch = false, gptqSequential = false;
   std::string budget, allocationJson, salientPercent, gptqDamp, gptqMinShrink;
