@@ -39,12 +39,20 @@ def main():
     ap.add_argument("--split", default="test", choices=("val", "test"))
     ap.add_argument("--title", default="SmolLM2-135M: perplexity against weight bits (GPTQ)")
     ap.add_argument("--exclude", nargs="*", default=[], help="rows (candidate names) left out")
+    ap.add_argument("--series", nargs="*", default=[], metavar="TEXT=LABEL",
+                    help="allocation rows whose plan name contains TEXT drawn as their own series "
+                         "LABEL (first match wins; rows matching none are left out); default: one "
+                         "series of every allocation row")
     ap.add_argument("-o", "--out", required=True)
     args = ap.parse_args()
     plan = json.load(open(args.plan))
     plans_dir = args.plans_dir or os.path.dirname(os.path.abspath(args.plan))
     formats = {f for layer in plan["layers"] for f in layer["candidates"]}
-    uniform, alloc, float_ppl = {}, {}, None
+    series_of = [s.split("=", 1) for s in args.series]
+    if any(len(s) != 2 for s in series_of):
+        sys.exit("error: --series expects TEXT=LABEL")
+    labels = [l for _, l in series_of] or ["allocation (GPTQ)"]
+    uniform, allocs, float_ppl = {}, {l: {} for l in labels}, None
     for path in args.evals:
         rows = json.load(open(path))["models"][args.model]["rows"]
         for r in rows:
@@ -57,21 +65,26 @@ def main():
                 f = os.path.join(plans_dir, name[len("quantc allocation "):])
                 if not os.path.exists(f):
                     sys.exit("error: %s: row %r: plan %s not found" % (path, name, f))
-                alloc[name] = (bits_per_weight(json.load(open(f))), ppl)
+                label = next((l for t, l in series_of if t in name), None) if series_of \
+                    else labels[0]
+                if label is None:
+                    print("left out (no --series matches): %s" % name)
+                    continue
+                allocs[label][name] = (bits_per_weight(json.load(open(f))), ppl)
             elif name.startswith("quantc ") and name[len("quantc "):].split("/")[0] in formats:
                 # weight-only rows may carry a calibrator ("/minmax") in older JSON
                 fmt = name[len("quantc "):].split("/")[0]
                 uniform["quantc " + fmt] = (bits_per_weight(plan, fmt), ppl)
-    if not uniform and not alloc:
+    if not uniform and not any(allocs.values()):
         sys.exit("error: no uniform-format or allocation rows in %s" % ", ".join(args.evals))
-    for label, series in (("uniform", uniform), ("allocation", alloc)):
+    for label, series in [("uniform", uniform)] + list(allocs.items()):
         for name, (b, p) in sorted(series.items(), key=lambda kv: kv[1][0]):
             print("%-10s %6.3f bpw  %s ppl %7.2f  %s" % (label, b, args.split, p, name))
     if float_ppl is not None:
         print("float      32 bpw  %s ppl %7.2f" % (args.split, float_ppl))
 
     W, H, L, R, T, B = 720, 420, 70, 170, 40, 50
-    pts = list(uniform.values()) + list(alloc.values())
+    pts = list(uniform.values()) + [v for a in allocs.values() for v in a.values()]
     xmin = min(b for b, _ in pts) - 0.1
     xmax = max(b for b, _ in pts) + 0.1
     ys = [p for _, p in pts] + ([float_ppl] if float_ppl else [])
@@ -104,8 +117,10 @@ def main():
         o.append('<line x1="%d" x2="%d" y1="%.1f" y2="%.1f" stroke="#999" stroke-dasharray="4 3"/>'
                  % (L, W - R, sy(float_ppl), sy(float_ppl)))
         o.append('<text x="%d" y="%.1f">float %.2f</text>' % (W - R + 6, sy(float_ppl) + 4, float_ppl))
-    for (label, series, colour), ly in zip((("uniform format (GPTQ)", uniform, "#D55E00"),
-                                            ("allocation (GPTQ)", alloc, "#0072B2")), (T + 10, T + 30)):
+    colours = ["#0072B2", "#009E73", "#CC79A7", "#E69F00"]
+    drawn = [("uniform format (GPTQ)", uniform, "#D55E00")] + \
+        [(l, allocs[l], colours[i % len(colours)]) for i, l in enumerate(labels)]
+    for (label, series, colour), ly in zip(drawn, range(T + 10, H, 20)):
         s = sorted(series.values())
         if len(s) > 1:
             o.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'

@@ -343,9 +343,10 @@ INSTANTIATE_TEST_SUITE_P(
                       GemmCase{37, 97, 6, false, false},
                       // AMX tiles (16+ rows, K of at least one 64-byte tile):
                       // one partial 32-row block, K padded to whole tiles,
-                      // K of exactly one tile, a K below one tile (quads).
+                      // K of exactly one tile, a K below one tile (quads),
+                      // whole 32x32 blocks over a deep K.
                       GemmCase{16, 33, 64, false, false}, GemmCase{47, 65, 200, false, true},
-                      GemmCase{64, 64, 60, false, false}));
+                      GemmCase{64, 64, 60, false, false}, GemmCase{64, 96, 2048, false, false}));
 
 class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
 
