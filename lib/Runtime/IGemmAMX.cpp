@@ -38,8 +38,12 @@ void amxBeginTiles() {
 
 void amxEndTiles() { _tile_release(); }
 
-void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, int64_t ldc,
-                    int64_t mr, int64_t nr, bool overwrite) {
+namespace {
+/// The 32 x 32 block of C += A * Bp, A's tile for step q and row group g
+/// at aTile(q, g) with rows `aStride` bytes apart.
+template <typename ATile>
+void tileBlock(int64_t kq, ATile aTile, int64_t aStride, const int8_t *Bp, int32_t *C,
+               int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
   // A whole 32 x 32 block reads and writes C in tiles; a partial one goes
   // through a block on the stack.
   const bool whole = mr == 32 && nr == 32;
@@ -58,16 +62,14 @@ void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, i
     _tile_zero(3);
   }
   constexpr int64_t kBStride = kQNR * 4; // bytes per quad of a B panel
-  const int64_t group = kq * 64;          // bytes of one 16-row group of A's tiles
   for (int64_t q = 0; q < kq; q += 16) {
-    const int8_t *a = A + q * 64; // step q / 16: 1 KB per tile
     const int8_t *b = Bp + q * kBStride;
-    _tile_loadd(4, a, 64);
+    _tile_loadd(4, aTile(q, 0), aStride);
     _tile_loadd(6, b, kBStride);
     _tile_loadd(7, b + 64, kBStride);
     _tile_dpbssd(0, 4, 6);
     _tile_dpbssd(1, 4, 7);
-    _tile_loadd(5, a + group, 64);
+    _tile_loadd(5, aTile(q, 1), aStride);
     _tile_dpbssd(2, 5, 6);
     _tile_dpbssd(3, 5, 7);
   }
@@ -80,6 +82,21 @@ void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, i
   for (int64_t r = 0; r < mr; ++r)
     for (int64_t c = 0; c < nr; ++c)
       C[r * ldc + c] = overwrite ? tile[r][c] : C[r * ldc + c] + tile[r][c];
+}
+} // namespace
+
+void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, int64_t ldc,
+                    int64_t mr, int64_t nr, bool overwrite) {
+  const int64_t group = kq * 64; // bytes of one 16-row group of A's tiles
+  // Step q / 16: 1 KB per tile.
+  tileBlock(kq, [&](int64_t q, int g) { return A + g * group + q * 64; }, 64, Bp, C, ldc, mr, nr,
+            overwrite);
+}
+
+void iTileKernelAMXRows(int64_t kq, const int8_t *A, int64_t lda, const int8_t *Bp, int32_t *C,
+                        int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
+  tileBlock(kq, [&](int64_t q, int g) { return A + g * 16 * lda + q * 4; }, lda, Bp, C, ldc, mr,
+            nr, overwrite);
 }
 
 } // namespace quantc::rt

@@ -28,6 +28,10 @@ void amxEndTiles();
 /// C not read.
 void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, int64_t ldc,
                     int64_t mr, int64_t nr, bool overwrite);
+/// The same with A's 32 rows row-major, `lda` bytes apart (kq quads each,
+/// zero past K): tiles loaded straight from the rows.
+void iTileKernelAMXRows(int64_t kq, const int8_t *A, int64_t lda, const int8_t *Bp, int32_t *C,
+                        int64_t ldc, int64_t mr, int64_t nr, bool overwrite);
 #endif
 
 } // namespace quantc::rt

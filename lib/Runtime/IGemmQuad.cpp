@@ -88,10 +88,13 @@ PackedS8Cache &cache() {
   return *c;
 }
 
-const PackedS8 &packOnce(MatrixS8 B, int64_t K, int64_t N) {
+/// B[k, n] for k < K, n < N (at(k, n)) packed into panels of quads, kept
+/// under `key`.
+template <typename At>
+const PackedS8 &packOnceWith(std::tuple<const int8_t *, int64_t, int64_t, int64_t, int64_t> key,
+                             int64_t K, int64_t N, At at) {
   PackedS8Cache &c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  auto key = std::make_tuple(B.ptr, B.rs, B.cs, K, N);
   auto it = c.packed.find(key);
   if (it != c.packed.end())
     return it->second;
@@ -110,16 +113,20 @@ const PackedS8 &packOnce(MatrixS8 B, int64_t K, int64_t N) {
     int32_t *corr = p.corr.data() + j * kQNR;
     int64_t cols = std::min(kQNR, N - j * kQNR);
     for (int64_t k = 0; k < K; ++k) {
-      const int8_t *src = B.ptr + k * B.rs + j * kQNR * B.cs;
       int8_t *q = dst + (k / 4) * kQNR * 4 + k % 4;
       for (int64_t col = 0; col < cols; ++col) {
-        int8_t v = src[col * B.cs];
+        int8_t v = at(k, j * kQNR + col);
         q[col * 4] = v;
         corr[col] += 128 * int32_t(v);
       }
     }
   });
   return c.packed.emplace(key, std::move(p)).first->second;
+}
+
+const PackedS8 &packOnce(MatrixS8 B, int64_t K, int64_t N) {
+  return packOnceWith(std::make_tuple(B.ptr, B.rs, B.cs, K, N), K, N,
+                      [&](int64_t k, int64_t n) { return B.ptr[k * B.rs + n * B.cs]; });
 }
 
 /// A's rows as kQMR-row panels of quads, each byte xor 0x80 (a + 128 as
@@ -260,6 +267,113 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
     }
   });
 #endif
+}
+
+namespace {
+/// Output pixels per task of conv2dS8ConstW: whole AMX blocks (32 rows)
+/// and VNNI row panels (12).
+constexpr int64_t kConvRows = 96;
+
+/// Shallower products (K below one AMX tile of 64) keep conv2dS8: PP-OCRv4
+/// det's pointwise 16 -> 32 convolution at 320 x 320 took 7.1 ms on the
+/// quads against 4.2 ms there (quantc bench --profile, 2 threads; the
+/// channels-last copy and the transposed store cost more than a K of 16
+/// saves), its first 3 x 3 convolution of 3 channels 5.9 against 3.7.
+constexpr int64_t kConvMinK = 64;
+} // namespace
+
+const char *convS8ConstWKernelName() { return igemmConstBKernelName(); }
+
+void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out) {
+  const int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW, M = s.M;
+  if (N < kQuadMinRows || M <= 0 || K < kConvMinK || !quadAvailable()) {
+    conv2dS8(s, x, w, out);
+    return;
+  }
+  // w^T with k = (ky * KW + kx) * C + c, so that a pixel's patch is KH x KW
+  // runs of C channels of the channels-last image. The key's row stride
+  // -1 keeps it apart from igemmS8ConstB's packings of the same address.
+  const int64_t taps = s.KH * s.KW;
+  const PackedS8 &pb = packOnceWith(
+      std::make_tuple(w, int64_t(-1), taps, K, M), K, M, [&](int64_t k, int64_t m) {
+        const int64_t t = k / s.C, c = k % s.C;
+        return w[(m * s.C + c) * taps + t];
+      });
+  const int64_t kq = pb.kq, lda = kq * 4, P = pb.panels, ldt = P * kQNR;
+  const bool amx = amxAvailable() && kq % kTileQuads == 0;
+  // The image channels-last, [H][W][C].
+  thread_local std::vector<int8_t> xt;
+  growTo(xt, s.H * s.W * s.C);
+  int8_t *xl = xt.data();
+  parallelFor(s.H, [&](int64_t iy) {
+    for (int64_t c = 0; c < s.C; ++c) {
+      const int8_t *src = x + c * s.xsC + iy * s.xsH;
+      int8_t *dst = xl + iy * s.W * s.C + c;
+      for (int64_t ix = 0; ix < s.W; ++ix)
+        dst[ix * s.C] = src[ix * s.xsW];
+    }
+  });
+  const int64_t tasks = (N + kConvRows - 1) / kConvRows;
+  parallelFor(tasks, [&](int64_t t) {
+    const int64_t p0 = t * kConvRows, rows = std::min(kConvRows, N - p0);
+    thread_local std::vector<int8_t> patches;
+    thread_local std::vector<uint8_t> ap;
+    thread_local std::vector<int32_t> acc;
+    growTo(patches, kConvRows * lda);
+    growTo(acc, kConvRows * ldt);
+    int8_t *a = patches.data();
+    // One row of patches per output pixel; rows past N and k past K zero.
+    for (int64_t r = 0; r < kConvRows; ++r) {
+      int8_t *d = a + r * lda;
+      std::memset(d + (r < rows ? K : 0), 0, r < rows ? lda - K : lda);
+      if (r >= rows)
+        continue;
+      const int64_t p = p0 + r, oy = p / s.OW, ox = p % s.OW;
+      for (int64_t ky = 0; ky < s.KH; ++ky) {
+        const int64_t iy = oy * s.sh + ky * s.dh - s.padT;
+        for (int64_t kx = 0; kx < s.KW; ++kx, d += s.C) {
+          const int64_t ix = ox * s.sw + kx * s.dw - s.padL;
+          if (iy < 0 || iy >= s.H || ix < 0 || ix >= s.W)
+            std::memset(d, 0, s.C);
+          else
+            std::memcpy(d, xl + (iy * s.W + ix) * s.C, s.C);
+        }
+      }
+    }
+    int32_t *cbuf = acc.data();
+#ifdef QUANTC_HAVE_AMX_KERNELS
+    if (amx) {
+      amxBeginTiles();
+      for (int64_t i = 0; i * kTileRows < rows; ++i)
+        for (int64_t j = 0; j < P; ++j)
+          iTileKernelAMXRows(kq, a + i * kTileRows * lda, lda, pb.b.data() + j * kq * kQNR * 4,
+                             cbuf + i * kTileRows * ldt + j * kQNR, ldt,
+                             std::min(kTileRows, rows - i * kTileRows), std::min(kQNR, M - j * kQNR),
+                             /*overwrite=*/true);
+      amxEndTiles();
+    }
+#endif
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+    if (!amx) {
+      const int64_t mPanels = (rows + kQMR - 1) / kQMR;
+      growTo(ap, mPanels * kq * kQMR * 4);
+      for (int64_t i = 0; i < mPanels; ++i)
+        packA(MatrixS8{a, lda, 1}, rows, lda, kq, i, ap.data() + i * kq * kQMR * 4);
+      for (int64_t j = 0; j < P; ++j)
+        for (int64_t i = 0; i < mPanels; ++i)
+          iQuadKernelAVX512VNNI(kq, ap.data() + i * kq * kQMR * 4, pb.b.data() + j * kq * kQNR * 4,
+                                pb.corr.data() + j * kQNR, cbuf + i * kQMR * ldt + j * kQNR, ldt,
+                                std::min(kQMR, rows - i * kQMR), std::min(kQNR, M - j * kQNR),
+                                /*overwrite=*/true);
+    }
+#endif
+    // out[m, p] += acc[p, m].
+    for (int64_t m = 0; m < M; ++m) {
+      int32_t *o = out + m * N + p0;
+      for (int64_t r = 0; r < rows; ++r)
+        o[r] += cbuf[r * ldt + m];
+    }
+  });
 }
 
 } // namespace quantc::rt

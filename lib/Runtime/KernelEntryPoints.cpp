@@ -11,6 +11,7 @@
 #include "quantc/Runtime/Profile.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 using namespace quantc::rt;
@@ -154,13 +155,22 @@ template <typename T, typename Body> void withContiguousOutput(MemRef<T, 4> *Y, 
 
 template <typename In, typename Acc>
 void conv2dEntry(MemRef<In, 4> *X, MemRef<In, 4> *W, MemRef<Acc, 4> *Y, int64_t sh, int64_t sw,
-                 int64_t dh, int64_t dw) {
+                 int64_t dh, int64_t dw, bool constW = false) {
   std::vector<In> wcopy;
   const In *w = contiguousWeights(W->data(), W->sizes, W->strides, 4, wcopy);
   Conv2DShape s = shapeOf(*X, W->sizes[0], W->sizes[2], W->sizes[3], Y->sizes, sh, sw, dh, dw);
+  // A weight packed once is keyed by its address: a strided one copied
+  // here has a new address per call, so it takes the per-call path.
+  constW = constW && wcopy.empty();
   withContiguousOutput(Y, [&](Acc *y) {
-    for (int64_t n = 0; n < X->sizes[0]; ++n)
+    for (int64_t n = 0; n < X->sizes[0]; ++n) {
+      if constexpr (std::is_same_v<In, int8_t>)
+        if (constW) {
+          conv2dS8ConstW(s, X->data() + n * X->strides[0], w, y + n * s.M * s.OH * s.OW);
+          continue;
+        }
       conv(s, X->data() + n * X->strides[0], w, y + n * s.M * s.OH * s.OW);
+    }
   });
 }
 } // namespace
@@ -372,6 +382,13 @@ void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32(MemRefI8<4> *X, MemRefI8<4> *W, MemRe
   conv2dEntry(X, W, Y, sh, sw, dh, dw);
 }
 
+/// W is a constant (a weight): packed once and kept (conv2dS8ConstW).
+void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw(MemRefI8<4> *X, MemRefI8<4> *W,
+                                                  MemRefI32<4> *Y, int64_t sh, int64_t sw,
+                                                  int64_t dh, int64_t dw) {
+  conv2dEntry(X, W, Y, sh, sw, dh, dw, /*constW=*/true);
+}
+
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> *W,
                                                   MemRefF32<4> *Y, int64_t sh, int64_t sw,
                                                   int64_t dh, int64_t dw) {
@@ -438,6 +455,8 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_batch_matmul_i8_i32)},
       {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_i8_i32)},
+      {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw)},
       {"qc_rt_prof_mark", reinterpret_cast<void *>(&qc_rt_prof_mark)},
       {"qc_rt_parallel_for", reinterpret_cast<void *>(&qc_rt_parallel_for)},
       {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},

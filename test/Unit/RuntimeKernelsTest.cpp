@@ -374,6 +374,22 @@ TEST_P(Conv2DS8, BitExactAgainstInt64Loops) {
   conv2dS8(s, x.data(), w.data(), out.data());
   for (size_t i = 0; i < out.size(); ++i)
     ASSERT_EQ(out[i], want[i]) << "at flat index " << i;
+  // The constant-weight form (packed once: the second call reads the
+  // cache), accumulating into what out holds, on 1 and 2 threads.
+  std::printf("conv2dS8ConstW path: %s\n", convS8ConstWKernelName());
+  for (int threads : {1, 2}) {
+    setNumThreads(threads);
+    for (int call = 0; call < 2; ++call) {
+      std::vector<int32_t> acc(want.size());
+      for (size_t i = 0; i < acc.size(); ++i)
+        acc[i] = static_cast<int32_t>(i % 97) - 48;
+      conv2dS8ConstW(s, x.data(), w.data(), acc.data());
+      for (size_t i = 0; i < acc.size(); ++i)
+        ASSERT_EQ(acc[i], want[i] + static_cast<int32_t>(i % 97) - 48)
+            << "conv2dS8ConstW (" << convS8ConstWKernelName() << ", call " << call << ", "
+            << threads << " threads) at flat index " << i;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -384,7 +400,15 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{16, 9, 9, 33, 1, 1, 1, 1, 1, 1, 0, 0},
                       ConvCase{4, 20, 20, 6, 3, 3, 1, 1, 2, 2, 2, 2},
                       ConvCase{6, 15, 15, 5, 5, 5, 3, 2, 1, 1, 2, 2},
-                      ConvCase{64, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0}));
+                      ConvCase{64, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0},
+                      // For the constant-weight form: K of whole AMX tiles
+                      // (96 x 3 x 3) with 24 output channels and pixels
+                      // past one task of 96; a pointwise K of 72 (18 quads,
+                      // padded to whole tiles on AMX machines);
+                      // 70 channels over 3 panels, strided and dilated.
+                      ConvCase{96, 20, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1},
+                      ConvCase{72, 13, 11, 33, 1, 1, 1, 1, 1, 1, 0, 0},
+                      ConvCase{16, 11, 12, 70, 3, 3, 2, 1, 1, 2, 1, 2}));
 
 struct W4Case {
   int64_t M, N, K, group;

@@ -100,6 +100,17 @@ void releasePackedS8Weights();
 /// conv2d on int8 image and weights into int32, one image (implicit
 /// padding reads 0).
 void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out);
+/// The same with `w` a constant (a weight that stays at its address):
+/// where igemmS8ConstB has its u8 x s8 quads or AMX tiles, the product is
+/// taken as out^T = patches(x) * w^T, w packed once (k ordered ky, kx, c)
+/// and the image transposed to channels-last so that each output pixel's
+/// patch is KH x KW runs of C bytes, for K = C KH KW >= 64; elsewhere
+/// conv2dS8. The same exact
+/// int32 results (out += the product).
+void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out);
+/// The path conv2dS8ConstW takes ("amx", "avx512vnni-u8s8", or
+/// igemmKernelName()'s).
+const char *convS8ConstWKernelName();
 
 /// 4-bit weights for sgemmW4: element (k, n) of B is
 ///   (q(k, n) - zp[k / group, n]) * scale[k / group, n]
@@ -270,6 +281,11 @@ void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32(quantc::rt::MemRefI8<4> *X,
                                            quantc::rt::MemRefI8<4> *W,
                                            quantc::rt::MemRefI32<4> *Y, int64_t sh, int64_t sw,
                                            int64_t dh, int64_t dw);
+// The same with W a constant (conv2dS8ConstW: packed once and kept).
+void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw(quantc::rt::MemRefI8<4> *X,
+                                                  quantc::rt::MemRefI8<4> *W,
+                                                  quantc::rt::MemRefI32<4> *Y, int64_t sh,
+                                                  int64_t sw, int64_t dh, int64_t dw);
 }
 
 #endif

@@ -287,7 +287,11 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
              : overwrite ? "qc_rt_batch_matmul_f32_set"
                          : "qc_rt_batch_matmul_f32";
     } else if (auto c = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
-      name = s8 ? "qc_rt_conv2d_nchw_i8_i32" : "qc_rt_conv2d_nchw_f32";
+      // A constant int8 weight is packed once by the runtime and kept.
+      bool constW = op->getOperand(1).getDefiningOp<memref::GetGlobalOp>() != nullptr;
+      name = !s8      ? "qc_rt_conv2d_nchw_f32"
+             : constW ? "qc_rt_conv2d_nchw_i8_i32_constw"
+                      : "qc_rt_conv2d_nchw_i8_i32";
       addWindow(c.getStrides(), c.getDilations());
     } else if (auto c = dyn_cast<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
       name = "qc_rt_depthwise_conv2d_nchw_f32";

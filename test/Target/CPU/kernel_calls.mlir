@@ -57,6 +57,25 @@ func.func @s8(%a: memref<4x8xi8>, %b: memref<8x6xi8>, %c: memref<4x6xi32>,
 
 // -----
 
+// An int8 convolution whose weight is a constant (a memref.global) calls
+// the entry that packs it once (conv2dS8ConstW); a weight argument keeps
+// the per-call one.
+// RUN: quant-opt %s --split-input-file --quantc-cpu-kernel-calls | FileCheck %s --check-prefix=CONSTW
+// CONSTW-LABEL: func.func @constw
+// CONSTW: call @qc_rt_conv2d_nchw_i8_i32_constw(
+// CONSTW: call @qc_rt_conv2d_nchw_i8_i32(
+memref.global "private" constant @cw8 : memref<2x3x3x3xi8> = dense<1>
+func.func @constw(%x: memref<1x3x9x9xi8>, %y: memref<1x2x4x4xi32>, %wa: memref<2x3x3x3xi8>) {
+  %w = memref.get_global @cw8 : memref<2x3x3x3xi8>
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+    ins(%x, %w : memref<1x3x9x9xi8>, memref<2x3x3x3xi8>) outs(%y : memref<1x2x4x4xi32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+    ins(%x, %wa : memref<1x3x9x9xi8>, memref<2x3x3x3xi8>) outs(%y : memref<1x2x4x4xi32>)
+  return
+}
+
+// -----
+
 // A contraction marked qc.kernel = "matmul_f32_w4" (the 4-bit MatMul of
 // qc-to-linalg) calls the GEMM that dequantizes while packing, with its
 // group size and signedness.
