@@ -46,8 +46,12 @@ std::string SensitivityMetric::describe() const {
   return s;
 }
 
+bool isSensitivityMetricName(const std::string &choice) {
+  return choice == "auto" || choice == "mse" || choice == "kl";
+}
+
 llvm::Expected<SensitivityMetric> sensitivityMetric(ModuleOp module, const std::string &choice) {
-  if (choice != "auto" && choice != "mse" && choice != "kl")
+  if (!isSensitivityMetricName(choice))
     return llvm::createStringError("unknown sensitivity metric '" + choice +
                                    "' (expected auto, mse or kl)");
   auto main = module.lookupSymbol<func::FuncOp>("main");

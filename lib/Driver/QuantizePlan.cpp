@@ -228,8 +228,7 @@ int planQuantization(const QuantizeOptions &o, bool haveSamples, QuantizePlan &p
         << ": expected a percentile in (0, 100]\n";
     return 2;
   }
-  if (o.sensitivityMetric != "auto" && o.sensitivityMetric != "mse" &&
-      o.sensitivityMetric != "kl") {
+  if (!calib::isSensitivityMetricName(o.sensitivityMetric)) {
     err << "quantc: error: --sensitivity-metric '" << o.sensitivityMetric
         << "': expected auto, mse or kl\n";
     return 2;

@@ -318,6 +318,9 @@ struct SensitivityMetric {
   std::string describe() const;
 };
 
+/// Whether `choice` is one of the names sensitivityMetric takes.
+bool isSensitivityMetricName(const std::string &choice);
+
 /// The metric `choice` ("auto", "mse", "kl") names for `module`. auto: KL
 /// on an output named "logits" (the name causal language models are
 /// exported with; their other outputs, the present key/value caches, are
