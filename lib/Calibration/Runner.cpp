@@ -27,6 +27,7 @@
 
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -88,14 +89,24 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
     std::unique_ptr<cpu::JITModel> jit;
     unsigned firstObserved = 0;
     std::vector<int64_t> observedIndex; // observer index of each extra output
+    // Reused from sample to sample: the compiled code writes every element,
+    // and fresh buffers cost page faults and a memset per sample.
+    std::vector<cpu::HostTensor> outputs;
   };
   std::map<std::vector<std::vector<int64_t>>, Observed> compiled;
+  CalibrationOptions::Timing timing;
+  using Clock = std::chrono::steady_clock;
+  auto seconds = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double>(b - a).count();
+  };
   for (size_t s = 0; s < samples.size(); ++s) {
     reportProgress("calibration", s, samples.size());
     std::vector<std::vector<int64_t>> shapes;
     for (const auto &t : samples[s])
       shapes.push_back(t.shape);
     Observed &obs = compiled[shapes];
+    Clock::time_point t0 = Clock::now();
+    bool first = !obs.jit;
     if (!obs.jit) {
       // The observed model for these shapes: specialized, then the
       // observed tensors become extra outputs of main.
@@ -136,10 +147,15 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
                                        llvm::toString(j.takeError()));
       obs.jit = std::move(*j);
     }
-    std::vector<cpu::HostTensor> outputs;
+    Clock::time_point t1 = Clock::now();
+    std::vector<cpu::HostTensor> &outputs = obs.outputs;
     if (auto err = obs.jit->run(samples[s], outputs))
       return llvm::createStringError("calibration sample " + std::to_string(s) + ": " +
                                      llvm::toString(std::move(err)));
+    Clock::time_point t2 = Clock::now();
+    timing.compileSeconds += seconds(t0, t1);
+    (first ? timing.firstRunSeconds : timing.laterRunSeconds) += seconds(t1, t2);
+    timing.laterRuns += first ? 0 : 1;
     for (size_t i = 0; i < obs.observedIndex.size(); ++i) {
       const cpu::HostTensor &o = outputs[obs.firstObserved + i];
       const float *data = reinterpret_cast<const float *>(o.data.data());
@@ -177,10 +193,7 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
         st.channelRows = 0;
       }
       {
-        std::vector<double> sum(width, 0.0);
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t c = 0; c < width; ++c)
-            sum[c] += std::fabs(data[r * width + c]);
+        std::vector<double> sum = channelAbsSum(data, rows, width);
         const double total = static_cast<double>(st.channelRows + rows);
         for (int64_t c = 0; c < width; ++c)
           st.channelAbsMean[c] = (st.channelAbsMean[c] * st.channelRows + sum[c]) / total;
@@ -210,8 +223,12 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
         st.rows.insert(st.rows.end(), data + row * width, data + (row + 1) * width);
       }
     }
+    timing.statsSeconds += seconds(t2, Clock::now());
+    ++timing.samples;
   }
   reportProgress("calibration", samples.size(), samples.size());
+  if (options.timing)
+    *options.timing = timing;
   for (auto &[k, owner] : hessianOwner) {
     auto h = hessianOf.find(owner);
     if (h != hessianOf.end() && stats.count(k)) {

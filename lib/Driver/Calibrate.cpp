@@ -72,7 +72,7 @@ int calibrateModel(const CalibrateOptions &o, llvm::raw_ostream &out, llvm::raw_
     err << "quantc: error: " << llvm::toString(samples.takeError()) << "\n";
     return 1;
   }
-  std::optional<size_t> n = observeAndCalibrate(*module, *samples, o.model, err, o.hessians);
+  std::optional<size_t> n = observeAndCalibrate(*module, *samples, o.model, err, o.hessians, &out);
   if (!n)
     return 1;
   if (recipe) {

@@ -47,13 +47,28 @@ mlir::OwningOpRef<mlir::ModuleOp> openModel(mlir::MLIRContext &context, const st
 std::optional<size_t> observeAndCalibrate(mlir::ModuleOp module,
                                           const std::vector<calib::Sample> &samples,
                                           const std::string &model, llvm::raw_ostream &err,
-                                          bool hessians) {
+                                          bool hessians, llvm::raw_ostream *out) {
   size_t n = calib::insertObservers(module);
   calib::CalibrationOptions options;
   options.hessians = options.hessiansInIR = hessians;
+  calib::CalibrationOptions::Timing timing;
+  options.timing = &timing;
   if (auto e = calib::calibrate(module, samples, options)) {
     err << "quantc: error: " << model << ": " << llvm::toString(std::move(e)) << "\n";
     return std::nullopt;
+  }
+  if (out) {
+    *out << llvm::format("calibration: %zu samples in %.1f s: the observed model compiled in "
+                         "%.1f s, its first run %.1f s",
+                         timing.samples,
+                         timing.compileSeconds + timing.firstRunSeconds + timing.laterRunSeconds +
+                             timing.statsSeconds,
+                         timing.compileSeconds, timing.firstRunSeconds);
+    if (timing.laterRuns)
+      *out << llvm::format("; then %.0f ms a sample running it", 1e3 * timing.laterRunSeconds /
+                                                                       timing.laterRuns);
+    *out << llvm::format(", %.0f ms a sample of statistics\n",
+                         1e3 * timing.statsSeconds / std::max<size_t>(timing.samples, 1));
   }
   return n;
 }

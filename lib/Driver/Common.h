@@ -34,11 +34,14 @@ mlir::OwningOpRef<mlir::ModuleOp> openModel(mlir::MLIRContext &context, const st
 
 /// qc-insert-observers, then the calibration run over `samples` (the
 /// statistics attached to the observers). The number of observers;
-/// nullopt after an error (printed to `err`).
+/// nullopt after an error (printed to `err`). With `out`, one line there
+/// saying where the run's time went (compiling, the first run, then per
+/// sample the model and the statistics).
 std::optional<size_t> observeAndCalibrate(mlir::ModuleOp module,
                                           const std::vector<calib::Sample> &samples,
                                           const std::string &model, llvm::raw_ostream &err,
-                                          bool hessians = false);
+                                          bool hessians = false,
+                                          llvm::raw_ostream *out = nullptr);
 
 } // namespace quantc::driver
 

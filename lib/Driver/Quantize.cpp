@@ -372,7 +372,8 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
   // qc-insert-observers, the calibration run (statistics attached to the
   // observers), then qc-quantize's first step: the statistics back per
   // target, the observers removed.
-  if (parsedRecipe->activations && !observeAndCalibrate(*module, *samples, model, err))
+  if (parsedRecipe->activations &&
+      !observeAndCalibrate(*module, *samples, model, err, /*hessians=*/false, &out))
     return 1;
   auto observations = calib::takeObservations(*module);
   if (!observations) {

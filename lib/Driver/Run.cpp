@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "quantc/Driver/Run.h"
 #include "Common.h"
+#include "CalibrationBench.h"
 #include "quantc/Support/NpyFile.h"
 #include "quantc/Driver/Samples.h"
 #include "quantc/Runtime/Profile.h"
@@ -120,14 +121,16 @@ bool gatherInputs(const ModelInputs &in, const std::vector<cpu::TensorSpec> &spe
 std::unique_ptr<cpu::JITModel>
 compileWithInputs(MLIRContext &context, const ModelInputs &in,
                   const cpu::CompileOptions &options, std::vector<cpu::HostTensor> &inputs,
-                  llvm::raw_ostream &err) {
+                  llvm::raw_ostream &err, const std::vector<cpu::HostTensor> *given = nullptr) {
   cpu::PhaseTimer importTimer(options.phases, "import");
   auto module = openModel(context, in.model, err);
   if (!module)
     return nullptr;
   importTimer.finish();
   auto specs = cpu::JITModel::inputsOf(*module);
-  if (!gatherInputs(in, specs, inputs, err))
+  if (given)
+    inputs = *given;
+  else if (!gatherInputs(in, specs, inputs, err))
     return nullptr;
   std::vector<std::vector<int64_t>> shapes;
   for (const auto &t : inputs)
@@ -238,8 +241,26 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
   copts.profile = profile;
   std::vector<cpu::CompilePhase> phases;
   copts.phases = &phases;
+  // --calib: the samples read first; the float model is timed on the
+  // first one unless inputs are given.
+  std::vector<calib::Sample> samples;
+  if (!o.calibDir.empty()) {
+    auto module = openModel(context, o.inputs.model, err);
+    if (!module)
+      return 1;
+    auto loaded = loadSamples(context, o.calibDir, cpu::JITModel::inputsOf(*module));
+    if (!loaded) {
+      err << "quantc: error: --calib " << o.calibDir << ": " << llvm::toString(loaded.takeError())
+          << "\n";
+      return 1;
+    }
+    samples = std::move(*loaded);
+  }
+  const bool inputsGiven =
+      !o.inputs.named.empty() || !o.inputs.positional.empty() || !o.inputs.shapes.empty();
   std::vector<cpu::HostTensor> inputs;
-  auto jit = compileWithInputs(context, o.inputs, copts, inputs, err);
+  auto jit = compileWithInputs(context, o.inputs, copts, inputs, err,
+                               samples.empty() || inputsGiven ? nullptr : &samples.front());
   if (!jit)
     return 1;
   std::vector<cpu::HostTensor> outputs;
@@ -340,6 +361,10 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
   result.medianMs = median;
   result.minMs = *std::min_element(times.begin(), times.end());
   result.threads = threads;
+  if (!samples.empty()) {
+    jit.reset(); // its memory (packed weights, buffers) is not the calibration's
+    return benchCalibration(context, o.inputs.model, samples, median, out, err);
+  }
   return 0;
 }
 

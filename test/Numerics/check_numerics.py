@@ -179,6 +179,53 @@ def test_minmax(d):
     check(np.isclose(float(out[0]), m) and np.isclose(float(out[1]), M), "minmax moving average")
 
 
+def test_large_batches(d):
+    """Batches of several chunks (the reducers split a batch into chunks of
+    32768 elements, on the thread pool, merged in chunk order): min/max and
+    the histogram's bins exactly as numpy's, with 1 and 2 threads, with
+    non-finite values in several chunks and a batch that doubles the range."""
+    batches = [rng.standard_t(4, (3, 70001)).astype(np.float32),
+               (rng.standard_t(4, (5, 33, 1203)) * 7).astype(np.float32)]
+    for pos in (5, 40000, 150000):
+        batches[0].flat[pos] = np.nan
+    batches[1].flat[70000] = np.inf
+    batches[1].flat[-1] = -np.inf
+    files = [d.save(b) for b in batches]
+    finite = [np.where(np.isfinite(b), b, np.nan) for b in batches]
+    for threads in (1, 2):
+        env = dict(os.environ, QUANTC_THREADS=str(threads))
+        out = subprocess.run([d.exe, "minmax", "0", "0", "1.0", *files],
+                             capture_output=True, text=True, env=env).stdout.split("\n")
+        want = (min(np.nanmin(b) for b in finite), max(np.nanmax(b) for b in finite))
+        check(np.float32(float(out[0])) == want[0] and np.float32(float(out[1])) == want[1] and
+              out[2] == "5",
+              "minmax of large batches, %d thread(s): %s vs %s" % (threads, out[:3], want))
+        # per channel along the last axis (rows of 1203 in blocks) and along
+        # axis 1 (33 channels of contiguous blocks): only the second batch
+        # has these shapes
+        for axis in (2, 1):
+            out = subprocess.run([d.exe, "minmax", str(batches[1].shape[axis]), str(axis), "1.0",
+                                  files[1]], capture_output=True, text=True, env=env).stdout.split("\n")
+            others = tuple(i for i in range(3) if i != axis)
+            wmin, wmax = np.nanmin(finite[1], axis=others), np.nanmax(finite[1], axis=others)
+            # %.9g round-trips a float32
+            got_min = np.array(out[0].split(), np.float64).astype(np.float32)
+            got_max = np.array(out[1].split(), np.float64).astype(np.float32)
+            check(got_min.shape == wmin.shape and np.array_equal(got_min, wmin) and
+                  np.array_equal(got_max, wmax) and out[2] == "2",
+                  "per-channel minmax of a large batch along axis %d, %d thread(s)" % (axis, threads))
+        bins = 2048
+        out = d.run("histogram", threads, bins, *files).stdout.split("\n")
+        width, total, nonfinite = out[0].split()
+        width = float(width)
+        counts = np.array(out[1].split(), np.float64)
+        hist, a = ref_histogram(batches, bins, width)
+        check(width > 0 and int(nonfinite) == 5 and float(total) == a.size and
+              np.array_equal(counts, hist),
+              "histogram of large batches, %d thread(s): %d bins differ, total %s vs %d" %
+              (threads, int(np.sum(counts != hist)) if counts.shape == hist.shape else -1, total, a.size))
+
+
 def ref_histogram(batches, bins, width):
     a = np.abs(np.concatenate([b.ravel() for b in batches]).astype(np.float64))
     a = a[np.isfinite(a)]
@@ -660,7 +707,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         d = Driver(args.driver, tmp)
         tests = [(t.__name__, t) for t in (test_integer_formats, test_fp8, test_params,
-                                           test_minmax, test_clip, test_weight_params)]
+                                           test_minmax, test_large_batches, test_clip,
+                                           test_weight_params)]
         tests += [("test_compiled_qdq", lambda d: test_compiled_qdq(d, args.quantc)),
                   ("test_compiled_fp8", lambda d: test_compiled_fp8(d, args.quantc)),
                   ("test_compiled_dynamic_rows", lambda d: test_compiled_dynamic_rows(d, args.quantc)),

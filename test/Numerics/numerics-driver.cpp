@@ -24,6 +24,7 @@
 #include "quantc/Quant/Formats.h"
 #include "quantc/Quant/Eigen.h"
 #include "quantc/Quant/GPTQ.h"
+#include "quantc/Runtime/ThreadPool.h"
 
 #include <cstdio>
 #include <cstdlib>
@@ -179,6 +180,8 @@ int main(int argc, char **argv) {
     return 0;
   }
   if (cmd == "minmax" && argc >= 6) {
+    if (const char *t = std::getenv("QUANTC_THREADS"))
+      rt::setNumThreads(std::atoi(t));
     calib::MinMax mm(std::atoll(argv[2]), std::atof(argv[4]));
     for (int i = 5; i < argc; ++i) {
       cpu::HostTensor in;
@@ -192,6 +195,25 @@ int main(int argc, char **argv) {
     for (double v : mm.max())
       std::printf("%.9g ", v);
     std::printf("\n%lld\n", static_cast<long long>(mm.nonFinite()));
+    return 0;
+  }
+  if (cmd == "histogram" && argc >= 4) {
+    // histogram THREADS BINS FILE...: the reducer's bin width, count,
+    // non-finite count and bins after all batches (chunked and threaded
+    // for large batches; THREADS for the runtime's pool).
+    rt::setNumThreads(std::atoi(argv[2]));
+    calib::Histogram h(std::atoll(argv[3]));
+    for (int i = 4; i < argc; ++i) {
+      cpu::HostTensor in;
+      if (!load(argv[i], in) || in.dtype != cpu::DType::F32)
+        return fail("float32 .npy expected");
+      h.add(reinterpret_cast<const float *>(in.data.data()), in.numElements());
+    }
+    std::printf("%.17g %.17g %lld\n", h.binWidth(), h.count(),
+                static_cast<long long>(h.nonFinite()));
+    for (double c : h.binCounts())
+      std::printf("%.17g ", c);
+    std::printf("\n");
     return 0;
   }
   if (cmd == "clip" && argc >= 5) {

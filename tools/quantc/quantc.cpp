@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Commands.h"
+#include "ProgressLine.h"
+#include "quantc/Calibration/Progress.h"
 #include "quantc/Driver/ModelSummary.h"
 #include "quantc/Driver/Quantize.h"
 #include "quantc/Driver/Run.h"
@@ -19,11 +21,14 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Process.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -249,6 +254,10 @@ cl::opt<int> RunThreads("threads", cl::desc("kernel threads (default: unchanged)
                         cl::init(-1), cl::sub(Run), cl::cat(Category));
 cl::opt<int> BenchThreads("threads", cl::desc("kernel threads, also ONNX Runtime's (0: all)"),
                           cl::init(0), cl::sub(Bench), cl::cat(Category));
+cl::opt<std::string> BenchCalib("calib",
+                                cl::desc("also time the calibration run over these samples against "
+                                         "the float model (timed on the first one)"),
+                                cl::value_desc("DIR"), cl::sub(Bench), cl::cat(Category));
 cl::opt<int> Runs("runs", cl::desc("timed runs (at least 1)"), cl::init(20), cl::sub(Bench),
                   cl::cat(Category));
 cl::opt<int> Warmup("warmup", cl::desc("untimed runs first"), cl::init(3), cl::sub(Bench),
@@ -298,6 +307,12 @@ cl::opt<int, true> CalSamples("sensitivity-samples",
                               cl::desc("samples --sensitivity runs (default 4)"),
                               cl::location(CalOpts.sensitivitySamples), cl::sub(Calibrate),
                               cl::cat(Category));
+
+cl::opt<std::string> ProgressMode("progress",
+                                  cl::desc("the calibration progress line on stderr: auto (when "
+                                           "stderr is a terminal), always, never"),
+                                  cl::value_desc("WHEN"), cl::init("auto"), cl::sub(Calibrate),
+                                  cl::sub(Quantize), cl::sub(Export), cl::cat(Category));
 
 // quantize / export: straight into the driver's options
 QuantizeOptions QOpts;
@@ -503,6 +518,7 @@ int runBench() {
   o.compareOrt = CompareOrt;
   o.ortModel = OrtModel;
   o.rounds = Rounds;
+  o.calibDir = BenchCalib;
   if (Rounds < 0)
     return fail("--rounds must be at least 0 (0: 5 rounds, or fewer when there are fewer runs)",
                 2);
@@ -528,8 +544,28 @@ int runCompile() {
   return compileModel(o, llvm::outs(), llvm::errs());
 }
 
+/// The progress line --progress asks for; nullopt (after an error) for a
+/// bad value; an empty function for none.
+std::optional<quantc::calib::ProgressFn> progressLine() {
+  const std::string &mode = ProgressMode;
+  if (mode != "auto" && mode != "always" && mode != "never") {
+    llvm::errs() << "quantc: error: --progress " << mode << ": expected auto, always or never\n";
+    return std::nullopt;
+  }
+  if (mode == "never" || (mode == "auto" && !llvm::sys::Process::StandardErrIsDisplayed()))
+    return quantc::calib::ProgressFn();
+  auto line = std::make_shared<quantc::tool::ProgressLine>(
+      llvm::errs(), llvm::sys::Process::StandardErrIsDisplayed());
+  return quantc::calib::ProgressFn(
+      [line](const std::string &stage, size_t done, size_t total) { (*line)(stage, done, total); });
+}
+
 int runCalibrate() {
   CalOpts.model = CalModel;
+  std::optional<quantc::calib::ProgressFn> progress = progressLine();
+  if (!progress)
+    return 2;
+  quantc::calib::ProgressScope scope(*progress);
   return calibrateModel(CalOpts, llvm::outs(), llvm::errs());
 }
 
@@ -544,6 +580,10 @@ int runQuantize() {
   }
   QOpts.cpu = TargetCpu;
   QOpts.features = TargetFeatures;
+  std::optional<quantc::calib::ProgressFn> progress = progressLine();
+  if (!progress)
+    return 2;
+  QOpts.progress = *progress;
   return quantizeModel(QOpts, llvm::outs(), llvm::errs());
 }
 

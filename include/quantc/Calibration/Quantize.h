@@ -222,6 +222,15 @@ struct CalibrationOptions {
   /// with hessiansInIR also write it into the observers' stats (`hessian`,
   /// f64 [K, K], and `hessian_rows`) for quant-opt --qc-quantize.
   bool hessians = false, hessiansInIR = false;
+  /// Where the run's time went (optional): filled by calibrate().
+  struct Timing {
+    size_t samples = 0;
+    double compileSeconds = 0;  ///< building the observed model (per shape set)
+    double firstRunSeconds = 0; ///< its first run (LLVM generates the code then)
+    size_t laterRuns = 0;       ///< the samples after each first run
+    double laterRunSeconds = 0; ///< running the model over those
+    double statsSeconds = 0;    ///< reducing the observed tensors, all samples
+  } *timing = nullptr;
 };
 /// `kept` (optional) receives every observer's statistics by index,
 /// rows included.

@@ -80,6 +80,10 @@ private:
   int64_t skipped = 0;
 };
 
+/// Per column c of a [rows, width] row-major matrix: sum over rows of
+/// |x[r, c]| (NaN poisons only its column), threaded over blocks of rows.
+std::vector<double> channelAbsSum(const float *x, int64_t rows, int64_t width);
+
 /// Clip thresholds on |x| from a histogram; nullopt for an empty one.
 /// entropyClip: the threshold (a bin edge from 2^(bits-1) bins up) whose
 /// clipped distribution P and its quantization to 2^(bits-1) levels Q

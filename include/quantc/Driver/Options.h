@@ -137,6 +137,10 @@ struct BenchOptions {
   int runs = 20, warmup = 3, threads = 0, rounds = 0;
   bool profile = false, compareOrt = false;
   std::string ortModel;
+  /// Calibration samples: the float model is timed on the first one (when
+  /// no inputs are given), then the calibration run over all of them is
+  /// timed against it.
+  std::string calibDir;
   std::string cpu, features;
 };
 
