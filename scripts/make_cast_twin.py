@@ -2,7 +2,7 @@
 """A model's Conv/MatMul/Gemm weights stored as float16 behind Cast nodes
 (the export form of models that ship half-precision weights), and its
 float32 twin with the same (float16-rounded) weights and no Cast, for
-comparing how quantc compiles and quantizes the two (docs/performance.md).
+comparing how quantc compiles and quantizes the two (docs/performance-log.md).
 
     scripts/make_cast_twin.py MODEL.onnx OUT_F16.onnx OUT_F32.onnx
 

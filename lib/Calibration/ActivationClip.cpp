@@ -72,7 +72,7 @@ double outputError(const std::vector<float> &rows, int64_t m, int64_t k,
 } // namespace
 
 llvm::Expected<std::vector<ActivationClipChoice>>
-searchActivationClips(ModuleOp module, const std::vector<Sample> &samples, const Recipe &recipe,
+searchActivationClips(ModuleOp module, const SampleSet &samples, const Recipe &recipe,
                       const ActivationClipOptions &options) {
   if (!recipe.dynamicActivations || !recipe.perToken)
     return llvm::createStringError("recipe '" + recipe.name +

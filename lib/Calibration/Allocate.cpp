@@ -141,7 +141,7 @@ llvm::Expected<quant::Allocation> solve(const std::vector<LayerPlan> &layers, do
 
 llvm::Expected<AllocationPlan> planAllocation(ModuleOp module, const std::vector<Target> &targets,
                                               const std::vector<ActivationStats> &stats,
-                                              const std::vector<Sample> &probe, double budgetBits,
+                                              const SampleSet &probe, double budgetBits,
                                               const quant::GPTQOptions *gptq,
                                               const SensitivityMetric &metric) {
   const std::string suffix = gptq ? "-gptq" : "";

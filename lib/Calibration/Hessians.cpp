@@ -12,7 +12,7 @@
 namespace quantc::calib {
 
 llvm::Expected<std::vector<std::shared_ptr<const std::vector<double>>>>
-collectHessians(mlir::ModuleOp module, const std::vector<Sample> &samples,
+collectHessians(mlir::ModuleOp module, const SampleSet &samples,
                 const std::set<std::string> *only) {
   if (samples.empty())
     return llvm::createStringError("GPTQ needs calibration samples (--calib DIR) for the "

@@ -29,7 +29,7 @@ llvm::Expected<std::vector<double>>
 measureSensitivity(ModuleOp module, const std::vector<Target> &targets,
                    const std::vector<ActivationStats> &stats, const Recipe &recipe,
                    const std::string &calibratorName, Calibrator calibrator, double percentile,
-                   const std::vector<Sample> &samples) {
+                   const SampleSet &samples) {
   auto sqnr = layerSensitivity(module, stats, recipe, calibrator, percentile, samples);
   if (!sqnr)
     return sqnr.takeError();
@@ -43,7 +43,7 @@ measureSensitivity(ModuleOp module, const std::vector<Target> &targets,
 llvm::Expected<std::vector<double>>
 measureSensitivityOfCalibrated(ModuleOp module, const Recipe &recipe,
                                const std::string &calibratorName, Calibrator calibrator,
-                               double percentile, const std::vector<Sample> &samples) {
+                               double percentile, const SampleSet &samples) {
   OwningOpRef<ModuleOp> probe = module.clone();
   auto obs = takeObservations(*probe);
   if (!obs)

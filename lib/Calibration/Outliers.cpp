@@ -118,7 +118,7 @@ llvm::Expected<int64_t> splitSiteOutliers(const std::vector<Target> &targets,
 }
 
 llvm::Expected<std::vector<OutlierSplit>> splitOutlierChannels(ModuleOp module,
-                                                               const std::vector<Sample> &samples,
+                                                               const SampleSet &samples,
                                                                const OutlierOptions &options) {
   if (!(options.ratio > 1.0) || !std::isfinite(options.ratio))
     return llvm::createStringError("outlier channels: the ratio must be a number above 1, got " +

@@ -152,7 +152,7 @@ splitPrincipalWithHessians(ModuleOp module,
 }
 
 llvm::Expected<std::vector<PrincipalSplit>>
-splitPrincipalComponents(ModuleOp module, const std::vector<Sample> &samples, int64_t rank) {
+splitPrincipalComponents(ModuleOp module, const SampleSet &samples, int64_t rank) {
   auto h = collectHessians(module, samples);
   if (!h)
     return h.takeError();

@@ -49,7 +49,7 @@ std::optional<Calibrator> parseCalibrator(const std::string &name) {
   return std::nullopt;
 }
 
-llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
+llvm::Error calibrate(ModuleOp module, const SampleSet &samples,
                       const CalibrationOptions &options,
                       std::map<int64_t, ActivationStats> *kept) {
   if (samples.empty())
@@ -101,8 +101,14 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
   };
   for (size_t s = 0; s < samples.size(); ++s) {
     reportProgress("calibration", s, samples.size());
+    // One sample in memory at a time (read now when the set is on disk).
+    Clock::time_point tRead = Clock::now();
+    llvm::Expected<Sample> sample = samples.get(s);
+    if (!sample)
+      return sample.takeError();
+    timing.readSeconds += seconds(tRead, Clock::now());
     std::vector<std::vector<int64_t>> shapes;
-    for (const auto &t : samples[s])
+    for (const auto &t : *sample)
       shapes.push_back(t.shape);
     Observed &obs = compiled[shapes];
     Clock::time_point t0 = Clock::now();
@@ -149,7 +155,7 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
     }
     Clock::time_point t1 = Clock::now();
     std::vector<cpu::HostTensor> &outputs = obs.outputs;
-    if (auto err = obs.jit->run(samples[s], outputs))
+    if (auto err = obs.jit->run(*sample, outputs))
       return llvm::createStringError("calibration sample " + std::to_string(s) + ": " +
                                      llvm::toString(std::move(err)));
     Clock::time_point t2 = Clock::now();
@@ -225,6 +231,11 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
     }
     timing.statsSeconds += seconds(t2, Clock::now());
     ++timing.samples;
+    if (samples.readOnDemand()) {
+      // The sample read for this run is dropped, its pages returned.
+      sample->clear();
+      releaseFreeMemory();
+    }
   }
   reportProgress("calibration", samples.size(), samples.size());
   if (options.timing)
@@ -249,7 +260,7 @@ llvm::Error calibrate(ModuleOp module, const std::vector<Sample> &samples,
 }
 
 llvm::Expected<std::map<int64_t, ActivationStats>>
-observeKeepingRows(ModuleOp module, const std::vector<Sample> &samples, int64_t rows) {
+observeKeepingRows(ModuleOp module, const SampleSet &samples, int64_t rows) {
   insertObservers(module);
   std::map<int64_t, ActivationStats> kept;
   CalibrationOptions co;

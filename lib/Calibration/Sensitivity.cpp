@@ -141,7 +141,7 @@ struct LogSoftmax {
 
 llvm::Expected<std::vector<double>>
 layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, const Recipe &recipe,
-                 Calibrator calibrator, double percentile, const std::vector<Sample> &samples) {
+                 Calibrator calibrator, double percentile, const SampleSet &samples) {
   auto rel = layerOutputErrors(module, stats, recipe, calibrator, percentile, samples,
                                SensitivityMetric());
   if (!rel)
@@ -154,7 +154,7 @@ layerSensitivity(ModuleOp module, const std::vector<ActivationStats> &stats, con
 
 llvm::Expected<std::vector<double>>
 layerOutputErrors(ModuleOp module, const std::vector<ActivationStats> &stats, const Recipe &recipe,
-                  Calibrator calibrator, double percentile, const std::vector<Sample> &samples,
+                  Calibrator calibrator, double percentile, const SampleSet &samples,
                   const SensitivityMetric &metric) {
   if (samples.empty())
     return llvm::createStringError("sensitivity analysis needs calibration samples");
@@ -221,8 +221,13 @@ layerOutputErrors(ModuleOp module, const std::vector<ActivationStats> &stats, co
     pick(t.weight, originals[k].second);
   }
   std::vector<std::vector<int64_t>> shapes;
-  for (const auto &x : samples.front())
-    shapes.push_back(x.shape);
+  {
+    llvm::Expected<Sample> first = samples.get(0);
+    if (!first)
+      return first.takeError();
+    for (const auto &x : *first)
+      shapes.push_back(x.shape);
+  }
   for (size_t k = 0; k < targets.size(); ++k)
     shapes.push_back({});
   auto jit = cpu::JITModel::compile(*probe, shapes);
@@ -249,7 +254,11 @@ layerOutputErrors(ModuleOp module, const std::vector<ActivationStats> &stats, co
                metric.outputs.end();
   };
   std::vector<double> signal(targets.size(), 0), noise(targets.size(), 0);
-  for (const Sample &s : samples) {
+  for (size_t si = 0; si < samples.size(); ++si) {
+    llvm::Expected<Sample> read = samples.get(si);
+    if (!read)
+      return read.takeError();
+    const Sample &s = *read;
     if (s.size() + targets.size() != shapes.size())
       return llvm::createStringError("sensitivity: samples have different inputs");
     for (size_t i = 0; i < s.size(); ++i)

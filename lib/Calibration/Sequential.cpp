@@ -37,7 +37,7 @@ std::vector<std::vector<std::string>> sequentialStages(const std::vector<Target>
 }
 
 llvm::Expected<SequentialResult>
-quantizeSequentially(mlir::ModuleOp module, const std::vector<Sample> &samples,
+quantizeSequentially(mlir::ModuleOp module, const SampleSet &samples,
                      const Recipe &recipe, double salientPercent,
                      const std::function<void(size_t, size_t)> &progress) {
   if (!recipe.gptq || recipe.activations)

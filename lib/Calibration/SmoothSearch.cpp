@@ -151,7 +151,7 @@ double relativeError(const SiteProblem &p, const std::vector<float> &s, const Re
 } // namespace
 
 llvm::Expected<std::vector<SmoothChoice>> smoothModel(ModuleOp module,
-                                                      const std::vector<Sample> &samples,
+                                                      const SampleSet &samples,
                                                       const Recipe &recipe,
                                                       const SmoothOptions &options) {
   const bool weightOnly = !recipe.activations && !recipe.dynamicActivations;

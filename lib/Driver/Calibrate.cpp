@@ -76,9 +76,7 @@ int calibrateModel(const CalibrateOptions &o, llvm::raw_ostream &out, llvm::raw_
   if (!n)
     return 1;
   if (recipe) {
-    std::vector<calib::Sample> probe(
-        samples->begin(),
-        samples->begin() + std::min<size_t>(samples->size(), size_t(o.sensitivitySamples)));
+    calib::SampleSet probe = samples->prefix(size_t(o.sensitivitySamples));
     auto sens = calib::measureSensitivityOfCalibrated(*module, *recipe, o.calibrator, *cal,
                                                       o.percentile, probe);
     if (!sens) {

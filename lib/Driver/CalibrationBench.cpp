@@ -9,7 +9,7 @@
 namespace quantc::driver {
 
 int benchCalibration(mlir::MLIRContext &context, const std::string &model,
-                     const std::vector<calib::Sample> &samples, double floatMedianMs,
+                     const calib::SampleSet &samples, double floatMedianMs,
                      llvm::raw_ostream &out, llvm::raw_ostream &err) {
   auto module = openModel(context, model, err);
   if (!module)
@@ -25,6 +25,7 @@ int benchCalibration(mlir::MLIRContext &context, const std::string &model,
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
   double statsMs = 1e3 * t.statsSeconds / std::max<size_t>(t.samples, 1);
+  double readMs = 1e3 * t.readSeconds / std::max<size_t>(t.samples, 1);
   out << llvm::format("calibration:  %zu samples, %zu observed values; compiling the observed "
                       "model %.2f s, its first run %.2f s\n",
                       t.samples, observers, t.compileSeconds, t.firstRunSeconds);
@@ -40,6 +41,9 @@ int benchCalibration(mlir::MLIRContext &context, const std::string &model,
   out << llvm::format("ratio:        calibration / float inference = %.2f a sample (float "
                       "median %.3f ms on the first sample's shape)\n",
                       (runMs + statsMs) / floatMedianMs, floatMedianMs);
+  out << llvm::format("calibration:  reading a sample from its files %.3f ms (not in the ratio: "
+                      "inference reads its input too)\n",
+                      readMs);
   out << llvm::format("peak memory:  %.1f MiB after calibrating (max RSS)\n",
                       ru.ru_maxrss / 1024.0);
   return 0;

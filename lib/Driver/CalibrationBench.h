@@ -24,7 +24,7 @@ namespace quantc::driver {
 /// after each shape's first run, as a multiple of `floatMedianMs`. The
 /// CLI's exit status.
 int benchCalibration(mlir::MLIRContext &context, const std::string &model,
-                     const std::vector<calib::Sample> &samples, double floatMedianMs,
+                     const calib::SampleSet &samples, double floatMedianMs,
                      llvm::raw_ostream &out, llvm::raw_ostream &err);
 
 } // namespace quantc::driver

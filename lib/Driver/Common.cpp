@@ -45,7 +45,7 @@ mlir::OwningOpRef<mlir::ModuleOp> openModel(mlir::MLIRContext &context, const st
 }
 
 std::optional<size_t> observeAndCalibrate(mlir::ModuleOp module,
-                                          const std::vector<calib::Sample> &samples,
+                                          const calib::SampleSet &samples,
                                           const std::string &model, llvm::raw_ostream &err,
                                           bool hessians, llvm::raw_ostream *out) {
   size_t n = calib::insertObservers(module);
@@ -62,13 +62,14 @@ std::optional<size_t> observeAndCalibrate(mlir::ModuleOp module,
                          "%.1f s, its first run %.1f s",
                          timing.samples,
                          timing.compileSeconds + timing.firstRunSeconds + timing.laterRunSeconds +
-                             timing.statsSeconds,
+                             timing.statsSeconds + timing.readSeconds,
                          timing.compileSeconds, timing.firstRunSeconds);
     if (timing.laterRuns)
       *out << llvm::format("; then %.0f ms a sample running it", 1e3 * timing.laterRunSeconds /
                                                                        timing.laterRuns);
-    *out << llvm::format(", %.0f ms a sample of statistics\n",
-                         1e3 * timing.statsSeconds / std::max<size_t>(timing.samples, 1));
+    double perSample = 1e3 / std::max<size_t>(timing.samples, 1);
+    *out << llvm::format(", %.0f ms a sample of statistics, %.0f ms reading it\n",
+                         perSample * timing.statsSeconds, perSample * timing.readSeconds);
   }
   return n;
 }

@@ -38,7 +38,7 @@ mlir::OwningOpRef<mlir::ModuleOp> openModel(mlir::MLIRContext &context, const st
 /// saying where the run's time went (compiling, the first run, then per
 /// sample the model and the statistics).
 std::optional<size_t> observeAndCalibrate(mlir::ModuleOp module,
-                                          const std::vector<calib::Sample> &samples,
+                                          const calib::SampleSet &samples,
                                           const std::string &model, llvm::raw_ostream &err,
                                           bool hessians = false,
                                           llvm::raw_ostream *out = nullptr);

@@ -164,13 +164,14 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
                  << ")\n";
     return 2;
   }
-  llvm::Expected<std::vector<calib::Sample>> samples = std::vector<calib::Sample>();
+  llvm::Expected<calib::SampleSet> samples = calib::SampleSet();
   if (given) {
-    *samples = *given;
-    if (auto e = checkSamples(*samples, specs)) {
+    std::vector<calib::Sample> checked = *given;
+    if (auto e = checkSamples(checked, specs)) {
       err << "quantc: error: " << model << ": " << llvm::toString(std::move(e)) << "\n";
       return 1;
     }
+    *samples = calib::SampleSet(std::move(checked));
   } else if (!calibDir.empty()) {
     samples = loadSamples(context, calibDir, specs);
   }
@@ -440,9 +441,7 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
       err << "quantc: error: --min-layer-sqnr needs --calib DIR\n";
       return 2;
     }
-    std::vector<calib::Sample> probe(
-        samples->begin(),
-        samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
+    calib::SampleSet probe = samples->prefix(std::max(1, sensitivitySamples));
     auto sens = calib::measureSensitivity(*module, targets, *stats, *parsedRecipe, calibrator,
                                           cal, percentile, probe);
     if (!sens) {
@@ -507,9 +506,7 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
         if (auto wt = llvm::dyn_cast<RankedTensorType>(t.op->getOperand(t.weight).getType()))
           params += wt.getNumElements();
       double budgetBits = budgetBpw > 0 ? budgetBpw * params : budgetBytes * 8.0;
-      std::vector<calib::Sample> probe(
-          samples->begin(),
-          samples->begin() + std::min<size_t>(samples->size(), std::max(1, sensitivitySamples)));
+      calib::SampleSet probe = samples->prefix(std::max(1, sensitivitySamples));
       auto metric = calib::sensitivityMetric(*module, o.sensitivityMetric);
       if (!metric) {
         err << "quantc: error: --sensitivity-metric: " << llvm::toString(metric.takeError())
@@ -628,14 +625,24 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
     rep.keep();
   }
   // What QDQ export needs, for the .onnx output or the caller's later save.
+  // The first sample's tensors (names, shapes): what an export or a
+  // library is made for.
+  calib::Sample first;
+  if (!samples->empty()) {
+    auto read = samples->get(0);
+    if (!read) {
+      err << "quantc: error: " << llvm::toString(read.takeError()) << "\n";
+      return 1;
+    }
+    first = std::move(*read);
+  }
   std::shared_ptr<QDQState> state;
   if (refusal.empty() && (toOnnx || result)) {
     state = std::make_shared<QDQState>();
     state->sourceModel = model;
     state->layers = std::move(*reports);
-    if (!samples->empty())
-      for (const auto &t : samples->front())
-        state->inputShapes.push_back(t.shape);
+    for (const auto &t : first)
+      state->inputShapes.push_back(t.shape);
   }
   if (result) {
     result->qdq = state;
@@ -674,7 +681,7 @@ int quantizeModel(const QuantizeOptions &o, llvm::raw_ostream &out, llvm::raw_os
     c.output = output;
     c.cpu = o.cpu;
     c.features = o.features;
-    for (const auto &t : samples->front())
+    for (const auto &t : first)
       c.shapes.emplace_back(t.name, t.shape);
     std::string compileErr;
     llvm::raw_string_ostream compileErrOs(compileErr);

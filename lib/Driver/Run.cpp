@@ -243,7 +243,8 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
   copts.phases = &phases;
   // --calib: the samples read first; the float model is timed on the
   // first one unless inputs are given.
-  std::vector<calib::Sample> samples;
+  calib::SampleSet samples;
+  calib::Sample first;
   if (!o.calibDir.empty()) {
     auto module = openModel(context, o.inputs.model, err);
     if (!module)
@@ -255,12 +256,21 @@ int benchModel(const BenchOptions &o, llvm::raw_ostream &out, llvm::raw_ostream 
       return 1;
     }
     samples = std::move(*loaded);
+    if (!samples.empty()) {
+      auto read = samples.get(0);
+      if (!read) {
+        err << "quantc: error: --calib " << o.calibDir << ": " << llvm::toString(read.takeError())
+            << "\n";
+        return 1;
+      }
+      first = std::move(*read);
+    }
   }
   const bool inputsGiven =
       !o.inputs.named.empty() || !o.inputs.positional.empty() || !o.inputs.shapes.empty();
   std::vector<cpu::HostTensor> inputs;
   auto jit = compileWithInputs(context, o.inputs, copts, inputs, err,
-                               samples.empty() || inputsGiven ? nullptr : &samples.front());
+                               samples.empty() || inputsGiven ? nullptr : &first);
   if (!jit)
     return 1;
   std::vector<cpu::HostTensor> outputs;

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace quantc::driver {
 
@@ -60,19 +61,12 @@ llvm::Expected<cpu::HostTensor> tensorFromProto(mlir::MLIRContext &ctx, const st
 
 } // namespace
 
-llvm::Expected<std::vector<calib::Sample>>
-loadSamples(mlir::MLIRContext &context, const std::string &dir,
-            const std::vector<cpu::TensorSpec> &specs) {
-  std::vector<std::string> entries;
-  std::error_code ec;
-  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
-    entries.push_back(it->path());
-  if (ec)
-    return llvm::createStringError("cannot read the calibration directory '" + dir +
-                                   "': " + ec.message());
-  std::sort(entries.begin(), entries.end());
-  std::vector<calib::Sample> samples;
-  for (const std::string &e : entries) {
+namespace {
+/// The sample in directory entry `e` (see loadSamples); nullopt for an
+/// entry that is not a sample (another kind of file).
+llvm::Expected<std::optional<calib::Sample>>
+readSample(mlir::MLIRContext &context, const std::string &e,
+           const std::vector<cpu::TensorSpec> &specs) {
     calib::Sample sample;
     if (llvm::sys::fs::is_directory(e) && hasTensorProtos(e)) {
       // ONNX test-data layout: input_<i>.pb TensorProtos, in input order
@@ -124,7 +118,7 @@ loadSamples(mlir::MLIRContext &context, const std::string &dir,
         return llvm::createStringError(llvm::toString(t.takeError()));
       sample.push_back(std::move(*t));
     } else {
-      continue;
+      return std::nullopt;
     }
     for (size_t i = 0; i < specs.size(); ++i) {
       sample[i].name = specs[i].name;
@@ -134,11 +128,44 @@ loadSamples(mlir::MLIRContext &context, const std::string &dir,
                                        ", the file holds " +
                                        cpu::dtypeName(sample[i].dtype));
     }
-    samples.push_back(std::move(sample));
-  }
-  return samples;
+    return sample;
 }
+} // namespace
 
+llvm::Expected<calib::SampleSet>
+loadSamples(mlir::MLIRContext &context, const std::string &dir,
+            const std::vector<cpu::TensorSpec> &specs) {
+  std::vector<std::string> entries;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec; it.increment(ec))
+    entries.push_back(it->path());
+  if (ec)
+    return llvm::createStringError("cannot read the calibration directory '" + dir +
+                                   "': " + ec.message());
+  std::sort(entries.begin(), entries.end());
+  // Each sample is read once here (so that a bad file is an error now,
+  // before anything runs) and dropped: the set reads it again when a pass
+  // asks for it, so memory does not grow with the number of samples.
+  std::vector<calib::SampleSet::Loader> loaders;
+  for (const std::string &e : entries) {
+    auto sample = readSample(context, e, specs);
+    if (!sample)
+      return sample.takeError();
+    if (!*sample)
+      continue;
+    sample->reset();
+    calib::releaseFreeMemory();
+    loaders.push_back([&context, e, specs]() -> llvm::Expected<calib::Sample> {
+      auto again = readSample(context, e, specs);
+      if (!again)
+        return again.takeError();
+      if (!*again)
+        return llvm::createStringError("calibration sample '" + e + "' is gone");
+      return std::move(**again);
+    });
+  }
+  return calib::SampleSet::onDemand(std::move(loaders));
+}
 
 llvm::Error checkSamples(std::vector<calib::Sample> &samples,
                          const std::vector<cpu::TensorSpec> &specs) {

@@ -6,7 +6,7 @@
 // follow badly; split along K, each thread streams one contiguous block
 // of B's rows (all N columns) into a partial product of its own, and the
 // partials are summed into C afterwards (M x N values per thread, small
-// against B). SmolLM2's decode step: 29 -> 22-25 ms (docs/performance.md,
+// against B). SmolLM2's decode step: 29 -> 22-25 ms (docs/performance-log.md,
 // session 17). Used by the float skinny product: the int8 and 4-bit ones
 // are bound by their arithmetic, not by reading B, and measured no faster
 // split this way on a quiet machine (session 17), so they keep the column

@@ -53,7 +53,7 @@ void fakeQuantizeRows(float *x, int64_t m, int64_t k, int64_t levels, double cli
 /// skipped). Runs its own calibration pass (observers inserted and
 /// removed; the module's function is unchanged).
 llvm::Expected<std::vector<ActivationClipChoice>>
-searchActivationClips(mlir::ModuleOp module, const std::vector<Sample> &samples,
+searchActivationClips(mlir::ModuleOp module, const SampleSet &samples,
                       const Recipe &recipe, const ActivationClipOptions &options = {});
 
 } // namespace quantc::calib

@@ -88,7 +88,7 @@ struct AllocationPlan {
 llvm::Expected<AllocationPlan> planAllocation(mlir::ModuleOp module,
                                               const std::vector<Target> &targets,
                                               const std::vector<ActivationStats> &stats,
-                                              const std::vector<Sample> &probe,
+                                              const SampleSet &probe,
                                               double budgetBits,
                                               const quant::GPTQOptions *gptq,
                                               const SensitivityMetric &metric);

@@ -32,14 +32,14 @@ llvm::Expected<std::vector<double>>
 measureSensitivity(mlir::ModuleOp module, const std::vector<Target> &targets,
                    const std::vector<ActivationStats> &stats, const Recipe &recipe,
                    const std::string &calibratorName, Calibrator calibrator, double percentile,
-                   const std::vector<Sample> &samples);
+                   const SampleSet &samples);
 
 /// The same on IR whose observers still carry their statistics (quantc
 /// calibrate): measured on a clone, stored on `module`'s targets.
 llvm::Expected<std::vector<double>>
 measureSensitivityOfCalibrated(mlir::ModuleOp module, const Recipe &recipe,
                                const std::string &calibratorName, Calibrator calibrator,
-                               double percentile, const std::vector<Sample> &samples);
+                               double percentile, const SampleSet &samples);
 
 struct KeptFloat {
   std::string name;

@@ -74,7 +74,7 @@ llvm::Expected<int64_t> splitSiteOutliers(const std::vector<Target> &targets,
 /// again), then splits every site whose consumers are all qc.matmul with
 /// 2-D constant weights. Returns the sites split.
 llvm::Expected<std::vector<OutlierSplit>> splitOutlierChannels(mlir::ModuleOp module,
-                                                               const std::vector<Sample> &samples,
+                                                               const SampleSet &samples,
                                                                const OutlierOptions &options);
 
 } // namespace quantc::calib

@@ -73,7 +73,7 @@ splitPrincipalWithHessians(mlir::ModuleOp module,
 
 /// collectHessians on `samples`, then splitPrincipalWithHessians.
 llvm::Expected<std::vector<PrincipalSplit>>
-splitPrincipalComponents(mlir::ModuleOp module, const std::vector<Sample> &samples, int64_t rank);
+splitPrincipalComponents(mlir::ModuleOp module, const SampleSet &samples, int64_t rank);
 
 } // namespace quantc::calib
 

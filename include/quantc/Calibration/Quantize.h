@@ -26,6 +26,7 @@
 #define QUANTC_CALIBRATION_QUANTIZE_H
 
 #include "quantc/Quant/GPTQ.h"
+#include "quantc/Calibration/Samples.h"
 #include "quantc/Calibration/Statistics.h"
 #include "quantc/Support/HostTensor.h"
 
@@ -200,8 +201,6 @@ struct ActivationStats {
   int64_t hessianRows = 0;
 };
 
-/// One calibration sample: a tensor per model input, in input order.
-using Sample = std::vector<cpu::HostTensor>;
 
 /// qc-insert-observers: a qc.observe (index k, layer = node name) on the
 /// activation operand of target k of quantizationTargets. Returns how many.
@@ -230,11 +229,12 @@ struct CalibrationOptions {
     size_t laterRuns = 0;       ///< the samples after each first run
     double laterRunSeconds = 0; ///< running the model over those
     double statsSeconds = 0;    ///< reducing the observed tensors, all samples
+    double readSeconds = 0;     ///< reading samples from their files, all samples
   } *timing = nullptr;
 };
 /// `kept` (optional) receives every observer's statistics by index,
 /// rows included.
-llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples,
+llvm::Error calibrate(mlir::ModuleOp module, const SampleSet &samples,
                       const CalibrationOptions &options = {},
                       std::map<int64_t, ActivationStats> *kept = nullptr);
 
@@ -243,7 +243,7 @@ llvm::Error calibrate(mlir::ModuleOp module, const std::vector<Sample> &samples,
 /// simulate their choices on them): each observer's statistics by target
 /// index. The observers stay in the module (takeObservations removes them).
 llvm::Expected<std::map<int64_t, ActivationStats>>
-observeKeepingRows(mlir::ModuleOp module, const std::vector<Sample> &samples, int64_t rows);
+observeKeepingRows(mlir::ModuleOp module, const SampleSet &samples, int64_t rows);
 
 /// H = X^T X of the activation of every target of quantizationTargets
 /// (module), over all rows of all samples (the float model's
@@ -253,7 +253,7 @@ observeKeepingRows(mlir::ModuleOp module, const std::vector<Sample> &samples, in
 /// With `only`, observers (and Hessians) for the targets of those names
 /// alone; the others' entries stay null.
 llvm::Expected<std::vector<std::shared_ptr<const std::vector<double>>>>
-collectHessians(mlir::ModuleOp module, const std::vector<Sample> &samples,
+collectHessians(mlir::ModuleOp module, const SampleSet &samples,
                 const std::set<std::string> *only = nullptr);
 
 /// The statistics of one observer's `stats` attribute, and back.
@@ -348,14 +348,14 @@ llvm::Expected<SensitivityMetric> sensitivityMetric(mlir::ModuleOp module,
 llvm::Expected<std::vector<double>>
 layerOutputErrors(mlir::ModuleOp module, const std::vector<ActivationStats> &stats,
                   const Recipe &recipe, Calibrator calibrator, double percentile,
-                  const std::vector<Sample> &samples, const SensitivityMetric &metric);
+                  const SampleSet &samples, const SensitivityMetric &metric);
 
 /// layerOutputErrors with the MSE metric over every float output, as an
 /// SQNR in dB per layer (+inf: no measurable error).
 llvm::Expected<std::vector<double>>
 layerSensitivity(mlir::ModuleOp module, const std::vector<ActivationStats> &stats,
                  const Recipe &recipe, Calibrator calibrator, double percentile,
-                 const std::vector<Sample> &samples);
+                 const SampleSet &samples);
 
 } // namespace quantc::calib
 

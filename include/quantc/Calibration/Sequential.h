@@ -36,7 +36,7 @@ struct SequentialResult {
 /// -gptq and no calibrated activations), stage by stage. `progress` is
 /// called after each stage (done, total).
 llvm::Expected<SequentialResult>
-quantizeSequentially(mlir::ModuleOp module, const std::vector<Sample> &samples,
+quantizeSequentially(mlir::ModuleOp module, const SampleSet &samples,
                      const Recipe &recipe, double salientPercent,
                      const std::function<void(size_t, size_t)> &progress = {});
 

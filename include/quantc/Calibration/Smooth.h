@@ -117,7 +117,7 @@ std::vector<float> awqScales(const std::vector<double> &xAbsMean, double alpha);
 /// is applied; then the observers are removed (the model is calibrated
 /// again on the smoothed activations). Returns one choice per site.
 llvm::Expected<std::vector<SmoothChoice>> smoothModel(mlir::ModuleOp module,
-                                                      const std::vector<Sample> &samples,
+                                                      const SampleSet &samples,
                                                       const Recipe &recipe,
                                                       const SmoothOptions &options);
 

@@ -25,8 +25,11 @@ std::string fileNameFor(const std::string &tensorName);
 
 /// The samples in `dir`, sorted by file name, checked against `specs`
 /// (one tensor per input, in input order, of the input's dtype).
-/// TensorProto (.pb) files are read in `context`.
-llvm::Expected<std::vector<calib::Sample>>
+/// TensorProto (.pb) files are read in `context`. Every sample is read
+/// once to check it, then dropped: the set reads it again from its files
+/// when asked (memory flat in the number of samples), so it must not
+/// outlive `context`.
+llvm::Expected<calib::SampleSet>
 loadSamples(mlir::MLIRContext &context, const std::string &dir,
             const std::vector<cpu::TensorSpec> &specs);
 
