@@ -115,6 +115,8 @@ private:
   /// @main returns its results (some have symbolic dims): the C interface
   /// takes a pointer to their descriptors first, then the inputs'.
   bool returnsResults = false;
+  /// The first run generates the machine code (ORC materializes lazily).
+  bool materialized = false;
 };
 
 } // namespace quantc::cpu
