@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace quantc::rt {
 
@@ -23,6 +24,8 @@ namespace quantc::rt {
 constexpr int64_t kConvSliceK = 256;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
 void depthwiseChannelAVX512(const Conv2DShape &s, const float *plane, const float *wc, float *o);
+void directConvRowAVX512(const Conv2DShape &s, const float *x, const float *wt, int64_t mcount,
+                         float *out, int64_t oy, int64_t sliceK);
 #endif
 namespace {
 
@@ -32,13 +35,23 @@ public:
 
   void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, float *dst) const override {
     const int64_t khw = s.KH * s.KW;
+    // Panels of kNR columns; in each, the taps k0 .. k0+kc in order, the
+    // tap (c, ky, kx) and the panel's first pixel carried without divisions.
+    const int64_t c0 = k0 / khw, ky0 = (k0 % khw) / s.KW, kx0 = k0 % s.KW;
     for (int64_t p = 0; p < nc; p += kNR) {
       int64_t cols = std::min(kNR, nc - p);
       float *d = dst + p * kc;
+      const int64_t oy = (n0 + p) / s.OW, ox = (n0 + p) % s.OW;
+      int64_t c = c0, ky = ky0, kx = kx0;
       for (int64_t k = 0; k < kc; ++k) {
-        int64_t kk = k0 + k;
-        int64_t c = kk / khw, ky = (kk % khw) / s.KW, kx = kk % s.KW;
-        im2colRow<1>(s, x + c * s.xsC, ky, kx, n0 + p, cols, kNR, d + k * kNR);
+        im2colRowAt<1>(s, x + c * s.xsC, ky, kx, oy, ox, cols, kNR, d + k * kNR);
+        if (++kx == s.KW) {
+          kx = 0;
+          if (++ky == s.KH) {
+            ky = 0;
+            ++c;
+          }
+        }
       }
     }
   }
@@ -50,7 +63,7 @@ private:
 
 } // namespace
 
-void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
+void conv2dGemm(const Conv2DShape &s, const float *x, const float *w, float *out) {
   int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW;
   Matrix A{w, K, 1};
   if (isPointwise(s)) {
@@ -60,6 +73,47 @@ void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
     return;
   }
   gemmWithPacker(s.M, N, K, A, Im2ColPacker(s, x), out, N, nullptr, false, kConvSliceK);
+}
+
+/// Whether dense convolutions may take AVX-512 kernels (and depthwise
+/// ones): the CPU has AVX-512F and QUANTC_CPU_KERNELS does not cap it.
+static bool convUsesAVX512() {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  __builtin_cpu_init();
+  const char *cap = getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+  return limit != "generic" && limit != "avx2" && __builtin_cpu_supports("avx512f") != 0;
+#else
+  return false;
+#endif
+}
+
+const char *denseConvPath(const Conv2DShape &s) {
+  static const bool avx512 = convUsesAVX512();
+  bool direct = avx512 && s.M <= 48 && s.sw == 1 && s.dw == 1 && s.xsW == 1 &&
+                s.KH * s.KW > 1 && s.KH * s.KW <= 64 && s.OW >= 16;
+  return direct ? "direct-avx512" : "im2col-gemm";
+}
+
+void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  if (denseConvPath(s)[0] == 'd') {
+    // Weights in blocks of 12 channels, tap-major: block b's tap k is
+    // wt[(b * K + k) * 12 + i] for channel 12 b + i (zero past M).
+    const int64_t K = s.C * s.KH * s.KW, blocks = (s.M + 11) / 12, plane = s.OH * s.OW;
+    std::vector<float> wt(blocks * K * 12, 0.0f);
+    for (int64_t m = 0; m < s.M; ++m)
+      for (int64_t k = 0; k < K; ++k)
+        wt[((m / 12) * K + k) * 12 + m % 12] = w[m * K + k];
+    parallelFor(blocks * s.OH, [&](int64_t task) {
+      int64_t b = task / s.OH, oy = task % s.OH;
+      directConvRowAVX512(s, x, wt.data() + b * K * 12, std::min<int64_t>(12, s.M - b * 12),
+                          out + b * 12 * plane, oy, kConvSliceK);
+    });
+    return;
+  }
+#endif
+  conv2dGemm(s, x, w, out);
 }
 
 namespace {
@@ -95,16 +149,7 @@ depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, floa
 
 /// Whether depthwise convolutions take the AVX-512 path (when every tap
 /// is in bounds; the rest run the portable loop).
-static bool depthwiseUsesAVX512() {
-#ifdef QUANTC_HAVE_AVX512_KERNELS
-  __builtin_cpu_init();
-  const char *cap = getenv("QUANTC_CPU_KERNELS");
-  std::string limit = cap ? cap : "";
-  return limit != "generic" && limit != "avx2" && __builtin_cpu_supports("avx512f") != 0;
-#else
-  return false;
-#endif
-}
+static bool depthwiseUsesAVX512() { return convUsesAVX512(); }
 
 const char *depthwiseKernelName() { return depthwiseUsesAVX512() ? "avx512" : "generic"; }
 

@@ -202,6 +202,21 @@ TEST_P(Conv2D, DenseAndDepthwiseMatchNaiveLoops) {
     std::vector<float> out(want.size(), 0.0f);
     conv2d(s, x.data(), w.data(), out.data());
     expectClose(out, want, double(p.C * p.KH * p.KW));
+    // The path conv2d took, and the direct kernel against the im2col GEMM
+    // on an output that already holds values (both add into it): the same
+    // sums in the same order, so the same bits.
+    std::string path = denseConvPath(s);
+    std::printf("  conv %lldx%lldx%lld -> %lld, %lldx%lld: %s\n", (long long)p.C, (long long)p.H,
+                (long long)p.W, (long long)p.M, (long long)p.KH, (long long)p.KW, path.c_str());
+    if (path != "im2col-gemm") {
+      std::vector<float> a = randomVector(want.size(), 7), b = a;
+      conv2d(s, x.data(), w.data(), a.data());
+      conv2dGemm(s, x.data(), w.data(), b.data());
+      size_t differ = 0;
+      for (size_t i = 0; i < a.size(); ++i)
+        differ += !(a[i] == b[i]);
+      EXPECT_EQ(differ, 0u) << path << " against the im2col GEMM";
+    }
   }
   {
     auto w = randomVector(p.C * p.KH * p.KW, 6);
@@ -233,7 +248,15 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{16, 9, 9, 33, 1, 1, 1, 1, 1, 1, 0, 0},   // pointwise
         ConvCase{4, 20, 20, 6, 3, 3, 1, 1, 2, 2, 2, 2},   // dilation 2
         ConvCase{6, 15, 15, 5, 5, 5, 3, 2, 1, 1, 2, 2},   // 5x5, strides 3 and 2
-        ConvCase{2, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0})); // no padding, wide rows
+        ConvCase{2, 6, 70, 40, 3, 3, 1, 1, 1, 1, 0, 0},   // no padding, wide rows
+        // K = 360 > one 256-deep slice: the second starts inside channel 28
+        ConvCase{40, 13, 21, 10, 3, 3, 1, 1, 1, 1, 1, 1},
+        ConvCase{30, 11, 9, 12, 3, 3, 2, 1, 1, 2, 1, 2},   // stride 2 x 1, dilation 1 x 2
+        // the direct kernel: 20 channels (a block of 12 and one of 8),
+        // rows of 40 (a tile of 32 and one of 8), vertical stride and
+        // dilation 2, K = 216 and (below) 2 slices of 256 taps
+        ConvCase{24, 10, 40, 20, 3, 3, 2, 1, 2, 1, 1, 1},
+        ConvCase{64, 7, 33, 48, 3, 3, 1, 1, 1, 1, 1, 1}));
 
 std::vector<int8_t> randomS8(size_t n, unsigned seed) {
   std::mt19937 gen(seed);
