@@ -29,14 +29,15 @@ import sys
 LLVM_CPU = {"Haswell-v4": "haswell", "Nehalem": "nehalem"}  # the same CPU by LLVM name
 EXPECT = {  # emulated CPU -> the kernel paths it must run
     "Haswell-v4": {"sgemm": "avx2-fma", "igemm": "avx2", "igemm-weight": "avx2", "depthwise": "generic",
-                   "igemm-skinny": "avx2", "softmax": "avx2", "hadamard": "avx2", "low-bit-widen": "avx2"},
+                   "conv-few-channels": "direct-avx2", "igemm-skinny": "avx2", "softmax": "avx2", "hadamard": "avx2", "low-bit-widen": "avx2"},
     "Nehalem": {"sgemm": "generic", "igemm": "generic", "igemm-weight": "generic", "depthwise": "generic",
-                "igemm-skinny": "generic", "softmax": "generic", "hadamard": "generic",
+                "conv-few-channels": "im2col-gemm", "igemm-skinny": "generic", "softmax": "generic", "hadamard": "generic",
                 "low-bit-widen": "generic"},
 }
 # The eval prints the compiled libraries' paths (qc_kernel_paths), the
 # same keys.
-EVAL_KEYS = ("sgemm", "igemm", "igemm-weight", "depthwise", "igemm-skinny", "softmax", "hadamard")
+EVAL_KEYS = ("sgemm", "igemm", "igemm-weight", "depthwise", "conv-few-channels", "igemm-skinny", "softmax",
+             "hadamard")
 
 
 def main():

@@ -27,6 +27,10 @@ void depthwiseChannelAVX512(const Conv2DShape &s, const float *plane, const floa
 void directConvRowAVX512(const Conv2DShape &s, const float *x, const float *wt, int64_t mcount,
                          float *out, int64_t oy, int64_t sliceK);
 #endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+void directConvRowAVX2(const Conv2DShape &s, const float *x, const float *wt, int64_t mcount,
+                       float *out, int64_t oy, int64_t sliceK);
+#endif
 namespace {
 
 class Im2ColPacker : public BPacker {
@@ -88,27 +92,63 @@ static bool convUsesAVX512() {
 #endif
 }
 
+/// Whether dense convolutions may take the AVX2 + FMA direct kernel: the
+/// CPU has them and QUANTC_CPU_KERNELS is not "generic".
+static bool convUsesAVX2() {
+#ifdef QUANTC_HAVE_X86_KERNELS
+  __builtin_cpu_init();
+  const char *cap = getenv("QUANTC_CPU_KERNELS");
+  std::string limit = cap ? cap : "";
+  return limit != "generic" && __builtin_cpu_supports("avx2") != 0 &&
+         __builtin_cpu_supports("fma") != 0;
+#else
+  return false;
+#endif
+}
+
 const char *denseConvPath(const Conv2DShape &s) {
-  static const bool avx512 = convUsesAVX512();
-  bool direct = avx512 && s.M <= 48 && s.sw == 1 && s.dw == 1 && s.xsW == 1 &&
-                s.KH * s.KW > 1 && s.KH * s.KW <= 64 && s.OW >= 16;
-  return direct ? "direct-avx512" : "im2col-gemm";
+  static const bool avx512 = convUsesAVX512(), avx2 = convUsesAVX2();
+  bool direct = s.M <= 48 && s.sw == 1 && s.dw == 1 && s.xsW == 1 && s.KH * s.KW > 1 &&
+                s.KH * s.KW <= 64 && s.OW >= 16;
+  if (!direct)
+    return "im2col-gemm";
+  return avx512 ? "direct-avx512" : avx2 ? "direct-avx2" : "im2col-gemm";
+}
+
+const char *denseConvKernelName() {
+  Conv2DShape probe{};
+  probe.C = 1; probe.H = probe.W = probe.OH = probe.OW = 16; probe.M = 1;
+  probe.KH = probe.KW = 3; probe.sh = probe.sw = probe.dh = probe.dw = 1;
+  probe.xsC = 256; probe.xsH = 16; probe.xsW = 1;
+  return denseConvPath(probe);
 }
 
 void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
-#ifdef QUANTC_HAVE_AVX512_KERNELS
-  if (denseConvPath(s)[0] == 'd') {
-    // Weights in blocks of 12 channels, tap-major: block b's tap k is
-    // wt[(b * K + k) * 12 + i] for channel 12 b + i (zero past M).
-    const int64_t K = s.C * s.KH * s.KW, blocks = (s.M + 11) / 12, plane = s.OH * s.OW;
-    std::vector<float> wt(blocks * K * 12, 0.0f);
+#ifdef QUANTC_HAVE_X86_KERNELS
+  const std::string path = denseConvPath(s);
+  if (path != "im2col-gemm") {
+    // Weights in blocks of B channels (12 for AVX-512, 6 for AVX2),
+    // tap-major: block b's tap k is wt[(b * K + k) * B + i] for channel
+    // B b + i (zero past M).
+    const bool wide = path == "direct-avx512";
+    const int64_t B = wide ? 12 : 6;
+    const int64_t K = s.C * s.KH * s.KW, blocks = (s.M + B - 1) / B, plane = s.OH * s.OW;
+    std::vector<float> wt(blocks * K * B, 0.0f);
     for (int64_t m = 0; m < s.M; ++m)
       for (int64_t k = 0; k < K; ++k)
-        wt[((m / 12) * K + k) * 12 + m % 12] = w[m * K + k];
+        wt[((m / B) * K + k) * B + m % B] = w[m * K + k];
     parallelFor(blocks * s.OH, [&](int64_t task) {
       int64_t b = task / s.OH, oy = task % s.OH;
-      directConvRowAVX512(s, x, wt.data() + b * K * 12, std::min<int64_t>(12, s.M - b * 12),
-                          out + b * 12 * plane, oy, kConvSliceK);
+      const float *wb = wt.data() + b * K * B;
+      int64_t mcount = std::min<int64_t>(B, s.M - b * B);
+      float *ob = out + b * B * plane;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+      if (wide) {
+        directConvRowAVX512(s, x, wb, mcount, ob, oy, kConvSliceK);
+        return;
+      }
+#endif
+      directConvRowAVX2(s, x, wb, mcount, ob, oy, kConvSliceK);
     });
     return;
   }

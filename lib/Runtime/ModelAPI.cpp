@@ -366,10 +366,7 @@ const char *qc_kernel_paths(void) {
                                    " igemm=" + quantc::rt::igemmKernelName() +
                                    " igemm-weight=" + quantc::rt::igemmConstBKernelName() +
                                    " depthwise=" + quantc::rt::depthwiseKernelName() +
-                                   " conv-few-channels=" +
-                                   (std::string(quantc::rt::depthwiseKernelName()) == "avx512"
-                                        ? "direct-avx512"
-                                        : "im2col-gemm") +
+                                   " conv-few-channels=" + quantc::rt::denseConvKernelName() +
                                    " igemm-skinny=" + quantc::rt::skinnyIgemmKernelName() +
                                    " softmax=" + quantc::rt::softmaxKernelName() +
                                    " hadamard=" + quantc::rt::hadamardKernelName();

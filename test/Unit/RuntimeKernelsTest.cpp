@@ -574,12 +574,12 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
   std::string sg = sgemmKernelName(), ig = igemmKernelName(), dw = depthwiseKernelName(),
               is = skinnyIgemmKernelName(), sm = softmaxKernelName(),
               hd = hadamardKernelName(), iw = igemmConstBKernelName(),
-              lb = lowBitWidenKernelName();
-  std::printf("kernel paths: sgemm=%s igemm=%s igemm-weight=%s depthwise=%s igemm-skinny=%s "
-              "softmax=%s hadamard=%s low-bit-widen=%s\n",
-              sg.c_str(), ig.c_str(), iw.c_str(), dw.c_str(), is.c_str(), sm.c_str(), hd.c_str(),
-              lb.c_str());
-  for (const std::string &k : {sg, ig, dw, is, sm, hd, iw, lb})
+              lb = lowBitWidenKernelName(), cv = denseConvKernelName();
+  std::printf("kernel paths: sgemm=%s igemm=%s igemm-weight=%s depthwise=%s "
+              "conv-few-channels=%s igemm-skinny=%s softmax=%s hadamard=%s low-bit-widen=%s\n",
+              sg.c_str(), ig.c_str(), iw.c_str(), dw.c_str(), cv.c_str(), is.c_str(), sm.c_str(),
+              hd.c_str(), lb.c_str());
+  for (const std::string &k : {sg, ig, dw, is, sm, hd, iw, lb, cv})
     EXPECT_NE(k, "unknown");
   const char *cap = std::getenv("QUANTC_CPU_KERNELS");
   std::string limit = cap ? cap : "";
@@ -600,6 +600,13 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
   }
   if (limit.empty() && avx2)
     EXPECT_EQ(lb, "avx2") << "an AVX2 CPU widens 2/3-bit planes 64 columns a step";
+  // Few-channel convolutions: the direct kernel of the widest ISA allowed.
+  if (limit == "generic" || !avx2)
+    EXPECT_EQ(cv, "im2col-gemm");
+  else if (limit != "avx2" && avx512)
+    EXPECT_EQ(cv, "direct-avx512");
+  else
+    EXPECT_EQ(cv, "direct-avx2");
   // The u8s8 weight path needs AVX-512 VNNI and is capped with the others;
   // on a CPU with AMX-INT8 (and an OS that saves the tiles) it runs on
   // tiles unless capped at all (QUANTC_CPU_KERNELS=avx512 keeps the VNNI

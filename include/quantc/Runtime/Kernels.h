@@ -70,12 +70,15 @@ void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
 /// conv2d on the im2col GEMM alone (what conv2d does unless the direct
 /// kernel below applies).
 void conv2dGemm(const Conv2DShape &s, const float *x, const float *w, float *out);
-/// The path conv2d takes for `s`: "direct-avx512" (at most 48 output
-/// channels, unit horizontal stride and dilation, a kernel of 2 to 64
-/// taps, 16 or more output columns, an AVX-512 CPU not capped by
-/// QUANTC_CPU_KERNELS: the image read in place, no im2col panels) or
-/// "im2col-gemm".
+/// The path conv2d takes for `s`: "direct-avx512" or "direct-avx2" (at
+/// most 48 output channels, unit horizontal stride and dilation, a kernel
+/// of 2 to 64 taps, 16 or more output columns, the ISA present and not
+/// capped by QUANTC_CPU_KERNELS: the image read in place, no im2col
+/// panels) or "im2col-gemm".
 const char *denseConvPath(const Conv2DShape &s);
+/// The direct kernel this CPU takes for such convolutions
+/// ("direct-avx512", "direct-avx2" or "im2col-gemm").
+const char *denseConvKernelName();
 
 /// Integer GEMM operand: int8 element (i, j) at ptr[i * rs + j * cs].
 struct MatrixS8 {
