@@ -7,7 +7,7 @@
 // order and slices, so the result is the AVX2 im2col GEMM's bit for bit.
 //
 //===----------------------------------------------------------------------===//
-#include "quantc/Runtime/Kernels.h"
+#include "DirectConvTaps.h"
 
 #include <immintrin.h>
 
@@ -32,37 +32,20 @@ void directConvRowAVX2(const Conv2DShape &s, const float *x, const float *wt, in
   const int64_t plane = s.OH * s.OW, khw = s.KH * s.KW, K = s.C * khw;
   for (int64_t ox0 = 0; ox0 < s.OW; ox0 += 16) {
     const int64_t n = std::min<int64_t>(16, s.OW - ox0);
-    constexpr int64_t kMaxTaps = 64;
-    int64_t rowOff[kMaxTaps];
-    bool inImage[kMaxTaps];
-    __m256i m0[kMaxTaps], m1[kMaxTaps];
-    for (int64_t ky = 0; ky < s.KH; ++ky)
-      for (int64_t kx = 0; kx < s.KW; ++kx) {
-        int64_t t = ky * s.KW + kx;
-        int64_t iy = oy * s.sh + ky * s.dh - s.padT;
-        int64_t base = ox0 + kx - s.padL;
-        inImage[t] = iy >= 0 && iy < s.H;
-        rowOff[t] = iy * s.xsH + base; // may be < 0: masked lanes do not load
-        m0[t] = laneMask8(base, n, s.W, 0);
-        m1[t] = laneMask8(base, n, s.W, 8);
-      }
+    const TapTable taps(s, oy, ox0);
+    __m256i m0[TapTable::kMaxTaps], m1[TapTable::kMaxTaps];
+    for (int64_t t = 0; t < khw; ++t) {
+      m0[t] = laneMask8(taps.base[t], n, s.W, 0);
+      m1[t] = laneMask8(taps.base[t], n, s.W, 8);
+    }
     const __m256i o0 = laneMask8(0, n, s.OW, 0), o1 = laneMask8(0, n, s.OW, 8);
     for (int64_t k0 = 0; k0 < K; k0 += sliceK) {
       const int64_t k1 = std::min(K, k0 + sliceK);
       __m256 acc[6][2];
       for (int i = 0; i < 6; ++i)
         acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-      int64_t c = k0 / khw, t = k0 - c * khw;
-      for (int64_t k = k0; k < k1; ++k, ++t) {
-        if (t == khw) {
-          t = 0;
-          ++c;
-        }
-        if (!inImage[t])
-          continue; // a row of zeros: adds nothing
-        const float *src = x + c * s.xsC + rowOff[t];
-        // The row two channels ahead (planes a multiple of 4 KiB apart
-        // share L1 sets; see DirectConvAVX512.cpp).
+      walkTaps(s, x, taps, k0, k1, [&](int64_t k, int64_t t, const float *src) {
+        // The row two channels ahead (see DirectConvAVX512.cpp).
         _mm_prefetch(reinterpret_cast<const char *>(src + 2 * s.xsC), _MM_HINT_T0);
         const __m256 v0 = _mm256_maskload_ps(src, m0[t]);
         const __m256 v1 = _mm256_maskload_ps(src + 8, m1[t]);
@@ -72,7 +55,7 @@ void directConvRowAVX2(const Conv2DShape &s, const float *x, const float *wt, in
           acc[i][0] = _mm256_fmadd_ps(wi, v0, acc[i][0]);
           acc[i][1] = _mm256_fmadd_ps(wi, v1, acc[i][1]);
         }
-      }
+      });
       for (int64_t i = 0; i < mcount; ++i) {
         float *o = out + i * plane + oy * s.OW + ox0;
         _mm256_maskstore_ps(o, o0, _mm256_add_ps(_mm256_maskload_ps(o, o0), acc[i][0]));

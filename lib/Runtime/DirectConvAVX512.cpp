@@ -12,7 +12,7 @@
 // im2col GEMM's (RuntimeKernelsTest Conv2D checks both).
 //
 //===----------------------------------------------------------------------===//
-#include "quantc/Runtime/Kernels.h"
+#include "DirectConvTaps.h"
 
 #include <immintrin.h>
 
@@ -38,40 +38,22 @@ void directConvRowAVX512(const Conv2DShape &s, const float *x, const float *wt, 
   const int64_t plane = s.OH * s.OW, khw = s.KH * s.KW, K = s.C * khw;
   for (int64_t ox0 = 0; ox0 < s.OW; ox0 += 32) {
     const int64_t n = std::min<int64_t>(32, s.OW - ox0);
-    // Per tap (ky, kx): whether its input row is in the image, the offset
-    // of its first lane, and the masks of its two 16-pixel halves.
-    constexpr int64_t kMaxTaps = 64;
-    int64_t rowOff[kMaxTaps];
-    bool inImage[kMaxTaps];
-    __mmask16 m0[kMaxTaps], m1[kMaxTaps];
-    for (int64_t ky = 0; ky < s.KH; ++ky)
-      for (int64_t kx = 0; kx < s.KW; ++kx) {
-        int64_t t = ky * s.KW + kx;
-        int64_t iy = oy * s.sh + ky * s.dh - s.padT;
-        int64_t base = ox0 + kx - s.padL;
-        inImage[t] = iy >= 0 && iy < s.H;
-        rowOff[t] = iy * s.xsH + base; // may be < 0: masked lanes do not load
-        m0[t] = laneMask(base, n, s.W, 0);
-        m1[t] = laneMask(base, n, s.W, 16);
-      }
+    const TapTable taps(s, oy, ox0);
+    __mmask16 m0[TapTable::kMaxTaps], m1[TapTable::kMaxTaps];
+    for (int64_t t = 0; t < khw; ++t) {
+      m0[t] = laneMask(taps.base[t], n, s.W, 0);
+      m1[t] = laneMask(taps.base[t], n, s.W, 16);
+    }
     const __mmask16 o0 = laneMask(0, n, s.OW, 0), o1 = laneMask(0, n, s.OW, 16);
     for (int64_t k0 = 0; k0 < K; k0 += sliceK) {
       const int64_t k1 = std::min(K, k0 + sliceK);
       __m512 acc[12][2];
       for (int i = 0; i < 12; ++i)
         acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-      int64_t c = k0 / khw, t = k0 - c * khw;
-      for (int64_t k = k0; k < k1; ++k, ++t) {
-        if (t == khw) {
-          t = 0;
-          ++c;
-        }
-        if (!inImage[t])
-          continue; // a row of zeros: adds nothing
-        const float *src = x + c * s.xsC + rowOff[t];
-        // The next channel's row: the planes are often a multiple of 4 KiB
-        // apart, so every channel's row at this tap falls in one L1 set;
-        // fetched ahead, its load does not wait on L2.
+      walkTaps(s, x, taps, k0, k1, [&](int64_t k, int64_t t, const float *src) {
+        // The row two channels ahead: the planes are often a multiple of
+        // 4 KiB apart, so every channel's row at this tap falls in one L1
+        // set; fetched ahead, its load does not wait on L2.
         _mm_prefetch(reinterpret_cast<const char *>(src + 2 * s.xsC), _MM_HINT_T0);
         _mm_prefetch(reinterpret_cast<const char *>(src + 2 * s.xsC + 31), _MM_HINT_T0);
         const __m512 v0 = _mm512_maskz_loadu_ps(m0[t], src);
@@ -82,7 +64,7 @@ void directConvRowAVX512(const Conv2DShape &s, const float *x, const float *wt, 
           acc[i][0] = _mm512_fmadd_ps(wi, v0, acc[i][0]);
           acc[i][1] = _mm512_fmadd_ps(wi, v1, acc[i][1]);
         }
-      }
+      });
       for (int64_t i = 0; i < mcount; ++i) {
         float *o = out + i * plane + oy * s.OW + ox0;
         _mm512_mask_storeu_ps(o, o0, _mm512_add_ps(_mm512_maskz_loadu_ps(o0, o), acc[i][0]));
