@@ -87,9 +87,7 @@ def kernels(args):
         if header and m:
             shape = tuple(int(m.group(i)) for i in (1, 2, 3))
             cells = re.findall(r"(\d+)%|([0-9.]+)(?: \([0-9.]+x\))?", m.group(4))
-            times = [float(b) for a, b in cells if b]
-            pcts = [int(a) for a, b in cells if a]
-            rows[shape] = (times, pcts)
+            rows[shape] = [float(b) for a, b in cells if b]  # the times; the % columns dropped
     paths = re.search(r"kernel paths: (.*)", out)
     once = re.search(r"igemm with B a weight \(packed once\): (\S+)", out)
     triad = next((v for k, (v, u) in peaks.items() if k.startswith("triad")), None)
@@ -99,16 +97,13 @@ def kernels(args):
     M, N, K = GEMM
     if GEMM in rows:
         # columns: f32, int8, f32 x int4, f32 B once, int8 B once (ms)
-        t = rows[GEMM][0][4]
+        t = rows[GEMM][4]
         res["gemm_ms"] = t
         res["gemm_gops"] = 2 * M * N * K / t / 1e6
-        path_peak = [v for k, v in int8.items() if "AMX" in k] if res["once_path"] == "amx" else \
-            [v for k, v in int8.items() if "vpdpbusd u8xs8, zmm" in k]
-        res["gemm_peak"] = path_peak[0] if path_peak else max(int8.values())
         res["gemm_best_peak"] = max(int8.values())
     M, N, K = GEMV
     if GEMV in rows:
-        t = rows[GEMV][0][2]  # f32 x int4 g128
+        t = rows[GEMV][2]  # f32 x int4 g128
         groups = K // 128
         nbytes = K * N / 2 + groups * N * (4 + 0.5)
         res["gemv_ms"] = t

@@ -189,16 +189,14 @@ depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, floa
 
 /// Whether depthwise convolutions take the AVX-512 path (when every tap
 /// is in bounds; the rest run the portable loop).
-static bool depthwiseUsesAVX512() { return convUsesAVX512(); }
-
-const char *depthwiseKernelName() { return depthwiseUsesAVX512() ? "avx512" : "generic"; }
+const char *depthwiseKernelName() { return convUsesAVX512() ? "avx512" : "generic"; }
 
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
   bool fast = false;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
   // QUANTC_CPU_KERNELS=generic|avx2 caps this choice as it caps the GEMMs'
   // (an AVX2-only run on an AVX-512 machine).
-  static const bool avx512 = depthwiseUsesAVX512();
+  static const bool avx512 = convUsesAVX512();
   // Every tap in bounds: no implicit padding and the output fits the input.
   fast = avx512 && s.padT == 0 && s.padL == 0 &&
          (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
