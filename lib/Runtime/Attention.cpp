@@ -165,8 +165,8 @@ void attentionF32(const View4 &q, const View4 &k, const View4 &v, const View4 *m
   // otherwise each block's product packs its own keys (a strided gather).
   const bool packK = !stack && d <= 256 && s > 0 && blocks * R > 1;
   const int64_t panelFloats = ((s + kNR - 1) / kNR) * kNR * d;
-  thread_local std::vector<float> packBuffer;
-  std::vector<float> &packedK = packBuffer;
+  thread_local AlignedVector<float> packBuffer;
+  AlignedVector<float> &packedK = packBuffer;
   if (packK) {
     packedK.resize(B * G * panelFloats);
     parallelFor(B * G, [&](int64_t t) {

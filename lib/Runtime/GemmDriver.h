@@ -9,20 +9,13 @@
 #ifndef QUANTC_LIB_RUNTIME_GEMMDRIVER_H
 #define QUANTC_LIB_RUNTIME_GEMMDRIVER_H
 
+#include "AlignedVector.h"
 #include "quantc/Runtime/Kernels.h"
 
 #include <cstddef>
 #include <vector>
 
 namespace quantc::rt {
-
-/// Grows a packing buffer to n elements, never shrinking it: shrinking
-/// and growing back would zero the tail again on every call (the packers
-/// write every element they use, padding included).
-template <typename T> inline void growTo(std::vector<T> &v, std::size_t n) {
-  if (v.size() < n)
-    v.resize(n);
-}
 
 
 constexpr int64_t kMR = 8, kNR = 32;

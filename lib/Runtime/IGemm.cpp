@@ -117,7 +117,7 @@ private:
 };
 
 struct IScratch {
-  std::vector<int16_t> a, b;
+  AlignedVector<int16_t> a, b;
 };
 thread_local IScratch iscratch;
 } // namespace

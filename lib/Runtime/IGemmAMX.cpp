@@ -41,8 +41,8 @@ void amxEndTiles() { _tile_release(); }
 namespace {
 /// The 32 x 32 block of C += A * Bp, A's tile for step q and row group g
 /// at aTile(q, g) with rows `aStride` bytes apart.
-template <typename ATile>
-void tileBlock(int64_t kq, ATile aTile, int64_t aStride, const int8_t *Bp, int32_t *C,
+template <bool StreamA, typename ATile>
+void tileBlock(int64_t q0, int64_t q1, ATile aTile, int64_t aStride, const int8_t *Bp, int32_t *C,
                int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
   // A whole 32 x 32 block reads and writes C in tiles; a partial one goes
   // through a block on the stack.
@@ -62,14 +62,20 @@ void tileBlock(int64_t kq, ATile aTile, int64_t aStride, const int8_t *Bp, int32
     _tile_zero(3);
   }
   constexpr int64_t kBStride = kQNR * 4; // bytes per quad of a B panel
-  for (int64_t q = 0; q < kq; q += 16) {
+  for (int64_t q = q0; q < q1; q += 16) {
     const int8_t *b = Bp + q * kBStride;
-    _tile_loadd(4, aTile(q, 0), aStride);
+    if constexpr (StreamA)
+      _tile_stream_loadd(4, aTile(q, 0), aStride);
+    else
+      _tile_loadd(4, aTile(q, 0), aStride);
     _tile_loadd(6, b, kBStride);
     _tile_loadd(7, b + 64, kBStride);
     _tile_dpbssd(0, 4, 6);
     _tile_dpbssd(1, 4, 7);
-    _tile_loadd(5, aTile(q, 1), aStride);
+    if constexpr (StreamA)
+      _tile_stream_loadd(5, aTile(q, 1), aStride);
+    else
+      _tile_loadd(5, aTile(q, 1), aStride);
     _tile_dpbssd(2, 5, 6);
     _tile_dpbssd(3, 5, 7);
   }
@@ -85,18 +91,23 @@ void tileBlock(int64_t kq, ATile aTile, int64_t aStride, const int8_t *Bp, int32
 }
 } // namespace
 
-void iTileKernelAMX(int64_t kq, const int8_t *A, const int8_t *Bp, int32_t *C, int64_t ldc,
-                    int64_t mr, int64_t nr, bool overwrite) {
+void iTileKernelAMX(int64_t kq, int64_t q0, int64_t q1, const int8_t *A, const int8_t *Bp,
+                    int32_t *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
   const int64_t group = kq * 64; // bytes of one 16-row group of A's tiles
-  // Step q / 16: 1 KB per tile.
-  tileBlock(kq, [&](int64_t q, int g) { return A + g * group + q * 64; }, 64, Bp, C, ldc, mr, nr,
-            overwrite);
+  // Step q / 16: 1 KB per tile, loaded with the streaming hint (tileloaddt1)
+  // so that the B panel, which the next row blocks use again, stays in L1.
+  tileBlock<true>(q0, q1, [&](int64_t q, int g) { return A + g * group + q * 64; }, 64, Bp, C,
+                  ldc, mr, nr, overwrite);
 }
 
-void iTileKernelAMXRows(int64_t kq, const int8_t *A, int64_t lda, const int8_t *Bp, int32_t *C,
-                        int64_t ldc, int64_t mr, int64_t nr, bool overwrite) {
-  tileBlock(kq, [&](int64_t q, int g) { return A + g * 16 * lda + q * 4; }, lda, Bp, C, ldc, mr,
-            nr, overwrite);
+void iTileKernelAMXRows(int64_t q0, int64_t q1, const int8_t *A, int64_t lda, const int8_t *Bp,
+                        int32_t *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite,
+                        bool streamA) {
+  auto aTile = [&](int64_t q, int g) { return A + g * 16 * lda + q * 4; };
+  if (streamA)
+    tileBlock<true>(q0, q1, aTile, lda, Bp, C, ldc, mr, nr, overwrite);
+  else
+    tileBlock<false>(q0, q1, aTile, lda, Bp, C, ldc, mr, nr, overwrite);
 }
 
 } // namespace quantc::rt

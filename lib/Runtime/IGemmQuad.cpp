@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <cstdint>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -44,6 +45,13 @@ constexpr int64_t kQuadMinRows = 4;
 /// AMX tiles for products of at least kAmxMinRows rows (fewer take the
 /// VNNI quads: a tile call computes 32 rows whatever M is).
 constexpr int64_t kAmxMinRows = 16;
+
+/// Tiles of k (2 KB of a B panel each) per K slice of the AMX product:
+/// 24 KB of B stay in the 48 KB L1 while A's tiles stream (a throwaway
+/// loop test, 256x512x1024 on one core: A streamed past an L1-resident
+/// B panel 28.8 ns per 32 x 32 x 64 step against 40.5 with A's block
+/// kept and B panels read from L2).
+constexpr int64_t kAmxSliceTiles = 24;
 
 bool quadAvailable();
 
@@ -74,7 +82,7 @@ bool quadAvailable() {
 
 struct PackedS8 {
   int64_t kq = 0, panels = 0;
-  std::vector<int8_t> b;     // panels x kq x kQNR x 4
+  AlignedVector<int8_t> b;   // panels x kq x kQNR x 4
   std::vector<int32_t> corr; // panels x kQNR: 128 * column sum
 };
 
@@ -186,6 +194,13 @@ void packTilesS8(MatrixS8 A, int64_t M, int64_t K, int64_t kq, int64_t r0, int64
   }
 }
 
+/// Whether the AMX product can load A's tiles straight from its rows:
+/// whole 64-byte tiles of k on cache lines, nothing past K to read.
+bool aInPlace(MatrixS8 A, int64_t K) {
+  return A.cs == 1 && K % 64 == 0 && A.rs % 64 == 0 &&
+         reinterpret_cast<uintptr_t>(A.ptr) % 64 == 0;
+}
+
 /// Column blocks of whole panels for `P` panels: at least one per thread,
 /// at most 8 panels (256 columns) each, as even as the panel count allows.
 int64_t panelsPerBlock(int64_t P) {
@@ -201,6 +216,10 @@ void releasePackedS8Weights() {
   PackedS8Cache &c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.packed.clear();
+}
+
+bool igemmConstBReadsAInPlace(int64_t M, int64_t K, MatrixS8 A) {
+  return M >= kAmxMinRows && K > 0 && amxAvailable() && aInPlace(A, K);
 }
 
 const char *igemmConstBKernelName() {
@@ -221,21 +240,40 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
   if (packed && packed->kq % kTileQuads == 0) {
     const PackedS8 &pb = *packed;
     const int64_t kq = pb.kq, lda = kq * 4, blocksM = (M + kTileRows - 1) / kTileRows;
-    thread_local std::vector<int8_t> ap;
-    growTo(ap, blocksM * kTileRows * lda);
+    // A's whole 32-row blocks are read in place where its rows are whole
+    // tiles of k on cache lines (K a multiple of 64: no padding to read);
+    // the others, and the last partial block, are packed.
+    const int64_t firstPacked = aInPlace(A, K) ? M / kTileRows : 0;
+    thread_local AlignedVector<int8_t> ap;
+    growTo(ap, (blocksM - firstPacked) * kTileRows * lda);
     int8_t *a = ap.data();
-    parallelFor(blocksM, [&](int64_t i) {
-      packTilesS8(A, M, K, kq, i * kTileRows, (i + 1) * kTileRows, a);
+    const MatrixS8 rest{A.ptr + firstPacked * kTileRows * A.rs, A.rs, A.cs};
+    const int64_t restRows = M - firstPacked * kTileRows;
+    parallelFor(blocksM - firstPacked, [&](int64_t i) {
+      packTilesS8(rest, restRows, K, kq, i * kTileRows, (i + 1) * kTileRows, a);
     });
     const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
+    // K in equal slices of at most kAmxSliceTiles tiles: one B panel
+    // slice stays in L1 while every row block's A tiles stream past it.
+    const int64_t tiles = kq / kTileQuads, slices = (tiles + kAmxSliceTiles - 1) / kAmxSliceTiles;
+    const int64_t sliceQuads = (tiles + slices - 1) / slices * kTileQuads;
     parallelFor(blocks, [&](int64_t t) {
       amxBeginTiles();
-      for (int64_t i = 0; i < blocksM; ++i)
+      for (int64_t q0 = 0; q0 < kq; q0 += sliceQuads)
         for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
           const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
           const int64_t nr = std::min(kQNR, N - j * kQNR);
-          iTileKernelAMX(kq, a + i * kTileRows * lda, bp, C + i * kTileRows * ldc + j * kQNR, ldc,
-                         std::min(kTileRows, M - i * kTileRows), nr, overwrite);
+          const int64_t q1 = std::min(kq, q0 + sliceQuads);
+          for (int64_t i = 0; i < blocksM; ++i) {
+            int32_t *c = C + i * kTileRows * ldc + j * kQNR;
+            const int64_t mr = std::min(kTileRows, M - i * kTileRows);
+            if (i < firstPacked)
+              iTileKernelAMXRows(q0, q1, A.ptr + i * kTileRows * A.rs, A.rs, bp, c, ldc, mr, nr,
+                                 overwrite && q0 == 0, /*streamA=*/true);
+            else
+              iTileKernelAMX(kq, q0, q1, a + (i - firstPacked) * kTileRows * lda, bp, c, ldc, mr,
+                             nr, overwrite && q0 == 0);
+          }
         }
       amxEndTiles();
     });
@@ -245,7 +283,7 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
 #ifdef QUANTC_HAVE_AVX512_KERNELS
   const PackedS8 &pb = packOnce(B, K, N);
   const int64_t kq = pb.kq, mPanels = (M + kQMR - 1) / kQMR;
-  thread_local std::vector<uint8_t> ap;
+  thread_local AlignedVector<uint8_t> ap;
   // Grown, never shrunk (a resize back up zeroed A's size per call, 5%
   // of a quantized MiniLM run).
   growTo(ap, mPanels * kq * kQMR * 4);
@@ -302,7 +340,7 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
   const int64_t kq = pb.kq, lda = kq * 4, P = pb.panels, ldt = P * kQNR;
   const bool amx = amxAvailable() && kq % kTileQuads == 0;
   // The image channels-last, [H][W][C].
-  thread_local std::vector<int8_t> xt;
+  thread_local AlignedVector<int8_t> xt;
   growTo(xt, s.H * s.W * s.C);
   int8_t *xl = xt.data();
   parallelFor(s.H, [&](int64_t iy) {
@@ -316,9 +354,9 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
   const int64_t tasks = (N + kConvRows - 1) / kConvRows;
   parallelFor(tasks, [&](int64_t t) {
     const int64_t p0 = t * kConvRows, rows = std::min(kConvRows, N - p0);
-    thread_local std::vector<int8_t> patches;
-    thread_local std::vector<uint8_t> ap;
-    thread_local std::vector<int32_t> acc;
+    thread_local AlignedVector<int8_t> patches;
+    thread_local AlignedVector<uint8_t> ap;
+    thread_local AlignedVector<int32_t> acc;
     growTo(patches, kConvRows * lda);
     growTo(acc, kConvRows * ldt);
     int8_t *a = patches.data();
@@ -346,10 +384,10 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
       amxBeginTiles();
       for (int64_t i = 0; i * kTileRows < rows; ++i)
         for (int64_t j = 0; j < P; ++j)
-          iTileKernelAMXRows(kq, a + i * kTileRows * lda, lda, pb.b.data() + j * kq * kQNR * 4,
+          iTileKernelAMXRows(0, kq, a + i * kTileRows * lda, lda, pb.b.data() + j * kq * kQNR * 4,
                              cbuf + i * kTileRows * ldt + j * kQNR, ldt,
                              std::min(kTileRows, rows - i * kTileRows), std::min(kQNR, M - j * kQNR),
-                             /*overwrite=*/true);
+                             /*overwrite=*/true, /*streamA=*/false);
       amxEndTiles();
     }
 #endif

@@ -9,6 +9,7 @@
 // duration of a product.
 //
 //===----------------------------------------------------------------------===//
+#include "AlignedVector.h"
 #include "LowBitWiden.h"
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
@@ -100,7 +101,7 @@ void sgemmLowBit(int64_t M, int64_t N, int64_t K, Matrix A, const LowBitWeights 
   if (M <= 0 || N <= 0 || K <= 0)
     return;
   const int64_t half = (N + 1) / 2;
-  thread_local std::vector<int8_t> buffer;
+  thread_local AlignedVector<int8_t> buffer;
   buffer.resize(static_cast<size_t>(K * half));
   int8_t *nib = buffer.data();
   constexpr int64_t kRows = 64;

@@ -98,7 +98,7 @@ void packA(Matrix a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, float *dst)
 }
 
 struct Scratch {
-  std::vector<float> a, b;
+  AlignedVector<float> a, b;
 };
 
 /// QUANTC_DIRECT_A=0 packs A even where the kernel could read it in place.
@@ -120,7 +120,7 @@ thread_local Scratch scratch;
 constexpr int64_t kWholeAMaxRows = 1024;
 /// That packed A, per calling thread (a nested GEMM, e.g. one batch
 /// element per task, has its own).
-thread_local std::vector<float> wholeA;
+thread_local AlignedVector<float> wholeA;
 
 /// How a product of P column panels (NR wide) and mPanels row panels is
 /// cut into tasks for `threads` threads: {panels per column block, row
@@ -210,7 +210,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
   // its NR columns, K x NR floats), a task's panels for [n0, n0 + nc) of
   // the slice at k0 are read in place, panelStride apart; panels packed
   // here are kc x NR, back to back.
-  auto panels = [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, std::vector<float> &buf) {
+  auto panels = [&](int64_t k0, int64_t kc, int64_t n0, int64_t nc, AlignedVector<float> &buf) {
     if (prepacked)
       return prepacked + (n0 / kNR) * K * kNR + k0 * kNR;
     growTo(buf, ((nc + kNR - 1) / kNR) * kNR * kc);
@@ -226,7 +226,7 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     // sliceDepth: slice at k0 holds mPanels panels of kc x MR. Tasks own column
     // blocks and pack their B panels once per slice.
     int64_t mPanels = (M + kMR - 1) / kMR;
-    std::vector<float> &ap = wholeA;
+    AlignedVector<float> &ap = wholeA;
     // A with contiguous rows is read in place by the AVX-512 kernel (no
     // packing pass, no fork-join before the product).
     static const bool directOk = directAEnabled();
@@ -494,7 +494,7 @@ namespace {
 /// p * K * NR floats, so every slice depth reads it in place.
 struct PackedWeights {
   std::mutex mu;
-  std::map<std::tuple<const float *, int64_t, int64_t, int64_t>, std::vector<float>> packed;
+  std::map<std::tuple<const float *, int64_t, int64_t, int64_t>, AlignedVector<float>> packed;
 };
 
 PackedWeights &packedWeights() {
@@ -518,7 +518,7 @@ const float *packOnce(Matrix B, int64_t K, int64_t N) {
   if (it != w.packed.end())
     return it->second.data();
   int64_t panels = (N + kNR - 1) / kNR;
-  std::vector<float> buf(panels * kNR * K);
+  AlignedVector<float> buf(panels * kNR * K);
   DenseBPacker packer(B);
   constexpr int64_t kChunk = 8; // panels per packing task
   parallelFor((panels + kChunk - 1) / kChunk, [&](int64_t t) {

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <random>
 #if defined(__x86_64__)
@@ -308,6 +309,51 @@ TEST_P(IGemm, BitExactAgainstInt64Loops) {
     igemmS8ConstB(M, N, K, A, B, c.data(), N, /*overwrite=*/true);
     for (size_t i = 0; i < c.size(); ++i)
       ASSERT_EQ(c[i], want[i] - c0[i]) << "igemmS8ConstB overwrite at flat index " << i;
+  }
+  releasePackedWeights();
+  setNumThreads(0);
+}
+
+// A 64-byte aligned with K a multiple of 64: on the AMX path its whole
+// 32-row blocks are read in place (the last partial block packed); K of
+// 1 to 25 tiles, so one to three K slices, with and without overwrite,
+// 1 and 2 threads, against int64 loops.
+TEST(IGemmConstB, AlignedRowsBitExactAgainstInt64Loops) {
+  struct Case { int64_t M, N, K; };
+  for (Case cs : {Case{16, 33, 64}, Case{70, 100, 832}, Case{96, 64, 1600}, Case{45, 130, 256}}) {
+    const int64_t M = cs.M, N = cs.N, K = cs.K;
+    auto src = randomS8(M * K, 31), b = randomS8(K * N, 32);
+    std::unique_ptr<int8_t[], void (*)(void *)> a(
+        static_cast<int8_t *>(std::aligned_alloc(64, (M * K + 63) / 64 * 64)), std::free);
+    std::copy(src.begin(), src.end(), a.get());
+    const MatrixS8 A{a.get(), K, 1};
+    std::printf("igemmS8ConstB %lldx%lldx%lld: %s, A read in place: %s\n", (long long)M,
+                (long long)N, (long long)K, igemmConstBKernelName(),
+                igemmConstBReadsAInPlace(M, K, A) ? "yes" : "no");
+    if (std::string(igemmConstBKernelName()) == "amx")
+      EXPECT_TRUE(igemmConstBReadsAInPlace(M, K, A));
+    std::vector<int32_t> c0(M * N), want(M * N);
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        c0[i * N + j] = static_cast<int32_t>((i * 5 + j * 11) % 777) - 300;
+        int64_t acc = 0;
+        for (int64_t k = 0; k < K; ++k)
+          acc += int64_t(a[i * K + k]) * b[k * N + j];
+        want[i * N + j] = static_cast<int32_t>(acc);
+      }
+    for (int threads : {1, 2}) {
+      setNumThreads(threads);
+      std::vector<int32_t> c = c0;
+      igemmS8ConstB(M, N, K, A, MatrixS8{b.data(), N, 1}, c.data(), N);
+      for (size_t i = 0; i < c.size(); ++i)
+        ASSERT_EQ(c[i], want[i] + c0[i]) << M << "x" << N << "x" << K << " at flat index " << i
+                                         << " with " << threads << " threads";
+      c.assign(M * N, 0x5a5a5a5a);
+      igemmS8ConstB(M, N, K, A, MatrixS8{b.data(), N, 1}, c.data(), N, /*overwrite=*/true);
+      for (size_t i = 0; i < c.size(); ++i)
+        ASSERT_EQ(c[i], want[i]) << M << "x" << N << "x" << K << " overwrite at flat index " << i
+                                 << " with " << threads << " threads";
+    }
   }
   releasePackedWeights();
   setNumThreads(0);

@@ -148,24 +148,33 @@ int main(int argc, char **argv) {
     std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f);
     std::unique_ptr<float[], void (*)(void *)> c(
         static_cast<float *>(std::aligned_alloc(64, (s.M * s.N * 4 + 63) / 64 * 64)), std::free);
-    std::vector<int8_t> ai(s.M * s.K, 3), bi(s.K * s.N, -2);
-    std::vector<int32_t> ci(s.M * s.N);
+    // The int8 A and C 64-byte aligned too (a quantized model's
+    // activations and accumulators are).
+    std::vector<int8_t> bi(s.K * s.N, -2);
+    std::unique_ptr<int8_t[], void (*)(void *)> aiBuf(
+        static_cast<int8_t *>(std::aligned_alloc(64, (s.M * s.K + 63) / 64 * 64)), std::free);
+    std::unique_ptr<int32_t[], void (*)(void *)> ciBuf(
+        static_cast<int32_t *>(std::aligned_alloc(64, (s.M * s.N * 4 + 63) / 64 * 64)), std::free);
+    std::fill(aiBuf.get(), aiBuf.get() + s.M * s.K, int8_t(3));
+    std::fill(ciBuf.get(), ciBuf.get() + s.M * s.N, 0);
+    int8_t *ai = aiBuf.get();
+    int32_t *ci = ciBuf.get();
     int64_t half = (s.N + 1) / 2, groups = (s.K + 127) / 128;
     std::vector<int8_t> packed(s.K * half, 0x37), zp(groups * s.N, 8);
     std::vector<float> scale(groups * s.N, 0.01f);
     Int4Weights w{packed.data(), half, 1, scale.data(), s.N, 1, zp.data(), s.N, 1, 128, false};
     double tf = medianMs([&] { sgemm(s.M, s.N, s.K, Matrix{a.data(), s.K, 1},
                                      Matrix{b.data(), s.N, 1}, c.get(), s.N); }, runs);
-    double ti = medianMs([&] { igemmS8(s.M, s.N, s.K, MatrixS8{ai.data(), s.K, 1},
-                                       MatrixS8{bi.data(), s.N, 1}, ci.data(), s.N); }, runs);
+    double ti = medianMs([&] { igemmS8(s.M, s.N, s.K, MatrixS8{ai, s.K, 1},
+                                       MatrixS8{bi.data(), s.N, 1}, ci, s.N); }, runs);
     double t4 = medianMs([&] { sgemmW4(s.M, s.N, s.K, Matrix{a.data(), s.K, 1}, w, c.get(),
                                        s.N); }, runs);
     // The same float product with B a weight: packed on the first call
     // (medianMs's untimed warm-up) and read from the cache after.
     double tc = medianMs([&] { sgemmConstB(s.M, s.N, s.K, Matrix{a.data(), s.K, 1},
                                            Matrix{b.data(), s.N, 1}, c.get(), s.N); }, runs);
-    double tic = medianMs([&] { igemmS8ConstB(s.M, s.N, s.K, MatrixS8{ai.data(), s.K, 1},
-                                              MatrixS8{bi.data(), s.N, 1}, ci.data(), s.N); },
+    double tic = medianMs([&] { igemmS8ConstB(s.M, s.N, s.K, MatrixS8{ai, s.K, 1},
+                                              MatrixS8{bi.data(), s.N, 1}, ci, s.N); },
                           runs);
     releasePackedWeights();
     char shape[64];

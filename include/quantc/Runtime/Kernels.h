@@ -103,6 +103,10 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
 /// their state and granted this process the tile data (asked once), and
 /// QUANTC_CPU_KERNELS does not cap the kernels below it.
 bool amxInt8Usable();
+/// Whether igemmS8ConstB reads A's tiles in place (no packing): on the
+/// AMX path, for A with unit column stride, K and the row stride
+/// multiples of 64 and A 64-byte aligned (its whole 32-row blocks).
+bool igemmConstBReadsAInPlace(int64_t M, int64_t K, MatrixS8 A);
 /// The path igemmS8ConstB takes for products above decode size
 /// ("avx512vnni-u8s8", or igemmKernelName()'s).
 const char *igemmConstBKernelName();
