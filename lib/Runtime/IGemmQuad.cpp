@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "IGemmQuad.h"
+#include "ByteTranspose.h"
 #include "GemmDriver.h"
 #include "IGemmAMX.h"
 #include "quantc/Runtime/Kernels.h"
@@ -322,9 +323,12 @@ constexpr int64_t kConvMinK = 64;
 
 const char *convS8ConstWKernelName() { return igemmConstBKernelName(); }
 
-void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out) {
+void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
+                    bool overwrite) {
   const int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW, M = s.M;
   if (N < kQuadMinRows || M <= 0 || K < kConvMinK || !quadAvailable()) {
+    if (overwrite)
+      std::memset(out, 0, sizeof(int32_t) * std::max<int64_t>(M, 0) * N);
     conv2dS8(s, x, w, out);
     return;
   }
@@ -344,6 +348,10 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
   growTo(xt, s.H * s.W * s.C);
   int8_t *xl = xt.data();
   parallelFor(s.H, [&](int64_t iy) {
+    if (s.xsW == 1) { // the row's C runs of W bytes -> W runs of C bytes
+      transposeBytes(x + iy * s.xsH, s.xsC, s.C, s.W, xl + iy * s.W * s.C, s.C);
+      return;
+    }
     for (int64_t c = 0; c < s.C; ++c) {
       const int8_t *src = x + c * s.xsC + iy * s.xsH;
       int8_t *dst = xl + iy * s.W * s.C + c;
@@ -405,11 +413,15 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
                                 /*overwrite=*/true);
     }
 #endif
-    // out[m, p] += acc[p, m].
+    // out[m, p] (+)= acc[p, m].
     for (int64_t m = 0; m < M; ++m) {
       int32_t *o = out + m * N + p0;
-      for (int64_t r = 0; r < rows; ++r)
-        o[r] += cbuf[r * ldt + m];
+      if (overwrite)
+        for (int64_t r = 0; r < rows; ++r)
+          o[r] = cbuf[r * ldt + m];
+      else
+        for (int64_t r = 0; r < rows; ++r)
+          o[r] += cbuf[r * ldt + m];
     }
   });
 }

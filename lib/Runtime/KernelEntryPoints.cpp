@@ -155,7 +155,7 @@ template <typename T, typename Body> void withContiguousOutput(MemRef<T, 4> *Y, 
 
 template <typename In, typename Acc>
 void conv2dEntry(MemRef<In, 4> *X, MemRef<In, 4> *W, MemRef<Acc, 4> *Y, int64_t sh, int64_t sw,
-                 int64_t dh, int64_t dw, bool constW = false) {
+                 int64_t dh, int64_t dw, bool constW = false, bool overwrite = false) {
   std::vector<In> wcopy;
   const In *w = contiguousWeights(W->data(), W->sizes, W->strides, 4, wcopy);
   Conv2DShape s = shapeOf(*X, W->sizes[0], W->sizes[2], W->sizes[3], Y->sizes, sh, sw, dh, dw);
@@ -164,12 +164,15 @@ void conv2dEntry(MemRef<In, 4> *X, MemRef<In, 4> *W, MemRef<Acc, 4> *Y, int64_t 
   constW = constW && wcopy.empty();
   withContiguousOutput(Y, [&](Acc *y) {
     for (int64_t n = 0; n < X->sizes[0]; ++n) {
+      Acc *yn = y + n * s.M * s.OH * s.OW;
       if constexpr (std::is_same_v<In, int8_t>)
         if (constW) {
-          conv2dS8ConstW(s, X->data() + n * X->strides[0], w, y + n * s.M * s.OH * s.OW);
+          conv2dS8ConstW(s, X->data() + n * X->strides[0], w, yn, overwrite);
           continue;
         }
-      conv(s, X->data() + n * X->strides[0], w, y + n * s.M * s.OH * s.OW);
+      if (overwrite)
+        std::fill(yn, yn + s.M * s.OH * s.OW, Acc(0));
+      conv(s, X->data() + n * X->strides[0], w, yn);
     }
   });
 }
@@ -389,6 +392,14 @@ void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw(MemRefI8<4> *X, MemRefI8<4> *W
   conv2dEntry(X, W, Y, sh, sw, dh, dw, /*constW=*/true);
 }
 
+/// The same with Y overwritten (its zero fill dropped by
+/// quantc-cpu-kernel-calls): Y = the convolution, Y never read.
+void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw_set(MemRefI8<4> *X, MemRefI8<4> *W,
+                                                      MemRefI32<4> *Y, int64_t sh, int64_t sw,
+                                                      int64_t dh, int64_t dw) {
+  conv2dEntry(X, W, Y, sh, sw, dh, dw, /*constW=*/true, /*overwrite=*/true);
+}
+
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> *W,
                                                   MemRefF32<4> *Y, int64_t sh, int64_t sw,
                                                   int64_t dh, int64_t dw) {
@@ -457,6 +468,8 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_i8_i32)},
       {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw)},
+      {"_mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw_set)},
       {"qc_rt_prof_mark", reinterpret_cast<void *>(&qc_rt_prof_mark)},
       {"qc_rt_parallel_for", reinterpret_cast<void *>(&qc_rt_parallel_for)},
       {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},

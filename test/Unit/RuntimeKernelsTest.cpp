@@ -458,6 +458,12 @@ TEST_P(Conv2DS8, BitExactAgainstInt64Loops) {
             << "conv2dS8ConstW (" << convS8ConstWKernelName() << ", call " << call << ", "
             << threads << " threads) at flat index " << i;
     }
+    // overwrite: out = the convolution, whatever it held.
+    std::vector<int32_t> set(want.size(), 0x5a5a5a5a);
+    conv2dS8ConstW(s, x.data(), w.data(), set.data(), /*overwrite=*/true);
+    for (size_t i = 0; i < set.size(); ++i)
+      ASSERT_EQ(set[i], want[i]) << "conv2dS8ConstW overwrite (" << convS8ConstWKernelName()
+                                 << ", " << threads << " threads) at flat index " << i;
   }
 }
 
@@ -477,7 +483,13 @@ INSTANTIATE_TEST_SUITE_P(
                       // 70 channels over 3 panels, strided and dilated.
                       ConvCase{96, 20, 17, 24, 3, 3, 1, 1, 1, 1, 1, 1},
                       ConvCase{72, 13, 11, 33, 1, 1, 1, 1, 1, 1, 0, 0},
-                      ConvCase{16, 11, 12, 70, 3, 3, 2, 1, 1, 2, 1, 2}));
+                      ConvCase{16, 11, 12, 70, 3, 3, 2, 1, 1, 2, 1, 2},
+                      // The image's planes to channels-last in 16 x 16
+                      // byte blocks: 24 channels (a last block of rows
+                      // overlapping the first), rows of 40 pixels (of
+                      // columns), 33 channels over rows of 16.
+                      ConvCase{24, 5, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+                      ConvCase{33, 4, 16, 8, 1, 3, 1, 1, 1, 1, 0, 1}));
 
 struct W4Case {
   int64_t M, N, K, group;

@@ -122,8 +122,10 @@ void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *o
 /// and the image transposed to channels-last so that each output pixel's
 /// patch is KH x KW runs of C bytes, for K = C KH KW >= 64; elsewhere
 /// conv2dS8. The same exact
-/// int32 results (out += the product).
-void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out);
+/// int32 results (out += the product; with `overwrite`, out = the
+/// product, its old contents never read).
+void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
+                    bool overwrite = false);
 /// The path conv2dS8ConstW takes ("amx", "avx512vnni-u8s8", or
 /// igemmKernelName()'s).
 const char *convS8ConstWKernelName();
@@ -302,6 +304,11 @@ void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw(quantc::rt::MemRefI8<4> *X,
                                                   quantc::rt::MemRefI8<4> *W,
                                                   quantc::rt::MemRefI32<4> *Y, int64_t sh,
                                                   int64_t sw, int64_t dh, int64_t dw);
+// The same writing Y (its zero fill dropped): Y = the convolution.
+void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw_set(quantc::rt::MemRefI8<4> *X,
+                                                      quantc::rt::MemRefI8<4> *W,
+                                                      quantc::rt::MemRefI32<4> *Y, int64_t sh,
+                                                      int64_t sw, int64_t dh, int64_t dw);
 }
 
 #endif

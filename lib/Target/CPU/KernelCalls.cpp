@@ -67,9 +67,13 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
         targets.push_back(op);
       }
     });
+    // Products whose kernels have an overwriting (_set) entry: matmuls,
+    // and int8 convolutions with a weight.
     for (linalg::LinalgOp op : targets)
       replace(module, op,
-              isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation()) && zeroFilledOutput(op));
+              (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation()) ||
+               (kindOf(op) == Kind::S8 && isa<linalg::Conv2DNchwFchwOp>(op.getOperation()))) &&
+                  zeroFilledOutput(op));
     // Contractions the lowering marked for a kernel (qc.kernel).
     SmallVector<linalg::GenericOp> marked;
     module.walk([&](linalg::GenericOp op) {
@@ -195,7 +199,8 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     op->erase();
   }
 
-  /// Whether op is an f32 (batch) matmul whose output buffer was just
+  /// Whether op is an f32 (batch) matmul or hadamard, or an int8 matmul
+  /// or convolution with a weight, whose output buffer was just
   /// zero-filled for it: the fill (or the copy of a zero-filled buffer CSE
   /// left) is erased and the kernel writes C = A * B without reading C (a
   /// pass over the output saved; SmolLM2's logits are 50 MB). The output
@@ -203,9 +208,11 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
   bool zeroFilledOutput(linalg::LinalgOp op) {
     if (op.getNumDpsInits() != 1)
       return false;
-    // int8 products only for a weight B (the _constb_set entry).
+    // int8 matmuls and convolutions only for a weight B / W (the
+    // _constb_set and _constw_set entries).
     if (kindOf(op) != Kind::F32 &&
-        !(kindOf(op) == Kind::S8 && isa<linalg::MatmulOp>(op.getOperation()) &&
+        !(kindOf(op) == Kind::S8 &&
+          isa<linalg::MatmulOp, linalg::Conv2DNchwFchwOp>(op.getOperation()) &&
           op->getOperand(1).getDefiningOp<memref::GetGlobalOp>()))
       return false;
     Value c = op.getDpsInits()[0];
@@ -289,9 +296,10 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     } else if (auto c = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
       // A constant int8 weight is packed once by the runtime and kept.
       bool constW = op->getOperand(1).getDefiningOp<memref::GetGlobalOp>() != nullptr;
-      name = !s8      ? "qc_rt_conv2d_nchw_f32"
-             : constW ? "qc_rt_conv2d_nchw_i8_i32_constw"
-                      : "qc_rt_conv2d_nchw_i8_i32";
+      name = !s8        ? "qc_rt_conv2d_nchw_f32"
+             : !constW   ? "qc_rt_conv2d_nchw_i8_i32"
+             : overwrite ? "qc_rt_conv2d_nchw_i8_i32_constw_set"
+                         : "qc_rt_conv2d_nchw_i8_i32_constw";
       addWindow(c.getStrides(), c.getDilations());
     } else if (auto c = dyn_cast<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
       name = "qc_rt_depthwise_conv2d_nchw_f32";

@@ -70,3 +70,46 @@ func.func @s8_zero_filled(%a: memref<4x8xi8>, %b: memref<8x6xi8>) -> (memref<4x6
   linalg.matmul ins(%a, %b : memref<4x8xi8>, memref<8x6xi8>) outs(%d : memref<4x6xi32>)
   return %c, %d : memref<4x6xi32>, memref<4x6xi32>
 }
+
+// -----
+
+// int8 convolutions: a weight's convolution into a zero-filled i32 buffer
+// drops the fill (qc_rt_conv2d_nchw_i8_i32_constw_set); an activation
+// weight keeps fill and call; a weight's convolution into a buffer filled
+// with a bias keeps the fill and accumulates; f32 convolutions keep theirs.
+// CHECK-LABEL: func.func @s8_conv_zero_filled
+// CHECK-NOT: linalg.fill
+// CHECK: call @qc_rt_conv2d_nchw_i8_i32_constw_set(
+// CHECK: linalg.fill
+// CHECK: call @qc_rt_conv2d_nchw_i8_i32(
+// CHECK: linalg.fill
+// CHECK: call @qc_rt_conv2d_nchw_i8_i32_constw(
+// CHECK: linalg.fill
+// CHECK: call @qc_rt_conv2d_nchw_f32(
+memref.global "private" constant @cw8 : memref<4x3x3x3xi8> = dense<2>
+memref.global "private" constant @cwf : memref<4x3x3x3xf32> = dense<0.5>
+func.func @s8_conv_zero_filled(%x: memref<1x3x8x8xi8>, %wa: memref<4x3x3x3xi8>, %xf: memref<1x3x8x8xf32>)
+    -> (memref<1x4x6x6xi32>, memref<1x4x6x6xi32>, memref<1x4x6x6xi32>, memref<1x4x6x6xf32>) {
+  %z = arith.constant 0 : i32
+  %seven = arith.constant 7 : i32
+  %zf = arith.constant 0.0 : f32
+  %w = memref.get_global @cw8 : memref<4x3x3x3xi8>
+  %wf = memref.get_global @cwf : memref<4x3x3x3xf32>
+  %y = memref.alloc() : memref<1x4x6x6xi32>
+  linalg.fill ins(%z : i32) outs(%y : memref<1x4x6x6xi32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%x, %w : memref<1x3x8x8xi8>, memref<4x3x3x3xi8>) outs(%y : memref<1x4x6x6xi32>)
+  %ya = memref.alloc() : memref<1x4x6x6xi32>
+  linalg.fill ins(%z : i32) outs(%ya : memref<1x4x6x6xi32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%x, %wa : memref<1x3x8x8xi8>, memref<4x3x3x3xi8>) outs(%ya : memref<1x4x6x6xi32>)
+  %yb = memref.alloc() : memref<1x4x6x6xi32>
+  linalg.fill ins(%seven : i32) outs(%yb : memref<1x4x6x6xi32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%x, %w : memref<1x3x8x8xi8>, memref<4x3x3x3xi8>) outs(%yb : memref<1x4x6x6xi32>)
+  %yf = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.fill ins(%zf : f32) outs(%yf : memref<1x4x6x6xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%xf, %wf : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%yf : memref<1x4x6x6xf32>)
+  return %y, %ya, %yb, %yf : memref<1x4x6x6xi32>, memref<1x4x6x6xi32>, memref<1x4x6x6xi32>, memref<1x4x6x6xf32>
+}

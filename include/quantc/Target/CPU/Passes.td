@@ -37,8 +37,12 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     or a copy of such a buffer, which CSE leaves when two products share
     one fill) drops the fill and calls the `_set` entry instead
     (qc_rt_matmul_f32_set, qc_rt_matmul_f32_constb_set,
-    qc_rt_batch_matmul_f32_set): C = A B, C never read. A fill of any other
-    value (a bias) or another use in between keeps the accumulating call.
+    qc_rt_batch_matmul_f32_set): C = A B, C never read. So do int8
+    matmuls and 2-D convolutions whose B / W is a weight
+    (qc_rt_matmul_i8_i32_constb_set, qc_rt_conv2d_nchw_i8_i32_constw_set:
+    Y = the convolution; the fill was a pass over Y and the kernel's
+    accumulation another read of it). A fill of any other value (a bias)
+    or another use in between keeps the accumulating call.
 
     qc.attention_kernel on buffers (qc-fuse-attention's op after
     bufferization) becomes qc_rt_attention_f32 / _masked_f32 with the
