@@ -11,12 +11,17 @@ Each model is compiled ahead of time (`quantc compile` / `quantc quantize
 timed through the C API (python/quantc CompiledModel); ONNX Runtime runs
 with intra-op threads = --threads and its default graph optimizations
 (which fuse QDQ pairs into its int8 kernels). The candidates run in
-turns, one run each per round (3 warm-up rounds, then --runs rounds), so
-that a change in the machine's load hits all of them alike (with a 50 ms
-pause before each run, so that ONNX Runtime's spinning pool threads are
-idle again). Prints the
-median and the minimum per candidate, and the ratio of medians to ONNX
-Runtime's float and quantize_static rows.
+turns (3 warm-up rounds, then --runs rounds), so that a change in the
+machine's load hits all of them alike: in each round, after a 50 ms pause
+(ONNX Runtime's spinning pool threads go idle, so that they do not take
+the next candidate's cores), each candidate makes one untimed call and
+then --block timed calls back to back: steady-state latency, caches warm
+and pool threads awake for every candidate alike. (Until 2026-12-07 each
+timed call came right after the pause: cold caches and sleeping pools,
+which read 1.3-2x above `quantc bench` for quantc and for ONNX Runtime
+alike.) Prints the median and the minimum per candidate over runs x block
+calls, and the ratio of medians to ONNX Runtime's float and
+quantize_static rows.
 """
 import argparse
 import os
@@ -36,20 +41,25 @@ from quantc.datasets import load_split  # noqa: E402
 from quantc.eval import MODELS, quantc_quantize  # noqa: E402
 
 
-def time_in_turns(fns, runs):
-    """{label: (median ms, min ms)} over `runs` rounds of one call each."""
+def time_in_turns(fns, runs, block=5):
+    """{label: (median ms, min ms)} over `runs` rounds; in each round every
+    candidate in turn makes one untimed call, then `block` timed calls back
+    to back (warm caches, its thread pool awake: steady-state latency, as a
+    serving loop sees it). Before each candidate's turn a pause lets ONNX
+    Runtime's spinning pool threads go idle, so that they do not take the
+    next candidate's cores."""
     for _ in range(3):
         for fn in fns.values():
             fn()
     t = {k: [] for k in fns}
     for _ in range(runs):
         for k, fn in fns.items():
-            # ONNX Runtime's pool threads spin for a while after a run; a
-            # pause keeps them from taking the next candidate's cores.
             time.sleep(0.05)
-            s = time.perf_counter()
             fn()
-            t[k].append(1000 * (time.perf_counter() - s))
+            for _ in range(block):
+                s = time.perf_counter()
+                fn()
+                t[k].append(1000 * (time.perf_counter() - s))
     return {k: (float(np.median(v)), float(np.min(v))) for k, v in t.items()}
 
 
@@ -118,12 +128,13 @@ def bench_model(name, args, tmp):
     sessions["ORT quantize_dynamic"] = ort_session(dyn, args.threads)
     for label, sess in sessions.items():
         fns[label] = (lambda s: lambda: s.run(None, feed))(sess)
-    times = time_in_turns(fns, args.runs)
+    times = time_in_turns(fns, args.runs, args.block)
     ort_float = times["ORT float"][0]
     ort_q = times["ORT quantize_static (QDQ, per-channel)"][0]
     rows = [(label, med, mn) for label, (med, mn) in times.items()]
-    print("== %s: input %s, %d threads, median of %d runs" %
-          (name, ", ".join("%s %s" % (n, list(a.shape)) for n, a in feed.items()), args.threads, args.runs))
+    print("== %s: input %s, %d threads, median of %d runs (%d rounds of %d)" %
+          (name, ", ".join("%s %s" % (n, list(a.shape)) for n, a in feed.items()), args.threads,
+           args.runs * args.block, args.runs, args.block))
     print("  %-40s %9s %9s %12s %18s" % ("", "median ms", "min ms", "/ ORT float", "/ ORT static QDQ"))
     for label, ms, mn in rows:
         print("  %-40s %9.2f %9.2f %12.2f %18.2f" % (label, ms, mn, ms / ort_float, ms / ort_q))
@@ -137,7 +148,9 @@ def main():
     ap.add_argument("--quantc", required=True)
     ap.add_argument("--recipes", default="w8a8,w8a8-dynamic,w8a16,w4a16-g128,fp8-e4m3")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--runs", type=int, default=20, help="rounds")
+    ap.add_argument("--block", type=int, default=5, help="timed runs per candidate per round, "
+                    "back to back after one untimed run")
     ap.add_argument("--caps", default="", help="comma-separated QUANTC_CPU_KERNELS values: each "
                     "quantized library also runs with its kernels capped so (e.g. avx512: no AMX)")
     ap.add_argument("--models", default=os.path.join(HERE, "..", ".cache", "models"))

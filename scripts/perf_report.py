@@ -115,7 +115,7 @@ def kernels(args):
 def models(args):
     import bench_quantized
     ns = argparse.Namespace(quantc=args.quantc, recipes=["w8a8"], threads=args.threads, runs=args.runs,
-                            caps=[], models=os.path.join(ROOT, ".cache", "models"),
+                            block=args.block, caps=[], models=os.path.join(ROOT, ".cache", "models"),
                             data=os.path.join(ROOT, ".cache", "data"))
     out = {}
     for name in args.models:
@@ -265,14 +265,15 @@ def kernel_section(L, kern):
 def model_section(L, args, mods):
     L.append("## Models against ONNX Runtime")
     L.append("")
-    L.append("`scripts/bench_quantized.py --quantc build/bin/quantc %s --recipes w8a8 --threads %d --runs %d`: "
+    L.append("`scripts/bench_quantized.py --quantc build/bin/quantc %s --recipes w8a8 --threads %d --runs %d --block %d`: "
              "each model compiled ahead of time (quantc w8a8 calibrated with minmax on the model's "
              "calibration set) and called through the C API; ONNX Runtime's QDQ model is its "
              "quantize_static (MinMax, per channel, QDQ) of the same graph on the same samples; "
-             "candidates run in turns, one run each per round; medians in ms. The input is each "
+             "candidates run in turns, after a 50 ms pause one untimed and --block %d timed calls "
+             "back to back each per round; medians in ms. The input is each "
              "model's first evaluation sample (MiniLM's: two sentences of 64 tokens, where the "
              "issue names 1x128)." %
-             (" ".join(args.models), args.threads, args.runs))
+             (" ".join(args.models), args.threads, args.runs, args.block, args.block))
     L.append("")
     L.append("| model | input | quantc float | ORT float | float ratio (bar <= 1.0) | quantc w8a8 | ORT QDQ | "
              "w8a8 ratio (bar <= 0.8) |")
@@ -342,6 +343,7 @@ def main():
     ap.add_argument("--kernel-bench", default=os.path.join(ROOT, "build", "bin", "quantc-kernel-bench"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=20)
+    ap.add_argument("--block", type=int, default=5, help="model benchmarks: timed calls per candidate per round")
     ap.add_argument("--models", default="det,rec,minilm,smollm2")
     ap.add_argument("--llama-python", default="", help="a Python with llama_cpp importable")
     ap.add_argument("--sections", default="kernels,models,decode,calibration",

@@ -334,6 +334,7 @@ int qc_run(qc_model *m, const void *const *inputs, void *const *outputs) {
       if (d < 0)
         return fail("qc_run: input '" + t.name +
                     "' has symbolic dimensions: give its shape with qc_set_input_shapes first");
+  quantc::rt::wakeWorkers(); // while the descriptors are set up and the first ops run
   if (var.returns)
     return runReturning(m, inputs, outputs);
   const auto &outs = m->outputs();

@@ -43,6 +43,16 @@ public:
 
   int workers() const { return static_cast<int>(threads.size()); }
 
+  /// A new generation with no open job: sleeping workers wake, find
+  /// nothing to join and spin again.
+  void wake() {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++generation;
+    }
+    cv.notify_all();
+  }
+
   void run(int64_t n, const std::function<void(int64_t)> &fn) {
     std::lock_guard<std::mutex> jobLock(jobMu); // one job at a time
     job = &fn;
@@ -131,6 +141,19 @@ void setNumThreads(int n) {
 int getNumThreads() {
   std::lock_guard<std::mutex> lock(configMu);
   return requested == 0 ? hardwareThreads() : requested;
+}
+
+void wakeWorkers() {
+  const int threads = getNumThreads();
+  if (threads <= 1 || insideJob)
+    return;
+  Pool &p = pool();
+  {
+    std::lock_guard<std::mutex> lock(configMu);
+    if (p.workers() != threads - 1)
+      return; // resized by the next parallelFor, whose workers start awake
+  }
+  p.wake();
 }
 
 void parallelFor(int64_t n, const std::function<void(int64_t)> &fn) {

@@ -22,6 +22,12 @@ int getNumThreads();
 /// done. Nested calls run serially on the caller.
 void parallelFor(int64_t n, const std::function<void(int64_t)> &fn);
 
+/// Wakes the pool's workers that went to sleep (idle for a few ms) without
+/// giving them work, so that they are spinning again by the time the next
+/// parallelFor comes: a model run calls it first, and the wake-up (up to
+/// milliseconds where a virtual CPU was idle) overlaps its first ops.
+void wakeWorkers();
+
 } // namespace quantc::rt
 
 #endif
