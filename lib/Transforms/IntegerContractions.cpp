@@ -6,6 +6,7 @@
 // integer ops so that they run on the int8 kernels.
 //
 //===----------------------------------------------------------------------===//
+#include "quantc/Dialect/QC/ConstantValues.h"
 #include "quantc/Dialect/QC/QCOps.h"
 #include "quantc/Transforms/Passes.h"
 
@@ -38,14 +39,10 @@ bool isByteTensor(Value v) {
   return i && i.getWidth() == 8;
 }
 
-/// A constant's float values (dense attributes only).
-std::optional<SmallVector<float>> floatConstant(Value v) {
-  auto c = v.getDefiningOp<ConstantOp>();
-  auto d = c ? dyn_cast<DenseFPElementsAttr>(c.getValue()) : DenseFPElementsAttr();
-  if (!d || !d.getElementType().isF32())
-    return std::nullopt;
-  return llvm::to_vector(d.getValues<float>());
-}
+/// A constant's f32 values (dense or a resource blob: the ONNX importer
+/// keeps large initializers, PP-OCRv4 rec's conv biases among them, as
+/// resources, and those convolutions stayed float).
+std::optional<std::vector<float>> floatConstant(Value v) { return floatConstantValues(v); }
 
 int64_t numElements(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
@@ -163,12 +160,10 @@ struct IntegerContractionsPass
     Location l = op.getLoc();
     Value bias;
     if (!isNone(op.getB())) {
-      auto c = op.getB().getDefiningOp<ConstantOp>();
-      auto d = c ? dyn_cast<DenseFPElementsAttr>(c.getValue()) : DenseFPElementsAttr();
-      if (!d || d.getNumElements() != M)
+      auto values = floatConstant(op.getB());
+      if (!values || int64_t(values->size()) != M)
         return;
-      auto bt = RankedTensorType::get({M, 1, 1}, d.getElementType());
-      bias = ConstantOp::create(b, l, bt, d.reshape(bt));
+      bias = f32Constant(b, l, {M, 1, 1}, *values);
     }
     auto yt = cast<RankedTensorType>(op.getY().getType());
     SmallVector<NamedAttribute> attrs;

@@ -76,3 +76,35 @@ func.func @left_alone(%x: tensor<1x2x4x4xf32>, %m: tensor<5x4xf32>) -> (tensor<1
   %r = qc.matmul %md, %v : (tensor<5x4xf32>, tensor<4x3xf32>) -> tensor<5x3xf32>
   return %y, %r : tensor<1x2x4x4xf32>, tensor<5x3xf32>
 }
+
+// -----
+
+// A bias held as a resource blob (how the ONNX importer keeps large
+// initializers; PP-OCRv4 rec's convolutions stayed float for it): read
+// from the blob into the [M, 1, 1] constant.
+// CHECK-LABEL: func.func @conv_resource_bias
+// CHECK: %[[B:.*]] = qc.constant dense<{{\[\[\[}}1.000000e+00]], {{\[\[}}-1.000000e+00]]]> : tensor<2x1x1xf32>
+// CHECK: qc.conv_integer
+// CHECK: qc.add %{{.*}}, %[[B]]
+// CHECK-NOT: qc.conv {{.*}}
+func.func @conv_resource_bias(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
+  %s = qc.constant dense<0.5> : tensor<f32>
+  %z = qc.constant dense<3> : tensor<ui8>
+  %q = qc.quantize_linear %x, %s, %z : (tensor<1x1x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x1x4x4xui8>
+  %d = qc.dequantize_linear %q, %s, %z : (tensor<1x1x4x4xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x1x4x4xf32>
+  %wq = qc.constant dense<[[[[1, 2, 3], [4, 5, 6], [7, 8, 9]]], [[[-1, -2, -3], [-4, -5, -6], [-7, -8, -9]]]]> : tensor<2x1x3x3xi8>
+  %ws = qc.constant dense<[2.0, 0.5]> : tensor<2xf32>
+  %wz = qc.constant dense<0> : tensor<2xi8>
+  %w = qc.dequantize_linear %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x1x3x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x1x3x3xf32>
+  %b = qc.constant dense_resource<conv_bias> : tensor<2xf32>
+  %y = qc.conv %d, %w, %b {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x1x4x4xf32>, tensor<2x1x3x3xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+  return %y : tensor<1x2x4x4xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      conv_bias: "0x040000000000803F000080BF"
+    }
+  }
+#-}
