@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "IGemmQuad.h"
-#include "ByteTranspose.h"
+#include "Transpose.h"
 #include "GemmDriver.h"
 #include "IGemmAMX.h"
 #include "quantc/Runtime/Kernels.h"
@@ -343,33 +343,44 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
       });
   const int64_t kq = pb.kq, lda = kq * 4, P = pb.panels, ldt = P * kQNR;
   const bool amx = amxAvailable() && kq % kTileQuads == 0;
-  // The image channels-last, [H][W][C].
+  // A pointwise convolution (1 x 1, unit strides, no padding): a pixel's
+  // patch is its C channels, so the channels-last image, with rows of lda
+  // bytes, is the GEMM's A, read in place; bytes past C in a row, and the
+  // rows past N up to a whole task, meet B's zero quads or are never stored
+  // (zero when the buffer grows; any finite int8 would do).
+  const bool pointwise = s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.padT == 0 &&
+                         s.padL == 0 && s.OH == s.H && s.OW == s.W;
+  const int64_t ldx = pointwise ? lda : s.C;
+  const int64_t tasks = (N + kConvRows - 1) / kConvRows;
+  // The image channels-last, [H][W][C], pixel rows ldx bytes apart.
   thread_local AlignedVector<int8_t> xt;
-  growTo(xt, s.H * s.W * s.C);
+  growTo(xt, (pointwise ? tasks * kConvRows : s.H * s.W) * ldx);
   int8_t *xl = xt.data();
   parallelFor(s.H, [&](int64_t iy) {
     if (s.xsW == 1) { // the row's C runs of W bytes -> W runs of C bytes
-      transposeBytes(x + iy * s.xsH, s.xsC, s.C, s.W, xl + iy * s.W * s.C, s.C);
+      transposeBytes(x + iy * s.xsH, s.xsC, s.C, s.W, xl + iy * s.W * ldx, ldx);
       return;
     }
     for (int64_t c = 0; c < s.C; ++c) {
       const int8_t *src = x + c * s.xsC + iy * s.xsH;
-      int8_t *dst = xl + iy * s.W * s.C + c;
+      int8_t *dst = xl + iy * s.W * ldx + c;
       for (int64_t ix = 0; ix < s.W; ++ix)
-        dst[ix * s.C] = src[ix * s.xsW];
+        dst[ix * ldx] = src[ix * s.xsW];
     }
   });
-  const int64_t tasks = (N + kConvRows - 1) / kConvRows;
   parallelFor(tasks, [&](int64_t t) {
     const int64_t p0 = t * kConvRows, rows = std::min(kConvRows, N - p0);
     thread_local AlignedVector<int8_t> patches;
     thread_local AlignedVector<uint8_t> ap;
     thread_local AlignedVector<int32_t> acc;
-    growTo(patches, kConvRows * lda);
     growTo(acc, kConvRows * ldt);
-    int8_t *a = patches.data();
+    int8_t *a = pointwise ? xl + p0 * lda : nullptr;
+    if (!pointwise) {
+      growTo(patches, kConvRows * lda);
+      a = patches.data();
+    }
     // One row of patches per output pixel; rows past N and k past K zero.
-    for (int64_t r = 0; r < kConvRows; ++r) {
+    for (int64_t r = 0; r < kConvRows && !pointwise; ++r) {
       int8_t *d = a + r * lda;
       std::memset(d + (r < rows ? K : 0), 0, r < rows ? lda - K : lda);
       if (r >= rows)
@@ -414,15 +425,7 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
     }
 #endif
     // out[m, p] (+)= acc[p, m].
-    for (int64_t m = 0; m < M; ++m) {
-      int32_t *o = out + m * N + p0;
-      if (overwrite)
-        for (int64_t r = 0; r < rows; ++r)
-          o[r] = cbuf[r * ldt + m];
-      else
-        for (int64_t r = 0; r < rows; ++r)
-          o[r] += cbuf[r * ldt + m];
-    }
+    transposeInt32(cbuf, ldt, rows, M, out + p0, N, !overwrite);
   });
 }
 

@@ -1,6 +1,7 @@
-//===- ByteTranspose.cpp - 16 x 16 byte blocks with SSE2 unpacks ----------===//
-#include "ByteTranspose.h"
+//===- Transpose.cpp - byte and int32 blocks with SSE2 unpacks ------------===//
+#include "Transpose.h"
 
+#include <algorithm>
 #include <emmintrin.h>
 
 namespace quantc::rt {
@@ -60,6 +61,38 @@ void transposeBytes(const int8_t *src, int64_t lds, int64_t rows, int64_t cols, 
         _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + (j0 + j) * ldd + i0), r[j]);
     }
   }
+}
+
+void transposeInt32(const int32_t *src, int64_t lds, int64_t rows, int64_t cols, int32_t *dst,
+                    int64_t ldd, bool add) {
+  auto scalar = [&](int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    for (int64_t j = j0; j < j1; ++j)
+      for (int64_t i = i0; i < i1; ++i)
+        dst[j * ldd + i] = add ? dst[j * ldd + i] + src[i * lds + j] : src[i * lds + j];
+  };
+  const int64_t rows4 = rows / 4 * 4, cols4 = cols / 4 * 4;
+  // Columns in strips of 16 (a cache line of each source row), all rows
+  // per strip: each source line is read once, each destination row
+  // written in one sweep.
+  for (int64_t jb = 0; jb < cols4; jb += 16)
+    for (int64_t i = 0; i < rows4; i += 4)
+      for (int64_t j = jb; j < std::min(jb + 16, cols4); j += 4) {
+      // Rows i..i+3 of columns j..j+3, transposed by 32- and 64-bit unpacks.
+      __m128i r0 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + i * lds + j));
+      __m128i r1 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + (i + 1) * lds + j));
+      __m128i r2 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + (i + 2) * lds + j));
+      __m128i r3 = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + (i + 3) * lds + j));
+      __m128i t0 = _mm_unpacklo_epi32(r0, r1), t1 = _mm_unpacklo_epi32(r2, r3);
+      __m128i t2 = _mm_unpackhi_epi32(r0, r1), t3 = _mm_unpackhi_epi32(r2, r3);
+      __m128i c[4] = {_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1),
+                      _mm_unpacklo_epi64(t2, t3), _mm_unpackhi_epi64(t2, t3)};
+      for (int k = 0; k < 4; ++k) {
+        auto *d = reinterpret_cast<__m128i *>(dst + (j + k) * ldd + i);
+        _mm_storeu_si128(d, add ? _mm_add_epi32(_mm_loadu_si128(d), c[k]) : c[k]);
+      }
+    }
+  scalar(rows4, rows, 0, cols4);
+  scalar(0, rows, cols4, cols);
 }
 
 } // namespace quantc::rt
