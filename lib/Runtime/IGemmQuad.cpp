@@ -14,6 +14,7 @@
 #include "Transpose.h"
 #include "GemmDriver.h"
 #include "IGemmAMX.h"
+#include "PointwiseConvAMX.h"
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
 
@@ -217,6 +218,7 @@ void releasePackedS8Weights() {
   PackedS8Cache &c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.packed.clear();
+  releasePointwiseConvWeights();
 }
 
 bool igemmConstBReadsAInPlace(int64_t M, int64_t K, MatrixS8 A) {
@@ -332,6 +334,8 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
     conv2dS8(s, x, w, out);
     return;
   }
+  if (pointwiseConvS8AMX(s, x, w, out, overwrite))
+    return;
   // w^T with k = (ky * KW + kx) * C + c, so that a pixel's patch is KH x KW
   // runs of C channels of the channels-last image. The key's row stride
   // -1 keeps it apart from igemmS8ConstB's packings of the same address.

@@ -489,7 +489,12 @@ INSTANTIATE_TEST_SUITE_P(
                       // overlapping the first), rows of 40 pixels (of
                       // columns), 33 channels over rows of 16.
                       ConvCase{24, 5, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1},
-                      ConvCase{33, 4, 16, 8, 1, 3, 1, 1, 1, 1, 0, 1}));
+                      ConvCase{33, 4, 16, 8, 1, 3, 1, 1, 1, 1, 0, 1},
+                      // Pointwise on AMX as W x X (PointwiseConvAMX.h):
+                      // 130 channels (a last quad of 2), 360 pixels (11
+                      // panels of 32 and one of 8), 70 output rows (two
+                      // 32-row blocks and one of 6).
+                      ConvCase{130, 9, 40, 70, 1, 1, 1, 1, 1, 1, 0, 0}));
 
 struct W4Case {
   int64_t M, N, K, group;
