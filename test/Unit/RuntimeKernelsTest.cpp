@@ -233,8 +233,13 @@ TEST_P(Conv2D, DenseAndDepthwiseMatchNaiveLoops) {
               acc += w[(c * p.KH + ky) * p.KW + kx] * tap(c, oy, ox, ky, kx);
           want[(c * s.OH + oy) * s.OW + ox] = acc;
         }
-    std::vector<float> out(want.size(), 0.0f);
+    // 64 sentinels past the output: nothing may be written beyond it.
+    std::vector<float> out(want.size() + 64, 0.0f);
+    std::fill(out.begin() + want.size(), out.end(), 12345.0f);
     depthwiseConv2d(d, x.data(), w.data(), out.data());
+    for (size_t i = want.size(); i < out.size(); ++i)
+      ASSERT_EQ(out[i], 12345.0f) << "depthwiseConv2d wrote past its output, at " << i;
+    out.resize(want.size());
     expectClose(out, want, double(p.KH * p.KW));
   }
 }
@@ -257,7 +262,14 @@ INSTANTIATE_TEST_SUITE_P(
         // rows of 40 (a tile of 32 and one of 8), vertical stride and
         // dilation 2, K = 216 and (below) 2 slices of 256 taps
         ConvCase{24, 10, 40, 20, 3, 3, 2, 1, 2, 1, 1, 1},
-        ConvCase{64, 7, 33, 48, 3, 3, 1, 1, 1, 1, 1, 1}));
+        ConvCase{64, 7, 33, 48, 3, 3, 1, 1, 1, 1, 1, 1},
+        // Depthwise without padding (the AVX-512 kernel: blocks of 4 rows
+        // and of 1-4 x 16 outputs): 5x5 stride 2 x 1, 6 rows of 40
+        // outputs (a partial row block, a partial column block); stride
+        // 1 x 2, 7 rows of 10; 9 rows of 70 (two column passes).
+        ConvCase{8, 16, 44, 8, 5, 5, 2, 1, 1, 1, 0, 0},
+        ConvCase{3, 9, 21, 3, 3, 3, 1, 2, 1, 1, 0, 0},
+        ConvCase{2, 11, 72, 2, 3, 3, 1, 1, 1, 1, 0, 0}));
 
 std::vector<int8_t> randomS8(size_t n, unsigned seed) {
   std::mt19937 gen(seed);
