@@ -155,6 +155,9 @@ struct IntegerContractionsPass
     DequantizeLinearOp wdq = xdq ? weightDQ(op.getW(), 0, M, sw) : DequantizeLinearOp();
     if (!wdq)
       return;
+    auto yt = dyn_cast<RankedTensorType>(op.getY().getType());
+    if (!yt) // unranked before shape inference: left as it is
+      return;
     // A constant bias, as [M, 1, 1] to broadcast over the channel axis.
     OpBuilder b(op);
     Location l = op.getLoc();
@@ -165,7 +168,6 @@ struct IntegerContractionsPass
         return;
       bias = f32Constant(b, l, {M, 1, 1}, *values);
     }
-    auto yt = cast<RankedTensorType>(op.getY().getType());
     SmallVector<NamedAttribute> attrs;
     for (NamedAttribute a : op->getAttrs())
       attrs.push_back(a);
@@ -189,7 +191,9 @@ struct IntegerContractionsPass
       return;
     OpBuilder b(op);
     Location l = op.getLoc();
-    auto yt = cast<RankedTensorType>(op.getY().getType());
+    auto yt = dyn_cast<RankedTensorType>(op.getY().getType());
+    if (!yt) // unranked before shape inference: left as it is
+      return;
     Value acc = createOp(b, l, MatMulIntegerOp::getOperationName(), yt.clone(b.getI32Type()),
                          {xdq.getX(), wdq.getX(), xdq.getXZeroPoint(), wdq.getXZeroPoint()});
     replaceWithEpilogue(b, op, acc, {N}, sx, sw, Value());

@@ -108,3 +108,24 @@ func.func @conv_resource_bias(%x: tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32> {
     }
   }
 #-}
+
+// -----
+
+// A result still unranked (shapes not inferred yet): left as it is, not
+// rewritten on a type it cannot clone (quant-opt crashed printing it).
+// CHECK-LABEL: func.func @conv_unranked
+// CHECK-NOT: qc.conv_integer
+// CHECK: qc.conv
+func.func @conv_unranked(%x: tensor<1x1x4x4xf32>) -> tensor<*xf32> {
+  %s = qc.constant dense<0.5> : tensor<f32>
+  %z = qc.constant dense<3> : tensor<ui8>
+  %q = qc.quantize_linear %x, %s, %z : (tensor<1x1x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x1x4x4xui8>
+  %d = qc.dequantize_linear %q, %s, %z : (tensor<1x1x4x4xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x1x4x4xf32>
+  %wq = qc.constant dense<1> : tensor<2x1x3x3xi8>
+  %ws = qc.constant dense<[2.0, 0.5]> : tensor<2xf32>
+  %wz = qc.constant dense<0> : tensor<2xi8>
+  %w = qc.dequantize_linear %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x1x3x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x1x3x3xf32>
+  %n = qc.none
+  %y = qc.conv %d, %w, %n {kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x1x4x4xf32>, tensor<2x1x3x3xf32>, none) -> tensor<*xf32>
+  return %y : tensor<*xf32>
+}
