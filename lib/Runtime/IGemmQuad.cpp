@@ -315,7 +315,8 @@ namespace {
 /// and VNNI row panels (12).
 constexpr int64_t kConvRows = 96;
 
-/// Shallower products (K below one AMX tile of 64) keep conv2dS8: PP-OCRv4
+/// Shallower products (K below one AMX tile of 64) keep conv2dS8, except
+/// pointwise ones of 16+ channels on AMX (PointwiseConvAMX.h): PP-OCRv4
 /// det's pointwise 16 -> 32 convolution at 320 x 320 took 7.1 ms on the
 /// quads against 4.2 ms there (quantc bench --profile, 2 threads; the
 /// channels-last copy and the transposed store cost more than a K of 16
@@ -328,14 +329,14 @@ const char *convS8ConstWKernelName() { return igemmConstBKernelName(); }
 void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
                     bool overwrite) {
   const int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW, M = s.M;
+  if (N >= kQuadMinRows && M > 0 && quadAvailable() && pointwiseConvS8AMX(s, x, w, out, overwrite))
+    return;
   if (N < kQuadMinRows || M <= 0 || K < kConvMinK || !quadAvailable()) {
     if (overwrite)
       std::memset(out, 0, sizeof(int32_t) * std::max<int64_t>(M, 0) * N);
     conv2dS8(s, x, w, out);
     return;
   }
-  if (pointwiseConvS8AMX(s, x, w, out, overwrite))
-    return;
   // w^T with k = (ky * KW + kx) * C + c, so that a pixel's patch is KH x KW
   // runs of C channels of the channels-last image. The key's row stride
   // -1 keeps it apart from igemmS8ConstB's packings of the same address.

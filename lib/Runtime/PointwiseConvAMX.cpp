@@ -99,7 +99,7 @@ bool pointwiseConvS8AMX(const Conv2DShape &s, const int8_t *x, const int8_t *w, 
                         bool overwrite) {
 #ifdef QUANTC_HAVE_AMX_KERNELS
   if (!(s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.padT == 0 && s.padL == 0 &&
-        s.OH == s.H && s.OW == s.W && s.xsW == 1 && s.xsH == s.W && s.C >= 64 &&
+        s.OH == s.H && s.OW == s.W && s.xsW == 1 && s.xsH == s.W && s.C >= 16 &&
         amxInt8Usable()))
     return false;
   const int64_t M = s.M, C = s.C, N = s.H * s.W;
