@@ -28,7 +28,7 @@ static const char *kLowering =
     "func.func(qc-fuse-attention,qc-fold-kv-repeat,qc-integer-contractions),"
     "quantc-cpu-unsigned-boundary,"
     "quantc-cpu-outline-ops{ops-per-function=16 content-defined=true},"
-    "func.func(qc-to-linalg,quantc-cpu-fuse-elementwise,canonicalize,cse),"
+    "func.func(qc-to-linalg,quantc-cpu-fuse-elementwise,quantc-cpu-pad-in-place,canonicalize,cse),"
     "quantc-cpu-forward-results,"
     "one-shot-bufferize{bufferize-function-boundaries "
     "function-boundary-type-conversion=identity-layout-map},"

@@ -90,10 +90,13 @@ def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
     does not merge them back, and their arguments read-only.
 
     With `content-defined`, where a run ends depends on its ops, not on a
-    count from the start of @main: a run ends after an op whose signature
-    (name and result types) hashes (xxh3) to 0 modulo `ops-per-function`,
-    once it holds a quarter of `ops-per-function` ops, and always at
-    twice `ops-per-function`. Repeated blocks (a transformer's identical
+    count from the start of @main: a run ends after a float contraction
+    (MatMul, Gemm, Conv, QLinearMatMul, QLinearConv: its kernel writes the
+    result to memory anyway) once it holds a quarter of `ops-per-function`
+    ops, and always at twice `ops-per-function`. Not after an integer
+    contraction (MatMulInteger, ConvInteger): its lowering ends in an
+    elementwise zero-point correction that fuses into the epilogue after
+    it only within one function. Repeated blocks (a transformer's identical
     layers) are then cut at the same ops in every repetition, so their
     functions come out identical and quantc-cpu-dedup-functions compiles
     one of them (content-defined chunking, as deduplicating storage cuts
@@ -283,6 +286,33 @@ def CPUFuseElementwise : Pass<"quantc-cpu-fuse-elementwise", "::mlir::func::Func
   let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::arith::ArithDialect"];
 }
 
+
+def CPUPadInPlace : Pass<"quantc-cpu-pad-in-place", "::mlir::func::FuncOp"> {
+  let summary = "Elementwise producers write straight into the padded buffer a pad makes of their result";
+  let description = [{
+    `y = tensor.pad(f(x))`, with f an all-parallel linalg.generic whose only
+    user is the pad (a convolution's input: the quantize loop before an int8
+    convolution, the fused epilogue before a depthwise one), becomes
+
+        t = tensor.empty(shape(y))
+        f(x) computed into extract_slice(t)[low .. low + shape(x))
+        y = t with each border slab (per dimension d, the low[d] planes
+            before the interior and the high[d] after it) filled with the
+            pad value
+
+    One-shot bufferization then places f's output in the interior of the
+    padded buffer. Before, a padded input cost f's own buffer, a fill of the
+    whole padded buffer, and a copy of the interior. The values are the
+    same: every element of y is either f's (interior) or the pad value
+    (border). Producers that read their output operand, write it through a
+    permuted map, or have dynamic shapes are left alone, and so are padded
+    buffers of elements wider than a byte under 2 MiB: there the producer
+    writing misaligned padded rows cost more than the copy it saves
+    (PP-OCRv4 rec w8a8, docs/performance-log.md session 26).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
 
 def CPUResultsToOutParams : Pass<"quantc-cpu-results-to-out-params", "::mlir::ModuleOp"> {
   let summary = "Statically shaped function results become out-parameters";
