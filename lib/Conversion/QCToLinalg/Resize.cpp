@@ -61,6 +61,33 @@ struct ResizeLowering : OpConversionPattern<ResizeOp> {
     SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
     std::string ctmS = ctm.str(), nm = op.getNearestMode().str();
     bool linear = mode == "linear";
+    // Nearest upsampling by whole factors (asymmetric, floor: an FPN's
+    // 2x/4x/8x): the source index is out floordiv k, exactly, so X is an
+    // input read through that affine map — no coordinate arithmetic per
+    // element, and elementwise fusion can fold it into its consumer.
+    bool wholeFactors = !linear && ctmS == "asymmetric" && nm == "floor";
+    SmallVector<AffineExpr> srcExprs;
+    for (int64_t i = 0; i < rank && wholeFactors; ++i) {
+      int64_t in = xt.getDimSize(i), out = yt.getDimSize(i);
+      int64_t k = in > 0 ? out / in : 0;
+      if (k < 1 || out != in * k || scales[i] != static_cast<double>(k))
+        wholeFactors = false;
+      else
+        srcExprs.push_back(k == 1 ? getAffineDimExpr(i, ctx) : getAffineDimExpr(i, ctx).floorDiv(k));
+    }
+    if (wholeFactors) {
+      auto srcMap = AffineMap::get(rank, 0, srcExprs, ctx);
+      Value r = linalg::GenericOp::create(
+                    rw, l, TypeRange{yt}, ValueRange{x}, ValueRange{init},
+                    ArrayRef<AffineMap>{srcMap, AffineMap::getMultiDimIdentityMap(rank, ctx)},
+                    iters,
+                    [&](OpBuilder &b, Location nl, ValueRange args) {
+                      linalg::YieldOp::create(b, nl, args[0]);
+                    })
+                    .getResult(0);
+      rw.replaceOp(op, r);
+      return success();
+    }
     Value r = linalg::GenericOp::create(
         rw, l, TypeRange{yt}, ValueRange{}, ValueRange{init},
         ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(rank, ctx)}, iters,

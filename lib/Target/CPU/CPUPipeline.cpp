@@ -38,7 +38,7 @@ static const char *kLowering =
     "buffer-deallocation-pipeline,"
     "quantc-cpu-kernel-calls,"
     "quantc-cpu-parallel-outline,"
-    "func.func(convert-linalg-to-loops,quantc-cpu-approximate-math),"
+    "func.func(quantc-cpu-reassociate-sums,convert-linalg-to-loops,quantc-cpu-approximate-math),"
     "convert-bufferization-to-memref,"
     "lower-affine,convert-scf-to-cf,expand-strided-metadata,lower-affine,"
     "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,convert-math-to-libm,"
