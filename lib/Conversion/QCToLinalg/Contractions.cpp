@@ -460,7 +460,8 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
     bool bias = !isNoneValue(a.getB());
     if (bias && !requireStatic(op, a.getB(), "B"))
       return failure();
-    Value y6;
+    Value src;       // R in the layout of its branch
+    AffineMap srcMap; // Y6's loops [n, m, i, u, j, v] -> src's index
     auto full6 = RankedTensorType::get({N, M, H, k[0], W, k[1]}, f32);
     if (N == 1) {
       // One image: R'[m, u, v, i, j] = sum_c W[c, m, u, v] X[c, i, j], the
@@ -484,17 +485,9 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
       auto r5t = RankedTensorType::get({M, k[0], k[1], H, W}, f32);
       Value r5 = tensor::ExpandShapeOp::create(
           rw, l, r5t, r, ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4}});
-      // Y6[n, m, i, u, j, v] = R'[m, u, v, i, j] (+ B[m]).
-      SmallVector<Value> ins{r5};
-      SmallVector<AffineMap> maps{AffineMap::get(6, 0, {d(1), d(3), d(5), d(2), d(4)}, ctx)};
-      if (bias) {
-        ins.push_back(a.getB());
-        maps.push_back(AffineMap::get(6, 0, {d(1)}, ctx));
-      }
-      y6 = buildElementwiseWithMaps(
-          rw, l, full6, ins, maps, [&](OpBuilder &b, Location nl, ValueRange v, Type) {
-            return bias ? Value(arith::AddFOp::create(b, nl, v[0], v[1])) : v[0];
-          });
+      // Y6[n, m, i, u, j, v] = R'[m, u, v, i, j].
+      src = r5;
+      srcMap = AffineMap::get(6, 0, {d(1), d(3), d(5), d(2), d(4)}, ctx);
     } else {
       // X^T: [N, H, W, C] -> [N*H*W, C].
       auto xtT = RankedTensorType::get({N, H, W, C}, f32);
@@ -513,18 +506,21 @@ struct ConvTransposeLowering : OpConversionPattern<ConvTransposeOp> {
       auto r6t = RankedTensorType::get({N, H, W, M, k[0], k[1]}, f32);
       Value r6 = tensor::ExpandShapeOp::create(
           rw, l, r6t, r, ArrayRef<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}});
-      // [N, M, H, k0, W, k1] <- [N, H, W, M, k0, k1], plus the bias.
-      SmallVector<Value> ins{r6};
-      SmallVector<AffineMap> maps{AffineMap::get(6, 0, {d(0), d(2), d(4), d(1), d(3), d(5)}, ctx)};
-      if (bias) {
-        ins.push_back(a.getB());
-        maps.push_back(AffineMap::get(6, 0, {d(1)}, ctx));
-      }
-      y6 = buildElementwiseWithMaps(
-          rw, l, full6, ins, maps, [&](OpBuilder &b, Location nl, ValueRange v, Type) {
-            return bias ? Value(arith::AddFOp::create(b, nl, v[0], v[1])) : v[0];
-          });
+      // [N, M, H, k0, W, k1] <- [N, H, W, M, k0, k1].
+      src = r6;
+      srcMap = AffineMap::get(6, 0, {d(0), d(2), d(4), d(1), d(3), d(5)}, ctx);
     }
+    // The permutation, plus the bias.
+    SmallVector<Value> ins{src};
+    SmallVector<AffineMap> maps{srcMap};
+    if (bias) {
+      ins.push_back(a.getB());
+      maps.push_back(AffineMap::get(6, 0, {d(1)}, ctx));
+    }
+    Value y6 = buildElementwiseWithMaps(
+        rw, l, full6, ins, maps, [&](OpBuilder &b, Location nl, ValueRange v, Type) {
+          return bias ? Value(arith::AddFOp::create(b, nl, v[0], v[1])) : v[0];
+        });
     auto fullT = RankedTensorType::get({N, M, H * k[0], W * k[1]}, f32);
     Value y = tensor::CollapseShapeOp::create(
         rw, l, fullT, y6, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}, {4, 5}});
