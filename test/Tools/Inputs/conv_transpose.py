@@ -8,7 +8,6 @@ asymmetric 2 x 3 kernel, and a batch of two (the X^T W orientation).
                   max |diff| / max |ref| <= 1e-5
 """
 import os
-import sys
 
 import numpy as np
 import onnx
@@ -63,7 +62,5 @@ def check(d, out):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
-        make(sys.argv[2])
-    else:
-        sys.exit(check(sys.argv[2], sys.argv[3]))
+    from make_check import main
+    main(make, check)

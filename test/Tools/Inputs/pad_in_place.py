@@ -11,7 +11,6 @@ loop that produces it (quantc-cpu-pad-in-place), against ONNX Runtime.
                   on the same models: max |diff| / max |ref| <= 1e-5
 """
 import os
-import sys
 
 import numpy as np
 import onnx
@@ -110,7 +109,5 @@ def check(d, out):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
-        make(sys.argv[2])
-    else:
-        sys.exit(check(sys.argv[2], sys.argv[3]))
+    from make_check import main
+    main(make, check)

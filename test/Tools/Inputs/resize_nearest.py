@@ -7,7 +7,6 @@ arithmetic.
   check DIR OUT   OUT/y*.npy (quantc run) against ONNX Runtime: equal
 """
 import os
-import sys
 
 import numpy as np
 import onnx
@@ -61,7 +60,5 @@ def check(d, out):
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "make":
-        make(sys.argv[2])
-    else:
-        sys.exit(check(sys.argv[2], sys.argv[3]))
+    from make_check import main
+    main(make, check)
