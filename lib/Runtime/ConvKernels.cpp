@@ -67,16 +67,18 @@ private:
 
 } // namespace
 
-void conv2dGemm(const Conv2DShape &s, const float *x, const float *w, float *out) {
+void conv2dGemm(const Conv2DShape &s, const float *x, const float *w, float *out, bool overwrite,
+                const float *bias) {
   int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW;
   Matrix A{w, K, 1};
   if (isPointwise(s)) {
     // 1x1: the image itself is the col matrix.
-    gemmWithPacker(s.M, N, K, A, DenseBPacker(Matrix{x, s.xsC, 1}), out, N, nullptr, false,
-                   kConvSliceK);
+    gemmWithPacker(s.M, N, K, A, DenseBPacker(Matrix{x, s.xsC, 1}), out, N, nullptr, overwrite,
+                   kConvSliceK, overwrite ? bias : nullptr);
     return;
   }
-  gemmWithPacker(s.M, N, K, A, Im2ColPacker(s, x), out, N, nullptr, false, kConvSliceK);
+  gemmWithPacker(s.M, N, K, A, Im2ColPacker(s, x), out, N, nullptr, overwrite, kConvSliceK,
+                 overwrite ? bias : nullptr);
 }
 
 /// Whether dense convolutions may take AVX-512 kernels (and depthwise
@@ -123,7 +125,8 @@ const char *denseConvKernelName() {
   return denseConvPath(probe);
 }
 
-void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
+void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out, bool overwrite,
+            const float *bias) {
 #ifdef QUANTC_HAVE_X86_KERNELS
   const std::string path = denseConvPath(s);
   if (path != "im2col-gemm") {
@@ -142,6 +145,12 @@ void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
       const float *wb = wt.data() + b * K * B;
       int64_t mcount = std::min<int64_t>(B, s.M - b * B);
       float *ob = out + b * B * plane;
+      // An overwritten output row starts at its channel's bias (or zero)
+      // in the task that then adds the taps into it.
+      if (overwrite)
+        for (int64_t i = 0; i < mcount; ++i)
+          std::fill(ob + i * plane + oy * s.OW, ob + i * plane + (oy + 1) * s.OW,
+                    bias ? bias[b * B + i] : 0.0f);
 #ifdef QUANTC_HAVE_AVX512_KERNELS
       if (wide) {
         directConvRowAVX512(s, x, wb, mcount, ob, oy, kConvSliceK);
@@ -153,7 +162,7 @@ void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
     return;
   }
 #endif
-  conv2dGemm(s, x, w, out);
+  conv2dGemm(s, x, w, out, overwrite, bias);
 }
 
 namespace {

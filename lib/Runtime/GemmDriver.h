@@ -38,11 +38,12 @@ private:
   Matrix b;
 };
 
-/// C += A * B, or with `overwrite` C = A * B (C's old contents never read).
+/// C += A * B, or with `overwrite` C = A * B (C's old contents never read),
+/// plus rowBias[i] on row i where `rowBias` is given (with `overwrite` only).
 /// `sliceK`: the depth of the K slices (0: sliceDepth(K), see SGemm.cpp).
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
                     int64_t ldc, const float *prepacked = nullptr, bool overwrite = false,
-                    int64_t sliceK = 0);
+                    int64_t sliceK = 0, const float *rowBias = nullptr);
 
 /// C[mr x nr] += Ap (kc x MR, packed) * Bp (kc x NR, packed); with
 /// `overwrite`, C[mr x nr] = the product (the first K slice of a product

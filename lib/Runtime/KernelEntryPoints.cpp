@@ -155,7 +155,8 @@ template <typename T, typename Body> void withContiguousOutput(MemRef<T, 4> *Y, 
 
 template <typename In, typename Acc>
 void conv2dEntry(MemRef<In, 4> *X, MemRef<In, 4> *W, MemRef<Acc, 4> *Y, int64_t sh, int64_t sw,
-                 int64_t dh, int64_t dw, bool constW = false, bool overwrite = false) {
+                 int64_t dh, int64_t dw, bool constW = false, bool overwrite = false,
+                 const Acc *bias = nullptr) {
   std::vector<In> wcopy;
   const In *w = contiguousWeights(W->data(), W->sizes, W->strides, 4, wcopy);
   Conv2DShape s = shapeOf(*X, W->sizes[0], W->sizes[2], W->sizes[3], Y->sizes, sh, sw, dh, dw);
@@ -168,6 +169,12 @@ void conv2dEntry(MemRef<In, 4> *X, MemRef<In, 4> *W, MemRef<Acc, 4> *Y, int64_t 
       if constexpr (std::is_same_v<In, int8_t>)
         if (constW) {
           conv2dS8ConstW(s, X->data() + n * X->strides[0], w, yn, overwrite);
+          continue;
+        }
+      // f32: the kernel sets its output (to the bias plus the product).
+      if constexpr (std::is_same_v<In, float>)
+        if (overwrite) {
+          conv2d(s, X->data() + n * X->strides[0], w, yn, true, bias);
           continue;
         }
       if (overwrite)
@@ -290,6 +297,25 @@ void _mlir_ciface_qc_rt_batch_matmul_f32(MemRefF32<3> *A, MemRefF32<3> *B, MemRe
 void _mlir_ciface_qc_rt_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<4> *W, MemRefF32<4> *Y,
                                         int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
   conv2dEntry(X, W, Y, sh, sw, dh, dw);
+}
+
+void _mlir_ciface_qc_rt_conv2d_nchw_f32_set(MemRefF32<4> *X, MemRefF32<4> *W, MemRefF32<4> *Y,
+                                            int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+  conv2dEntry(X, W, Y, sh, sw, dh, dw, false, true);
+}
+
+void _mlir_ciface_qc_rt_conv2d_nchw_f32_bias(MemRefF32<4> *X, MemRefF32<4> *W,
+                                             MemRefF32<1> *Bias, MemRefF32<4> *Y, int64_t sh,
+                                             int64_t sw, int64_t dh, int64_t dw) {
+  std::vector<float> copy;
+  const float *bias = Bias->data();
+  if (Bias->strides[0] != 1) {
+    copy.resize(Bias->sizes[0]);
+    for (int64_t i = 0; i < Bias->sizes[0]; ++i)
+      copy[i] = bias[i * Bias->strides[0]];
+    bias = copy.data();
+  }
+  conv2dEntry(X, W, Y, sh, sw, dh, dw, false, true, bias);
 }
 
 void _mlir_ciface_qc_rt_matmul_f32_w4(MemRefF32<2> *A, MemRefI8<2> *P, MemRefF32<2> *S,
@@ -446,6 +472,10 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_attention_masked_f32)},
       {"_mlir_ciface_qc_rt_conv2d_nchw_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32)},
+      {"_mlir_ciface_qc_rt_conv2d_nchw_f32_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32_set)},
+      {"_mlir_ciface_qc_rt_conv2d_nchw_f32_bias",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32_bias)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32)},
       {"_mlir_ciface_qc_rt_hadamard_f32",

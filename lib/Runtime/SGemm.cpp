@@ -197,15 +197,28 @@ const char *sgemmKernelName() {
 }
 
 void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B, float *C,
-                    int64_t ldc, const float *prepacked, bool overwrite, int64_t sliceK) {
+                    int64_t ldc, const float *prepacked, bool overwrite, int64_t sliceK,
+                    const float *rowBias) {
   if (M <= 0 || N <= 0)
     return;
   if (K <= 0) {
     if (overwrite)
       for (int64_t i = 0; i < M; ++i)
-        std::memset(C + i * ldc, 0, N * sizeof(float));
+        std::fill(C + i * ldc, C + i * ldc + N, rowBias ? rowBias[i] : 0.0f);
     return;
   }
+  // The first K slice of an overwriting product with row biases: the
+  // tile is set to its rows' biases just before the micro-kernel adds
+  // into it (in L1 then), instead of a separate pass over all of C.
+  auto first = [&](int64_t k0, int64_t row0, float *c, int64_t mr, int64_t nr) {
+    if (!overwrite || k0 != 0)
+      return false;
+    if (!rowBias)
+      return true;
+    for (int64_t r = 0; r < mr; ++r)
+      std::fill(c + r * ldc, c + r * ldc + nr, rowBias[row0 + r]);
+    return false;
+  };
   // With `prepacked` (all of B packed once: panel p holds all K rows of
   // its NR columns, K x NR floats), a task's panels for [n0, n0 + nc) of
   // the slice at k0 are read in place, panelStride apart; panels packed
@@ -285,19 +298,21 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
             int64_t l0 = (i - iBegin) * per, l1 = std::min(lines, l0 + per);
 #ifdef QUANTC_HAVE_AVX512_KERNELS
             if (directA) {
+              float *c = C + i * rowTile * ldc + n0 + j * kNR;
+              const int64_t mr = std::min(rowTile, M - i * rowTile), nr = std::min(kNR, nc - j * kNR);
               microKernelAVX512DirectA12(kc, A.ptr + i * rowTile * A.rs + k0, A.rs,
-                                         bp + j * panelStride(kc), C + i * rowTile * ldc + n0 + j * kNR,
-                                         ldc, std::min(rowTile, M - i * rowTile),
-                                         std::min(kNR, nc - j * kNR), overwrite && k0 == 0,
-                                         next + l0 * 16, std::max<int64_t>(0, l1 - l0));
+                                         bp + j * panelStride(kc), c, ldc, mr, nr,
+                                         first(k0, i * rowTile, c, mr, nr), next + l0 * 16,
+                                         std::max<int64_t>(0, l1 - l0));
               continue;
             }
 #endif
             for (int64_t l = l0; l < l1; ++l)
               __builtin_prefetch(next + l * 16, 0, 2);
-            kernel(kc, as + i * kMR * kc, bp + j * panelStride(kc),
-                   C + i * kMR * ldc + n0 + j * kNR, ldc, std::min(kMR, M - i * kMR),
-                   std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
+            float *c = C + i * kMR * ldc + n0 + j * kNR;
+            const int64_t mr = std::min(kMR, M - i * kMR), nr = std::min(kNR, nc - j * kNR);
+            kernel(kc, as + i * kMR * kc, bp + j * panelStride(kc), c, ldc, mr, nr,
+                   first(k0, i * kMR, c, mr, nr));
           }
         }
       }
@@ -324,10 +339,12 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
       packA(A, m0, mc, k0, kc, s.a.data());
       const float *bp = panels(k0, kc, n0, nc, s.b);
       for (int64_t j = 0; j < nPanels; ++j)
-        for (int64_t i = 0; i < mPanels; ++i)
-          kernel(kc, s.a.data() + i * kMR * kc, bp + j * panelStride(kc),
-                 C + (m0 + i * kMR) * ldc + n0 + j * kNR, ldc,
-                 std::min(kMR, mc - i * kMR), std::min(kNR, nc - j * kNR), overwrite && k0 == 0);
+        for (int64_t i = 0; i < mPanels; ++i) {
+          float *c = C + (m0 + i * kMR) * ldc + n0 + j * kNR;
+          const int64_t mr = std::min(kMR, mc - i * kMR), nr = std::min(kNR, nc - j * kNR);
+          kernel(kc, s.a.data() + i * kMR * kc, bp + j * panelStride(kc), c, ldc, mr, nr,
+                 first(k0, m0 + i * kMR, c, mr, nr));
+        }
     }
   });
 }

@@ -65,11 +65,14 @@ struct Conv2DShape {
 
 /// out[m, oy, ox] += sum_{c,ky,kx} w[m, c, ky, kx] * x[c, oy*sh + ky*dh - padT, ...]
 /// for one image; `w` is contiguous M x (C*KH*KW); out rows are OW apart and
-/// channels OH*OW apart.
-void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
+/// channels OH*OW apart. With `overwrite`, out = bias[m] (0 without `bias`)
+/// + the sum, out's old contents never read.
+void conv2d(const Conv2DShape &s, const float *x, const float *w, float *out,
+            bool overwrite = false, const float *bias = nullptr);
 /// conv2d on the im2col GEMM alone (what conv2d does unless the direct
 /// kernel below applies).
-void conv2dGemm(const Conv2DShape &s, const float *x, const float *w, float *out);
+void conv2dGemm(const Conv2DShape &s, const float *x, const float *w, float *out,
+                bool overwrite = false, const float *bias = nullptr);
 /// The path conv2d takes for `s`: "direct-avx512" or "direct-avx2" (at
 /// most 48 output channels, unit horizontal stride and dilation, a kernel
 /// of 2 to 64 taps, 16 or more output columns, the ISA present and not
@@ -262,6 +265,18 @@ void _mlir_ciface_qc_rt_batch_matmul_f32(quantc::rt::MemRefF32<3> *A,
 void _mlir_ciface_qc_rt_conv2d_nchw_f32(quantc::rt::MemRefF32<4> *X, quantc::rt::MemRefF32<4> *W,
                                         quantc::rt::MemRefF32<4> *Y, int64_t sh, int64_t sw,
                                         int64_t dh, int64_t dw);
+// The same writing Y = the convolution (Y not read).
+void _mlir_ciface_qc_rt_conv2d_nchw_f32_set(quantc::rt::MemRefF32<4> *X,
+                                            quantc::rt::MemRefF32<4> *W,
+                                            quantc::rt::MemRefF32<4> *Y, int64_t sh, int64_t sw,
+                                            int64_t dh, int64_t dw);
+// The same writing Y = Bias[m] + the convolution (Y not read; Bias has one
+// value per output channel).
+void _mlir_ciface_qc_rt_conv2d_nchw_f32_bias(quantc::rt::MemRefF32<4> *X,
+                                             quantc::rt::MemRefF32<4> *W,
+                                             quantc::rt::MemRefF32<1> *Bias,
+                                             quantc::rt::MemRefF32<4> *Y, int64_t sh, int64_t sw,
+                                             int64_t dh, int64_t dw);
 // linalg.depthwise_conv_2d_nchw_chw semantics (input already padded).
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(quantc::rt::MemRefF32<4> *X,
                                                   quantc::rt::MemRefF32<3> *W,

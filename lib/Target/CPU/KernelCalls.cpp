@@ -67,13 +67,17 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
         targets.push_back(op);
       }
     });
-    // Products whose kernels have an overwriting (_set) entry: matmuls,
-    // and int8 convolutions with a weight.
-    for (linalg::LinalgOp op : targets)
+    // Products whose kernels have an overwriting (_set) entry: matmuls
+    // and convolutions (int8 ones with a weight); f32 convolutions whose
+    // output was just set to a per-channel bias take it as an operand.
+    for (linalg::LinalgOp op : targets) {
+      Value bias = biasFilledOutput(op);
       replace(module, op,
-              (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op.getOperation()) ||
-               (kindOf(op) == Kind::S8 && isa<linalg::Conv2DNchwFchwOp>(op.getOperation()))) &&
-                  zeroFilledOutput(op));
+              bias || (isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::Conv2DNchwFchwOp>(
+                           op.getOperation()) &&
+                       zeroFilledOutput(op)),
+              bias);
+    }
     // Contractions the lowering marked for a kernel (qc.kernel).
     SmallVector<linalg::GenericOp> marked;
     module.walk([&](linalg::GenericOp op) {
@@ -199,7 +203,61 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     op->erase();
   }
 
-  /// Whether op is an f32 (batch) matmul or hadamard, or an int8 matmul
+  /// The one op writing `c` before `op` in op's block (null if none, if
+  /// c is used in another block, or if more than one writes it first).
+  static Operation *soleWriterBefore(Operation *op, Value c, bool &ok) {
+    Operation *writer = nullptr;
+    ok = true;
+    for (Operation *u : c.getUsers()) {
+      if (u == op)
+        continue;
+      if (u->getBlock() != op->getBlock()) {
+        ok = false;
+        return nullptr;
+      }
+      if (u->isBeforeInBlock(op)) {
+        if (writer) {
+          ok = false; // more than one use before op
+          return nullptr;
+        }
+        writer = u;
+      }
+    }
+    return writer;
+  }
+
+  /// For an f32 NCHW convolution whose output's only writer before it is
+  /// a broadcast of a constant 1-D bias along the channels (Y[n, m, y, x]
+  /// = bias[m], what a Conv with a B input lowers to): the broadcast is
+  /// erased and the bias returned (the kernel then writes Y = bias +
+  /// the product without reading Y); null otherwise.
+  Value biasFilledOutput(linalg::LinalgOp op) {
+    if (kindOf(op) != Kind::F32 || !isa<linalg::Conv2DNchwFchwOp>(op.getOperation()))
+      return {};
+    Value c = op.getDpsInits()[0];
+    bool ok;
+    auto g = dyn_cast_or_null<linalg::GenericOp>(soleWriterBefore(op, c, ok));
+    if (!ok || !g || g.getNumDpsInputs() != 1 || g.getNumDpsInits() != 1 ||
+        g.getDpsInits()[0] != c || g.getNumLoops() != 4 ||
+        g.getNumParallelLoops() != 4)
+      return {};
+    Value bias = g.getDpsInputs()[0];
+    auto bt = dyn_cast<MemRefType>(bias.getType());
+    if (!bt || bt.getRank() != 1 || !bias.getDefiningOp<memref::GetGlobalOp>())
+      return {};
+    auto maps = g.getIndexingMapsArray();
+    MLIRContext *ctx = g.getContext();
+    if (maps[0] != AffineMap::get(4, 0, getAffineDimExpr(1, ctx)) || !maps[1].isIdentity())
+      return {};
+    auto yield = cast<linalg::YieldOp>(g.getBody()->getTerminator());
+    if (g.getBody()->getOperations().size() != 1 ||
+        yield.getOperand(0) != g.getBody()->getArgument(0))
+      return {};
+    g->erase();
+    return bias;
+  }
+
+  /// Whether op is an f32 (batch) matmul, convolution or hadamard, or an int8 matmul
   /// or convolution with a weight, whose output buffer was just
   /// zero-filled for it: the fill (or the copy of a zero-filled buffer CSE
   /// left) is erased and the kernel writes C = A * B without reading C (a
@@ -216,18 +274,10 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
           op->getOperand(1).getDefiningOp<memref::GetGlobalOp>()))
       return false;
     Value c = op.getDpsInits()[0];
-    Operation *writer = nullptr;
-    for (Operation *u : c.getUsers()) {
-      if (u == op.getOperation())
-        continue;
-      if (u->getBlock() != op->getBlock())
-        return false;
-      if (u->isBeforeInBlock(op)) {
-        if (writer)
-          return false; // more than one use before the matmul
-        writer = u;
-      }
-    }
+    bool ok;
+    Operation *writer = soleWriterBefore(op, c, ok);
+    if (!ok)
+      return false;
     auto isZeroFill = [](Operation *w, Value out) {
       auto f = dyn_cast_or_null<linalg::FillOp>(w);
       if (!f || f.getOutputs()[0] != out)
@@ -264,12 +314,18 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     return true;
   }
 
-  void replace(ModuleOp module, linalg::LinalgOp op, bool overwrite = false) {
+  void replace(ModuleOp module, linalg::LinalgOp op, bool overwrite = false, Value bias = {}) {
     OpBuilder b(op);
     Location l = op.getLoc();
     SmallVector<Value> args;
     SmallVector<Type> types;
     dynamicOperands(b, op, args, types);
+    if (bias) {
+      // Bias before Y: (X, W, Bias, Y, window).
+      auto t = fullyDynamic(cast<MemRefType>(bias.getType()));
+      args.insert(args.begin() + 2, memref::CastOp::create(b, l, t, bias).getResult());
+      types.insert(types.begin() + 2, t);
+    }
     bool s8 = kindOf(op) == Kind::S8;
     StringRef name;
     auto addWindow = [&](DenseIntElementsAttr strides, DenseIntElementsAttr dilations) {
@@ -296,7 +352,9 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     } else if (auto c = dyn_cast<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
       // A constant int8 weight is packed once by the runtime and kept.
       bool constW = op->getOperand(1).getDefiningOp<memref::GetGlobalOp>() != nullptr;
-      name = !s8        ? "qc_rt_conv2d_nchw_f32"
+      name = !s8        ? (bias        ? "qc_rt_conv2d_nchw_f32_bias"
+                           : overwrite ? "qc_rt_conv2d_nchw_f32_set"
+                                       : "qc_rt_conv2d_nchw_f32")
              : !constW   ? "qc_rt_conv2d_nchw_i8_i32"
              : overwrite ? "qc_rt_conv2d_nchw_i8_i32_constw_set"
                          : "qc_rt_conv2d_nchw_i8_i32_constw";

@@ -76,7 +76,8 @@ func.func @s8_zero_filled(%a: memref<4x8xi8>, %b: memref<8x6xi8>) -> (memref<4x6
 // int8 convolutions: a weight's convolution into a zero-filled i32 buffer
 // drops the fill (qc_rt_conv2d_nchw_i8_i32_constw_set); an activation
 // weight keeps fill and call; a weight's convolution into a buffer filled
-// with a bias keeps the fill and accumulates; f32 convolutions keep theirs.
+// with a bias keeps the fill and accumulates; a zero-filled f32 one drops
+// its fill too (qc_rt_conv2d_nchw_f32_set).
 // CHECK-LABEL: func.func @s8_conv_zero_filled
 // CHECK-NOT: linalg.fill
 // CHECK: call @qc_rt_conv2d_nchw_i8_i32_constw_set(
@@ -84,8 +85,8 @@ func.func @s8_zero_filled(%a: memref<4x8xi8>, %b: memref<8x6xi8>) -> (memref<4x6
 // CHECK: call @qc_rt_conv2d_nchw_i8_i32(
 // CHECK: linalg.fill
 // CHECK: call @qc_rt_conv2d_nchw_i8_i32_constw(
-// CHECK: linalg.fill
-// CHECK: call @qc_rt_conv2d_nchw_f32(
+// CHECK-NOT: linalg.fill
+// CHECK: call @qc_rt_conv2d_nchw_f32_set(
 memref.global "private" constant @cw8 : memref<4x3x3x3xi8> = dense<2>
 memref.global "private" constant @cwf : memref<4x3x3x3xf32> = dense<0.5>
 func.func @s8_conv_zero_filled(%x: memref<1x3x8x8xi8>, %wa: memref<4x3x3x3xi8>, %xf: memref<1x3x8x8xf32>)
@@ -112,4 +113,62 @@ func.func @s8_conv_zero_filled(%x: memref<1x3x8x8xi8>, %wa: memref<4x3x3x3xi8>, 
   linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
     ins(%xf, %wf : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%yf : memref<1x4x6x6xf32>)
   return %y, %ya, %yb, %yf : memref<1x4x6x6xi32>, memref<1x4x6x6xi32>, memref<1x4x6x6xi32>, memref<1x4x6x6xf32>
+}
+
+// f32 convolutions whose output was set to a constant per-channel bias
+// (the broadcast a Conv's B input lowers to) take the bias: the broadcast
+// is erased and qc_rt_conv2d_nchw_f32_bias(X, W, B, Y, ...) writes
+// Y = B + conv. A bias that is not a constant, a broadcast along another
+// dimension, or a fill of another value keep the write and accumulate.
+// CHECK-LABEL: func.func @f32_conv_bias
+// CHECK: %[[B:.*]] = memref.get_global @cb : memref<4xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: %[[BC:.*]] = memref.cast %[[B]] : memref<4xf32> to memref<?xf32, strided<[?], offset: ?>>
+// CHECK: call @qc_rt_conv2d_nchw_f32_bias(%{{.*}}, %{{.*}}, %[[BC]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?x?x?xf32, {{.*}}>, memref<?x?x?x?xf32, {{.*}}>, memref<?xf32, strided<[?], offset: ?>>, memref<?x?x?x?xf32, {{.*}}>, i64, i64, i64, i64) -> ()
+// CHECK: linalg.generic
+// CHECK: call @qc_rt_conv2d_nchw_f32(
+// CHECK: linalg.generic
+// CHECK: call @qc_rt_conv2d_nchw_f32(
+// CHECK: linalg.fill
+// CHECK: call @qc_rt_conv2d_nchw_f32(
+memref.global "private" constant @cb : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
+memref.global "private" constant @cb6 : memref<6xf32> = dense<1.0>
+#chan = affine_map<(n, f, y, x) -> (f)>
+#row = affine_map<(n, f, y, x) -> (y)>
+#id = affine_map<(n, f, y, x) -> (n, f, y, x)>
+func.func @f32_conv_bias(%xf: memref<1x3x8x8xf32>, %ba: memref<4xf32>)
+    -> (memref<1x4x6x6xf32>, memref<1x4x6x6xf32>, memref<1x4x6x6xf32>, memref<1x4x6x6xf32>) {
+  %wf = memref.get_global @cwf : memref<4x3x3x3xf32>
+  %b = memref.get_global @cb : memref<4xf32>
+  %b6 = memref.get_global @cb6 : memref<6xf32>
+  %seven = arith.constant 7.0 : f32
+  %y = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.generic {indexing_maps = [#chan, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+    ins(%b : memref<4xf32>) outs(%y : memref<1x4x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%xf, %wf : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%y : memref<1x4x6x6xf32>)
+  %ya = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.generic {indexing_maps = [#chan, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+    ins(%ba : memref<4xf32>) outs(%ya : memref<1x4x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%xf, %wf : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%ya : memref<1x4x6x6xf32>)
+  %yr = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.generic {indexing_maps = [#row, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+    ins(%b6 : memref<6xf32>) outs(%yr : memref<1x4x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%xf, %wf : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%yr : memref<1x4x6x6xf32>)
+  %ys = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.fill ins(%seven : f32) outs(%ys : memref<1x4x6x6xf32>)
+  linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%xf, %wf : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%ys : memref<1x4x6x6xf32>)
+  return %y, %ya, %yr, %ys : memref<1x4x6x6xf32>, memref<1x4x6x6xf32>, memref<1x4x6x6xf32>, memref<1x4x6x6xf32>
 }

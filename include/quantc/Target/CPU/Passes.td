@@ -41,8 +41,16 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     matmuls and 2-D convolutions whose B / W is a weight
     (qc_rt_matmul_i8_i32_constb_set, qc_rt_conv2d_nchw_i8_i32_constw_set:
     Y = the convolution; the fill was a pass over Y and the kernel's
-    accumulation another read of it). A fill of any other value (a bias)
-    or another use in between keeps the accumulating call.
+    accumulation another read of it), and f32 2-D convolutions
+    (qc_rt_conv2d_nchw_f32_set). An f32 2-D convolution whose output's only
+    writer before it is the broadcast of a constant 1-D bias along the
+    channels (linalg.generic Y[n,f,y,x] = B[f], B a memref.get_global: a
+    Conv with a bias input) drops the broadcast and calls
+    qc_rt_conv2d_nchw_f32_bias(X, W, B, Y, ...): Y = B[f] + the
+    convolution, each tile of Y set to its bias just before the
+    micro-kernel adds into it (in L1) instead of a pass over all of Y
+    before the product. Any other writer (an int8 bias fill, a second
+    use in between) keeps the accumulating call.
 
     qc.attention_kernel on buffers (qc-fuse-attention's op after
     bufferization) becomes qc_rt_attention_f32 / _masked_f32 with the
