@@ -23,7 +23,10 @@ namespace quantc::rt {
 /// Runtime to 1e-4, then requantized a few activations one step apart).
 constexpr int64_t kConvSliceK = 256;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
-void depthwiseChannelAVX512(const Conv2DShape &s, const float *plane, const float *wc, float *o);
+void depthwiseChannelAVX512(const Conv2DShape &s, const float *plane, const float *wc, float *o,
+                            const float *init);
+void depthwiseChannelS8AVX512(const Conv2DShape &s, const int8_t *plane, const int8_t *wc,
+                              int32_t *o, bool overwrite);
 void directConvRowAVX512(const Conv2DShape &s, const float *x, const float *wt, int64_t mcount,
                          float *out, int64_t oy, int64_t sliceK);
 #endif
@@ -200,7 +203,9 @@ depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, floa
 /// is in bounds; the rest run the portable loop).
 const char *depthwiseKernelName() { return convUsesAVX512() ? "avx512" : "generic"; }
 
-void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out) {
+void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out,
+                     bool overwrite, const float *bias) {
+  static const float kZero = 0.0f;
   bool fast = false;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
   // QUANTC_CPU_KERNELS=generic|avx2 caps this choice as it caps the GEMMs'
@@ -212,13 +217,59 @@ void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float
          (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
 #endif
   parallelFor(s.C, [&](int64_t c) {
+    // An overwritten channel starts at its bias (or zero): the AVX-512
+    // loop's accumulators are set to it, the portable one's plane filled.
+    const float *init = !overwrite ? nullptr : bias ? bias + c : &kZero;
+    float *o = out + c * s.OH * s.OW;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
     if (fast) {
-      depthwiseChannelAVX512(s, x + c * s.xsC, w + c * s.KH * s.KW, out + c * s.OH * s.OW);
+      depthwiseChannelAVX512(s, x + c * s.xsC, w + c * s.KH * s.KW, o, init);
       return;
     }
 #endif
-    depthwiseChannel(s, x + c * s.xsC, w + c * s.KH * s.KW, out + c * s.OH * s.OW);
+    if (init)
+      std::fill(o, o + s.OH * s.OW, *init);
+    depthwiseChannel(s, x + c * s.xsC, w + c * s.KH * s.KW, o);
+  });
+}
+
+void depthwiseConv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
+                       bool overwrite) {
+  const int64_t taps = s.KH * s.KW, plane = s.OH * s.OW;
+  bool fast = false;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+  static const bool avx512 = convUsesAVX512();
+  // f32 sums are exact up to 1024 taps (DepthwiseAVX512.cpp); every tap
+  // in bounds, as for the f32 kernel.
+  fast = avx512 && taps <= 1024 && s.padT == 0 && s.padL == 0 &&
+         (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
+         (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
+#endif
+  parallelFor(s.C, [&](int64_t c) {
+    const int8_t *xc = x + c * s.xsC, *wc = w + c * taps;
+    int32_t *o = out + c * plane;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+    if (fast) {
+      depthwiseChannelS8AVX512(s, xc, wc, o, overwrite);
+      return;
+    }
+#endif
+    // Portable: int32 products and sums, taps outside the image skipped.
+    for (int64_t oy = 0; oy < s.OH; ++oy)
+      for (int64_t ox = 0; ox < s.OW; ++ox) {
+        int32_t acc = overwrite ? 0 : o[oy * s.OW + ox];
+        for (int64_t ky = 0; ky < s.KH; ++ky) {
+          const int64_t iy = oy * s.sh + ky * s.dh - s.padT;
+          if (iy < 0 || iy >= s.H)
+            continue;
+          for (int64_t kx = 0; kx < s.KW; ++kx) {
+            const int64_t ix = ox * s.sw + kx * s.dw - s.padL;
+            if (ix >= 0 && ix < s.W)
+              acc += int32_t(wc[ky * s.KW + kx]) * int32_t(xc[iy * s.xsH + ix * s.xsW]);
+          }
+        }
+        o[oy * s.OW + ox] = acc;
+      }
   });
 }
 

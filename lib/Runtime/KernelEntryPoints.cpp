@@ -202,6 +202,44 @@ template <typename Gemm> void accumulateInto(MemRefF32<2> *C, Gemm gemm) {
 }
 } // namespace
 
+namespace {
+/// A vector's values with unit stride: in place, or copied.
+const float *contiguousVector(const MemRefF32<1> *V, std::vector<float> &copy) {
+  if (V->strides[0] == 1)
+    return V->data();
+  copy.resize(V->sizes[0]);
+  for (int64_t i = 0; i < V->sizes[0]; ++i)
+    copy[i] = V->data()[i * V->strides[0]];
+  return copy.data();
+}
+} // namespace
+
+namespace {
+void depthwiseKernel(const Conv2DShape &s, const float *x, const float *w, float *y,
+                     bool overwrite, const float *bias) {
+  depthwiseConv2d(s, x, w, y, overwrite, bias);
+}
+void depthwiseKernel(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *y,
+                     bool overwrite, const int32_t *) {
+  depthwiseConv2dS8(s, x, w, y, overwrite);
+}
+
+template <typename In, typename Acc>
+void depthwiseEntry(MemRef<In, 4> *X, MemRef<In, 3> *W, MemRef<Acc, 4> *Y, int64_t sh,
+                    int64_t sw, int64_t dh, int64_t dw, bool overwrite = false,
+                    const Acc *bias = nullptr) {
+  std::vector<In> wcopy;
+  const In *w = contiguousWeights(W->data(), W->sizes, W->strides, 3, wcopy);
+  Conv2DShape s =
+      shapeOf(*X, X->sizes[1], W->sizes[1], W->sizes[2], Y->sizes, sh, sw, dh, dw);
+  withContiguousOutput(Y, [&](Acc *y) {
+    for (int64_t n = 0; n < X->sizes[0]; ++n)
+      depthwiseKernel(s, X->data() + n * X->strides[0], w, y + n * s.C * s.OH * s.OW, overwrite,
+                      bias);
+  });
+}
+} // namespace
+
 extern "C" {
 void *_mlir_memref_to_llvm_alloc(size_t size);
 void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size);
@@ -304,18 +342,12 @@ void _mlir_ciface_qc_rt_conv2d_nchw_f32_set(MemRefF32<4> *X, MemRefF32<4> *W, Me
   conv2dEntry(X, W, Y, sh, sw, dh, dw, false, true);
 }
 
+
 void _mlir_ciface_qc_rt_conv2d_nchw_f32_bias(MemRefF32<4> *X, MemRefF32<4> *W,
                                              MemRefF32<1> *Bias, MemRefF32<4> *Y, int64_t sh,
                                              int64_t sw, int64_t dh, int64_t dw) {
   std::vector<float> copy;
-  const float *bias = Bias->data();
-  if (Bias->strides[0] != 1) {
-    copy.resize(Bias->sizes[0]);
-    for (int64_t i = 0; i < Bias->sizes[0]; ++i)
-      copy[i] = bias[i * Bias->strides[0]];
-    bias = copy.data();
-  }
-  conv2dEntry(X, W, Y, sh, sw, dh, dw, false, true, bias);
+  conv2dEntry(X, W, Y, sh, sw, dh, dw, false, true, contiguousVector(Bias, copy));
 }
 
 void _mlir_ciface_qc_rt_matmul_f32_w4(MemRefF32<2> *A, MemRefI8<2> *P, MemRefF32<2> *S,
@@ -426,17 +458,37 @@ void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw_set(MemRefI8<4> *X, MemRefI8<4
   conv2dEntry(X, W, Y, sh, sw, dh, dw, /*constW=*/true, /*overwrite=*/true);
 }
 
+
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> *W,
                                                   MemRefF32<4> *Y, int64_t sh, int64_t sw,
                                                   int64_t dh, int64_t dw) {
-  std::vector<float> wcopy;
-  const float *w = contiguousWeights(W->data(), W->sizes, W->strides, 3, wcopy);
-  Conv2DShape s =
-      shapeOf(*X, X->sizes[1], W->sizes[1], W->sizes[2], Y->sizes, sh, sw, dh, dw);
-  withContiguousOutput(Y, [&](float *y) {
-    for (int64_t n = 0; n < X->sizes[0]; ++n)
-      depthwiseConv2d(s, X->data() + n * X->strides[0], w, y + n * s.C * s.OH * s.OW);
-  });
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw);
+}
+
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set(MemRefF32<4> *X, MemRefF32<3> *W,
+                                                      MemRefF32<4> *Y, int64_t sh, int64_t sw,
+                                                      int64_t dh, int64_t dw) {
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw, true);
+}
+
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias(MemRefF32<4> *X, MemRefF32<3> *W,
+                                                       MemRefF32<1> *Bias, MemRefF32<4> *Y,
+                                                       int64_t sh, int64_t sw, int64_t dh,
+                                                       int64_t dw) {
+  std::vector<float> copy;
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw, true, contiguousVector(Bias, copy));
+}
+
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32(MemRefI8<4> *X, MemRefI8<3> *W,
+                                                     MemRefI32<4> *Y, int64_t sh, int64_t sw,
+                                                     int64_t dh, int64_t dw) {
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw);
+}
+
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32_set(MemRefI8<4> *X, MemRefI8<3> *W,
+                                                         MemRefI32<4> *Y, int64_t sh, int64_t sw,
+                                                         int64_t dh, int64_t dw) {
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw, true);
 }
 
 /// The loops quantc-cpu-parallel-dispatch hands over: fn(ctx, lo, hi) on
@@ -478,6 +530,14 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_conv2d_nchw_f32_bias)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32_set",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32_set)},
       {"_mlir_ciface_qc_rt_hadamard_f32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_hadamard_f32)},
       {"_mlir_ciface_qc_rt_matmul_f32_w4",

@@ -162,6 +162,7 @@ struct ConvCase {
 class Conv2D : public ::testing::TestWithParam<ConvCase> {};
 
 int64_t outSize(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pad);
+std::vector<int8_t> randomS8(size_t n, unsigned seed);
 
 /// The geometry of a case: a dense C x H x W image, padding on both sides.
 Conv2DShape shapeOf(const ConvCase &p) {
@@ -203,6 +204,20 @@ TEST_P(Conv2D, DenseAndDepthwiseMatchNaiveLoops) {
     std::vector<float> out(want.size(), 0.0f);
     conv2d(s, x.data(), w.data(), out.data());
     expectClose(out, want, double(p.C * p.KH * p.KW));
+    // Overwriting with a bias: the output's old contents (garbage here)
+    // never read, bias[m] added once whatever the K slices.
+    {
+      auto bias = randomVector(p.M, 8);
+      std::vector<float> set = randomVector(want.size(), 9);
+      std::vector<double> wantB(want);
+      for (size_t i = 0; i < wantB.size(); ++i)
+        wantB[i] += bias[i / (s.OH * s.OW)];
+      conv2d(s, x.data(), w.data(), set.data(), true, bias.data());
+      expectClose(set, wantB, double(p.C * p.KH * p.KW));
+      std::vector<float> zero = randomVector(want.size(), 10);
+      conv2d(s, x.data(), w.data(), zero.data(), true);
+      expectClose(zero, want, double(p.C * p.KH * p.KW));
+    }
     // The path conv2d took, and the direct kernel against the im2col GEMM
     // on an output that already holds values (both add into it): the same
     // sums in the same order, so the same bits.
@@ -241,6 +256,52 @@ TEST_P(Conv2D, DenseAndDepthwiseMatchNaiveLoops) {
       ASSERT_EQ(out[i], 12345.0f) << "depthwiseConv2d wrote past its output, at " << i;
     out.resize(want.size());
     expectClose(out, want, double(p.KH * p.KW));
+    // Overwriting, with a bias and without: old contents never read.
+    auto bias = randomVector(p.C, 8);
+    std::vector<float> set = randomVector(want.size(), 9), zero = randomVector(want.size(), 10);
+    std::vector<double> wantB(want);
+    for (size_t i = 0; i < wantB.size(); ++i)
+      wantB[i] += bias[i / (s.OH * s.OW)];
+    depthwiseConv2d(d, x.data(), w.data(), set.data(), true, bias.data());
+    expectClose(set, wantB, double(p.KH * p.KW));
+    depthwiseConv2d(d, x.data(), w.data(), zero.data(), true);
+    expectClose(zero, want, double(p.KH * p.KW));
+  }
+  {
+    // int8 depthwise into int32, bit-exact against int64 loops: added to
+    // an output holding values, and overwriting one holding garbage.
+    auto xs = randomS8(p.C * p.H * p.W, 21), ws = randomS8(p.C * p.KH * p.KW, 22);
+    // The extremes again for the weights (-128 * -128 in every tap of
+    // channel 0: the largest sums).
+    for (int64_t k = 0; k < p.KH * p.KW; ++k)
+      ws[k] = -128;
+    Conv2DShape d = s;
+    d.M = p.C;
+    std::vector<int32_t> c0(p.C * s.OH * s.OW), want(c0.size());
+    for (int64_t c = 0; c < p.C; ++c)
+      for (int64_t oy = 0; oy < s.OH; ++oy)
+        for (int64_t ox = 0; ox < s.OW; ++ox) {
+          const int64_t at = (c * s.OH + oy) * s.OW + ox;
+          c0[at] = int32_t(at % 1000) - 500;
+          int64_t acc = 0;
+          for (int64_t ky = 0; ky < p.KH; ++ky)
+            for (int64_t kx = 0; kx < p.KW; ++kx) {
+              int64_t iy = oy * s.sh + ky * s.dh - s.padT, ix = ox * s.sw + kx * s.dw - s.padL;
+              if (iy >= 0 && iy < s.H && ix >= 0 && ix < s.W)
+                acc += int64_t(ws[(c * p.KH + ky) * p.KW + kx]) * xs[c * s.xsC + iy * s.W + ix];
+            }
+          want[at] = int32_t(acc);
+        }
+    std::vector<int32_t> acc = c0, set(c0.size(), 0x5a5a5a5a);
+    depthwiseConv2dS8(d, xs.data(), ws.data(), acc.data());
+    depthwiseConv2dS8(d, xs.data(), ws.data(), set.data(), true);
+    size_t badAcc = 0, badSet = 0;
+    for (size_t i = 0; i < want.size(); ++i) {
+      badAcc += !(acc[i] == c0[i] + want[i]);
+      badSet += !(set[i] == want[i]);
+    }
+    EXPECT_EQ(badAcc, 0u) << "int8 depthwise, accumulating";
+    EXPECT_EQ(badSet, 0u) << "int8 depthwise, overwriting";
   }
 }
 
@@ -269,7 +330,10 @@ INSTANTIATE_TEST_SUITE_P(
         // 1 x 2, 7 rows of 10; 9 rows of 70 (two column passes).
         ConvCase{8, 16, 44, 8, 5, 5, 2, 1, 1, 1, 0, 0},
         ConvCase{3, 9, 21, 3, 3, 3, 1, 2, 1, 1, 0, 0},
-        ConvCase{2, 11, 72, 2, 3, 3, 1, 1, 1, 1, 0, 0}));
+        ConvCase{2, 11, 72, 2, 3, 3, 1, 1, 1, 1, 0, 0},
+        // 33 x 33 = 1089 taps: past what f32 sums hold exactly for int8
+        // (the int8 depthwise takes its int32 loop).
+        ConvCase{2, 40, 36, 2, 33, 33, 1, 1, 1, 1, 0, 0}));
 
 std::vector<int8_t> randomS8(size_t n, unsigned seed) {
   std::mt19937 gen(seed);

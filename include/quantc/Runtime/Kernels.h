@@ -188,8 +188,16 @@ const char *lowBitWidenKernelName();
 void sgemmLowBit(int64_t M, int64_t N, int64_t K, Matrix A, const LowBitWeights &B, float *C,
                  int64_t ldc);
 
-/// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image.
-void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out);
+/// Depthwise: out[c, oy, ox] += sum_{ky,kx} w[c, ky, kx] * x[c, ...], one image;
+/// with `overwrite`, out = bias[c] (0 without `bias`) + the sum, out not read.
+void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out,
+                     bool overwrite = false, const float *bias = nullptr);
+/// The same on int8 into int32 (exact): out[c, oy, ox] (+)= sum w * x.
+/// With AVX-512 (QUANTC_CPU_KERNELS not capping it) and at most 1024 taps
+/// the products are summed in f32 (exact: integers below 2^24), else in
+/// int32 loops.
+void depthwiseConv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
+                       bool overwrite = false);
 
 /// A 4-D float view: element (i, j, k, l) at
 /// ptr[i * strides[0] + j * strides[1] + k * strides[2] + l * strides[3]].
@@ -282,6 +290,25 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(quantc::rt::MemRefF32<4> *X,
                                                   quantc::rt::MemRefF32<3> *W,
                                                   quantc::rt::MemRefF32<4> *Y, int64_t sh,
                                                   int64_t sw, int64_t dh, int64_t dw);
+// The same writing Y = the convolution, or Bias[c] + it (Y not read).
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set(quantc::rt::MemRefF32<4> *X,
+                                                      quantc::rt::MemRefF32<3> *W,
+                                                      quantc::rt::MemRefF32<4> *Y, int64_t sh,
+                                                      int64_t sw, int64_t dh, int64_t dw);
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias(quantc::rt::MemRefF32<4> *X,
+                                                       quantc::rt::MemRefF32<3> *W,
+                                                       quantc::rt::MemRefF32<1> *Bias,
+                                                       quantc::rt::MemRefF32<4> *Y, int64_t sh,
+                                                       int64_t sw, int64_t dh, int64_t dw);
+// linalg.depthwise_conv_2d_nchw_chw on i8 into i32 (Y += ...; _set: Y = ...).
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32(quantc::rt::MemRefI8<4> *X,
+                                                     quantc::rt::MemRefI8<3> *W,
+                                                     quantc::rt::MemRefI32<4> *Y, int64_t sh,
+                                                     int64_t sw, int64_t dh, int64_t dw);
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32_set(quantc::rt::MemRefI8<4> *X,
+                                                         quantc::rt::MemRefI8<3> *W,
+                                                         quantc::rt::MemRefI32<4> *Y, int64_t sh,
+                                                         int64_t sw, int64_t dh, int64_t dw);
 // C[M,N] += A[M,K] * B, B of 4-bit weights (Int4Weights): packed[K, ceil(N/2)],
 // scale and zero point [ceil(K/group), N].
 void _mlir_ciface_qc_rt_matmul_f32_w4(quantc::rt::MemRefF32<2> *A, quantc::rt::MemRefI8<2> *P,

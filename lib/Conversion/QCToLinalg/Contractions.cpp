@@ -858,9 +858,16 @@ Value buildConv2DS8(Operation *op, OpBuilder &b, Value x, Value w, Value padValu
                     RankedTensorType accType, std::optional<ArrayRef<int64_t>> strides,
                     std::optional<ArrayRef<int64_t>> dilations,
                     std::optional<ArrayRef<int64_t>> pads, StringRef autoPad,
-                    Value *windowSums) {
+                    Value *windowSums, int64_t group) {
   Location l = op->getLoc();
   auto xt = cast<RankedTensorType>(x.getType()), wt = cast<RankedTensorType>(w.getType());
+  const bool depthwise = group != 1;
+  if (depthwise && (windowSums || wt.getDimSize(1) != 1 || group != wt.getDimSize(0) ||
+                    group != xt.getDimSize(1))) {
+    op->emitError("cannot lower: an int8 grouped convolution other than depthwise without "
+                  "window sums");
+    return {};
+  }
   SmallVector<int64_t> kernel(wt.getShape().drop_front(2));
   Window win;
   if (failed(resolveWindow(op, xt, accType, kernel, strides, dilations, pads, autoPad, win)))
@@ -877,6 +884,14 @@ Value buildConv2DS8(Operation *op, OpBuilder &b, Value x, Value w, Value padValu
     xp = buildPad(b, l, RankedTensorType::get(shape, xt.getElementType()), x, lo, hi, padValue);
   }
   auto st = b.getI64TensorAttr(win.strides), dl = b.getI64TensorAttr(win.dilations);
+  if (depthwise) {
+    // One input channel per output channel: W [M, 1, kh, kw] as [M, kh, kw].
+    Value w3 = tensor::CollapseShapeOp::create(b, l, w,
+                                               ArrayRef<ReassociationIndices>{{0, 1}, {2}, {3}});
+    return linalg::DepthwiseConv2DNchwChwOp::create(b, l, TypeRange{accType}, ValueRange{xp, w3},
+                                                    ValueRange{zeroFilled(b, l, accType)}, st, dl)
+        .getResult(0);
+  }
   Value acc = linalg::Conv2DNchwFchwOp::create(b, l, TypeRange{accType}, ValueRange{xp, w},
                                                ValueRange{zeroFilled(b, l, accType)}, st, dl)
                   .getResult(0);

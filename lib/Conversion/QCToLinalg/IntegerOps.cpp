@@ -1,7 +1,7 @@
 //===- IntegerOps.cpp - MatMulInteger, QLinear*, DynamicQuantize* -----------===//
 //
-// Integer ops: 8-bit MatMulInteger / ConvInteger (2-D, one group) become
-// int8 x int8 -> int32 linalg matmuls / convolutions (the runtime's int8
+// Integer ops: 8-bit MatMulInteger / ConvInteger (2-D, one group or
+// depthwise) become int8 x int8 -> int32 linalg matmuls / convolutions (the runtime's int8
 // kernels) with zero-point correction terms (see "The int8 GEMM path"
 // below); other shapes widen their operands minus the zero points to i32
 // and become a qc.matmul / qc.conv on i32 (loops); QLinearMatMul /
@@ -483,13 +483,19 @@ FailureOr<Value> fastIntMatMul(Operation *op, ConversionPatternRewriter &rw, Val
 
 /// An integer 2-D convolution with one group on 8-bit operands through the
 /// int8 convolution; like fastIntMatMul. `bias` (i32 or null) is added.
+/// A depthwise one (group = C = M) whose weights need no window sums (w's
+/// zero point zero) goes through the int8 depthwise convolution.
 template <typename ConvLike>
 FailureOr<Value> fastIntConv(ConvLike op, ConversionPatternRewriter &rw, Value origX, Value x,
                              Value origXZp, Value xZp, Value origW, Value w, Value origWZp,
                              Value wZp, Value bias, ArrayRef<int64_t> shape) {
   auto xt = dyn_cast<RankedTensorType>(x.getType()), wt = dyn_cast<RankedTensorType>(w.getType());
   if (!xt || !wt || !xt.hasStaticShape() || !wt.hasStaticShape() || xt.getRank() != 4 ||
-      wt.getRank() != 4 || op.getGroup() != 1 || !isByteInteger(origX) || !isByteInteger(origW))
+      wt.getRank() != 4 || !isByteInteger(origX) || !isByteInteger(origW))
+    return Value();
+  const int64_t group = op.getGroup();
+  if (group != 1 && (group != xt.getDimSize(1) || group != wt.getDimSize(0) ||
+                     wt.getDimSize(1) != 1 || !zeroShiftedZp(origW, origWZp)))
     return Value();
   if (!isNoneValue(xZp)) {
     auto zt = dyn_cast<RankedTensorType>(xZp.getType());
@@ -522,7 +528,8 @@ FailureOr<Value> fastIntConv(ConvLike op, ConversionPatternRewriter &rw, Value o
   bool needWindowSums = !zeroShiftedZp(origW, origWZp);
   Value windowSums;
   Value P = buildConv2DS8(op, rw, x8, w8, pad, accType, op.getStrides(), op.getDilations(),
-                          op.getPads(), op.getAutoPad(), needWindowSums ? &windowSums : nullptr);
+                          op.getPads(), op.getAutoPad(), needWindowSums ? &windowSums : nullptr,
+                          group);
   if (!P)
     return failure();
   MLIRContext *ctx = rw.getContext();

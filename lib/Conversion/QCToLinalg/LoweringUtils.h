@@ -110,14 +110,17 @@ mlir::Value buildNamedMatMul(mlir::OpBuilder &b, mlir::Location l, mlir::Value A
 /// `accType` (i32) as linalg.conv_2d_nchw_fchw, the window resolved from
 /// the ONNX attributes and `x` padded with the scalar `padValue`. With
 /// `windowSums`, also the sum of x over each window (all channels), of
-/// shape N x 1 x OH x OW. Null after an error reported on `op`.
+/// shape N x 1 x OH x OW. With `group` = C = M (w of one input channel,
+/// M x 1 x Kh x Kw), a depthwise one as linalg.depthwise_conv_2d_nchw_chw
+/// (no window sums). Null after an error reported on `op`.
 mlir::Value buildConv2DS8(mlir::Operation *op, mlir::OpBuilder &b, mlir::Value x,
                           mlir::Value w, mlir::Value padValue,
                           mlir::RankedTensorType accType,
                           std::optional<llvm::ArrayRef<int64_t>> strides,
                           std::optional<llvm::ArrayRef<int64_t>> dilations,
                           std::optional<llvm::ArrayRef<int64_t>> pads,
-                          llvm::StringRef autoPad, mlir::Value *windowSums);
+                          llvm::StringRef autoPad, mlir::Value *windowSums,
+                          int64_t group = 1);
 
 /// A 1:1 builtin.unrealized_conversion_cast from an unsigned integer
 /// tensor to its signless twin.

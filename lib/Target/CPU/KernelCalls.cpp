@@ -63,7 +63,7 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
           targets.push_back(op);
       } else if (isa<linalg::Conv2DNchwFchwOp>(op.getOperation())) {
         targets.push_back(op);
-      } else if (kind == Kind::F32 && isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
+      } else if (isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
         targets.push_back(op);
       }
     });
@@ -73,8 +73,8 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     for (linalg::LinalgOp op : targets) {
       Value bias = biasFilledOutput(op);
       replace(module, op,
-              bias || (isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::Conv2DNchwFchwOp>(
-                           op.getOperation()) &&
+              bias || (isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::Conv2DNchwFchwOp,
+                           linalg::DepthwiseConv2DNchwChwOp>(op.getOperation()) &&
                        zeroFilledOutput(op)),
               bias);
     }
@@ -226,13 +226,14 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     return writer;
   }
 
-  /// For an f32 NCHW convolution whose output's only writer before it is
+  /// For an f32 NCHW (or depthwise) convolution whose output's only writer before it is
   /// a broadcast of a constant 1-D bias along the channels (Y[n, m, y, x]
   /// = bias[m], what a Conv with a B input lowers to): the broadcast is
   /// erased and the bias returned (the kernel then writes Y = bias +
   /// the product without reading Y); null otherwise.
   Value biasFilledOutput(linalg::LinalgOp op) {
-    if (kindOf(op) != Kind::F32 || !isa<linalg::Conv2DNchwFchwOp>(op.getOperation()))
+    if (kindOf(op) != Kind::F32 ||
+        !isa<linalg::Conv2DNchwFchwOp, linalg::DepthwiseConv2DNchwChwOp>(op.getOperation()))
       return {};
     Value c = op.getDpsInits()[0];
     bool ok;
@@ -257,8 +258,9 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     return bias;
   }
 
-  /// Whether op is an f32 (batch) matmul, convolution or hadamard, or an int8 matmul
-  /// or convolution with a weight, whose output buffer was just
+  /// Whether op is an f32 (batch) matmul, convolution or hadamard, an int8
+  /// matmul or convolution with a weight, or an int8 depthwise convolution,
+  /// whose output buffer was just
   /// zero-filled for it: the fill (or the copy of a zero-filled buffer CSE
   /// left) is erased and the kernel writes C = A * B without reading C (a
   /// pass over the output saved; SmolLM2's logits are 50 MB). The output
@@ -271,7 +273,8 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     if (kindOf(op) != Kind::F32 &&
         !(kindOf(op) == Kind::S8 &&
           isa<linalg::MatmulOp, linalg::Conv2DNchwFchwOp>(op.getOperation()) &&
-          op->getOperand(1).getDefiningOp<memref::GetGlobalOp>()))
+          op->getOperand(1).getDefiningOp<memref::GetGlobalOp>()) &&
+        !(kindOf(op) == Kind::S8 && isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())))
       return false;
     Value c = op.getDpsInits()[0];
     bool ok;
@@ -360,7 +363,11 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
                          : "qc_rt_conv2d_nchw_i8_i32_constw";
       addWindow(c.getStrides(), c.getDilations());
     } else if (auto c = dyn_cast<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())) {
-      name = "qc_rt_depthwise_conv2d_nchw_f32";
+      name = s8          ? (overwrite ? "qc_rt_depthwise_conv2d_nchw_i8_i32_set"
+                                      : "qc_rt_depthwise_conv2d_nchw_i8_i32")
+             : bias      ? "qc_rt_depthwise_conv2d_nchw_f32_bias"
+             : overwrite ? "qc_rt_depthwise_conv2d_nchw_f32_set"
+                         : "qc_rt_depthwise_conv2d_nchw_f32";
       addWindow(c.getStrides(), c.getDilations());
     }
     func::FuncOp callee = declare(module, name, types);

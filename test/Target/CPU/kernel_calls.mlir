@@ -31,8 +31,8 @@ func.func @f(%a: memref<4x8xf32>, %b: memref<8x6xf32>, %c: memref<4x6xf32>,
 
 // -----
 
-// int8 operands into int32 (signed casts) call the int8 kernels; an
-// unsigned-cast matmul and an int8 depthwise convolution stay.
+// int8 operands into int32 (signed casts) call the int8 kernels, the
+// depthwise convolution too; an unsigned-cast matmul stays.
 // RUN: quant-opt %s --split-input-file --quantc-cpu-kernel-calls | FileCheck %s --check-prefix=S8
 // S8-LABEL: func.func @s8
 // S8: memref.cast %arg0 : memref<4x8xi8> to memref<?x?xi8, strided<[?, ?], offset: ?>>
@@ -40,7 +40,9 @@ func.func @f(%a: memref<4x8xf32>, %b: memref<8x6xf32>, %c: memref<4x6xf32>,
 // S8: linalg.matmul {cast = #linalg.type_fn<cast_unsigned>}
 // S8: call @qc_rt_batch_matmul_i8_i32
 // S8: call @qc_rt_conv2d_nchw_i8_i32
-// S8: linalg.depthwise_conv_2d_nchw_chw
+// S8: memref.cast %arg9 : memref<3x3x3xi8> to memref<?x?x?xi8, strided<[?, ?, ?], offset: ?>>
+// S8: call @qc_rt_depthwise_conv2d_nchw_i8_i32(
+// S8-NOT: linalg.depthwise_conv_2d_nchw_chw
 func.func @s8(%a: memref<4x8xi8>, %b: memref<8x6xi8>, %c: memref<4x6xi32>,
               %ba: memref<2x4x8xi8>, %bb: memref<2x8x6xi8>, %bc: memref<2x4x6xi32>,
               %x: memref<1x3x9x9xi8>, %w: memref<2x3x3x3xi8>, %y: memref<1x2x4x4xi32>,

@@ -172,3 +172,33 @@ func.func @f32_conv_bias(%xf: memref<1x3x8x8xf32>, %ba: memref<4xf32>)
     ins(%xf, %wf : memref<1x3x8x8xf32>, memref<4x3x3x3xf32>) outs(%ys : memref<1x4x6x6xf32>)
   return %y, %ya, %yr, %ys : memref<1x4x6x6xf32>, memref<1x4x6x6xf32>, memref<1x4x6x6xf32>, memref<1x4x6x6xf32>
 }
+
+// Depthwise convolutions likewise: a constant bias broadcast along the
+// channels goes into qc_rt_depthwise_conv2d_nchw_f32_bias, a zero fill
+// is dropped for _set.
+// CHECK-LABEL: func.func @f32_depthwise_bias
+// CHECK: %[[B:.*]] = memref.get_global @cb : memref<4xf32>
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: linalg.fill
+// CHECK: %[[BC:.*]] = memref.cast %[[B]] : memref<4xf32> to memref<?xf32, strided<[?], offset: ?>>
+// CHECK: call @qc_rt_depthwise_conv2d_nchw_f32_bias(%{{.*}}, %{{.*}}, %[[BC]], %{{.*}}
+// CHECK-NOT: linalg.fill
+// CHECK: call @qc_rt_depthwise_conv2d_nchw_f32_set(
+func.func @f32_depthwise_bias(%x: memref<1x4x8x8xf32>, %w: memref<4x3x3xf32>)
+    -> (memref<1x4x6x6xf32>, memref<1x4x6x6xf32>) {
+  %b = memref.get_global @cb : memref<4xf32>
+  %zf = arith.constant 0.0 : f32
+  %y = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.generic {indexing_maps = [#chan, #id], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+    ins(%b : memref<4xf32>) outs(%y : memref<1x4x6x6xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%x, %w : memref<1x4x8x8xf32>, memref<4x3x3xf32>) outs(%y : memref<1x4x6x6xf32>)
+  %yz = memref.alloc() : memref<1x4x6x6xf32>
+  linalg.fill ins(%zf : f32) outs(%yz : memref<1x4x6x6xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%x, %w : memref<1x4x8x8xf32>, memref<4x3x3xf32>) outs(%yz : memref<1x4x6x6xf32>)
+  return %y, %yz : memref<1x4x6x6xf32>, memref<1x4x6x6xf32>
+}

@@ -9,6 +9,9 @@ of the runtime's convolution:
   y5  3x3 pad 1, 40 -> 50, bias       K = 360: two K slices, bias once
   y6  1x1, 8 -> 1030, bias            more than 1024 rows: A packed per block
   y7  1x1 on a batch of two, bias     the bias for every image
+  y8  depthwise 3x3 pad 1, bias       accumulators started at the bias
+  y9  depthwise 5x5 stride 2, bias
+  y10 depthwise 3x3, no bias          the zero-filled form (_set)
 
   make DIR        writes DIR/conv_bias.onnx and DIR/{x,z,b}.npy
   check DIR OUT   OUT/y*.npy (quantc run) against ONNX Runtime:
@@ -22,7 +25,7 @@ from onnx import TensorProto as T
 from onnx import helper as h
 from onnx import numpy_helper as nh
 
-NAMES = ["y%d" % i for i in range(1, 8)]
+NAMES = ["y%d" % i for i in range(1, 11)]
 
 
 def model(rng):
@@ -32,7 +35,8 @@ def model(rng):
     inits = {"w1": w(40, 24, 1, 1), "b1": w(40), "w2": w(30, 24, 3, 3), "b2": w(30),
              "w3": w(64, 24, 3, 3), "b3": w(64), "w4": w(20, 24, 3, 3),
              "w5": w(50, 40, 3, 3), "b5": w(50), "w6": w(1030, 8, 1, 1), "b6": w(1030),
-             "w7": w(16, 6, 1, 1), "b7": w(16)}
+             "w7": w(16, 6, 1, 1), "b7": w(16), "w8": w(24, 1, 3, 3), "b8": w(24),
+             "w9": w(24, 1, 5, 5), "b9": w(24), "w10": w(24, 1, 3, 3)}
     nodes = [
         h.make_node("Conv", ["x", "w1", "b1"], ["y1"]),
         h.make_node("Conv", ["x", "w2", "b2"], ["y2"], pads=[1, 1, 1, 1]),
@@ -41,6 +45,9 @@ def model(rng):
         h.make_node("Conv", ["y1", "w5", "b5"], ["y5"], pads=[1, 1, 1, 1]),
         h.make_node("Conv", ["z", "w6", "b6"], ["y6"]),
         h.make_node("Conv", ["b", "w7", "b7"], ["y7"]),
+        h.make_node("Conv", ["x", "w8", "b8"], ["y8"], group=24, pads=[1, 1, 1, 1]),
+        h.make_node("Conv", ["x", "w9", "b9"], ["y9"], group=24, strides=[2, 2], pads=[2, 2, 2, 2]),
+        h.make_node("Conv", ["x", "w10"], ["y10"], group=24),
     ]
     g = h.make_graph(nodes, "conv_bias",
                      [h.make_tensor_value_info("x", T.FLOAT, [1, 24, 20, 36]),

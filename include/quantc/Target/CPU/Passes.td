@@ -24,9 +24,11 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     The kernels are blocked, packed and vectorized (AVX-512 where the CPU
     has it) and spread over the runtime's threads. Operands are passed as
     strided memref descriptors (llvm.emit_c_interface), so views need no
-    copies. The first three on i8 operands into i32 (signed casts) call
-    qc_rt_matmul_i8_i32, qc_rt_batch_matmul_i8_i32 and
-    qc_rt_conv2d_nchw_i8_i32 (exact int32 accumulation); a matmul whose B
+    copies. All four on i8 operands into i32 (signed casts) call
+    qc_rt_matmul_i8_i32, qc_rt_batch_matmul_i8_i32, qc_rt_conv2d_nchw_i8_i32
+    and qc_rt_depthwise_conv2d_nchw_i8_i32 (exact int32 results; the
+    depthwise kernel sums the integer products in f32, exact while the
+    taps times 2^14 stay under 2^24, and in int32 beyond); a matmul whose B
     is a constant (memref.get_global: a weight) calls the `_constb` entry
     (qc_rt_matmul_f32_constb, qc_rt_matmul_i8_i32_constb), which packs B
     once and keeps it. Ops on other element types are left to the generic
@@ -38,19 +40,22 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     one fill) drops the fill and calls the `_set` entry instead
     (qc_rt_matmul_f32_set, qc_rt_matmul_f32_constb_set,
     qc_rt_batch_matmul_f32_set): C = A B, C never read. So do int8
+    depthwise convolutions (qc_rt_depthwise_conv2d_nchw_i8_i32_set), and int8
     matmuls and 2-D convolutions whose B / W is a weight
     (qc_rt_matmul_i8_i32_constb_set, qc_rt_conv2d_nchw_i8_i32_constw_set:
     Y = the convolution; the fill was a pass over Y and the kernel's
-    accumulation another read of it), and f32 2-D convolutions
-    (qc_rt_conv2d_nchw_f32_set). An f32 2-D convolution whose output's only
-    writer before it is the broadcast of a constant 1-D bias along the
-    channels (linalg.generic Y[n,f,y,x] = B[f], B a memref.get_global: a
-    Conv with a bias input) drops the broadcast and calls
-    qc_rt_conv2d_nchw_f32_bias(X, W, B, Y, ...): Y = B[f] + the
-    convolution, each tile of Y set to its bias just before the
-    micro-kernel adds into it (in L1) instead of a pass over all of Y
-    before the product. Any other writer (an int8 bias fill, a second
-    use in between) keeps the accumulating call.
+    accumulation another read of it), and f32 2-D and depthwise
+    convolutions (qc_rt_conv2d_nchw_f32_set,
+    qc_rt_depthwise_conv2d_nchw_f32_set). An f32 2-D or depthwise
+    convolution whose output's only writer before it is the broadcast of
+    a constant 1-D bias along the channels (linalg.generic Y[n,f,y,x] =
+    B[f], B a memref.get_global: a Conv with a bias input) drops the
+    broadcast and calls qc_rt_conv2d_nchw_f32_bias(X, W, B, Y, ...) or
+    qc_rt_depthwise_conv2d_nchw_f32_bias: Y = B[f] + the convolution,
+    each GEMM tile of Y set to its bias just before the micro-kernel adds
+    into it (in L1), the depthwise accumulators started at it, instead of
+    a pass over all of Y before the product. Any other writer (an int8
+    bias fill, a second use in between) keeps the accumulating call.
 
     qc.attention_kernel on buffers (qc-fuse-attention's op after
     bufferization) becomes qc_rt_attention_f32 / _masked_f32 with the
