@@ -64,10 +64,12 @@ void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, i
 constexpr int64_t kDirectMR = 12;
 /// The AVX-512 tile reading A in place: kDirectMR rows (mr <= kDirectMR),
 /// row r at A + r * lda. While it runs, it prefetches pfLines 64-byte
-/// lines from pf (the next panel's share), one per k step.
+/// lines from pf (the next panel's share), one per k step. `rowBias`
+/// (with `overwrite`): C = rowBias[r] + the product on row r.
 void microKernelAVX512DirectA12(int64_t kc, const float *A, int64_t lda, const float *Bp,
                                 float *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite,
-                                const float *pf = nullptr, int64_t pfLines = 0);
+                                const float *pf = nullptr, int64_t pfLines = 0,
+                                const float *rowBias = nullptr);
 #endif
 
 } // namespace quantc::rt

@@ -208,8 +208,9 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
     return;
   }
   // The first K slice of an overwriting product with row biases: the
-  // tile is set to its rows' biases just before the micro-kernel adds
-  // into it (in L1 then), instead of a separate pass over all of C.
+  // tile is set to its rows' biases just before the packed micro-kernels
+  // add into it (in L1 then), instead of a separate pass over all of C;
+  // the direct-A kernel starts its accumulators at them instead.
   auto first = [&](int64_t k0, int64_t row0, float *c, int64_t mr, int64_t nr) {
     if (!overwrite || k0 != 0)
       return false;
@@ -300,10 +301,12 @@ void gemmWithPacker(int64_t M, int64_t N, int64_t K, Matrix A, const BPacker &B,
             if (directA) {
               float *c = C + i * rowTile * ldc + n0 + j * kNR;
               const int64_t mr = std::min(rowTile, M - i * rowTile), nr = std::min(kNR, nc - j * kNR);
+              // The biases go into the tile's accumulators here (no fill).
+              const bool set = overwrite && k0 == 0;
               microKernelAVX512DirectA12(kc, A.ptr + i * rowTile * A.rs + k0, A.rs,
-                                         bp + j * panelStride(kc), c, ldc, mr, nr,
-                                         first(k0, i * rowTile, c, mr, nr), next + l0 * 16,
-                                         std::max<int64_t>(0, l1 - l0));
+                                         bp + j * panelStride(kc), c, ldc, mr, nr, set,
+                                         next + l0 * 16, std::max<int64_t>(0, l1 - l0),
+                                         set && rowBias ? rowBias + i * rowTile : nullptr);
               continue;
             }
 #endif

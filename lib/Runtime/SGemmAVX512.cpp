@@ -20,11 +20,15 @@ template <int R, typename AValue>
 __attribute__((always_inline)) inline void tile(int64_t kc, AValue a, const float *Bp, float *C,
                                                 int64_t ldc, int64_t mr, int64_t nr,
                                                 bool overwrite, const float *pf = nullptr,
-                                                int64_t pfLines = 0) {
+                                                int64_t pfLines = 0,
+                                                const float *rowBias = nullptr) {
+  // The accumulators start at zero, or at their rows' biases (rows past
+  // mr, computed but never stored, repeat the last one's).
   __m512 c[R][2];
 #pragma clang loop unroll(full)
   for (int r = 0; r < R; ++r)
-    c[r][0] = c[r][1] = _mm512_setzero_ps();
+    c[r][0] = c[r][1] =
+        rowBias ? _mm512_set1_ps(rowBias[r < mr ? r : mr - 1]) : _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
     __m512 b0 = _mm512_loadu_ps(Bp + k * kNR);
     __m512 b1 = _mm512_loadu_ps(Bp + k * kNR + 16);
@@ -68,7 +72,7 @@ void microKernelAVX512(int64_t kc, const float *Ap, const float *Bp, float *C, i
 /// (computed, never stored). Saves packing A when its rows are contiguous.
 void microKernelAVX512DirectA12(int64_t kc, const float *A, int64_t lda, const float *Bp,
                                 float *C, int64_t ldc, int64_t mr, int64_t nr, bool overwrite,
-                                const float *pf, int64_t pfLines) {
+                                const float *pf, int64_t pfLines, const float *rowBias) {
   const float *rows[kDirectMR];
   for (int r = 0; r < kDirectMR; ++r)
     rows[r] = A + (r < mr ? r : mr - 1) * lda;
@@ -76,11 +80,11 @@ void microKernelAVX512DirectA12(int64_t kc, const float *A, int64_t lda, const f
   // A last, partial tile runs a narrower tile: 12 rows computed for 4
   // (M = 256: 21 full tiles and 4 rows) cost 3% of the whole product.
   if (mr <= 4)
-    tile<4>(kc, a, Bp, C, ldc, mr, nr, overwrite, pf, pfLines);
+    tile<4>(kc, a, Bp, C, ldc, mr, nr, overwrite, pf, pfLines, rowBias);
   else if (mr <= 8)
-    tile<8>(kc, a, Bp, C, ldc, mr, nr, overwrite, pf, pfLines);
+    tile<8>(kc, a, Bp, C, ldc, mr, nr, overwrite, pf, pfLines, rowBias);
   else
-    tile<kDirectMR>(kc, a, Bp, C, ldc, mr, nr, overwrite, pf, pfLines);
+    tile<kDirectMR>(kc, a, Bp, C, ldc, mr, nr, overwrite, pf, pfLines, rowBias);
 }
 
 } // namespace quantc::rt
