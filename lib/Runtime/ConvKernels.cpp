@@ -6,6 +6,7 @@
 // Depthwise convolutions run per channel, vectorized along output rows.
 //
 //===----------------------------------------------------------------------===//
+#include "AlignedVector.h"
 #include "GemmDriver.h"
 #include "Im2Col.h"
 #include "quantc/Runtime/ThreadPool.h"
@@ -215,6 +216,13 @@ void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float
   fast = avx512 && s.padT == 0 && s.padL == 0 &&
          (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
          (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
+  // Taps outside the image (implicit zero padding) on AVX-512: each
+  // channel is copied into a zero-padded plane of the extent its taps
+  // reach (per thread, small: it stays in L1/L2) and the fast loop runs on
+  // that; compiled models pass their small f32 pads this way
+  // (quantc-cpu-kernel-calls) instead of filling and copying a padded
+  // buffer of the whole tensor.
+  const bool padCopy = !fast && avx512 && s.padT >= 0 && s.padL >= 0;
 #endif
   parallelFor(s.C, [&](int64_t c) {
     // An overwritten channel starts at its bias (or zero): the AVX-512
@@ -224,6 +232,31 @@ void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float
 #ifdef QUANTC_HAVE_AVX512_KERNELS
     if (fast) {
       depthwiseChannelAVX512(s, x + c * s.xsC, w + c * s.KH * s.KW, o, init);
+      return;
+    }
+    if (padCopy) {
+      Conv2DShape f = s;
+      f.H = (s.OH - 1) * s.sh + (s.KH - 1) * s.dh + 1;
+      f.W = (s.OW - 1) * s.sw + (s.KW - 1) * s.dw + 1;
+      f.padT = f.padL = 0;
+      f.xsC = f.H * f.W;
+      f.xsH = f.W;
+      f.xsW = 1;
+      thread_local AlignedVector<float> plane;
+      growTo(plane, f.H * f.W);
+      std::fill(plane.data(), plane.data() + f.H * f.W, 0.0f);
+      const float *xc = x + c * s.xsC;
+      const int64_t cols = std::min(s.W, f.W - s.padL);
+      for (int64_t iy = 0; cols > 0 && iy < s.H && iy + s.padT < f.H; ++iy) {
+        float *d = plane.data() + (iy + s.padT) * f.W + s.padL;
+        const float *r = xc + iy * s.xsH;
+        if (s.xsW == 1)
+          std::copy(r, r + cols, d);
+        else
+          for (int64_t ix = 0; ix < cols; ++ix)
+            d[ix] = r[ix * s.xsW];
+      }
+      depthwiseChannelAVX512(f, plane.data(), w + c * s.KH * s.KW, o, init);
       return;
     }
 #endif

@@ -227,11 +227,13 @@ void depthwiseKernel(const Conv2DShape &s, const int8_t *x, const int8_t *w, int
 template <typename In, typename Acc>
 void depthwiseEntry(MemRef<In, 4> *X, MemRef<In, 3> *W, MemRef<Acc, 4> *Y, int64_t sh,
                     int64_t sw, int64_t dh, int64_t dw, bool overwrite = false,
-                    const Acc *bias = nullptr) {
+                    const Acc *bias = nullptr, int64_t padT = 0, int64_t padL = 0) {
   std::vector<In> wcopy;
   const In *w = contiguousWeights(W->data(), W->sizes, W->strides, 3, wcopy);
   Conv2DShape s =
       shapeOf(*X, X->sizes[1], W->sizes[1], W->sizes[2], Y->sizes, sh, sw, dh, dw);
+  s.padT = padT;
+  s.padL = padL;
   withContiguousOutput(Y, [&](Acc *y) {
     for (int64_t n = 0; n < X->sizes[0]; ++n)
       depthwiseKernel(s, X->data() + n * X->strides[0], w, y + n * s.C * s.OH * s.OW, overwrite,
@@ -479,6 +481,30 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias(MemRefF32<4> *X, MemRefF3
   depthwiseEntry(X, W, Y, sh, sw, dh, dw, true, contiguousVector(Bias, copy));
 }
 
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_pad(MemRefF32<4> *X, MemRefF32<3> *W,
+                                                      MemRefF32<4> *Y, int64_t sh, int64_t sw,
+                                                      int64_t dh, int64_t dw, int64_t padT,
+                                                      int64_t padL) {
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw, false, static_cast<const float *>(nullptr), padT, padL);
+}
+
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set_pad(MemRefF32<4> *X, MemRefF32<3> *W,
+                                                          MemRefF32<4> *Y, int64_t sh,
+                                                          int64_t sw, int64_t dh, int64_t dw,
+                                                          int64_t padT, int64_t padL) {
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw, true, static_cast<const float *>(nullptr), padT,
+                 padL);
+}
+
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias_pad(MemRefF32<4> *X, MemRefF32<3> *W,
+                                                           MemRefF32<1> *Bias, MemRefF32<4> *Y,
+                                                           int64_t sh, int64_t sw, int64_t dh,
+                                                           int64_t dw, int64_t padT,
+                                                           int64_t padL) {
+  std::vector<float> copy;
+  depthwiseEntry(X, W, Y, sh, sw, dh, dw, true, contiguousVector(Bias, copy), padT, padL);
+}
+
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32(MemRefI8<4> *X, MemRefI8<3> *W,
                                                      MemRefI32<4> *Y, int64_t sh, int64_t sw,
                                                      int64_t dh, int64_t dw) {
@@ -534,6 +560,12 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_pad",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_pad)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set_pad",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set_pad)},
+      {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias_pad",
+       reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias_pad)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32",
        reinterpret_cast<void *>(&_mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32)},
       {"_mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32_set",

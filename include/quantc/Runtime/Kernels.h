@@ -300,6 +300,23 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias(quantc::rt::MemRefF32<4> 
                                                        quantc::rt::MemRefF32<1> *Bias,
                                                        quantc::rt::MemRefF32<4> *Y, int64_t sh,
                                                        int64_t sw, int64_t dh, int64_t dw);
+// The three f32 forms on an unpadded X with implicit zero padding: padT
+// rows above, padL columns left of it, and whatever the taps reach past
+// its end (quantc-cpu-kernel-calls passes a small padded input this way).
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_pad(quantc::rt::MemRefF32<4> *X,
+                                                      quantc::rt::MemRefF32<3> *W,
+                                                      quantc::rt::MemRefF32<4> *Y, int64_t sh,
+                                                      int64_t sw, int64_t dh, int64_t dw,
+                                                      int64_t padT, int64_t padL);
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_set_pad(quantc::rt::MemRefF32<4> *X,
+                                                          quantc::rt::MemRefF32<3> *W,
+                                                          quantc::rt::MemRefF32<4> *Y, int64_t sh,
+                                                          int64_t sw, int64_t dh, int64_t dw,
+                                                          int64_t padT, int64_t padL);
+void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32_bias_pad(
+    quantc::rt::MemRefF32<4> *X, quantc::rt::MemRefF32<3> *W, quantc::rt::MemRefF32<1> *Bias,
+    quantc::rt::MemRefF32<4> *Y, int64_t sh, int64_t sw, int64_t dh, int64_t dw, int64_t padT,
+    int64_t padL);
 // linalg.depthwise_conv_2d_nchw_chw on i8 into i32 (Y += ...; _set: Y = ...).
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32(quantc::rt::MemRefI8<4> *X,
                                                      quantc::rt::MemRefI8<3> *W,

@@ -72,11 +72,12 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     // output was just set to a per-channel bias take it as an operand.
     for (linalg::LinalgOp op : targets) {
       Value bias = biasFilledOutput(op);
+      std::optional<ImplicitPad> pad = implicitZeroPad(op);
       replace(module, op,
               bias || (isa<linalg::MatmulOp, linalg::BatchMatmulOp, linalg::Conv2DNchwFchwOp,
                            linalg::DepthwiseConv2DNchwChwOp>(op.getOperation()) &&
                        zeroFilledOutput(op)),
-              bias);
+              bias, pad ? &*pad : nullptr);
     }
     // Contractions the lowering marked for a kernel (qc.kernel).
     SmallVector<linalg::GenericOp> marked;
@@ -203,6 +204,86 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     op->erase();
   }
 
+  /// An f32 depthwise convolution's input buffer that is only a
+  /// zero-padded copy of another: X = alloc, filled with +0.0 (linalg.fill
+  /// or linalg.map), a memref.copy of `src` into its interior subview at
+  /// [0, 0, top, left], then the convolution, all in one block and nothing
+  /// else touching X or writing src in between. quantc-cpu-pad-in-place
+  /// leaves small f32 pads in this form (session 26).
+  struct ImplicitPad {
+    Value src;
+    int64_t top, left;
+    SmallVector<Operation *> dead; // the copy, the subview, the fill
+    Operation *alloc;
+  };
+  static bool writesZero(Operation *w, Value out) {
+    Value v;
+    if (auto f = dyn_cast<linalg::FillOp>(w)) {
+      if (f.getOutputs()[0] != out)
+        return false;
+      v = f.getInputs()[0];
+    } else if (auto m = dyn_cast<linalg::MapOp>(w)) {
+      if (!m.getInputs().empty() || m.getInit() != out)
+        return false;
+      v = cast<linalg::YieldOp>(m.getMapper().front().getTerminator()).getOperand(0);
+    } else {
+      return false;
+    }
+    auto cst = v.getDefiningOp<arith::ConstantOp>();
+    auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
+    return f && f.getValue().isZero() && !f.getValue().isNegative();
+  }
+  std::optional<ImplicitPad> implicitZeroPad(linalg::LinalgOp op) {
+    if (kindOf(op) != Kind::F32 || !isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation()))
+      return std::nullopt;
+    Value x = op->getOperand(0);
+    Operation *alloc = x.getDefiningOp<memref::AllocOp>();
+    if (!alloc)
+      return std::nullopt;
+    Operation *fill = nullptr;
+    memref::SubViewOp sub;
+    for (Operation *u : x.getUsers()) {
+      if (u == op.getOperation() || isa<memref::DeallocOp>(u))
+        continue;
+      if (u->getBlock() != op->getBlock())
+        return std::nullopt;
+      if (auto sv = dyn_cast<memref::SubViewOp>(u); sv && !sub) {
+        sub = sv;
+        continue;
+      }
+      if (!fill && writesZero(u, x)) {
+        fill = u;
+        continue;
+      }
+      return std::nullopt;
+    }
+    if (!fill || !sub || !sub->hasOneUse())
+      return std::nullopt;
+    auto cp = dyn_cast<memref::CopyOp>(*sub->getUsers().begin());
+    if (!cp || cp.getTarget() != sub.getResult() || cp->getBlock() != op->getBlock() ||
+        !fill->isBeforeInBlock(cp) || !cp->isBeforeInBlock(op))
+      return std::nullopt;
+    Value src = cp.getSource();
+    auto st = dyn_cast<MemRefType>(src.getType());
+    auto xt = cast<MemRefType>(x.getType());
+    auto offsets = sub.getStaticOffsets(), sizes = sub.getStaticSizes(),
+         strides = sub.getStaticStrides();
+    if (!st || !st.hasStaticShape() || !xt.hasStaticShape() || st.getRank() != 4 ||
+        offsets[0] != 0 || offsets[1] != 0 || offsets[2] < 0 || offsets[3] < 0 ||
+        llvm::any_of(offsets, ShapedType::isDynamic) ||
+        llvm::any_of(strides, [](int64_t v) { return v != 1; }) ||
+        ArrayRef<int64_t>(sizes) != st.getShape() || st.getDimSize(0) != xt.getDimSize(0) ||
+        st.getDimSize(1) != xt.getDimSize(1))
+      return std::nullopt;
+    // src read by the convolution as the copy read it: no other use of
+    // src between the copy and the convolution.
+    for (Operation *u : src.getUsers())
+      if (u != cp.getOperation() && u->getBlock() == op->getBlock() && cp->isBeforeInBlock(u) &&
+          u->isBeforeInBlock(op))
+        return std::nullopt;
+    return ImplicitPad{src, offsets[2], offsets[3], {cp, sub, fill}, alloc};
+  }
+
   /// The one op writing `c` before `op` in op's block (null if none, if
   /// c is used in another block, or if more than one writes it first).
   static Operation *soleWriterBefore(Operation *op, Value c, bool &ok) {
@@ -317,11 +398,14 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     return true;
   }
 
-  void replace(ModuleOp module, linalg::LinalgOp op, bool overwrite = false, Value bias = {}) {
+  void replace(ModuleOp module, linalg::LinalgOp op, bool overwrite = false, Value bias = {},
+               const ImplicitPad *pad = nullptr) {
     OpBuilder b(op);
     Location l = op.getLoc();
     SmallVector<Value> args;
     SmallVector<Type> types;
+    if (pad)
+      op->setOperand(0, pad->src);
     dynamicOperands(b, op, args, types);
     if (bias) {
       // Bias before Y: (X, W, Bias, Y, window).
@@ -370,9 +454,29 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
                          : "qc_rt_depthwise_conv2d_nchw_f32";
       addWindow(c.getStrides(), c.getDilations());
     }
-    func::FuncOp callee = declare(module, name, types);
+    std::string full = name.str();
+    if (pad) {
+      // The unpadded input and where it sits in the padded one.
+      full += "_pad";
+      for (int64_t v : {pad->top, pad->left}) {
+        args.push_back(arith::ConstantIntOp::create(b, l, v, 64));
+        types.push_back(b.getI64Type());
+      }
+    }
+    func::FuncOp callee = declare(module, full, types);
     func::CallOp::create(b, l, callee, args);
     op->erase();
+    if (pad) {
+      for (Operation *d : pad->dead)
+        d->erase();
+      // The padded buffer, now unused but for its deallocation.
+      Operation *alloc = pad->alloc;
+      if (llvm::all_of(alloc->getUsers(), [](Operation *u) { return isa<memref::DeallocOp>(u); })) {
+        for (Operation *u : llvm::make_early_inc_range(alloc->getUsers()))
+          u->erase();
+        alloc->erase();
+      }
+    }
   }
 };
 

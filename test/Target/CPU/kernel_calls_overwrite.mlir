@@ -202,3 +202,53 @@ func.func @f32_depthwise_bias(%x: memref<1x4x8x8xf32>, %w: memref<4x3x3xf32>)
     ins(%x, %w : memref<1x4x8x8xf32>, memref<4x3x3xf32>) outs(%yz : memref<1x4x6x6xf32>)
   return %y, %yz : memref<1x4x6x6xf32>, memref<1x4x6x6xf32>
 }
+
+// -----
+
+// A small f32 depthwise input that is only a zero-padded copy of another
+// buffer (the form quantc-cpu-pad-in-place leaves): the fill, the copy and
+// the padded buffer go, and the kernel reads the unpadded buffer with the
+// padding's top and left (qc_rt_depthwise_conv2d_nchw_f32_set_pad). A pad
+// of another value, or a padded buffer with another reader, stays.
+// CHECK-LABEL: func.func @implicit_pad
+// CHECK-NOT: memref.alloc() : memref<1x4x10x11xf32>
+// CHECK-NOT: {{(memref|linalg)}}.copy
+// CHECK: %[[X:.*]] = memref.cast %arg0 : memref<1x4x8x8xf32> to memref<?x?x?x?xf32, strided<[?, ?, ?, ?], offset: ?>>
+// CHECK: %[[L:.*]] = arith.constant 2 : i64
+// CHECK: call @qc_rt_depthwise_conv2d_nchw_f32_set_pad(%[[X]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[L]])
+// CHECK: linalg.copy
+// CHECK: call @qc_rt_depthwise_conv2d_nchw_f32_set(
+// CHECK: linalg.copy
+// CHECK: call @qc_rt_depthwise_conv2d_nchw_f32_set(
+func.func @implicit_pad(%x: memref<1x4x8x8xf32>, %w: memref<4x3x3xf32>)
+    -> (memref<1x4x8x9xf32>, memref<1x4x8x8xf32>, memref<1x4x8x8xf32>, memref<1x4x10x10xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %p = memref.alloc() : memref<1x4x10x11xf32>
+  linalg.map outs(%p : memref<1x4x10x11xf32>) (%init: f32) { linalg.yield %zero : f32 }
+  %pi = memref.subview %p[0, 0, 1, 2] [1, 4, 8, 8] [1, 1, 1, 1] : memref<1x4x10x11xf32> to memref<1x4x8x8xf32, strided<[440, 110, 11, 1], offset: 13>>
+  memref.copy %x, %pi : memref<1x4x8x8xf32> to memref<1x4x8x8xf32, strided<[440, 110, 11, 1], offset: 13>>
+  %y = memref.alloc() : memref<1x4x8x9xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x4x8x9xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%p, %w : memref<1x4x10x11xf32>, memref<4x3x3xf32>) outs(%y : memref<1x4x8x9xf32>)
+  memref.dealloc %p : memref<1x4x10x11xf32>
+  %q = memref.alloc() : memref<1x4x10x10xf32>
+  linalg.fill ins(%one : f32) outs(%q : memref<1x4x10x10xf32>)
+  %qi = memref.subview %q[0, 0, 1, 1] [1, 4, 8, 8] [1, 1, 1, 1] : memref<1x4x10x10xf32> to memref<1x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  memref.copy %x, %qi : memref<1x4x8x8xf32> to memref<1x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  %y2 = memref.alloc() : memref<1x4x8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y2 : memref<1x4x8x8xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%q, %w : memref<1x4x10x10xf32>, memref<4x3x3xf32>) outs(%y2 : memref<1x4x8x8xf32>)
+  memref.dealloc %q : memref<1x4x10x10xf32>
+  %r = memref.alloc() : memref<1x4x10x10xf32>
+  linalg.fill ins(%zero : f32) outs(%r : memref<1x4x10x10xf32>)
+  %ri = memref.subview %r[0, 0, 1, 1] [1, 4, 8, 8] [1, 1, 1, 1] : memref<1x4x10x10xf32> to memref<1x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  memref.copy %x, %ri : memref<1x4x8x8xf32> to memref<1x4x8x8xf32, strided<[400, 100, 10, 1], offset: 11>>
+  %y3 = memref.alloc() : memref<1x4x8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%y3 : memref<1x4x8x8xf32>)
+  linalg.depthwise_conv_2d_nchw_chw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+    ins(%r, %w : memref<1x4x10x10xf32>, memref<4x3x3xf32>) outs(%y3 : memref<1x4x8x8xf32>)
+  return %y, %y2, %y3, %r : memref<1x4x8x9xf32>, memref<1x4x8x8xf32>, memref<1x4x8x8xf32>, memref<1x4x10x10xf32>
+}

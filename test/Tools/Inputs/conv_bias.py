@@ -12,6 +12,7 @@ of the runtime's convolution:
   y8  depthwise 3x3 pad 1, bias       accumulators started at the bias
   y9  depthwise 5x5 stride 2, bias
   y10 depthwise 3x3, no bias          the zero-filled form (_set)
+  y11 depthwise 3x3, pads 1 top, 2 left, 0 bottom, 1 right, bias
 
   make DIR        writes DIR/conv_bias.onnx and DIR/{x,z,b}.npy
   check DIR OUT   OUT/y*.npy (quantc run) against ONNX Runtime:
@@ -25,7 +26,7 @@ from onnx import TensorProto as T
 from onnx import helper as h
 from onnx import numpy_helper as nh
 
-NAMES = ["y%d" % i for i in range(1, 11)]
+NAMES = ["y%d" % i for i in range(1, 12)]
 
 
 def model(rng):
@@ -36,7 +37,8 @@ def model(rng):
              "w3": w(64, 24, 3, 3), "b3": w(64), "w4": w(20, 24, 3, 3),
              "w5": w(50, 40, 3, 3), "b5": w(50), "w6": w(1030, 8, 1, 1), "b6": w(1030),
              "w7": w(16, 6, 1, 1), "b7": w(16), "w8": w(24, 1, 3, 3), "b8": w(24),
-             "w9": w(24, 1, 5, 5), "b9": w(24), "w10": w(24, 1, 3, 3)}
+             "w9": w(24, 1, 5, 5), "b9": w(24), "w10": w(24, 1, 3, 3),
+             "w11": w(24, 1, 3, 3), "b11": w(24)}
     nodes = [
         h.make_node("Conv", ["x", "w1", "b1"], ["y1"]),
         h.make_node("Conv", ["x", "w2", "b2"], ["y2"], pads=[1, 1, 1, 1]),
@@ -48,6 +50,7 @@ def model(rng):
         h.make_node("Conv", ["x", "w8", "b8"], ["y8"], group=24, pads=[1, 1, 1, 1]),
         h.make_node("Conv", ["x", "w9", "b9"], ["y9"], group=24, strides=[2, 2], pads=[2, 2, 2, 2]),
         h.make_node("Conv", ["x", "w10"], ["y10"], group=24),
+        h.make_node("Conv", ["x", "w11", "b11"], ["y11"], group=24, pads=[1, 2, 0, 1]),
     ]
     g = h.make_graph(nodes, "conv_bias",
                      [h.make_tensor_value_info("x", T.FLOAT, [1, 24, 20, 36]),

@@ -57,6 +57,14 @@ def CPUKernelCalls : Pass<"quantc-cpu-kernel-calls", "::mlir::ModuleOp"> {
     a pass over all of Y before the product. Any other writer (an int8
     bias fill, a second use in between) keeps the accumulating call.
 
+    An f32 depthwise convolution whose input buffer is only a zero-padded
+    copy of another (memref.alloc, a fill of +0.0, a memref.copy of src
+    into its interior subview at [0, 0, top, left], nothing else using it:
+    the form quantc-cpu-pad-in-place leaves for small f32 pads) reads src
+    instead: the fill, the copy and the buffer go, and the `_pad` entry
+    (qc_rt_depthwise_conv2d_nchw_f32[_set|_bias]_pad(..., top, left)) pads
+    implicitly, one channel at a time into a small per-thread plane.
+
     qc.attention_kernel on buffers (qc-fuse-attention's op after
     bufferization) becomes qc_rt_attention_f32 / _masked_f32 with the
     scale as an f32 argument:
