@@ -70,23 +70,9 @@ def make(d):
 
 
 def check(d, out):
-    import onnxruntime as ort
-    sess = ort.InferenceSession(os.path.join(d, "conv_bias.onnx"),
-                                providers=["CPUExecutionProvider"])
+    from make_check import compare_with_ort
     feeds = {n: np.load(os.path.join(d, n + ".npy")) for n in "xzb"}
-    bad = 0
-    for name, ref in zip(NAMES, sess.run(None, feeds)):
-        got = np.load(os.path.join(out, name + ".npy"))
-        if got.shape != ref.shape:
-            print("FAIL %s: shape %s, ONNX Runtime %s" % (name, got.shape, ref.shape))
-            bad += 1
-            continue
-        rel = float(np.max(np.abs(got.astype(np.float64) - ref)) / np.max(np.abs(ref)))
-        ok = rel <= 1e-5
-        print("%s %s %s: max |diff| / max |ref| = %.2e" % ("ok" if ok else "FAIL", name, got.shape, rel))
-        bad += not ok
-    print("CONV BIAS ok" if bad == 0 else "CONV BIAS FAILED (%d)" % bad)
-    return 1 if bad else 0
+    return compare_with_ort(os.path.join(d, "conv_bias.onnx"), feeds, NAMES, out, "CONV BIAS")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,31 @@
   SCRIPT make DIR        writes the models and inputs into DIR
   SCRIPT check DIR OUT   compares quantc's outputs in OUT with ONNX Runtime;
                          the exit status is check's return value
+
+compare_with_ort runs an ONNX model in ONNX Runtime and compares quantc's
+float outputs with its: max |diff| / max |ref| <= tol, one line per output.
 """
+import os
 import sys
+
+
+def compare_with_ort(model, feeds, names, out, tag, tol=1e-5):
+    import numpy as np
+    import onnxruntime as ort
+    sess = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    bad = 0
+    for name, ref in zip(names, sess.run(None, feeds)):
+        got = np.load(os.path.join(out, name + ".npy"))
+        if got.shape != ref.shape:
+            print("FAIL %s: shape %s, ONNX Runtime %s" % (name, got.shape, ref.shape))
+            bad += 1
+            continue
+        rel = float(np.max(np.abs(got.astype(np.float64) - ref)) / np.max(np.abs(ref)))
+        ok = rel <= tol
+        print("%s %s %s: max |diff| / max |ref| = %.2e" % ("ok" if ok else "FAIL", name, got.shape, rel))
+        bad += not ok
+    print("%s ok" % tag if bad == 0 else "%s FAILED (%d)" % (tag, bad))
+    return 1 if bad else 0
 
 
 def main(make, check):
