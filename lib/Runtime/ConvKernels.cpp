@@ -204,6 +204,15 @@ depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, floa
 /// is in bounds; the rest run the portable loop).
 const char *depthwiseKernelName() { return convUsesAVX512() ? "avx512" : "generic"; }
 
+namespace {
+/// Whether every tap of every output lands inside the image (no implicit
+/// padding): the AVX-512 depthwise loops read the image as it is.
+bool tapsInImage(const Conv2DShape &s) {
+  return s.padT == 0 && s.padL == 0 && (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
+         (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
+}
+} // namespace
+
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out,
                      bool overwrite, const float *bias) {
   static const float kZero = 0.0f;
@@ -212,10 +221,7 @@ void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float
   // QUANTC_CPU_KERNELS=generic|avx2 caps this choice as it caps the GEMMs'
   // (an AVX2-only run on an AVX-512 machine).
   static const bool avx512 = convUsesAVX512();
-  // Every tap in bounds: no implicit padding and the output fits the input.
-  fast = avx512 && s.padT == 0 && s.padL == 0 &&
-         (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
-         (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
+  fast = avx512 && tapsInImage(s);
   // Taps outside the image (implicit zero padding) on AVX-512: each
   // channel is copied into a zero-padded plane of the extent its taps
   // reach (per thread, small: it stays in L1/L2) and the fast loop runs on
@@ -274,9 +280,7 @@ void depthwiseConv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, i
   static const bool avx512 = convUsesAVX512();
   // f32 sums are exact up to 1024 taps (DepthwiseAVX512.cpp); every tap
   // in bounds, as for the f32 kernel.
-  fast = avx512 && taps <= 1024 && s.padT == 0 && s.padL == 0 &&
-         (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
-         (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
+  fast = avx512 && taps <= 1024 && tapsInImage(s);
 #endif
   parallelFor(s.C, [&](int64_t c) {
     const int8_t *xc = x + c * s.xsC, *wc = w + c * taps;

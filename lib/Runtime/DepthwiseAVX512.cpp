@@ -45,8 +45,8 @@ struct Taps {
 /// *init (the channel's bias; o not read) or, without it, at o's values.
 /// int32 output: they start at zero and the sums, converted back (exact),
 /// overwrite o where `init` is given (it points at 0) or are added to it.
-template <int R, int B, typename In, typename Out>
-void rowsBlock(const Taps &t, const In *plane, const float *wc, Out *o, int64_t oy, int64_t ox0,
+template <int R, int B, typename Out>
+void rowsBlock(const Taps &t, const float *plane, const float *wc, Out *o, int64_t oy, int64_t ox0,
                int64_t lastN, const float *init) {
   const Conv2DShape &s = t.s;
   constexpr bool intOut = std::is_same_v<Out, int32_t>;
@@ -69,7 +69,7 @@ void rowsBlock(const Taps &t, const In *plane, const float *wc, Out *o, int64_t 
     for (int64_t kx = 0; kx < s.KW; ++kx) {
       const __m512 w = _mm512_set1_ps(wc[ky * s.KW + kx]);
       for (int r = 0; r < R; ++r) {
-        const In *irow = plane + ((oy + r) * s.sh + ky * s.dh) * s.xsH;
+        const float *irow = plane + ((oy + r) * s.sh + ky * s.dh) * s.xsH;
         for (int b = 0; b < B; ++b)
           acc[r][b] = _mm512_fmadd_ps(
               w, t.load(irow + ((ox0 + 16 * b) * s.sw + kx * s.dw) * s.xsW, n[b], mask[b]),
@@ -90,16 +90,16 @@ void rowsBlock(const Taps &t, const In *plane, const float *wc, Out *o, int64_t 
     }
 }
 
-template <typename In, typename Out>
-using RowsBlockFn = void (*)(const Taps &, const In *, const float *, Out *, int64_t, int64_t,
+template <typename Out>
+using RowsBlockFn = void (*)(const Taps &, const float *, const float *, Out *, int64_t, int64_t,
                              int64_t, const float *);
 
-template <int R, typename In, typename Out>
-constexpr RowsBlockFn<In, Out> kByBlocks[4] = {rowsBlock<R, 1, In, Out>, rowsBlock<R, 2, In, Out>,
-                                               rowsBlock<R, 3, In, Out>, rowsBlock<R, 4, In, Out>};
+template <int R, typename Out>
+constexpr RowsBlockFn<Out> kByBlocks[4] = {rowsBlock<R, 1, Out>, rowsBlock<R, 2, Out>,
+                                           rowsBlock<R, 3, Out>, rowsBlock<R, 4, Out>};
 
-template <typename In, typename Out>
-void channel(const Conv2DShape &s, const In *plane, const float *wc, Out *o, const float *init) {
+template <typename Out>
+void channel(const Conv2DShape &s, const float *plane, const float *wc, Out *o, const float *init) {
   const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
   const Taps t{s, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0),
                _mm512_mullo_epi32(lanes, _mm512_set1_epi32(static_cast<int>(s.sw * s.xsW)))};
@@ -112,10 +112,10 @@ void channel(const Conv2DShape &s, const In *plane, const float *wc, Out *o, con
     for (int64_t ox0 = 0; ox0 < s.OW; ox0 += 16 * kBlocks) {
       const int64_t left = std::min(16 * kBlocks, s.OW - ox0);
       const int64_t blocks = (left + 15) / 16, lastN = left - 16 * (blocks - 1);
-      const RowsBlockFn<In, Out> fn = rows == 4   ? kByBlocks<4, In, Out>[blocks - 1]
-                                      : rows == 3 ? kByBlocks<3, In, Out>[blocks - 1]
-                                      : rows == 2 ? kByBlocks<2, In, Out>[blocks - 1]
-                                                  : kByBlocks<1, In, Out>[blocks - 1];
+      const RowsBlockFn<Out> fn = rows == 4   ? kByBlocks<4, Out>[blocks - 1]
+                                  : rows == 3 ? kByBlocks<3, Out>[blocks - 1]
+                                  : rows == 2 ? kByBlocks<2, Out>[blocks - 1]
+                                              : kByBlocks<1, Out>[blocks - 1];
       fn(t, plane, wc, o, oy, ox0, lastN, init);
     }
   }

@@ -212,9 +212,7 @@ const float *contiguousVector(const MemRefF32<1> *V, std::vector<float> &copy) {
     copy[i] = V->data()[i * V->strides[0]];
   return copy.data();
 }
-} // namespace
 
-namespace {
 void depthwiseKernel(const Conv2DShape &s, const float *x, const float *w, float *y,
                      bool overwrite, const float *bias) {
   depthwiseConv2d(s, x, w, y, overwrite, bias);
@@ -344,7 +342,6 @@ void _mlir_ciface_qc_rt_conv2d_nchw_f32_set(MemRefF32<4> *X, MemRefF32<4> *W, Me
   conv2dEntry(X, W, Y, sh, sw, dh, dw, false, true);
 }
 
-
 void _mlir_ciface_qc_rt_conv2d_nchw_f32_bias(MemRefF32<4> *X, MemRefF32<4> *W,
                                              MemRefF32<1> *Bias, MemRefF32<4> *Y, int64_t sh,
                                              int64_t sw, int64_t dh, int64_t dw) {
@@ -459,7 +456,6 @@ void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw_set(MemRefI8<4> *X, MemRefI8<4
                                                       int64_t dh, int64_t dw) {
   conv2dEntry(X, W, Y, sh, sw, dh, dw, /*constW=*/true, /*overwrite=*/true);
 }
-
 
 void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_f32(MemRefF32<4> *X, MemRefF32<3> *W,
                                                   MemRefF32<4> *Y, int64_t sh, int64_t sw,

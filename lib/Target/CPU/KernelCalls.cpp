@@ -216,6 +216,16 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     SmallVector<Operation *> dead; // the copy, the subview, the fill
     Operation *alloc;
   };
+  /// A constant integer 0 or float +0.0.
+  static bool isZeroConstant(Value v) {
+    auto cst = v.getDefiningOp<arith::ConstantOp>();
+    if (auto i = cst ? dyn_cast<IntegerAttr>(cst.getValue()) : IntegerAttr())
+      return i.getValue().isZero();
+    auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
+    return f && f.getValue().isZero() && !f.getValue().isNegative();
+  }
+  /// Whether `w` sets all of `out` to zero: a linalg.fill, or a
+  /// linalg.map without inputs yielding a constant.
   static bool writesZero(Operation *w, Value out) {
     Value v;
     if (auto f = dyn_cast<linalg::FillOp>(w)) {
@@ -229,9 +239,7 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
     } else {
       return false;
     }
-    auto cst = v.getDefiningOp<arith::ConstantOp>();
-    auto f = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
-    return f && f.getValue().isZero() && !f.getValue().isNegative();
+    return isZeroConstant(v);
   }
   std::optional<ImplicitPad> implicitZeroPad(linalg::LinalgOp op) {
     if (kindOf(op) != Kind::F32 || !isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation()))
@@ -351,11 +359,13 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       return false;
     // int8 matmuls and convolutions only for a weight B / W (the
     // _constb_set and _constw_set entries).
-    if (kindOf(op) != Kind::F32 &&
-        !(kindOf(op) == Kind::S8 &&
-          isa<linalg::MatmulOp, linalg::Conv2DNchwFchwOp>(op.getOperation()) &&
-          op->getOperand(1).getDefiningOp<memref::GetGlobalOp>()) &&
-        !(kindOf(op) == Kind::S8 && isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation())))
+    const Kind kind = kindOf(op);
+    const bool s8Set =
+        kind == Kind::S8 &&
+        (isa<linalg::DepthwiseConv2DNchwChwOp>(op.getOperation()) ||
+         (isa<linalg::MatmulOp, linalg::Conv2DNchwFchwOp>(op.getOperation()) &&
+          op->getOperand(1).getDefiningOp<memref::GetGlobalOp>()));
+    if (kind != Kind::F32 && !s8Set)
       return false;
     Value c = op.getDpsInits()[0];
     bool ok;
@@ -364,13 +374,7 @@ struct KernelCallsPass : quantc::cpu::impl::CPUKernelCallsBase<KernelCallsPass> 
       return false;
     auto isZeroFill = [](Operation *w, Value out) {
       auto f = dyn_cast_or_null<linalg::FillOp>(w);
-      if (!f || f.getOutputs()[0] != out)
-        return false;
-      auto cst = f.getInputs()[0].getDefiningOp<arith::ConstantOp>();
-      if (auto i = cst ? dyn_cast<IntegerAttr>(cst.getValue()) : IntegerAttr())
-        return i.getValue().isZero();
-      auto v = cst ? dyn_cast<FloatAttr>(cst.getValue()) : FloatAttr();
-      return v && v.getValue().isZero() && !v.getValue().isNegative();
+      return f && f.getOutputs()[0] == out && isZeroConstant(f.getInputs()[0]);
     };
     if (isZeroFill(writer, c)) {
       writer->erase();
