@@ -326,15 +326,34 @@ constexpr int64_t kConvMinK = 64;
 
 const char *convS8ConstWKernelName() { return igemmConstBKernelName(); }
 
-void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
-                    bool overwrite) {
+namespace {
+/// conv2dS8ConstW and conv2dS8ConstWEpilogue: out (+)= the product, or
+/// with `epi`, the product's blocks handed to it (out unused).
+void conv2dS8ConstWImpl(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
+                        bool overwrite, const Epilogue *epi) {
   const int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW, M = s.M;
-  if (N >= kQuadMinRows && M > 0 && quadAvailable() && pointwiseConvS8AMX(s, x, w, out, overwrite))
+  if (N >= kQuadMinRows && M > 0 && quadAvailable() &&
+      pointwiseConvS8AMX(s, x, w, out, overwrite, epi))
     return;
   if (N < kQuadMinRows || M <= 0 || K < kConvMinK || !quadAvailable()) {
-    if (overwrite)
-      std::memset(out, 0, sizeof(int32_t) * std::max<int64_t>(M, 0) * N);
+    if (M <= 0 || N <= 0)
+      return;
+    // The whole product, then the epilogue over blocks of rows.
+    std::vector<int32_t> whole;
+    if (epi) {
+      whole.assign(M * N, 0);
+      out = whole.data();
+    } else if (overwrite) {
+      std::memset(out, 0, sizeof(int32_t) * M * N);
+    }
     conv2dS8(s, x, w, out);
+    if (epi) {
+      const int64_t rowsPer = std::max<int64_t>(1, (1 << 16) / N);
+      parallelFor((M + rowsPer - 1) / rowsPer, [&](int64_t i) {
+        const int64_t m0 = i * rowsPer, m1 = std::min(M, m0 + rowsPer);
+        (*epi)(out + m0 * N, N, m0, m1, 0, N);
+      });
+    }
     return;
   }
   // w^T with k = (ky * KW + kx) * C + c, so that a pixel's patch is KH x KW
@@ -429,9 +448,27 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
                                 /*overwrite=*/true);
     }
 #endif
-    // out[m, p] (+)= acc[p, m].
-    transposeInt32(cbuf, ldt, rows, M, out + p0, N, !overwrite);
+    // out[m, p] (+)= acc[p, m]; with an epilogue, into a tile for it.
+    if (!epi) {
+      transposeInt32(cbuf, ldt, rows, M, out + p0, N, !overwrite);
+      return;
+    }
+    thread_local AlignedVector<int32_t> tile;
+    growTo(tile, M * kConvRows);
+    transposeInt32(cbuf, ldt, rows, M, tile.data(), kConvRows, false);
+    (*epi)(tile.data(), kConvRows, 0, M, p0, p0 + rows);
   });
+}
+} // namespace
+
+void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
+                    bool overwrite) {
+  conv2dS8ConstWImpl(s, x, w, out, overwrite, nullptr);
+}
+
+void conv2dS8ConstWEpilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
+                            const Epilogue &epi) {
+  conv2dS8ConstWImpl(s, x, w, nullptr, true, &epi);
 }
 
 } // namespace quantc::rt

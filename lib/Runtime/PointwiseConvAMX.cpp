@@ -96,7 +96,7 @@ void packPanel(const int8_t *x, int64_t planeStride, int64_t C, int64_t kq, int6
 #endif
 
 bool pointwiseConvS8AMX(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
-                        bool overwrite) {
+                        bool overwrite, const Epilogue *epi) {
 #ifdef QUANTC_HAVE_AMX_KERNELS
   if (!(s.KH == 1 && s.KW == 1 && s.sh == 1 && s.sw == 1 && s.padT == 0 && s.padL == 0 &&
         s.OH == s.H && s.OW == s.W && s.xsW == 1 && s.xsH == s.W && s.C >= 16 &&
@@ -108,23 +108,38 @@ bool pointwiseConvS8AMX(const Conv2DShape &s, const int8_t *x, const int8_t *w, 
   // Tasks of whole panels, a few per thread so that uneven ones balance.
   const int64_t perTask = std::max<int64_t>(1, panels / (8 * getNumThreads()));
   const int64_t tasks = (panels + perTask - 1) / perTask;
+  // With an epilogue: runs of up to kEpiPanels panels into a tile of
+  // M rows (L2), handed to it before the next run.
+  constexpr int64_t kEpiPanels = 8;
   parallelFor(tasks, [&](int64_t t) {
     thread_local AlignedVector<int8_t> bp;
+    thread_local AlignedVector<int32_t> tile;
     growTo(bp, kq * kQNR * 4);
+    if (epi)
+      growTo(tile, pw.blocks * kTileRows * kEpiPanels * kQNR);
+    const int64_t j1 = std::min(panels, (t + 1) * perTask);
     amxBeginTiles();
-    for (int64_t j = t * perTask; j < std::min(panels, (t + 1) * perTask); ++j) {
-      const int64_t n0 = j * kQNR, cols = std::min(kQNR, N - n0);
-      packPanel(x, s.xsC, C, kq, n0, cols, bp.data());
-      for (int64_t i = 0; i < pw.blocks; ++i)
-        iTileKernelAMX(kq, 0, kq, pw.a.data() + i * 2 * group, bp.data(),
-                       out + i * kTileRows * N + n0, N, std::min(kTileRows, M - i * kTileRows),
-                       cols, overwrite);
+    for (int64_t r0 = t * perTask; r0 < j1; r0 += epi ? kEpiPanels : j1) {
+      const int64_t r1 = epi ? std::min(j1, r0 + kEpiPanels) : j1;
+      const int64_t ldt = (r1 - r0) * kQNR;
+      for (int64_t j = r0; j < r1; ++j) {
+        const int64_t n0 = j * kQNR, cols = std::min(kQNR, N - n0);
+        packPanel(x, s.xsC, C, kq, n0, cols, bp.data());
+        for (int64_t i = 0; i < pw.blocks; ++i)
+          iTileKernelAMX(kq, 0, kq, pw.a.data() + i * 2 * group, bp.data(),
+                         epi ? tile.data() + i * kTileRows * ldt + (j - r0) * kQNR
+                             : out + i * kTileRows * N + n0,
+                         epi ? ldt : N, std::min(kTileRows, M - i * kTileRows), cols,
+                         overwrite || epi);
+      }
+      if (epi)
+        (*epi)(tile.data(), ldt, 0, M, r0 * kQNR, std::min(N, r1 * kQNR));
     }
     amxEndTiles();
   });
   return true;
 #else
-  (void)s, (void)x, (void)w, (void)out, (void)overwrite;
+  (void)s, (void)x, (void)w, (void)out, (void)overwrite, (void)epi;
   return false;
 #endif
 }

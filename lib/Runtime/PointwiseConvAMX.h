@@ -24,8 +24,11 @@ namespace quantc::rt {
 /// which still beat the int16-pair kernel on det's 16-48 channel
 /// pointwise convolutions, 61.7-62.4 -> 58.1-58.8 ms for the model):
 /// returns false, touching nothing, where it does not.
+/// With `epi`, `out` is not used: each task's runs of up to 8 panels (256
+/// pixels) are computed into a thread-local tile of M rows and handed to
+/// epi.
 bool pointwiseConvS8AMX(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
-                        bool overwrite);
+                        bool overwrite, const Epilogue *epi = nullptr);
 
 /// Drops the packed weights (releasePackedS8Weights calls it).
 void releasePointwiseConvWeights();

@@ -540,6 +540,36 @@ TEST_P(Conv2DS8, BitExactAgainstInt64Loops) {
     for (size_t i = 0; i < set.size(); ++i)
       ASSERT_EQ(set[i], want[i]) << "conv2dS8ConstW overwrite (" << convS8ConstWKernelName()
                                  << ", " << threads << " threads) at flat index " << i;
+    // With an epilogue: every element handed over exactly once, with its
+    // value, in blocks whose coordinates say where it belongs.
+    struct Seen {
+      std::vector<int32_t> value;
+      std::vector<int> visits;
+      int64_t N, M;
+      bool inRange = true;
+    } seen{std::vector<int32_t>(want.size(), 0), std::vector<int>(want.size(), 0),
+           s.OH * s.OW, p.M};
+    auto record = [](void *ctx, const int32_t *tile, int64_t ld, int64_t m0, int64_t m1,
+                     int64_t n0, int64_t n1) {
+      auto *st = static_cast<Seen *>(ctx);
+      if (!(0 <= m0 && m0 <= m1 && m1 <= st->M && 0 <= n0 && n0 <= n1 && n1 <= st->N)) {
+        st->inRange = false;
+        return;
+      }
+      for (int64_t m = m0; m < m1; ++m)
+        for (int64_t n = n0; n < n1; ++n) {
+          st->value[m * st->N + n] = tile[(m - m0) * ld + (n - n0)];
+          ++st->visits[m * st->N + n];
+        }
+    };
+    conv2dS8ConstWEpilogue(s, x.data(), w.data(), Epilogue{record, &seen});
+    ASSERT_TRUE(seen.inRange) << "epilogue block outside the output";
+    for (size_t i = 0; i < want.size(); ++i) {
+      ASSERT_EQ(seen.visits[i], 1) << "conv2dS8ConstWEpilogue (" << convS8ConstWKernelName()
+                                   << ", " << threads << " threads) at flat index " << i;
+      ASSERT_EQ(seen.value[i], want[i]) << "conv2dS8ConstWEpilogue (" << convS8ConstWKernelName()
+                                        << ", " << threads << " threads) at flat index " << i;
+    }
   }
 }
 

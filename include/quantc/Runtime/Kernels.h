@@ -129,6 +129,27 @@ void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *o
 /// product, its old contents never read).
 void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
                     bool overwrite = false);
+/// An elementwise epilogue that a kernel applies to each block of its
+/// int32 result while the block is in cache, instead of storing the whole
+/// result for a later pass (quantc-cpu-fuse-epilogues generates them):
+/// fn(ctx, tile, ld, m0, m1, n0, n1) reads result row m (an output
+/// channel) at flattened output position n (oy * OW + ox) from
+/// tile[(m - m0) * ld + (n - n0)] for m in [m0, m1), n in [n0, n1), and
+/// writes the final outputs of that block itself. Called from the
+/// runtime's threads on disjoint blocks.
+struct Epilogue {
+  void (*fn)(void *ctx, const int32_t *tile, int64_t ld, int64_t m0, int64_t m1, int64_t n0,
+             int64_t n1);
+  void *ctx;
+  void operator()(const int32_t *tile, int64_t ld, int64_t m0, int64_t m1, int64_t n0,
+                  int64_t n1) const {
+    fn(ctx, tile, ld, m0, m1, n0, n1);
+  }
+};
+/// conv2dS8ConstW's product handed block by block to `epi` (one image),
+/// never stored whole where the packed paths apply.
+void conv2dS8ConstWEpilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
+                            const Epilogue &epi);
 /// The path conv2dS8ConstW takes ("amx", "avx512vnni-u8s8", or
 /// igemmKernelName()'s).
 const char *convS8ConstWKernelName();
@@ -358,6 +379,15 @@ void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32(quantc::rt::MemRefI8<4> *X,
                                            quantc::rt::MemRefI8<4> *W,
                                            quantc::rt::MemRefI32<4> *Y, int64_t sh, int64_t sw,
                                            int64_t dh, int64_t dw);
+// conv2dS8ConstWEpilogue from generated code (scalars and the epilogue's
+// trampoline; KernelEntryPoints.cpp).
+void qc_rt_conv2d_nchw_i8_epilogue(int64_t xAddr, int64_t C, int64_t H, int64_t W, int64_t xsC,
+                                   int64_t xsH, int64_t xsW, int64_t wAddr, int64_t M,
+                                   int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t sh,
+                                   int64_t sw, int64_t dh, int64_t dw,
+                                   void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t,
+                                              int64_t, int64_t),
+                                   void *ctx);
 // The same with W a constant (conv2dS8ConstW: packed once and kept).
 void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw(quantc::rt::MemRefI8<4> *X,
                                                   quantc::rt::MemRefI8<4> *W,

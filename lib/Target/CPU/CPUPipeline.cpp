@@ -37,6 +37,7 @@ static const char *kLowering =
     "quantc-cpu-fold-transposes,"
     "buffer-deallocation-pipeline,"
     "quantc-cpu-kernel-calls,"
+    "quantc-cpu-fuse-epilogues,"
     "quantc-cpu-parallel-outline,"
     "func.func(quantc-cpu-reassociate-sums,convert-linalg-to-loops,quantc-cpu-approximate-math),"
     "convert-bufferization-to-memref,"
@@ -44,6 +45,7 @@ static const char *kLowering =
     "finalize-memref-to-llvm{use-generic-functions},convert-math-to-llvm,convert-math-to-libm,"
     "convert-arith-to-llvm,convert-index-to-llvm,convert-func-to-llvm,"
     "convert-cf-to-llvm,reconcile-unrealized-casts,quantc-cpu-parallel-dispatch,"
+    "quantc-cpu-epilogue-dispatch,"
     "quantc-cpu-noalias-args,"
     "quantc-cpu-dedup-functions";
 

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Target/CPU/Passes.h"
+#include "ContextStruct.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -112,6 +113,10 @@ struct ParallelOutlinePass
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, Split>> todo;
     module.walk([&](linalg::LinalgOp op) {
+      // Epilogue bodies run inside a kernel's task already.
+      if (auto fn = op->getParentOfType<func::FuncOp>())
+        if (fn->hasAttr("qc.epilogue_body"))
+          return;
       if (auto s = chooseSplit(op, minIterations))
         todo.push_back({op, *s});
     });
@@ -279,7 +284,6 @@ struct ParallelDispatchPass
       auto fn = symbols.lookup<LLVM::LLVMFuncOp>(*call.getCallee());
       auto fnType = fn.getFunctionType();
       SmallVector<Type> fields(fnType.getParams().begin() + 2, fnType.getParams().end());
-      auto structTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
       Location loc = call.getLoc();
       std::string trampName = fn.getSymName().str() + "_tramp";
       LLVM::LLVMFuncOp tramp = trampolines[trampName];
@@ -290,27 +294,13 @@ struct ParallelDispatchPass
         Block *entry = tramp.addEntryBlock(mb);
         OpBuilder tb = OpBuilder::atBlockBegin(entry);
         SmallVector<Value> args = {entry->getArgument(1), entry->getArgument(2)};
-        for (unsigned i = 0; i < fields.size(); ++i) {
-          Value p = LLVM::GEPOp::create(tb, loc, ptr, structTy, entry->getArgument(0),
-                                        ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
-          args.push_back(LLVM::LoadOp::create(tb, loc, fields[i], p));
-        }
+        quantc::cpu::loadContext(tb, loc, entry->getArgument(0), fields, args);
         LLVM::CallOp::create(tb, loc, fn, args);
         LLVM::ReturnOp::create(tb, loc, ValueRange{});
         trampolines[trampName] = tramp;
       }
-      // The context struct lives in the caller's entry block (the call may
-      // sit in a loop).
-      auto caller = call->getParentOfType<LLVM::LLVMFuncOp>();
-      OpBuilder eb = OpBuilder::atBlockBegin(&caller.getBody().front());
-      Value one = LLVM::ConstantOp::create(eb, loc, i64, eb.getI64IntegerAttr(1));
-      Value ctxPtr = LLVM::AllocaOp::create(eb, loc, ptr, structTy, one);
+      Value ctxPtr = quantc::cpu::storeContext(call, call.getArgOperands().drop_front(2));
       OpBuilder b(call);
-      for (unsigned i = 0; i < fields.size(); ++i) {
-        Value p = LLVM::GEPOp::create(b, loc, ptr, structTy, ctxPtr,
-                                      ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
-        LLVM::StoreOp::create(b, loc, call.getArgOperands()[2 + i], p);
-      }
       Value fnPtr = LLVM::AddressOfOp::create(b, loc, ptr, tramp.getSymName());
       // The calls the outline pass made pass lo = 0, hi = the extent.
       LLVM::CallOp::create(b, loc, runtime, ValueRange{fnPtr, ctxPtr, call.getArgOperands()[1]});

@@ -229,6 +229,55 @@ def CPUNoAliasArgs : Pass<"quantc-cpu-noalias-args", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def CPUFuseEpilogues : Pass<"quantc-cpu-fuse-epilogues", "::mlir::ModuleOp"> {
+  let summary = "Apply the elementwise consumer of an int8 convolution inside its kernel";
+  let description = [{
+    Runs on buffers after quantc-cpu-kernel-calls, before
+    quantc-cpu-parallel-outline. An int8 convolution with a constant weight
+    writes its int32 product Y[1, M, OH, OW] (a call to
+    qc_rt_conv2d_nchw_i8_i32_constw_set, Y = the product) and its one
+    reader is an elementwise linalg.generic G that takes Y at the identity
+    map over exactly Y's shape, writes its outputs at the identity map and
+    reads its other operands at projections of (d0, d1, d2, d3) (a
+    dimension or the constant 0 per result: per-channel vectors,
+    same-shape tensors). Then G(Y)[0, m, y, x] needs only Y[0, m, y, x],
+    so G can run on each block of the product while the kernel has it in
+    cache:
+
+      G is moved into `@qc_epi_<n>(tile, ld, m0, m1, n0, n1, buffers...)`
+      (attribute qc.epilogue_body) that applies G to channels [m0, m1) and
+      flattened positions n = y OW + x in [n0, n1), row segment by row
+      segment, with Y[0, m, y, x] read from tile[(m - m0) ld + n - n0];
+      the call and G become one call of `@qc_epilaunch_<n>` (the
+      convolution's scalars: x's address, C, H, W and strides, w's
+      address, M, KH, KW, OH, OW, strides, dilations; then G's buffers),
+      Y's allocation and deallocation are erased.
+
+    Only when every op between the call and G neither reads nor writes
+    memory (allocations, views, constants), so the convolution can move to
+    G's place. quantc-cpu-epilogue-dispatch later makes the launch a call
+    of qc_rt_conv2d_nchw_i8_epilogue with a trampoline and a context
+    struct, as quantc-cpu-parallel-dispatch does for loops. The int32
+    product (4 bytes per output, written and read back through DRAM for
+    large layers) is never stored whole.
+  }];
+}
+
+def CPUEpilogueDispatch : Pass<"quantc-cpu-epilogue-dispatch", "::mlir::ModuleOp"> {
+  let summary = "Calls of @qc_epilaunch_* become kernel calls with an epilogue trampoline";
+  let description = [{
+    Runs on the LLVM dialect. For each `@qc_epi_<n>` body a trampoline
+    `@qc_epi_<n>_tramp(ctx, tile, ld, m0, m1, n0, n1)` loads the body's
+    buffer arguments from the struct at ctx and calls it with `tile` as a
+    memref<?xi32>; each call of a launch declaration (attributes
+    qc.epilogue_entry, qc.epilogue_body, qc.epilogue_kernel_args) becomes a
+    call of the runtime entry with the leading kernel arguments, the
+    trampoline's address and a context struct (in the caller's entry
+    block) holding the rest.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def CPUParallelOutline : Pass<"quantc-cpu-parallel-outline", "::mlir::ModuleOp"> {
   let summary = "Outline large elementwise and row-wise loops for the thread pool";
   let description = [{
