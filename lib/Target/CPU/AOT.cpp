@@ -207,7 +207,7 @@ llvm::Error compileSharedLibrary(ModuleOp module, const std::vector<ShapeVariant
   auto *sigInit = llvm::ConstantDataArray::getString(llvmContext, signature);
   new llvm::GlobalVariable(*llvmModule, sigInit->getType(), /*isConstant=*/true,
                            llvm::GlobalValue::ExternalLinkage, sigInit, "quantc_model_signature");
-  auto optimize = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, tm->get());
+  auto optimize = makeModelOptimizer(tm->get());
   if (auto err = optimize(llvmModule.get()))
     return err;
   if (variants.size() > 1) {

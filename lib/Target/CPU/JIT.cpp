@@ -349,6 +349,18 @@ createTargetMachine(const CompileOptions &compileOptions, bool pic) {
   return std::move(*tm);
 }
 
+std::function<llvm::Error(llvm::Module *)> makeModelOptimizer(llvm::TargetMachine *tm) {
+  auto o3 = makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, tm);
+  const bool avx512 = tm->getMCSubtargetInfo()->checkFeatures("+avx512f");
+  return [o3, avx512](llvm::Module *m) -> llvm::Error {
+    if (avx512)
+      for (llvm::Function &f : *m)
+        if (!f.isDeclaration())
+          f.addFnAttr("prefer-vector-width", "512");
+    return o3(m);
+  };
+}
+
 llvm::Expected<std::unique_ptr<JITModel>>
 JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inputShapes,
                   const CompileOptions &compileOptions) {
@@ -366,7 +378,7 @@ JITModel::compile(ModuleOp module, const std::vector<std::vector<int64_t>> &inpu
   ExecutionEngineOptions options;
   // options.transformer is a function_ref: the function must outlive create().
   std::function<llvm::Error(llvm::Module *)> optimize =
-      makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0, model->targetMachine.get());
+      makeModelOptimizer(model->targetMachine.get());
   options.transformer = optimize;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
   // The weights stay where the importer put them (owned by the context):
