@@ -272,8 +272,13 @@ void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float
   });
 }
 
-void depthwiseConv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
-                       bool overwrite) {
+namespace {
+/// depthwiseConv2dS8 and depthwiseConv2dS8Epilogue: out (+)= the product,
+/// or with `epi`, each channel's plane into a thread-local buffer handed
+/// to it (out unused).
+void depthwiseConv2dS8Impl(const Conv2DShape &s, const int8_t *x, const int8_t *w,
+                           int32_t *out, bool overwrite, const Epilogue *epi) {
+  overwrite = overwrite || epi;
   const int64_t taps = s.KH * s.KW, plane = s.OH * s.OW;
   bool fast = false;
 #ifdef QUANTC_HAVE_AVX512_KERNELS
@@ -284,10 +289,18 @@ void depthwiseConv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, i
 #endif
   parallelFor(s.C, [&](int64_t c) {
     const int8_t *xc = x + c * s.xsC, *wc = w + c * taps;
-    int32_t *o = out + c * plane;
+    thread_local AlignedVector<int32_t> own;
+    if (epi)
+      growTo(own, plane);
+    int32_t *o = epi ? own.data() : out + c * plane;
+    auto done = [&] {
+      if (epi)
+        (*epi)(o, plane, c, c + 1, 0, plane);
+    };
 #ifdef QUANTC_HAVE_AVX512_KERNELS
     if (fast) {
       depthwiseChannelS8AVX512(s, xc, wc, o, overwrite);
+      done();
       return;
     }
 #endif
@@ -307,7 +320,19 @@ void depthwiseConv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, i
         }
         o[oy * s.OW + ox] = acc;
       }
+    done();
   });
+}
+} // namespace
+
+void depthwiseConv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out,
+                       bool overwrite) {
+  depthwiseConv2dS8Impl(s, x, w, out, overwrite, nullptr);
+}
+
+void depthwiseConv2dS8Epilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
+                               const Epilogue &epi) {
+  depthwiseConv2dS8Impl(s, x, w, nullptr, true, &epi);
 }
 
 } // namespace quantc::rt

@@ -513,6 +513,18 @@ void _mlir_ciface_qc_rt_depthwise_conv2d_nchw_i8_i32_set(MemRefI8<4> *X, MemRefI
   depthwiseEntry(X, W, Y, sh, sw, dh, dw, true);
 }
 
+namespace {
+Conv2DShape epilogueShape(int64_t C, int64_t H, int64_t W, int64_t xsC, int64_t xsH,
+                          int64_t xsW, int64_t M, int64_t KH, int64_t KW, int64_t OH, int64_t OW,
+                          int64_t sh, int64_t sw, int64_t dh, int64_t dw) {
+  Conv2DShape s{};
+  s.C = C, s.H = H, s.W = W, s.M = M, s.KH = KH, s.KW = KW, s.OH = OH, s.OW = OW;
+  s.sh = sh, s.sw = sw, s.dh = dh, s.dw = dw;
+  s.xsC = xsC, s.xsH = xsH, s.xsW = xsW;
+  return s;
+}
+} // namespace
+
 /// An int8 convolution with a constant weight (one image) whose int32
 /// product goes block by block to a generated epilogue instead of a
 /// buffer (quantc-cpu-fuse-epilogues): x at xAddr, C x H x W elements
@@ -525,12 +537,21 @@ void qc_rt_conv2d_nchw_i8_epilogue(int64_t xAddr, int64_t C, int64_t H, int64_t 
                                    void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t,
                                               int64_t, int64_t),
                                    void *ctx) {
-  Conv2DShape s{};
-  s.C = C, s.H = H, s.W = W, s.M = M, s.KH = KH, s.KW = KW, s.OH = OH, s.OW = OW;
-  s.sh = sh, s.sw = sw, s.dh = dh, s.dw = dw;
-  s.xsC = xsC, s.xsH = xsH, s.xsW = xsW;
-  conv2dS8ConstWEpilogue(s, reinterpret_cast<const int8_t *>(xAddr),
+  conv2dS8ConstWEpilogue(epilogueShape(C, H, W, xsC, xsH, xsW, M, KH, KW, OH, OW, sh, sw, dh, dw),
+                         reinterpret_cast<const int8_t *>(xAddr),
                          reinterpret_cast<const int8_t *>(wAddr), Epilogue{fn, ctx});
+}
+
+/// The same for an int8 depthwise convolution (w: C x KH x KW, M = C).
+void qc_rt_depthwise_conv2d_nchw_i8_epilogue(
+    int64_t xAddr, int64_t C, int64_t H, int64_t W, int64_t xsC, int64_t xsH, int64_t xsW,
+    int64_t wAddr, int64_t M, int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t sh,
+    int64_t sw, int64_t dh, int64_t dw,
+    void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t, int64_t, int64_t), void *ctx) {
+  depthwiseConv2dS8Epilogue(
+      epilogueShape(C, H, W, xsC, xsH, xsW, M, KH, KW, OH, OW, sh, sw, dh, dw),
+      reinterpret_cast<const int8_t *>(xAddr), reinterpret_cast<const int8_t *>(wAddr),
+      Epilogue{fn, ctx});
 }
 
 /// The loops quantc-cpu-parallel-dispatch hands over: fn(ctx, lo, hi) on
@@ -612,6 +633,8 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
       {"qc_rt_parallel_for", reinterpret_cast<void *>(&qc_rt_parallel_for)},
       {"qc_rt_conv2d_nchw_i8_epilogue",
        reinterpret_cast<void *>(&qc_rt_conv2d_nchw_i8_epilogue)},
+      {"qc_rt_depthwise_conv2d_nchw_i8_epilogue",
+       reinterpret_cast<void *>(&qc_rt_depthwise_conv2d_nchw_i8_epilogue)},
       {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},
       {"_mlir_memref_to_llvm_aligned_alloc",
        reinterpret_cast<void *>(&_mlir_memref_to_llvm_aligned_alloc)},

@@ -87,6 +87,19 @@ DequantizeLinearOp weightDQ(Value v, int64_t channelAxis, int64_t channels,
   return dq;
 }
 
+/// Whether a weight DequantizeLinear's zero point is absent or all zeros
+/// of a signed type (symmetric weights).
+bool zeroWeightZeroPoint(DequantizeLinearOp dq) {
+  Value zp = dq.getXZeroPoint();
+  if (isNone(zp))
+    return true;
+  auto c = zp.getDefiningOp<ConstantOp>();
+  auto d = c ? dyn_cast<DenseIntElementsAttr>(c.getValue()) : DenseIntElementsAttr();
+  if (!d || !d.getElementType().isSignlessInteger(8))
+    return false;
+  return llvm::all_of(d.getValues<APInt>(), [](const APInt &v) { return v.isZero(); });
+}
+
 Value createOp(OpBuilder &b, Location l, StringRef name, Type result, ValueRange operands,
                ArrayRef<NamedAttribute> attrs = {}) {
   OperationState st(l, name);
@@ -146,14 +159,23 @@ struct IntegerContractionsPass
 
   void rewriteConv(ConvOp op) {
     auto wt = dyn_cast<RankedTensorType>(op.getW().getType());
-    if (op.getGroup() != 1 || !wt || wt.getRank() != 4 || !wt.hasStaticShape())
+    auto xt = dyn_cast<RankedTensorType>(op.getX().getType());
+    if (!wt || wt.getRank() != 4 || !wt.hasStaticShape())
       return;
     int64_t M = wt.getDimSize(0);
+    // Depthwise: one input channel per output channel (group = C = M).
+    const bool depthwise = op.getGroup() != 1 && xt && xt.getRank() == 4 &&
+                           op.getGroup() == M && xt.getDimSize(1) == M && wt.getDimSize(1) == 1;
+    if (op.getGroup() != 1 && !depthwise)
+      return;
     float sx = 0;
     SmallVector<float> sw;
     DequantizeLinearOp xdq = activationDQ(op.getX(), sx);
     DequantizeLinearOp wdq = xdq ? weightDQ(op.getW(), 0, M, sw) : DequantizeLinearOp();
     if (!wdq)
+      return;
+    // The int8 depthwise kernel takes symmetric weights (no window sums).
+    if (depthwise && !zeroWeightZeroPoint(wdq))
       return;
     auto yt = dyn_cast<RankedTensorType>(op.getY().getType());
     if (!yt) // unranked before shape inference: left as it is

@@ -54,19 +54,54 @@ func.func @matmul(%x: tensor<2x5x4xf32>) -> tensor<2x5x3xf32> {
 
 // -----
 
-// Left alone: a depthwise convolution, and weights per input channel.
-// CHECK-LABEL: func.func @left_alone
-// CHECK-NOT: _integer
-// CHECK: qc.conv
-// CHECK: qc.matmul
-func.func @left_alone(%x: tensor<1x2x4x4xf32>, %m: tensor<5x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<5x3xf32>) {
+// A depthwise convolution (group = C = M) with symmetric weights (zero
+// point absent or zero) runs on its integers too: ConvInteger keeps the
+// group; per-channel scales broadcast as [M, 1, 1].
+// CHECK-LABEL: func.func @depthwise
+// CHECK: %[[A:.*]] = qc.conv_integer %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {group = 2 : i64
+// CHECK: %[[F:.*]] = qc.cast %[[A]] {to = f32}
+// CHECK: qc.constant dense<{{\[}}{{\[}}{{\[}}5.000000e-01{{\]}}{{\]}}, {{\[}}{{\[}}1.000000e+00{{\]}}{{\]}}{{\]}}> : tensor<2x1x1xf32>
+// CHECK: qc.conv_integer %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {group = 2 : i64
+// CHECK-NOT: qc.conv %
+func.func @depthwise(%x: tensor<1x2x4x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>) {
   %s = qc.constant dense<0.5> : tensor<f32>
   %z = qc.constant dense<3> : tensor<i8>
   %q = qc.quantize_linear %x, %s, %z : (tensor<1x2x4x4xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x4xi8>
   %d = qc.dequantize_linear %q, %s, %z : (tensor<1x2x4x4xi8>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x4xf32>
   %wq = qc.constant dense<1> : tensor<2x1x3x3xi8>
+  %ws = qc.constant dense<[1.0, 2.0]> : tensor<2xf32>
   %n = qc.none
-  %w = qc.dequantize_linear %wq, %s, %n : (tensor<2x1x3x3xi8>, tensor<f32>, none) -> tensor<2x1x3x3xf32>
+  %w = qc.dequantize_linear %wq, %ws, %n {axis = 0 : i64} : (tensor<2x1x3x3xi8>, tensor<2xf32>, none) -> tensor<2x1x3x3xf32>
+  %y = qc.conv %d, %w, %n {group = 2 : i64, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x1x3x3xf32>, none) -> tensor<1x2x4x4xf32>
+  %wz = qc.constant dense<0> : tensor<2xi8>
+  %w0 = qc.dequantize_linear %wq, %ws, %wz {axis = 0 : i64} : (tensor<2x1x3x3xi8>, tensor<2xf32>, tensor<2xi8>) -> tensor<2x1x3x3xf32>
+  %y0 = qc.conv %d, %w0, %n {group = 2 : i64, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x1x3x3xf32>, none) -> tensor<1x2x4x4xf32>
+  return %y, %y0 : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>
+}
+
+// -----
+
+// Left alone: a grouped convolution that is not depthwise, a depthwise
+// one whose weights have a nonzero zero point, and weights per input
+// channel.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT: _integer
+// CHECK: qc.conv
+// CHECK: qc.conv
+// CHECK: qc.matmul
+func.func @left_alone(%x: tensor<1x2x4x4xf32>, %x4: tensor<1x4x4x4xf32>, %m: tensor<5x4xf32>) -> (tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<5x3xf32>) {
+  %s = qc.constant dense<0.5> : tensor<f32>
+  %z = qc.constant dense<3> : tensor<i8>
+  %q = qc.quantize_linear %x, %s, %z : (tensor<1x2x4x4xf32>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x4xi8>
+  %d = qc.dequantize_linear %q, %s, %z : (tensor<1x2x4x4xi8>, tensor<f32>, tensor<i8>) -> tensor<1x2x4x4xf32>
+  %q4 = qc.quantize_linear %x4, %s, %z : (tensor<1x4x4x4xf32>, tensor<f32>, tensor<i8>) -> tensor<1x4x4x4xi8>
+  %d4 = qc.dequantize_linear %q4, %s, %z : (tensor<1x4x4x4xi8>, tensor<f32>, tensor<i8>) -> tensor<1x4x4x4xf32>
+  %n = qc.none
+  %gq = qc.constant dense<1> : tensor<2x2x3x3xi8>
+  %g = qc.dequantize_linear %gq, %s, %n : (tensor<2x2x3x3xi8>, tensor<f32>, none) -> tensor<2x2x3x3xf32>
+  %yg = qc.conv %d4, %g, %n {group = 2 : i64, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x4x4x4xf32>, tensor<2x2x3x3xf32>, none) -> tensor<1x2x4x4xf32>
+  %wq = qc.constant dense<1> : tensor<2x1x3x3xi8>
+  %w = qc.dequantize_linear %wq, %s, %z : (tensor<2x1x3x3xi8>, tensor<f32>, tensor<i8>) -> tensor<2x1x3x3xf32>
   %y = qc.conv %d, %w, %n {group = 2 : i64, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>} : (tensor<1x2x4x4xf32>, tensor<2x1x3x3xf32>, none) -> tensor<1x2x4x4xf32>
   %mq = qc.quantize_linear %m, %s, %z : (tensor<5x4xf32>, tensor<f32>, tensor<i8>) -> tensor<5x4xi8>
   %md = qc.dequantize_linear %mq, %s, %z : (tensor<5x4xi8>, tensor<f32>, tensor<i8>) -> tensor<5x4xf32>
@@ -74,7 +109,7 @@ func.func @left_alone(%x: tensor<1x2x4x4xf32>, %m: tensor<5x4xf32>) -> (tensor<1
   %vs = qc.constant dense<[2.0, 0.5, 1.0, 3.0]> : tensor<4xf32>
   %v = qc.dequantize_linear %vq, %vs, %n {axis = 0 : i64} : (tensor<4x3xi8>, tensor<4xf32>, none) -> tensor<4x3xf32>
   %r = qc.matmul %md, %v : (tensor<5x4xf32>, tensor<4x3xf32>) -> tensor<5x3xf32>
-  return %y, %r : tensor<1x2x4x4xf32>, tensor<5x3xf32>
+  return %yg, %y, %r : tensor<1x2x4x4xf32>, tensor<1x2x4x4xf32>, tensor<5x3xf32>
 }
 
 // -----

@@ -302,6 +302,34 @@ TEST_P(Conv2D, DenseAndDepthwiseMatchNaiveLoops) {
     }
     EXPECT_EQ(badAcc, 0u) << "int8 depthwise, accumulating";
     EXPECT_EQ(badSet, 0u) << "int8 depthwise, overwriting";
+    // With an epilogue: each channel's plane handed over once, as
+    // channel c's block [c, c + 1) x [0, OH * OW).
+    struct Seen {
+      std::vector<int32_t> value;
+      std::vector<int> visits;
+      int64_t plane, C;
+      bool blocks = true;
+    } seen{std::vector<int32_t>(want.size(), 0), std::vector<int>(want.size(), 0),
+           s.OH * s.OW, p.C};
+    auto record = [](void *ctx, const int32_t *tile, int64_t ld, int64_t m0, int64_t m1,
+                     int64_t n0, int64_t n1) {
+      auto *st = static_cast<Seen *>(ctx);
+      if (!(0 <= m0 && m1 == m0 + 1 && m1 <= st->C && n0 == 0 && n1 == st->plane)) {
+        st->blocks = false;
+        return;
+      }
+      for (int64_t n = n0; n < n1; ++n) {
+        st->value[m0 * st->plane + n] = tile[n - n0];
+        ++st->visits[m0 * st->plane + n];
+      }
+      (void)ld;
+    };
+    depthwiseConv2dS8Epilogue(d, xs.data(), ws.data(), Epilogue{record, &seen});
+    EXPECT_TRUE(seen.blocks) << "int8 depthwise epilogue: a block other than one plane";
+    size_t badEpi = 0;
+    for (size_t i = 0; i < want.size(); ++i)
+      badEpi += !(seen.visits[i] == 1 && seen.value[i] == want[i]);
+    EXPECT_EQ(badEpi, 0u) << "int8 depthwise, with an epilogue";
   }
 }
 

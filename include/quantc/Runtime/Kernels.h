@@ -150,6 +150,10 @@ struct Epilogue {
 /// never stored whole where the packed paths apply.
 void conv2dS8ConstWEpilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
                             const Epilogue &epi);
+/// depthwiseConv2dS8's product handed to `epi` one channel's plane at a
+/// time (m0 = c, m1 = c + 1, n over the whole plane), never stored whole.
+void depthwiseConv2dS8Epilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
+                               const Epilogue &epi);
 /// The path conv2dS8ConstW takes ("amx", "avx512vnni-u8s8", or
 /// igemmKernelName()'s).
 const char *convS8ConstWKernelName();
@@ -388,6 +392,13 @@ void qc_rt_conv2d_nchw_i8_epilogue(int64_t xAddr, int64_t C, int64_t H, int64_t 
                                    void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t,
                                               int64_t, int64_t),
                                    void *ctx);
+// depthwiseConv2dS8Epilogue from generated code: the same scalars (w
+// contiguous C x KH x KW, M = C).
+void qc_rt_depthwise_conv2d_nchw_i8_epilogue(
+    int64_t xAddr, int64_t C, int64_t H, int64_t W, int64_t xsC, int64_t xsH, int64_t xsW,
+    int64_t wAddr, int64_t M, int64_t KH, int64_t KW, int64_t OH, int64_t OW, int64_t sh,
+    int64_t sw, int64_t dh, int64_t dw,
+    void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t, int64_t, int64_t), void *ctx);
 // The same with W a constant (conv2dS8ConstW: packed once and kept).
 void _mlir_ciface_qc_rt_conv2d_nchw_i8_i32_constw(quantc::rt::MemRefI8<4> *X,
                                                   quantc::rt::MemRefI8<4> *W,

@@ -46,7 +46,10 @@ def QCInferShapes : Pass<"qc-infer-shapes", "::mlir::func::FuncOp"> {
 def QCIntegerContractions : Pass<"qc-integer-contractions", "::mlir::func::FuncOp"> {
   let summary = "Run dequantized convolutions and matmuls on their integers";
   let description = [{
-    A 2-D convolution with one group, or a MatMul with a 2-D right operand,
+    A 2-D convolution with one group, a depthwise one (group = C = M,
+    weights of one input channel) with symmetric int8 weights (zero point
+    absent or zero: the int8 depthwise kernel needs no window sums), or a
+    MatMul with a 2-D right operand,
     whose operands are both DequantizeLinear outputs -- the input per
     tensor with 8-bit values, the weights a constant with 8-bit values
     per tensor or per output channel (Conv: axis 0; MatMul: the last axis)
@@ -61,7 +64,7 @@ def QCIntegerContractions : Pass<"qc-integer-contractions", "::mlir::func::FuncO
     the int8 kernels (qc-to-linalg); the epilogue is element-wise and fuses
     with what follows. The result equals the dequantized float computation
     up to float rounding of the sum (which the integer sum does not have).
-    Depthwise and grouped convolutions, blocked or non-constant scales and
+    Other grouped convolutions, blocked or non-constant scales and
     4-bit operands are left as they are.
   }];
   let dependentDialects = ["::quantc::qc::QCDialect"];

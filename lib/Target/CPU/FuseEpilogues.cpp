@@ -39,12 +39,40 @@ constexpr const char *kBodyAttr = "qc.epilogue_body";
 constexpr const char *kEntryAttr = "qc.epilogue_entry";
 constexpr const char *kBodyNameAttr = "qc.epilogue_body_name";
 constexpr const char *kKernelArgsAttr = "qc.epilogue_kernel_args";
-constexpr const char *kConvCallee = "qc_rt_conv2d_nchw_i8_i32_constw_set";
-constexpr const char *kConvEntry = "qc_rt_conv2d_nchw_i8_epilogue";
+/// The kernels whose product an epilogue can take: the call that writes
+/// Y, the runtime entry taking the epilogue instead, W's rank.
+struct Kernel {
+  const char *callee, *entry;
+  int64_t wRank;
+};
+constexpr Kernel kKernels[] = {
+    {"qc_rt_conv2d_nchw_i8_i32_constw_set", "qc_rt_conv2d_nchw_i8_epilogue", 4},
+    {"qc_rt_depthwise_conv2d_nchw_i8_i32_set", "qc_rt_depthwise_conv2d_nchw_i8_epilogue", 3},
+};
 
 Value castSource(Value v) {
   if (auto c = v.getDefiningOp<memref::CastOp>())
     return c.getSource();
+  return v;
+}
+
+/// The buffer a view was taken of (through subviews, casts and
+/// reinterpretations).
+Value rootOf(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto sv = dyn_cast<memref::SubViewOp>(def))
+      v = sv.getSource();
+    else if (auto c = dyn_cast<memref::CastOp>(def))
+      v = c.getSource();
+    else if (auto r = dyn_cast<memref::ReinterpretCastOp>(def))
+      v = r.getSource();
+    else if (auto e = dyn_cast<memref::ExpandShapeOp>(def))
+      v = e.getSrc();
+    else if (auto e = dyn_cast<memref::CollapseShapeOp>(def))
+      v = e.getSrc();
+    else
+      break;
+  }
   return v;
 }
 
@@ -64,6 +92,7 @@ bool sliceable(AffineMap map) {
 }
 
 struct Candidate {
+  const Kernel *kernel;
   func::CallOp call;
   linalg::GenericOp g;
   memref::AllocOp y;
@@ -72,9 +101,14 @@ struct Candidate {
 };
 
 std::optional<Candidate> match(func::CallOp call) {
-  if (call.getCallee() != kConvCallee || call.getNumOperands() != 7)
+  const Kernel *kernel = nullptr;
+  for (const Kernel &k : kKernels)
+    if (call.getCallee() == k.callee)
+      kernel = &k;
+  if (!kernel || call.getNumOperands() != 7)
     return std::nullopt;
   Candidate c;
+  c.kernel = kernel;
   c.call = call;
   c.x = castSource(call.getOperand(0));
   c.w = castSource(call.getOperand(1));
@@ -87,7 +121,8 @@ std::optional<Candidate> match(func::CallOp call) {
   auto wt = dyn_cast<MemRefType>(c.w.getType());
   if (!yt.hasStaticShape() || yt.getRank() != 4 || yt.getDimSize(0) != 1 ||
       !yt.getLayout().isIdentity() || !xt || xt.getRank() != 4 || xt.getDimSize(0) != 1 ||
-      !xt.isStrided() || !wt || !wt.hasStaticShape() || !wt.getLayout().isIdentity())
+      !xt.isStrided() || !wt || wt.getRank() != kernel->wRank || !wt.hasStaticShape() ||
+      !wt.getLayout().isIdentity())
     return std::nullopt;
   // Y: cast for the call, G, its deallocation; nothing else.
   Operation *yCast = call.getOperand(2).getDefiningOp();
@@ -126,8 +161,10 @@ std::optional<Candidate> match(func::CallOp call) {
   for (Value v : above)
     if (!v.getDefiningOp() || !v.getDefiningOp()->hasTrait<OpTrait::ConstantLike>())
       return std::nullopt;
-  // The convolution moves to G: nothing in between may touch memory but
-  // allocations, and deallocations of buffers G does not use (moved after).
+  // The convolution moves to G: what runs in between may allocate, and
+  // write (linalg ops: pad fills, copies) buffers other than x and w; the
+  // deallocations there, of buffers G does not use, move after it.
+  Value xRoot = rootOf(c.x), wRoot = rootOf(c.w);
   for (Operation *op = call->getNextNode(); op != g.getOperation(); op = op->getNextNode()) {
     if (isMemoryEffectFree(op) || isa<memref::AllocOp>(op))
       continue;
@@ -137,6 +174,12 @@ std::optional<Candidate> match(func::CallOp call) {
         continue;
       }
     }
+    if (auto l = dyn_cast<linalg::LinalgOp>(op))
+      if (l.hasPureBufferSemantics() && llvm::none_of(l.getDpsInits(), [&](Value v) {
+            Value r = rootOf(v);
+            return r == xRoot || r == wRoot || r == yv;
+          }))
+        continue;
     return std::nullopt;
   }
   return c;
@@ -273,8 +316,8 @@ struct FuseEpiloguesPass : quantc::cpu::impl::CPUFuseEpiloguesBase<FuseEpilogues
                                  asI64(xm.getStrides()[3]),
                                  address(c.w, wm),
                                  cst(wt.getDimSize(0)),
-                                 cst(wt.getDimSize(2)),
-                                 cst(wt.getDimSize(3)),
+                                 cst(wt.getDimSize(wt.getRank() - 2)),
+                                 cst(wt.getDimSize(wt.getRank() - 1)),
                                  cst(yt.getDimSize(2)),
                                  cst(yt.getDimSize(3))};
       for (unsigned i = 3; i < 7; ++i)
@@ -288,7 +331,7 @@ struct FuseEpiloguesPass : quantc::cpu::impl::CPUFuseEpiloguesBase<FuseEpilogues
       auto launch = func::FuncOp::create(mb, loc, "qc_epilaunch_" + n,
                                          FunctionType::get(ctx, types, {}));
       launch.setPrivate();
-      launch->setAttr(kEntryAttr, StringAttr::get(ctx, kConvEntry));
+      launch->setAttr(kEntryAttr, StringAttr::get(ctx, c.kernel->entry));
       launch->setAttr(kBodyNameAttr, StringAttr::get(ctx, body.getSymName()));
       launch->setAttr(kKernelArgsAttr, b.getI64IntegerAttr(kernelArgs));
       func::CallOp::create(b, loc, launch, args);

@@ -84,7 +84,8 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
               return true;
         return false;
       };
-      bool full = !groups.back().empty() && endsRun(groups.back()) &&
+      bool full = !groups.back().empty() &&
+                  (endsRun(groups.back()) || endsBefore(groups.back(), &op)) &&
                   !crossesUnsigned(groups.back());
       // A profiling mark between the producer of an unsigned tensor and its
       // user goes into the run (quantc bench --profile on dynamically
@@ -125,6 +126,28 @@ struct OutlineOpsPass : quantc::cpu::impl::CPUOutlineOpsBase<OutlineOpsPass> {
     // convolutions).
     return isa<qc::MatMulOp, qc::GemmOp, qc::ConvOp, qc::QLinearMatMulOp, qc::QLinearConvOp>(
         group.back());
+  }
+
+  /// Whether a content-defined run ends before `next` (see the pass
+  /// description): an integer contraction that reads its input as it is
+  /// (MatMulInteger, a ConvInteger with a 1x1 kernel and no padding), so
+  /// the quantize loop that produces that input loses no fusion at the
+  /// boundary. A padded ConvInteger's pad, by contrast, is written in place
+  /// by its producer only within one function.
+  bool endsBefore(ArrayRef<Operation *> group, Operation *next) {
+    size_t per = static_cast<size_t>(std::max<int64_t>(opsPerFunction, 1));
+    if (!contentDefined || group.size() < std::max<size_t>(per / 4, 1))
+      return false;
+    if (isa<qc::MatMulIntegerOp>(next))
+      return true;
+    auto conv = dyn_cast<qc::ConvIntegerOp>(next);
+    if (!conv)
+      return false;
+    auto wt = dyn_cast<RankedTensorType>(conv.getW().getType());
+    auto pads = conv.getPads();
+    return wt && wt.getRank() == 4 && wt.getDimSize(2) == 1 && wt.getDimSize(3) == 1 &&
+           (!pads || llvm::all_of(*pads, [](int64_t p) { return p == 0; })) &&
+           (conv.getAutoPad() == "NOTSET" || conv.getAutoPad() == "VALID");
   }
 
   void outline(func::FuncOp main, ArrayRef<Operation *> group, int64_t index) {

@@ -13,9 +13,14 @@
                      for the next convolution) into a strided 3 x 3
                      48 -> 16 convolution;
                   f: a 3 x 3 convolution of 3 channels (K = 27: the
-                     whole product, then the epilogue) and Sigmoid.
+                     whole product, then the epilogue) and Sigmoid;
+                  d: p requantized into a 3 x 3 depthwise convolution
+                     (group 48, symmetric weights: the int8 depthwise
+                     kernel, one channel's plane per epilogue call) with a
+                     bias and HardSwish.
   check DIR OUT   OUT/*.npy (quantc run) against ONNX Runtime:
-                  max |diff| / max |ref| <= 1e-5 for p and f; m within one
+                  max |diff| / max |ref| <= 1e-5 for p and f;
+                  d within 2e-3, as c; m within one
                   quantization step (requantized: a rounding at .5 may
                   fall the other way) on at most 0.1% of its elements; c
                   within 2e-3 (one step of p moved that far at most).
@@ -50,12 +55,13 @@ def model():
              const("g", (rng.random((1, 48, 1, 1)) + 0.5).astype(np.float32)),
              const("beta", rng.standard_normal((1, 48, 1, 1)).astype(np.float32)),
              const("b1", rng.standard_normal(48).astype(np.float32)),
-             const("b2", rng.standard_normal(24).astype(np.float32))]
+             const("b2", rng.standard_normal(24).astype(np.float32)),
+             const("b5", rng.standard_normal(48).astype(np.float32))]
     for name, shape in (("w1", (48, 16, 1, 1)), ("w2", (24, 16, 3, 3)), ("w3", (16, 48, 3, 3)),
-                        ("w4", (8, 3, 3, 3))):
+                        ("w4", (8, 3, 3, 3)), ("w5", (48, 1, 3, 3))):
         inits += qweights(name, shape)
     nodes = [h.make_node("DequantizeLinear", [n + "q", n + "s", n + "z"], [n], axis=0)
-             for n in ("w1", "w2", "w3", "w4")]
+             for n in ("w1", "w2", "w3", "w4", "w5")]
     nodes += [
         h.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
         h.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
@@ -75,6 +81,10 @@ def model():
         h.make_node("DequantizeLinear", ["pq", "sp", "zp"], ["pd"]),
         h.make_node("Conv", ["pd", "w3"], ["c"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
                     strides=[2, 2]),
+        # d
+        h.make_node("Conv", ["pd", "w5", "b5"], ["d0"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                    group=48),
+        h.make_node("HardSwish", ["d0"], ["d"]),
         # f
         h.make_node("QuantizeLinear", ["x3", "sx", "zx"], ["x3q"]),
         h.make_node("DequantizeLinear", ["x3q", "sx", "zx"], ["x3d"]),
@@ -86,7 +96,7 @@ def model():
                      [h.make_tensor_value_info("x", T.FLOAT, [1, 16, 20, 36]),
                       h.make_tensor_value_info("r", T.FLOAT, [1, 24, 20, 36]),
                       h.make_tensor_value_info("x3", T.FLOAT, [1, 3, 40, 40])],
-                     [h.make_tensor_value_info(n, T.FLOAT, None) for n in ("p", "m", "c", "f")],
+                     [h.make_tensor_value_info(n, T.FLOAT, None) for n in ("p", "m", "c", "f", "d")],
                      inits)
     return h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
 
@@ -107,7 +117,7 @@ def check(d, out):
                                 providers=["CPUExecutionProvider"])
     feeds = {n: np.load(os.path.join(d, n + ".npy")) for n in ("x", "r", "x3")}
     bad = 0
-    for name, ref in zip(("p", "m", "c", "f"), sess.run(None, feeds)):
+    for name, ref in zip(("p", "m", "c", "f", "d"), sess.run(None, feeds)):
         got = np.load(os.path.join(out, name + ".npy"))
         if got.shape != ref.shape:
             print("FAIL %s: shape %s, ONNX Runtime %s" % (name, got.shape, ref.shape))
@@ -120,7 +130,7 @@ def check(d, out):
             ok = float(np.max(diff)) <= SM * 1.001 and off <= 1e-3
             detail = "max |diff| %.3g (step %.3g), %.4f%% off" % (np.max(diff), SM, 100 * off)
         else:
-            ok = rel <= (2e-3 if name == "c" else 1e-5)
+            ok = rel <= (2e-3 if name in ("c", "d") else 1e-5)
             detail = "max |diff| / max |ref| = %.2e" % rel
         print("%s %s %s: %s" % ("ok" if ok else "FAIL", name, got.shape, detail))
         bad += not ok

@@ -117,7 +117,13 @@ def CPUOutlineOps : Pass<"quantc-cpu-outline-ops", "::mlir::ModuleOp"> {
     ops, and always at twice `ops-per-function`. Not after an integer
     contraction (MatMulInteger, ConvInteger): its lowering ends in an
     elementwise zero-point correction that fuses into the epilogue after
-    it only within one function. Repeated blocks (a transformer's identical
+    it only within one function. Instead, such a run ends (from the same
+    quarter) just before an integer contraction that reads its int8 input
+    as it is: a MatMulInteger, or a ConvInteger with a 1x1 kernel and no
+    padding; the loop quantizing that input loses no fusion at the
+    boundary, whereas a padded ConvInteger's pad is written in place by
+    its producer (quantc-cpu-pad-in-place) only within one function.
+    Repeated blocks (a transformer's identical
     layers) are then cut at the same ops in every repetition, so their
     functions come out identical and quantc-cpu-dedup-functions compiles
     one of them (content-defined chunking, as deduplicating storage cuts
@@ -234,8 +240,9 @@ def CPUFuseEpilogues : Pass<"quantc-cpu-fuse-epilogues", "::mlir::ModuleOp"> {
   let description = [{
     Runs on buffers after quantc-cpu-kernel-calls, before
     quantc-cpu-parallel-outline. An int8 convolution with a constant weight
-    writes its int32 product Y[1, M, OH, OW] (a call to
-    qc_rt_conv2d_nchw_i8_i32_constw_set, Y = the product) and its one
+    or an int8 depthwise one writes its int32 product Y[1, M, OH, OW] (a
+    call to qc_rt_conv2d_nchw_i8_i32_constw_set or
+    qc_rt_depthwise_conv2d_nchw_i8_i32_set, Y = the product) and its one
     reader is an elementwise linalg.generic G that takes Y at the identity
     map over exactly Y's shape, writes its outputs at the identity map and
     reads its other operands at projections of (d0, d1, d2, d3) (a
@@ -253,10 +260,14 @@ def CPUFuseEpilogues : Pass<"quantc-cpu-fuse-epilogues", "::mlir::ModuleOp"> {
       address, M, KH, KW, OH, OW, strides, dilations; then G's buffers),
       Y's allocation and deallocation are erased.
 
-    Only when every op between the call and G neither reads nor writes
-    memory (allocations, views, constants), so the convolution can move to
-    G's place. quantc-cpu-epilogue-dispatch later makes the launch a call
-    of qc_rt_conv2d_nchw_i8_epilogue with a trampoline and a context
+    Only when the convolution can move to G's place: the ops in between
+    allocate, take views, or write (linalg ops: pad fills) buffers other
+    than x, w and Y; deallocations there of buffers G does not use move
+    after the launch. quantc-cpu-epilogue-dispatch later makes the launch
+    a call of qc_rt_conv2d_nchw_i8_epilogue (blocks of up to 256 pixels
+    for the 1x1 AMX path, 96 for im2col, the whole product for K < 64) or
+    qc_rt_depthwise_conv2d_nchw_i8_epilogue (one channel's plane per
+    call) with a trampoline and a context
     struct, as quantc-cpu-parallel-dispatch does for loops. The int32
     product (4 bytes per output, written and read back through DRAM for
     large layers) is never stored whole.
