@@ -243,6 +243,42 @@ void igemmS8(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C
   igemmWithPacker(M, N, K, A, DenseIBPacker(B), C, ldc);
 }
 
+namespace {
+/// A packer's columns from `off` on.
+class OffsetIBPacker : public IBPacker {
+public:
+  OffsetIBPacker(const IBPacker &b, int64_t off) : b(b), off(off) {}
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *dst) const override {
+    b.pack(k0, kc, n0 + off, nc, dst);
+  }
+
+private:
+  const IBPacker &b;
+  int64_t off;
+};
+} // namespace
+
+void conv2dS8Epilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
+                      const Epilogue &epi) {
+  const int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW, M = s.M;
+  if (M <= 0 || N <= 0)
+    return;
+  const MatrixS8 A{w, K, 1};
+  const DenseIBPacker dense(MatrixS8{x, s.xsC, 1});
+  const Im2ColIBPacker im2col(s, x);
+  const IBPacker &packer = isPointwise(s) ? static_cast<const IBPacker &>(dense) : im2col;
+  // Column blocks of kNC pixels, each product into a tile (L2) and on to
+  // the epilogue; the GEMM inside a task runs on its thread.
+  parallelFor((N + kNC - 1) / kNC, [&](int64_t t) {
+    const int64_t n0 = t * kNC, nc = std::min(kNC, N - n0);
+    thread_local AlignedVector<int32_t> tile;
+    growTo(tile, M * kNC);
+    std::fill(tile.data(), tile.data() + M * nc, 0);
+    igemmWithPacker(M, nc, K, A, OffsetIBPacker(packer, n0), tile.data(), nc);
+    epi(tile.data(), nc, 0, M, n0, n0 + nc);
+  });
+}
+
 void conv2dS8(const Conv2DShape &s, const int8_t *x, const int8_t *w, int32_t *out) {
   int64_t K = s.C * s.KH * s.KW, N = s.OH * s.OW;
   MatrixS8 A{w, K, 1};

@@ -338,22 +338,13 @@ void conv2dS8ConstWImpl(const Conv2DShape &s, const int8_t *x, const int8_t *w, 
   if (N < kQuadMinRows || M <= 0 || K < kConvMinK || !quadAvailable()) {
     if (M <= 0 || N <= 0)
       return;
-    // The whole product, then the epilogue over blocks of rows.
-    std::vector<int32_t> whole;
     if (epi) {
-      whole.assign(M * N, 0);
-      out = whole.data();
-    } else if (overwrite) {
+      conv2dS8Epilogue(s, x, w, *epi);
+      return;
+    }
+    if (overwrite)
       std::memset(out, 0, sizeof(int32_t) * M * N);
-    }
     conv2dS8(s, x, w, out);
-    if (epi) {
-      const int64_t rowsPer = std::max<int64_t>(1, (1 << 16) / N);
-      parallelFor((M + rowsPer - 1) / rowsPer, [&](int64_t i) {
-        const int64_t m0 = i * rowsPer, m1 = std::min(M, m0 + rowsPer);
-        (*epi)(out + m0 * N, N, m0, m1, 0, N);
-      });
-    }
     return;
   }
   // w^T with k = (ky * KW + kx) * C + c, so that a pixel's patch is KH x KW

@@ -146,8 +146,13 @@ struct Epilogue {
     fn(ctx, tile, ld, m0, m1, n0, n1);
   }
 };
+/// conv2dS8's product handed to `epi` in blocks of 256 pixels (all
+/// channels), each computed into a thread-local tile.
+void conv2dS8Epilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
+                      const Epilogue &epi);
 /// conv2dS8ConstW's product handed block by block to `epi` (one image),
-/// never stored whole where the packed paths apply.
+/// never stored whole (conv2dS8Epilogue where conv2dS8ConstW takes
+/// conv2dS8).
 void conv2dS8ConstWEpilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
                             const Epilogue &epi);
 /// depthwiseConv2dS8's product handed to `epi` one channel's plane at a
