@@ -35,7 +35,6 @@ using namespace mlir;
 
 namespace {
 
-constexpr const char *kBodyAttr = "qc.epilogue_body";
 constexpr const char *kEntryAttr = "qc.epilogue_entry";
 constexpr const char *kBodyNameAttr = "qc.epilogue_body_name";
 constexpr const char *kKernelArgsAttr = "qc.epilogue_kernel_args";
@@ -199,7 +198,7 @@ func::FuncOp makeBody(ModuleOp module, linalg::GenericOp g, Value y, ArrayRef<Va
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   auto fn = func::FuncOp::create(mb, loc, name, FunctionType::get(ctx, argTypes, {}));
   fn.setPrivate();
-  fn->setAttr(kBodyAttr, UnitAttr::get(ctx));
+  fn->setAttr(quantc::cpu::kEpilogueBodyAttr, UnitAttr::get(ctx));
   Block *entry = fn.addEntryBlock();
   OpBuilder b = OpBuilder::atBlockBegin(entry);
   Value tile = entry->getArgument(0), ld = entry->getArgument(1);

@@ -115,7 +115,7 @@ struct ParallelOutlinePass
     module.walk([&](linalg::LinalgOp op) {
       // Epilogue bodies run inside a kernel's task already.
       if (auto fn = op->getParentOfType<func::FuncOp>())
-        if (fn->hasAttr("qc.epilogue_body"))
+        if (fn->hasAttr(quantc::cpu::kEpilogueBodyAttr))
           return;
       if (auto s = chooseSplit(op, minIterations))
         todo.push_back({op, *s});

@@ -20,6 +20,11 @@ namespace quantc::cpu {
 /// Ops that quantc-cpu-profile-ops marks (qc ops other than constants).
 bool isProfiledOp(mlir::Operation *op);
 
+/// The attribute of the functions quantc-cpu-fuse-epilogues makes
+/// (@qc_epi_N): they run inside a kernel's task, so their loops are not
+/// handed to the thread pool again.
+constexpr const char *kEpilogueBodyAttr = "qc.epilogue_body";
+
 #define GEN_PASS_REGISTRATION
 #include "quantc/Target/CPU/Passes.h.inc"
 
