@@ -16,7 +16,8 @@ namespace quantc::cpu {
 // CSE first: QDQ models repeat a QuantizeLinear / DequantizeLinear pair
 // per consumer of a tensor, and copies that quantc-cpu-outline-ops puts
 // in different functions would each write their own quantized (padded)
-// buffer (PP-OCRv4 det w8a8: 34.3-35.1 -> 33.3-34.1 ms).
+// buffer (PP-OCRv4 det w8a8: 34.3-35.1 -> 33.3-34.1 ms, timing loop of
+// docs/performance-log.md, session 28).
 // Dequantized convolutions and matmuls then become integer ops
 // (qc-integer-contractions: int8 kernels, float epilogue). After
 // qc-to-linalg, elementwise generics are fused; then one-shot

@@ -84,7 +84,8 @@ createTargetMachine(const CompileOptions &options, bool pic);
 /// target with AVX-512 the model's functions prefer 512-bit vectors
 /// ("prefer-vector-width"="512"; LLVM's default for these CPUs is 256):
 /// the generated elementwise loops and kernel epilogues are vectorized 16
-/// floats wide (PP-OCRv4 det w8a8 46-49 -> 42-43 ms, docs/design.md).
+/// floats wide (PP-OCRv4 det w8a8 44.1-45.7 -> 40.7-42.3 ms; the timing
+/// loop and its rounds: docs/performance-log.md, session 28).
 std::function<llvm::Error(llvm::Module *)> makeModelOptimizer(llvm::TargetMachine *tm);
 
 /// Registers the passes, dialect extensions and LLVM targets the CPU
