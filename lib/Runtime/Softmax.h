@@ -59,21 +59,30 @@ inline void softmaxRow(float *x, int64_t n, float scale, const float *mask, int6
     for (int64_t i = 0; i < n; ++i)
       x[i] = x[i] * scale + mask[i * ms];
   }
+  // Rows shorter than a few lanes' worth are common (the keys a padding
+  // mask leaves visible): the last partial group of lanes goes through a
+  // local group padded with -inf (no effect on the max, e^-inf = 0 in the
+  // sum), so that it runs in the same vector loop instead of scalar code.
+  const int64_t full = n / kLanes * kLanes, rem = n - full;
+  alignas(64) float tail[kLanes];
+  for (int l = 0; l < kLanes; ++l)
+    tail[l] = l < rem ? x[full + l] : -std::numeric_limits<float>::infinity();
   float mx[kLanes];
   for (int l = 0; l < kLanes; ++l)
-    mx[l] = -std::numeric_limits<float>::infinity();
-  int64_t full = n / kLanes * kLanes;
+    mx[l] = tail[l];
   for (int64_t i = 0; i < full; i += kLanes)
     for (int l = 0; l < kLanes; ++l)
       mx[l] = x[i + l] > mx[l] ? x[i + l] : mx[l];
   float m = -std::numeric_limits<float>::infinity();
   for (int l = 0; l < kLanes; ++l)
     m = mx[l] > m ? mx[l] : m;
-  for (int64_t i = full; i < n; ++i)
-    m = x[i] > m ? x[i] : m;
   if (m == -std::numeric_limits<float>::infinity())
     m = 0.0f; // every score masked out: all terms below become 0 / 0
-  float sum[kLanes] = {};
+  float sum[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    tail[l] = expNonPositive(tail[l] - m);
+    sum[l] = tail[l];
+  }
   for (int64_t i = 0; i < full; i += kLanes)
     for (int l = 0; l < kLanes; ++l) {
       float e = expNonPositive(x[i + l] - m);
@@ -83,10 +92,8 @@ inline void softmaxRow(float *x, int64_t n, float scale, const float *mask, int6
   float s = 0.0f;
   for (int l = 0; l < kLanes; ++l)
     s += sum[l];
-  for (int64_t i = full; i < n; ++i) {
-    x[i] = expNonPositive(x[i] - m);
-    s += x[i];
-  }
+  for (int64_t l = 0; l < rem; ++l)
+    x[full + l] = tail[l];
   float inv = 1.0f / s;
   for (int64_t i = 0; i < n; ++i)
     x[i] *= inv;
