@@ -229,6 +229,61 @@ const char *igemmConstBKernelName() {
   return quadAvailable() ? (amxAvailable() ? "amx" : "avx512vnni-u8s8") : igemmKernelName();
 }
 
+#ifdef QUANTC_HAVE_AMX_KERNELS
+namespace {
+/// The AMX product A * B (B packed in `pb`, kq a multiple of 16) in tasks
+/// of whole B panels: task t's panels [j0, j1) are written to
+/// strip(t, j0, j1) = {c, ldc}, column j * kQNR of C at c + (j - j0) *
+/// kQNR (C = that where `overwrite`); done(t, j0, j1) is then called on
+/// the task's thread.
+template <typename Strip, typename Done>
+void amxConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, const PackedS8 &pb, bool overwrite,
+               Strip strip, Done done) {
+  const int64_t kq = pb.kq, lda = kq * 4, blocksM = (M + kTileRows - 1) / kTileRows;
+  // A's whole 32-row blocks are read in place where its rows are whole
+  // tiles of k on cache lines (K a multiple of 64: no padding to read);
+  // the others, and the last partial block, are packed.
+  const int64_t firstPacked = aInPlace(A, K) ? M / kTileRows : 0;
+  thread_local AlignedVector<int8_t> ap;
+  growTo(ap, (blocksM - firstPacked) * kTileRows * lda);
+  int8_t *a = ap.data();
+  const MatrixS8 rest{A.ptr + firstPacked * kTileRows * A.rs, A.rs, A.cs};
+  const int64_t restRows = M - firstPacked * kTileRows;
+  parallelFor(blocksM - firstPacked, [&](int64_t i) {
+    packTilesS8(rest, restRows, K, kq, i * kTileRows, (i + 1) * kTileRows, a);
+  });
+  const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
+  // K in equal slices of at most kAmxSliceTiles tiles: one B panel
+  // slice stays in L1 while every row block's A tiles stream past it.
+  const int64_t tiles = kq / kTileQuads, slices = (tiles + kAmxSliceTiles - 1) / kAmxSliceTiles;
+  const int64_t sliceQuads = (tiles + slices - 1) / slices * kTileQuads;
+  parallelFor(blocks, [&](int64_t t) {
+    const int64_t j0 = t * per, j1 = std::min(P, (t + 1) * per);
+    auto [C, ldc] = strip(t, j0, j1);
+    amxBeginTiles();
+    for (int64_t q0 = 0; q0 < kq; q0 += sliceQuads)
+      for (int64_t j = j0; j < j1; ++j) {
+        const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
+        const int64_t nr = std::min(kQNR, N - j * kQNR);
+        const int64_t q1 = std::min(kq, q0 + sliceQuads);
+        for (int64_t i = 0; i < blocksM; ++i) {
+          int32_t *c = C + i * kTileRows * ldc + (j - j0) * kQNR;
+          const int64_t mr = std::min(kTileRows, M - i * kTileRows);
+          if (i < firstPacked)
+            iTileKernelAMXRows(q0, q1, A.ptr + i * kTileRows * A.rs, A.rs, bp, c, ldc, mr, nr,
+                               overwrite && q0 == 0, /*streamA=*/true);
+          else
+            iTileKernelAMX(kq, q0, q1, a + (i - firstPacked) * kTileRows * lda, bp, c, ldc, mr,
+                           nr, overwrite && q0 == 0);
+        }
+      }
+    amxEndTiles();
+    done(t, j0, j1);
+  });
+}
+} // namespace
+#endif
+
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
                    int64_t ldc, bool overwrite) {
   if (M < kQuadMinRows || N <= 0 || K <= 0 || !quadAvailable()) {
@@ -241,45 +296,10 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
 #ifdef QUANTC_HAVE_AMX_KERNELS
   const PackedS8 *packed = M >= kAmxMinRows && amxAvailable() ? &packOnce(B, K, N) : nullptr;
   if (packed && packed->kq % kTileQuads == 0) {
-    const PackedS8 &pb = *packed;
-    const int64_t kq = pb.kq, lda = kq * 4, blocksM = (M + kTileRows - 1) / kTileRows;
-    // A's whole 32-row blocks are read in place where its rows are whole
-    // tiles of k on cache lines (K a multiple of 64: no padding to read);
-    // the others, and the last partial block, are packed.
-    const int64_t firstPacked = aInPlace(A, K) ? M / kTileRows : 0;
-    thread_local AlignedVector<int8_t> ap;
-    growTo(ap, (blocksM - firstPacked) * kTileRows * lda);
-    int8_t *a = ap.data();
-    const MatrixS8 rest{A.ptr + firstPacked * kTileRows * A.rs, A.rs, A.cs};
-    const int64_t restRows = M - firstPacked * kTileRows;
-    parallelFor(blocksM - firstPacked, [&](int64_t i) {
-      packTilesS8(rest, restRows, K, kq, i * kTileRows, (i + 1) * kTileRows, a);
-    });
-    const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
-    // K in equal slices of at most kAmxSliceTiles tiles: one B panel
-    // slice stays in L1 while every row block's A tiles stream past it.
-    const int64_t tiles = kq / kTileQuads, slices = (tiles + kAmxSliceTiles - 1) / kAmxSliceTiles;
-    const int64_t sliceQuads = (tiles + slices - 1) / slices * kTileQuads;
-    parallelFor(blocks, [&](int64_t t) {
-      amxBeginTiles();
-      for (int64_t q0 = 0; q0 < kq; q0 += sliceQuads)
-        for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
-          const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
-          const int64_t nr = std::min(kQNR, N - j * kQNR);
-          const int64_t q1 = std::min(kq, q0 + sliceQuads);
-          for (int64_t i = 0; i < blocksM; ++i) {
-            int32_t *c = C + i * kTileRows * ldc + j * kQNR;
-            const int64_t mr = std::min(kTileRows, M - i * kTileRows);
-            if (i < firstPacked)
-              iTileKernelAMXRows(q0, q1, A.ptr + i * kTileRows * A.rs, A.rs, bp, c, ldc, mr, nr,
-                                 overwrite && q0 == 0, /*streamA=*/true);
-            else
-              iTileKernelAMX(kq, q0, q1, a + (i - firstPacked) * kTileRows * lda, bp, c, ldc, mr,
-                             nr, overwrite && q0 == 0);
-          }
-        }
-      amxEndTiles();
-    });
+    amxConstB(
+        M, N, K, A, *packed, overwrite,
+        [&](int64_t, int64_t j0, int64_t) { return std::make_pair(C + j0 * kQNR, ldc); },
+        [](int64_t, int64_t, int64_t) {});
     return;
   }
 #endif
@@ -308,6 +328,45 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
     }
   });
 #endif
+}
+
+void igemmS8ConstBEpilogue(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B,
+                           const Epilogue &epi) {
+  if (M <= 0 || N <= 0)
+    return;
+#ifdef QUANTC_HAVE_AMX_KERNELS
+  const PackedS8 *packed = M >= kAmxMinRows && K > 0 && quadAvailable() && amxAvailable()
+                               ? &packOnce(B, K, N)
+                               : nullptr;
+  if (packed && packed->kq % kTileQuads == 0) {
+    // Each task's strip of columns (all rows, up to 8 panels) in a
+    // buffer of the task's thread that the epilogue reads while it is in
+    // cache (both lambdas run on that thread: its own `strip`).
+    const int64_t rows = (M + kTileRows - 1) / kTileRows * kTileRows;
+    thread_local AlignedVector<int32_t> strip;
+    amxConstB(
+        M, N, K, A, *packed, /*overwrite=*/true,
+        [&](int64_t, int64_t j0, int64_t j1) {
+          const int64_t ld = (j1 - j0) * kQNR;
+          growTo(strip, rows * ld);
+          return std::make_pair(strip.data(), ld);
+        },
+        [&](int64_t, int64_t j0, int64_t j1) {
+          epi(strip.data(), (j1 - j0) * kQNR, 0, M, j0 * kQNR, std::min(N, j1 * kQNR));
+        });
+    return;
+  }
+#endif
+  // Elsewhere: the whole product, then the epilogue on blocks of rows.
+  thread_local AlignedVector<int32_t> product;
+  growTo(product, M * N);
+  int32_t *C = product.data();
+  igemmS8ConstB(M, N, K, A, B, C, N, /*overwrite=*/true);
+  constexpr int64_t kRows = 32;
+  parallelFor((M + kRows - 1) / kRows, [&](int64_t t) {
+    const int64_t m0 = t * kRows, m1 = std::min(M, m0 + kRows);
+    epi(C + m0 * N, N, m0, m1, 0, N);
+  });
 }
 
 namespace {

@@ -542,6 +542,20 @@ void qc_rt_conv2d_nchw_i8_epilogue(int64_t xAddr, int64_t C, int64_t H, int64_t 
                          reinterpret_cast<const int8_t *>(wAddr), Epilogue{fn, ctx});
 }
 
+/// An int8 matrix product with a constant B whose int32 product goes to a
+/// generated epilogue (quantc-cpu-fuse-epilogues): A at aAddr, M x K with
+/// rows aRs and columns aCs apart; B at bAddr, contiguous K x N (a weight:
+/// its address keys the packed copy).
+void qc_rt_matmul_i8_epilogue(int64_t aAddr, int64_t M, int64_t K, int64_t aRs, int64_t aCs,
+                              int64_t bAddr, int64_t N,
+                              void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t,
+                                         int64_t, int64_t),
+                              void *ctx) {
+  igemmS8ConstBEpilogue(M, N, K, MatrixS8{reinterpret_cast<const int8_t *>(aAddr), aRs, aCs},
+                        MatrixS8{reinterpret_cast<const int8_t *>(bAddr), N, 1},
+                        Epilogue{fn, ctx});
+}
+
 /// The same for an int8 depthwise convolution (w: C x KH x KW, M = C).
 void qc_rt_depthwise_conv2d_nchw_i8_epilogue(
     int64_t xAddr, int64_t C, int64_t H, int64_t W, int64_t xsC, int64_t xsH, int64_t xsW,
@@ -633,6 +647,7 @@ std::vector<std::pair<const char *, void *>> quantc::rt::kernelSymbols() {
       {"qc_rt_parallel_for", reinterpret_cast<void *>(&qc_rt_parallel_for)},
       {"qc_rt_conv2d_nchw_i8_epilogue",
        reinterpret_cast<void *>(&qc_rt_conv2d_nchw_i8_epilogue)},
+      {"qc_rt_matmul_i8_epilogue", reinterpret_cast<void *>(&qc_rt_matmul_i8_epilogue)},
       {"qc_rt_depthwise_conv2d_nchw_i8_epilogue",
        reinterpret_cast<void *>(&qc_rt_depthwise_conv2d_nchw_i8_epilogue)},
       {"_mlir_memref_to_llvm_alloc", reinterpret_cast<void *>(&_mlir_memref_to_llvm_alloc)},

@@ -378,6 +378,47 @@ std::vector<int8_t> randomS8(size_t n, unsigned seed) {
 
 class IGemm : public ::testing::TestWithParam<GemmCase> {};
 
+/// What an epilogue was handed: each element's value and visit count (M
+/// rows of N), and whether every block lay inside the result.
+struct EpilogueSeen {
+  std::vector<int32_t> value;
+  std::vector<int> visits;
+  int64_t M, N;
+  bool inRange = true;
+  EpilogueSeen(int64_t M, int64_t N) : value(M * N, 0), visits(M * N, 0), M(M), N(N) {}
+  Epilogue epilogue() { return Epilogue{record, this}; }
+  static void record(void *ctx, const int32_t *tile, int64_t ld, int64_t m0, int64_t m1,
+                     int64_t n0, int64_t n1) {
+    auto *st = static_cast<EpilogueSeen *>(ctx);
+    if (!(0 <= m0 && m0 <= m1 && m1 <= st->M && 0 <= n0 && n0 <= n1 && n1 <= st->N)) {
+      st->inRange = false;
+      return;
+    }
+    for (int64_t m = m0; m < m1; ++m)
+      for (int64_t n = n0; n < n1; ++n) {
+        st->value[m * st->N + n] = tile[(m - m0) * ld + (n - n0)];
+        ++st->visits[m * st->N + n];
+      }
+  }
+};
+
+/// igemmS8ConstBEpilogue hands every element of A * B over exactly once,
+/// with its value (`want`, M x N), in blocks inside the product.
+void expectConstBEpilogue(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B,
+                          const std::vector<int32_t> &want, int threads) {
+  EpilogueSeen seen(M, N);
+  igemmS8ConstBEpilogue(M, N, K, A, B, seen.epilogue());
+  ASSERT_TRUE(seen.inRange) << "epilogue block outside the product";
+  for (int64_t i = 0; i < M * N; ++i) {
+    ASSERT_EQ(seen.visits[i], 1) << "igemmS8ConstBEpilogue (" << igemmConstBKernelName() << ") "
+                                 << M << "x" << N << "x" << K << ", " << threads
+                                 << " threads, at flat index " << i;
+    ASSERT_EQ(seen.value[i], want[i]) << "igemmS8ConstBEpilogue (" << igemmConstBKernelName()
+                                      << ") " << M << "x" << N << "x" << K << ", " << threads
+                                      << " threads, at flat index " << i;
+  }
+}
+
 TEST_P(IGemm, BitExactAgainstInt64Loops) {
   auto [M, N, K, transA, transB] = GetParam();
   auto a = randomS8(M * K, 11), b = randomS8(K * N, 12);
@@ -413,6 +454,11 @@ TEST_P(IGemm, BitExactAgainstInt64Loops) {
     igemmS8ConstB(M, N, K, A, B, c.data(), N, /*overwrite=*/true);
     for (size_t i = 0; i < c.size(); ++i)
       ASSERT_EQ(c[i], want[i] - c0[i]) << "igemmS8ConstB overwrite at flat index " << i;
+    // With an epilogue instead of C.
+    std::vector<int32_t> product(M * N);
+    for (size_t i = 0; i < product.size(); ++i)
+      product[i] = want[i] - c0[i];
+    expectConstBEpilogue(M, N, K, A, B, product, threads);
   }
   releasePackedWeights();
   setNumThreads(0);
@@ -457,6 +503,7 @@ TEST(IGemmConstB, AlignedRowsBitExactAgainstInt64Loops) {
       for (size_t i = 0; i < c.size(); ++i)
         ASSERT_EQ(c[i], want[i]) << M << "x" << N << "x" << K << " overwrite at flat index " << i
                                  << " with " << threads << " threads";
+      expectConstBEpilogue(M, N, K, A, MatrixS8{b.data(), N, 1}, want, threads);
     }
   }
   releasePackedWeights();
@@ -570,27 +617,8 @@ TEST_P(Conv2DS8, BitExactAgainstInt64Loops) {
                                  << ", " << threads << " threads) at flat index " << i;
     // With an epilogue: every element handed over exactly once, with its
     // value, in blocks whose coordinates say where it belongs.
-    struct Seen {
-      std::vector<int32_t> value;
-      std::vector<int> visits;
-      int64_t N, M;
-      bool inRange = true;
-    } seen{std::vector<int32_t>(want.size(), 0), std::vector<int>(want.size(), 0),
-           s.OH * s.OW, p.M};
-    auto record = [](void *ctx, const int32_t *tile, int64_t ld, int64_t m0, int64_t m1,
-                     int64_t n0, int64_t n1) {
-      auto *st = static_cast<Seen *>(ctx);
-      if (!(0 <= m0 && m0 <= m1 && m1 <= st->M && 0 <= n0 && n0 <= n1 && n1 <= st->N)) {
-        st->inRange = false;
-        return;
-      }
-      for (int64_t m = m0; m < m1; ++m)
-        for (int64_t n = n0; n < n1; ++n) {
-          st->value[m * st->N + n] = tile[(m - m0) * ld + (n - n0)];
-          ++st->visits[m * st->N + n];
-        }
-    };
-    conv2dS8ConstWEpilogue(s, x.data(), w.data(), Epilogue{record, &seen});
+    EpilogueSeen seen(p.M, s.OH * s.OW);
+    conv2dS8ConstWEpilogue(s, x.data(), w.data(), seen.epilogue());
     ASSERT_TRUE(seen.inRange) << "epilogue block outside the output";
     for (size_t i = 0; i < want.size(); ++i) {
       ASSERT_EQ(seen.visits[i], 1) << "conv2dS8ConstWEpilogue (" << convS8ConstWKernelName()

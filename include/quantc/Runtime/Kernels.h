@@ -132,8 +132,9 @@ void conv2dS8ConstW(const Conv2DShape &s, const int8_t *x, const int8_t *w, int3
 /// An elementwise epilogue that a kernel applies to each block of its
 /// int32 result while the block is in cache, instead of storing the whole
 /// result for a later pass (quantc-cpu-fuse-epilogues generates them):
-/// fn(ctx, tile, ld, m0, m1, n0, n1) reads result row m (an output
-/// channel) at flattened output position n (oy * OW + ox) from
+/// fn(ctx, tile, ld, m0, m1, n0, n1) reads result row m (a convolution's
+/// output channel, a matrix product's row) at column n (a convolution's
+/// flattened output position oy * OW + ox) from
 /// tile[(m - m0) * ld + (n - n0)] for m in [m0, m1), n in [n0, n1), and
 /// writes the final outputs of that block itself. Called from the
 /// runtime's threads on disjoint blocks.
@@ -146,6 +147,12 @@ struct Epilogue {
     fn(ctx, tile, ld, m0, m1, n0, n1);
   }
 };
+/// igemmS8ConstB's product (C = A * B, B a weight) handed to `epi` (row m,
+/// column n) instead of stored: on AMX each task's strip of up to 256
+/// columns, all rows, from a thread-local buffer; elsewhere the whole
+/// product is computed first and handed over in blocks of 32 rows.
+void igemmS8ConstBEpilogue(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B,
+                           const Epilogue &epi);
 /// conv2dS8's product handed to `epi` in blocks of 256 pixels (all
 /// channels), each computed into a thread-local tile.
 void conv2dS8Epilogue(const Conv2DShape &s, const int8_t *x, const int8_t *w,
@@ -397,6 +404,13 @@ void qc_rt_conv2d_nchw_i8_epilogue(int64_t xAddr, int64_t C, int64_t H, int64_t 
                                    void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t,
                                               int64_t, int64_t),
                                    void *ctx);
+// igemmS8ConstBEpilogue from generated code: A at aAddr (M x K, rows aRs
+// and columns aCs apart), B at bAddr (contiguous K x N, a weight).
+void qc_rt_matmul_i8_epilogue(int64_t aAddr, int64_t M, int64_t K, int64_t aRs, int64_t aCs,
+                              int64_t bAddr, int64_t N,
+                              void (*fn)(void *, const int32_t *, int64_t, int64_t, int64_t,
+                                         int64_t, int64_t),
+                              void *ctx);
 // depthwiseConv2dS8Epilogue from generated code: the same scalars (w
 // contiguous C x KH x KW, M = C).
 void qc_rt_depthwise_conv2d_nchw_i8_epilogue(

@@ -1,10 +1,11 @@
 //===- FuseEpilogues.cpp - elementwise consumers run inside int8 kernels --===//
 //
 // quantc-cpu-fuse-epilogues and quantc-cpu-epilogue-dispatch (Passes.td):
-// the elementwise loop that reads an int8 convolution's int32 product
-// (dequantization, bias, batch norm, activation, the next layer's
-// quantization) becomes a function the kernel calls on each block of the
-// product while the block is in cache; the product is never stored whole.
+// the elementwise loop that reads an int8 convolution's or an int8 matrix
+// product's int32 result (dequantization, bias, batch norm, activation,
+// the next layer's quantization) becomes a function the kernel calls on
+// each block of the product while the block is in cache; the product is
+// never stored whole.
 //
 //===----------------------------------------------------------------------===//
 #include "quantc/Target/CPU/Passes.h"
@@ -39,14 +40,19 @@ constexpr const char *kEntryAttr = "qc.epilogue_entry";
 constexpr const char *kBodyNameAttr = "qc.epilogue_body_name";
 constexpr const char *kKernelArgsAttr = "qc.epilogue_kernel_args";
 /// The kernels whose product an epilogue can take: the call that writes
-/// Y, the runtime entry taking the epilogue instead, W's rank.
+/// Y, the runtime entry taking the epilogue instead, W's rank, whether it
+/// is a matrix product (Y[M, N] = X[M, K] W[K, N]) or a convolution
+/// (Y[1, M, OH, OW]).
 struct Kernel {
   const char *callee, *entry;
   int64_t wRank;
+  bool matmul;
 };
 constexpr Kernel kKernels[] = {
-    {"qc_rt_conv2d_nchw_i8_i32_constw_set", "qc_rt_conv2d_nchw_i8_epilogue", 4},
-    {"qc_rt_depthwise_conv2d_nchw_i8_i32_set", "qc_rt_depthwise_conv2d_nchw_i8_epilogue", 3},
+    {"qc_rt_conv2d_nchw_i8_i32_constw_set", "qc_rt_conv2d_nchw_i8_epilogue", 4, false},
+    {"qc_rt_depthwise_conv2d_nchw_i8_i32_set", "qc_rt_depthwise_conv2d_nchw_i8_epilogue", 3,
+     false},
+    {"qc_rt_matmul_i8_i32_constb_set", "qc_rt_matmul_i8_epilogue", 2, true},
 };
 
 Value castSource(Value v) {
@@ -95,6 +101,7 @@ struct Candidate {
   func::CallOp call;
   linalg::GenericOp g;
   memref::AllocOp y;
+  Value yView; // what G reads: Y, or a matmul's Y expanded to [B, S, N]
   Value x, w;
   SmallVector<Operation *> movedDeallocs; // between the call and G
 };
@@ -104,7 +111,7 @@ std::optional<Candidate> match(func::CallOp call) {
   for (const Kernel &k : kKernels)
     if (call.getCallee() == k.callee)
       kernel = &k;
-  if (!kernel || call.getNumOperands() != 7)
+  if (!kernel || call.getNumOperands() != (kernel->matmul ? 3u : 7u))
     return std::nullopt;
   Candidate c;
   c.kernel = kernel;
@@ -118,34 +125,49 @@ std::optional<Candidate> match(func::CallOp call) {
   auto yt = c.y.getType();
   auto xt = dyn_cast<MemRefType>(c.x.getType());
   auto wt = dyn_cast<MemRefType>(c.w.getType());
-  if (!yt.hasStaticShape() || yt.getRank() != 4 || yt.getDimSize(0) != 1 ||
-      !yt.getLayout().isIdentity() || !xt || xt.getRank() != 4 || xt.getDimSize(0) != 1 ||
-      !xt.isStrided() || !wt || wt.getRank() != kernel->wRank || !wt.hasStaticShape() ||
-      !wt.getLayout().isIdentity())
+  const int64_t rank = kernel->matmul ? 2 : 4;
+  if (!yt.hasStaticShape() || yt.getRank() != rank || !yt.getLayout().isIdentity() || !xt ||
+      xt.getRank() != rank || !xt.isStrided() || !wt || wt.getRank() != kernel->wRank ||
+      !wt.hasStaticShape() || !wt.getLayout().isIdentity())
     return std::nullopt;
-  // Y: cast for the call, G, its deallocation; nothing else.
+  if (!kernel->matmul && (yt.getDimSize(0) != 1 || xt.getDimSize(0) != 1))
+    return std::nullopt;
+  // Y: cast for the call, G (a matmul's through one expand_shape to
+  // [B, S, N]), its deallocation; nothing else.
   Operation *yCast = call.getOperand(2).getDefiningOp();
   if (yCast && isa<memref::CastOp>(yCast) && !yCast->hasOneUse())
     return std::nullopt;
+  c.yView = yv;
   for (Operation *u : yv.getUsers()) {
     if (u == yCast || isa<memref::DeallocOp>(u))
       continue;
+    if (auto e = dyn_cast<memref::ExpandShapeOp>(u); e && kernel->matmul && c.yView == yv) {
+      auto et = e.getResultType();
+      auto groups = e.getReassociationIndices();
+      if (et.getRank() != 3 || groups.size() != 2 || groups[1].size() != 1 ||
+          !et.getLayout().isIdentity() || !e->hasOneUse())
+        return std::nullopt;
+      c.yView = e.getResult();
+      u = *e->getUsers().begin();
+    }
     auto g = dyn_cast<linalg::GenericOp>(u);
     if (!g || c.g)
       return std::nullopt;
     c.g = g;
   }
   linalg::GenericOp g = c.g;
+  auto vt = cast<MemRefType>(c.yView.getType());
   if (!g || g->getBlock() != call->getBlock() || !call->isBeforeInBlock(g) ||
-      !g.hasPureBufferSemantics() || g.hasIndexSemantics() || g.getNumLoops() != 4 ||
-      g.getNumParallelLoops() != 4 || g.getStaticLoopRanges() != SmallVector<int64_t>(yt.getShape()))
+      !g.hasPureBufferSemantics() || g.hasIndexSemantics() || g.getNumLoops() != vt.getRank() ||
+      g.getNumParallelLoops() != vt.getRank() ||
+      g.getStaticLoopRanges() != SmallVector<int64_t>(vt.getShape()))
     return std::nullopt;
   int yUses = 0;
   for (OpOperand &o : g->getOpOperands()) {
     AffineMap map = g.getMatchingIndexingMap(&o);
     if (!sliceable(map) || !isa<MemRefType>(o.get().getType()))
       return std::nullopt;
-    if (o.get() == yv) {
+    if (o.get() == c.yView) {
       if (g.isDpsInit(&o) || !map.isIdentity())
         return std::nullopt;
       ++yUses;
@@ -184,10 +206,11 @@ std::optional<Candidate> match(func::CallOp call) {
   return c;
 }
 
-/// @qc_epi_<n>(tile, ld, m0, m1, n0, n1, buffers...): G on channels
-/// [m0, m1) and flattened positions [n0, n1), one row segment at a time.
-func::FuncOp makeBody(ModuleOp module, linalg::GenericOp g, Value y, ArrayRef<Value> buffers,
-                      int64_t OW, const std::string &name) {
+/// A private function `name`(tile: memref<?xi32>, ld, m0, m1, n0, n1,
+/// buffers...) marked as an epilogue body, with G's constants cloned at
+/// the top of its entry block (in `constants`).
+func::FuncOp makeBodyFunction(ModuleOp module, linalg::GenericOp g, ArrayRef<Value> buffers,
+                              const std::string &name, IRMapping &constants) {
   MLIRContext *ctx = g->getContext();
   Location loc = g.getLoc();
   Type idx = IndexType::get(ctx);
@@ -201,35 +224,28 @@ func::FuncOp makeBody(ModuleOp module, linalg::GenericOp g, Value y, ArrayRef<Va
   fn->setAttr(quantc::cpu::kEpilogueBodyAttr, UnitAttr::get(ctx));
   Block *entry = fn.addEntryBlock();
   OpBuilder b = OpBuilder::atBlockBegin(entry);
-  Value tile = entry->getArgument(0), ld = entry->getArgument(1);
-  Value m0 = entry->getArgument(2), m1 = entry->getArgument(3);
-  Value n0 = entry->getArgument(4), n1 = entry->getArgument(5);
-  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
-  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
-  Value cOW = arith::ConstantIndexOp::create(b, loc, OW);
-  Value mr = arith::SubIOp::create(b, loc, m1, m0);
-  Value hFirst = arith::DivUIOp::create(b, loc, n0, cOW);
-  Value last = arith::SubIOp::create(b, loc, n1, c1);
-  Value hEnd =
-      arith::AddIOp::create(b, loc, arith::DivUIOp::create(b, loc, last, cOW), c1);
-  auto loop = scf::ForOp::create(b, loc, hFirst, hEnd, c1);
-  b.setInsertionPointToStart(loop.getBody());
-  Value h = loop.getInductionVar();
-  Value rowStart = arith::MulIOp::create(b, loc, h, cOW);
-  Value wlo = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, n0, rowStart), c0);
-  Value whi = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, n1, rowStart), cOW);
-  Value wr = arith::SubIOp::create(b, loc, whi, wlo);
-  Value toff = arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, rowStart, wlo), n0);
-  // The tile as Y's block: [1, mr, 1, wr] with rows ld apart.
-  auto viewType = MemRefType::get(
-      {1, ShapedType::kDynamic, 1, ShapedType::kDynamic}, tileType.getElementType(),
-      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, {1, ShapedType::kDynamic, 1, 1}));
-  Value tileView = memref::ReinterpretCastOp::create(
-      b, loc, viewType, tile, OpFoldResult(toff),
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), mr, b.getIndexAttr(1), wr},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), ld, b.getIndexAttr(1), b.getIndexAttr(1)});
-  SmallVector<OpFoldResult> boxOff = {b.getIndexAttr(0), m0, h, wlo};
-  SmallVector<OpFoldResult> boxSize = {b.getIndexAttr(1), mr, b.getIndexAttr(1), wr};
+  llvm::SetVector<Value> above;
+  getUsedValuesDefinedAbove(g->getRegions(), above);
+  for (Value v : above)
+    constants.map(v, b.clone(*v.getDefiningOp())->getResult(0));
+  return fn;
+}
+
+/// A body's leading arguments: the tile, its row stride, the block.
+struct BodyArgs {
+  Value tile, ld, m0, m1, n0, n1;
+  explicit BodyArgs(Block *entry)
+      : tile(entry->getArgument(0)), ld(entry->getArgument(1)), m0(entry->getArgument(2)),
+        m1(entry->getArgument(3)), n0(entry->getArgument(4)), n1(entry->getArgument(5)) {}
+};
+
+/// G on the box [boxOff, boxOff + boxSize) of its loop space, at b: Y (G's
+/// operand `y`) read from `tileView` (the box's shape), every other
+/// operand a subview of the body's argument for it.
+void emitBox(OpBuilder &b, linalg::GenericOp g, Value y, Value tileView, ArrayRef<Value> buffers,
+             Block *entry, ArrayRef<OpFoldResult> boxOff, ArrayRef<OpFoldResult> boxSize,
+             const IRMapping &constants) {
+  Location loc = g.getLoc();
   auto view = [&](OpOperand &o) -> Value {
     if (o.get() == y)
       return tileView;
@@ -255,16 +271,109 @@ func::FuncOp makeBody(ModuleOp module, linalg::GenericOp g, Value y, ArrayRef<Va
     outs.push_back(view(o));
   auto ng = linalg::GenericOp::create(b, loc, TypeRange{}, ins, outs, g.getIndexingMapsArray(),
                                       g.getIteratorTypesArray());
-  IRMapping mapping;
-  llvm::SetVector<Value> above;
-  getUsedValuesDefinedAbove(g->getRegions(), above);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(entry);
-    for (Value v : above)
-      mapping.map(v, b.clone(*v.getDefiningOp())->getResult(0));
-  }
+  IRMapping mapping = constants;
   g.getRegion().cloneInto(&ng.getRegion(), mapping);
+}
+
+/// @qc_epi_<n> for a convolution: G on channels [m0, m1) and flattened
+/// positions [n0, n1), one row segment at a time.
+func::FuncOp makeConvBody(ModuleOp module, linalg::GenericOp g, Value y, ArrayRef<Value> buffers,
+                          int64_t OW, const std::string &name) {
+  MLIRContext *ctx = g->getContext();
+  Location loc = g.getLoc();
+  IRMapping constants;
+  func::FuncOp fn = makeBodyFunction(module, g, buffers, name, constants);
+  Block *entry = &fn.getBody().front();
+  OpBuilder b = OpBuilder::atBlockEnd(entry);
+  auto [tile, ld, m0, m1, n0, n1] = BodyArgs(entry);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value cOW = arith::ConstantIndexOp::create(b, loc, OW);
+  Value mr = arith::SubIOp::create(b, loc, m1, m0);
+  Value hFirst = arith::DivUIOp::create(b, loc, n0, cOW);
+  Value last = arith::SubIOp::create(b, loc, n1, c1);
+  Value hEnd =
+      arith::AddIOp::create(b, loc, arith::DivUIOp::create(b, loc, last, cOW), c1);
+  auto loop = scf::ForOp::create(b, loc, hFirst, hEnd, c1);
+  b.setInsertionPointToStart(loop.getBody());
+  Value h = loop.getInductionVar();
+  Value rowStart = arith::MulIOp::create(b, loc, h, cOW);
+  Value wlo = arith::MaxSIOp::create(b, loc, arith::SubIOp::create(b, loc, n0, rowStart), c0);
+  Value whi = arith::MinSIOp::create(b, loc, arith::SubIOp::create(b, loc, n1, rowStart), cOW);
+  Value wr = arith::SubIOp::create(b, loc, whi, wlo);
+  Value toff = arith::SubIOp::create(b, loc, arith::AddIOp::create(b, loc, rowStart, wlo), n0);
+  // The tile as Y's block: [1, mr, 1, wr] with rows ld apart.
+  auto tileType = cast<MemRefType>(tile.getType());
+  auto viewType = MemRefType::get(
+      {1, ShapedType::kDynamic, 1, ShapedType::kDynamic}, tileType.getElementType(),
+      StridedLayoutAttr::get(ctx, ShapedType::kDynamic, {1, ShapedType::kDynamic, 1, 1}));
+  Value tileView = memref::ReinterpretCastOp::create(
+      b, loc, viewType, tile, OpFoldResult(toff),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), mr, b.getIndexAttr(1), wr},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), ld, b.getIndexAttr(1), b.getIndexAttr(1)});
+  SmallVector<OpFoldResult> boxOff = {b.getIndexAttr(0), m0, h, wlo};
+  SmallVector<OpFoldResult> boxSize = {b.getIndexAttr(1), mr, b.getIndexAttr(1), wr};
+  emitBox(b, g, y, tileView, buffers, entry, boxOff, boxSize, constants);
+  b.setInsertionPointToEnd(entry);
+  func::ReturnOp::create(b, loc);
+  return fn;
+}
+
+/// @qc_epi_<n> for a matrix product: G on rows [m0, m1) and columns
+/// [n0, n1) of Y[M, N]; G's loop space is Y's shape, or [B, S, N] with
+/// row m = b S + s, taken one segment of rows within one b at a time.
+func::FuncOp makeMatmulBody(ModuleOp module, linalg::GenericOp g, Value y, ArrayRef<Value> buffers,
+                            const std::string &name) {
+  MLIRContext *ctx = g->getContext();
+  Location loc = g.getLoc();
+  IRMapping constants;
+  func::FuncOp fn = makeBodyFunction(module, g, buffers, name, constants);
+  Block *entry = &fn.getBody().front();
+  OpBuilder b = OpBuilder::atBlockEnd(entry);
+  auto [tile, ld, m0, m1, n0, n1] = BodyArgs(entry);
+  auto vt = cast<MemRefType>(y.getType());
+  const bool batched = vt.getRank() == 3;
+  const int64_t S = vt.getDimSize(vt.getRank() - 2);
+  Value c1 = arith::ConstantIndexOp::create(b, loc, 1);
+  Value cS = arith::ConstantIndexOp::create(b, loc, S);
+  Value nr = arith::SubIOp::create(b, loc, n1, n0);
+  // Segments: b from m0 / S to (m1 - 1) / S; rows [max(m0, b S),
+  // min(m1, (b + 1) S)).
+  Value bFirst = arith::DivUIOp::create(b, loc, m0, cS);
+  Value bEnd = arith::AddIOp::create(
+      b, loc, arith::DivUIOp::create(b, loc, arith::SubIOp::create(b, loc, m1, c1), cS), c1);
+  auto loop = scf::ForOp::create(b, loc, bFirst, bEnd, c1);
+  b.setInsertionPointToStart(loop.getBody());
+  Value bi = loop.getInductionVar();
+  Value segStart = arith::MulIOp::create(b, loc, bi, cS);
+  Value lo = arith::MaxSIOp::create(b, loc, m0, segStart);
+  Value hi = arith::MinSIOp::create(b, loc, m1, arith::AddIOp::create(b, loc, segStart, cS));
+  Value rows = arith::SubIOp::create(b, loc, hi, lo);
+  Value sLo = arith::SubIOp::create(b, loc, lo, segStart);
+  Value toff = arith::MulIOp::create(b, loc, arith::SubIOp::create(b, loc, lo, m0), ld);
+  // The tile as Y's block: [(1,) rows, nr] with rows ld apart.
+  auto tileType = cast<MemRefType>(tile.getType());
+  SmallVector<int64_t> shape, strides;
+  SmallVector<OpFoldResult> sizes, strideVals, boxOff, boxSize;
+  if (batched) {
+    shape.push_back(1);
+    strides.push_back(1);
+    sizes.push_back(b.getIndexAttr(1));
+    strideVals.push_back(b.getIndexAttr(1));
+    boxOff.push_back(bi);
+    boxSize.push_back(b.getIndexAttr(1));
+  }
+  shape.append({ShapedType::kDynamic, ShapedType::kDynamic});
+  strides.append({ShapedType::kDynamic, 1});
+  sizes.append({rows, nr});
+  strideVals.append({ld, b.getIndexAttr(1)});
+  boxOff.append({batched ? OpFoldResult(sLo) : OpFoldResult(lo), n0});
+  boxSize.append({rows, nr});
+  auto viewType = MemRefType::get(shape, tileType.getElementType(),
+                                  StridedLayoutAttr::get(ctx, ShapedType::kDynamic, strides));
+  Value tileView = memref::ReinterpretCastOp::create(b, loc, viewType, tile, OpFoldResult(toff),
+                                                     sizes, strideVals);
+  emitBox(b, g, y, tileView, buffers, entry, boxOff, boxSize, constants);
   b.setInsertionPointToEnd(entry);
   func::ReturnOp::create(b, loc);
   return fn;
@@ -286,12 +395,15 @@ struct FuseEpiloguesPass : quantc::cpu::impl::CPUFuseEpiloguesBase<FuseEpilogues
       Value yv = c.y.getResult();
       SmallVector<Value> buffers;
       for (Value v : g->getOperands())
-        if (v != yv && !llvm::is_contained(buffers, v))
+        if (v != c.yView && !llvm::is_contained(buffers, v))
           buffers.push_back(v);
       auto yt = c.y.getType();
       auto wt = cast<MemRefType>(c.w.getType());
       std::string n = std::to_string(counter++);
-      func::FuncOp body = makeBody(module, g, yv, buffers, yt.getDimSize(3), "qc_epi_" + n);
+      func::FuncOp body =
+          c.kernel->matmul
+              ? makeMatmulBody(module, g, c.yView, buffers, "qc_epi_" + n)
+              : makeConvBody(module, g, c.yView, buffers, yt.getDimSize(3), "qc_epi_" + n);
 
       // The kernel's scalars, at G's place.
       OpBuilder b(g);
@@ -306,21 +418,29 @@ struct FuseEpiloguesPass : quantc::cpu::impl::CPUFuseEpiloguesBase<FuseEpilogues
       };
       auto xm = memref::ExtractStridedMetadataOp::create(b, loc, c.x);
       auto wm = memref::ExtractStridedMetadataOp::create(b, loc, c.w);
-      SmallVector<Value> args = {address(c.x, xm),
-                                 asI64(xm.getSizes()[1]),
-                                 asI64(xm.getSizes()[2]),
-                                 asI64(xm.getSizes()[3]),
-                                 asI64(xm.getStrides()[1]),
-                                 asI64(xm.getStrides()[2]),
-                                 asI64(xm.getStrides()[3]),
-                                 address(c.w, wm),
-                                 cst(wt.getDimSize(0)),
-                                 cst(wt.getDimSize(wt.getRank() - 2)),
-                                 cst(wt.getDimSize(wt.getRank() - 1)),
-                                 cst(yt.getDimSize(2)),
-                                 cst(yt.getDimSize(3))};
-      for (unsigned i = 3; i < 7; ++i)
-        args.push_back(c.call.getOperand(i));
+      SmallVector<Value> args;
+      if (c.kernel->matmul) {
+        // x's address, M, K, row and column strides; w's address, N.
+        args = {address(c.x, xm),       asI64(xm.getSizes()[0]),   asI64(xm.getSizes()[1]),
+                asI64(xm.getStrides()[0]), asI64(xm.getStrides()[1]), address(c.w, wm),
+                cst(wt.getDimSize(1))};
+      } else {
+        args = {address(c.x, xm),
+                asI64(xm.getSizes()[1]),
+                asI64(xm.getSizes()[2]),
+                asI64(xm.getSizes()[3]),
+                asI64(xm.getStrides()[1]),
+                asI64(xm.getStrides()[2]),
+                asI64(xm.getStrides()[3]),
+                address(c.w, wm),
+                cst(wt.getDimSize(0)),
+                cst(wt.getDimSize(wt.getRank() - 2)),
+                cst(wt.getDimSize(wt.getRank() - 1)),
+                cst(yt.getDimSize(2)),
+                cst(yt.getDimSize(3))};
+        for (unsigned i = 3; i < 7; ++i)
+          args.push_back(c.call.getOperand(i));
+      }
       const int64_t kernelArgs = args.size();
       args.append(buffers.begin(), buffers.end());
       SmallVector<Type> types;

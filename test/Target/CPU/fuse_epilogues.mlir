@@ -132,3 +132,86 @@ func.func @kept(%x: memref<1x16x10x12xi8>, %o1: memref<1x8x8x10xf32>, %o2: memre
   memref.dealloc %y3 : memref<1x8x8x10xi32>
   return
 }
+
+// -----
+
+// An int8 matrix product with a constant B whose product is read, through
+// an expand_shape to [B, S, N] (a batched MatMul lowered to one 2-D
+// call), by a loop with a per-column scale: the loop moves into
+// @qc_epi_0, taken one segment of rows within one b at a time.
+// CHECK-LABEL: func.func @matmul_batched
+// CHECK-NOT: memref.alloc() {{.*}} : memref<80x72xi32>
+// CHECK-NOT: memref.expand_shape
+// CHECK-NOT: qc_rt_matmul_i8_i32_constb_set
+// CHECK: call @qc_epilaunch_0({{(%[0-9]+, )+}}%c72_i64, %arg1, %arg2)
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// CHECK: func.func private @qc_epi_0(%{{.*}}: memref<?xi32>, %[[LD:.*]]: index, %[[M0:.*]]: index, %[[M1:.*]]: index, %[[N0:.*]]: index, %[[N1:.*]]: index, {{.*}}) attributes {qc.epilogue_body}
+// CHECK: %[[NR:.*]] = arith.subi %[[N1]], %[[N0]]
+// CHECK: scf.for %[[B:.*]] =
+// CHECK: %[[SEG:.*]] = arith.muli %[[B]], %c40
+// CHECK: %[[LO:.*]] = arith.maxsi %[[M0]], %[[SEG]]
+// CHECK: %[[SLO:.*]] = arith.subi %[[LO]], %[[SEG]]
+// CHECK: %[[TR:.*]] = arith.subi %[[LO]], %[[M0]]
+// CHECK: %[[TOFF:.*]] = arith.muli %[[TR]], %[[LD]]
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [%[[TOFF]]], sizes: [1, %{{.*}}, %[[NR]]], strides: [1, %[[LD]], 1]
+// CHECK: memref.subview %{{.*}}[%[[N0]]] [%[[NR]]] [1] : memref<72xf32>
+// CHECK: memref.subview %{{.*}}[%[[B]], %[[SLO]], %[[N0]]] [1, %{{.*}}, %[[NR]]] [1, 1, 1] : memref<2x40x72xf32>
+// CHECK: linalg.generic
+// CHECK: func.func private @qc_epilaunch_0({{.*}}) attributes {qc.epilogue_body_name = "qc_epi_0", qc.epilogue_entry = "qc_rt_matmul_i8_epilogue", qc.epilogue_kernel_args = 7 : i64}
+
+// LLVM-LABEL: llvm.func @matmul_batched
+// LLVM: llvm.mlir.addressof @qc_epi_0_tramp
+// LLVM: llvm.call @qc_rt_matmul_i8_epilogue({{.*}}) : (i64, i64, i64, i64, i64, i64, i64, !llvm.ptr, !llvm.ptr) -> ()
+// LLVM-NOT: qc_epilaunch
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#col = affine_map<(d0, d1, d2) -> (d2)>
+memref.global "private" constant @b : memref<96x72xi8> = dense<1>
+func.func private @qc_rt_matmul_i8_i32_constb_set(memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+func.func @matmul_batched(%x: memref<80x96xi8>, %s: memref<72xf32>, %out: memref<2x40x72xf32>) {
+  %w = memref.get_global @b : memref<96x72xi8>
+  %y = memref.alloc() : memref<80x72xi32>
+  %cx = memref.cast %x : memref<80x96xi8> to memref<?x?xi8, strided<[?, ?], offset: ?>>
+  %cw = memref.cast %w : memref<96x72xi8> to memref<?x?xi8, strided<[?, ?], offset: ?>>
+  %cy = memref.cast %y : memref<80x72xi32> to memref<?x?xi32, strided<[?, ?], offset: ?>>
+  call @qc_rt_matmul_i8_i32_constb_set(%cx, %cw, %cy) : (memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi32, strided<[?, ?], offset: ?>>) -> ()
+  %e = memref.expand_shape %y [[0, 1], [2]] output_shape [2, 40, 72] : memref<80x72xi32> into memref<2x40x72xi32>
+  linalg.generic {indexing_maps = [#id3, #col, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e, %s : memref<2x40x72xi32>, memref<72xf32>) outs(%out : memref<2x40x72xf32>) {
+  ^bb0(%in: i32, %sc: f32, %o: f32):
+    %f = arith.sitofp %in : i32 to f32
+    %m = arith.mulf %f, %sc : f32
+    linalg.yield %m : f32
+  }
+  memref.dealloc %y : memref<80x72xi32>
+  return
+}
+
+// -----
+
+// Left alone: the product is read through an expand_shape that splits its
+// columns (element (m, n) is not the loop's (d0, d1, d2) at m = d0 S + d1).
+// CHECK-LABEL: func.func @matmul_split_columns
+// CHECK: call @qc_rt_matmul_i8_i32_constb_set
+// CHECK: linalg.generic
+// CHECK-NOT: qc_epilaunch
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+memref.global "private" constant @b : memref<96x72xi8> = dense<1>
+func.func private @qc_rt_matmul_i8_i32_constb_set(memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+func.func @matmul_split_columns(%x: memref<80x96xi8>, %out: memref<80x8x9xf32>) {
+  %w = memref.get_global @b : memref<96x72xi8>
+  %y = memref.alloc() : memref<80x72xi32>
+  %cx = memref.cast %x : memref<80x96xi8> to memref<?x?xi8, strided<[?, ?], offset: ?>>
+  %cw = memref.cast %w : memref<96x72xi8> to memref<?x?xi8, strided<[?, ?], offset: ?>>
+  %cy = memref.cast %y : memref<80x72xi32> to memref<?x?xi32, strided<[?, ?], offset: ?>>
+  call @qc_rt_matmul_i8_i32_constb_set(%cx, %cw, %cy) : (memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi8, strided<[?, ?], offset: ?>>, memref<?x?xi32, strided<[?, ?], offset: ?>>) -> ()
+  %e = memref.expand_shape %y [[0], [1, 2]] output_shape [80, 8, 9] : memref<80x72xi32> into memref<80x8x9xi32>
+  linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%e : memref<80x8x9xi32>) outs(%out : memref<80x8x9xf32>) {
+  ^bb0(%in: i32, %o: f32):
+    %f = arith.sitofp %in : i32 to f32
+    linalg.yield %f : f32
+  }
+  memref.dealloc %y : memref<80x72xi32>
+  return
+}

@@ -236,41 +236,49 @@ def CPUNoAliasArgs : Pass<"quantc-cpu-noalias-args", "::mlir::ModuleOp"> {
 }
 
 def CPUFuseEpilogues : Pass<"quantc-cpu-fuse-epilogues", "::mlir::ModuleOp"> {
-  let summary = "Apply the elementwise consumer of an int8 convolution inside its kernel";
+  let summary = "Apply the elementwise consumer of an int8 convolution or matmul inside its kernel";
   let description = [{
     Runs on buffers after quantc-cpu-kernel-calls, before
     quantc-cpu-parallel-outline. An int8 convolution with a constant weight
     or an int8 depthwise one writes its int32 product Y[1, M, OH, OW] (a
     call to qc_rt_conv2d_nchw_i8_i32_constw_set or
-    qc_rt_depthwise_conv2d_nchw_i8_i32_set, Y = the product) and its one
-    reader is an elementwise linalg.generic G that takes Y at the identity
-    map over exactly Y's shape, writes its outputs at the identity map and
-    reads its other operands at projections of (d0, d1, d2, d3) (a
-    dimension or the constant 0 per result: per-channel vectors,
-    same-shape tensors). Then G(Y)[0, m, y, x] needs only Y[0, m, y, x],
+    qc_rt_depthwise_conv2d_nchw_i8_i32_set, Y = the product); an int8
+    matrix product with a constant B writes Y[M, N] = X[M, K] B[K, N]
+    (qc_rt_matmul_i8_i32_constb_set). Its one reader is an elementwise
+    linalg.generic G that takes Y (a matmul's Y may be read through one
+    memref.expand_shape to [B, S, N], M = B S) at the identity map over
+    exactly that shape, writes its outputs at the identity map and reads
+    its other operands at projections of its loop dimensions (a dimension
+    or the constant 0 per result: per-channel vectors, same-shape
+    tensors). Then each element of G(Y) needs only the same element of Y,
     so G can run on each block of the product while the kernel has it in
     cache:
 
       G is moved into `@qc_epi_<n>(tile, ld, m0, m1, n0, n1, buffers...)`
-      (attribute qc.epilogue_body) that applies G to channels [m0, m1) and
-      flattened positions n = y OW + x in [n0, n1), row segment by row
-      segment, with Y[0, m, y, x] read from tile[(m - m0) ld + n - n0];
-      the call and G become one call of `@qc_epilaunch_<n>` (the
-      convolution's scalars: x's address, C, H, W and strides, w's
-      address, M, KH, KW, OH, OW, strides, dilations; then G's buffers),
-      Y's allocation and deallocation are erased.
+      (attribute qc.epilogue_body) that applies G to the block of rows
+      (convolution: channels) [m0, m1) and columns (convolution: flattened
+      positions n = y OW + x) [n0, n1), with Y's element (m, n) read from
+      tile[(m - m0) ld + n - n0]: a convolution's block row segment by row
+      segment, a matmul's one segment of rows within one b of [B, S, N] at
+      a time. The call and G become one call of `@qc_epilaunch_<n>` (the
+      kernel's scalars - convolution: x's address, C, H, W and strides,
+      w's address, M, KH, KW, OH, OW, strides, dilations; matmul: x's
+      address, M, K, x's row and column strides, B's address, N - then
+      G's buffers); Y's allocation and deallocation are erased.
 
-    Only when the convolution can move to G's place: the ops in between
+    Only when the kernel can move to G's place: the ops in between
     allocate, take views, or write (linalg ops: pad fills) buffers other
     than x, w and Y; deallocations there of buffers G does not use move
     after the launch. quantc-cpu-epilogue-dispatch later makes the launch
     a call of qc_rt_conv2d_nchw_i8_epilogue (blocks of up to 256 pixels
-    for the 1x1 AMX path, 96 for im2col, the whole product for K < 64) or
+    for the 1x1 AMX path, 96 for im2col, the whole product for K < 64),
     qc_rt_depthwise_conv2d_nchw_i8_epilogue (one channel's plane per
-    call) with a trampoline and a context
-    struct, as quantc-cpu-parallel-dispatch does for loops. The int32
-    product (4 bytes per output, written and read back through DRAM for
-    large layers) is never stored whole.
+    call) or qc_rt_matmul_i8_epilogue (each task's strip of up to 256
+    columns, all rows, on AMX; 32-row blocks of the whole product
+    elsewhere) with a trampoline and a context struct, as
+    quantc-cpu-parallel-dispatch does for loops. The int32 product (4
+    bytes per output, written and read back through DRAM for large
+    layers) is never stored whole.
   }];
 }
 
