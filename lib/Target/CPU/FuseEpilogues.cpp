@@ -186,6 +186,13 @@ std::optional<Candidate> match(func::CallOp call) {
   // write (linalg ops: pad fills, copies) buffers other than x and w; the
   // deallocations there, of buffers G does not use, move after it.
   Value xRoot = rootOf(c.x), wRoot = rootOf(c.w);
+  // G writes a block while the kernel still reads x and w for the next
+  // ones: none of its outputs may be (a view of) either.
+  if (llvm::any_of(g.getDpsInits(), [&](Value v) {
+        Value r = rootOf(v);
+        return r == xRoot || r == wRoot;
+      }))
+    return std::nullopt;
   for (Operation *op = call->getNextNode(); op != g.getOperation(); op = op->getNextNode()) {
     if (isMemoryEffectFree(op) || isa<memref::AllocOp>(op))
       continue;
