@@ -335,9 +335,8 @@ void igemmS8ConstBEpilogue(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8
   if (M <= 0 || N <= 0)
     return;
 #ifdef QUANTC_HAVE_AMX_KERNELS
-  const PackedS8 *packed = M >= kAmxMinRows && K > 0 && quadAvailable() && amxAvailable()
-                               ? &packOnce(B, K, N)
-                               : nullptr;
+  const PackedS8 *packed =
+      M >= kAmxMinRows && K > 0 && amxAvailable() ? &packOnce(B, K, N) : nullptr;
   if (packed && packed->kq % kTileQuads == 0) {
     // Each task's strip of columns (all rows, up to 8 panels) in a
     // buffer of the task's thread that the epilogue reads while it is in

@@ -213,11 +213,19 @@ std::optional<Candidate> match(func::CallOp call) {
   return c;
 }
 
+/// A body under construction: the function, its entry block and G's
+/// constants cloned at the top of it.
+struct Body {
+  func::FuncOp fn;
+  Block *entry;
+  IRMapping constants;
+};
+
 /// A private function `name`(tile: memref<?xi32>, ld, m0, m1, n0, n1,
 /// buffers...) marked as an epilogue body, with G's constants cloned at
-/// the top of its entry block (in `constants`).
-func::FuncOp makeBodyFunction(ModuleOp module, linalg::GenericOp g, ArrayRef<Value> buffers,
-                              const std::string &name, IRMapping &constants) {
+/// the top of its entry block.
+Body makeBodyFunction(ModuleOp module, linalg::GenericOp g, ArrayRef<Value> buffers,
+                      const std::string &name) {
   MLIRContext *ctx = g->getContext();
   Location loc = g.getLoc();
   Type idx = IndexType::get(ctx);
@@ -231,11 +239,12 @@ func::FuncOp makeBodyFunction(ModuleOp module, linalg::GenericOp g, ArrayRef<Val
   fn->setAttr(quantc::cpu::kEpilogueBodyAttr, UnitAttr::get(ctx));
   Block *entry = fn.addEntryBlock();
   OpBuilder b = OpBuilder::atBlockBegin(entry);
+  Body body{fn, entry, {}};
   llvm::SetVector<Value> above;
   getUsedValuesDefinedAbove(g->getRegions(), above);
   for (Value v : above)
-    constants.map(v, b.clone(*v.getDefiningOp())->getResult(0));
-  return fn;
+    body.constants.map(v, b.clone(*v.getDefiningOp())->getResult(0));
+  return body;
 }
 
 /// A body's leading arguments: the tile, its row stride, the block.
@@ -288,9 +297,7 @@ func::FuncOp makeConvBody(ModuleOp module, linalg::GenericOp g, Value y, ArrayRe
                           int64_t OW, const std::string &name) {
   MLIRContext *ctx = g->getContext();
   Location loc = g.getLoc();
-  IRMapping constants;
-  func::FuncOp fn = makeBodyFunction(module, g, buffers, name, constants);
-  Block *entry = &fn.getBody().front();
+  auto [fn, entry, constants] = makeBodyFunction(module, g, buffers, name);
   OpBuilder b = OpBuilder::atBlockEnd(entry);
   auto [tile, ld, m0, m1, n0, n1] = BodyArgs(entry);
   Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
@@ -333,9 +340,7 @@ func::FuncOp makeMatmulBody(ModuleOp module, linalg::GenericOp g, Value y, Array
                             const std::string &name) {
   MLIRContext *ctx = g->getContext();
   Location loc = g.getLoc();
-  IRMapping constants;
-  func::FuncOp fn = makeBodyFunction(module, g, buffers, name, constants);
-  Block *entry = &fn.getBody().front();
+  auto [fn, entry, constants] = makeBodyFunction(module, g, buffers, name);
   OpBuilder b = OpBuilder::atBlockEnd(entry);
   auto [tile, ld, m0, m1, n0, n1] = BodyArgs(entry);
   auto vt = cast<MemRefType>(y.getType());
