@@ -39,29 +39,6 @@ IMicroKernel selectIMicroKernel() {
   return iMicroKernelGeneric;
 }
 
-/// A[m0 .. m0+mc, k0 .. k0+kc] as MR-row panels of k pairs: element (r, k)
-/// of panel q at dst[q*kcp*MR*2 + (k/2)*MR*2 + r*2 + k%2].
-void packA(MatrixS8 a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int16_t *dst) {
-  int64_t kcp = (kc + 1) / 2;
-  for (int64_t p = 0; p < mc; p += kIMR) {
-    int64_t rows = std::min(kIMR, mc - p);
-    int16_t *d = dst + (p / kIMR) * kcp * kIMR * 2;
-    for (int64_t r = 0; r < kIMR; ++r) {
-      if (r >= rows) {
-        for (int64_t k = 0; k < 2 * kcp; ++k)
-          d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = 0;
-        continue;
-      }
-      const int8_t *src = a.ptr + (m0 + p + r) * a.rs + k0 * a.cs;
-      int64_t k = 0;
-      for (; k < kc; ++k)
-        d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = src[k * a.cs];
-      for (; k < 2 * kcp; ++k)
-        d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = 0;
-    }
-  }
-}
-
 class DenseIBPacker : public IBPacker {
 public:
   explicit DenseIBPacker(MatrixS8 b) : b(b) {}
@@ -122,6 +99,29 @@ struct IScratch {
 thread_local IScratch iscratch;
 } // namespace
 
+/// A[m0 .. m0+mc, k0 .. k0+kc] as MR-row panels of k pairs: element (r, k)
+/// of panel q at dst[q*kcp*MR*2 + (k/2)*MR*2 + r*2 + k%2].
+void packAPairs(MatrixS8 a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int16_t *dst) {
+  int64_t kcp = (kc + 1) / 2;
+  for (int64_t p = 0; p < mc; p += kIMR) {
+    int64_t rows = std::min(kIMR, mc - p);
+    int16_t *d = dst + (p / kIMR) * kcp * kIMR * 2;
+    for (int64_t r = 0; r < kIMR; ++r) {
+      if (r >= rows) {
+        for (int64_t k = 0; k < 2 * kcp; ++k)
+          d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = 0;
+        continue;
+      }
+      const int8_t *src = a.ptr + (m0 + p + r) * a.rs + k0 * a.cs;
+      int64_t k = 0;
+      for (; k < kc; ++k)
+        d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = src[k * a.cs];
+      for (; k < 2 * kcp; ++k)
+        d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = 0;
+    }
+  }
+}
+
 void iMicroKernelGeneric(int64_t kcp, const int16_t *Ap, const int16_t *Bp, int32_t *C,
                          int64_t ldc, int64_t mr, int64_t nr) {
   int32_t acc[kIMR][kINR] = {};
@@ -164,7 +164,7 @@ void igemmWithPacker(int64_t M, int64_t N, int64_t K, MatrixS8 A, const IBPacker
       int64_t kc = std::min(kKC, K - k0), kcp = (kc + 1) / 2;
       growTo(s.a, mPanels * kIMR * kcp * 2);
       growTo(s.b, nPanels * kINR * kcp * 2);
-      packA(A, m0, mc, k0, kc, s.a.data());
+      packAPairs(A, m0, mc, k0, kc, s.a.data());
       B.pack(k0, kc, n0, nc, s.b.data());
       for (int64_t j = 0; j < nPanels; ++j)
         for (int64_t i = 0; i < mPanels; ++i)

@@ -27,6 +27,11 @@ public:
   virtual void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *dst) const = 0;
 };
 
+/// A[m0 .. m0+mc, k0 .. k0+kc] as MR-row panels of k pairs: element (r, k)
+/// of panel q at dst[q*kcp*MR*2 + (k/2)*MR*2 + r*2 + k%2]; rows past mc and
+/// the k past an odd kc zero.
+void packAPairs(MatrixS8 a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int16_t *dst);
+
 void igemmWithPacker(int64_t M, int64_t N, int64_t K, MatrixS8 A, const IBPacker &B,
                      int32_t *C, int64_t ldc);
 

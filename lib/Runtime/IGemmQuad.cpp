@@ -14,6 +14,8 @@
 #include "Transpose.h"
 #include "GemmDriver.h"
 #include "IGemmAMX.h"
+#include "IGemmPairs.h"
+#include "SkinnyIGemm.h"
 #include "PointwiseConvAMX.h"
 #include "quantc/Runtime/Kernels.h"
 #include "quantc/Runtime/ThreadPool.h"
@@ -218,6 +220,7 @@ void releasePackedS8Weights() {
   PackedS8Cache &c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
   c.packed.clear();
+  releasePackedPairs();
   releasePointwiseConvWeights();
 }
 
@@ -226,7 +229,9 @@ bool igemmConstBReadsAInPlace(int64_t M, int64_t K, MatrixS8 A) {
 }
 
 const char *igemmConstBKernelName() {
-  return quadAvailable() ? (amxAvailable() ? "amx" : "avx512vnni-u8s8") : igemmKernelName();
+  if (quadAvailable())
+    return amxAvailable() ? "amx" : "avx512vnni-u8s8";
+  return pairsAvailable() ? "avx2-pairs" : igemmKernelName();
 }
 
 #ifdef QUANTC_HAVE_AMX_KERNELS
@@ -284,8 +289,21 @@ void amxConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, const PackedS8 &pb, 
 } // namespace
 #endif
 
+namespace {
+/// Products of more rows than igemmS8's skinny kernels take, on CPUs
+/// without the quads where the AVX2 kernel is selected: B packed once as
+/// int8 pairs (IGemmPairs.h).
+bool takesPairs(int64_t M, int64_t N, int64_t K) {
+  return M > kSkinnyIBlockedRows && N > 0 && K > 0 && !quadAvailable() && pairsAvailable();
+}
+} // namespace
+
 void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int32_t *C,
                    int64_t ldc, bool overwrite) {
+  if (takesPairs(M, N, K)) {
+    igemmS8Pairs(M, N, K, A, packPairsOnce(B, K, N), C, ldc, overwrite);
+    return;
+  }
   if (M < kQuadMinRows || N <= 0 || K <= 0 || !quadAvailable()) {
     if (overwrite)
       for (int64_t i = 0; i < M; ++i)
@@ -356,6 +374,10 @@ void igemmS8ConstBEpilogue(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8
     return;
   }
 #endif
+  if (takesPairs(M, N, K)) {
+    igemmS8PairsEpilogue(M, N, K, A, packPairsOnce(B, K, N), epi);
+    return;
+  }
   // Elsewhere: the whole product, then the epilogue on blocks of rows.
   thread_local AlignedVector<int32_t> product;
   growTo(product, M * N);

@@ -566,7 +566,12 @@ INSTANTIATE_TEST_SUITE_P(
                       // K of exactly one tile, a K below one tile (quads),
                       // whole 32x32 blocks over a deep K.
                       GemmCase{16, 33, 64, false, false}, GemmCase{47, 65, 200, false, true},
-                      GemmCase{64, 64, 60, false, false}, GemmCase{64, 96, 2048, false, false}));
+                      GemmCase{64, 64, 60, false, false}, GemmCase{64, 96, 2048, false, false},
+                      // B packed once as int8 pairs (IGemmPairs.h, AVX2
+                      // without the quads): rows past one pass of 192 in
+                      // passes of unequal row panels, an odd K over three
+                      // k blocks of 512, both operands strided.
+                      GemmCase{400, 40, 1031, false, false}, GemmCase{200, 17, 33, true, true}));
 
 class Conv2DS8 : public ::testing::TestWithParam<ConvCase> {};
 

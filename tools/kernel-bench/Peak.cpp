@@ -13,20 +13,21 @@ std::vector<PeakLoopInfo> availablePeakLoops() {
   std::vector<PeakLoopInfo> out;
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    out.push_back({"f32 FMA, ymm (avx2-fma sgemm's op)", "avx2-fma", false, fmaLoopAVX2});
-    out.push_back({"int8 vpmaddwd+vpaddd, ymm (avx2 igemm's op)", "avx2", true, maddwdLoopAVX2});
+    out.push_back({"f32 FMA, ymm (avx2-fma sgemm's op)", "avx2-fma", false, "", fmaLoopAVX2});
+    out.push_back({"int8 vpmaddwd+vpaddd, ymm (avx2 igemm's op, avx2-pairs too)", "avx2", true,
+                   "avx2-pairs", maddwdLoopAVX2});
   }
   if (__builtin_cpu_supports("avxvnni"))
-    out.push_back({"int8 vpdpbusd u8xs8, ymm (AVX-VNNI; no kernel yet)", "", true, dpbusdLoopAVXVNNI});
+    out.push_back({"int8 vpdpbusd u8xs8, ymm (AVX-VNNI; no kernel yet)", "", true, "", dpbusdLoopAVXVNNI});
   if (__builtin_cpu_supports("avx512f")) {
-    out.push_back({"f32 FMA, zmm (avx512 sgemm's op)", "avx512", false, fmaLoopAVX512});
+    out.push_back({"f32 FMA, zmm (avx512 sgemm's op)", "avx512", false, "", fmaLoopAVX512});
     if (__builtin_cpu_supports("avx512vnni")) {
-      out.push_back({"int8 vpdpwssd, zmm (avx512vnni igemm's op)", "avx512vnni", true,
+      out.push_back({"int8 vpdpwssd, zmm (avx512vnni igemm's op)", "avx512vnni", true, "",
                      dpwssdLoopAVX512});
-      out.push_back({"int8 vpdpbusd u8xs8, zmm (avx512vnni-u8s8 igemm, B a weight)", "avx512vnni-u8s8", true, dpbusdLoopAVX512});
+      out.push_back({"int8 vpdpbusd u8xs8, zmm (avx512vnni-u8s8 igemm, B a weight)", "avx512vnni-u8s8", true, "", dpbusdLoopAVX512});
       if (quantc::rt::amxInt8Usable())
         out.push_back({"int8 tdpbssd s8xs8, AMX tiles (amx igemm, B a weight)", "amx",
-                       true, tdpbssdLoopAMX});
+                       true, "", tdpbssdLoopAMX});
     }
   }
   return out;
@@ -98,7 +99,7 @@ double measureTriad(int threads, int64_t bytesPerArray) {
 std::vector<PeakResult> measurePeaks(int threads) {
   std::vector<PeakResult> out;
   for (const PeakLoopInfo &l : availablePeakLoops())
-    out.push_back({l.name, l.path, l.isInt8, gops(l.loop, threads)});
+    out.push_back({l.name, l.path, l.isInt8, gops(l.loop, threads), l.otherPath});
   return out;
 }
 

@@ -24,7 +24,8 @@ struct PeakResult {
   std::string name;  // e.g. "int8 avx512vnni vpdpwssd (the igemm kernel's op)"
   std::string path;  // the kernel-path name it bounds ("avx512vnni"), or ""
   bool isInt8 = false;
-  double gopsPerSec = 0; // 2 x multiply-adds per second, all threads
+  double gopsPerSec = 0;
+  std::string otherPath; // a second kernel path on the same op, or "" // 2 x multiply-adds per second, all threads
 };
 
 /// One loop of `iters` steps of the instruction; returns the number of
@@ -36,6 +37,7 @@ struct PeakLoopInfo {
   const char *name;
   const char *path;
   bool isInt8;
+  const char *otherPath; // a second kernel path on the same op, or ""
   PeakLoop loop;
 };
 std::vector<PeakLoopInfo> availablePeakLoops();

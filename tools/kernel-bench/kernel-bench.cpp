@@ -90,7 +90,7 @@ int main(int argc, char **argv) {
         floatPeak = p.gopsPerSec;
       if (p.path == igemmKernelName())
         int8Peak = p.gopsPerSec;
-      if (p.path == igemmConstBKernelName())
+      if (p.path == igemmConstBKernelName() || p.otherPath == igemmConstBKernelName())
         int8ConstPeak = p.gopsPerSec;
     }
     std::printf("  %-52s %8.1f GB/s\n", "triad a = b + s c, 3 x 256 MiB",
