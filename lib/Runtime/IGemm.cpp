@@ -16,6 +16,9 @@
 #include <cstdlib>
 #include <string>
 #include <vector>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace quantc::rt {
 namespace {
@@ -99,6 +102,41 @@ struct IScratch {
 thread_local IScratch iscratch;
 } // namespace
 
+namespace {
+#ifdef __SSE2__
+/// The first `kv` (a multiple of 16) k of six rows `src` (unit stride) as
+/// one panel of int16 pairs (packAPairs's layout): per 16 k, each row's
+/// bytes sign-extended to 8 pairs (int32 words), and the 6 x 4 words of
+/// each half transposed so that pair kp's six words are adjacent.
+void packSixRowsSSE2(const int8_t *const src[kIMR], int64_t kv, int16_t *d) {
+  static_assert(kIMR == 6, "written for panels of 6 rows");
+  for (int64_t k = 0; k < kv; k += 16) {
+    __m128i w[2][kIMR];
+    for (int r = 0; r < kIMR; ++r) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src[r] + k));
+      w[0][r] = _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8);
+      w[1][r] = _mm_srai_epi16(_mm_unpackhi_epi8(v, v), 8);
+    }
+    for (int h = 0; h < 2; ++h) {
+      const __m128i *x = w[h];
+      const __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]), t1 = _mm_unpacklo_epi32(x[2], x[3]);
+      const __m128i t2 = _mm_unpackhi_epi32(x[0], x[1]), t3 = _mm_unpackhi_epi32(x[2], x[3]);
+      const __m128i u0 = _mm_unpacklo_epi32(x[4], x[5]), u1 = _mm_unpackhi_epi32(x[4], x[5]);
+      const __m128i rows03[4] = {_mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1),
+                                 _mm_unpacklo_epi64(t2, t3), _mm_unpackhi_epi64(t2, t3)};
+      const __m128i rows45[4] = {u0, _mm_unpackhi_epi64(u0, u0), u1,
+                                 _mm_unpackhi_epi64(u1, u1)};
+      for (int j = 0; j < 4; ++j) {
+        int16_t *o = d + (k / 2 + h * 4 + j) * kIMR * 2;
+        _mm_storeu_si128(reinterpret_cast<__m128i *>(o), rows03[j]);
+        _mm_storel_epi64(reinterpret_cast<__m128i *>(o + 8), rows45[j]);
+      }
+    }
+  }
+}
+#endif
+} // namespace
+
 /// A[m0 .. m0+mc, k0 .. k0+kc] as MR-row panels of k pairs: element (r, k)
 /// of panel q at dst[q*kcp*MR*2 + (k/2)*MR*2 + r*2 + k%2].
 void packAPairs(MatrixS8 a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int16_t *dst) {
@@ -106,6 +144,16 @@ void packAPairs(MatrixS8 a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int1
   for (int64_t p = 0; p < mc; p += kIMR) {
     int64_t rows = std::min(kIMR, mc - p);
     int16_t *d = dst + (p / kIMR) * kcp * kIMR * 2;
+    int64_t kv = 0; // k packed by the vector loop
+#ifdef __SSE2__
+    if (rows == kIMR && a.cs == 1) {
+      const int8_t *src[kIMR];
+      for (int64_t r = 0; r < kIMR; ++r)
+        src[r] = a.ptr + (m0 + p + r) * a.rs + k0;
+      kv = kc / 16 * 16;
+      packSixRowsSSE2(src, kv, d);
+    }
+#endif
     for (int64_t r = 0; r < kIMR; ++r) {
       if (r >= rows) {
         for (int64_t k = 0; k < 2 * kcp; ++k)
@@ -113,7 +161,7 @@ void packAPairs(MatrixS8 a, int64_t m0, int64_t mc, int64_t k0, int64_t kc, int1
         continue;
       }
       const int8_t *src = a.ptr + (m0 + p + r) * a.rs + k0 * a.cs;
-      int64_t k = 0;
+      int64_t k = kv;
       for (; k < kc; ++k)
         d[(k / 2) * kIMR * 2 + r * 2 + k % 2] = src[k * a.cs];
       for (; k < 2 * kcp; ++k)
