@@ -32,6 +32,10 @@ void directConvRowAVX512(const Conv2DShape &s, const float *x, const float *wt, 
                          float *out, int64_t oy, int64_t sliceK);
 #endif
 #ifdef QUANTC_HAVE_X86_KERNELS
+void depthwiseChannelAVX2(const Conv2DShape &s, const float *plane, const float *wc, float *o,
+                          const float *init);
+void depthwiseChannelS8AVX2(const Conv2DShape &s, const int8_t *plane, const int8_t *wc,
+                            int32_t *o, bool overwrite);
 void directConvRowAVX2(const Conv2DShape &s, const float *x, const float *wt, int64_t mcount,
                        float *out, int64_t oy, int64_t sliceK);
 #endif
@@ -200,13 +204,41 @@ depthwiseChannel(const Conv2DShape &s, const float *plane, const float *wc, floa
 }
 } // namespace
 
-/// Whether depthwise convolutions take the AVX-512 path (when every tap
-/// is in bounds; the rest run the portable loop).
-const char *depthwiseKernelName() { return convUsesAVX512() ? "avx512" : "generic"; }
+namespace {
+/// The vector loops for one depthwise channel (DepthwiseAVX512.cpp,
+/// DepthwiseAVX2.cpp), the widest the CPU has under QUANTC_CPU_KERNELS;
+/// null where there are none (the portable loop runs).
+struct DepthwiseLoops {
+  const char *name = "generic";
+  void (*f32)(const Conv2DShape &, const float *, const float *, float *,
+              const float *) = nullptr;
+  void (*s8)(const Conv2DShape &, const int8_t *, const int8_t *, int32_t *, bool) = nullptr;
+};
+
+const DepthwiseLoops &depthwiseLoops() {
+  static const DepthwiseLoops loops = [] {
+    DepthwiseLoops l;
+#ifdef QUANTC_HAVE_AVX512_KERNELS
+    if (convUsesAVX512())
+      return DepthwiseLoops{"avx512", depthwiseChannelAVX512, depthwiseChannelS8AVX512};
+#endif
+#ifdef QUANTC_HAVE_X86_KERNELS
+    if (convUsesAVX2())
+      return DepthwiseLoops{"avx2", depthwiseChannelAVX2, depthwiseChannelS8AVX2};
+#endif
+    return l;
+  }();
+  return loops;
+}
+} // namespace
+
+/// Which vector loops depthwise convolutions take (when every tap is in
+/// bounds, or after a padded copy for f32; the rest run the portable loop).
+const char *depthwiseKernelName() { return depthwiseLoops().name; }
 
 namespace {
 /// Whether every tap of every output lands inside the image (no implicit
-/// padding): the AVX-512 depthwise loops read the image as it is.
+/// padding): the vector depthwise loops read the image as it is.
 bool tapsInImage(const Conv2DShape &s) {
   return s.padT == 0 && s.padL == 0 && (s.OH - 1) * s.sh + (s.KH - 1) * s.dh < s.H &&
          (s.OW - 1) * s.sw + (s.KW - 1) * s.dw < s.W;
@@ -216,28 +248,24 @@ bool tapsInImage(const Conv2DShape &s) {
 void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float *out,
                      bool overwrite, const float *bias) {
   static const float kZero = 0.0f;
-  bool fast = false;
-#ifdef QUANTC_HAVE_AVX512_KERNELS
   // QUANTC_CPU_KERNELS=generic|avx2 caps this choice as it caps the GEMMs'
   // (an AVX2-only run on an AVX-512 machine).
-  static const bool avx512 = convUsesAVX512();
-  fast = avx512 && tapsInImage(s);
-  // Taps outside the image (implicit zero padding) on AVX-512: each
-  // channel is copied into a zero-padded plane of the extent its taps
-  // reach (per thread, small: it stays in L1/L2) and the fast loop runs on
-  // that; compiled models pass their small f32 pads this way
+  const auto vec = depthwiseLoops().f32;
+  const bool fast = vec && tapsInImage(s);
+  // Taps outside the image (implicit zero padding): each channel is
+  // copied into a zero-padded plane of the extent its taps reach (per
+  // thread, small: it stays in L1/L2) and the vector loop runs on that;
+  // compiled models pass their small f32 pads this way
   // (quantc-cpu-kernel-calls) instead of filling and copying a padded
   // buffer of the whole tensor.
-  const bool padCopy = !fast && avx512 && s.padT >= 0 && s.padL >= 0;
-#endif
+  const bool padCopy = !fast && vec && s.padT >= 0 && s.padL >= 0;
   parallelFor(s.C, [&](int64_t c) {
-    // An overwritten channel starts at its bias (or zero): the AVX-512
+    // An overwritten channel starts at its bias (or zero): the vector
     // loop's accumulators are set to it, the portable one's plane filled.
     const float *init = !overwrite ? nullptr : bias ? bias + c : &kZero;
     float *o = out + c * s.OH * s.OW;
-#ifdef QUANTC_HAVE_AVX512_KERNELS
     if (fast) {
-      depthwiseChannelAVX512(s, x + c * s.xsC, w + c * s.KH * s.KW, o, init);
+      vec(s, x + c * s.xsC, w + c * s.KH * s.KW, o, init);
       return;
     }
     if (padCopy) {
@@ -262,10 +290,9 @@ void depthwiseConv2d(const Conv2DShape &s, const float *x, const float *w, float
           for (int64_t ix = 0; ix < cols; ++ix)
             d[ix] = r[ix * s.xsW];
       }
-      depthwiseChannelAVX512(f, plane.data(), w + c * s.KH * s.KW, o, init);
+      vec(f, plane.data(), w + c * s.KH * s.KW, o, init);
       return;
     }
-#endif
     if (init)
       std::fill(o, o + s.OH * s.OW, *init);
     depthwiseChannel(s, x + c * s.xsC, w + c * s.KH * s.KW, o);
@@ -280,13 +307,10 @@ void depthwiseConv2dS8Impl(const Conv2DShape &s, const int8_t *x, const int8_t *
                            int32_t *out, bool overwrite, const Epilogue *epi) {
   overwrite = overwrite || epi;
   const int64_t taps = s.KH * s.KW, plane = s.OH * s.OW;
-  bool fast = false;
-#ifdef QUANTC_HAVE_AVX512_KERNELS
-  static const bool avx512 = convUsesAVX512();
-  // f32 sums are exact up to 1024 taps (DepthwiseAVX512.cpp); every tap
-  // in bounds, as for the f32 kernel.
-  fast = avx512 && taps <= 1024 && tapsInImage(s);
-#endif
+  // f32 sums are exact up to 1024 taps (DepthwiseAVX512.cpp,
+  // DepthwiseAVX2.cpp); every tap in bounds, as for the f32 kernel.
+  const auto vec = depthwiseLoops().s8;
+  const bool fast = vec && taps <= 1024 && tapsInImage(s);
   parallelFor(s.C, [&](int64_t c) {
     const int8_t *xc = x + c * s.xsC, *wc = w + c * taps;
     thread_local AlignedVector<int32_t> own;
@@ -297,13 +321,11 @@ void depthwiseConv2dS8Impl(const Conv2DShape &s, const int8_t *x, const int8_t *
       if (epi)
         (*epi)(o, plane, c, c + 1, 0, plane);
     };
-#ifdef QUANTC_HAVE_AVX512_KERNELS
     if (fast) {
-      depthwiseChannelS8AVX512(s, xc, wc, o, overwrite);
+      vec(s, xc, wc, o, overwrite);
       done();
       return;
     }
-#endif
     // Portable: int32 products and sums, taps outside the image skipped.
     for (int64_t oy = 0; oy < s.OH; ++oy)
       for (int64_t ox = 0; ox < s.OW; ++ox) {

@@ -359,6 +359,10 @@ INSTANTIATE_TEST_SUITE_P(
         ConvCase{8, 16, 44, 8, 5, 5, 2, 1, 1, 1, 0, 0},
         ConvCase{3, 9, 21, 3, 3, 3, 1, 2, 1, 1, 0, 0},
         ConvCase{2, 11, 72, 2, 3, 3, 1, 1, 1, 1, 0, 0},
+        // The AVX2 loops (blocks of 3 rows and of 1-4 x 8 outputs): the
+        // cases above, and a horizontal stride of 3 (gathered taps), 11
+        // outputs a row (a block of 8 and one of 3), 5 rows.
+        ConvCase{3, 11, 33, 3, 3, 3, 2, 3, 1, 1, 0, 0},
         // 33 x 33 = 1089 taps: past what f32 sums hold exactly for int8
         // (the int8 depthwise takes its int32 loop).
         ConvCase{2, 40, 36, 2, 33, 33, 1, 1, 1, 1, 0, 0}));
@@ -874,6 +878,14 @@ TEST(KernelPaths, MatchTheCpuAndTheCap) {
   }
   if (limit.empty() && avx2)
     EXPECT_NE(ig, "generic") << "an AVX2 CPU runs the AVX2 int8 kernel";
+  // Without AVX-512 (or capped at avx2) depthwise convolutions run the
+  // AVX2 loops, and int8 products with B a weight keep B packed as int8
+  // pairs wherever the AVX2 int8 kernel is the one chosen.
+  const char *prepack = std::getenv("QUANTC_PREPACK");
+  if (avx2 && __builtin_cpu_supports("fma") && (limit == "avx2" || (limit.empty() && !avx512)))
+    EXPECT_EQ(dw, "avx2");
+  if (ig == "avx2" && !(prepack && prepack[0] == '0'))
+    EXPECT_EQ(iw, "avx2-pairs");
   if (limit.empty() && avx2)
     EXPECT_NE(sm, "generic") << "an AVX2 CPU runs a vectorized softmax";
 }
