@@ -43,32 +43,6 @@ IMicroKernel selectIMicroKernel() {
   return iMicroKernelGeneric;
 }
 
-class DenseIBPacker : public IBPacker {
-public:
-  explicit DenseIBPacker(MatrixS8 b) : b(b) {}
-  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *dst) const override {
-    int64_t kcp = (kc + 1) / 2;
-    for (int64_t p = 0; p < nc; p += kINR) {
-      int64_t cols = std::min(kINR, nc - p);
-      int16_t *d = dst + (p / kINR) * kcp * kINR * 2;
-      for (int64_t k = 0; k < 2 * kcp; ++k) {
-        int16_t *row = d + (k / 2) * kINR * 2 + k % 2;
-        int64_t c = 0;
-        if (k < kc) {
-          const int8_t *src = b.ptr + (k0 + k) * b.rs + (n0 + p) * b.cs;
-          for (; c < cols; ++c)
-            row[c * 2] = src[c * b.cs];
-        }
-        for (; c < kINR; ++c)
-          row[c * 2] = 0;
-      }
-    }
-  }
-
-private:
-  MatrixS8 b;
-};
-
 /// Columns 0..15 of two int8 rows (k even, k + 1) as 16 int16 pairs:
 /// out[2c] = even[c], out[2c + 1] = odd[c].
 inline void interleavePairs(const int8_t *even, const int8_t *odd, int16_t *out) {
@@ -89,6 +63,47 @@ inline void interleavePairs(const int8_t *even, const int8_t *odd, int16_t *out)
   }
 #endif
 }
+
+class DenseIBPacker : public IBPacker {
+public:
+  explicit DenseIBPacker(MatrixS8 b) : b(b) {}
+  /// Whole panels of unit-stride rows two rows at a time (interleaved by
+  /// interleavePairs, row by row so that each row is read in order); the
+  /// last partial panel and strided B element by element.
+  void pack(int64_t k0, int64_t kc, int64_t n0, int64_t nc, int16_t *dst) const override {
+    int64_t kcp = (kc + 1) / 2;
+    int64_t whole = 0; // columns packed by the vector loop
+    if (b.cs == 1) {
+      whole = nc / kINR * kINR;
+      static const int8_t zeros[kINR] = {};
+      for (int64_t kp = 0; kp < kcp; ++kp) {
+        const int8_t *even = b.ptr + (k0 + 2 * kp) * b.rs + n0;
+        const int8_t *odd = 2 * kp + 1 < kc ? even + b.rs : nullptr;
+        for (int64_t p = 0; p < whole; p += kINR)
+          interleavePairs(even + p, odd ? odd + p : zeros,
+                          dst + (p / kINR) * kcp * kINR * 2 + kp * kINR * 2);
+      }
+    }
+    for (int64_t p = whole; p < nc; p += kINR) {
+      int64_t cols = std::min(kINR, nc - p);
+      int16_t *d = dst + (p / kINR) * kcp * kINR * 2;
+      for (int64_t k = 0; k < 2 * kcp; ++k) {
+        int16_t *row = d + (k / 2) * kINR * 2 + k % 2;
+        int64_t c = 0;
+        if (k < kc) {
+          const int8_t *src = b.ptr + (k0 + k) * b.rs + (n0 + p) * b.cs;
+          for (; c < cols; ++c)
+            row[c * 2] = src[c * b.cs];
+        }
+        for (; c < kINR; ++c)
+          row[c * 2] = 0;
+      }
+    }
+  }
+
+private:
+  MatrixS8 b;
+};
 
 class Im2ColIBPacker : public IBPacker {
 public:
