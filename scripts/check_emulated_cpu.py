@@ -28,12 +28,23 @@ import sys
 
 LLVM_CPU = {"Haswell-v4": "haswell", "Nehalem": "nehalem"}  # the same CPU by LLVM name
 EXPECT = {  # emulated CPU -> the kernel paths it must run
-    "Haswell-v4": {"sgemm": "avx2-fma", "igemm": "avx2", "igemm-weight": "avx2", "depthwise": "generic",
+    "Haswell-v4": {"sgemm": "avx2-fma", "igemm": "avx2", "igemm-weight": "avx2-pairs", "depthwise": "avx2",
                    "conv-few-channels": "direct-avx2", "igemm-skinny": "avx2", "softmax": "avx2", "hadamard": "avx2", "low-bit-widen": "avx2"},
     "Nehalem": {"sgemm": "generic", "igemm": "generic", "igemm-weight": "generic", "depthwise": "generic",
                 "conv-few-channels": "im2col-gemm", "igemm-skinny": "generic", "softmax": "generic", "hadamard": "generic",
                 "low-bit-widen": "generic"},
 }
+# (AVX2, AVX-512F) of each emulated CPU.
+EMULATED_FLAGS = {"Haswell-v4": (True, False), "Nehalem": (False, False)}
+
+
+def host_flags():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
 # The eval prints the compiled libraries' paths (qc_kernel_paths), the
 # same keys.
 EVAL_KEYS = ("sgemm", "igemm", "igemm-weight", "depthwise", "conv-few-channels", "igemm-skinny", "softmax",
@@ -95,7 +106,15 @@ def main():
         want = {k: EXPECT[args.cpu][k] for k in EVAL_KEYS}
         if got != want:
             failures.append("eval's .so kernel paths %s, want %s" % (got, want))
-        if "emulated" not in out.splitlines()[0] if out else True:
+        # peers.cpu_features marks an emulated CPU where CPUID's AVX2 /
+        # AVX-512F differ from the host's /proc/cpuinfo; on a host with the
+        # same two (an AVX2-only host under Haswell-v4) they cannot differ.
+        host = host_flags()
+        observable = EMULATED_FLAGS[args.cpu] != (("avx2" in host), ("avx512f" in host))
+        if not observable:
+            print("emulated %s: the host has the same AVX2/AVX-512F as %s, so the eval cannot "
+                  "tell it is emulated; its kernel paths above are what is checked" % (args.cpu, args.cpu))
+        elif "emulated" not in out.splitlines()[0] if out else True:
             failures.append("eval did not see an emulated CPU: %s" % (out.splitlines()[:1]))
     for f in failures:
         print("FAIL:", f)
