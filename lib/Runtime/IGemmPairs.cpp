@@ -143,14 +143,8 @@ void releasePackedPairs() {
 
 void igemmS8Pairs(int64_t M, int64_t N, int64_t K, MatrixS8 A, const PackedPairsS8 &pb,
                   int32_t *C, int64_t ldc, bool overwrite) {
-  if (M <= 0 || N <= 0)
+  if (M <= 0 || N <= 0 || K <= 0)
     return;
-  if (K <= 0) {
-    if (overwrite)
-      for (int64_t i = 0; i < M; ++i)
-        std::fill(C + i * ldc, C + i * ldc + N, 0);
-    return;
-  }
   pairsProduct(
       M, N, K, A, pb, overwrite,
       [&](int64_t m0, int64_t, int64_t p0, int64_t) {
@@ -161,15 +155,9 @@ void igemmS8Pairs(int64_t M, int64_t N, int64_t K, MatrixS8 A, const PackedPairs
 
 void igemmS8PairsEpilogue(int64_t M, int64_t N, int64_t K, MatrixS8 A,
                           const PackedPairsS8 &pb, const Epilogue &epi) {
-  if (M <= 0 || N <= 0)
+  if (M <= 0 || N <= 0 || K <= 0)
     return;
   thread_local AlignedVector<int32_t> strip;
-  if (K <= 0) { // a product of zeros, in blocks as the kernel would hand them
-    growTo(strip, M * N);
-    std::fill(strip.data(), strip.data() + M * N, 0);
-    epi(strip.data(), N, 0, M, 0, N);
-    return;
-  }
   pairsProduct(
       M, N, K, A, pb, /*overwrite=*/true,
       [&](int64_t m0, int64_t m1, int64_t p0, int64_t p1) {

@@ -43,12 +43,14 @@ bool pairsAvailable();
 const PackedPairsS8 &packPairsOnce(MatrixS8 B, int64_t K, int64_t N);
 void releasePackedPairs();
 
-/// C = A * B (`overwrite`) or C += A * B, B packed by packPairsOnce.
+/// C = A * B (`overwrite`) or C += A * B, B packed by packPairsOnce. The
+/// callers (igemmS8ConstB and its epilogue form, takesPairs) pass M, N
+/// and K > 0; anything else does nothing.
 void igemmS8Pairs(int64_t M, int64_t N, int64_t K, MatrixS8 A, const PackedPairsS8 &pb,
                   int32_t *C, int64_t ldc, bool overwrite);
 
 /// A * B handed to `epi` in blocks of rows and columns (a task's columns,
-/// up to 256, for up to kPairRows rows) from a buffer of the task's thread.
+/// up to 256, for up to 192 rows at a time) from a buffer of the task's thread.
 void igemmS8PairsEpilogue(int64_t M, int64_t N, int64_t K, MatrixS8 A,
                           const PackedPairsS8 &pb, const Epilogue &epi);
 
