@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "IGemmPairs.h"
 #include "IGemm.h"
+#include "PanelBlocks.h"
 #include "quantc/Runtime/ThreadPool.h"
 
 #include <algorithm>
@@ -27,14 +28,8 @@ namespace {
 /// Zen 3) for up to this many rows; more rows are split evenly.
 constexpr int64_t kPairRows = 192;
 
-/// Panels per task: at most 16 (256 columns), at least one block per
-/// thread where the panels allow.
-int64_t pairPanelsPerBlock(int64_t P) {
-  const int64_t threads = getNumThreads();
-  int64_t blocks = std::max<int64_t>(threads, (P + 15) / 16);
-  blocks = std::min(P, (blocks + threads - 1) / threads * threads);
-  return (P + blocks - 1) / blocks;
-}
+/// Panels per column task: at most 16 (256 columns).
+constexpr int64_t kPairBlockPanels = 16;
 
 struct PairsCache {
   std::mutex mu;
@@ -73,7 +68,8 @@ void pairsProduct(int64_t M, int64_t N, int64_t K, MatrixS8 A, const PackedPairs
     const int64_t m0 = i0 * kIMR, mc = std::min(kPackPanels * kIMR, M - m0);
     packAPairs(A, m0, mc, k0, kc, a + kb * blockA + i0 * kcp * kIMR * 2);
   });
-  const int64_t P = pb.panels, per = pairPanelsPerBlock(P), blocks = (P + per - 1) / per;
+  const int64_t P = pb.panels, per = panelsPerBlock(P, kPairBlockPanels);
+  const int64_t blocks = (P + per - 1) / per;
   const int64_t passes = (M + kPairRows - 1) / kPairRows;
   const int64_t rowsPerPass = ((M + passes - 1) / passes + kIMR - 1) / kIMR * kIMR;
   parallelFor(blocks, [&](int64_t t) {

@@ -15,6 +15,7 @@
 #include "GemmDriver.h"
 #include "IGemmAMX.h"
 #include "IGemmPairs.h"
+#include "PanelBlocks.h"
 #include "SkinnyIGemm.h"
 #include "PointwiseConvAMX.h"
 #include "quantc/Runtime/Kernels.h"
@@ -205,14 +206,8 @@ bool aInPlace(MatrixS8 A, int64_t K) {
          reinterpret_cast<uintptr_t>(A.ptr) % 64 == 0;
 }
 
-/// Column blocks of whole panels for `P` panels: at least one per thread,
-/// at most 8 panels (256 columns) each, as even as the panel count allows.
-int64_t panelsPerBlock(int64_t P) {
-  const int64_t threads = getNumThreads();
-  int64_t blocks = std::max<int64_t>(threads, (P + 7) / 8);
-  blocks = std::min(P, (blocks + threads - 1) / threads * threads);
-  return (P + blocks - 1) / blocks;
-}
+/// Quad and tile panels per column task: at most 8 (256 columns).
+constexpr int64_t kQuadBlockPanels = 8;
 
 } // namespace
 
@@ -257,7 +252,8 @@ void amxConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, const PackedS8 &pb, 
   parallelFor(blocksM - firstPacked, [&](int64_t i) {
     packTilesS8(rest, restRows, K, kq, i * kTileRows, (i + 1) * kTileRows, a);
   });
-  const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
+  const int64_t P = pb.panels, per = panelsPerBlock(P, kQuadBlockPanels);
+  const int64_t blocks = (P + per - 1) / per;
   // K in equal slices of at most kAmxSliceTiles tiles: one B panel
   // slice stays in L1 while every row block's A tiles stream past it.
   const int64_t tiles = kq / kTileQuads, slices = (tiles + kAmxSliceTiles - 1) / kAmxSliceTiles;
@@ -330,7 +326,8 @@ void igemmS8ConstB(int64_t M, int64_t N, int64_t K, MatrixS8 A, MatrixS8 B, int3
   growTo(ap, mPanels * kq * kQMR * 4);
   uint8_t *a = ap.data();
   parallelFor(mPanels, [&](int64_t i) { packA(A, M, K, kq, i, a + i * kq * kQMR * 4); });
-  const int64_t P = pb.panels, per = panelsPerBlock(P), blocks = (P + per - 1) / per;
+  const int64_t P = pb.panels, per = panelsPerBlock(P, kQuadBlockPanels);
+  const int64_t blocks = (P + per - 1) / per;
   parallelFor(blocks, [&](int64_t t) {
     for (int64_t j = t * per; j < std::min(P, (t + 1) * per); ++j) {
       const int8_t *bp = pb.b.data() + j * kq * kQNR * 4;
